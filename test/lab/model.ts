@@ -1,0 +1,217 @@
+/**
+ * The lab's shared contracts: the scenario types (the YAML format, after validation and defaulting), the addressing plan,
+ * and the narrow interfaces between the API server, the kubelet and the data plane.
+ * Every module of the lab imports its types from here so the parts can be built and tested apart.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+/** apiVersion every scenario file must carry. */
+export const SCENARIO_API_VERSION = 'lab.netdebug.dev/v1';
+
+/** A container port of a scenario pod; the pod really listens on it (TCP). */
+export interface ScenarioPort {
+  name?: string;
+  containerPort: number;
+  protocol: 'TCP' | 'UDP';
+}
+
+/** A node of the scenario; index is its 1-based position, podCIDR defaults to 10.244.<index>.0/24. */
+export interface ScenarioNode {
+  name: string;
+  index: number;
+  podCIDR: string;
+  ready: boolean;
+  labels: Record<string, string>;
+}
+
+/** A namespace of the scenario (default and kube-system are always added). */
+export interface ScenarioNamespace {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** A pod of the scenario, placed on a node by the lab. */
+export interface ScenarioPod {
+  name: string;
+  namespace: string;
+  node: string;
+  labels: Record<string, string>;
+  ports: ScenarioPort[];
+  ready: boolean;
+  hostNetwork: boolean;
+  /** Set when the pod belongs to a workload (e.g. {kind: 'Deployment', name: 'web'}); the lab writes ownerReferences. */
+  owner?: { kind: 'Deployment' | 'StatefulSet' | 'DaemonSet'; name: string };
+}
+
+/** A Service port; targetPort is a number or the name of a container port. */
+export interface ScenarioServicePort {
+  name?: string;
+  port: number;
+  targetPort: number | string;
+  protocol: 'TCP' | 'UDP';
+}
+
+/** A Service of the scenario; clusterIP 'None' is headless, undefined means the lab assigns one. */
+export interface ScenarioService {
+  name: string;
+  namespace: string;
+  type: 'ClusterIP' | 'ExternalName';
+  selector?: Record<string, string>;
+  ports: ScenarioServicePort[];
+  clusterIP?: string;
+  externalName?: string;
+}
+
+/** A networking.k8s.io/v1 NetworkPolicy exactly as written in the scenario (metadata + spec). */
+export interface ScenarioNetworkPolicy {
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+/** A fault from the catalog (test/lab/README.md); params are checked per type by the validator. */
+export type ScenarioFault =
+  | { type: 'ip-forward-off'; node: string }
+  | { type: 'forward-policy-drop'; node: string }
+  | { type: 'overlay-blocked'; node: string }
+  | { type: 'pod-route-missing'; node: string; toNode: string }
+  | { type: 'kube-proxy-rules-missing'; node: string; service?: string }
+  | { type: 'bridge-nf-off'; node: string }
+  | { type: 'dns-server-down' }
+  | { type: 'dns-no-endpoints' }
+  | { type: 'app-not-listening'; pod: string; port?: number }
+  | { type: 'mtu-mismatch'; node: string }
+  | { type: 'neighbor-stale'; node: string; pod: string };
+
+/** Every fault type name, in catalog order. */
+export const FAULT_TYPES = [
+  'ip-forward-off',
+  'forward-policy-drop',
+  'overlay-blocked',
+  'pod-route-missing',
+  'kube-proxy-rules-missing',
+  'bridge-nf-off',
+  'dns-server-down',
+  'dns-no-endpoints',
+  'app-not-listening',
+  'mtu-mismatch',
+  'neighbor-stale',
+] as const satisfies readonly ScenarioFault['type'][];
+
+/** One RBAC denial: requests matching it get 403 and SelfSubjectAccessReviews say not allowed. */
+export interface ScenarioRbacDeny {
+  verb: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+}
+
+/** A validated, defaulted scenario. */
+export interface Scenario {
+  name: string;
+  description: string;
+  /** The file it was read from, for messages. */
+  source: string;
+  nodes: ScenarioNode[];
+  namespaces: ScenarioNamespace[];
+  pods: ScenarioPod[];
+  services: ScenarioService[];
+  networkPolicies: ScenarioNetworkPolicy[];
+  faults: ScenarioFault[];
+  rbac: { deny: ScenarioRbacDeny[] };
+  synthetic?: { nodes: number; pods: number; services: number };
+}
+
+/** Fixed addresses of every lab. */
+export const LAB_ADDRESSES = {
+  /** The underlay network the node namespaces share (lives only inside the lab's underlay namespace). */
+  underlayCIDR: '172.31.0.0/24',
+  /** Service ClusterIPs are assigned from here. */
+  serviceCIDR: '10.96.0.0/16',
+  /** The cluster DNS Service's ClusterIP. */
+  dnsClusterIP: '10.96.0.10',
+  /** The cluster-wide pod network (the flannel "Network"). */
+  clusterCIDR: '10.244.0.0/16',
+  /** VXLAN port, flannel's default. */
+  vxlanPort: 8472,
+  /** VNI, flannel's default. */
+  vxlanId: 1,
+  /** MTU of pod interfaces and flannel.1 on a healthy node (1500 - 50 VXLAN overhead). */
+  overlayMTU: 1450,
+  /** MTU the underlay path carries. */
+  pathMTU: 1500,
+} as const;
+
+/** The data plane's view of a node. */
+export interface NodeNet {
+  name: string;
+  index: number;
+  /** Network namespace name (global, prefixed per lab). */
+  netns: string;
+  /** Address on the underlay (the node's InternalIP), e.g. 172.31.0.11. */
+  underlayIP: string;
+  podCIDR: string;
+  /** First address of the pod CIDR, on the node's cni0 bridge, the pods' gateway. */
+  gatewayIP: string;
+  /** flannel.1 address: the network address of the pod CIDR (10.244.N.0/32). */
+  vtepIP: string;
+  /** flannel.1 MAC, deterministic. */
+  vtepMAC: string;
+}
+
+/** The data plane's view of a pod. */
+export interface PodNet {
+  /** `${namespace}/${name}` */
+  key: string;
+  node: string;
+  /** The pod's own network namespace, or the node's for hostNetwork pods. */
+  netns: string;
+  hostNetwork: boolean;
+  ip: string;
+}
+
+/** What the kubelet hands the API server to run `pods/exec`. */
+export interface ExecRequest {
+  namespace: string;
+  pod: string;
+  /** Container name; undefined means the pod's first container. */
+  container?: string;
+  command: string[];
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+}
+
+/** A running exec: its streams and how it ended. */
+export interface ExecProcess {
+  stdin: Writable | null;
+  stdout: Readable;
+  stderr: Readable;
+  /** Resolves when the command has ended; exitCode null means it was killed by a signal. */
+  exited: Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>;
+  /** Resize the TTY (ignored when there is none). */
+  resize(width: number, height: number): void;
+  kill(): void;
+}
+
+/** Thrown by backends with the HTTP status and reason the API server should answer with. */
+export class LabApiError extends Error {
+  readonly code: number;
+  readonly reason: string;
+  constructor(code: number, reason: string, message: string) {
+    super(message);
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+/** The kubelet side of the API server: exec and logs inside the right namespace. */
+export interface KubeletBackend {
+  exec(req: ExecRequest): Promise<ExecProcess>;
+  logs(namespace: string, pod: string, container?: string): Promise<string>;
+}
+
+/** Runs a host command and returns its result; the single seam through which the data plane touches the system. */
+export interface CommandRunner {
+  run(argv: string[], opts?: { input?: string; allowFailure?: boolean }): Promise<{ code: number; stdout: string; stderr: string }>;
+}

@@ -1,0 +1,26 @@
+/**
+ * The lab's NetworkPolicy agent, I/O part: reads a node namespace's NETPOL-* state and applies or removes the rendered
+ * rules through the CommandRunner seam. Callers serialize calls per node namespace (read-then-restore is not atomic).
+ */
+import type { CommandRunner } from '../model.ts';
+import { parseNetpolState, renderPolicyRemoval, renderPolicyRules, type NetpolIptablesState, type PolicyPlan } from './compile.ts';
+
+/** Reads the NETPOL-* state of the filter table inside a network namespace. */
+export async function readNetpolState(runner: CommandRunner, netns: string): Promise<NetpolIptablesState> {
+  const res = await runner.run(['ip', 'netns', 'exec', netns, 'iptables-save', '-t', 'filter']);
+  return parseNetpolState(res.stdout);
+}
+
+/** Enforces the plan for the pods of nodeName inside its node namespace; idempotent (one FORWARD jump, no stale chains). */
+export async function applyPolicyRules(runner: CommandRunner, netns: string, plan: PolicyPlan, nodeName: string): Promise<void> {
+  const current = await readNetpolState(runner, netns);
+  const input = renderPolicyRules(plan, nodeName, current);
+  await runner.run(['ip', 'netns', 'exec', netns, 'iptables-restore', '-w', '--noflush'], { input });
+}
+
+/** Removes every NETPOL-* chain and the FORWARD jump from a node namespace; a no-op when there are none. */
+export async function removePolicyRules(runner: CommandRunner, netns: string): Promise<void> {
+  const current = await readNetpolState(runner, netns);
+  if (current.forwardJumps === 0 && current.chains.length === 0) return;
+  await runner.run(['ip', 'netns', 'exec', netns, 'iptables-restore', '-w', '--noflush'], { input: renderPolicyRemoval(current) });
+}

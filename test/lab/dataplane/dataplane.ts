@@ -1,0 +1,681 @@
+/**
+ * The lab's real-kernel data plane: an underlay bridge, node and pod network namespaces, flannel-style VXLAN, kube-proxy
+ * iptables rules, dnsmasq, TCP responders and the fault catalog, all inside namespaces named `nd<labId>-*`.
+ * Nothing here touches the host's own network namespace.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LAB_ADDRESSES } from '../model.ts';
+import type { CommandRunner, NodeNet, PodNet, ScenarioFault } from '../model.ts';
+import { formatIPv4, getLabPrefix, getPrefixLength, parseCIDR } from './addressing.ts';
+import { mergeOmit, renderKubeProxyHooks, renderKubeProxyRules } from './kube-proxy.ts';
+import type { ServiceRules } from './kube-proxy.ts';
+import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
+
+/** Constructor options of Dataplane. */
+export interface DataplaneOptions {
+  /** Lowercase letters/digits; every namespace is named `nd<labId>-...`. */
+  labId: string;
+  runner: CommandRunner;
+  /** Directory for PIDs, logs and generated files (the data plane uses its `dataplane/` subdirectory). */
+  stateDir: string;
+}
+
+/** A process the data plane started, as recorded in the state file. */
+export interface RecordedProcess {
+  pid: number;
+  /** The command run inside the namespace (without `ip netns exec NS`). */
+  argv: string[];
+  netns: string;
+  role: string;
+}
+
+/** A running (or, while a fault stops it, stopped) responder of a pod. */
+export interface ResponderHandle {
+  pod: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  /** undefined while stopped. */
+  pid: number | undefined;
+}
+
+/** An A record set dnsmasq serves. */
+export interface DnsRecord {
+  name: string;
+  ips: string[];
+}
+
+/** Lookups a fault needs; defaults to the nodes and pods this Dataplane created. */
+export interface FaultContext {
+  node(name: string): NodeNet | undefined;
+  pod(key: string): PodNet | undefined;
+}
+
+/** Options of spawnIn. */
+export interface SpawnOptions {
+  /** Free-form label stored with the PID (e.g. 'responder', 'dnsmasq'). */
+  role?: string;
+  /** stdout/stderr go here (appended); default a log file in the state directory. */
+  logFile?: string;
+  /** Keep the child referenced so it holds this process's event loop open (default false). */
+  keepRef?: boolean;
+}
+
+interface PodRecord {
+  pod: PodNet;
+  /** The pod's veth in the node namespace (undefined for hostNetwork pods). */
+  hostVeth: string | undefined;
+}
+
+interface StateFile {
+  labId: string;
+  processes: RecordedProcess[];
+}
+
+/** The address every node namespace uses as its (deliberately absent) default gateway on the underlay. */
+export const UNDERLAY_GATEWAY = formatIPv4(parseCIDR(LAB_ADDRESSES.underlayCIDR).network + 1);
+/** MTU a node's underlay link gets under the mtu-mismatch fault. */
+export const JUMBO_MTU = 9000;
+const FAULT_COMMENT = 'netdebug-lab-fault';
+const WRONG_MAC = '02:00:5e:00:de:ad';
+const STATE_FILE = 'state.json';
+
+/** Builds and breaks one lab's network; every method is safe to call from tests and from the lab CLI. */
+export class Dataplane {
+  readonly labId: string;
+  /** `nd<labId>-`: every namespace of this lab starts with it. */
+  readonly prefix: string;
+  /** The underlay namespace holding bridge br0. */
+  readonly underlayNetns: string;
+  private readonly runner: CommandRunner;
+  private readonly dir: string;
+  private readonly nodes = new Map<string, NodeNet>();
+  private readonly pods = new Map<string, PodRecord>();
+  private readonly responders: ResponderHandle[] = [];
+  private dns: { pod: PodNet; records: DnsRecord[]; pid: number | undefined } | undefined;
+  private readonly serviceState = new Map<string, { services: ServiceRules[]; omit: 'all' | string[] | undefined; chains: string[] }>();
+  private readonly faultOmit = new Map<string, 'all' | string[]>();
+  private podCounter = 0;
+
+  constructor(options: DataplaneOptions) {
+    this.labId = options.labId;
+    this.prefix = getLabPrefix(options.labId);
+    this.underlayNetns = `${this.prefix}u`;
+    this.runner = options.runner;
+    this.dir = path.join(options.stateDir, 'dataplane');
+  }
+
+  /** Creates the underlay namespace with bridge br0 (MTU 1500, up). */
+  async createUnderlay(): Promise<void> {
+    await this.addNetns(this.underlayNetns);
+    await runIpBatch(this.runner, this.underlayNetns, [
+      'link set lo up',
+      'link add br0 type bridge',
+      `link set br0 mtu ${LAB_ADDRESSES.pathMTU} up`,
+    ]);
+  }
+
+  /** Creates a node: namespace, underlay veth, cni0, flannel.1, sysctls and the kube-proxy hook rules. */
+  async addNode(node: NodeNet): Promise<void> {
+    this.assertOwned(node.netns);
+    await this.addNetns(node.netns);
+    const uport = this.underlayPort(node);
+    const mtu = LAB_ADDRESSES.overlayMTU;
+    await runIpBatch(this.runner, this.underlayNetns, [
+      `link add ${uport} mtu ${LAB_ADDRESSES.pathMTU} type veth peer name eth0 mtu ${LAB_ADDRESSES.pathMTU} netns ${node.netns}`,
+      `link set ${uport} master br0 up`,
+    ]);
+    const underlayPrefix = getPrefixLength(LAB_ADDRESSES.underlayCIDR);
+    await Promise.all([
+      runIpBatch(this.runner, node.netns, [
+        'link set lo up',
+        `addr add ${node.underlayIP}/${underlayPrefix} dev eth0`,
+        'link set eth0 up',
+        'link add cni0 type bridge',
+        `link set cni0 mtu ${mtu} up`,
+        `addr add ${node.gatewayIP}/${getPrefixLength(node.podCIDR)} dev cni0`,
+        `link add flannel.1 type vxlan id ${LAB_ADDRESSES.vxlanId} dstport ${LAB_ADDRESSES.vxlanPort} local ${node.underlayIP} dev eth0 nolearning`,
+        `link set flannel.1 address ${node.vtepMAC} mtu ${mtu} up`,
+        `addr add ${node.vtepIP}/32 dev flannel.1`,
+        // A real node has a default gateway; here nothing answers on it, so unhandled traffic dies inside the lab.
+        `route add default via ${UNDERLAY_GATEWAY} dev eth0`,
+      ]),
+      setSysctls(this.runner, node.netns, {
+        'net.ipv4.ip_forward': 1,
+        'net.bridge.bridge-nf-call-iptables': 1,
+        'net.ipv4.conf.all.rp_filter': 0,
+        'net.ipv4.conf.default.rp_filter': 0,
+      }),
+      restoreIptables(this.runner, node.netns, renderKubeProxyHooks()),
+    ]);
+    this.nodes.set(node.name, node);
+  }
+
+  /** Installs flannel's routes, permanent neighbors and FDB entries on every node for every other node. */
+  async connectNodes(nodes: NodeNet[]): Promise<void> {
+    await Promise.all(
+      nodes.map(async (local) => {
+        const others = nodes.filter((n) => n.name !== local.name);
+        await runIpBatch(
+          this.runner,
+          local.netns,
+          others.flatMap((o) => [
+            `route replace ${o.podCIDR} via ${o.vtepIP} dev flannel.1 onlink`,
+            `neigh replace ${o.vtepIP} lladdr ${o.vtepMAC} dev flannel.1 nud permanent`,
+          ]),
+        );
+        await runBridgeBatch(
+          this.runner,
+          local.netns,
+          others.map((o) => `fdb replace ${o.vtepMAC} dev flannel.1 dst ${o.underlayIP} self permanent`),
+        );
+      }),
+    );
+  }
+
+  /**
+   * Gives a pod its network: a namespace `nd<labId>-p<n>` (unless pod.netns names one of this lab), veth eth0 with
+   * pod.ip, a default route via the node's cni0, and /etc/netns/<ns>/resolv.conf. hostNetwork pods get the node's
+   * namespace and nothing is created. Returns the pod with netns filled in.
+   */
+  async addPod(pod: Omit<PodNet, 'netns'> & { netns?: string }, opts: { mtu?: number; resolvConf: string }): Promise<PodNet> {
+    const node = this.requireNode(pod.node);
+    if (pod.hostNetwork) {
+      const hostPod: PodNet = { ...pod, netns: node.netns, ip: node.underlayIP };
+      this.pods.set(pod.key, { pod: hostPod, hostVeth: undefined });
+      return hostPod;
+    }
+    const n = ++this.podCounter;
+    const netns = pod.netns ?? `${this.prefix}p${n}`;
+    this.assertOwned(netns);
+    const full: PodNet = { ...pod, netns };
+    const mtu = opts.mtu ?? LAB_ADDRESSES.overlayMTU;
+    const hostVeth = `veth${n}`;
+    await this.addNetns(netns);
+    const resolvWritten = this.writeResolvConf(netns, opts.resolvConf);
+    await runIpBatch(this.runner, node.netns, [
+      `link add ${hostVeth} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`,
+      `link set ${hostVeth} master cni0 up`,
+      // kubelet's hairpin-veth mode: a pod reaching its own Service comes back out of the port it entered.
+      `link set dev ${hostVeth} type bridge_slave hairpin on`,
+    ]);
+    await runIpBatch(this.runner, netns, [
+      'link set lo up',
+      `addr add ${pod.ip}/${getPrefixLength(node.podCIDR)} dev eth0`,
+      'link set eth0 up',
+      `route add default via ${node.gatewayIP} dev eth0`,
+    ]);
+    await resolvWritten;
+    this.pods.set(pod.key, { pod: full, hostVeth });
+    return full;
+  }
+
+  /** Removes a pod's network: its responders, processes, namespace and /etc/netns directory. */
+  async removePod(pod: PodNet | string): Promise<void> {
+    const key = typeof pod === 'string' ? pod : pod.key;
+    const rec = this.pods.get(key);
+    for (const r of this.responders.filter((x) => x.pod === key)) {
+      if (r.pid !== undefined) await this.stopProcess(r.pid);
+      this.responders.splice(this.responders.indexOf(r), 1);
+    }
+    this.pods.delete(key);
+    const netns = rec?.pod.netns ?? (typeof pod === 'string' ? undefined : pod.netns);
+    // hostNetwork pods live in their node's namespace, which must survive them.
+    if (netns === undefined || !netns.startsWith(this.prefix) || [...this.nodes.values()].some((n) => n.netns === netns)) return;
+    await this.killNetnsPids(netns);
+    await this.runner.run(['ip', 'netns', 'del', netns], { allowFailure: true });
+    await fs.promises.rm(path.join('/etc/netns', netns), { recursive: true, force: true });
+  }
+
+  /** Returns a pod this data plane added, by `ns/name` key (for fault lookups and the kubelet). */
+  getPod(key: string): PodNet | undefined {
+    return this.pods.get(key)?.pod;
+  }
+
+  /** Returns a node this data plane created, by name. */
+  getNode(name: string): NodeNet | undefined {
+    return this.nodes.get(name);
+  }
+
+  /**
+   * Starts argv inside netns (`ip netns exec`), detached, output to a log file, and records its PID in the state file
+   * so teardown (even from another process) can end it by PID.
+   */
+  spawnIn(netns: string, argv: string[], opts: SpawnOptions = {}): ChildProcess {
+    this.assertOwned(netns);
+    fs.mkdirSync(path.join(this.dir, 'logs'), { recursive: true });
+    const role = opts.role ?? 'process';
+    const logFile = opts.logFile ?? path.join(this.dir, 'logs', `${role}-${netns}-${Date.now()}.log`);
+    const fd = fs.openSync(logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn('ip', ['netns', 'exec', netns, ...argv], { detached: true, stdio: ['ignore', fd, fd] });
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (child.pid === undefined) throw new Error(`could not start ${argv.join(' ')} in ${netns} (see ${logFile})`);
+    if (!opts.keepRef) child.unref();
+    child.on('error', () => {});
+    this.updateState((s) => s.processes.push({ pid: child.pid as number, argv, netns, role }));
+    return child;
+  }
+
+  /** Ends a recorded process by PID (SIGTERM, then SIGKILL after 2 s) and forgets it; unknown PIDs are ignored. */
+  async stopProcess(pid: number): Promise<void> {
+    const rec = this.readState().processes.find((p) => p.pid === pid);
+    if (rec !== undefined) await terminateRecorded(rec);
+    this.updateState((s) => {
+      s.processes = s.processes.filter((p) => p.pid !== pid);
+    });
+  }
+
+  /** Starts the pod's responder on port (TCP: a tiny HTTP/1.0 server answering with the pod key; UDP: echo) and waits until it listens. */
+  async startResponder(pod: PodNet, port: number, protocol: 'TCP' | 'UDP' = 'TCP'): Promise<ResponderHandle> {
+    let handle = this.responders.find((r) => r.pod === pod.key && r.port === port && r.protocol === protocol);
+    if (handle?.pid !== undefined) return handle;
+    if (handle === undefined) {
+      handle = { pod: pod.key, port, protocol, pid: undefined };
+      this.responders.push(handle);
+    }
+    const script = this.writeResponderScript();
+    const argv =
+      protocol === 'TCP'
+        ? ['socat', `TCP4-LISTEN:${port},fork,reuseaddr`, `EXEC:/bin/sh ${script} ${pod.key}`]
+        : ['socat', '-T', '1', `UDP4-RECVFROM:${port},fork,reuseaddr`, 'EXEC:cat'];
+    const child = this.spawnIn(pod.netns, argv, { role: `responder-${port}` });
+    handle.pid = child.pid;
+    await waitForListen(child.pid as number, protocol, port, `responder ${pod.key}:${port}/${protocol}`);
+    return handle;
+  }
+
+  /** Stops the responders of a pod (one port or all); they are remembered so restartResponders can bring them back. */
+  async stopResponders(podKey: string, port?: number): Promise<ResponderHandle[]> {
+    const hits = this.responders.filter((r) => r.pod === podKey && (port === undefined || r.port === port));
+    for (const r of hits) {
+      if (r.pid !== undefined) await this.stopProcess(r.pid);
+      r.pid = undefined;
+    }
+    return hits;
+  }
+
+  /** Restarts stopped responders of a pod (one port or all). */
+  async restartResponders(podKey: string, port?: number): Promise<void> {
+    const rec = this.pods.get(podKey);
+    if (rec === undefined) throw new Error(`unknown pod ${podKey}`);
+    for (const r of this.responders.filter((x) => x.pod === podKey && (port === undefined || x.port === port))) {
+      if (r.pid === undefined) await this.startResponder(rec.pod, r.port, r.protocol);
+    }
+  }
+
+  /** Returns the responders of this lab (copies). */
+  listResponders(): ResponderHandle[] {
+    return this.responders.map((r) => ({ ...r }));
+  }
+
+  /**
+   * Runs dnsmasq in the DNS pod's namespace on <podIP>:53 (UDP and TCP), authoritative for cluster.local with the given
+   * A records (nothing is ever forwarded upstream); waits until it listens and returns its PID.
+   */
+  async startDnsServer(pod: PodNet, records: DnsRecord[]): Promise<number> {
+    if (this.dns?.pid !== undefined) await this.stopDnsServer();
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.writeHostsFile(records);
+    const argv = [
+      'dnsmasq',
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--user=root',
+      `--pid-file=${path.join(this.dir, 'dnsmasq.pid')}`,
+      '--no-resolv',
+      '--no-hosts',
+      `--addn-hosts=${this.hostsFile()}`,
+      '--bind-interfaces',
+      `--listen-address=${pod.ip}`,
+      '--port=53',
+      '--local=/cluster.local/',
+      '--domain-needed',
+      '--log-facility=-',
+    ];
+    const child = this.spawnIn(pod.netns, argv, { role: 'dnsmasq' });
+    this.dns = { pod, records, pid: child.pid };
+    await waitForListen(child.pid as number, 'UDP', 53, `dnsmasq in ${pod.netns}`);
+    await waitForListen(child.pid as number, 'TCP', 53, `dnsmasq in ${pod.netns}`);
+    return child.pid as number;
+  }
+
+  /** Replaces dnsmasq's records (rewrites its hosts file and sends SIGHUP; dnsmasq reloads within milliseconds). */
+  async updateDnsRecords(records: DnsRecord[]): Promise<void> {
+    if (this.dns === undefined) throw new Error('updateDnsRecords: the DNS server was never started');
+    this.dns.records = records;
+    this.writeHostsFile(records);
+    if (this.dns.pid !== undefined) process.kill(this.dns.pid, 'SIGHUP');
+  }
+
+  /** Stops dnsmasq (its records are kept for a restart). */
+  async stopDnsServer(): Promise<void> {
+    if (this.dns?.pid === undefined) return;
+    await this.stopProcess(this.dns.pid);
+    this.dns.pid = undefined;
+  }
+
+  /**
+   * Applies kube-proxy iptables-mode rules for services on a node, replacing that node's previous KUBE-* content in one
+   * iptables-restore; rules of active kube-proxy-rules-missing faults are left out as well as opts.omit.
+   */
+  async applyServiceRules(node: NodeNet | string, services: ServiceRules[], opts: { omit?: 'all' | string[] } = {}): Promise<void> {
+    const n = typeof node === 'string' ? this.requireNode(node) : node;
+    const prev = this.serviceState.get(n.name);
+    const omit = mergeOmit(opts.omit, this.faultOmit.get(n.name));
+    const out = renderKubeProxyRules({
+      services,
+      clusterCIDR: LAB_ADDRESSES.clusterCIDR,
+      omit,
+      previousChains: prev?.chains ?? [],
+    });
+    await restoreIptables(this.runner, n.netns, out.text);
+    this.serviceState.set(n.name, { services, omit: opts.omit, chains: out.chains });
+  }
+
+  /** Applies the same services on every node in parallel. */
+  async applyServiceRulesEverywhere(services: ServiceRules[]): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => this.applyServiceRules(n, services, { omit: this.serviceState.get(n.name)?.omit })));
+  }
+
+  /** Applies a fault from the catalog to the real network (see test/lab/README.md for what each does). */
+  async applyFault(fault: ScenarioFault, ctx: FaultContext = this.defaultContext()): Promise<void> {
+    await this.switchFault(fault, ctx, true);
+  }
+
+  /** Reverts a fault applied with applyFault. */
+  async revertFault(fault: ScenarioFault, ctx: FaultContext = this.defaultContext()): Promise<void> {
+    await this.switchFault(fault, ctx, false);
+  }
+
+  /** Deletes every namespace with this lab's prefix, its /etc/netns dirs, the recorded processes and the state; idempotent. */
+  async teardown(): Promise<void> {
+    for (const p of this.readState().processes) await terminateRecorded(p);
+    const listed = await this.runner.run(['ip', 'netns', 'list'], { allowFailure: true });
+    const mine = listed.stdout
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '')
+      .filter((n) => n.startsWith(this.prefix));
+    await Promise.all(mine.map((ns) => this.killNetnsPids(ns)));
+    if (mine.length > 0) await runIpBatchForce(this.runner, mine.map((ns) => `netns del ${ns}`));
+    const etc = fs.existsSync('/etc/netns') ? fs.readdirSync('/etc/netns') : [];
+    await Promise.all(
+      etc.filter((d) => d.startsWith(this.prefix)).map((d) => fs.promises.rm(path.join('/etc/netns', d), { recursive: true, force: true })),
+    );
+    await fs.promises.rm(this.dir, { recursive: true, force: true });
+    this.nodes.clear();
+    this.pods.clear();
+    this.responders.length = 0;
+    this.dns = undefined;
+    this.serviceState.clear();
+    this.faultOmit.clear();
+  }
+
+  /** Tears down the lab whose state lives in stateDir, from any process (no-op when there is no state). */
+  static async teardownByState(stateDir: string, runner: CommandRunner): Promise<void> {
+    const file = path.join(stateDir, 'dataplane', STATE_FILE);
+    if (!fs.existsSync(file)) return;
+    const state = JSON.parse(fs.readFileSync(file, 'utf8')) as StateFile;
+    await new Dataplane({ labId: state.labId, runner, stateDir }).teardown();
+  }
+
+  private async switchFault(fault: ScenarioFault, ctx: FaultContext, on: boolean): Promise<void> {
+    const node = (name: string): NodeNet => {
+      const n = ctx.node(name);
+      if (n === undefined) throw new Error(`fault ${fault.type}: unknown node "${name}"`);
+      return n;
+    };
+    const pod = (key: string): PodNet => {
+      const p = ctx.pod(key);
+      if (p === undefined) throw new Error(`fault ${fault.type}: unknown pod "${key}" (expected namespace/name)`);
+      return p;
+    };
+    switch (fault.type) {
+      case 'ip-forward-off':
+        return setSysctls(this.runner, node(fault.node).netns, { 'net.ipv4.ip_forward': on ? 0 : 1 });
+      case 'bridge-nf-off':
+        return setSysctls(this.runner, node(fault.node).netns, { 'net.bridge.bridge-nf-call-iptables': on ? 0 : 1 });
+      case 'forward-policy-drop':
+        await this.runner.run(inNetns(node(fault.node).netns, ['iptables', '-P', 'FORWARD', on ? 'DROP' : 'ACCEPT']));
+        return;
+      case 'overlay-blocked': {
+        const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(LAB_ADDRESSES.vxlanPort), '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
+        await this.runner.run(inNetns(node(fault.node).netns, ['iptables', on ? '-I' : '-D', ...spec]));
+        return;
+      }
+      case 'pod-route-missing': {
+        const to = node(fault.toNode);
+        const line = on ? `route del ${to.podCIDR} dev flannel.1` : `route replace ${to.podCIDR} via ${to.vtepIP} dev flannel.1 onlink`;
+        return runIpBatch(this.runner, node(fault.node).netns, [line]);
+      }
+      case 'kube-proxy-rules-missing': {
+        const n = node(fault.node);
+        const current = this.faultOmit.get(n.name);
+        const want: 'all' | string[] = fault.service === undefined ? 'all' : [fault.service];
+        if (on) this.faultOmit.set(n.name, mergeOmit(current, want) ?? want);
+        else if (want === 'all' || current === 'all') this.faultOmit.delete(n.name);
+        else {
+          const left = (current ?? []).filter((s) => !want.includes(s));
+          if (left.length === 0) this.faultOmit.delete(n.name);
+          else this.faultOmit.set(n.name, left);
+        }
+        const st = this.serviceState.get(n.name);
+        await this.applyServiceRules(n, st?.services ?? [], { omit: st?.omit });
+        return;
+      }
+      case 'dns-server-down':
+        if (on) return this.stopDnsServer();
+        if (this.dns === undefined) throw new Error('dns-server-down: the DNS server was never started');
+        await this.startDnsServer(this.dns.pod, this.dns.records);
+        return;
+      case 'dns-no-endpoints':
+        // Purely API-side: the DNS pod is reported not Ready, so the caller renders kube-dns without ready endpoints
+        // (applyServiceRules then REJECTs its ClusterIP); dnsmasq itself keeps running.
+        return;
+      case 'app-not-listening': {
+        pod(fault.pod);
+        if (on) await this.stopResponders(fault.pod, fault.port);
+        else await this.restartResponders(fault.pod, fault.port);
+        return;
+      }
+      case 'mtu-mismatch':
+        return this.switchMtuMismatch(node(fault.node), on);
+      case 'neighbor-stale': {
+        const p = pod(fault.pod);
+        if (p.hostNetwork) throw new Error(`neighbor-stale: pod ${fault.pod} uses the host network; pick a pod with its own IP`);
+        const n = node(fault.node);
+        const line = on ? `neigh replace ${p.ip} lladdr ${WRONG_MAC} dev cni0 nud permanent` : `neigh del ${p.ip} dev cni0`;
+        await runIpBatch(this.runner, n.netns, [line]);
+        return;
+      }
+      default: {
+        const never: never = fault;
+        throw new Error(`unknown fault ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /**
+   * mtu-mismatch: the node's underlay link and overlay (flannel.1, cni0, its pods) move to bigger MTUs than the path
+   * carries; an nftables bridge rule in the underlay drops the oversized frames (an MTU alone drops nothing).
+   */
+  private async switchMtuMismatch(node: NodeNet, on: boolean): Promise<void> {
+    const underlay = on ? JUMBO_MTU : LAB_ADDRESSES.pathMTU;
+    const overlay = on ? LAB_ADDRESSES.pathMTU : LAB_ADDRESSES.overlayMTU;
+    const uport = this.underlayPort(node);
+    const table = `nd_mtu_${node.index}`;
+    const pods = [...this.pods.values()].filter((r) => r.pod.node === node.name && r.hostVeth !== undefined);
+    await runIpBatch(this.runner, this.underlayNetns, [`link set ${uport} mtu ${underlay}`]);
+    await runIpBatch(this.runner, node.netns, [
+      `link set eth0 mtu ${underlay}`,
+      `link set flannel.1 mtu ${overlay}`,
+      ...pods.map((r) => `link set ${r.hostVeth} mtu ${overlay}`),
+      `link set cni0 mtu ${overlay}`,
+    ]);
+    await Promise.all(pods.map((r) => runIpBatch(this.runner, r.pod.netns, [`link set eth0 mtu ${overlay}`])));
+    const nft = on
+      ? `table bridge ${table} {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  iifname "${uport}" ip length > ${LAB_ADDRESSES.pathMTU} counter drop\n }\n}\n`
+      : `delete table bridge ${table}\n`;
+    await this.runner.run(inNetns(this.underlayNetns, ['nft', '-f', '-']), { input: nft, allowFailure: !on });
+  }
+
+  private defaultContext(): FaultContext {
+    return { node: (n) => this.nodes.get(n), pod: (k) => this.pods.get(k)?.pod };
+  }
+
+  private requireNode(name: string): NodeNet {
+    const n = this.nodes.get(name);
+    if (n === undefined) throw new Error(`unknown node "${name}": call addNode first`);
+    return n;
+  }
+
+  private underlayPort(node: NodeNet): string {
+    return `u-n${node.index}`;
+  }
+
+  private assertOwned(netns: string): void {
+    if (!netns.startsWith(this.prefix)) throw new Error(`namespace ${netns} does not belong to lab ${this.labId} (prefix ${this.prefix})`);
+  }
+
+  private async addNetns(netns: string): Promise<void> {
+    this.updateState(() => {});
+    await this.runner.run(['ip', 'netns', 'add', netns]);
+  }
+
+  private async killNetnsPids(netns: string): Promise<void> {
+    const res = await this.runner.run(['ip', 'netns', 'pids', netns], { allowFailure: true });
+    for (const pid of res.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  private async writeResolvConf(netns: string, content: string): Promise<void> {
+    const dir = path.join('/etc/netns', netns);
+    await fs.promises.mkdir(dir, { recursive: true });
+    await fs.promises.writeFile(path.join(dir, 'resolv.conf'), content.endsWith('\n') ? content : `${content}\n`);
+  }
+
+  private writeResponderScript(): string {
+    const file = path.join(this.dir, 'responder.sh');
+    if (/[\s,:!'"\\]/.test(file)) throw new Error(`state directory path ${file} must not contain spaces or , : ! quotes (socat syntax)`);
+    if (!fs.existsSync(file)) {
+      fs.mkdirSync(this.dir, { recursive: true });
+      fs.writeFileSync(
+        file,
+        [
+          '#!/bin/sh',
+          '# Lab responder: read the request head (until an empty line or EOF), answer HTTP/1.0 200 with the pod key.',
+          "cr=$(printf '\\r')",
+          'while IFS= read -r line; do',
+          '  case "$line" in ""|"$cr") break ;; esac',
+          'done',
+          "printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\nConnection: close\\r\\n\\r\\n%s\\n' \"$1\"",
+          '',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+    }
+    return file;
+  }
+
+  private hostsFile(): string {
+    return path.join(this.dir, 'dns-hosts');
+  }
+
+  private writeHostsFile(records: DnsRecord[]): void {
+    const lines = records.flatMap((r) => r.ips.map((ip) => `${ip} ${r.name}`));
+    const tmp = `${this.hostsFile()}.tmp`;
+    fs.writeFileSync(tmp, `${lines.join('\n')}\n`, { mode: 0o644 });
+    fs.renameSync(tmp, this.hostsFile());
+  }
+
+  private readState(): StateFile {
+    const file = path.join(this.dir, STATE_FILE);
+    if (!fs.existsSync(file)) return { labId: this.labId, processes: [] };
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as StateFile;
+  }
+
+  private updateState(change: (s: StateFile) => void): void {
+    const s = this.readState();
+    change(s);
+    fs.mkdirSync(this.dir, { recursive: true });
+    const file = path.join(this.dir, STATE_FILE);
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(s, null, 2));
+    fs.renameSync(`${file}.tmp`, file);
+  }
+}
+
+/** Runs `ip -force -batch -` (continues past failing lines, e.g. an already deleted namespace). */
+async function runIpBatchForce(runner: CommandRunner, lines: string[]): Promise<void> {
+  await runner.run(['ip', '-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, allowFailure: true });
+}
+
+/** True when pid is alive and still runs the recorded command (guards against PID reuse). */
+function isRecordedAlive(rec: RecordedProcess): boolean {
+  let cmdline: string;
+  let stat: string;
+  try {
+    cmdline = fs.readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8');
+    stat = fs.readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  if (/\) Z /.test(stat)) return false;
+  const argv0 = cmdline.split('\0')[0] ?? '';
+  // Before exec the process is still `ip netns exec ...`.
+  return argv0 === rec.argv[0] || path.basename(argv0) === path.basename(rec.argv[0] ?? '') || argv0 === 'ip';
+}
+
+/** Sends SIGTERM to a recorded process, then SIGKILL if it is still there after 2 s. */
+async function terminateRecorded(rec: RecordedProcess): Promise<void> {
+  if (!isRecordedAlive(rec)) return;
+  try {
+    process.kill(rec.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100; i++) {
+    if (!isRecordedAlive(rec)) return;
+    await sleep(20);
+  }
+  try {
+    process.kill(rec.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Waits until process pid listens on port (read from /proc/<pid>/net, which shows the process's own namespace). */
+async function waitForListen(pid: number, protocol: 'TCP' | 'UDP', port: number, what: string): Promise<void> {
+  const file = `/proc/${pid}/net/${protocol === 'TCP' ? 'tcp' : 'udp'}`;
+  const portHex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const state = protocol === 'TCP' ? '0A' : '07';
+  for (let i = 0; i < 250; i++, await sleep(10)) {
+    let text: string;
+    try {
+      // Until `ip netns exec` has exec'd, /proc/<pid>/net may still show the host's namespace.
+      if ((fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '') === 'ip') continue;
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      throw new Error(`${what} exited before listening on ${protocol} ${port}`);
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[1]?.endsWith(portHex) && cols[3] === state) return;
+    }
+  }
+  throw new Error(`${what} is not listening on ${protocol} ${port} after 2.5 s`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

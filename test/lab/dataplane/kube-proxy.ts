@@ -1,0 +1,183 @@
+/**
+ * kube-proxy's iptables mode as a pure renderer: Services and their endpoints in, `iptables-restore --noflush` text out.
+ * Only KUBE-* chains are declared, so rules in other chains (faults, NETPOL-*) survive a re-apply.
+ */
+import { createHash } from 'node:crypto';
+import type { ScenarioFault } from '../model.ts';
+
+/** One endpoint of a Service: its pod IP, readiness, and the target port for each service port, keyed by port name ('' when unnamed). */
+export interface ServiceEndpoint {
+  ip: string;
+  ready: boolean;
+  ports: Record<string, number>;
+}
+
+/** A Service as kube-proxy sees it. */
+export interface ServiceRules {
+  namespace: string;
+  name: string;
+  /** 'None' or '' (headless) gets no rules. */
+  clusterIP: string;
+  ports: { name?: string; port: number; protocol: 'TCP' | 'UDP' }[];
+  endpoints: ServiceEndpoint[];
+}
+
+/** Input of renderKubeProxyRules. */
+export interface KubeProxyInput {
+  services: ServiceRules[];
+  /** The pod network; traffic to a ClusterIP from outside it is masqueraded, as kube-proxy does with --cluster-cidr. */
+  clusterCIDR: string;
+  /** Leave out rules for every Service ('all') or for the listed `ns/name` ones (the kube-proxy-rules-missing fault). */
+  omit?: 'all' | string[];
+  /** nat chains the previous render created; those no longer needed are deleted. */
+  previousChains?: string[];
+}
+
+/** Output of renderKubeProxyRules: the restore text and the per-service nat chains it declares. */
+export interface KubeProxyOutput {
+  text: string;
+  chains: string[];
+}
+
+/** The mark kube-proxy uses to ask KUBE-POSTROUTING to masquerade. */
+export const MASQ_MARK = '0x4000';
+
+/** Encodes bytes as RFC 4648 base32 without padding (what kube-proxy uses for chain names). */
+export function encodeBase32(bytes: Uint8Array): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/** Hashes a string into the 16-character suffix kube-proxy puts on KUBE-SVC-/KUBE-SEP- chain names. */
+export function hashChainSuffix(s: string): string {
+  return encodeBase32(createHash('sha256').update(s).digest()).slice(0, 16);
+}
+
+/** Returns `ns/name:port` (or `ns/name` for an unnamed port), kube-proxy's ServicePortName. */
+export function formatServicePortName(svc: { namespace: string; name: string }, portName: string | undefined): string {
+  return `${svc.namespace}/${svc.name}${portName ? `:${portName}` : ''}`;
+}
+
+/** Returns the KUBE-SVC chain of a service port. */
+export function getServiceChainName(spn: string, protocol: string): string {
+  return `KUBE-SVC-${hashChainSuffix(spn + protocol.toLowerCase())}`;
+}
+
+/** Returns the KUBE-SEP chain of one endpoint of a service port. */
+export function getEndpointChainName(spn: string, protocol: string, endpoint: string): string {
+  return `KUBE-SEP-${hashChainSuffix(spn + protocol.toLowerCase() + endpoint)}`;
+}
+
+/** Returns which Services a node must leave out because of kube-proxy-rules-missing faults on it (undefined: none). */
+export function getOmittedServices(faults: ScenarioFault[], node: string): 'all' | string[] | undefined {
+  const hits = faults.filter((f) => f.type === 'kube-proxy-rules-missing' && f.node === node);
+  if (hits.length === 0) return undefined;
+  const names: string[] = [];
+  for (const f of hits) {
+    if (f.type !== 'kube-proxy-rules-missing') continue;
+    if (f.service === undefined) return 'all';
+    names.push(f.service);
+  }
+  return names;
+}
+
+/** Merges two omit settings ('all' wins). */
+export function mergeOmit(a: 'all' | string[] | undefined, b: 'all' | string[] | undefined): 'all' | string[] | undefined {
+  if (a === 'all' || b === 'all') return 'all';
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return [...new Set([...a, ...b])];
+}
+
+/** Renders kube-proxy's iptables-mode rules (nat and filter) for the given Services as iptables-restore --noflush text. */
+export function renderKubeProxyRules(input: KubeProxyInput): KubeProxyOutput {
+  const nat: string[] = [];
+  const natRules: string[] = [];
+  const filterRules: string[] = [];
+  const chains: string[] = [];
+  const omit = input.omit;
+  const services = omit === 'all' ? [] : input.services.filter((s) => !(omit ?? []).includes(`${s.namespace}/${s.name}`));
+
+  for (const svc of services) {
+    if (svc.clusterIP === 'None' || svc.clusterIP === '') continue;
+    for (const port of svc.ports) {
+      const spn = formatServicePortName(svc, port.name);
+      const proto = port.protocol.toLowerCase();
+      const match = `-d ${svc.clusterIP}/32 -p ${proto} -m ${proto} --dport ${port.port}`;
+      const ready = svc.endpoints
+        .filter((e) => e.ready)
+        .flatMap((e) => {
+          const target = e.ports[port.name ?? ''];
+          return target === undefined ? [] : [{ ip: e.ip, port: target }];
+        });
+      if (ready.length === 0) {
+        filterRules.push(
+          `-A KUBE-SERVICES ${match} -m comment --comment "${spn} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`,
+        );
+        continue;
+      }
+      const svcChain = getServiceChainName(spn, proto);
+      chains.push(svcChain);
+      natRules.push(`-A KUBE-SERVICES ${match} -m comment --comment "${spn} cluster IP" -j ${svcChain}`);
+      natRules.push(`-A ${svcChain} ! -s ${input.clusterCIDR} ${match} -m comment --comment "${spn} cluster IP" -j KUBE-MARK-MASQ`);
+      ready.forEach((ep, i) => {
+        const endpoint = `${ep.ip}:${ep.port}`;
+        const sepChain = getEndpointChainName(spn, proto, endpoint);
+        chains.push(sepChain);
+        const left = ready.length - i;
+        const pick = left > 1 ? `-m statistic --mode random --probability ${(1 / left).toFixed(10)} ` : '';
+        natRules.push(`-A ${svcChain} -m comment --comment "${spn} -> ${endpoint}" ${pick}-j ${sepChain}`);
+        natRules.push(`-A ${sepChain} -s ${ep.ip}/32 -m comment --comment "${spn}" -j KUBE-MARK-MASQ`);
+        natRules.push(`-A ${sepChain} -p ${proto} -m comment --comment "${spn}" -m ${proto} -j DNAT --to-destination ${endpoint}`);
+      });
+    }
+  }
+
+  const stale = (input.previousChains ?? []).filter((c) => !chains.includes(c));
+  nat.push('*nat', ':KUBE-SERVICES - [0:0]', ':KUBE-POSTROUTING - [0:0]', ':KUBE-MARK-MASQ - [0:0]');
+  for (const c of [...chains, ...stale]) nat.push(`:${c} - [0:0]`);
+  nat.push(
+    `-A KUBE-MARK-MASQ -j MARK --or-mark ${MASQ_MARK}`,
+    `-A KUBE-POSTROUTING -m mark ! --mark ${MASQ_MARK}/${MASQ_MARK} -j RETURN`,
+    `-A KUBE-POSTROUTING -j MARK --xor-mark ${MASQ_MARK}`,
+    '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE',
+    ...natRules,
+  );
+  for (const c of stale) nat.push(`-X ${c}`);
+  nat.push('COMMIT');
+  const filter = ['*filter', ':KUBE-SERVICES - [0:0]', ...filterRules, 'COMMIT'];
+  return { text: `${[...filter, ...nat].join('\n')}\n`, chains };
+}
+
+/** Rules that hook the KUBE-* chains into the built-in chains; installed once per node, never re-applied. */
+export function renderKubeProxyHooks(): string {
+  const portals = '-m comment --comment "kubernetes service portals"';
+  return `${[
+    '*filter',
+    ':KUBE-SERVICES - [0:0]',
+    `-A INPUT -m conntrack --ctstate NEW ${portals} -j KUBE-SERVICES`,
+    `-A FORWARD -m conntrack --ctstate NEW ${portals} -j KUBE-SERVICES`,
+    `-A OUTPUT -m conntrack --ctstate NEW ${portals} -j KUBE-SERVICES`,
+    'COMMIT',
+    '*nat',
+    ':KUBE-SERVICES - [0:0]',
+    ':KUBE-POSTROUTING - [0:0]',
+    ':KUBE-MARK-MASQ - [0:0]',
+    `-A PREROUTING ${portals} -j KUBE-SERVICES`,
+    `-A OUTPUT ${portals} -j KUBE-SERVICES`,
+    '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
+    'COMMIT',
+  ].join('\n')}\n`;
+}

@@ -1,0 +1,369 @@
+/**
+ * The lab's composition root: turns a validated scenario into a running cluster (API objects in the store, the real
+ * data plane, the kubelet, the controllers that keep EndpointSlices, kube-proxy rules, NetworkPolicy rules and DNS
+ * records in step with the API) and serves it over HTTPS. Used by the lab daemon.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startApiServer, type ApiServerHandle } from './api/server.ts';
+import { ObjectStore, type KubeObject } from './api/store.ts';
+import { generateTls } from './api/tls.ts';
+import { writeKubeconfig } from './api/kubeconfig.ts';
+import { planNodeNet } from './dataplane/addressing.ts';
+import { Dataplane, type DnsRecord } from './dataplane/dataplane.ts';
+import type { ServiceRules } from './dataplane/kube-proxy.ts';
+import { createExecRunner } from './dataplane/runner.ts';
+import { computeEndpoints, computeEndpointSlices } from './endpoints.ts';
+import { Kubelet } from './kubelet.ts';
+import { LAB_ADDRESSES, type CommandRunner, type NodeNet, type Scenario } from './model.ts';
+import { applyPolicyRules } from './netpol/apply.ts';
+import { compileNetworkPolicies, type NetpolPod } from './netpol/compile.ts';
+import { buildClusterObjects, buildSyntheticObjects, CLUSTER_DNS, type KubeNode, type KubePod, type KubeService } from './objects.ts';
+import type { LabRecord } from './registry.ts';
+import { SYNTHETIC_NAMESPACE } from './scenario.ts';
+
+/** A running lab. */
+export interface RunningLab {
+  apiUrl: string;
+  store: ObjectStore;
+  api: ApiServerHandle;
+  dataplane: Dataplane;
+  /** Waits until the controllers have caught up with every change made so far. */
+  settle(): Promise<void>;
+  /** Stops the API, the controllers and the kubelet and removes the whole data plane. */
+  stop(): Promise<void>;
+}
+
+type Obj = Record<string, any>;
+
+/** The resolv.conf every pod of a namespace gets: the cluster DNS and the Kubernetes search path. */
+export function renderResolvConf(namespace: string): string {
+  return [
+    `search ${namespace}.svc.cluster.local svc.cluster.local cluster.local`,
+    `nameserver ${LAB_ADDRESSES.dnsClusterIP}`,
+    'options ndots:5',
+    '',
+  ].join('\n');
+}
+
+/** True for the cluster DNS pods: they run dnsmasq instead of the generic responder. */
+function isDnsPod(pod: Obj): boolean {
+  return pod.metadata?.namespace === CLUSTER_DNS.namespace && pod.metadata?.labels?.['k8s-app'] === 'kube-dns';
+}
+
+/** Builds and starts the lab a scenario describes; on failure removes whatever was built and rethrows. */
+export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: string) => void): Promise<RunningLab> {
+  const runner = createExecRunner();
+  const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir });
+  let kubelet: Kubelet | undefined;
+  let api: ApiServerHandle | undefined;
+  let controller: Controller | undefined;
+  const stop = async (): Promise<void> => {
+    await api?.close().catch(() => {});
+    controller?.stop();
+    await kubelet?.stop().catch(() => {});
+    await dataplane.teardown();
+  };
+  try {
+    mkdirSync(rec.stateDir, { recursive: true });
+    const tlsP = generateTls(join(rec.stateDir, 'tls'));
+    const store = new ObjectStore();
+    const objects = buildClusterObjects(scenario, { now: new Date(), uid: randomUUID });
+    for (const o of objects.namespaces) store.create('namespaces', stored(o));
+    for (const o of objects.nodes) store.create('nodes', stored(o));
+    for (const o of objects.workloads) store.create(resourceOfWorkload(o.kind), stored(o));
+    for (const o of objects.services) store.create('services', stored(o));
+    for (const o of objects.networkPolicies) store.create('networkpolicies', stored(o));
+    for (const o of objects.pods) store.create('pods', stored(o));
+    if (scenario.synthetic) loadSynthetic(store, scenario, objects.services);
+
+    const nodes: NodeNet[] = scenario.nodes.map((n) => planNodeNet(rec.labId, n));
+    await dataplane.createUnderlay();
+    await Promise.all(nodes.map((n) => dataplane.addNode(n)));
+    await dataplane.connectNodes(nodes);
+
+    kubelet = new Kubelet({
+      store,
+      nodes,
+      runtime: {
+        startPodNetwork: (pod, resolvConf) => dataplane.addPod(pod, { resolvConf }),
+        stopPodNetwork: (pod) => dataplane.removePod(pod),
+        startResponder: async (pod, port, protocol) => {
+          await dataplane.startResponder(pod, port, protocol);
+          return { stop: async () => void (await dataplane.stopResponders(pod.key, port)) };
+        },
+      },
+      resolvConfFor: renderResolvConf,
+      runsResponders: (pod) => !isDnsPod(pod),
+      log,
+    });
+    await kubelet.start();
+
+    controller = new Controller({ store, dataplane, runner, nodes, kubelet, log });
+    await controller.reconcile();
+    const dnsPod = store.list('pods', CLUSTER_DNS.namespace, { labelSelector: 'k8s-app=kube-dns' }).items[0];
+    const dnsNet = dnsPod && kubelet.podNet(`${CLUSTER_DNS.namespace}/${dnsPod.metadata.name}`);
+    if (!dnsNet) throw new Error('the cluster DNS pod has no network');
+    await dataplane.startDnsServer(dnsNet, controller.dnsRecords());
+    controller.dnsStarted = true;
+    for (const f of scenario.faults) await dataplane.applyFault(f);
+    controller.start();
+
+    const tls = await tlsP;
+    const token = randomBytes(24).toString('hex');
+    api = await startApiServer({ store, kubelet, token, tls, rbacDeny: scenario.rbac.deny });
+    const kc = { server: api.url, caCert: tls.caCert, token, contextName: `lab-${scenario.name}` };
+    await writeKubeconfig(join(rec.stateDir, 'kubeconfig'), kc);
+    if (rec.kubeconfig !== join(rec.stateDir, 'kubeconfig')) await writeKubeconfig(rec.kubeconfig, kc);
+    const ctl = controller;
+    return { apiUrl: api.url, store, api, dataplane, settle: () => ctl.settle(), stop };
+  } catch (e) {
+    await stop().catch(() => {});
+    throw e;
+  }
+}
+
+/** The objects module and the store type the same JSON objects differently; this is the one place they meet. */
+function stored(o: object): KubeObject {
+  return o as KubeObject;
+}
+
+function resourceOfWorkload(kind: string): string {
+  switch (kind) {
+    case 'Deployment':
+      return 'deployments';
+    case 'StatefulSet':
+      return 'statefulsets';
+    case 'DaemonSet':
+      return 'daemonsets';
+    default:
+      throw new Error(`unexpected workload kind ${kind}`);
+  }
+}
+
+/** Loads the API-only synthetic objects and their EndpointSlices (computed once: they have no data plane). */
+function loadSynthetic(store: ObjectStore, scenario: Scenario, services: KubeService[]): void {
+  const syn = buildSyntheticObjects(scenario.synthetic!, {
+    now: new Date(),
+    uid: randomUUID,
+    takenClusterIPs: services.map((s) => s.spec.clusterIP).filter((ip): ip is string => !!ip),
+  });
+  for (const o of syn.namespaces) store.create('namespaces', stored(o));
+  store.bulkLoad('nodes', syn.nodes.map(stored));
+  store.bulkLoad('pods', syn.pods.map(stored));
+  store.bulkLoad('services', syn.services.map(stored));
+  const byApp = new Map<string, KubePod[]>();
+  for (const p of syn.pods) {
+    const app = p.metadata.labels?.app ?? '';
+    const list = byApp.get(app) ?? [];
+    list.push(p);
+    byApp.set(app, list);
+  }
+  const slices: KubeObject[] = [];
+  for (const s of syn.services) {
+    const pods = byApp.get(s.spec.selector?.app ?? '') ?? [];
+    slices.push(...computeEndpointSlices(s, pods, syn.nodes).map(stored));
+  }
+  store.bulkLoad('endpointslices', slices);
+}
+
+/**
+ * The lab's controllers in one loop: EndpointSlice and Endpoints controllers, kube-proxy on every node, the
+ * NetworkPolicy agent and the DNS records. Runs after any change to pods, services, policies or namespaces.
+ */
+class Controller {
+  dnsStarted = false;
+  private readonly unwatch: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private readonly applied = new Map<string, string>();
+  private hadPolicies = false;
+  private lastDns = '';
+
+  private readonly store: ObjectStore;
+  private readonly dataplane: Dataplane;
+  private readonly runner: CommandRunner;
+  private readonly nodes: NodeNet[];
+  private readonly kubelet: Kubelet;
+  private readonly log: (line: string) => void;
+
+  constructor(deps: { store: ObjectStore; dataplane: Dataplane; runner: CommandRunner; nodes: NodeNet[]; kubelet: Kubelet; log: (line: string) => void }) {
+    this.store = deps.store;
+    this.dataplane = deps.dataplane;
+    this.runner = deps.runner;
+    this.nodes = deps.nodes;
+    this.kubelet = deps.kubelet;
+    this.log = deps.log;
+  }
+
+  /** Follows the store: every relevant change schedules one reconcile (coalesced). */
+  start(): void {
+    for (const r of ['pods', 'services', 'networkpolicies', 'namespaces']) {
+      this.unwatch.push(
+        this.store.watch(r, undefined, undefined, (ev) => {
+          if (ev.object.metadata.namespace === SYNTHETIC_NAMESPACE || ev.object.metadata.name === SYNTHETIC_NAMESPACE) return;
+          this.schedule();
+        }),
+      );
+    }
+  }
+
+  stop(): void {
+    for (const u of this.unwatch) u();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.running.then(() => this.reconcile()).catch((e: Error) => this.log(`controller: ${e.stack ?? e.message}`));
+    }, 5);
+  }
+
+  /** Resolves once the kubelet and every scheduled reconcile have finished. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      await this.kubelet.settle();
+      while (this.timer) await new Promise((r) => setTimeout(r, 5));
+      await this.running;
+    }
+  }
+
+  private namespaces(): Obj[] {
+    return this.store.list('namespaces', undefined).items.filter((n) => n.metadata.name !== SYNTHETIC_NAMESPACE);
+  }
+
+  /** The A records the cluster DNS serves: a Service's ClusterIP, or a headless Service's ready pod IPs. */
+  dnsRecords(): DnsRecord[] {
+    const out: DnsRecord[] = [];
+    for (const ns of this.namespaces()) {
+      for (const svc of this.store.list('services', ns.metadata.name).items as unknown as KubeService[]) {
+        const name = `${svc.metadata.name}.${ns.metadata.name}.svc.cluster.local`;
+        if (svc.spec.type === 'ExternalName') continue;
+        if (svc.spec.clusterIP && svc.spec.clusterIP !== 'None') {
+          out.push({ name, ips: [svc.spec.clusterIP] });
+          continue;
+        }
+        const ips = new Set<string>();
+        for (const sl of this.slicesOf(svc)) for (const ep of sl.endpoints ?? []) if (ep.conditions?.ready !== false) for (const a of ep.addresses) ips.add(a);
+        if (ips.size) out.push({ name, ips: [...ips] });
+      }
+    }
+    return out;
+  }
+
+  private slicesOf(svc: KubeService): Obj[] {
+    return this.store.list('endpointslices', svc.metadata.namespace, { labelSelector: `kubernetes.io/service-name=${svc.metadata.name}` }).items;
+  }
+
+  /** Brings every derived object and every node's rules in line with the API. */
+  async reconcile(): Promise<void> {
+    const nodesApi = this.store.list('nodes', undefined).items as unknown as KubeNode[];
+    const services: KubeService[] = [];
+    for (const ns of this.namespaces()) {
+      const pods = this.store.list('pods', ns.metadata.name).items as unknown as KubePod[];
+      for (const svc of this.store.list('services', ns.metadata.name).items as unknown as KubeService[]) {
+        services.push(svc);
+        this.syncSlices(svc, pods, nodesApi);
+      }
+    }
+    await this.syncKubeProxy(services);
+    await this.syncPolicies();
+    if (this.dnsStarted) {
+      const records = this.dnsRecords();
+      const text = JSON.stringify(records);
+      if (text !== this.lastDns) {
+        this.lastDns = text;
+        await this.dataplane.updateDnsRecords(records);
+      }
+    }
+  }
+
+  private syncSlices(svc: KubeService, pods: KubePod[], nodes: KubeNode[]): void {
+    if (!svc.spec.selector) return;
+    const ns = svc.metadata.namespace;
+    const want = computeEndpointSlices(svc, pods, nodes) as unknown as Obj[];
+    const have = this.slicesOf(svc);
+    for (const s of want) {
+      const cur = have.find((h) => h.metadata.name === s.metadata.name);
+      if (!cur) this.store.create('endpointslices', stored(s));
+      else if (JSON.stringify([cur.endpoints, cur.ports]) !== JSON.stringify([s.endpoints, s.ports])) {
+        this.store.update('endpointslices', stored({ ...cur, endpoints: s.endpoints, ports: s.ports }));
+      }
+    }
+    for (const h of have) if (!want.some((s) => s.metadata.name === h.metadata.name)) this.store.delete('endpointslices', ns, h.metadata.name);
+    const ep = computeEndpoints(svc, pods) as unknown as Obj | undefined;
+    if (!ep) return;
+    const cur = this.store.get('endpoints', ns, svc.metadata.name);
+    if (!cur) this.store.create('endpoints', stored(ep));
+    else if (JSON.stringify(cur.subsets) !== JSON.stringify(ep.subsets)) this.store.update('endpoints', stored({ ...cur, subsets: ep.subsets }));
+  }
+
+  /** kube-proxy: every node gets DNAT rules for every ClusterIP over its ready endpoints. */
+  private async syncKubeProxy(services: KubeService[]): Promise<void> {
+    const rules: ServiceRules[] = [];
+    for (const svc of services) {
+      if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None' || svc.spec.type === 'ExternalName') continue;
+      const byIP = new Map<string, { ip: string; ready: boolean; ports: Record<string, number> }>();
+      for (const sl of this.slicesOf(svc)) {
+        for (const ep of sl.endpoints ?? []) {
+          const ip = ep.addresses[0] as string;
+          const e = byIP.get(ip) ?? { ip, ready: ep.conditions?.ready !== false, ports: {} };
+          for (const p of sl.ports ?? []) if (typeof p.port === 'number') e.ports[p.name ?? ''] = p.port;
+          byIP.set(ip, e);
+        }
+      }
+      rules.push({
+        namespace: svc.metadata.namespace ?? '',
+        name: svc.metadata.name,
+        clusterIP: svc.spec.clusterIP,
+        ports: (svc.spec.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' })),
+        endpoints: [...byIP.values()],
+      });
+    }
+    const text = JSON.stringify(rules);
+    if (this.applied.get('kube-proxy') === text) return;
+    this.applied.set('kube-proxy', text);
+    await this.dataplane.applyServiceRulesEverywhere(rules);
+  }
+
+  /** The NetworkPolicy agent: compiles every policy and applies each node's share. */
+  private async syncPolicies(): Promise<void> {
+    const namespaces = this.namespaces();
+    const policies: Obj[] = [];
+    const pods: NetpolPod[] = [];
+    for (const ns of namespaces) {
+      policies.push(...this.store.list('networkpolicies', ns.metadata.name).items);
+      for (const p of this.store.list('pods', ns.metadata.name).items as unknown as KubePod[]) {
+        if (!p.spec.nodeName || !p.status?.podIP) continue;
+        pods.push({
+          namespace: ns.metadata.name,
+          name: p.metadata.name,
+          labels: p.metadata.labels ?? {},
+          ip: p.status.podIP,
+          node: p.spec.nodeName,
+          hostNetwork: p.spec.hostNetwork === true,
+          ports: p.spec.containers.flatMap((c) => c.ports ?? []) as NetpolPod['ports'],
+        });
+      }
+    }
+    if (policies.length === 0 && !this.hadPolicies) return;
+    this.hadPolicies = true;
+    const plan = compileNetworkPolicies({
+      policies: policies as never,
+      pods,
+      namespaces: namespaces.map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {} })),
+    });
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        const key = `netpol/${n.name}`;
+        const text = JSON.stringify(plan.pods.filter((p) => p.node === n.name));
+        if (this.applied.get(key) === text) return;
+        this.applied.set(key, text);
+        await applyPolicyRules(this.runner, n.netns, plan, n.name);
+      }),
+    );
+  }
+}

@@ -1,0 +1,591 @@
+/**
+ * The lab's Kubernetes-compatible HTTPS API server: routing, authentication, RBAC, CRUD, watch, Tables, patches,
+ * subresources (status, ephemeralcontainers, exec, log) and request counting, on top of an ObjectStore.
+ */
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { KubeletBackend, ScenarioRbacDeny } from '../model.ts';
+import { admitPodSecurity, authorize, matchesDeny, validateEphemeralContainers, type RequestAttributes } from './admission.ts';
+import { renderCoreVersions, renderGroup1, renderGroupList, renderResourceList, renderVersion } from './discovery.ts';
+import { createExecSocketServer, pickExecProtocol, readExecRequest, readOfferedProtocols, serveExecSocket } from './exec.ts';
+import { applyPatch } from './patch.ts';
+import { RESOURCES, findResourceIn, formatApiVersion, type ResourceInfo } from './resources.ts';
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
+import { StatusError, badRequest, notFound, toStatus, type StatusBody } from './status.ts';
+import type { KubeObject, ObjectStore, StoreEvent } from './store.ts';
+import { renderTable, wantsTable, type IncludeObject } from './tables.ts';
+
+/** One served request, as counted and reported to onRequest. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  /** `verb resource[/subresource]` for API resources (`list pods`, `create pods/exec`), `get /api` for the rest. */
+  key: string;
+  verb: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** What startApiServer needs. */
+export interface ApiServerOptions {
+  store: ObjectStore;
+  kubelet: KubeletBackend;
+  /** The bearer token every request must carry. */
+  token: string;
+  tls: { cert: string; key: string };
+  rbacDeny: readonly ScenarioRbacDeny[];
+  /** Called for every counted request (after routing, before handling). */
+  onRequest?: (record: RequestRecord) => void;
+}
+
+/** A running API server. */
+export interface ApiServerHandle {
+  /** `https://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  /** Stops listening and ends every connection, watch and exec. */
+  close(): Promise<void>;
+  /** Request counts by `verb resource[/subresource]` since start or the last reset. */
+  requestCounts(): Record<string, number>;
+}
+
+/** A routed request. */
+type Route =
+  | { kind: 'version' }
+  | { kind: 'core-versions' }
+  | { kind: 'group-list' }
+  | { kind: 'group'; group: string }
+  | { kind: 'resource-list'; group: string; version: string }
+  | { kind: 'lab-requests' }
+  | { kind: 'resource'; info: ResourceInfo; namespace?: string; name?: string; subresource?: string };
+
+const coreNamespaceSubresources = new Set(['status', 'finalize']);
+
+/** Routes a URL path; undefined means 404. */
+export function routePath(path: string): Route | undefined {
+  const segs = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  if (path === '/version' || path === '/version/') return { kind: 'version' };
+  if (segs[0] === 'lab' && segs[1] === 'v1' && segs[2] === 'requests' && segs.length === 3) return { kind: 'lab-requests' };
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (segs[0] === 'api') {
+    if (segs.length === 1) return { kind: 'core-versions' };
+    group = '';
+    version = segs[1] as string;
+    rest = segs.slice(2);
+  } else if (segs[0] === 'apis') {
+    if (segs.length === 1) return { kind: 'group-list' };
+    if (segs.length === 2) return { kind: 'group', group: segs[1] as string };
+    group = segs[1] as string;
+    version = segs[2] as string;
+    rest = segs.slice(3);
+  } else return undefined;
+  if (rest.length === 0) return { kind: 'resource-list', group, version };
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && coreNamespaceSubresources.has(rest[2] as string))) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const [plural = '', name, subresource, ...extra] = rest;
+  const info = findResourceIn(group, version, plural);
+  if (!info || extra.length > 0) return undefined;
+  if (namespace !== undefined && !info.namespaced) return undefined;
+  if (subresource !== undefined && !info.subresources.some((s) => s.name === subresource)) return undefined;
+  const route: Route = { kind: 'resource', info };
+  if (namespace !== undefined) route.namespace = namespace;
+  if (name !== undefined) route.name = name;
+  if (subresource !== undefined) route.subresource = subresource;
+  return route;
+}
+
+/** The RBAC verb of a request. */
+function readVerb(method: string, route: Extract<Route, { kind: 'resource' }>, query: URLSearchParams): string {
+  const watch = ['true', '1'].includes(query.get('watch') ?? '');
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (watch) return 'watch';
+      return route.name === undefined ? 'list' : 'get';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return route.name === undefined ? 'deletecollection' : 'delete';
+    default:
+      return method.toLowerCase();
+  }
+}
+
+const jsonHeaders = { 'Content-Type': 'application/json' } as const;
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { ...jsonHeaders, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendStatus(res: ServerResponse, err: unknown): void {
+  const status = toStatus(err);
+  sendJson(res, status.code, status);
+}
+
+/** Writes a Status as a raw HTTP response on a socket that was about to be upgraded. */
+function rejectUpgrade(socket: Duplex, err: unknown): void {
+  const status: StatusBody = toStatus(err);
+  const text = JSON.stringify(status);
+  socket.end(
+    `HTTP/1.1 ${status.code} ${STATUS_CODES[status.code] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 16 * 1024 * 1024) throw new StatusError(413, 'RequestEntityTooLarge', 'the request body is too large');
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`the server rejected our request due to an error in our request: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function requireObject(body: unknown): KubeObject {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object');
+  const obj = body as KubeObject;
+  if (obj.metadata === undefined || obj.metadata === null || typeof obj.metadata !== 'object') obj.metadata = {};
+  return obj;
+}
+
+function readInclude(query: URLSearchParams): IncludeObject {
+  const value = query.get('includeObject');
+  return value === 'None' || value === 'Object' ? value : 'Metadata';
+}
+
+/** Everything handlers share for one request. */
+interface Ctx {
+  opts: ApiServerOptions;
+  req: IncomingMessage;
+  res: ServerResponse;
+  query: URLSearchParams;
+  route: Extract<Route, { kind: 'resource' }>;
+  verb: string;
+  watches: Set<ServerResponse>;
+}
+
+function namespaceOrFail(store: ObjectStore, namespace: string): KubeObject {
+  const ns = store.get('namespaces', undefined, namespace);
+  if (!ns) throw notFound('namespaces', namespace);
+  return ns;
+}
+
+function handleList(ctx: Ctx): void {
+  const { route, query, opts, res } = ctx;
+  const limit = Number(query.get('limit') ?? '0');
+  const result = opts.store.list(route.info.plural, route.namespace, {
+    labelSelector: query.get('labelSelector') ?? '',
+    fieldSelector: query.get('fieldSelector') ?? '',
+    limit: Number.isInteger(limit) && limit > 0 ? limit : 0,
+    continue: query.get('continue') ?? '',
+  });
+  if (wantsTable(ctx.req.headers.accept)) {
+    const table = renderTable(route.info.plural, result.items, { include: readInclude(query), resourceVersion: result.resourceVersion, continue: result.continue });
+    sendJson(res, 200, table);
+    return;
+  }
+  const metadata: Record<string, string> = { resourceVersion: result.resourceVersion };
+  if (result.continue) metadata['continue'] = result.continue;
+  sendJson(res, 200, { kind: `${route.info.kind}List`, apiVersion: formatApiVersion(route.info), metadata, items: result.items });
+}
+
+function handleGet(ctx: Ctx): void {
+  const { route, opts, res } = ctx;
+  const obj = opts.store.mustGet(route.info.plural, route.namespace, route.name as string);
+  if (wantsTable(ctx.req.headers.accept) && route.subresource === undefined) {
+    sendJson(res, 200, renderTable(route.info.plural, [obj], { include: readInclude(ctx.query) }));
+    return;
+  }
+  sendJson(res, 200, obj);
+}
+
+/** Streams watch events as newline-delimited JSON until timeoutSeconds, the client leaving, or the server closing. */
+function handleWatch(ctx: Ctx): void {
+  const { route, query, opts, req, res } = ctx;
+  const labels = parseLabelSelector(query.get('labelSelector') ?? '');
+  let fieldText = query.get('fieldSelector') ?? '';
+  if (route.name !== undefined) fieldText = [fieldText, `metadata.name=${route.name}`].filter((s) => s !== '').join(',');
+  const fields = parseFieldSelector(route.info.plural, fieldText);
+  const asTable = wantsTable(req.headers.accept);
+  const include = readInclude(query);
+  const matches = (obj: KubeObject | undefined) => obj !== undefined && matchesLabels(labels, obj.metadata.labels) && matchesFields(fields, obj);
+  res.writeHead(200, { ...jsonHeaders, 'Cache-Control': 'no-cache, private' });
+  res.flushHeaders();
+  let headersSent = false;
+  const write = (type: string, object: unknown) => {
+    if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
+  };
+  const deliver = (event: StoreEvent) => {
+    const nowMatches = matches(event.object);
+    const oldMatches = event.oldObject !== undefined && matches(event.oldObject);
+    let type: StoreEvent['type'] | undefined;
+    if (event.type === 'ADDED') type = nowMatches ? 'ADDED' : undefined;
+    else if (event.type === 'DELETED') type = oldMatches || nowMatches ? 'DELETED' : undefined;
+    else if (nowMatches) type = oldMatches ? 'MODIFIED' : 'ADDED';
+    else if (oldMatches) type = 'DELETED';
+    if (!type) return;
+    if (asTable) {
+      write(type, renderTable(route.info.plural, [event.object], { include, resourceVersion: event.object.metadata.resourceVersion, noHeaders: headersSent }));
+      headersSent = true;
+    } else write(type, event.object);
+  };
+  let unsubscribe: (() => void) | undefined;
+  const timeoutSeconds = Number(query.get('timeoutSeconds') ?? '1800');
+  const timer = setTimeout(() => res.end(), (Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? timeoutSeconds : 1800) * 1000);
+  const stop = () => {
+    clearTimeout(timer);
+    unsubscribe?.();
+    ctx.watches.delete(res);
+  };
+  ctx.watches.add(res);
+  res.on('close', stop);
+  res.on('finish', stop);
+  try {
+    unsubscribe = opts.store.watch(route.info.plural, route.namespace, query.get('resourceVersion') ?? undefined, deliver);
+  } catch (err) {
+    write('ERROR', toStatus(err));
+    res.end();
+  }
+}
+
+/** Applies subresource rules to a proposed new version of an object and runs admission. */
+function prepareWrite(ctx: Ctx, current: KubeObject, proposed: KubeObject): KubeObject {
+  const { route, opts } = ctx;
+  const spec = (o: KubeObject) => (o['spec'] ?? {}) as Record<string, unknown>;
+  switch (route.subresource) {
+    case undefined: {
+      const next: KubeObject = { ...proposed };
+      if (route.info.hasStatus && current['status'] !== undefined) next['status'] = current['status'];
+      if (route.info.plural === 'pods') {
+        const ecs = spec(current)['ephemeralContainers'];
+        const nextSpec = { ...spec(proposed) };
+        if (ecs === undefined) delete nextSpec['ephemeralContainers'];
+        else nextSpec['ephemeralContainers'] = ecs;
+        next['spec'] = nextSpec;
+      }
+      return next;
+    }
+    case 'status':
+      return { ...current, metadata: { ...current.metadata, resourceVersion: proposed.metadata.resourceVersion }, status: proposed['status'] };
+    case 'ephemeralcontainers': {
+      const next: KubeObject = {
+        ...current,
+        metadata: { ...current.metadata, resourceVersion: proposed.metadata.resourceVersion },
+        spec: { ...spec(current), ephemeralContainers: spec(proposed)['ephemeralContainers'] ?? [] },
+      };
+      validateEphemeralContainers(current, next);
+      admitPodSecurity(next, opts.store.get('namespaces', undefined, current.metadata.namespace ?? ''));
+      return next;
+    }
+    default:
+      throw new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+  }
+}
+
+async function handleUpdate(ctx: Ctx): Promise<void> {
+  const { route, opts, res } = ctx;
+  const name = route.name as string;
+  const body = requireObject(await readBody(ctx.req));
+  if (body.metadata.name !== undefined && body.metadata.name !== name) {
+    throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+  }
+  const current = opts.store.mustGet(route.info.plural, route.namespace, name);
+  const proposed: KubeObject = { ...body, metadata: { ...body.metadata, name, namespace: current.metadata.namespace } };
+  const next = prepareWrite(ctx, current, proposed);
+  sendJson(res, 200, opts.store.update(route.info.plural, next));
+}
+
+async function handlePatch(ctx: Ctx): Promise<void> {
+  const { route, opts, res } = ctx;
+  const body = await readBody(ctx.req);
+  const current = opts.store.mustGet(route.info.plural, route.namespace, route.name as string);
+  const patched = requireObject(applyPatch(ctx.req.headers['content-type'] ?? '', current, body));
+  patched.metadata = { ...patched.metadata, name: current.metadata.name, namespace: current.metadata.namespace, uid: current.metadata.uid };
+  patched.metadata.resourceVersion ??= current.metadata.resourceVersion;
+  const next = prepareWrite(ctx, current, patched);
+  sendJson(res, 200, opts.store.update(route.info.plural, next));
+}
+
+function defaultPod(pod: KubeObject): KubeObject {
+  const spec = { restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', ...((pod['spec'] ?? {}) as Record<string, unknown>) };
+  const status = { phase: 'Pending', ...((pod['status'] ?? {}) as Record<string, unknown>) };
+  return { ...pod, spec, status };
+}
+
+async function handleCreate(ctx: Ctx): Promise<void> {
+  const { route, opts, res } = ctx;
+  if (route.info.plural === 'selfsubjectaccessreviews') {
+    handleAccessReview(ctx, requireObject(await readBody(ctx.req)));
+    return;
+  }
+  if (route.name !== undefined) throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  let obj = requireObject(await readBody(ctx.req));
+  if (route.info.namespaced) {
+    if (route.namespace === undefined) throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    if (obj.metadata.namespace && obj.metadata.namespace !== route.namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    obj = { ...obj, metadata: { ...obj.metadata, namespace: route.namespace } };
+    const ns = namespaceOrFail(opts.store, route.namespace);
+    if (route.info.plural === 'pods') {
+      obj = defaultPod(obj);
+      if (!obj.metadata.name && obj.metadata.generateName) obj = { ...obj, metadata: { ...obj.metadata } };
+      admitPodSecurity({ ...obj, metadata: { ...obj.metadata, name: obj.metadata.name ?? obj.metadata.generateName ?? '' } }, ns);
+    }
+  }
+  if (route.info.plural === 'namespaces') obj = { ...obj, status: { phase: 'Active' } };
+  const { metadata } = obj;
+  delete metadata.resourceVersion;
+  delete metadata.uid;
+  delete metadata.creationTimestamp;
+  sendJson(res, 201, opts.store.create(route.info.plural, obj));
+}
+
+function handleDelete(ctx: Ctx): void {
+  const { route, opts, res } = ctx;
+  const deleted = opts.store.delete(route.info.plural, route.namespace, route.name as string);
+  if (route.info.plural === 'namespaces') {
+    // namespace deletion is immediate in the lab: remove what it held
+    for (const info of RESOURCES.filter((r) => r.namespaced && r.verbs.includes('list'))) {
+      for (const obj of opts.store.list(info.plural, deleted.metadata.name).items) {
+        opts.store.delete(info.plural, obj.metadata.namespace, obj.metadata.name ?? '');
+      }
+    }
+  }
+  sendJson(res, 200, deleted);
+}
+
+function handleAccessReview(ctx: Ctx, review: KubeObject): void {
+  const spec = (review['spec'] ?? {}) as { resourceAttributes?: Record<string, string | undefined> };
+  const attrs = spec.resourceAttributes;
+  let allowed = true;
+  if (attrs) {
+    const request: RequestAttributes = { verb: attrs['verb'] ?? '', group: attrs['group'] ?? '', resource: attrs['resource'] ?? '' };
+    if (attrs['subresource']) request.subresource = attrs['subresource'];
+    if (attrs['namespace']) request.namespace = attrs['namespace'];
+    if (attrs['name']) request.name = attrs['name'];
+    allowed = !ctx.opts.rbacDeny.some((rule) => matchesDeny(rule, request));
+  }
+  const status = allowed ? { allowed: true, reason: 'allowed by the lab' } : { allowed: false, denied: true, reason: 'denied by the scenario rbac rules' };
+  sendJson(ctx.res, 201, {
+    kind: 'SelfSubjectAccessReview',
+    apiVersion: 'authorization.k8s.io/v1',
+    metadata: { creationTimestamp: null },
+    spec: review['spec'] ?? {},
+    status,
+  });
+}
+
+async function handleLog(ctx: Ctx): Promise<void> {
+  const { route, opts, res } = ctx;
+  opts.store.mustGet('pods', route.namespace, route.name as string);
+  const text = await opts.kubelet.logs(route.namespace ?? '', route.name as string, ctx.query.get('container') ?? undefined);
+  // the one non-JSON response: a real apiserver serves logs as text/plain
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Dispatches a routed resource request to its handler. */
+async function handleResource(ctx: Ctx): Promise<void> {
+  const { route, verb, req } = ctx;
+  if (route.subresource === 'exec') {
+    throw badRequest(
+      req.method === 'POST'
+        ? 'the lab API server only supports exec over WebSocket (v5.channel.k8s.io / v4.channel.k8s.io); SPDY is not supported'
+        : 'Upgrade request required',
+    );
+  }
+  if (route.subresource === 'log') {
+    if (verb !== 'get') throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    await handleLog(ctx);
+    return;
+  }
+  switch (verb) {
+    case 'list':
+      handleList(ctx);
+      return;
+    case 'watch':
+      handleWatch(ctx);
+      return;
+    case 'get':
+      handleGet(ctx);
+      return;
+    case 'create':
+      await handleCreate(ctx);
+      return;
+    case 'update':
+      await handleUpdate(ctx);
+      return;
+    case 'patch':
+      await handlePatch(ctx);
+      return;
+    case 'delete':
+      handleDelete(ctx);
+      return;
+    default:
+      throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  }
+}
+
+function attributesOf(route: Extract<Route, { kind: 'resource' }>, verb: string): RequestAttributes {
+  const attrs: RequestAttributes = { verb, group: route.info.group, resource: route.info.plural };
+  if (route.subresource !== undefined) attrs.subresource = route.subresource;
+  if (route.namespace !== undefined) attrs.namespace = route.namespace;
+  if (route.name !== undefined) attrs.name = route.name;
+  return attrs;
+}
+
+function isAuthorized(req: IncomingMessage, token: string): boolean {
+  return req.headers.authorization === `Bearer ${token}`;
+}
+
+const unauthorized = new StatusError(401, 'Unauthorized', 'Unauthorized');
+
+/** Starts the lab API server on 127.0.0.1 with an ephemeral port. */
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerHandle> {
+  const counts = new Map<string, number>();
+  const watches = new Set<ServerResponse>();
+  const wss = createExecSocketServer();
+  let serverAddress = '127.0.0.1:0';
+
+  const count = (record: RequestRecord) => {
+    counts.set(record.key, (counts.get(record.key) ?? 0) + 1);
+    opts.onRequest?.(record);
+  };
+
+  const recordOf = (method: string, path: string, route: Route | undefined, verb: string): RequestRecord => {
+    if (route?.kind === 'resource') {
+      const resource = route.subresource ? `${route.info.plural}/${route.subresource}` : route.info.plural;
+      const record: RequestRecord = { method, path, key: `${verb} ${resource}`, verb, resource: route.info.plural };
+      if (route.subresource !== undefined) record.subresource = route.subresource;
+      if (route.namespace !== undefined) record.namespace = route.namespace;
+      if (route.name !== undefined) record.name = route.name;
+      return record;
+    }
+    return { method, path, key: `${method.toLowerCase()} ${path}`, verb: method.toLowerCase() };
+  };
+
+  const handleRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'https://lab.invalid');
+    const method = req.method ?? 'GET';
+    const route = routePath(url.pathname);
+    if (route?.kind === 'lab-requests') {
+      if (!isAuthorized(req, opts.token)) throw unauthorized;
+      if (method === 'DELETE') counts.clear();
+      sendJson(res, 200, Object.fromEntries(counts));
+      return;
+    }
+    const verb = route?.kind === 'resource' ? readVerb(method, route, url.searchParams) : method.toLowerCase();
+    count(recordOf(method, url.pathname, route, verb));
+    if (!isAuthorized(req, opts.token)) throw unauthorized;
+    if (!route) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    if (route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
+      throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+    const discovered = (doc: Record<string, unknown> | undefined) => {
+      if (!doc) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+      // aggregated discovery is not served: answering with plain application/json makes clients fall back to these
+      sendJson(res, 200, doc);
+    };
+    switch (route.kind) {
+      case 'version':
+        sendJson(res, 200, renderVersion());
+        return;
+      case 'core-versions':
+        discovered(renderCoreVersions(serverAddress));
+        return;
+      case 'group-list':
+        discovered(renderGroupList());
+        return;
+      case 'group':
+        discovered(renderGroup1(route.group));
+        return;
+      case 'resource-list':
+        discovered(renderResourceList(route.group, route.version));
+        return;
+      case 'resource':
+        if (route.info.plural !== 'selfsubjectaccessreviews') authorize(opts.rbacDeny, attributesOf(route, verb));
+        await handleResource({ opts, req, res, query: url.searchParams, route, verb, watches });
+        return;
+      default: {
+        const never: never = route;
+        throw new Error(`unrouted ${JSON.stringify(never)}`);
+      }
+    }
+  };
+
+  const handleUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'https://lab.invalid');
+    const route = routePath(url.pathname);
+    const isExec = route?.kind === 'resource' && route.info.plural === 'pods' && route.subresource === 'exec' && route.name !== undefined;
+    if (isExec) count(recordOf(req.method ?? 'GET', url.pathname, route, 'create'));
+    if (!isAuthorized(req, opts.token)) throw unauthorized;
+    if (!isExec || route.kind !== 'resource') throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    // before 1.35 a websocket exec is authorized as get, from 1.35 also as create: deny either
+    authorize(opts.rbacDeny, attributesOf(route, 'get'));
+    authorize(opts.rbacDeny, attributesOf(route, 'create'));
+    if (!pickExecProtocol(readOfferedProtocols(req))) {
+      throw badRequest(`unable to upgrade: none of the offered subprotocols is supported (supported: v5.channel.k8s.io, v4.channel.k8s.io)`);
+    }
+    opts.store.mustGet('pods', route.namespace, route.name as string);
+    const execReq = readExecRequest(route.namespace ?? '', route.name as string, url.searchParams);
+    if (execReq.command.length === 0) throw badRequest('you must specify at least 1 command');
+    const proc = await opts.kubelet.exec(execReq);
+    serveExecSocket(wss, req, socket, head, execReq, proc);
+  };
+
+  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
+    handleRequest(req, res).catch((err: unknown) => {
+      if (res.headersSent) res.end();
+      else sendStatus(res, err);
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    handleUpgrade(req, socket, head).catch((err: unknown) => rejectUpgrade(socket, err));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  serverAddress = `127.0.0.1:${port}`;
+
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    requestCounts: () => Object.fromEntries(counts),
+    close: async () => {
+      for (const res of watches) res.end();
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

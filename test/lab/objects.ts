@@ -1,0 +1,653 @@
+/**
+ * Pure functions from a validated Scenario to the Kubernetes API objects the lab serves at start: namespaces, nodes,
+ * pods (with their addresses), services (with their ClusterIPs), network policies and workloads, plus the cluster DNS.
+ * resourceVersion is left to the store.
+ */
+import { LAB_ADDRESSES, type NodeNet, type Scenario, type ScenarioNode, type ScenarioPod } from './model.ts';
+import { DNS_POD_NAME, SYNTHETIC_NAMESPACE } from './scenario.ts';
+
+/** Metadata every object carries (resourceVersion is set by the store). */
+export interface KubeMeta {
+  name: string;
+  namespace?: string;
+  uid: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp: string;
+  resourceVersion?: string;
+  generation?: number;
+  deletionTimestamp?: string;
+  ownerReferences?: KubeOwnerReference[];
+}
+
+/** metav1.OwnerReference. */
+export interface KubeOwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** Any API object. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: KubeMeta;
+  [key: string]: unknown;
+}
+
+/** core/v1 ContainerPort. */
+export interface KubeContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol?: string;
+}
+
+/** core/v1 Pod, the fields the lab reads and writes (other fields pass through). */
+export interface KubePod extends KubeObject {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  spec: {
+    nodeName?: string;
+    hostNetwork?: boolean;
+    hostname?: string;
+    subdomain?: string;
+    containers: { name: string; image?: string; ports?: KubeContainerPort[]; [key: string]: unknown }[];
+    [key: string]: unknown;
+  };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    podIPs?: { ip: string }[];
+    hostIP?: string;
+    conditions?: { type: string; status: string; [key: string]: unknown }[];
+    [key: string]: unknown;
+  };
+}
+
+/** core/v1 ServicePort. */
+export interface KubeServicePort {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol?: string;
+  appProtocol?: string;
+}
+
+/** core/v1 Service, the fields the lab reads and writes. */
+export interface KubeService extends KubeObject {
+  apiVersion: 'v1';
+  kind: 'Service';
+  spec: {
+    type?: string;
+    selector?: Record<string, string>;
+    ports?: KubeServicePort[];
+    clusterIP?: string;
+    clusterIPs?: string[];
+    externalName?: string;
+    publishNotReadyAddresses?: boolean;
+    [key: string]: unknown;
+  };
+}
+
+/** core/v1 Node, the fields the lab writes. */
+export interface KubeNode extends KubeObject {
+  apiVersion: 'v1';
+  kind: 'Node';
+  spec: { podCIDR: string; podCIDRs: string[]; taints?: { key: string; effect: string }[] };
+  status: Record<string, unknown> & {
+    addresses: { type: string; address: string }[];
+    conditions: { type: string; status: string; reason: string; message: string; lastHeartbeatTime: string; lastTransitionTime: string }[];
+  };
+}
+
+/** Everything a scenario becomes in the API. */
+export interface ClusterObjects {
+  namespaces: KubeObject[];
+  nodes: KubeNode[];
+  pods: KubePod[];
+  services: KubeService[];
+  networkPolicies: KubeObject[];
+  /** apps/v1 Deployments, StatefulSets and DaemonSets owning pods. */
+  workloads: KubeObject[];
+}
+
+/** Inputs that make building deterministic in tests: the creation time and a UID generator. */
+export interface BuildOptions {
+  now: Date;
+  uid: () => string;
+}
+
+/** Name, labels and workload of the cluster DNS the lab always adds. */
+export const CLUSTER_DNS = {
+  namespace: 'kube-system',
+  podName: DNS_POD_NAME,
+  serviceName: 'kube-dns',
+  workloadName: 'coredns',
+  labels: { 'k8s-app': 'kube-dns' },
+  clusterIP: LAB_ADDRESSES.dnsClusterIP,
+} as const;
+
+/** Image the lab reports for scenario pods (its responder). */
+export const RESPONDER_IMAGE = 'lab/responder';
+
+const KUBELET_VERSION = 'v1.32.0';
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
+}
+
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+/** Splits a CIDR into its network address (as an integer) and size. */
+function cidrRange(cidr: string): { base: number; size: number } {
+  const [ip = '0.0.0.0', prefix = '32'] = cidr.split('/');
+  return { base: ipToInt(ip), size: 2 ** (32 - Number(prefix)) };
+}
+
+let lastTime: { ms: number; text: string } = { ms: Number.NaN, text: '' };
+
+/** Formats a time as the API does (RFC 3339, seconds); memoised because synthetic builds format it 100,000s of times. */
+function timestamp(now: Date): string {
+  const ms = now.getTime();
+  if (lastTime.ms !== ms) lastTime = { ms, text: now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  return lastTime.text;
+}
+
+/** Returns the data-plane addressing of a scenario node in lab `labId`. */
+export function nodeAddressing(node: ScenarioNode, labId: string): NodeNet {
+  const { base } = cidrRange(node.podCIDR);
+  return {
+    name: node.name,
+    index: node.index,
+    netns: `nd${labId}-n${node.index}`,
+    underlayIP: nodeUnderlayIP(node.index),
+    podCIDR: node.podCIDR,
+    gatewayIP: intToIp(base + 1),
+    vtepIP: intToIp(base),
+    vtepMAC: `0e:6e:64:00:${((node.index >> 8) & 0xff).toString(16).padStart(2, '0')}:${(node.index & 0xff).toString(16).padStart(2, '0')}`,
+  };
+}
+
+/** Returns a node's underlay address (its InternalIP): 172.31.0.<10+index>. */
+export function nodeUnderlayIP(index: number): string {
+  return intToIp(ipToInt('172.31.0.0') + 10 + index);
+}
+
+/** Returns the pod IP of every scenario pod, keyed `ns/name`, plus the DNS pod (first on the first node). */
+export function assignPodIPs(scenario: Scenario): Map<string, string> {
+  const out = new Map<string, string>();
+  const next = new Map<string, number>();
+  const first = scenario.nodes[0];
+  const take = (nodeName: string): string => {
+    const node = scenario.nodes.find((n) => n.name === nodeName);
+    if (!node) throw new Error(`pod placed on unknown node ${nodeName}`);
+    const { base, size } = cidrRange(node.podCIDR);
+    const offset = next.get(nodeName) ?? 2;
+    if (offset >= size - 1) throw new Error(`pod CIDR ${node.podCIDR} of ${nodeName} is full`);
+    next.set(nodeName, offset + 1);
+    return intToIp(base + offset);
+  };
+  if (first) out.set(`${CLUSTER_DNS.namespace}/${CLUSTER_DNS.podName}`, take(first.name));
+  for (const pod of scenario.pods) {
+    const key = `${pod.namespace}/${pod.name}`;
+    if (pod.hostNetwork) {
+      const node = scenario.nodes.find((n) => n.name === pod.node);
+      if (!node) throw new Error(`pod ${key} placed on unknown node ${pod.node}`);
+      out.set(key, nodeUnderlayIP(node.index));
+    } else {
+      out.set(key, take(pod.node));
+    }
+  }
+  return out;
+}
+
+/** Allocates ClusterIPs from the service CIDR in order, skipping the network, .1, the DNS address and taken ones. */
+export function createClusterIPAllocator(taken: Iterable<string> = [], fromTop = false): () => string {
+  const { base, size } = cidrRange(LAB_ADDRESSES.serviceCIDR);
+  const used = new Set<number>([base, base + 1, base + size - 1, ipToInt(LAB_ADDRESSES.dnsClusterIP)]);
+  for (const ip of taken) used.add(ipToInt(ip));
+  let cursor = fromTop ? size - 2 : 2;
+  return () => {
+    while (cursor > 0 && cursor < size - 1 && used.has(base + cursor)) cursor += fromTop ? -1 : 1;
+    if (cursor <= 0 || cursor >= size - 1) throw new Error(`service CIDR ${LAB_ADDRESSES.serviceCIDR} is exhausted`);
+    const ip = base + cursor;
+    used.add(ip);
+    return intToIp(ip);
+  };
+}
+
+/** Returns the ClusterIP of every ClusterIP scenario service keyed `ns/name` ('None' for headless), plus kube-dns. */
+export function assignClusterIPs(scenario: Scenario): Map<string, string> {
+  const explicit = scenario.services.flatMap((s) => (s.clusterIP && s.clusterIP !== 'None' ? [s.clusterIP] : []));
+  const allocate = createClusterIPAllocator(explicit);
+  const out = new Map<string, string>([[`${CLUSTER_DNS.namespace}/${CLUSTER_DNS.serviceName}`, CLUSTER_DNS.clusterIP]]);
+  for (const svc of scenario.services) {
+    if (svc.type !== 'ClusterIP') continue;
+    out.set(`${svc.namespace}/${svc.name}`, svc.clusterIP ?? allocate());
+  }
+  return out;
+}
+
+function meta(name: string, namespace: string | undefined, labels: Record<string, string>, opts: BuildOptions): KubeMeta {
+  const m: KubeMeta = { name, uid: opts.uid(), creationTimestamp: timestamp(opts.now) };
+  if (namespace !== undefined) m.namespace = namespace;
+  if (Object.keys(labels).length > 0) m.labels = { ...labels };
+  return m;
+}
+
+function namespaceObject(name: string, labels: Record<string, string>, opts: BuildOptions): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    // The API server adds this label to every namespace; namespaceSelectors rely on it.
+    metadata: meta(name, undefined, { ...labels, 'kubernetes.io/metadata.name': name }, opts),
+    spec: { finalizers: ['kubernetes'] },
+    status: { phase: 'Active' },
+  };
+}
+
+function nodeObject(
+  node: { name: string; podCIDR: string; ready: boolean; labels: Record<string, string>; address: string },
+  opts: BuildOptions,
+): KubeNode {
+  const time = timestamp(opts.now);
+  const labels = {
+    'kubernetes.io/arch': 'amd64',
+    'kubernetes.io/os': 'linux',
+    ...node.labels,
+    'kubernetes.io/hostname': node.name,
+  };
+  const pressure = (type: string, reason: string, message: string) => ({
+    type, status: 'False', reason, message, lastHeartbeatTime: time, lastTransitionTime: time,
+  });
+  const spec: KubeNode['spec'] = { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] };
+  if (!node.ready) {
+    spec.taints = [
+      { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' },
+      { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' },
+    ];
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: meta(node.name, undefined, labels, opts),
+    spec,
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: node.address },
+        { type: 'Hostname', address: node.name },
+      ],
+      conditions: [
+        pressure('MemoryPressure', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+        pressure('DiskPressure', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+        pressure('PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+        node.ready
+          ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: time, lastTransitionTime: time }
+          : {
+            type: 'Ready',
+            status: 'False',
+            reason: 'KubeletNotReady',
+            message: 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+            lastHeartbeatTime: time,
+            lastTransitionTime: time,
+          },
+      ],
+      capacity: { cpu: '2', memory: '4039684Ki', pods: '110' },
+      allocatable: { cpu: '2', memory: '3937284Ki', pods: '110' },
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        architecture: 'amd64',
+        operatingSystem: 'linux',
+        osImage: 'netdebug lab',
+        kernelVersion: 'lab',
+        kubeletVersion: KUBELET_VERSION,
+        kubeProxyVersion: KUBELET_VERSION,
+        containerRuntimeVersion: 'lab://1.0',
+        machineID: '',
+        systemUUID: '',
+        bootID: '',
+      },
+    },
+  };
+}
+
+interface PodInput {
+  name: string;
+  namespace: string;
+  node: string;
+  labels: Record<string, string>;
+  ports: KubeContainerPort[];
+  ready: boolean;
+  hostNetwork: boolean;
+  podIP: string;
+  hostIP: string;
+  container: string;
+  image: string;
+  ownerReferences?: KubeOwnerReference[];
+}
+
+function podObject(p: PodInput, opts: BuildOptions): KubePod {
+  const time = timestamp(opts.now);
+  const status = p.ready ? 'True' : 'False';
+  const notReady = p.ready ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${p.container}]` };
+  const metadata = meta(p.name, p.namespace, p.labels, opts);
+  if (p.ownerReferences) metadata.ownerReferences = p.ownerReferences;
+  const container: KubePod['spec']['containers'][number] = { name: p.container, image: p.image, imagePullPolicy: 'IfNotPresent' };
+  if (p.ports.length > 0) container.ports = p.ports.map((port) => ({ ...port }));
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata,
+    spec: {
+      nodeName: p.node,
+      hostNetwork: p.hostNetwork,
+      containers: [container],
+      restartPolicy: 'Always',
+      dnsPolicy: p.hostNetwork ? 'ClusterFirstWithHostNet' : 'ClusterFirst',
+      serviceAccountName: 'default',
+      terminationGracePeriodSeconds: 30,
+      schedulerName: 'default-scheduler',
+      enableServiceLinks: true,
+    },
+    status: {
+      phase: 'Running',
+      conditions: [
+        { type: 'PodReadyToStartContainers', status: 'True', lastProbeTime: null, lastTransitionTime: time },
+        { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: time },
+        { type: 'Ready', status, lastProbeTime: null, lastTransitionTime: time, ...notReady },
+        { type: 'ContainersReady', status, lastProbeTime: null, lastTransitionTime: time, ...notReady },
+        { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: time },
+      ],
+      hostIP: p.hostIP,
+      hostIPs: [{ ip: p.hostIP }],
+      podIP: p.podIP,
+      podIPs: [{ ip: p.podIP }],
+      startTime: time,
+      qosClass: 'BestEffort',
+      containerStatuses: [
+        {
+          name: p.container,
+          ready: p.ready,
+          started: true,
+          restartCount: 0,
+          image: p.image,
+          imageID: `${p.image}@sha256:${'0'.repeat(64)}`,
+          containerID: `lab://${p.namespace}.${p.name}.${p.container}`,
+          state: { running: { startedAt: time } },
+          lastState: {},
+        },
+      ],
+    },
+  };
+}
+
+function serviceObject(
+  s: { name: string; namespace: string; type: string; selector?: Record<string, string>; ports: KubeServicePort[]; clusterIP?: string; externalName?: string; labels?: Record<string, string> },
+  opts: BuildOptions,
+): KubeService {
+  const spec: KubeService['spec'] = { type: s.type, sessionAffinity: 'None' };
+  if (s.ports.length > 0) spec.ports = s.ports.map((p) => ({ ...p }));
+  if (s.selector) spec.selector = { ...s.selector };
+  if (s.type === 'ExternalName') {
+    if (s.externalName !== undefined) spec.externalName = s.externalName;
+  } else {
+    spec.clusterIP = s.clusterIP ?? 'None';
+    spec.clusterIPs = [spec.clusterIP];
+    spec.ipFamilies = ['IPv4'];
+    spec.ipFamilyPolicy = 'SingleStack';
+    spec.internalTrafficPolicy = 'Cluster';
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(s.name, s.namespace, s.labels ?? {}, opts),
+    spec,
+    status: { loadBalancer: {} },
+  };
+}
+
+function containerPortsOf(pod: ScenarioPod): KubeContainerPort[] {
+  return pod.ports.map((p) => (p.name === undefined ? { containerPort: p.containerPort, protocol: p.protocol } : { name: p.name, containerPort: p.containerPort, protocol: p.protocol }));
+}
+
+function workloadObject(
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet',
+  name: string,
+  namespace: string,
+  pods: { labels: Record<string, string>; ready: boolean; ports: KubeContainerPort[]; container: string; image: string }[],
+  opts: BuildOptions,
+): KubeObject {
+  const first = pods[0];
+  const selector = Object.fromEntries(Object.entries(first?.labels ?? {}).filter(([k, v]) => pods.every((p) => p.labels[k] === v)));
+  const total = pods.length;
+  const ready = pods.filter((p) => p.ready).length;
+  const container: Record<string, unknown> = { name: first?.container ?? 'app', image: first?.image ?? RESPONDER_IMAGE };
+  if (first && first.ports.length > 0) container.ports = first.ports;
+  const template = { metadata: { labels: { ...(first?.labels ?? {}) } }, spec: { containers: [container] } };
+  const metadata = meta(name, namespace, {}, opts);
+  metadata.generation = 1;
+  const base = { apiVersion: 'apps/v1', kind, metadata };
+  switch (kind) {
+    case 'Deployment':
+      return {
+        ...base,
+        spec: { replicas: total, selector: { matchLabels: selector }, template, strategy: { type: 'RollingUpdate' } },
+        status: { observedGeneration: 1, replicas: total, updatedReplicas: total, readyReplicas: ready, availableReplicas: ready, unavailableReplicas: total - ready },
+      };
+    case 'StatefulSet':
+      return {
+        ...base,
+        spec: { replicas: total, selector: { matchLabels: selector }, template, serviceName: name },
+        status: { observedGeneration: 1, replicas: total, currentReplicas: total, updatedReplicas: total, readyReplicas: ready, availableReplicas: ready },
+      };
+    case 'DaemonSet':
+      return {
+        ...base,
+        spec: { selector: { matchLabels: selector }, template },
+        status: {
+          observedGeneration: 1,
+          currentNumberScheduled: total,
+          desiredNumberScheduled: total,
+          updatedNumberScheduled: total,
+          numberMisscheduled: 0,
+          numberReady: ready,
+          numberAvailable: ready,
+          numberUnavailable: total - ready,
+        },
+      };
+    default: {
+      const unreachable: never = kind;
+      throw new Error(`unknown workload kind ${String(unreachable)}`);
+    }
+  }
+}
+
+/** Builds the API objects a scenario starts with, including the cluster DNS pod, Deployment and Service. */
+export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): ClusterObjects {
+  const podIPs = assignPodIPs(scenario);
+  const clusterIPs = assignClusterIPs(scenario);
+  const namespaces = scenario.namespaces.map((ns) => namespaceObject(ns.name, ns.labels, opts));
+  const nodes = scenario.nodes.map((n) => nodeObject({ ...n, address: nodeUnderlayIP(n.index) }, opts));
+  const hostIPOf = (nodeName: string): string => {
+    const node = scenario.nodes.find((n) => n.name === nodeName);
+    if (!node) throw new Error(`unknown node ${nodeName}`);
+    return nodeUnderlayIP(node.index);
+  };
+
+  // Workloads first, so pods can reference their UIDs.
+  const workloads: KubeObject[] = [];
+  const ownerRefs = new Map<string, KubeOwnerReference[]>();
+  const dnsReady = !scenario.faults.some((f) => f.type === 'dns-no-endpoints');
+  const dnsPorts: KubeContainerPort[] = [
+    { name: 'dns', containerPort: 53, protocol: 'UDP' },
+    { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+  ];
+  const firstNode = scenario.nodes[0];
+  const dnsPod = { labels: { ...CLUSTER_DNS.labels }, ready: dnsReady, ports: dnsPorts, container: 'coredns', image: 'lab/dns' };
+  const addWorkload = (kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string, namespace: string, pods: Parameters<typeof workloadObject>[3]): KubeOwnerReference[] => {
+    const w = workloadObject(kind, name, namespace, pods, opts);
+    workloads.push(w);
+    return [{ apiVersion: 'apps/v1', kind, name, uid: w.metadata.uid, controller: true, blockOwnerDeletion: true }];
+  };
+  const dnsOwner = firstNode ? addWorkload('Deployment', CLUSTER_DNS.workloadName, CLUSTER_DNS.namespace, [dnsPod]) : undefined;
+  const groups = new Map<string, ScenarioPod[]>();
+  for (const pod of scenario.pods) {
+    if (!pod.owner) continue;
+    const key = `${pod.namespace}/${pod.owner.kind}/${pod.owner.name}`;
+    groups.set(key, [...(groups.get(key) ?? []), pod]);
+  }
+  for (const [key, group] of groups) {
+    const first = group[0];
+    if (!first?.owner) continue;
+    ownerRefs.set(key, addWorkload(first.owner.kind, first.owner.name, first.namespace, group.map((p) => ({ labels: p.labels, ready: p.ready, ports: containerPortsOf(p), container: 'app', image: RESPONDER_IMAGE }))));
+  }
+
+  const pods: KubePod[] = [];
+  if (firstNode) {
+    const input: PodInput = {
+      name: CLUSTER_DNS.podName,
+      namespace: CLUSTER_DNS.namespace,
+      node: firstNode.name,
+      ...dnsPod,
+      hostNetwork: false,
+      podIP: podIPs.get(`${CLUSTER_DNS.namespace}/${CLUSTER_DNS.podName}`) ?? '',
+      hostIP: hostIPOf(firstNode.name),
+    };
+    if (dnsOwner) input.ownerReferences = dnsOwner;
+    pods.push(podObject(input, opts));
+  }
+  for (const pod of scenario.pods) {
+    const input: PodInput = {
+      name: pod.name,
+      namespace: pod.namespace,
+      node: pod.node,
+      labels: pod.labels,
+      ports: containerPortsOf(pod),
+      ready: pod.ready,
+      hostNetwork: pod.hostNetwork,
+      podIP: podIPs.get(`${pod.namespace}/${pod.name}`) ?? '',
+      hostIP: hostIPOf(pod.node),
+      container: 'app',
+      image: RESPONDER_IMAGE,
+    };
+    const refs = pod.owner ? ownerRefs.get(`${pod.namespace}/${pod.owner.kind}/${pod.owner.name}`) : undefined;
+    if (refs) input.ownerReferences = refs;
+    pods.push(podObject(input, opts));
+  }
+
+  const services: KubeService[] = [
+    serviceObject({
+      name: CLUSTER_DNS.serviceName,
+      namespace: CLUSTER_DNS.namespace,
+      type: 'ClusterIP',
+      selector: { ...CLUSTER_DNS.labels },
+      ports: [
+        { name: 'dns', port: 53, targetPort: 53, protocol: 'UDP' },
+        { name: 'dns-tcp', port: 53, targetPort: 53, protocol: 'TCP' },
+      ],
+      clusterIP: CLUSTER_DNS.clusterIP,
+      labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' },
+    }, opts),
+  ];
+  for (const svc of scenario.services) {
+    const input: Parameters<typeof serviceObject>[0] = {
+      name: svc.name,
+      namespace: svc.namespace,
+      type: svc.type,
+      ports: svc.ports.map((p) => (p.name === undefined
+        ? { port: p.port, targetPort: p.targetPort, protocol: p.protocol }
+        : { name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
+    };
+    if (svc.selector) input.selector = svc.selector;
+    const ip = clusterIPs.get(`${svc.namespace}/${svc.name}`);
+    if (ip) input.clusterIP = ip;
+    if (svc.externalName !== undefined) input.externalName = svc.externalName;
+    services.push(serviceObject(input, opts));
+  }
+
+  const networkPolicies: KubeObject[] = scenario.networkPolicies.map((np) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { ...meta(np.metadata.name, np.metadata.namespace, np.metadata.labels ?? {}, opts), generation: 1 },
+    spec: structuredClone(np.spec),
+  }));
+
+  return { namespaces, nodes, pods, services, networkPolicies, workloads };
+}
+
+/** Counts of API-only objects (spec.synthetic). */
+export interface SyntheticCounts {
+  nodes: number;
+  pods: number;
+  services: number;
+}
+
+/** Options for synthetic objects; takenClusterIPs are avoided (pass the scenario's). */
+export interface SyntheticOptions extends BuildOptions {
+  takenClusterIPs?: Iterable<string>;
+}
+
+/** Returns the pod CIDR of synthetic node i (0-based): 10.<100+i/256>.<i%256>.0/24, outside the lab's real pod network. */
+export function syntheticPodCIDR(i: number): string {
+  return `10.${100 + Math.floor(i / 256)}.${i % 256}.0/24`;
+}
+
+function pad5(n: number): string {
+  return String(n).padStart(5, '0');
+}
+
+/**
+ * Builds API-only objects for scale tests: nodes `synth-node-00001`..., pods spread round-robin over them and services
+ * `synth-svc-00001`... selecting `app: synth-app-<k>`, all in the `synthetic` namespace. They have no data plane.
+ */
+export function buildSyntheticObjects(counts: SyntheticCounts, opts: SyntheticOptions): Pick<ClusterObjects, 'namespaces' | 'nodes' | 'pods' | 'services'> {
+  const namespaces = counts.nodes + counts.pods + counts.services > 0 ? [namespaceObject(SYNTHETIC_NAMESPACE, {}, opts)] : [];
+  const nodes: KubeNode[] = [];
+  for (let i = 0; i < counts.nodes; i++) {
+    nodes.push(nodeObject({ name: `synth-node-${pad5(i + 1)}`, podCIDR: syntheticPodCIDR(i), ready: true, labels: { 'lab.netdebug.dev/synthetic': 'true' }, address: intToIp(ipToInt('172.30.0.0') + i + 1) }, opts));
+  }
+  const pods: KubePod[] = [];
+  if (counts.pods > 0 && counts.nodes === 0) throw new Error('synthetic pods need synthetic nodes');
+  const apps = Math.max(counts.services, 1);
+  const perNode = new Array<number>(counts.nodes).fill(2);
+  const nodeBases = nodes.map((n) => cidrRange(n.spec.podCIDR).base);
+  for (let j = 0; j < counts.pods; j++) {
+    const nodeIndex = j % counts.nodes;
+    const node = nodes[nodeIndex];
+    if (!node) throw new Error('unreachable: synthetic node missing');
+    const offset = perNode[nodeIndex] ?? 2;
+    if (offset > 254) throw new Error(`too many synthetic pods for ${counts.nodes} nodes (at most 253 per node)`);
+    perNode[nodeIndex] = offset + 1;
+    pods.push(podObject({
+      name: `synth-pod-${pad5(j + 1)}`,
+      namespace: SYNTHETIC_NAMESPACE,
+      node: node.metadata.name,
+      labels: { app: `synth-app-${pad5((j % apps) + 1)}` },
+      ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+      ready: true,
+      hostNetwork: false,
+      podIP: intToIp((nodeBases[nodeIndex] ?? 0) + offset),
+      hostIP: node.status.addresses[0]?.address ?? '',
+      container: 'app',
+      image: RESPONDER_IMAGE,
+    }, opts));
+  }
+  const allocate = createClusterIPAllocator(opts.takenClusterIPs ?? [], true);
+  const services: KubeService[] = [];
+  for (let k = 0; k < counts.services; k++) {
+    services.push(serviceObject({
+      name: `synth-svc-${pad5(k + 1)}`,
+      namespace: SYNTHETIC_NAMESPACE,
+      type: 'ClusterIP',
+      selector: { app: `synth-app-${pad5(k + 1)}` },
+      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+      clusterIP: allocate(),
+    }, opts));
+  }
+  return { namespaces, nodes, pods, services };
+}

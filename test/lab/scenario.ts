@@ -1,0 +1,970 @@
+/**
+ * Reads and validates lab scenario files (the YAML format documented in test/lab/README.md, "Scenario format").
+ * Validation is strict and collects every problem: unknown keys, dangling references and out-of-range values are
+ * reported together, each with the field path and what is expected.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import {
+  FAULT_TYPES,
+  LAB_ADDRESSES,
+  SCENARIO_API_VERSION,
+  type Scenario,
+  type ScenarioFault,
+  type ScenarioNamespace,
+  type ScenarioNetworkPolicy,
+  type ScenarioNode,
+  type ScenarioPod,
+  type ScenarioPort,
+  type ScenarioRbacDeny,
+  type ScenarioService,
+  type ScenarioServicePort,
+} from './model.ts';
+
+/** One thing wrong with a scenario: where (a field path such as `spec.pods[1].node`) and what is expected. */
+export interface ScenarioProblem {
+  path: string;
+  message: string;
+}
+
+/** Thrown for an unreadable or invalid scenario; the message names the file and lists every problem. */
+export class ScenarioError extends Error {
+  readonly code = 'INVALID_SCENARIO';
+  readonly source: string;
+  readonly problems: ScenarioProblem[];
+  constructor(source: string, problems: ScenarioProblem[]) {
+    const lines = problems.map((p) => `  - ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    super(`invalid scenario ${source}:\n${lines.join('\n')}`);
+    this.name = 'ScenarioError';
+    this.source = source;
+    this.problems = problems;
+  }
+}
+
+/** Namespaces every scenario has, in this order, before the declared ones. */
+export const BUILTIN_NAMESPACES = ['default', 'kube-system'] as const;
+
+/** The namespace synthetic (API-only) objects live in. */
+export const SYNTHETIC_NAMESPACE = 'synthetic';
+
+/** Name of the cluster DNS pod the lab adds to kube-system (reserved). */
+export const DNS_POD_NAME = 'coredns-6f6b679f8f-k8x2q';
+
+/** Upper bounds of `spec.synthetic`. */
+export const SYNTHETIC_LIMITS = { nodes: 5000, pods: 100_000, services: 10_000, podsPerNode: 110 } as const;
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const RBAC_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', '*'];
+
+const DNS1123_LABEL_HELP = "a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)";
+const DNS1035_LABEL_HELP = "a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, ending with a letter or digit, at most 63 characters)";
+const DNS1123_SUBDOMAIN_HELP = "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters)";
+const PORT_NAME_HELP = "a port name (at most 15 lowercase letters, digits and '-', with at least one letter, no leading, trailing or double '-')";
+
+/** The allowed parameters of each fault type, besides `type` (required ones first, optional ones marked). */
+const FAULT_PARAMS: Record<ScenarioFault['type'], { required: string[]; optional: string[] }> = {
+  'ip-forward-off': { required: ['node'], optional: [] },
+  'forward-policy-drop': { required: ['node'], optional: [] },
+  'overlay-blocked': { required: ['node'], optional: [] },
+  'pod-route-missing': { required: ['node', 'toNode'], optional: [] },
+  'kube-proxy-rules-missing': { required: ['node'], optional: ['service'] },
+  'bridge-nf-off': { required: ['node'], optional: [] },
+  'dns-server-down': { required: [], optional: [] },
+  'dns-no-endpoints': { required: [], optional: [] },
+  'app-not-listening': { required: ['pod'], optional: ['port'] },
+  'mtu-mismatch': { required: ['node'], optional: [] },
+  'neighbor-stale': { required: ['node', 'pod'], optional: [] },
+};
+
+/** Reads a scenario file and validates it; throws ScenarioError naming the file when it is unreadable or invalid. */
+export async function loadScenario(path: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ScenarioError(path, [{ path: '', message: `cannot read the file: ${(err as Error).message}` }]);
+  }
+  return parseScenario(text, path);
+}
+
+/** Parses scenario YAML, validates it strictly and applies defaults; throws ScenarioError listing every problem. */
+export function parseScenario(text: string, source: string): Scenario {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      source,
+      doc.errors.map((e) => ({ path: '', message: `not valid YAML: ${e.message.split('\n')[0] ?? e.message}` })),
+    );
+  }
+  const v = new Validator();
+  const scenario = v.scenario(doc.toJS({ maxAliasCount: 100 }) as unknown, source);
+  if (v.problems.length > 0 || scenario === undefined) throw new ScenarioError(source, v.problems);
+  return scenario;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Describes a YAML value briefly for "got ..." messages. */
+function show(value: unknown): string {
+  if (value === undefined || value === null) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return JSON.stringify(value);
+}
+
+function join(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return path ? `${path}.${key}` : key;
+  return `${path}[${JSON.stringify(key)}]`;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] ?? 0;
+      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+function suggest(key: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  // Up to two edits for short keys, more for long names such as fault types.
+  let bestDistance = Math.max(3, Math.floor(key.length / 4) + 1);
+  for (const candidate of allowed) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function ipToInt(ip: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255) || m.slice(1).some((p) => p.length > 1 && p.startsWith('0'))) return undefined;
+  return parts.reduce((acc, p) => acc * 256 + p, 0);
+}
+
+function parseCidr(cidr: string): { base: number; prefix: number } | undefined {
+  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(cidr);
+  if (!m) return undefined;
+  const base = ipToInt(m[1] ?? '');
+  const prefix = Number(m[2]);
+  if (base === undefined || prefix > 32) return undefined;
+  return { base, prefix };
+}
+
+function cidrSize(prefix: number): number {
+  return 2 ** (32 - prefix);
+}
+
+function nsName(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+/** Collects problems while turning raw YAML into a Scenario. */
+class Validator {
+  readonly problems: ScenarioProblem[] = [];
+
+  add(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+
+  /** Checks a mapping's keys; returns it when it is a mapping. */
+  mapping(value: unknown, path: string, allowed: readonly string[], required: readonly string[] = [], what = ''): Obj | undefined {
+    if (!isObj(value)) {
+      this.add(path, `must be a mapping${what}, got ${show(value)}`);
+      return undefined;
+    }
+    for (const key of Object.keys(value)) {
+      if (allowed.includes(key)) continue;
+      const close = suggest(key, allowed);
+      const hint = close ? `did you mean "${close}"?` : `allowed: ${allowed.join(', ') || 'none'}`;
+      this.add(join(path, key), `unknown field${what}, ${hint}`);
+    }
+    for (const key of required) {
+      if (value[key] === undefined || value[key] === null) this.add(join(path, key), 'is required');
+    }
+    return value;
+  }
+
+  list(value: unknown, path: string): unknown[] | undefined {
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value)) {
+      this.add(path, `must be a list, got ${show(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  string(value: unknown, path: string): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') {
+      this.add(path, `must be a string, got ${show(value)}${typeof value === 'number' || typeof value === 'boolean' ? ' (quote it)' : ''}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  bool(value: unknown, path: string, fallback: boolean): boolean {
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'boolean') {
+      this.add(path, `must be true or false, got ${show(value)}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  integer(value: unknown, path: string, min: number, max: number, help: string): number | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.add(path, `must be ${help}, got ${show(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  port(value: unknown, path: string): number | undefined {
+    return this.integer(value, path, 1, 65535, 'a port number from 1 to 65535');
+  }
+
+  name(value: unknown, path: string, kind: 'label' | 'dns1035' | 'subdomain'): string | undefined {
+    const s = this.string(value, path);
+    if (s === undefined) return undefined;
+    const [re, max, help] =
+      kind === 'label' ? [DNS1123_LABEL, 63, DNS1123_LABEL_HELP]
+        : kind === 'dns1035' ? [DNS1035_LABEL, 63, DNS1035_LABEL_HELP]
+          : [DNS1123_SUBDOMAIN, 253, DNS1123_SUBDOMAIN_HELP];
+    if (!re.test(s) || s.length > max) {
+      this.add(path, `${JSON.stringify(s)} is not ${help}`);
+      return undefined;
+    }
+    return s;
+  }
+
+  portName(value: unknown, path: string): string | undefined {
+    const s = this.string(value, path);
+    if (s === undefined) return undefined;
+    if (!IANA_SVC_NAME.test(s) || s.length > 15 || !/[a-z]/.test(s) || s.includes('--')) {
+      this.add(path, `${JSON.stringify(s)} is not ${PORT_NAME_HELP}`);
+      return undefined;
+    }
+    return s;
+  }
+
+  protocol(value: unknown, path: string): 'TCP' | 'UDP' {
+    if (value === undefined || value === null) return 'TCP';
+    if (value !== 'TCP' && value !== 'UDP') {
+      this.add(path, `must be TCP or UDP, got ${show(value)}`);
+      return 'TCP';
+    }
+    return value;
+  }
+
+  labels(value: unknown, path: string): Record<string, string> {
+    if (value === undefined || value === null) return {};
+    if (!isObj(value)) {
+      this.add(path, `must be a mapping of label keys to string values, got ${show(value)}`);
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [key, raw] of Object.entries(value)) {
+      const p = join(path, key);
+      const slash = key.lastIndexOf('/');
+      const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+      const name = slash >= 0 ? key.slice(slash + 1) : key;
+      if (!LABEL_NAME.test(name) || name.length > 63 || (prefix !== undefined && (!DNS1123_SUBDOMAIN.test(prefix) || prefix.length > 253))) {
+        this.add(p, `${JSON.stringify(key)} is not a valid label key (an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)`);
+        continue;
+      }
+      const s = this.string(raw, p);
+      if (s === undefined) {
+        if (raw === undefined || raw === null) this.add(p, 'must be a string, got nothing');
+        continue;
+      }
+      if (!LABEL_VALUE.test(s) || s.length > 63) {
+        this.add(p, `${JSON.stringify(s)} is not a valid label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)`);
+        continue;
+      }
+      out[key] = s;
+    }
+    return out;
+  }
+
+  scenario(raw: unknown, source: string): Scenario | undefined {
+    const root = this.mapping(raw, '', ['apiVersion', 'kind', 'metadata', 'spec'], ['apiVersion', 'kind', 'metadata', 'spec']);
+    if (!root) return undefined;
+    if (root.apiVersion !== undefined && root.apiVersion !== SCENARIO_API_VERSION) {
+      this.add('apiVersion', `must be "${SCENARIO_API_VERSION}", got ${show(root.apiVersion)}`);
+    }
+    if (root.kind !== undefined && root.kind !== 'Scenario') this.add('kind', `must be "Scenario", got ${show(root.kind)}`);
+    let name: string | undefined;
+    let description = '';
+    const meta = root.metadata === undefined ? undefined : this.mapping(root.metadata, 'metadata', ['name', 'description'], ['name']);
+    if (meta) {
+      name = this.name(meta.name, 'metadata.name', 'label');
+      description = this.string(meta.description, 'metadata.description') ?? '';
+    }
+    const spec = root.spec === undefined
+      ? undefined
+      : this.mapping(root.spec, 'spec', ['nodes', 'namespaces', 'pods', 'services', 'networkPolicies', 'faults', 'rbac', 'synthetic'], ['nodes']);
+    if (!spec) return undefined;
+
+    const nodes = this.nodes(spec.nodes);
+    const namespaces = this.namespaces(spec.namespaces, spec.synthetic !== undefined && spec.synthetic !== null);
+    const nodeNames = nodes.map((n) => n.name);
+    const nsNames = namespaces.map((n) => n.name);
+    const pods = this.pods(spec.pods, nodes, nsNames);
+    this.checkPodCapacity(nodes, pods);
+    const services = this.services(spec.services, nsNames);
+    const networkPolicies = this.networkPolicies(spec.networkPolicies, nsNames);
+    const faults = this.faults(spec.faults, nodeNames, pods, services);
+    const rbac = this.rbac(spec.rbac, nsNames);
+    const synthetic = this.synthetic(spec.synthetic);
+    if (name === undefined) return undefined;
+    const scenario: Scenario = { name, description, source, nodes, namespaces, pods, services, networkPolicies, faults, rbac };
+    if (synthetic) scenario.synthetic = synthetic;
+    return scenario;
+  }
+
+  nodes(raw: unknown): ScenarioNode[] {
+    const items = this.list(raw, 'spec.nodes');
+    if (!items) return [];
+    if (raw !== undefined && raw !== null && items.length === 0) this.add('spec.nodes', 'must list at least one node');
+    const out: ScenarioNode[] = [];
+    const seen = new Map<string, string>();
+    const cidrs: { node: string; path: string; base: number; size: number }[] = [];
+    items.forEach((item, i) => {
+      const path = `spec.nodes[${i}]`;
+      const index = i + 1;
+      const m = this.mapping(item, path, ['name', 'podCIDR', 'ready', 'labels'], ['name']);
+      if (!m) return;
+      const name = this.name(m.name, `${path}.name`, 'subdomain');
+      const ready = this.bool(m.ready, `${path}.ready`, true);
+      const labels = this.labels(m.labels, `${path}.labels`);
+      let podCIDR = `10.244.${index}.0/24`;
+      if (index > 255 && m.podCIDR === undefined) this.add(path, 'needs an explicit podCIDR (only 255 default /24s fit in 10.244.0.0/16)');
+      if (m.podCIDR !== undefined) {
+        const s = this.string(m.podCIDR, `${path}.podCIDR`);
+        if (s !== undefined) {
+          const c = parseCidr(s);
+          const cluster = parseCidr(LAB_ADDRESSES.clusterCIDR);
+          if (!c || !cluster || c.prefix < 17 || c.prefix > 28 || c.base % cidrSize(c.prefix) !== 0 || Math.floor(c.base / cidrSize(16)) !== Math.floor(cluster.base / cidrSize(16))) {
+            this.add(`${path}.podCIDR`, `must be an IPv4 network inside ${LAB_ADDRESSES.clusterCIDR} with a prefix from /17 to /28 (e.g. 10.244.${index}.0/24), got ${show(s)}`);
+          } else {
+            podCIDR = s;
+          }
+        }
+      }
+      const c = parseCidr(podCIDR);
+      if (name !== undefined && c) {
+        for (const other of cidrs) {
+          const size = cidrSize(c.prefix);
+          if (c.base < other.base + other.size && other.base < c.base + size) {
+            this.add(`${path}.podCIDR`, `${podCIDR} overlaps the pod CIDR of node ${other.node} (${other.path})`);
+          }
+        }
+        cidrs.push({ node: name, path, base: c.base, size: cidrSize(c.prefix) });
+      }
+      if (name === undefined) return;
+      const previous = seen.get(name);
+      if (previous) {
+        this.add(`${path}.name`, `duplicate node "${name}" (also ${previous})`);
+        return;
+      }
+      seen.set(name, path);
+      out.push({ name, index, podCIDR, ready, labels });
+    });
+    return out;
+  }
+
+  namespaces(raw: unknown, hasSynthetic: boolean): ScenarioNamespace[] {
+    const out: ScenarioNamespace[] = BUILTIN_NAMESPACES.map((name) => ({ name, labels: {} }));
+    const declared = new Map<string, string>();
+    const items = this.list(raw, 'spec.namespaces') ?? [];
+    items.forEach((item, i) => {
+      const path = `spec.namespaces[${i}]`;
+      const m = this.mapping(item, path, ['name', 'labels'], ['name']);
+      if (!m) return;
+      const name = this.name(m.name, `${path}.name`, 'label');
+      const labels = this.labels(m.labels, `${path}.labels`);
+      if (name === undefined) return;
+      const previous = declared.get(name);
+      if (previous) {
+        this.add(`${path}.name`, `duplicate namespace "${name}" (also ${previous})`);
+        return;
+      }
+      if (hasSynthetic && name === SYNTHETIC_NAMESPACE) {
+        this.add(`${path}.name`, `"${SYNTHETIC_NAMESPACE}" is reserved for spec.synthetic objects`);
+        return;
+      }
+      declared.set(name, path);
+      const builtin = out.find((n) => n.name === name);
+      if (builtin) builtin.labels = labels;
+      else out.push({ name, labels });
+    });
+    return out;
+  }
+
+  pods(raw: unknown, nodes: ScenarioNode[], namespaces: string[]): ScenarioPod[] {
+    const items = this.list(raw, 'spec.pods') ?? [];
+    const out: ScenarioPod[] = [];
+    const seen = new Map<string, string>();
+    const hostPorts = new Map<string, string>();
+    items.forEach((item, i) => {
+      const path = `spec.pods[${i}]`;
+      const m = this.mapping(item, path, ['name', 'namespace', 'node', 'labels', 'ports', 'ready', 'hostNetwork', 'owner'], ['name', 'node']);
+      if (!m) return;
+      const name = this.name(m.name, `${path}.name`, 'subdomain');
+      const namespace = this.namespaceRef(m.namespace, `${path}.namespace`, namespaces);
+      const node = this.nodeRef(m.node, `${path}.node`, nodes.map((n) => n.name));
+      const labels = this.labels(m.labels, `${path}.labels`);
+      const ports = this.containerPorts(m.ports, `${path}.ports`);
+      const ready = this.bool(m.ready, `${path}.ready`, true);
+      const hostNetwork = this.bool(m.hostNetwork, `${path}.hostNetwork`, false);
+      let owner: ScenarioPod['owner'];
+      if (m.owner !== undefined) {
+        const o = this.mapping(m.owner, `${path}.owner`, ['kind', 'name'], ['kind', 'name']);
+        if (o) {
+          const kinds = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
+          const kind = kinds.find((k) => k === o.kind);
+          if (o.kind !== undefined && o.kind !== null && !kind) this.add(`${path}.owner.kind`, `must be Deployment, StatefulSet or DaemonSet, got ${show(o.kind)}`);
+          const ownerName = this.name(o.name, `${path}.owner.name`, 'subdomain');
+          if (kind && ownerName) owner = { kind, name: ownerName };
+        }
+      }
+      if (name === undefined || namespace === undefined || node === undefined) return;
+      const key = nsName(namespace, name);
+      const previous = seen.get(key);
+      if (previous) {
+        this.add(`${path}.name`, `duplicate pod "${key}" (also ${previous})`);
+        return;
+      }
+      if (key === nsName('kube-system', DNS_POD_NAME)) {
+        this.add(`${path}.name`, `"${key}" is reserved for the lab's cluster DNS pod`);
+        return;
+      }
+      seen.set(key, path);
+      if (hostNetwork) {
+        for (const [j, port] of ports.entries()) {
+          const slot = `${node}/${port.protocol}/${port.containerPort}`;
+          const other = hostPorts.get(slot);
+          if (other) this.add(`${path}.ports[${j}].containerPort`, `${port.protocol} ${port.containerPort} is already used on node ${node} by hostNetwork pod ${other}`);
+          else hostPorts.set(slot, key);
+        }
+      }
+      const pod: ScenarioPod = { name, namespace, node, labels, ports, ready, hostNetwork };
+      if (owner) pod.owner = owner;
+      out.push(pod);
+    });
+    this.checkOwners(out);
+    return out;
+  }
+
+  checkOwners(pods: ScenarioPod[]): void {
+    const groups = new Map<string, ScenarioPod[]>();
+    for (const pod of pods) {
+      if (!pod.owner) continue;
+      const key = `${pod.namespace}/${pod.owner.name}`;
+      const group = groups.get(key) ?? [];
+      group.push(pod);
+      groups.set(key, group);
+    }
+    for (const [key, group] of groups) {
+      const kinds = new Set(group.map((p) => p.owner?.kind));
+      if (kinds.size > 1) {
+        this.add('spec.pods', `pods of workload ${key} name different kinds (${[...kinds].join(', ')}); use one kind per workload name`);
+        continue;
+      }
+      const first = group[0];
+      if (!first) continue;
+      const common = Object.entries(first.labels).filter(([k, v]) => group.every((p) => p.labels[k] === v));
+      if (common.length === 0) {
+        this.add('spec.pods', `pods of ${first.owner?.kind} ${key} share no label, so no workload selector can match them; give them a common label`);
+      }
+    }
+  }
+
+  checkPodCapacity(nodes: ScenarioNode[], pods: ScenarioPod[]): void {
+    for (const node of nodes) {
+      const c = parseCidr(node.podCIDR);
+      if (!c) continue;
+      // .0 is the VTEP, .1 the bridge gateway and the last address the broadcast; node 1 also hosts the DNS pod.
+      const room = cidrSize(c.prefix) - 3 - (node.index === 1 ? 1 : 0);
+      const count = pods.filter((p) => p.node === node.name && !p.hostNetwork).length;
+      if (count > room) this.add(`spec.nodes[${node.index - 1}].podCIDR`, `${node.podCIDR} has room for ${room} pods but ${count} are placed on ${node.name}`);
+    }
+  }
+
+  namespaceRef(value: unknown, path: string, namespaces: string[]): string | undefined {
+    if (value === undefined || value === null) return 'default';
+    const s = this.string(value, path);
+    if (s === undefined) return undefined;
+    if (!namespaces.includes(s)) {
+      this.add(path, `${JSON.stringify(s)} is not a namespace of this scenario (namespaces: ${namespaces.join(', ')})`);
+      return undefined;
+    }
+    return s;
+  }
+
+  nodeRef(value: unknown, path: string, nodes: string[]): string | undefined {
+    const s = this.string(value, path);
+    if (s === undefined) return undefined;
+    if (!nodes.includes(s)) {
+      this.add(path, `${JSON.stringify(s)} is not a node of this scenario (nodes: ${nodes.join(', ') || 'none'})`);
+      return undefined;
+    }
+    return s;
+  }
+
+  containerPorts(raw: unknown, path: string): ScenarioPort[] {
+    const items = this.list(raw, path) ?? [];
+    const out: ScenarioPort[] = [];
+    const names = new Set<string>();
+    const numbers = new Set<string>();
+    items.forEach((item, i) => {
+      const p = `${path}[${i}]`;
+      const m = this.mapping(item, p, ['name', 'containerPort', 'protocol'], ['containerPort']);
+      if (!m) return;
+      const name = m.name === undefined ? undefined : this.portName(m.name, `${p}.name`);
+      const containerPort = this.port(m.containerPort, `${p}.containerPort`);
+      const protocol = this.protocol(m.protocol, `${p}.protocol`);
+      if (containerPort === undefined) return;
+      if (name !== undefined) {
+        if (names.has(name)) this.add(`${p}.name`, `duplicate port name "${name}" in this pod`);
+        names.add(name);
+      }
+      const slot = `${protocol}/${containerPort}`;
+      if (numbers.has(slot)) this.add(`${p}.containerPort`, `duplicate port ${containerPort}/${protocol} in this pod`);
+      numbers.add(slot);
+      const port: ScenarioPort = { containerPort, protocol };
+      if (name !== undefined) port.name = name;
+      out.push(port);
+    });
+    return out;
+  }
+
+  services(raw: unknown, namespaces: string[]): ScenarioService[] {
+    const items = this.list(raw, 'spec.services') ?? [];
+    const out: ScenarioService[] = [];
+    const seen = new Map<string, string>();
+    const clusterIPs = new Map<string, string>();
+    const serviceCidr = parseCidr(LAB_ADDRESSES.serviceCIDR);
+    items.forEach((item, i) => {
+      const path = `spec.services[${i}]`;
+      const m = this.mapping(item, path, ['name', 'namespace', 'type', 'selector', 'ports', 'clusterIP', 'externalName'], ['name']);
+      if (!m) return;
+      const name = this.name(m.name, `${path}.name`, 'dns1035');
+      const namespace = this.namespaceRef(m.namespace, `${path}.namespace`, namespaces);
+      let type: ScenarioService['type'] = 'ClusterIP';
+      if (m.type !== undefined && m.type !== null) {
+        if (m.type === 'ClusterIP' || m.type === 'ExternalName') type = m.type;
+        else this.add(`${path}.type`, `must be ClusterIP or ExternalName, got ${show(m.type)}`);
+      }
+      let selector: Record<string, string> | undefined;
+      if (m.selector !== undefined && m.selector !== null) selector = this.labels(m.selector, `${path}.selector`);
+      let clusterIP: string | undefined;
+      if (m.clusterIP !== undefined && m.clusterIP !== null) {
+        const s = this.string(m.clusterIP, `${path}.clusterIP`);
+        if (s === 'None') clusterIP = s;
+        else if (s !== undefined) {
+          const ip = ipToInt(s);
+          const expected = `must be None (headless) or an address inside ${LAB_ADDRESSES.serviceCIDR}`;
+          if (ip === undefined || !serviceCidr || Math.floor(ip / cidrSize(serviceCidr.prefix)) !== Math.floor(serviceCidr.base / cidrSize(serviceCidr.prefix))) {
+            this.add(`${path}.clusterIP`, `${expected}, got ${show(s)}`);
+          } else if (s === LAB_ADDRESSES.dnsClusterIP) {
+            this.add(`${path}.clusterIP`, `${s} is reserved for the cluster DNS Service kube-system/kube-dns`);
+          } else if (s === '10.96.0.0' || s === '10.96.0.1' || s === '10.96.255.255') {
+            this.add(`${path}.clusterIP`, `${s} is reserved (network, kubernetes Service or broadcast address)`);
+          } else if (clusterIPs.has(s)) {
+            this.add(`${path}.clusterIP`, `${s} is already the clusterIP of ${clusterIPs.get(s)}`);
+          } else {
+            clusterIP = s;
+          }
+        }
+      }
+      let externalName: string | undefined;
+      if (m.externalName !== undefined && m.externalName !== null) externalName = this.name(m.externalName, `${path}.externalName`, 'subdomain');
+      if (type === 'ExternalName') {
+        if (m.externalName === undefined || m.externalName === null) this.add(`${path}.externalName`, 'is required for type ExternalName');
+        if (m.selector !== undefined) this.add(`${path}.selector`, 'is not allowed for type ExternalName (it has no endpoints)');
+        if (m.clusterIP !== undefined) this.add(`${path}.clusterIP`, 'is not allowed for type ExternalName');
+      } else if (m.externalName !== undefined) {
+        this.add(`${path}.externalName`, 'is only allowed with type: ExternalName');
+      }
+      const ports = this.servicePorts(m.ports, `${path}.ports`);
+      if (type === 'ClusterIP' && clusterIP !== 'None' && (m.ports === undefined || m.ports === null || (Array.isArray(m.ports) && m.ports.length === 0))) {
+        this.add(`${path}.ports`, 'must list at least one port (only headless and ExternalName Services may have none)');
+      }
+      if (name === undefined || namespace === undefined) return;
+      const key = nsName(namespace, name);
+      const previous = seen.get(key);
+      if (previous) {
+        this.add(`${path}.name`, `duplicate service "${key}" (also ${previous})`);
+        return;
+      }
+      if (key === 'kube-system/kube-dns') {
+        this.add(`${path}.name`, '"kube-system/kube-dns" is reserved for the lab\'s cluster DNS Service');
+        return;
+      }
+      seen.set(key, path);
+      if (clusterIP && clusterIP !== 'None') clusterIPs.set(clusterIP, key);
+      const svc: ScenarioService = { name, namespace, type, ports };
+      if (selector) svc.selector = selector;
+      if (clusterIP) svc.clusterIP = clusterIP;
+      if (externalName) svc.externalName = externalName;
+      out.push(svc);
+    });
+    return out;
+  }
+
+  servicePorts(raw: unknown, path: string): ScenarioServicePort[] {
+    const items = this.list(raw, path) ?? [];
+    const out: ScenarioServicePort[] = [];
+    const names = new Set<string>();
+    const numbers = new Set<string>();
+    items.forEach((item, i) => {
+      const p = `${path}[${i}]`;
+      const m = this.mapping(item, p, ['name', 'port', 'targetPort', 'protocol'], ['port']);
+      if (!m) return;
+      let name: string | undefined;
+      if (m.name !== undefined && m.name !== null) name = this.name(m.name, `${p}.name`, 'label');
+      else if (items.length > 1) this.add(`${p}.name`, 'is required when a Service has more than one port');
+      const port = this.port(m.port, `${p}.port`);
+      const protocol = this.protocol(m.protocol, `${p}.protocol`);
+      let targetPort: number | string | undefined = port;
+      if (typeof m.targetPort === 'string') targetPort = this.portName(m.targetPort, `${p}.targetPort`);
+      else if (m.targetPort !== undefined && m.targetPort !== null) {
+        targetPort = this.integer(m.targetPort, `${p}.targetPort`, 1, 65535, 'a port number from 1 to 65535 or a container port name');
+      }
+      if (port === undefined || targetPort === undefined) return;
+      if (name !== undefined) {
+        if (names.has(name)) this.add(`${p}.name`, `duplicate port name "${name}" in this Service`);
+        names.add(name);
+      }
+      const slot = `${protocol}/${port}`;
+      if (numbers.has(slot)) this.add(`${p}.port`, `duplicate port ${port}/${protocol} in this Service`);
+      numbers.add(slot);
+      const sp: ScenarioServicePort = { port, targetPort, protocol };
+      if (name !== undefined) sp.name = name;
+      out.push(sp);
+    });
+    return out;
+  }
+
+  networkPolicies(raw: unknown, namespaces: string[]): ScenarioNetworkPolicy[] {
+    const items = this.list(raw, 'spec.networkPolicies') ?? [];
+    const out: ScenarioNetworkPolicy[] = [];
+    const seen = new Map<string, string>();
+    items.forEach((item, i) => {
+      const path = `spec.networkPolicies[${i}]`;
+      const m = this.mapping(item, path, ['apiVersion', 'kind', 'metadata', 'spec'], ['metadata', 'spec']);
+      if (!m) return;
+      if (m.apiVersion !== undefined && m.apiVersion !== 'networking.k8s.io/v1') this.add(`${path}.apiVersion`, `must be "networking.k8s.io/v1" (or left out), got ${show(m.apiVersion)}`);
+      if (m.kind !== undefined && m.kind !== 'NetworkPolicy') this.add(`${path}.kind`, `must be "NetworkPolicy" (or left out), got ${show(m.kind)}`);
+      const meta = m.metadata === undefined ? undefined : this.mapping(m.metadata, `${path}.metadata`, ['name', 'namespace', 'labels'], ['name']);
+      let name: string | undefined;
+      let namespace: string | undefined;
+      let labels: Record<string, string> | undefined;
+      if (meta) {
+        name = this.name(meta.name, `${path}.metadata.name`, 'subdomain');
+        namespace = this.namespaceRef(meta.namespace, `${path}.metadata.namespace`, namespaces);
+        if (meta.labels !== undefined) labels = this.labels(meta.labels, `${path}.metadata.labels`);
+      }
+      const before = this.problems.length;
+      if (m.spec !== undefined) this.policySpec(m.spec, `${path}.spec`);
+      if (name === undefined || namespace === undefined || this.problems.length > before || !isObj(m.spec)) return;
+      const key = nsName(namespace, name);
+      const previous = seen.get(key);
+      if (previous) {
+        this.add(`${path}.metadata.name`, `duplicate network policy "${key}" (also ${previous})`);
+        return;
+      }
+      seen.set(key, path);
+      const policy: ScenarioNetworkPolicy = { metadata: { name, namespace }, spec: m.spec };
+      if (labels) policy.metadata.labels = labels;
+      out.push(policy);
+    });
+    return out;
+  }
+
+  policySpec(raw: unknown, path: string): void {
+    const spec = this.mapping(raw, path, ['podSelector', 'policyTypes', 'ingress', 'egress'], ['podSelector']);
+    if (!spec) return;
+    if (spec.podSelector !== undefined && spec.podSelector !== null) this.labelSelector(spec.podSelector, `${path}.podSelector`);
+    if (spec.policyTypes !== undefined) {
+      const types = this.list(spec.policyTypes, `${path}.policyTypes`) ?? [];
+      types.forEach((t, i) => {
+        if (t !== 'Ingress' && t !== 'Egress') this.add(`${path}.policyTypes[${i}]`, `must be Ingress or Egress, got ${show(t)}`);
+      });
+    }
+    for (const [direction, peersKey] of [['ingress', 'from'], ['egress', 'to']] as const) {
+      if (spec[direction] === undefined) continue;
+      const rules = this.list(spec[direction], `${path}.${direction}`) ?? [];
+      rules.forEach((rule, i) => {
+        const rp = `${path}.${direction}[${i}]`;
+        const r = this.mapping(rule, rp, [peersKey, 'ports']);
+        if (!r) return;
+        (this.list(r[peersKey], `${rp}.${peersKey}`) ?? []).forEach((peer, j) => this.policyPeer(peer, `${rp}.${peersKey}[${j}]`));
+        (this.list(r.ports, `${rp}.ports`) ?? []).forEach((port, j) => this.policyPort(port, `${rp}.ports[${j}]`));
+      });
+    }
+  }
+
+  policyPeer(raw: unknown, path: string): void {
+    const peer = this.mapping(raw, path, ['podSelector', 'namespaceSelector', 'ipBlock']);
+    if (!peer) return;
+    if (peer.podSelector !== undefined) this.labelSelector(peer.podSelector, `${path}.podSelector`);
+    if (peer.namespaceSelector !== undefined) this.labelSelector(peer.namespaceSelector, `${path}.namespaceSelector`);
+    if (peer.ipBlock !== undefined) {
+      if (peer.podSelector !== undefined || peer.namespaceSelector !== undefined) this.add(`${path}.ipBlock`, 'must stand alone (not with podSelector or namespaceSelector in the same peer)');
+      const block = this.mapping(peer.ipBlock, `${path}.ipBlock`, ['cidr', 'except'], ['cidr']);
+      if (!block) return;
+      const cidr = this.cidr(block.cidr, `${path}.ipBlock.cidr`);
+      (this.list(block.except, `${path}.ipBlock.except`) ?? []).forEach((e, i) => {
+        const ex = this.cidr(e, `${path}.ipBlock.except[${i}]`);
+        if (cidr && ex && !(ex.base >= cidr.base && ex.base + cidrSize(ex.prefix) <= cidr.base + cidrSize(cidr.prefix))) {
+          this.add(`${path}.ipBlock.except[${i}]`, `${String(e)} must lie inside ${String(block.cidr)}`);
+        }
+      });
+    }
+    if (Object.keys(peer).length === 0) this.add(path, 'must have podSelector, namespaceSelector or ipBlock');
+  }
+
+  cidr(raw: unknown, path: string): { base: number; prefix: number } | undefined {
+    const s = this.string(raw, path);
+    if (s === undefined) return undefined;
+    const c = parseCidr(s);
+    if (!c) this.add(path, `must be an IPv4 CIDR such as 10.244.0.0/16, got ${show(s)}`);
+    return c;
+  }
+
+  policyPort(raw: unknown, path: string): void {
+    const port = this.mapping(raw, path, ['protocol', 'port', 'endPort']);
+    if (!port) return;
+    if (port.protocol !== undefined && port.protocol !== 'TCP' && port.protocol !== 'UDP' && port.protocol !== 'SCTP') {
+      this.add(`${path}.protocol`, `must be TCP, UDP or SCTP, got ${show(port.protocol)}`);
+    }
+    if (typeof port.port === 'string') this.portName(port.port, `${path}.port`);
+    else if (port.port !== undefined) this.port(port.port, `${path}.port`);
+    if (port.endPort !== undefined) {
+      const end = this.port(port.endPort, `${path}.endPort`);
+      if (typeof port.port !== 'number') this.add(`${path}.endPort`, 'needs a numeric port');
+      else if (end !== undefined && end < port.port) this.add(`${path}.endPort`, `must be at least port (${port.port}), got ${end}`);
+    }
+  }
+
+  labelSelector(raw: unknown, path: string): void {
+    const sel = this.mapping(raw, path, ['matchLabels', 'matchExpressions']);
+    if (!sel) return;
+    if (sel.matchLabels !== undefined) this.labels(sel.matchLabels, `${path}.matchLabels`);
+    (this.list(sel.matchExpressions, `${path}.matchExpressions`) ?? []).forEach((e, i) => {
+      const ep = `${path}.matchExpressions[${i}]`;
+      const expr = this.mapping(e, ep, ['key', 'operator', 'values'], ['key', 'operator']);
+      if (!expr) return;
+      this.string(expr.key, `${ep}.key`);
+      const op = expr.operator;
+      if (op !== undefined && op !== 'In' && op !== 'NotIn' && op !== 'Exists' && op !== 'DoesNotExist') {
+        this.add(`${ep}.operator`, `must be In, NotIn, Exists or DoesNotExist, got ${show(op)}`);
+        return;
+      }
+      const values = this.list(expr.values, `${ep}.values`) ?? [];
+      values.forEach((v, j) => this.string(v, `${ep}.values[${j}]`));
+      if ((op === 'In' || op === 'NotIn') && values.length === 0) this.add(`${ep}.values`, `must not be empty for operator ${op}`);
+      if ((op === 'Exists' || op === 'DoesNotExist') && values.length > 0) this.add(`${ep}.values`, `must be empty for operator ${op}`);
+    });
+  }
+
+  faults(raw: unknown, nodes: string[], pods: ScenarioPod[], services: ScenarioService[]): ScenarioFault[] {
+    const items = this.list(raw, 'spec.faults') ?? [];
+    const out: ScenarioFault[] = [];
+    const seen = new Map<string, string>();
+    items.forEach((item, i) => {
+      const path = `spec.faults[${i}]`;
+      if (!isObj(item)) {
+        this.add(path, `must be a mapping with a type, got ${show(item)}`);
+        return;
+      }
+      const type = FAULT_TYPES.find((t) => t === item.type);
+      if (!type) {
+        if (item.type === undefined || item.type === null) this.add(`${path}.type`, `is required (one of: ${FAULT_TYPES.join(', ')})`);
+        else {
+          const close = typeof item.type === 'string' ? suggest(item.type, FAULT_TYPES) : undefined;
+          this.add(`${path}.type`, `${show(item.type)} is not a fault type (${close ? `did you mean "${close}"? ` : ''}known: ${FAULT_TYPES.join(', ')})`);
+        }
+        return;
+      }
+      const params = FAULT_PARAMS[type];
+      const allowed = ['type', ...params.required, ...params.optional];
+      const what = ` for fault ${type} (its parameters: ${[...params.required, ...params.optional.map((p) => `${p} (optional)`)].join(', ') || 'none'})`;
+      for (const key of Object.keys(item)) {
+        if (!allowed.includes(key)) this.add(join(path, key), `unknown field${what}`);
+      }
+      for (const key of params.required) {
+        if (item[key] === undefined || item[key] === null) this.add(join(path, key), `is required${what}`);
+      }
+      const fault = this.fault(type, item, path, nodes, pods, services);
+      if (!fault) return;
+      const key = JSON.stringify(fault);
+      const previous = seen.get(key);
+      if (previous) {
+        this.add(path, `duplicate fault (same as ${previous})`);
+        return;
+      }
+      seen.set(key, path);
+      out.push(fault);
+    });
+    return out;
+  }
+
+  fault(type: ScenarioFault['type'], item: Obj, path: string, nodes: string[], pods: ScenarioPod[], services: ScenarioService[]): ScenarioFault | undefined {
+    const node = (): string | undefined => (item.node === undefined || item.node === null ? undefined : this.nodeRef(item.node, `${path}.node`, nodes));
+    switch (type) {
+      case 'ip-forward-off':
+      case 'forward-policy-drop':
+      case 'overlay-blocked':
+      case 'bridge-nf-off':
+      case 'mtu-mismatch': {
+        const n = node();
+        return n === undefined ? undefined : { type, node: n };
+      }
+      case 'pod-route-missing': {
+        const n = node();
+        const to = item.toNode === undefined || item.toNode === null ? undefined : this.nodeRef(item.toNode, `${path}.toNode`, nodes);
+        if (n === undefined || to === undefined) return undefined;
+        if (n === to) {
+          this.add(`${path}.toNode`, `must be another node than node (${n}): a node reaches its own pods over its bridge`);
+          return undefined;
+        }
+        return { type, node: n, toNode: to };
+      }
+      case 'kube-proxy-rules-missing': {
+        const n = node();
+        let service: string | undefined;
+        if (item.service !== undefined && item.service !== null) {
+          const s = this.objectRef(item.service, `${path}.service`, 'service', services.map((x) => nsName(x.namespace, x.name)));
+          if (s === undefined) return undefined;
+          const svc = services.find((x) => nsName(x.namespace, x.name) === s);
+          if (svc && (svc.type !== 'ClusterIP' || svc.clusterIP === 'None')) {
+            this.add(`${path}.service`, `${s} has no ClusterIP (headless or ExternalName), so kube-proxy has no rules for it`);
+            return undefined;
+          }
+          service = s;
+        }
+        if (n === undefined) return undefined;
+        return service === undefined ? { type, node: n } : { type, node: n, service };
+      }
+      case 'dns-server-down':
+      case 'dns-no-endpoints':
+        return { type };
+      case 'app-not-listening': {
+        const ref = item.pod === undefined || item.pod === null ? undefined : this.objectRef(item.pod, `${path}.pod`, 'pod', pods.map((p) => nsName(p.namespace, p.name)));
+        const pod = pods.find((p) => nsName(p.namespace, p.name) === ref);
+        const port = this.port(item.port, `${path}.port`);
+        if (!pod || ref === undefined) return undefined;
+        if (pod.ports.length === 0) {
+          this.add(`${path}.pod`, `${ref} declares no ports, so nothing listens there anyway`);
+          return undefined;
+        }
+        if (item.port !== undefined && port === undefined) return undefined;
+        if (port !== undefined) {
+          if (!pod.ports.some((p) => p.containerPort === port)) {
+            this.add(`${path}.port`, `${port} is not a port of ${ref} (its ports: ${pod.ports.map((p) => p.containerPort).join(', ')})`);
+            return undefined;
+          }
+          return { type, pod: ref, port };
+        }
+        return { type, pod: ref };
+      }
+      case 'neighbor-stale': {
+        const n = node();
+        const ref = item.pod === undefined || item.pod === null ? undefined : this.objectRef(item.pod, `${path}.pod`, 'pod', pods.map((p) => nsName(p.namespace, p.name)));
+        const pod = pods.find((p) => nsName(p.namespace, p.name) === ref);
+        if (n === undefined || !pod || ref === undefined) return undefined;
+        if (pod.hostNetwork) {
+          this.add(`${path}.pod`, `${ref} uses hostNetwork, so it has no pod IP of its own to hold a neighbor entry for`);
+          return undefined;
+        }
+        if (pod.node !== n) {
+          this.add(`${path}.node`, `must be the node ${ref} runs on (${pod.node}): the stale entry sits on that node's bridge`);
+          return undefined;
+        }
+        return { type, node: n, pod: ref };
+      }
+      default: {
+        const unreachable: never = type;
+        throw new Error(`unhandled fault type ${String(unreachable)}`);
+      }
+    }
+  }
+
+  objectRef(value: unknown, path: string, kind: 'pod' | 'service', existing: string[]): string | undefined {
+    const s = this.string(value, path);
+    if (s === undefined) return undefined;
+    if (!/^[^/]+\/[^/]+$/.test(s)) {
+      this.add(path, `must be "namespace/name", got ${show(s)}`);
+      return undefined;
+    }
+    if (!existing.includes(s)) {
+      this.add(path, `${JSON.stringify(s)} is not a ${kind} of this scenario (${kind}s: ${existing.join(', ') || 'none'})`);
+      return undefined;
+    }
+    return s;
+  }
+
+  rbac(raw: unknown, namespaces: string[]): { deny: ScenarioRbacDeny[] } {
+    const out: ScenarioRbacDeny[] = [];
+    if (raw === undefined || raw === null) return { deny: out };
+    const m = this.mapping(raw, 'spec.rbac', ['deny']);
+    if (!m) return { deny: out };
+    (this.list(m.deny, 'spec.rbac.deny') ?? []).forEach((item, i) => {
+      const path = `spec.rbac.deny[${i}]`;
+      const d = this.mapping(item, path, ['verb', 'resource', 'subresource', 'namespace'], ['verb', 'resource']);
+      if (!d) return;
+      const verb = this.string(d.verb, `${path}.verb`);
+      if (verb !== undefined && !RBAC_VERBS.includes(verb)) this.add(`${path}.verb`, `must be one of ${RBAC_VERBS.join(', ')}, got ${show(verb)}`);
+      const resource = this.string(d.resource, `${path}.resource`);
+      if (resource !== undefined && !/^([a-z][a-z0-9]*|\*)$/.test(resource)) this.add(`${path}.resource`, `must be a lowercase plural resource name such as pods or endpointslices, got ${show(resource)}`);
+      const subresource = this.string(d.subresource, `${path}.subresource`);
+      if (subresource !== undefined && !/^[a-z][a-z0-9]*$/.test(subresource)) this.add(`${path}.subresource`, `must be a lowercase subresource name such as exec or ephemeralcontainers, got ${show(subresource)}`);
+      const namespace = d.namespace === undefined || d.namespace === null ? undefined : this.namespaceRef(d.namespace, `${path}.namespace`, namespaces);
+      if (verb === undefined || !RBAC_VERBS.includes(verb) || resource === undefined) return;
+      const deny: ScenarioRbacDeny = { verb, resource };
+      if (subresource !== undefined) deny.subresource = subresource;
+      if (namespace !== undefined) deny.namespace = namespace;
+      out.push(deny);
+    });
+    return { deny: out };
+  }
+
+  synthetic(raw: unknown): Scenario['synthetic'] {
+    if (raw === undefined || raw === null) return undefined;
+    const m = this.mapping(raw, 'spec.synthetic', ['nodes', 'pods', 'services']);
+    if (!m) return undefined;
+    const count = (key: 'nodes' | 'pods' | 'services'): number =>
+      this.integer(m[key], `spec.synthetic.${key}`, 0, SYNTHETIC_LIMITS[key], `an integer from 0 to ${SYNTHETIC_LIMITS[key]}`) ?? 0;
+    const counts = { nodes: count('nodes'), pods: count('pods'), services: count('services') };
+    if (counts.pods > counts.nodes * SYNTHETIC_LIMITS.podsPerNode) {
+      this.add('spec.synthetic.pods', `${counts.pods} pods need at least ${Math.ceil(counts.pods / SYNTHETIC_LIMITS.podsPerNode)} synthetic nodes (at most ${SYNTHETIC_LIMITS.podsPerNode} pods per node), got nodes: ${counts.nodes}`);
+    }
+    return counts;
+  }
+}

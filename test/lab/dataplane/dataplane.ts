@@ -74,6 +74,12 @@ interface StateFile {
   processes: RecordedProcess[];
 }
 
+/** The deterministic MAC of a node's cni0 bridge. */
+function bridgeMAC(index: number): string {
+  const hex = (n: number): string => n.toString(16).padStart(2, '0');
+  return `0e:6e:62:00:${hex(index >> 8)}:${hex(index & 255)}`;
+}
+
 /** The address every node namespace uses as its (deliberately absent) default gateway on the underlay. */
 export const UNDERLAY_GATEWAY = formatIPv4(parseCIDR(LAB_ADDRESSES.underlayCIDR).network + 1);
 /** MTU a node's underlay link gets under the mtu-mismatch fault. */
@@ -133,7 +139,9 @@ export class Dataplane {
         'link set lo up',
         `addr add ${node.underlayIP}/${underlayPrefix} dev eth0`,
         'link set eth0 up',
-        'link add cni0 type bridge',
+        // A fixed bridge MAC, as the CNI bridge plugin sets: otherwise the bridge takes its lowest port's MAC, and every
+        // change of it flushes the node's neighbor table (permanent entries too).
+        `link add cni0 address ${bridgeMAC(node.index)} type bridge`,
         `link set cni0 mtu ${mtu} up`,
         `addr add ${node.gatewayIP}/${getPrefixLength(node.podCIDR)} dev cni0`,
         `link add flannel.1 type vxlan id ${LAB_ADDRESSES.vxlanId} dstport ${LAB_ADDRESSES.vxlanPort} local ${node.underlayIP} dev eth0 nolearning`,

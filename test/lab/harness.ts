@@ -1,0 +1,82 @@
+/**
+ * Test helpers for suites that need a running lab: the root/Linux gate (loud skip outside CI, hard failure in CI),
+ * starting a lab through the same code path as `npm run lab -- up`, and running real kubectl against it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { upLab, downLabs } from './cli.ts';
+import type { LabRecord } from './registry.ts';
+
+/** True when this machine can run labs (Linux and root). */
+export const canRunLab = process.platform === 'linux' && process.getuid?.() === 0;
+
+/**
+ * Decides whether a lab suite runs: it always runs in CI (and fails there when it cannot), and elsewhere skips with a
+ * loud message when the machine cannot run labs. Returns true when the suite must be skipped.
+ */
+export function skipLabSuite(suite: string): boolean {
+  if (canRunLab) return false;
+  const why = `${suite}: the lab needs Linux and root (this is ${process.platform}, uid ${process.getuid?.() ?? 'n/a'})`;
+  if (process.env.CI === 'true') throw new Error(`${why}; CI must run every lab suite`);
+  console.warn(`\n!!! SKIPPING ${why} !!!\n`);
+  return true;
+}
+
+/** The path of a scenario shipped in test/lab/scenarios. */
+export function scenarioPath(name: string): string {
+  return fileURLToPath(new URL(`./scenarios/${name}.yaml`, import.meta.url));
+}
+
+/** The result of a command run through kubectl. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A lab started for a test, with kubectl bound to it. */
+export interface TestLab {
+  rec: LabRecord;
+  kubeconfig: string;
+  /** Runs real kubectl against the lab with its own discovery cache. */
+  kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
+  /** `kubectl exec` into a pod (ns/name) and returns the command's result. */
+  exec(pod: string, command: string[], container?: string): Promise<CommandResult>;
+  down(): Promise<void>;
+}
+
+/** Runs a program and collects its output; never throws for a non-zero exit. */
+export function run(file: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { timeout: opts.timeoutMs ?? 30_000, env: opts.env ?? process.env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Starts a lab from a shipped scenario (or a path) and binds kubectl to it. */
+export async function startTestLab(scenario: string): Promise<TestLab> {
+  const path = scenario.includes('/') ? scenario : scenarioPath(scenario);
+  const rec = await upLab(path);
+  const cacheDir = mkdtempSync(join(tmpdir(), 'kubectl-cache-'));
+  const kubectl = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> =>
+    run('kubectl', ['--kubeconfig', rec.kubeconfig, '--cache-dir', cacheDir, ...args], opts);
+  return {
+    rec,
+    kubeconfig: rec.kubeconfig,
+    kubectl,
+    exec: (pod, command, container) => {
+      const [ns, name] = pod.split('/') as [string, string];
+      return kubectl(['exec', '-n', ns, name, ...(container ? ['-c', container] : []), '--', ...command]);
+    },
+    down: async () => {
+      await downLabs([rec.labId]);
+      rmSync(cacheDir, { recursive: true, force: true });
+    },
+  };
+}

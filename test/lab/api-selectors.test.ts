@@ -4,6 +4,7 @@ import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } 
 import { StatusError } from './api/status.ts';
 import { checkPodSecurity } from './api/admission.ts';
 import { formatAge, wantsTable } from './api/tables.ts';
+import { formatExitStatus, parseResize, pickExecProtocol } from './api/exec.ts';
 
 const labels = { app: 'web', tier: 'front', 'example.com/team': 'shop' };
 
@@ -184,5 +185,43 @@ describe('tables helpers', () => {
     { name: 'only v1beta1', accept: 'application/json;as=Table;v=v1beta1;g=meta.k8s.io', expected: false },
   ])('wantsTable: $name', ({ accept, expected }) => {
     expect(wantsTable(accept)).toBe(expected);
+  });
+});
+
+describe('exec protocol helpers', () => {
+  it.each([
+    { name: 'success', exitCode: 0, signal: null, expected: { metadata: {}, status: 'Success' } },
+    {
+      name: 'exit 3',
+      exitCode: 3,
+      signal: null,
+      expected: {
+        metadata: {},
+        status: 'Failure',
+        message: 'command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3',
+        reason: 'NonZeroExitCode',
+        details: { causes: [{ reason: 'ExitCode', message: '3' }] },
+      },
+    },
+    { name: 'killed by SIGKILL is 137', exitCode: null, signal: 'SIGKILL', expected: expect.objectContaining({ details: { causes: [{ reason: 'ExitCode', message: '137' }] } }) },
+  ])('formatExitStatus: $name', ({ exitCode, signal, expected }) => {
+    expect(formatExitStatus(['sh', '-c', 'exit 3'], exitCode, signal)).toEqual(expected);
+  });
+
+  it.each([
+    { name: 'client-go keys', text: '{"Width":80,"Height":24}', expected: { width: 80, height: 24 } },
+    { name: 'client-node keys', text: '{"height":30,"width":100}', expected: { width: 100, height: 30 } },
+    { name: 'garbage', text: 'nope', expected: undefined },
+  ])('parseResize: $name', ({ text, expected }) => {
+    expect(parseResize(Buffer.from(text))).toEqual(expected);
+  });
+
+  it.each([
+    { name: 'kubectl offers v5 only', offered: ['v5.channel.k8s.io'], expected: 'v5.channel.k8s.io' },
+    { name: 'client-node order', offered: ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io'], expected: 'v5.channel.k8s.io' },
+    { name: 'client preference wins', offered: ['v4.channel.k8s.io', 'v5.channel.k8s.io'], expected: 'v4.channel.k8s.io' },
+    { name: 'nothing supported', offered: ['v3.channel.k8s.io', 'channel.k8s.io'], expected: undefined },
+  ])('pickExecProtocol: $name', ({ offered, expected }) => {
+    expect(pickExecProtocol(offered)).toBe(expected);
   });
 });

@@ -96,7 +96,13 @@ function call(method: string, path: string, opts: { body?: unknown; headers?: Re
       {
         method,
         ca: tls.caCert,
-        headers: { Authorization: `Bearer ${opts.token ?? TOKEN}`, 'Content-Type': 'application/json', ...opts.headers },
+        headers: {
+          Authorization: `Bearer ${opts.token ?? TOKEN}`,
+          'Content-Type': 'application/json',
+          // Node sends a DELETE body without framing unless told its length
+          ...(body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(body)) }),
+          ...opts.headers,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -217,9 +223,13 @@ describe('real kubectl 1.32 against the lab API server', () => {
   });
 
   it('a wrong token is refused as Unauthorized', async () => {
+    // kubectl 1.32 words a 401 during discovery like this against a real apiserver too
     const r = await kubectl(['get', 'pods'], { config: badKubeconfig });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/Unauthorized/);
+    expect(r.stderr).toContain('error: You must be logged in to the server (the server has asked for the client to provide credentials)');
+    const raw = await kubectl(['get', '--raw', '/api/v1/pods'], { config: badKubeconfig });
+    expect(raw.code).not.toBe(0);
+    expect(raw.stderr).toMatch(/Unauthorized/);
   });
 
   it('an RBAC deny answers Forbidden with the real message', async () => {
@@ -260,6 +270,18 @@ describe('real kubectl 1.32 against the lab API server', () => {
       child.kill('SIGKILL');
     }
     expect(out.split('\n')[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
+  });
+
+  it('delete pod deletes at once, and deleting a namespace removes what it held', async () => {
+    store.create('pods', makePod('doomed', 'shop', 'node-2', '10.244.2.98'));
+    const r = await kubectl(['delete', 'pod', 'doomed', '-n', 'shop']);
+    expect(r.stdout).toBe('pod "doomed" deleted\n');
+    expect(store.get('pods', 'shop', 'doomed')).toBeUndefined();
+    store.create('namespaces', { metadata: { name: 'temp' } });
+    store.create('pods', makePod('inside', 'temp', 'node-2', '10.244.2.97'));
+    const ns = await kubectl(['delete', 'namespace', 'temp', '--wait=false']);
+    expect(ns.stdout).toBe('namespace "temp" deleted\n');
+    expect(store.get('pods', 'temp', 'inside')).toBeUndefined();
   });
 
   it('logs come back as text', async () => {
@@ -399,6 +421,7 @@ describe('lab API server protocol details', () => {
     const missing = await call('POST', '/api/v1/namespaces/nowhere/pods', { body: { metadata: { name: 'x' } } });
     expect(missing.json()).toMatchObject({ code: 404, message: 'namespaces "nowhere" not found' });
     const deleted = await call('DELETE', `/api/v1/namespaces/default/pods/${(created.json()['metadata'] as { name: string }).name}`, { body: { propagationPolicy: 'Background' } });
+    expect(deleted.json()).toMatchObject({ kind: 'Pod', metadata: { namespace: 'default' } });
     expect(deleted.status).toBe(200);
     expect(server.requestCounts()).toEqual({ 'create pods': 3, 'delete pods': 1 });
   });
@@ -553,9 +576,10 @@ describe('lab API server protocol details', () => {
       ca: tls.caCert,
       headers: { Authorization: `Bearer ${TOKEN}` },
     });
+    const before = kubelet.execs.length;
     const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     expect(status).toBe(400);
-    expect(kubelet.execs.filter((e) => e.command[0] === 'true' && e.pod === 'web' && e.container === undefined)).toHaveLength(1);
+    expect(kubelet.execs).toHaveLength(before);
   });
 
   it('counts requests and resets them through /lab/v1/requests', async () => {

@@ -26,20 +26,20 @@ export function renderCoreVersions(serverAddress: string): Record<string, unknow
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
 
-function renderGroup(name: string, version: string): Record<string, unknown> {
+function describeGroup(name: string, version: string): Record<string, unknown> {
   const gv = { groupVersion: `${name}/${version}`, version };
   return { name, versions: [gv], preferredVersion: gv };
 }
 
 /** The /apis document (APIGroupList). */
 export function renderGroupList(): Record<string, unknown> {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: API_GROUPS.map((g) => renderGroup(g.name, g.version)) };
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: API_GROUPS.map((g) => describeGroup(g.name, g.version)) };
 }
 
 /** The /apis/<group> document, or undefined for a group the lab does not serve. */
-export function renderGroup1(name: string): Record<string, unknown> | undefined {
+export function renderGroup(name: string): Record<string, unknown> | undefined {
   const group = API_GROUPS.find((g) => g.name === name);
-  return group ? { kind: 'APIGroup', apiVersion: 'v1', ...renderGroup(group.name, group.version) } : undefined;
+  return group ? { kind: 'APIGroup', apiVersion: 'v1', ...describeGroup(group.name, group.version) } : undefined;
 }
 
 /** The APIResourceList of a group/version ('' is the core group), or undefined when not served. */

@@ -3,6 +3,7 @@
  * real apiserver sends it.
  */
 import type { IncomingMessage } from 'node:http';
+import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -50,8 +51,9 @@ export function readExecRequest(namespace: string, pod: string, query: URLSearch
 /** The channel-3 Status a real apiserver sends when a command ends. */
 export function formatExitStatus(command: readonly string[], exitCode: number | null, signal: string | null): Record<string, unknown> {
   if (exitCode === 0) return { metadata: {}, status: 'Success' };
-  // a signal death is reported the way shells do: 128 + signal number is not known here, so use 137-style only for KILL
-  const code = exitCode ?? (signal === 'SIGKILL' ? 137 : 1);
+  // a process killed by a signal reports 128 + the signal number, as container runtimes do
+  const signalNumber = signal ? (constants.signals as Record<string, number>)[signal] : undefined;
+  const code = exitCode ?? (signalNumber !== undefined ? 128 + signalNumber : 1);
   return {
     metadata: {},
     status: 'Failure',

@@ -20,13 +20,14 @@ export function createFakeKubelet(store: ObjectStore, logs: (ns: string, pod: st
       }
       execs.push(req);
       const [cmd = 'true', ...args] = req.command;
-      const child = spawn(cmd, args, { stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      if (!req.stdin) child.stdin.end();
       const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve) => {
         child.on('error', () => resolve({ exitCode: 127, signal: null }));
         child.on('exit', (exitCode, signal) => resolve({ exitCode, signal }));
       });
       return {
-        stdin: child.stdin,
+        stdin: req.stdin ? child.stdin : null,
         stdout: child.stdout,
         stderr: child.stderr,
         exited,

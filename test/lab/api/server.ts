@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { KubeletBackend, ScenarioRbacDeny } from '../model.ts';
 import { admitPodSecurity, authorize, matchesDeny, validateEphemeralContainers, type RequestAttributes } from './admission.ts';
-import { renderCoreVersions, renderGroup1, renderGroupList, renderResourceList, renderVersion } from './discovery.ts';
+import { renderCoreVersions, renderGroup, renderGroupList, renderResourceList, renderVersion } from './discovery.ts';
 import { createExecSocketServer, pickExecProtocol, readExecRequest, readOfferedProtocols, serveExecSocket } from './exec.ts';
 import { applyPatch } from './patch.ts';
 import { RESOURCES, findResourceIn, formatApiVersion, type ResourceInfo } from './resources.ts';
@@ -147,7 +147,8 @@ function rejectUpgrade(socket: Duplex, err: unknown): void {
   );
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+/** Reads the whole request body as text (every body is read before answering, so keep-alive connections stay usable). */
+async function readBodyText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -155,7 +156,11 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > 16 * 1024 * 1024) throw new StatusError(413, 'RequestEntityTooLarge', 'the request body is too large');
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a request body as JSON (undefined when empty). */
+function parseBody(text: string): unknown {
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);
@@ -184,6 +189,8 @@ interface Ctx {
   query: URLSearchParams;
   route: Extract<Route, { kind: 'resource' }>;
   verb: string;
+  /** The raw request body ('' for none). */
+  body: string;
   watches: Set<ServerResponse>;
 }
 
@@ -308,7 +315,7 @@ function prepareWrite(ctx: Ctx, current: KubeObject, proposed: KubeObject): Kube
 async function handleUpdate(ctx: Ctx): Promise<void> {
   const { route, opts, res } = ctx;
   const name = route.name as string;
-  const body = requireObject(await readBody(ctx.req));
+  const body = requireObject(parseBody(ctx.body));
   if (body.metadata.name !== undefined && body.metadata.name !== name) {
     throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
   }
@@ -320,7 +327,7 @@ async function handleUpdate(ctx: Ctx): Promise<void> {
 
 async function handlePatch(ctx: Ctx): Promise<void> {
   const { route, opts, res } = ctx;
-  const body = await readBody(ctx.req);
+  const body = parseBody(ctx.body);
   const current = opts.store.mustGet(route.info.plural, route.namespace, route.name as string);
   const patched = requireObject(applyPatch(ctx.req.headers['content-type'] ?? '', current, body));
   patched.metadata = { ...patched.metadata, name: current.metadata.name, namespace: current.metadata.namespace, uid: current.metadata.uid };
@@ -338,11 +345,11 @@ function defaultPod(pod: KubeObject): KubeObject {
 async function handleCreate(ctx: Ctx): Promise<void> {
   const { route, opts, res } = ctx;
   if (route.info.plural === 'selfsubjectaccessreviews') {
-    handleAccessReview(ctx, requireObject(await readBody(ctx.req)));
+    handleAccessReview(ctx, requireObject(parseBody(ctx.body)));
     return;
   }
   if (route.name !== undefined) throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
-  let obj = requireObject(await readBody(ctx.req));
+  let obj = requireObject(parseBody(ctx.body));
   if (route.info.namespaced) {
     if (route.namespace === undefined) throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     if (obj.metadata.namespace && obj.metadata.namespace !== route.namespace) {
@@ -352,7 +359,6 @@ async function handleCreate(ctx: Ctx): Promise<void> {
     const ns = namespaceOrFail(opts.store, route.namespace);
     if (route.info.plural === 'pods') {
       obj = defaultPod(obj);
-      if (!obj.metadata.name && obj.metadata.generateName) obj = { ...obj, metadata: { ...obj.metadata } };
       admitPodSecurity({ ...obj, metadata: { ...obj.metadata, name: obj.metadata.name ?? obj.metadata.generateName ?? '' } }, ns);
     }
   }
@@ -450,6 +456,14 @@ async function handleResource(ctx: Ctx): Promise<void> {
   }
 }
 
+/** Throws 400 like the real apiserver when an exec names a container the pod does not have. */
+function checkContainer(pod: KubeObject, container: string | undefined): void {
+  if (container === undefined) return;
+  const spec = (pod['spec'] ?? {}) as Record<string, { name?: string }[] | undefined>;
+  const names = ['containers', 'initContainers', 'ephemeralContainers'].flatMap((f) => (spec[f] ?? []).map((c) => c.name));
+  if (!names.includes(container)) throw badRequest(`container ${container} is not valid for pod ${pod.metadata.name ?? ''}`);
+}
+
 function attributesOf(route: Extract<Route, { kind: 'resource' }>, verb: string): RequestAttributes {
   const attrs: RequestAttributes = { verb, group: route.info.group, resource: route.info.plural };
   if (route.subresource !== undefined) attrs.subresource = route.subresource;
@@ -491,6 +505,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
   const handleRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://lab.invalid');
     const method = req.method ?? 'GET';
+    const body = method === 'GET' || method === 'HEAD' ? '' : await readBodyText(req);
     const route = routePath(url.pathname);
     if (route?.kind === 'lab-requests') {
       if (!isAuthorized(req, opts.token)) throw unauthorized;
@@ -521,14 +536,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
         discovered(renderGroupList());
         return;
       case 'group':
-        discovered(renderGroup1(route.group));
+        discovered(renderGroup(route.group));
         return;
       case 'resource-list':
         discovered(renderResourceList(route.group, route.version));
         return;
       case 'resource':
         if (route.info.plural !== 'selfsubjectaccessreviews') authorize(opts.rbacDeny, attributesOf(route, verb));
-        await handleResource({ opts, req, res, query: url.searchParams, route, verb, watches });
+        await handleResource({ opts, req, res, query: url.searchParams, route, verb, body, watches });
         return;
       default: {
         const never: never = route;
@@ -547,12 +562,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     // before 1.35 a websocket exec is authorized as get, from 1.35 also as create: deny either
     authorize(opts.rbacDeny, attributesOf(route, 'get'));
     authorize(opts.rbacDeny, attributesOf(route, 'create'));
+    const pod = opts.store.mustGet('pods', route.namespace, route.name as string);
+    const execReq = readExecRequest(route.namespace ?? '', route.name as string, url.searchParams);
+    if (execReq.command.length === 0) throw badRequest('you must specify at least 1 command');
+    checkContainer(pod, execReq.container);
+    // kubectl falls back to SPDY (POST) when the websocket upgrade fails: give it the same errors, then say why SPDY is refused
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      throw badRequest('the lab API server supports exec only over WebSocket (v5.channel.k8s.io, v4.channel.k8s.io), not SPDY');
+    }
     if (!pickExecProtocol(readOfferedProtocols(req))) {
       throw badRequest(`unable to upgrade: none of the offered subprotocols is supported (supported: v5.channel.k8s.io, v4.channel.k8s.io)`);
     }
-    opts.store.mustGet('pods', route.namespace, route.name as string);
-    const execReq = readExecRequest(route.namespace ?? '', route.name as string, url.searchParams);
-    if (execReq.command.length === 0) throw badRequest('you must specify at least 1 command');
     const proc = await opts.kubelet.exec(execReq);
     serveExecSocket(wss, req, socket, head, execReq, proc);
   };

@@ -1,0 +1,409 @@
+/**
+ * The types of one diagnosis run, shared by the Kubernetes adapter, the prober, the verdict engine and the reporters:
+ * resolved targets, the probe ladder, probe specs and observations, events, findings and the JSON Report.
+ * Everything here is plain JSON-safe data; no I/O.
+ */
+
+/** A transport protocol as Kubernetes spells it. */
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** Kubernetes labels (or a namespace's labels). */
+export type Labels = Record<string, string>;
+
+/** A container port of a pod, as in `spec.containers[].ports[]`. */
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol: Protocol;
+}
+
+/** A reference to a Kubernetes object, for messages and the `object` field (`Kind/namespace/name`). */
+export interface ObjectRef {
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** Formats an ObjectRef as `Kind/namespace/name` (or `Kind/name` for cluster-scoped objects). */
+export function formatObjectRef(ref: ObjectRef): string {
+  return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
+}
+
+/** The workload a pod was picked from when the user named a Deployment, StatefulSet or DaemonSet. */
+export interface WorkloadRef {
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  name: string;
+}
+
+/** The resolved source: a running pod we exec into, or a node (probes run from a hostNetwork pod on it). */
+export type ResolvedSource =
+  | {
+      kind: 'pod';
+      namespace: string;
+      name: string;
+      node: string;
+      ip: string;
+      labels: Labels;
+      hostNetwork: boolean;
+      /** Set when the user named a workload and this ready pod of it was chosen. */
+      via?: WorkloadRef;
+    }
+  | { kind: 'node'; name: string; ip: string };
+
+/** One endpoint of a Service, from its EndpointSlices (conditions already defaulted per the API rules). */
+export interface ResolvedEndpoint {
+  ip: string;
+  /** The resolved target port number on this endpoint. */
+  port: number;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  node?: string;
+  /** The backing pod, from `targetRef`. */
+  pod?: { namespace: string; name: string };
+}
+
+/** A Service port as declared, with the targetPort as written (number or container port name). */
+export interface ResolvedServicePort {
+  name?: string;
+  port: number;
+  targetPort: number | string;
+  protocol: Protocol;
+}
+
+/** The resolved destination: a pod, a Service with its endpoints, a node, or a plain address. */
+export type ResolvedDestination =
+  | {
+      kind: 'pod';
+      namespace: string;
+      name: string;
+      node: string;
+      ip: string;
+      labels: Labels;
+      ready: boolean;
+      hostNetwork: boolean;
+      ports: ContainerPort[];
+      port: number;
+      protocol: Protocol;
+      via?: WorkloadRef;
+    }
+  | {
+      kind: 'service';
+      namespace: string;
+      name: string;
+      clusterIP: string;
+      /** The DNS name an application would use, e.g. `web.shop.svc.cluster.local`. */
+      dnsName: string;
+      port: ResolvedServicePort;
+      selector: Labels;
+      endpoints: ResolvedEndpoint[];
+    }
+  | { kind: 'node'; name: string; ip: string; port: number; protocol: Protocol }
+  | {
+      kind: 'address';
+      /** As the user typed it: an IP or a DNS name with dots. */
+      host: string;
+      /** Addresses the host resolved to, when known; for an IP, the IP itself. */
+      ips: string[];
+      port: number;
+      protocol: Protocol;
+    };
+
+/** Both resolved targets of a run. */
+export interface ResolvedTargets {
+  source: ResolvedSource;
+  destination: ResolvedDestination;
+}
+
+/** The rungs of the ladder, in the order they are climbed. */
+export const RUNG_IDS = ['dns', 'cluster-ip', 'pod-ip', 'same-node', 'node-origin'] as const;
+
+/** A rung of the ladder: `pod-ip` is the direct TCP test to the destination's own address, whatever its kind. */
+export type RungId = (typeof RUNG_IDS)[number];
+
+/** The node checks run from hostNetwork pods on the source and destination nodes. */
+export const NODE_CHECK_IDS = [
+  'ip-forward',
+  'bridge-nf',
+  'forward-policy',
+  'route-to-destination',
+  'route-to-source',
+  'neighbor',
+  'nat-rules',
+  'mtu',
+] as const;
+
+/** One node check kind. */
+export type NodeCheckId = (typeof NODE_CHECK_IDS)[number];
+
+/** Where a probe runs: in the source pod (ephemeral container) or in a short-lived pod on a node. */
+export type ProbeLocation = { kind: 'source-pod' } | { kind: 'node-pod'; node: string; hostNetwork: boolean };
+
+/** What a probe does, with its parameters; `buildProbeCommand` in parse.ts turns it into argv. */
+export type ProbeAction =
+  | { tool: 'tcp-connect'; host: string; port: number }
+  | { tool: 'dns-lookup'; name: string; /** Query this server directly; absent means the pod's resolv.conf with its search path. */ server?: string }
+  | { tool: 'sysctl'; key: string }
+  | { tool: 'forward-policy' }
+  | { tool: 'nat-rules'; clusterIP: string; port: number; protocol: Protocol }
+  | { tool: 'route-get'; address: string }
+  | { tool: 'neighbor'; address: string; /** The MAC the entry should carry, when the adapter knows it. */ expectedMac?: string }
+  | { tool: 'mtu-ping'; address: string; /** ICMP payload bytes (`ping -s`). */ size: number };
+
+/** What a probe runs and where; `command` is an argv array, never a shell string. */
+export interface ProbeSpec {
+  /** Unique within the run, e.g. `pod-ip:10.244.2.7:8080`. */
+  id: string;
+  /** The ladder rung this probe belongs to, or `node-checks`. */
+  rung: RungId | 'node-checks';
+  /** Set for node checks: which check this is. */
+  check?: NodeCheckId;
+  where: ProbeLocation;
+  action: ProbeAction;
+  command: string[];
+  timeoutMs: number;
+  /** The Kubernetes object the probe is about (an endpoint pod, a DNS pod), for findings. */
+  about?: ObjectRef;
+}
+
+/**
+ * What a probe observed. `could-not-run` means we could not look (exec failed, tool missing, permission), which is
+ * different from a probe that ran and saw the network fail.
+ */
+export type ProbeObservation =
+  | { kind: 'connected' }
+  | { kind: 'refused' }
+  | { kind: 'timeout' }
+  | { kind: 'no-route'; detail: string }
+  | { kind: 'nxdomain' }
+  | { kind: 'servfail' }
+  | { kind: 'dns-refused' }
+  | { kind: 'dns-timeout' }
+  | { kind: 'resolved'; ips: string[] }
+  | { kind: 'sysctl'; key: string; value: string }
+  | { kind: 'forward-policy'; policy: string }
+  | { kind: 'route'; present: boolean; dev?: string; via?: string; error?: string }
+  | { kind: 'neighbor'; ip: string; mac: string | null; state: string; dev?: string }
+  | { kind: 'nat-rules'; clusterIP: string; port: number; present: boolean; endpoints: string[] }
+  | { kind: 'mtu'; size: number; passed: boolean; /** The MTU the kernel reported, when it did. */ mtu?: number }
+  | { kind: 'could-not-run'; reason: string };
+
+/** A probe together with what it observed. */
+export interface ProbeResult {
+  spec: ProbeSpec;
+  observation: ProbeObservation;
+  durationMs: number;
+}
+
+/** How a rung ended: `error` means none of its probes could run. */
+export type RungStatus = 'passed' | 'failed' | 'skipped' | 'error';
+
+/** One probe as it appears in a rung of the Report. */
+export interface RungProbe {
+  id: string;
+  /** Human-readable target, e.g. `10.244.2.7:8080` or `web.shop.svc.cluster.local @10.244.1.3`. */
+  target: string;
+  /** Human-readable location, e.g. `source pod` or `node node-2 (hostNetwork)`. */
+  where: string;
+  observation: ProbeObservation;
+  durationMs: number;
+}
+
+/** One rung of the Report. */
+export interface RungResult {
+  id: RungId;
+  status: RungStatus;
+  durationMs: number;
+  summary: string;
+  probes: RungProbe[];
+}
+
+/** The overall or per-finding status. */
+export type FindingStatus = 'healthy' | 'broken' | 'degraded' | 'inconclusive';
+
+/** Which part of the system a cause lives in. */
+export type Component =
+  | 'service'
+  | 'destination'
+  | 'dns'
+  | 'kube-proxy'
+  | 'network-policy'
+  | 'node'
+  | 'overlay'
+  | 'network'
+  | 'netdebug'
+  | 'none';
+
+/** Every cause with its component; names are part of the output contract and are never renamed. */
+export const CAUSE_COMPONENTS = {
+  HEALTHY: 'none',
+  SERVICE_NO_ENDPOINTS: 'service',
+  SERVICE_NO_READY_ENDPOINTS: 'service',
+  SERVICE_TARGET_PORT_MISMATCH: 'service',
+  DESTINATION_NOT_LISTENING: 'destination',
+  DESTINATION_NOT_READY: 'destination',
+  DNS_NO_ENDPOINTS: 'dns',
+  DNS_SERVER_UNRESPONSIVE: 'dns',
+  DNS_SERVER_FAILURE: 'dns',
+  DNS_NAME_NOT_FOUND: 'dns',
+  SERVICE_PROXY_RULES_MISSING: 'kube-proxy',
+  NETWORK_POLICY_DENY: 'network-policy',
+  NODE_NOT_READY: 'node',
+  NODE_IP_FORWARD_DISABLED: 'node',
+  NODE_FORWARD_DROP: 'node',
+  NODE_BRIDGE_NF_DISABLED: 'node',
+  NODE_ROUTE_MISSING: 'node',
+  NODE_NEIGHBOR_STALE: 'node',
+  OVERLAY_BLOCKED: 'overlay',
+  PATH_MTU_MISMATCH: 'overlay',
+  CONNECTION_FAILED: 'network',
+  CHECKS_COULD_NOT_RUN: 'netdebug',
+} as const satisfies Record<string, Component>;
+
+/** A named cause of the output contract. */
+export type Cause = keyof typeof CAUSE_COMPONENTS;
+
+/** One diagnosed fact: the verdict is the first finding. */
+export interface Finding {
+  status: FindingStatus;
+  cause: Cause;
+  component: Component;
+  node?: string;
+  /** `Kind/namespace/name` of the object at fault. */
+  object?: string;
+  summary: string;
+  evidence: string[];
+  /** Concrete next steps, preferably commands. */
+  hints: string[];
+}
+
+/** The source as the Report shows it. */
+export interface ReportSource {
+  kind: 'pod' | 'node';
+  namespace?: string;
+  name: string;
+  node: string;
+  ip: string;
+}
+
+/** The destination as the Report shows it. */
+export interface ReportDestination {
+  kind: 'pod' | 'service' | 'node' | 'address';
+  namespace?: string;
+  name: string;
+  ip?: string;
+  clusterIP?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol: Protocol;
+  endpoints?: { ip: string; port: number; node?: string; pod?: string; ready: boolean }[];
+}
+
+/** The JSON object `-o json` prints (the output contract). */
+export interface Report {
+  apiVersion: 'netdebug.dev/v1';
+  kind: 'Report';
+  source: ReportSource;
+  destination: ReportDestination;
+  rungs: RungResult[];
+  findings: Finding[];
+  verdict: Finding;
+  stats: { wallMs: number; apiRequests: number; execs: number };
+}
+
+/** The events a run emits, in order; facts in the past tense, JSON-safe, replayable through every reporter. */
+export type RunEvent =
+  | { type: 'run-started'; runId: string; startedAt: string; source: string; destination: string }
+  | { type: 'target-resolved'; role: 'source'; target: ResolvedSource }
+  | { type: 'target-resolved'; role: 'destination'; target: ResolvedDestination }
+  | { type: 'static-findings'; findings: Finding[] }
+  | { type: 'rung-started'; rung: RungId }
+  | { type: 'probe-started'; probe: ProbeSpec }
+  | { type: 'probe-finished'; result: ProbeResult }
+  | { type: 'rung-finished'; rung: RungResult }
+  | { type: 'verdict-decided'; verdict: Finding; findings: Finding[] }
+  | { type: 'run-finished'; report: Report; exitCode: number };
+
+/** The process exit code for a verdict: 0 healthy, 1 a fault was found, 3 could not diagnose. */
+export function exitCodeForVerdict(verdict: Finding): 0 | 1 | 3 {
+  switch (verdict.status) {
+    case 'healthy':
+      return 0;
+    case 'broken':
+    case 'degraded':
+      return 1;
+    case 'inconclusive':
+      return 3;
+    default: {
+      const never: never = verdict.status;
+      throw new Error(`unknown status ${String(never)}`);
+    }
+  }
+}
+
+/** Converts the resolved source to its Report form. */
+export function toReportSource(source: ResolvedSource): ReportSource {
+  switch (source.kind) {
+    case 'pod':
+      return { kind: 'pod', namespace: source.namespace, name: source.name, node: source.node, ip: source.ip };
+    case 'node':
+      return { kind: 'node', name: source.name, node: source.name, ip: source.ip };
+    default: {
+      const never: never = source;
+      throw new Error(`unknown source ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Converts the resolved destination to its Report form. */
+export function toReportDestination(dest: ResolvedDestination): ReportDestination {
+  switch (dest.kind) {
+    case 'pod':
+      return { kind: 'pod', namespace: dest.namespace, name: dest.name, ip: dest.ip, port: dest.port, protocol: dest.protocol };
+    case 'service':
+      return {
+        kind: 'service',
+        namespace: dest.namespace,
+        name: dest.name,
+        clusterIP: dest.clusterIP,
+        port: dest.port.port,
+        targetPort: dest.port.targetPort,
+        protocol: dest.port.protocol,
+        endpoints: dest.endpoints.map((e) => ({
+          ip: e.ip,
+          port: e.port,
+          ready: e.ready,
+          ...(e.node ? { node: e.node } : {}),
+          ...(e.pod ? { pod: `${e.pod.namespace}/${e.pod.name}` } : {}),
+        })),
+      };
+    case 'node':
+      return { kind: 'node', name: dest.name, ip: dest.ip, port: dest.port, protocol: dest.protocol };
+    case 'address':
+      return { kind: 'address', name: dest.host, ...(dest.ips[0] ? { ip: dest.ips[0] } : {}), port: dest.port, protocol: dest.protocol };
+    default: {
+      const never: never = dest;
+      throw new Error(`unknown destination ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Assembles the Report from a run's parts. */
+export function buildReport(input: {
+  targets: ResolvedTargets;
+  rungs: RungResult[];
+  findings: Finding[];
+  verdict: Finding;
+  stats: Report['stats'];
+}): Report {
+  return {
+    apiVersion: 'netdebug.dev/v1',
+    kind: 'Report',
+    source: toReportSource(input.targets.source),
+    destination: toReportDestination(input.targets.destination),
+    rungs: input.rungs,
+    findings: input.findings,
+    verdict: input.verdict,
+    stats: input.stats,
+  };
+}

@@ -1,0 +1,591 @@
+/**
+ * The verdict engine: a pure function from static findings and probe observations to ranked findings and rung results.
+ * It names the root cause rather than the first symptom (a node fault explains the DNS and PodIP timeouts it causes),
+ * and keeps "the probe could not run" apart from "the probe saw the network fail".
+ */
+import {
+  CAUSE_COMPONENTS,
+  RUNG_IDS,
+  type Cause,
+  type Finding,
+  type FindingStatus,
+  type ProbeAction,
+  type ProbeLocation,
+  type ProbeObservation,
+  type ProbeResult,
+  type ResolvedTargets,
+  type RungId,
+  type RungResult,
+} from './model.ts';
+
+/** What the verdict engine reads. */
+export interface VerdictInput {
+  targets: ResolvedTargets;
+  /** Findings from the API alone (no endpoints, policy deny, node NotReady, ...), already built by the adapter. */
+  staticFindings: Finding[];
+  /** Results of the ladder probes (spec.rung is a RungId). */
+  observations: ProbeResult[];
+  /** Results of the node checks (spec.rung is `node-checks`, spec.where a node pod). */
+  nodeChecks: ProbeResult[];
+}
+
+/** What the verdict engine decides: ranked findings (the first is the verdict) and the rung summaries. */
+export interface VerdictOutput {
+  findings: Finding[];
+  verdict: Finding;
+  rungs: RungResult[];
+}
+
+/** Causes in root-cause order: when two findings share a status, the earlier cause is reported first. */
+export const CAUSE_RANK: readonly Cause[] = [
+  'SERVICE_NO_ENDPOINTS',
+  'SERVICE_NO_READY_ENDPOINTS',
+  'SERVICE_TARGET_PORT_MISMATCH',
+  'DESTINATION_NOT_READY',
+  'NODE_NOT_READY',
+  'NODE_IP_FORWARD_DISABLED',
+  'NODE_FORWARD_DROP',
+  'NODE_BRIDGE_NF_DISABLED',
+  'NODE_ROUTE_MISSING',
+  'NODE_NEIGHBOR_STALE',
+  'NETWORK_POLICY_DENY',
+  'SERVICE_PROXY_RULES_MISSING',
+  'DESTINATION_NOT_LISTENING',
+  'OVERLAY_BLOCKED',
+  'PATH_MTU_MISMATCH',
+  'DNS_NO_ENDPOINTS',
+  'DNS_SERVER_UNRESPONSIVE',
+  'DNS_SERVER_FAILURE',
+  'DNS_NAME_NOT_FOUND',
+  'CONNECTION_FAILED',
+  'CHECKS_COULD_NOT_RUN',
+  'HEALTHY',
+];
+
+const STATUS_RANK: Record<FindingStatus, number> = { broken: 0, degraded: 1, inconclusive: 2, healthy: 3 };
+
+/** Static causes that by themselves stop traffic, so probe failures they cause are symptoms. */
+const BLOCKING_STATIC: ReadonlySet<Cause> = new Set<Cause>([
+  'SERVICE_NO_ENDPOINTS',
+  'SERVICE_NO_READY_ENDPOINTS',
+  'SERVICE_TARGET_PORT_MISMATCH',
+  'DESTINATION_NOT_READY',
+  'NODE_NOT_READY',
+  'NETWORK_POLICY_DENY',
+]);
+
+/** How one observation counts: ok, a network failure, could not run, or a node-check value judged elsewhere. */
+export type Outcome = 'ok' | 'fail' | 'not-run' | 'value';
+
+/** Classifies an observation. */
+export function classifyObservation(obs: ProbeObservation): Outcome {
+  switch (obs.kind) {
+    case 'connected':
+      return 'ok';
+    case 'resolved':
+      return obs.ips.length > 0 ? 'ok' : 'fail';
+    case 'mtu':
+      return obs.passed ? 'ok' : 'fail';
+    case 'refused':
+    case 'timeout':
+    case 'no-route':
+    case 'nxdomain':
+    case 'servfail':
+    case 'dns-refused':
+    case 'dns-timeout':
+      return 'fail';
+    case 'could-not-run':
+      return 'not-run';
+    case 'sysctl':
+    case 'forward-policy':
+    case 'route':
+    case 'neighbor':
+    case 'nat-rules':
+      return 'value';
+    default: {
+      const never: never = obs;
+      throw new Error(`unknown observation ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Describes what a probe targets, e.g. `10.244.2.7:8080` or `web.shop.svc.cluster.local @10.244.1.3`. */
+export function describeProbeTarget(action: ProbeAction): string {
+  switch (action.tool) {
+    case 'tcp-connect':
+      return `${action.host}:${action.port}`;
+    case 'dns-lookup':
+      return action.server ? `${action.name} @${action.server}` : `${action.name} (search path)`;
+    case 'sysctl':
+      return action.key;
+    case 'forward-policy':
+      return 'FORWARD policy';
+    case 'nat-rules':
+      return `NAT rules for ${action.clusterIP}:${action.port}`;
+    case 'route-get':
+      return `route to ${action.address}`;
+    case 'neighbor':
+      return `neighbor ${action.address}`;
+    case 'mtu-ping':
+      return `${action.address} (${action.size}-byte DF ping)`;
+    default: {
+      const never: never = action;
+      throw new Error(`unknown action ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Describes where a probe ran, e.g. `source pod` or `node node-2 (hostNetwork)`. */
+export function describeProbeLocation(where: ProbeLocation): string {
+  return where.kind === 'source-pod' ? 'source pod' : where.hostNetwork ? `node ${where.node} (hostNetwork)` : `pod on node ${where.node}`;
+}
+
+/** Describes an observation in a few words, e.g. `timed out` or `resolved 10.96.1.1`. */
+export function describeObservation(obs: ProbeObservation): string {
+  switch (obs.kind) {
+    case 'connected':
+      return 'connected';
+    case 'refused':
+      return 'connection refused';
+    case 'timeout':
+      return 'timed out';
+    case 'no-route':
+      return `no route (${obs.detail})`;
+    case 'nxdomain':
+      return 'NXDOMAIN';
+    case 'servfail':
+      return 'SERVFAIL';
+    case 'dns-refused':
+      return 'REFUSED by the DNS server';
+    case 'dns-timeout':
+      return 'DNS query timed out';
+    case 'resolved':
+      return obs.ips.length > 0 ? `resolved ${obs.ips.join(', ')}` : 'resolved to no address';
+    case 'sysctl':
+      return `${obs.key} = ${obs.value}`;
+    case 'forward-policy':
+      return `FORWARD policy ${obs.policy}`;
+    case 'route':
+      return obs.present ? `route via ${obs.via ?? 'direct'} dev ${obs.dev ?? '?'}` : `no route (${obs.error ?? 'absent'})`;
+    case 'neighbor':
+      return obs.mac ? `${obs.ip} lladdr ${obs.mac} ${obs.state}` : `${obs.ip} ${obs.state}`;
+    case 'nat-rules':
+      return obs.present ? `NAT rules present, endpoints ${obs.endpoints.join(', ') || 'none'}` : 'no NAT rules';
+    case 'mtu':
+      return `${obs.size}-byte DF ping ${obs.passed ? 'passed' : `failed${obs.mtu ? ` (mtu ${obs.mtu})` : ''}`}`;
+    case 'could-not-run':
+      return `could not run: ${obs.reason}`;
+    default: {
+      const never: never = obs;
+      throw new Error(`unknown observation ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Summarises the probes of each rung into a RungResult (error = none of its probes could run). */
+export function summarizeRungs(observations: ProbeResult[]): RungResult[] {
+  return RUNG_IDS.map((id) => {
+    const probes = observations.filter((r) => r.spec.rung === id);
+    const outcomes = probes.map((p) => classifyObservation(p.observation));
+    const ran = outcomes.filter((o) => o !== 'not-run').length;
+    const failed = outcomes.filter((o) => o === 'fail').length;
+    const status = probes.length === 0 ? 'skipped' : ran === 0 ? 'error' : failed > 0 ? 'failed' : 'passed';
+    const first = probes.find((p) => classifyObservation(p.observation) === (status === 'failed' ? 'fail' : status === 'error' ? 'not-run' : 'ok'));
+    const summary =
+      status === 'skipped'
+        ? 'not applicable'
+        : status === 'error'
+          ? `could not run: ${first ? describeObservation(first.observation).replace(/^could not run: /, '') : 'unknown'}`
+          : status === 'failed'
+            ? `${failed}/${probes.length} failed: ${first ? `${describeProbeTarget(first.spec.action)} ${describeObservation(first.observation)}` : ''}`
+            : `${ran}/${probes.length} passed`;
+    return {
+      id,
+      status,
+      durationMs: Math.max(0, ...probes.map((p) => p.durationMs)),
+      summary,
+      probes: probes.map((p) => ({
+        id: p.spec.id,
+        target: describeProbeTarget(p.spec.action),
+        where: describeProbeLocation(p.spec.where),
+        observation: p.observation,
+        durationMs: p.durationMs,
+      })),
+    };
+  });
+}
+
+/** Decides the ranked findings and the verdict from static findings and probe observations (pure). */
+export function decideVerdict(input: VerdictInput): VerdictOutput {
+  const rungs = summarizeRungs(input.observations);
+  const { targets } = input;
+  const sourceNode = targets.source.kind === 'pod' ? targets.source.node : targets.source.name;
+  const line = (r: ProbeResult): string =>
+    `${describeProbeLocation(r.spec.where)} → ${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation)}`;
+  const nodeOf = (r: ProbeResult): string => (r.spec.where.kind === 'node-pod' ? r.spec.where.node : sourceNode);
+  const rung = (id: RungId): ProbeResult[] => input.observations.filter((r) => r.spec.rung === id);
+  const failing = (rs: ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'fail');
+  const passing = (rs: ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'ok');
+  const dataFailures = input.observations.filter((r) => r.spec.rung !== 'dns' && classifyObservation(r.observation) === 'fail');
+  const unreachable = (r: ProbeResult): boolean => r.observation.kind === 'timeout' || r.observation.kind === 'no-route' || r.observation.kind === 'dns-timeout';
+  const symptomatic = input.observations.some((r) => classifyObservation(r.observation) === 'fail' && unreachable(r));
+
+  const findings: Finding[] = [];
+  const add = (cause: Cause, status: FindingStatus, f: Omit<Finding, 'cause' | 'component' | 'status'>): Finding => {
+    const finding: Finding = { status, cause, component: CAUSE_COMPONENTS[cause], ...f };
+    findings.push(finding);
+    return finding;
+  };
+
+  // Static findings; a policy "deny" contradicted by a connection that went through is only a caveat.
+  const connectedAnywhere = passing([...rung('cluster-ip'), ...rung('pod-ip')]).length > 0;
+  for (const s of input.staticFindings) {
+    if (s.cause === 'NETWORK_POLICY_DENY' && connectedAnywhere) {
+      findings.push({
+        ...s,
+        status: 'degraded',
+        summary: `${s.summary}, yet the connection succeeded: the CNI plugin does not seem to enforce NetworkPolicy`,
+      });
+    } else {
+      findings.push({ ...s, evidence: [...s.evidence], hints: [...s.hints] });
+    }
+  }
+  const blockingStatic = findings.filter((f) => BLOCKING_STATIC.has(f.cause) && f.status === 'broken');
+
+  // Node checks: definitive misconfigurations, plus values that only matter when traffic actually failed.
+  const nodeRoots: Finding[] = [];
+  for (const r of input.nodeChecks) {
+    const node = nodeOf(r);
+    const obs = r.observation;
+    if (obs.kind === 'sysctl' && obs.key === 'net.ipv4.ip_forward' && obs.value === '0') {
+      nodeRoots.push(
+        add('NODE_IP_FORWARD_DISABLED', 'broken', {
+          node,
+          summary: `IP forwarding is off on node ${node}: it drops every packet it should route to or from its pods`,
+          evidence: [line(r)],
+          hints: [`on node ${node}: sysctl -w net.ipv4.ip_forward=1`, `make it persistent on ${node}: echo net.ipv4.ip_forward=1 > /etc/sysctl.d/99-kubernetes.conf`],
+        }),
+      );
+    } else if (obs.kind === 'sysctl' && obs.key === 'net.bridge.bridge-nf-call-iptables' && obs.value === '0') {
+      nodeRoots.push(
+        add('NODE_BRIDGE_NF_DISABLED', 'broken', {
+          node,
+          summary: `bridged pod traffic bypasses iptables on node ${node}, so Service NAT is not applied to it`,
+          evidence: [line(r)],
+          hints: [`on node ${node}: modprobe br_netfilter && sysctl -w net.bridge.bridge-nf-call-iptables=1`],
+        }),
+      );
+    } else if (obs.kind === 'route' && !obs.present) {
+      const addr = r.spec.action.tool === 'route-get' ? r.spec.action.address : '?';
+      const toward = r.spec.check === 'route-to-source' ? 'back to the source pod' : 'to the destination pod';
+      nodeRoots.push(
+        add('NODE_ROUTE_MISSING', 'broken', {
+          node,
+          summary: `node ${node} has no route ${toward} (${addr})`,
+          evidence: [line(r)],
+          hints: [`on node ${node}: ip -4 route get ${addr}; ip route show`, `restart the CNI agent on ${node} so it restores the pod CIDR routes (e.g. delete its flannel pod)`],
+        }),
+      );
+    } else if (obs.kind === 'neighbor' && isWrongNeighbor(r, symptomatic)) {
+      nodeRoots.push(
+        add('NODE_NEIGHBOR_STALE', 'broken', {
+          node,
+          summary: `node ${node} has a wrong neighbor entry for ${obs.ip} (${obs.mac ?? 'no address'} ${obs.state})`,
+          evidence: [line(r)],
+          hints: [`on node ${node}: ip neigh del ${obs.ip} dev ${obs.dev ?? '<dev>'}`],
+        }),
+      );
+    } else if (obs.kind === 'forward-policy' && obs.policy === 'DROP' && dataFailures.some(unreachable)) {
+      nodeRoots.push(
+        add('NODE_FORWARD_DROP', 'broken', {
+          node,
+          summary: `the FORWARD chain on node ${node} drops pod traffic (policy DROP)`,
+          evidence: [line(r)],
+          hints: [`on node ${node}: iptables -S FORWARD`, `on node ${node}: iptables -P FORWARD ACCEPT, or accept the pod network: iptables -I FORWARD -s 10.244.0.0/16 -j ACCEPT`],
+        }),
+      );
+    }
+  }
+
+  // PATH_MTU_MISMATCH: from one place to one address, a small DF ping passed and a larger one failed.
+  const pings = input.nodeChecks.filter((r) => r.observation.kind === 'mtu' && r.spec.action.tool === 'mtu-ping');
+  const mtuDone = new Set<string>();
+  for (const big of pings) {
+    if (big.observation.kind !== 'mtu' || big.observation.passed || big.spec.action.tool !== 'mtu-ping') continue;
+    const bigAction = big.spec.action;
+    const key = `${nodeOf(big)}>${bigAction.address}`;
+    const small = pings.find(
+      (p) =>
+        p.observation.kind === 'mtu' &&
+        p.observation.passed &&
+        p.spec.action.tool === 'mtu-ping' &&
+        p.spec.action.address === bigAction.address &&
+        p.spec.action.size < bigAction.size &&
+        nodeOf(p) === nodeOf(big),
+    );
+    if (!small || mtuDone.has(key)) continue;
+    mtuDone.add(key);
+    const node = nodeOf(big);
+    add('PATH_MTU_MISMATCH', 'broken', {
+      node,
+      summary: `small packets from node ${node} to ${bigAction.address} pass but ${bigAction.size}-byte don't-fragment packets do not: the overlay MTU exceeds the path MTU`,
+      evidence: [line(small), line(big)],
+      hints: [
+        `on node ${node}: ip link show flannel.1; ip link show cni0 (pod and overlay MTU must be the path MTU minus 50 bytes for VXLAN)`,
+        `find the largest size that passes: ping -M do -s SIZE -c 1 ${bigAction.address}`,
+      ],
+    });
+  }
+
+  const dest = targets.destination;
+  const explainedBy = [...nodeRoots, ...blockingStatic];
+  const attach = (symptoms: ProbeResult[]): void => {
+    const root = explainedBy[0];
+    if (root) root.evidence.push(...symptoms.map((s) => `explains: ${line(s)}`));
+  };
+
+  // Refused at the pod itself: the packet arrived, nothing listens.
+  const podProbes = [...rung('pod-ip'), ...rung('same-node')];
+  const refusedAtPod = podProbes.filter((r) => r.observation.kind === 'refused');
+  const portMismatch = findings.some((f) => f.cause === 'SERVICE_TARGET_PORT_MISMATCH');
+  if (refusedAtPod.length > 0 && !portMismatch && dest.kind !== 'address') {
+    const byObject = new Map<string, ProbeResult[]>();
+    for (const r of refusedAtPod) {
+      const obj = r.spec.about
+        ? `${r.spec.about.kind}/${r.spec.about.namespace ?? ''}/${r.spec.about.name}`.replace('//', '/')
+        : dest.kind === 'pod'
+          ? `Pod/${dest.namespace}/${dest.name}`
+          : dest.kind === 'node'
+            ? `Node/${dest.name}`
+            : undefined;
+      const k = obj ?? '';
+      byObject.set(k, [...(byObject.get(k) ?? []), r]);
+    }
+    const allRefused = passing(rung('pod-ip')).length === 0;
+    for (const [obj, rs] of byObject) {
+      const first = rs[0] as ProbeResult;
+      const target = describeProbeTarget(first.spec.action);
+      add('DESTINATION_NOT_LISTENING', allRefused ? 'broken' : 'degraded', {
+        ...(obj ? { object: obj } : {}),
+        summary: `nothing listens on ${target}${obj ? ` (${obj})` : ''}: the connection reached the pod and was refused`,
+        evidence: rs.map(line),
+        hints: podHints(obj, target),
+      });
+    }
+  }
+
+  // ClusterIP fails while the pods answer directly: kube-proxy's rules on the source node.
+  const clusterFails = failing(rung('cluster-ip'));
+  const podPasses = passing(rung('pod-ip'));
+  const natChecks = input.nodeChecks.filter((r) => r.observation.kind === 'nat-rules' && nodeOf(r) === sourceNode);
+  const natMissing = natChecks.filter((r) => r.observation.kind === 'nat-rules' && !r.observation.present);
+  if (clusterFails.length > 0 && explainedBy.length === 0 && (podPasses.length > 0 || natMissing.length > 0)) {
+    const ip = dest.kind === 'service' ? `${dest.clusterIP}:${dest.port.port}` : 'the ClusterIP';
+    add('SERVICE_PROXY_RULES_MISSING', 'broken', {
+      node: sourceNode,
+      summary: `node ${sourceNode} does not forward ${ip} to the Service's pods, although the pods answer directly`,
+      evidence: [...clusterFails.map(line), ...podPasses.map(line), ...natChecks.map(line)],
+      hints: [
+        `on node ${sourceNode}: iptables-save -t nat | grep ${dest.kind === 'service' ? dest.clusterIP : 'KUBE-SERVICES'}`,
+        `kubectl -n kube-system get pods -l k8s-app=kube-proxy -o wide --field-selector spec.nodeName=${sourceNode}`,
+        `restart kube-proxy on ${sourceNode}: kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=${sourceNode}`,
+      ],
+    });
+  } else if (clusterFails.length > 0 && explainedBy.length > 0) {
+    attach(clusterFails);
+  }
+
+  // Unreachable pod IPs: overlay when the destination answers on its own node, else unexplained.
+  const podUnreachable = failing(rung('pod-ip')).filter(unreachable);
+  if (podUnreachable.length > 0) {
+    if (explainedBy.length > 0) {
+      attach(podUnreachable);
+    } else {
+      const localPasses = passing([...rung('same-node'), ...rung('node-origin').filter((r) => nodeOf(r) !== sourceNode)]);
+      const destNodes = destinationNodes(targets);
+      const crossNode = destNodes.length > 0 && destNodes.some((n) => n !== sourceNode);
+      const status: FindingStatus = podPasses.length > 0 ? 'degraded' : 'broken';
+      if (crossNode && localPasses.length > 0) {
+        add('OVERLAY_BLOCKED', status, {
+          summary: `pod traffic from node ${sourceNode} to node ${destNodes.filter((n) => n !== sourceNode).join(', ')} is dropped, though the destination answers on its own node and the node checks found nothing`,
+          evidence: [...podUnreachable.map(line), ...localPasses.map(line)],
+          hints: [
+            'check that UDP 8472 (VXLAN) passes between the nodes: firewalls, security groups, iptables INPUT/OUTPUT rules on both nodes',
+            `on both nodes: tcpdump -ni any udp port 8472 while re-running this command`,
+          ],
+        });
+      } else {
+        add('CONNECTION_FAILED', status, {
+          summary: `${podUnreachable.map((r) => describeProbeTarget(r.spec.action)).join(', ')} did not answer and no check found why`,
+          evidence: [...podUnreachable.map(line), ...notRunLines(input, line)],
+          hints: ['capture on the destination node while re-running: tcpdump -ni any host <pod IP>', 're-run with --keep to inspect the debug pods'],
+        });
+      }
+    }
+  }
+  const clusterOnlyUnexplained = clusterFails.length > 0 && rung('pod-ip').length === 0 && explainedBy.length === 0 && natMissing.length === 0;
+  if (clusterOnlyUnexplained) {
+    add('CONNECTION_FAILED', 'broken', {
+      summary: `the ClusterIP did not answer and no check found why`,
+      evidence: [...clusterFails.map(line), ...notRunLines(input, line)],
+      hints: ['re-run with --keep to inspect the debug pods'],
+    });
+  }
+
+  // DNS: answers (NXDOMAIN, SERVFAIL) are DNS problems; timeouts are DNS problems only if nothing else explains them.
+  const dns = rung('dns');
+  const dnsFails = failing(dns);
+  const dnsNoEndpoints = findings.some((f) => f.cause === 'DNS_NO_ENDPOINTS');
+  if (dnsFails.length > 0 && dnsNoEndpoints) {
+    const f = findings.find((x) => x.cause === 'DNS_NO_ENDPOINTS') as Finding;
+    f.evidence.push(...dnsFails.map((s) => `explains: ${line(s)}`));
+  } else if (dnsFails.length > 0) {
+    const search = dns.filter((r) => r.spec.action.tool === 'dns-lookup' && r.spec.action.server === undefined);
+    const direct = dns.filter((r) => r.spec.action.tool === 'dns-lookup' && r.spec.action.server !== undefined);
+    const timeouts = dnsFails.filter(unreachable);
+    const nx = dnsFails.filter((r) => r.observation.kind === 'nxdomain' || (r.observation.kind === 'resolved' && r.observation.ips.length === 0));
+    const errors = dnsFails.filter((r) => r.observation.kind === 'servfail' || r.observation.kind === 'dns-refused' || r.observation.kind === 'refused');
+    const name = dest.kind === 'service' ? dest.dnsName : dest.kind === 'address' ? dest.host : 'the name';
+    if (nx.length > 0) {
+      const directOk = passing(direct).length > 0;
+      const searchNx = nx.some((r) => search.includes(r));
+      add('DNS_NAME_NOT_FOUND', 'broken', {
+        summary:
+          directOk && searchNx
+            ? `${name} resolves when asked directly, but not through the source pod's search path (resolv.conf search/ndots)`
+            : `the cluster DNS answers NXDOMAIN for ${name}`,
+        evidence: [...nx.map(line), ...passing(direct).map(line)],
+        hints: [
+          `${sourceExec(targets)} cat /etc/resolv.conf`,
+          'check the cluster domain and search list (kubelet --cluster-domain, dnsPolicy, dnsConfig) and the CoreDNS kubernetes plugin zone',
+        ],
+      });
+    }
+    if (errors.length > 0) {
+      add('DNS_SERVER_FAILURE', 'broken', {
+        summary: `the cluster DNS answers with an error (${[...new Set(errors.map((r) => describeObservation(r.observation)))].join(', ')})`,
+        evidence: errors.map(line),
+        hints: ['kubectl -n kube-system logs -l k8s-app=kube-dns', 'check the CoreDNS Corefile: kubectl -n kube-system get configmap coredns -o yaml'],
+      });
+    }
+    if (timeouts.length > 0) {
+      if (explainedBy.length > 0) {
+        attach(timeouts);
+      } else {
+        const servers = direct.filter((r) => unreachable(r));
+        const about = servers.map((r) => r.spec.about).filter((a) => a !== undefined);
+        const single = about.length === 1 ? about[0] : undefined;
+        add('DNS_SERVER_UNRESPONSIVE', 'broken', {
+          ...(single ? { object: `${single.kind}/${single.namespace ?? ''}/${single.name}`.replace('//', '/') } : {}),
+          summary: 'the DNS pods are Ready but do not answer queries',
+          evidence: timeouts.map(line),
+          hints: ['kubectl -n kube-system logs -l k8s-app=kube-dns', 'kubectl -n kube-system rollout restart deployment/coredns'],
+        });
+      }
+    }
+  }
+
+  // Nothing failed: healthy if the user's path was really exercised, else we could not tell.
+  const hasProblem = findings.some((f) => f.status === 'broken' || f.status === 'degraded');
+  if (!hasProblem) {
+    const primary: RungId = dest.kind === 'service' ? 'cluster-ip' : 'pod-ip';
+    const primaryRung = rungs.find((r) => r.id === primary);
+    const notRun = notRunLines(input, line);
+    if (primaryRung?.status === 'passed') {
+      add('HEALTHY', 'healthy', {
+        summary: `${describeDestination(targets)} is reachable from the source; every check that ran passed`,
+        evidence: [...passing(input.observations).map(line), ...notRun],
+        hints: [],
+      });
+    } else {
+      add('CHECKS_COULD_NOT_RUN', 'inconclusive', {
+        summary: `could not diagnose: the ${primary} probes ${primaryRung?.status === 'skipped' ? 'were not run' : 'could not run'}`,
+        evidence: notRun.length > 0 ? notRun : [`${primary}: ${primaryRung?.summary ?? 'no probes'}`],
+        hints: [
+          'kubectl auth can-i patch pods --subresource=ephemeralcontainers',
+          'kubectl auth can-i create pods --subresource=exec',
+          'check that the --image can be pulled on the nodes',
+        ],
+      });
+    }
+  }
+
+  const ranked = rankFindings(findings);
+  return { findings: ranked, verdict: ranked[0] as Finding, rungs };
+}
+
+/** Sorts findings: broken before degraded before inconclusive before healthy, then by CAUSE_RANK (stable). */
+export function rankFindings(findings: Finding[]): Finding[] {
+  return findings
+    .map((f, i) => ({ f, i }))
+    .sort(
+      (a, b) =>
+        STATUS_RANK[a.f.status] - STATUS_RANK[b.f.status] || CAUSE_RANK.indexOf(a.f.cause) - CAUSE_RANK.indexOf(b.f.cause) || a.i - b.i,
+    )
+    .map((x) => x.f);
+}
+
+function isWrongNeighbor(r: ProbeResult, symptomatic: boolean): boolean {
+  const obs = r.observation;
+  if (obs.kind !== 'neighbor') return false;
+  const expected = r.spec.action.tool === 'neighbor' ? r.spec.action.expectedMac : undefined;
+  if (expected && obs.mac && obs.mac.toLowerCase() !== expected.toLowerCase()) return true;
+  // Without a known MAC, only entries that can't be right count, and only when traffic actually failed.
+  return symptomatic && (obs.state === 'FAILED' || obs.state === 'INCOMPLETE' || obs.state === 'PERMANENT');
+}
+
+function destinationNodes(targets: ResolvedTargets): string[] {
+  const d = targets.destination;
+  switch (d.kind) {
+    case 'pod':
+      return [d.node];
+    case 'service':
+      return [...new Set(d.endpoints.flatMap((e) => (e.node ? [e.node] : [])))];
+    case 'node':
+      return [d.name];
+    case 'address':
+      return [];
+    default: {
+      const never: never = d;
+      throw new Error(`unknown destination ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function describeDestination(targets: ResolvedTargets): string {
+  const d = targets.destination;
+  switch (d.kind) {
+    case 'pod':
+      return `pod ${d.namespace}/${d.name}:${d.port}`;
+    case 'service':
+      return `service ${d.namespace}/${d.name}:${d.port.port}`;
+    case 'node':
+      return `node ${d.name}:${d.port}`;
+    case 'address':
+      return `${d.host}:${d.port}`;
+    default: {
+      const never: never = d;
+      throw new Error(`unknown destination ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function sourceExec(targets: ResolvedTargets): string {
+  const s = targets.source;
+  return s.kind === 'pod' ? `kubectl -n ${s.namespace} exec ${s.name} --` : `on node ${s.name}:`;
+}
+
+function podHints(obj: string | undefined, target: string): string[] {
+  const parts = obj?.split('/');
+  if (parts && parts[0] === 'Pod' && parts.length === 3) {
+    return [
+      `kubectl -n ${parts[1]} logs ${parts[2]}`,
+      `check the application listens on 0.0.0.0 (not 127.0.0.1) at ${target.split(':').pop()}: kubectl -n ${parts[1]} exec ${parts[2]} -- netstat -ltn`,
+    ];
+  }
+  return [`check that a process listens on ${target}`];
+}
+
+function notRunLines(input: VerdictInput, line: (r: ProbeResult) => string): string[] {
+  return [...input.observations, ...input.nodeChecks].filter((r) => classifyObservation(r.observation) === 'not-run').map(line);
+}

@@ -1,0 +1,128 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { ProbeAction, ProbeObservation } from '../../src/core/model.ts';
+import { buildProbeCommand, parseProbeOutput, type RawOutput } from '../../src/core/parse.ts';
+
+const FIXTURES = new URL('./fixtures/', import.meta.url);
+
+/** Loads a captured output: strips the `# cmd:` and `# exit:` header lines, returns the rest as stdout plus the exit code. */
+function loadFixture(tool: string, name: string): { raw: RawOutput; cmd: string } {
+  const lines = readFileSync(new URL(`${tool}/${name}.txt`, FIXTURES), 'utf8').split('\n');
+  let cmd = '';
+  let exitCode = 0;
+  while (lines[0] !== undefined && /^# (cmd|exit): /.test(lines[0])) {
+    const header = lines.shift() as string;
+    if (header.startsWith('# cmd: ')) cmd = header.slice('# cmd: '.length);
+    else exitCode = Number(header.slice('# exit: '.length));
+  }
+  return { raw: { stdout: lines.join('\n'), stderr: '', exitCode }, cmd };
+}
+
+const tcp = (port: number, host = '10.77.0.3'): ProbeAction => ({ tool: 'tcp-connect', host, port });
+const lookup: ProbeAction = { tool: 'dns-lookup', name: 'web' };
+const direct: ProbeAction = { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.77.0.3' };
+const nat = (clusterIP: string): ProbeAction => ({ tool: 'nat-rules', clusterIP, port: 80, protocol: 'TCP' });
+
+const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObservation }[] = [
+  { tool: 'nc', file: 'connected', action: tcp(8080), want: { kind: 'connected' } },
+  { tool: 'nc', file: 'refused', action: tcp(8081), want: { kind: 'refused' } },
+  { tool: 'nc', file: 'timeout', action: tcp(8082), want: { kind: 'timeout' } },
+  { tool: 'nc', file: 'host-prohibited', action: tcp(8083), want: { kind: 'no-route', detail: 'No route to host' } },
+  { tool: 'nc', file: 'host-unreachable', action: tcp(80, '10.77.0.9'), want: { kind: 'no-route', detail: 'No route to host' } },
+  { tool: 'nc', file: 'network-unreachable', action: tcp(80, '10.99.0.1'), want: { kind: 'no-route', detail: 'Network is unreachable' } },
+  { tool: 'nc', file: 'name-unknown', action: tcp(80, 'nosuch.invalid'), want: { kind: 'could-not-run', reason: 'nc could not resolve the host: nc: getaddrinfo for host "nosuch.invalid" port 80: Temporary failure in name resolution' } },
+  { tool: 'dig', file: 'search-found', action: lookup, want: { kind: 'resolved', ips: ['10.96.1.1'] } },
+  { tool: 'dig', file: 'search-nxdomain-dotted', action: lookup, want: { kind: 'nxdomain' } },
+  { tool: 'dig', file: 'search-refused', action: lookup, want: { kind: 'dns-refused' } },
+  { tool: 'dig', file: 'search-timeout', action: lookup, want: { kind: 'dns-timeout' } },
+  { tool: 'dig', file: 'direct-found', action: direct, want: { kind: 'resolved', ips: ['10.96.1.1'] } },
+  { tool: 'dig', file: 'direct-multi', action: direct, want: { kind: 'resolved', ips: ['10.96.1.2', '10.96.1.3'] } },
+  { tool: 'dig', file: 'direct-nxdomain', action: direct, want: { kind: 'nxdomain' } },
+  { tool: 'dig', file: 'direct-servfail', action: direct, want: { kind: 'servfail' } },
+  { tool: 'dig', file: 'direct-refused', action: direct, want: { kind: 'dns-refused' } },
+  { tool: 'dig', file: 'direct-timeout', action: direct, want: { kind: 'dns-timeout' } },
+  { tool: 'dig', file: 'direct-port-closed', action: direct, want: { kind: 'refused' } },
+  { tool: 'sysctl', file: 'ip-forward-0', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' }, want: { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '0' } },
+  { tool: 'sysctl', file: 'ip-forward-1', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' }, want: { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' } },
+  { tool: 'sysctl', file: 'bridge-nf', action: { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' }, want: { kind: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables', value: '1' } },
+  { tool: 'sysctl', file: 'missing-key', action: { tool: 'sysctl', key: 'net.nosuch.key' }, want: { kind: 'could-not-run', reason: 'could not read net.nosuch.key: sysctl: cannot stat /proc/sys/net/nosuch/key: No such file or directory' } },
+  { tool: 'iptables', file: 'forward-accept', action: { tool: 'forward-policy' }, want: { kind: 'forward-policy', policy: 'ACCEPT' } },
+  { tool: 'iptables', file: 'forward-drop', action: { tool: 'forward-policy' }, want: { kind: 'forward-policy', policy: 'DROP' } },
+  { tool: 'iptables-save', file: 'kube-proxy', action: nat('10.96.1.1'), want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: true, endpoints: ['10.244.1.5:8080', '10.244.2.7:8080'] } },
+  { tool: 'iptables-save', file: 'kube-proxy', action: nat('10.96.1.9'), want: { kind: 'nat-rules', clusterIP: '10.96.1.9', port: 80, present: true, endpoints: [] } },
+  { tool: 'iptables-save', file: 'kube-proxy', action: nat('10.96.1.2'), want: { kind: 'nat-rules', clusterIP: '10.96.1.2', port: 80, present: false, endpoints: [] } },
+  { tool: 'iptables-save', file: 'kube-proxy', action: { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 8, protocol: 'TCP' }, want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 8, present: false, endpoints: [] } },
+  { tool: 'iptables-save', file: 'kube-proxy', action: { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 80, protocol: 'UDP' }, want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: false, endpoints: [] } },
+  { tool: 'iptables-save', file: 'nat-empty', action: nat('10.96.1.1'), want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: false, endpoints: [] } },
+  { tool: 'ip-route', file: 'direct', action: { tool: 'route-get', address: '10.77.0.3' }, want: { kind: 'route', present: true, dev: 'a0' } },
+  { tool: 'ip-route', file: 'via-gateway', action: { tool: 'route-get', address: '10.88.0.5' }, want: { kind: 'route', present: true, dev: 'a0', via: '10.77.0.3' } },
+  { tool: 'ip-route', file: 'overlay-onlink', action: { tool: 'route-get', address: '10.244.2.7' }, want: { kind: 'route', present: true, dev: 'flannel.1', via: '10.244.2.0' } },
+  { tool: 'ip-route', file: 'network-unreachable', action: { tool: 'route-get', address: '10.99.0.1' }, want: { kind: 'route', present: false, error: 'Network is unreachable' } },
+  { tool: 'ip-route', file: 'unreachable-route', action: { tool: 'route-get', address: '10.66.0.1' }, want: { kind: 'route', present: false, error: 'No route to host' } },
+  { tool: 'ip-neigh', file: 'reachable', action: { tool: 'neighbor', address: '10.77.0.3' }, want: { kind: 'neighbor', ip: '10.77.0.3', mac: '02:00:00:00:00:03', state: 'REACHABLE', dev: 'a0' } },
+  { tool: 'ip-neigh', file: 'permanent', action: { tool: 'neighbor', address: '10.77.0.50' }, want: { kind: 'neighbor', ip: '10.77.0.50', mac: '02:00:00:00:00:50', state: 'PERMANENT', dev: 'a0' } },
+  { tool: 'ip-neigh', file: 'failed', action: { tool: 'neighbor', address: '10.77.0.9' }, want: { kind: 'neighbor', ip: '10.77.0.9', mac: null, state: 'INCOMPLETE', dev: 'a0' } },
+  { tool: 'ip-neigh', file: 'absent', action: { tool: 'neighbor', address: '10.77.0.51' }, want: { kind: 'neighbor', ip: '10.77.0.51', mac: null, state: 'NONE' } },
+  { tool: 'ping', file: 'small-passed', action: { tool: 'mtu-ping', address: '10.77.0.3', size: 56 }, want: { kind: 'mtu', size: 56, passed: true } },
+  { tool: 'ping', file: 'fits-passed', action: { tool: 'mtu-ping', address: '10.77.0.3', size: 1372 }, want: { kind: 'mtu', size: 1372, passed: true } },
+  { tool: 'ping', file: 'full-size-lost', action: { tool: 'mtu-ping', address: '10.77.0.3', size: 1472 }, want: { kind: 'mtu', size: 1472, passed: false } },
+  { tool: 'ping', file: 'local-too-long', action: { tool: 'mtu-ping', address: '10.77.0.3', size: 1472 }, want: { kind: 'mtu', size: 1472, passed: false, mtu: 1400 } },
+  { tool: 'ping', file: 'unreachable', action: { tool: 'mtu-ping', address: '10.99.0.1', size: 56 }, want: { kind: 'no-route', detail: 'Network is unreachable' } },
+];
+
+describe('parseProbeOutput on captured outputs', () => {
+  it.each(CASES.map((c) => ({ name: `${c.tool}/${c.file}`, ...c })))('$name', ({ tool, file, action, want }) => {
+    const { raw } = loadFixture(tool, file);
+    expect(parseProbeOutput(action, raw)).toEqual(want);
+  });
+
+  it('covers every captured fixture', () => {
+    const covered = new Set(CASES.map((c) => `${c.tool}/${c.file}`));
+    const all = readdirSync(FIXTURES, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .flatMap((d) => readdirSync(new URL(`${d.name}/`, FIXTURES)).map((f) => `${d.name}/${f.replace(/\.txt$/, '')}`));
+    expect(all.filter((f) => !covered.has(f))).toEqual([]);
+  });
+
+  it('reads the same output from stderr as from stdout', () => {
+    const { raw } = loadFixture('nc', 'refused');
+    expect(parseProbeOutput(tcp(8081), { stdout: '', stderr: raw.stdout, exitCode: 1 })).toEqual({ kind: 'refused' });
+  });
+
+  it.each([
+    { name: 'tool missing (exit 127)', raw: { stdout: '', stderr: 'sh: nc: not found', exitCode: 127 }, reason: 'the tool is not available in the probe image: sh: nc: not found' },
+    { name: 'exec runtime error', raw: { stdout: '', stderr: 'exec: "dig": executable file not found in $PATH', exitCode: 1 }, reason: 'the tool is not available in the probe image: exec: "dig": executable file not found in $PATH' },
+    { name: 'not permitted', raw: { stdout: '', stderr: 'iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)', exitCode: 4 }, reason: 'not permitted in the probe container: iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)' },
+  ])('could-not-run: $name', ({ raw, reason }) => {
+    expect(parseProbeOutput({ tool: 'forward-policy' }, raw)).toEqual({ kind: 'could-not-run', reason });
+  });
+});
+
+describe('buildProbeCommand', () => {
+  it.each([
+    { name: 'nc', action: tcp(8080), file: ['nc', 'connected'], timeoutMs: 2000 },
+    { name: 'dig search', action: { tool: 'dns-lookup', name: 'web' } as ProbeAction, file: ['dig', 'search-found'], timeoutMs: 2000 },
+    { name: 'dig direct', action: { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.77.0.3' } as ProbeAction, file: ['dig', 'direct-found'], timeoutMs: 1500 },
+    { name: 'sysctl', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' } as ProbeAction, file: ['sysctl', 'ip-forward-0'], timeoutMs: 2000 },
+    { name: 'iptables -S', action: { tool: 'forward-policy' } as ProbeAction, file: ['iptables', 'forward-drop'], timeoutMs: 2000 },
+    { name: 'iptables-save', action: nat('10.96.1.1'), file: ['iptables-save', 'kube-proxy'], timeoutMs: 2000 },
+    { name: 'ip route get', action: { tool: 'route-get', address: '10.88.0.5' } as ProbeAction, file: ['ip-route', 'via-gateway'], timeoutMs: 2000 },
+    { name: 'ip neigh', action: { tool: 'neighbor', address: '10.77.0.3' } as ProbeAction, file: ['ip-neigh', 'reachable'], timeoutMs: 2000 },
+    { name: 'ping', action: { tool: 'mtu-ping', address: '10.77.0.3', size: 1472 } as ProbeAction, file: ['ping', 'full-size-lost'], timeoutMs: 900 },
+  ])('$name builds the captured command', ({ action, file, timeoutMs }) => {
+    const [tool, name] = file as [string, string];
+    const argv = buildProbeCommand(action, timeoutMs);
+    // The fixture commands are the same argv, except dig options order, which dig does not care about.
+    expect([...argv].sort()).toEqual(loadFixture(tool, name).cmd.split(' ').sort());
+  });
+
+  it.each([
+    { name: 'option-like host', action: tcp(80, '-e/bin/sh') },
+    { name: 'shell metacharacters', action: tcp(80, 'a;reboot') },
+    { name: 'dig option injection', action: { tool: 'dns-lookup', name: '+tcp' } as ProbeAction },
+    { name: 'bad port', action: tcp(0) },
+    { name: 'bad sysctl key', action: { tool: 'sysctl', key: '-w net.ipv4.ip_forward=1' } as ProbeAction },
+  ])('rejects unsafe parameters: $name', ({ action }) => {
+    expect(() => buildProbeCommand(action, 2000)).toThrow();
+  });
+});

@@ -1,0 +1,275 @@
+import { describe, expect, it } from 'vitest';
+import { buildReport, exitCodeForVerdict, type Finding, type NodeCheckId, type ProbeAction, type ProbeObservation, type ProbeResult, type ResolvedTargets, type RungId } from '../../src/core/model.ts';
+import { buildProbeCommand } from '../../src/core/parse.ts';
+import { decideVerdict, rankFindings, type VerdictInput } from '../../src/core/verdict.ts';
+
+// Source client on node-1; Service shop/web (10.96.1.1:80 → 8080) with endpoints web-1 on node-2 and web-2 on node-1.
+const targets: ResolvedTargets = {
+  source: { kind: 'pod', namespace: 'front', name: 'client', node: 'node-1', ip: '10.244.1.5', labels: { app: 'client' }, hostNetwork: false },
+  destination: {
+    kind: 'service',
+    namespace: 'shop',
+    name: 'web',
+    clusterIP: '10.96.1.1',
+    dnsName: 'web.shop.svc.cluster.local',
+    port: { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
+    selector: { app: 'web' },
+    endpoints: [{ ip: '10.244.2.7', port: 8080, ready: true, serving: true, terminating: false, node: 'node-2', pod: { namespace: 'shop', name: 'web-1' } }],
+  },
+};
+const podTargets: ResolvedTargets = {
+  source: targets.source,
+  destination: { kind: 'pod', namespace: 'shop', name: 'web-1', node: 'node-2', ip: '10.244.2.7', labels: { app: 'web' }, ready: true, hostNetwork: false, ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }], port: 8080, protocol: 'TCP' },
+};
+
+let seq = 0;
+function probe(rung: RungId | 'node-checks', action: ProbeAction, observation: ProbeObservation, opts: { node?: string; check?: NodeCheckId; about?: { kind: string; namespace: string; name: string } } = {}): ProbeResult {
+  seq += 1;
+  return {
+    spec: {
+      id: `${rung}-${seq}`,
+      rung,
+      ...(opts.check ? { check: opts.check } : {}),
+      where: opts.node ? { kind: 'node-pod', node: opts.node, hostNetwork: rung === 'node-checks' || rung === 'node-origin' } : { kind: 'source-pod' },
+      action,
+      command: buildProbeCommand(action, 2000),
+      timeoutMs: 2000,
+      ...(opts.about ? { about: opts.about } : {}),
+    },
+    observation,
+    durationMs: 5,
+  };
+}
+const web1 = { kind: 'Pod', namespace: 'shop', name: 'web-1' };
+const dnsPod = { kind: 'Pod', namespace: 'kube-system', name: 'coredns-a' };
+const ok = { kind: 'connected' } as const;
+const timeout = { kind: 'timeout' } as const;
+const refused = { kind: 'refused' } as const;
+const dnsSearch = (o: ProbeObservation) => probe('dns', { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local' }, o);
+const dnsDirect = (o: ProbeObservation) => probe('dns', { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.244.2.3' }, o, { about: dnsPod });
+const clusterIp = (o: ProbeObservation) => probe('cluster-ip', { tool: 'tcp-connect', host: '10.96.1.1', port: 80 }, o);
+const podIp = (o: ProbeObservation) => probe('pod-ip', { tool: 'tcp-connect', host: '10.244.2.7', port: 8080 }, o, { about: web1 });
+const sameNode = (o: ProbeObservation) => probe('same-node', { tool: 'tcp-connect', host: '10.244.2.7', port: 8080 }, o, { node: 'node-2', about: web1 });
+const nodeOrigin = (node: string, o: ProbeObservation) => probe('node-origin', { tool: 'tcp-connect', host: '10.244.2.7', port: 8080 }, o, { node, about: web1 });
+const sysctl = (node: string, key: string, value: string) => probe('node-checks', { tool: 'sysctl', key }, { kind: 'sysctl', key, value }, { node, check: key.includes('bridge') ? 'bridge-nf' : 'ip-forward' });
+const forward = (node: string, policy: string) => probe('node-checks', { tool: 'forward-policy' }, { kind: 'forward-policy', policy }, { node, check: 'forward-policy' });
+const mtu = (node: string, size: number, passed: boolean) => probe('node-checks', { tool: 'mtu-ping', address: '10.244.2.0', size }, { kind: 'mtu', size, passed }, { node, check: 'mtu' });
+const notRun = (rung: RungId, reason: string) => probe(rung, { tool: 'tcp-connect', host: '10.96.1.1', port: 80 }, { kind: 'could-not-run', reason });
+
+const healthyData = () => [dnsSearch({ kind: 'resolved', ips: ['10.96.1.1'] }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok), sameNode(ok), nodeOrigin('node-1', ok), nodeOrigin('node-2', ok)];
+const healthyChecks = () => [
+  sysctl('node-1', 'net.ipv4.ip_forward', '1'),
+  sysctl('node-2', 'net.ipv4.ip_forward', '1'),
+  sysctl('node-1', 'net.bridge.bridge-nf-call-iptables', '1'),
+  forward('node-1', 'ACCEPT'),
+  forward('node-2', 'ACCEPT'),
+  probe('node-checks', { tool: 'route-get', address: '10.244.2.7' }, { kind: 'route', present: true, dev: 'flannel.1', via: '10.244.2.0' }, { node: 'node-1', check: 'route-to-destination' }),
+  probe('node-checks', { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 80, protocol: 'TCP' }, { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: true, endpoints: ['10.244.2.7:8080'] }, { node: 'node-1', check: 'nat-rules' }),
+  mtu('node-1', 56, true),
+  mtu('node-1', 1422, true),
+];
+function staticFinding(cause: Finding['cause'], component: Finding['component'], object?: string, node?: string): Finding {
+  return { status: 'broken', cause, component, ...(object ? { object } : {}), ...(node ? { node } : {}), summary: `static ${cause}`, evidence: ['from the API'], hints: ['fix it'] };
+}
+const input = (p: Partial<VerdictInput>): VerdictInput => ({ targets, staticFindings: [], observations: [], nodeChecks: [], ...p });
+
+const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; component: string; status: Finding['status']; node?: string; object?: string; exit: number; absent?: Finding['cause'][] }[] = [
+  { name: 'healthy', in: input({ observations: healthyData(), nodeChecks: healthyChecks() }), cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0 },
+  {
+    name: 'healthy: FORWARD policy DROP with traffic flowing is not a fault',
+    in: input({ observations: healthyData(), nodeChecks: [forward('node-1', 'DROP')] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0,
+  },
+  {
+    name: 'healthy: node checks that could not run do not count as failures',
+    in: input({ observations: healthyData(), nodeChecks: [probe('node-checks', { tool: 'forward-policy' }, { kind: 'could-not-run', reason: 'pods create forbidden' }, { node: 'node-1' })] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0,
+  },
+  {
+    name: 'SERVICE_NO_ENDPOINTS explains the ClusterIP failure',
+    in: input({ staticFindings: [staticFinding('SERVICE_NO_ENDPOINTS', 'service', 'Service/shop/web')], observations: [clusterIp(refused)] }),
+    cause: 'SERVICE_NO_ENDPOINTS', component: 'service', status: 'broken', object: 'Service/shop/web', exit: 1, absent: ['CONNECTION_FAILED'],
+  },
+  {
+    name: 'SERVICE_NO_READY_ENDPOINTS',
+    in: input({ staticFindings: [staticFinding('SERVICE_NO_READY_ENDPOINTS', 'service', 'Service/shop/web')], observations: [clusterIp(timeout)] }),
+    cause: 'SERVICE_NO_READY_ENDPOINTS', component: 'service', status: 'broken', object: 'Service/shop/web', exit: 1, absent: ['CONNECTION_FAILED'],
+  },
+  {
+    name: 'SERVICE_TARGET_PORT_MISMATCH over the refused pod port',
+    in: input({ staticFindings: [staticFinding('SERVICE_TARGET_PORT_MISMATCH', 'service', 'Service/shop/web')], observations: [clusterIp(refused), podIp(refused)] }),
+    cause: 'SERVICE_TARGET_PORT_MISMATCH', component: 'service', status: 'broken', object: 'Service/shop/web', exit: 1, absent: ['DESTINATION_NOT_LISTENING'],
+  },
+  {
+    name: 'DESTINATION_NOT_LISTENING: refused at the pod',
+    in: input({ observations: [clusterIp(refused), podIp(refused), sameNode(refused)], nodeChecks: healthyChecks() }),
+    cause: 'DESTINATION_NOT_LISTENING', component: 'destination', status: 'broken', object: 'Pod/shop/web-1', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING'],
+  },
+  {
+    name: 'DESTINATION_NOT_LISTENING for a pod destination (object from the target)',
+    in: { ...input({}), targets: podTargets, observations: [probe('pod-ip', { tool: 'tcp-connect', host: '10.244.2.7', port: 8080 }, refused)] },
+    cause: 'DESTINATION_NOT_LISTENING', component: 'destination', status: 'broken', object: 'Pod/shop/web-1', exit: 1,
+  },
+  {
+    name: 'DESTINATION_NOT_LISTENING degraded when another endpoint answers',
+    in: input({ observations: [clusterIp(ok), podIp(refused), probe('pod-ip', { tool: 'tcp-connect', host: '10.244.1.9', port: 8080 }, ok, { about: { kind: 'Pod', namespace: 'shop', name: 'web-2' } })] }),
+    cause: 'DESTINATION_NOT_LISTENING', component: 'destination', status: 'degraded', object: 'Pod/shop/web-1', exit: 1,
+  },
+  {
+    name: 'DNS_NO_ENDPOINTS explains DNS timeouts',
+    in: input({ staticFindings: [staticFinding('DNS_NO_ENDPOINTS', 'dns', 'Service/kube-system/kube-dns')], observations: [dnsSearch({ kind: 'dns-timeout' }), clusterIp(ok), podIp(ok)] }),
+    cause: 'DNS_NO_ENDPOINTS', component: 'dns', status: 'broken', object: 'Service/kube-system/kube-dns', exit: 1, absent: ['DNS_SERVER_UNRESPONSIVE'],
+  },
+  {
+    name: 'DNS_SERVER_UNRESPONSIVE: Ready DNS pods time out while the network works',
+    in: input({ observations: [dnsSearch({ kind: 'dns-timeout' }), dnsDirect({ kind: 'dns-timeout' }), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
+    cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', status: 'broken', object: 'Pod/kube-system/coredns-a', exit: 1,
+  },
+  {
+    name: 'DNS_SERVER_FAILURE on SERVFAIL',
+    in: input({ observations: [dnsSearch({ kind: 'servfail' }), clusterIp(ok), podIp(ok)] }),
+    cause: 'DNS_SERVER_FAILURE', component: 'dns', status: 'broken', exit: 1,
+  },
+  {
+    name: 'DNS_NAME_NOT_FOUND: search path fails, direct query resolves',
+    in: input({ observations: [dnsSearch({ kind: 'nxdomain' }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok)] }),
+    cause: 'DNS_NAME_NOT_FOUND', component: 'dns', status: 'broken', exit: 1,
+  },
+  {
+    name: 'SERVICE_PROXY_RULES_MISSING: ClusterIP fails, PodIP works (node = source node)',
+    in: input({
+      observations: [clusterIp(timeout), podIp(ok), sameNode(ok)],
+      nodeChecks: [probe('node-checks', { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 80, protocol: 'TCP' }, { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: false, endpoints: [] }, { node: 'node-1', check: 'nat-rules' })],
+    }),
+    cause: 'SERVICE_PROXY_RULES_MISSING', component: 'kube-proxy', status: 'broken', node: 'node-1', exit: 1,
+  },
+  {
+    name: 'NETWORK_POLICY_DENY explains the PodIP timeout',
+    in: input({ staticFindings: [staticFinding('NETWORK_POLICY_DENY', 'network-policy', 'NetworkPolicy/shop/deny-all')], observations: [clusterIp(timeout), podIp(timeout), sameNode(timeout)], nodeChecks: healthyChecks() }),
+    cause: 'NETWORK_POLICY_DENY', component: 'network-policy', status: 'broken', object: 'NetworkPolicy/shop/deny-all', exit: 1, absent: ['CONNECTION_FAILED', 'OVERLAY_BLOCKED', 'SERVICE_PROXY_RULES_MISSING'],
+  },
+  {
+    name: 'NETWORK_POLICY_DENY contradicted by a connection is degraded',
+    in: input({ staticFindings: [staticFinding('NETWORK_POLICY_DENY', 'network-policy', 'NetworkPolicy/shop/deny-all')], observations: [clusterIp(ok), podIp(ok)] }),
+    cause: 'NETWORK_POLICY_DENY', component: 'network-policy', status: 'degraded', object: 'NetworkPolicy/shop/deny-all', exit: 1,
+  },
+  {
+    name: 'NODE_IP_FORWARD_DISABLED on the source node explains DNS and PodIP timeouts',
+    in: input({ observations: [dnsSearch({ kind: 'dns-timeout' }), dnsDirect({ kind: 'dns-timeout' }), clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [sysctl('node-1', 'net.ipv4.ip_forward', '0'), sysctl('node-2', 'net.ipv4.ip_forward', '1')] }),
+    cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', status: 'broken', node: 'node-1', exit: 1, absent: ['DNS_SERVER_UNRESPONSIVE', 'OVERLAY_BLOCKED', 'SERVICE_PROXY_RULES_MISSING'],
+  },
+  {
+    name: 'NODE_FORWARD_DROP when traffic fails',
+    in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [forward('node-1', 'ACCEPT'), forward('node-2', 'DROP')] }),
+    cause: 'NODE_FORWARD_DROP', component: 'node', status: 'broken', node: 'node-2', exit: 1, absent: ['OVERLAY_BLOCKED'],
+  },
+  {
+    name: 'NODE_BRIDGE_NF_DISABLED over the kube-proxy symptom',
+    in: input({ observations: [clusterIp(timeout), podIp(ok)], nodeChecks: [sysctl('node-1', 'net.bridge.bridge-nf-call-iptables', '0')] }),
+    cause: 'NODE_BRIDGE_NF_DISABLED', component: 'node', status: 'broken', node: 'node-1', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING'],
+  },
+  {
+    name: 'NODE_ROUTE_MISSING back to the source',
+    in: input({
+      observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)],
+      nodeChecks: [probe('node-checks', { tool: 'route-get', address: '10.244.1.5' }, { kind: 'route', present: false, error: 'Network is unreachable' }, { node: 'node-2', check: 'route-to-source' })],
+    }),
+    cause: 'NODE_ROUTE_MISSING', component: 'node', status: 'broken', node: 'node-2', exit: 1, absent: ['OVERLAY_BLOCKED'],
+  },
+  {
+    name: 'NODE_NEIGHBOR_STALE: the entry carries the wrong MAC',
+    in: input({
+      observations: [clusterIp(timeout), podIp(timeout), sameNode(timeout)],
+      nodeChecks: [probe('node-checks', { tool: 'neighbor', address: '10.244.2.7', expectedMac: '02:aa:00:00:00:07' }, { kind: 'neighbor', ip: '10.244.2.7', mac: '02:de:ad:be:ef:00', state: 'PERMANENT', dev: 'cni0' }, { node: 'node-2', check: 'neighbor' })],
+    }),
+    cause: 'NODE_NEIGHBOR_STALE', component: 'node', status: 'broken', node: 'node-2', exit: 1, absent: ['CONNECTION_FAILED'],
+  },
+  {
+    name: 'OVERLAY_BLOCKED: cross-node fails, same-node works, nodes healthy',
+    in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok), nodeOrigin('node-1', timeout), nodeOrigin('node-2', ok)], nodeChecks: healthyChecks() }),
+    cause: 'OVERLAY_BLOCKED', component: 'overlay', status: 'broken', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING'],
+  },
+  {
+    name: 'PATH_MTU_MISMATCH: small pings pass, full-size fail, TCP handshakes pass',
+    in: input({ observations: healthyData(), nodeChecks: [mtu('node-1', 56, true), mtu('node-1', 1422, false)] }),
+    cause: 'PATH_MTU_MISMATCH', component: 'overlay', status: 'broken', node: 'node-1', exit: 1,
+  },
+  {
+    name: 'CONNECTION_FAILED: the pod does not answer even on its own node and no check explains it',
+    in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(timeout)], nodeChecks: healthyChecks() }),
+    cause: 'CONNECTION_FAILED', component: 'network', status: 'broken', exit: 1,
+  },
+  {
+    name: 'could not run: every probe errored is inconclusive',
+    in: input({ observations: [notRun('cluster-ip', 'ephemeral containers are disabled'), notRun('pod-ip', 'ephemeral containers are disabled')] }),
+    cause: 'CHECKS_COULD_NOT_RUN', component: 'netdebug', status: 'inconclusive', exit: 3,
+  },
+  {
+    name: 'could not run, but a static finding explains things',
+    in: input({ staticFindings: [staticFinding('SERVICE_NO_ENDPOINTS', 'service', 'Service/shop/web')], observations: [notRun('cluster-ip', 'forbidden')] }),
+    cause: 'SERVICE_NO_ENDPOINTS', component: 'service', status: 'broken', object: 'Service/shop/web', exit: 1, absent: ['CHECKS_COULD_NOT_RUN'],
+  },
+  {
+    name: 'could not run the DNS rung only: still healthy when the path works',
+    in: input({ observations: [probe('dns', { tool: 'dns-lookup', name: 'web' }, { kind: 'could-not-run', reason: 'dig missing' }), clusterIp(ok), podIp(ok)] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0,
+  },
+];
+
+describe('decideVerdict', () => {
+  it.each(CASES)('$name', (c) => {
+    const out = decideVerdict(c.in);
+    const v = out.verdict;
+    expect({ cause: v.cause, component: v.component, status: v.status }).toEqual({ cause: c.cause, component: c.component, status: c.status });
+    expect(v.node).toBe(c.node);
+    expect(v.object).toBe(c.object);
+    expect(exitCodeForVerdict(v)).toBe(c.exit);
+    expect(out.findings[0]).toBe(v);
+    for (const cause of c.absent ?? []) expect(out.findings.map((f) => f.cause)).not.toContain(cause);
+    if (v.status !== 'healthy') expect(v.hints.length).toBeGreaterThan(0);
+    expect(v.evidence.length).toBeGreaterThan(0);
+    expect(JSON.parse(JSON.stringify(out))).toEqual(out);
+  });
+
+  it('gives concrete commands for the node at fault', () => {
+    const out = decideVerdict(input({ observations: [podIp(timeout)], nodeChecks: [sysctl('node-1', 'net.ipv4.ip_forward', '0')] }));
+    expect(out.verdict.hints[0]).toBe('on node node-1: sysctl -w net.ipv4.ip_forward=1');
+    expect(out.verdict.evidence).toContain('explains: source pod → 10.244.2.7:8080: timed out');
+  });
+
+  it('summarises rungs: passed, failed, error, skipped', () => {
+    const out = decideVerdict(input({ observations: [dnsSearch({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(timeout), notRun('pod-ip', 'exec forbidden')] }));
+    expect(out.rungs.map((r) => [r.id, r.status])).toEqual([
+      ['dns', 'passed'],
+      ['cluster-ip', 'failed'],
+      ['pod-ip', 'error'],
+      ['same-node', 'skipped'],
+      ['node-origin', 'skipped'],
+    ]);
+    expect(out.rungs[1]?.summary).toBe('1/1 failed: 10.96.1.1:80 timed out');
+    expect(out.rungs[2]?.summary).toBe('could not run: exec forbidden');
+    expect(out.rungs[1]?.probes[0]).toMatchObject({ target: '10.96.1.1:80', where: 'source pod', observation: timeout });
+  });
+});
+
+describe('rankFindings', () => {
+  it('orders by status, then root-cause rank, then input order', () => {
+    const f = (cause: Finding['cause'], status: Finding['status']): Finding => ({ cause, status, component: 'node', summary: cause, evidence: [], hints: [] });
+    const ranked = rankFindings([f('DNS_SERVER_UNRESPONSIVE', 'broken'), f('HEALTHY', 'healthy'), f('DESTINATION_NOT_LISTENING', 'degraded'), f('NODE_IP_FORWARD_DISABLED', 'broken')]);
+    expect(ranked.map((x) => x.cause)).toEqual(['NODE_IP_FORWARD_DISABLED', 'DNS_SERVER_UNRESPONSIVE', 'DESTINATION_NOT_LISTENING', 'HEALTHY']);
+  });
+});
+
+describe('buildReport', () => {
+  it('has the output contract shape', () => {
+    const out = decideVerdict(input({ observations: healthyData() }));
+    const report = buildReport({ targets, rungs: out.rungs, findings: out.findings, verdict: out.verdict, stats: { wallMs: 1200, apiRequests: 14, execs: 9 } });
+    expect(Object.keys(report)).toEqual(['apiVersion', 'kind', 'source', 'destination', 'rungs', 'findings', 'verdict', 'stats']);
+    expect(report.source).toEqual({ kind: 'pod', namespace: 'front', name: 'client', node: 'node-1', ip: '10.244.1.5' });
+    expect(report.destination).toEqual({
+      kind: 'service', namespace: 'shop', name: 'web', clusterIP: '10.96.1.1', port: 80, targetPort: 'http', protocol: 'TCP',
+      endpoints: [{ ip: '10.244.2.7', port: 8080, ready: true, node: 'node-2', pod: 'shop/web-1' }],
+    });
+    expect(report.verdict.status).toBe('healthy');
+  });
+});

@@ -1,0 +1,563 @@
+/**
+ * The real `Cluster`: resolves SRC and DST through the API by name and label selector only (never a cluster-wide list,
+ * so the cost does not grow with the cluster), gathers Services, EndpointSlices, policies, namespaces, nodes and the
+ * cluster DNS, and computes the static findings.
+ */
+import type { KubeConfig, V1EndpointSlice, V1LabelSelector, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { NetdebugError } from '../core/errors.ts';
+import type {
+  ContainerPort,
+  Labels,
+  Protocol,
+  ResolvedDestination,
+  ResolvedEndpoint,
+  ResolvedServicePort,
+  ResolvedSource,
+  WorkloadRef,
+} from '../core/model.ts';
+import type { NetworkPolicy } from '../core/netpol.ts';
+import type { PortRef, TargetRef } from '../core/target.ts';
+import type { Cluster, ClusterFacts, DnsFacts, NodeFacts } from '../ports.ts';
+import { createKubeApi, statusCodeOf } from './api.ts';
+import type { KubeApi } from './api.ts';
+import { computeStaticFindings } from './static-findings.ts';
+import type { BackendPod } from './static-findings.ts';
+import { suggestNames } from './suggest.ts';
+
+/** Options of the real Cluster. */
+export interface ClusterOptions {
+  /** The default namespace (for messages; targets already carry theirs). */
+  namespace: string;
+  /** The kubeconfig context name, reported in ClusterFacts. */
+  context?: string;
+  /** Called once per API request, e.g. to share one counter with the prober. */
+  countRequest?: () => void;
+  requestTimeoutMs?: number;
+}
+
+const MAX_NODES = 16;
+
+/** Creates the Cluster port on a kubeconfig. */
+export function createCluster(kc: KubeConfig, opts: ClusterOptions): Cluster & { api: KubeApi } {
+  const api = createKubeApi(kc, {
+    ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+    ...(opts.countRequest ? { countRequest: opts.countRequest } : {}),
+  });
+  const context = opts.context ?? kc.getCurrentContext();
+  return {
+    api,
+    apiRequests: () => api.requests(),
+    resolve: (source, destination) => resolveTargets(api, context, source, destination),
+  };
+}
+
+async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, dstRef: TargetRef): Promise<ClusterFacts> {
+  const source = await resolveSource(api, srcRef);
+  const { destination, servicePods } = await resolveDestination(api, dstRef);
+
+  const namespaceNames = new Set<string>();
+  if (source.kind === 'pod') namespaceNames.add(source.namespace);
+  if (destination.kind === 'pod' || destination.kind === 'service') namespaceNames.add(destination.namespace);
+  for (const p of servicePods) namespaceNames.add(p.namespace);
+
+  const [namespaces, policies, dns] = await Promise.all([
+    readNamespaceLabels(api, [...namespaceNames]),
+    listPolicies(api, [...namespaceNames]),
+    readDns(api),
+  ]);
+
+  const nodeNames = new Set<string>();
+  if (source.kind === 'pod') nodeNames.add(source.node);
+  else nodeNames.add(source.name);
+  if (destination.kind === 'pod') nodeNames.add(destination.node);
+  if (destination.kind === 'node') nodeNames.add(destination.name);
+  if (destination.kind === 'service') for (const e of destination.endpoints) if (e.node) nodeNames.add(e.node);
+  for (const p of dns.pods) nodeNames.add(p.node);
+  const nodes = (await Promise.all([...nodeNames].filter((n) => n !== '').slice(0, MAX_NODES).map((n) => readNodeFacts(api, n)))).filter(
+    (n): n is NodeFacts => n !== undefined,
+  );
+
+  const targets = { source, destination };
+  const staticFindings = computeStaticFindings({ targets, servicePods, policies, namespaces, nodes, dns });
+  return { targets, staticFindings, dns, nodes, context };
+}
+
+// ---------- source ----------
+
+async function resolveSource(api: KubeApi, ref: TargetRef): Promise<ResolvedSource> {
+  switch (ref.kind) {
+    case 'pod': {
+      const pod = await readPodOrSuggest(api, ref.namespace, ref.name);
+      requireRunning(pod, `${ref.namespace}/${ref.name}`);
+      return sourceOfPod(pod);
+    }
+    case 'workload': {
+      const { pod, via } = await pickWorkloadPod(api, ref.workload, ref.namespace, ref.name);
+      if (!pod || !isReady(pod)) {
+        throw new NetdebugError('SOURCE_NOT_RUNNING', `${ref.workload} ${ref.namespace}/${ref.name} has no ready pod to test from`, {
+          hint: `kubectl get pods -n ${ref.namespace} -l ${await workloadSelectorText(api, ref.workload, ref.namespace, ref.name)}`,
+        });
+      }
+      return { ...sourceOfPod(pod), via };
+    }
+    case 'node': {
+      const node = await readNodeOrSuggest(api, ref.name);
+      return { kind: 'node', name: ref.name, ip: internalIPOf(node) };
+    }
+    case 'service':
+    case 'pod-or-service':
+    case 'address':
+      throw new NetdebugError('UNSUPPORTED_TARGET', `a ${ref.kind} cannot be a source`, { hint: 'test from a pod, a workload or a node' });
+    default: {
+      const never: never = ref;
+      throw new Error(`unknown target ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function requireRunning(pod: V1Pod, label: string): void {
+  const phase = pod.status?.phase ?? 'Pending';
+  if (phase !== 'Running' || pod.metadata?.deletionTimestamp) {
+    throw new NetdebugError('SOURCE_NOT_RUNNING', `source pod ${label} is ${pod.metadata?.deletionTimestamp ? 'terminating' : phase}, not Running: nothing to exec into`, {
+      hint: `kubectl describe pod ${pod.metadata?.name ?? ''} -n ${pod.metadata?.namespace ?? ''}`,
+    });
+  }
+}
+
+function sourceOfPod(pod: V1Pod): Extract<ResolvedSource, { kind: 'pod' }> {
+  return {
+    kind: 'pod',
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    node: pod.spec?.nodeName ?? '',
+    ip: pod.status?.podIP ?? '',
+    labels: pod.metadata?.labels ?? {},
+    hostNetwork: pod.spec?.hostNetwork === true,
+  };
+}
+
+// ---------- destination ----------
+
+interface DestinationResult {
+  destination: ResolvedDestination;
+  servicePods: BackendPod[];
+}
+
+async function resolveDestination(api: KubeApi, ref: TargetRef): Promise<DestinationResult> {
+  switch (ref.kind) {
+    case 'pod': {
+      const pod = await readPodOrSuggest(api, ref.namespace, ref.name);
+      return { destination: destinationOfPod(pod, ref.port), servicePods: [] };
+    }
+    case 'pod-or-service': {
+      const pod = await readPodMaybe(api, ref.namespace, ref.name);
+      if (pod) return { destination: destinationOfPod(pod, ref.port), servicePods: [] };
+      const svc = await readServiceMaybe(api, ref.namespace, ref.name);
+      if (svc) return resolveService(api, svc, ref.port);
+      const [pods, svcs] = await Promise.all([listNames(api, 'pods', ref.namespace), listNames(api, 'services', ref.namespace)]);
+      throw notFound(`pod or service "${ref.name}"`, ref.namespace, ref.name, [...pods, ...svcs]);
+    }
+    case 'service': {
+      const svc = await readServiceMaybe(api, ref.namespace, ref.name);
+      if (!svc) throw notFound(`service "${ref.name}"`, ref.namespace, ref.name, await listNames(api, 'services', ref.namespace));
+      return resolveService(api, svc, ref.port);
+    }
+    case 'workload': {
+      const { pod, via } = await pickWorkloadPod(api, ref.workload, ref.namespace, ref.name);
+      if (!pod) {
+        throw new NetdebugError('TARGET_NOT_FOUND', `${ref.workload} ${ref.namespace}/${ref.name} has no pod`, {
+          hint: `kubectl get ${ref.workload.toLowerCase()} ${ref.name} -n ${ref.namespace}`,
+        });
+      }
+      const dest = destinationOfPod(pod, ref.port);
+      return { destination: dest.kind === 'pod' ? { ...dest, via } : dest, servicePods: [] };
+    }
+    case 'node': {
+      const node = await readNodeOrSuggest(api, ref.name);
+      const port = requireNumericPort(ref.port, `node/${ref.name}`);
+      return { destination: { kind: 'node', name: ref.name, ip: internalIPOf(node), port, protocol: 'TCP' }, servicePods: [] };
+    }
+    case 'address': {
+      const port = requireNumericPort(ref.port, ref.host);
+      return { destination: { kind: 'address', host: ref.host, ips: ref.isIP ? [ref.host] : [], port, protocol: 'TCP' }, servicePods: [] };
+    }
+    default: {
+      const never: never = ref;
+      throw new Error(`unknown target ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function requireNumericPort(port: PortRef | undefined, what: string): number {
+  if (port?.kind === 'number') return port.number;
+  throw new NetdebugError('PORT_NOT_FOUND', port ? `${what}: a port name ("${port.name}") needs a pod or Service; give a number` : `${what} needs a port`, {
+    hint: `add :PORT, e.g. ${what}:443`,
+  });
+}
+
+function containerPortsOf(pod: V1Pod): ContainerPort[] {
+  return (pod.spec?.containers ?? []).flatMap((c) =>
+    (c.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP') as Protocol })),
+  );
+}
+
+function destinationOfPod(pod: V1Pod, portRef: PortRef | undefined): ResolvedDestination {
+  const ns = pod.metadata?.namespace ?? '';
+  const name = pod.metadata?.name ?? '';
+  const ports = containerPortsOf(pod);
+  const list = ports.map((p) => `${p.name ? `${p.name}:` : ''}${p.containerPort}/${p.protocol}`).join(', ') || 'none declared';
+  let port: number;
+  let protocol: Protocol = 'TCP';
+  if (portRef?.kind === 'number') {
+    port = portRef.number;
+    protocol = ports.find((p) => p.containerPort === port)?.protocol ?? 'TCP';
+  } else if (portRef?.kind === 'name') {
+    const found = ports.find((p) => p.name === portRef.name);
+    if (!found) {
+      throw new NetdebugError('PORT_NOT_FOUND', `pod ${ns}/${name} has no container port named "${portRef.name}" (ports: ${list})`, {
+        hint: `use a port number or one of the names, e.g. ${ns}/pod/${name}:${ports[0]?.name ?? ports[0]?.containerPort ?? 8080}`,
+      });
+    }
+    port = found.containerPort;
+    protocol = found.protocol;
+  } else if (ports.length === 1 && ports[0]) {
+    port = ports[0].containerPort;
+    protocol = ports[0].protocol;
+  } else {
+    throw new NetdebugError(ports.length === 0 ? 'PORT_NOT_FOUND' : 'AMBIGUOUS_PORT', `which port of pod ${ns}/${name}? (ports: ${list})`, {
+      hint: `add :PORT, e.g. ${ns}/pod/${name}:${ports[0]?.name ?? ports[0]?.containerPort ?? 8080}`,
+    });
+  }
+  return {
+    kind: 'pod',
+    namespace: ns,
+    name,
+    node: pod.spec?.nodeName ?? '',
+    ip: pod.status?.podIP ?? '',
+    labels: pod.metadata?.labels ?? {},
+    ready: isReady(pod),
+    hostNetwork: pod.spec?.hostNetwork === true,
+    ports,
+    port,
+    protocol,
+  };
+}
+
+/** Picks the Service port the user meant; throws listing the ports when it is missing or ambiguous. */
+export function pickServicePort(svc: { namespace: string; name: string; ports: ResolvedServicePort[] }, ref: PortRef | undefined): ResolvedServicePort {
+  const list = svc.ports.map((p) => `${p.name ? `${p.name}:` : ''}${p.port}/${p.protocol}`).join(', ') || 'none';
+  const example = `${svc.namespace}/svc/${svc.name}:${svc.ports[0]?.name ?? svc.ports[0]?.port ?? 80}`;
+  if (!ref) {
+    if (svc.ports.length === 1 && svc.ports[0]) return svc.ports[0];
+    throw new NetdebugError(svc.ports.length === 0 ? 'PORT_NOT_FOUND' : 'AMBIGUOUS_PORT', `Service ${svc.namespace}/${svc.name} has ${svc.ports.length} ports; say which one (ports: ${list})`, {
+      hint: `add :PORT, e.g. ${example}`,
+    });
+  }
+  const found = svc.ports.find((p) => (ref.kind === 'number' ? p.port === ref.number : p.name === ref.name));
+  if (!found) {
+    throw new NetdebugError('PORT_NOT_FOUND', `Service ${svc.namespace}/${svc.name} has no port ${ref.kind === 'number' ? ref.number : `named "${ref.name}"`} (ports: ${list})`, {
+      hint: `use one of its ports, e.g. ${example}`,
+    });
+  }
+  return found;
+}
+
+async function resolveService(api: KubeApi, svc: V1Service, portRef: PortRef | undefined): Promise<DestinationResult> {
+  const namespace = svc.metadata?.namespace ?? '';
+  const name = svc.metadata?.name ?? '';
+  if (svc.spec?.type === 'ExternalName') {
+    throw new NetdebugError('UNSUPPORTED_TARGET', `Service ${namespace}/${name} is ExternalName (${svc.spec.externalName ?? '?'}): it is only a DNS CNAME, with no ClusterIP, endpoints or kube-proxy rules to check`, {
+      hint: `test the name it points to as an address instead, e.g. ${svc.spec.externalName ?? 'HOST'}:PORT`,
+    });
+  }
+  if (!svc.spec?.clusterIP || svc.spec.clusterIP === 'None') {
+    throw new NetdebugError('UNSUPPORTED_TARGET', `Service ${namespace}/${name} is headless (clusterIP: None): there is no ClusterIP or kube-proxy rule to check; DNS returns the pod IPs directly`, {
+      hint: `test one of its pods instead, e.g. ${namespace}/pod/NAME:PORT (kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${name})`,
+    });
+  }
+  const ports: ResolvedServicePort[] = (svc.spec.ports ?? []).map((p) => ({
+    ...(p.name ? { name: p.name } : {}),
+    port: p.port,
+    targetPort: (p.targetPort as number | string | undefined) ?? p.port,
+    protocol: (p.protocol ?? 'TCP') as Protocol,
+  }));
+  const port = pickServicePort({ namespace, name, ports }, portRef);
+  const selector: Labels = svc.spec.selector ?? {};
+  const selectorText = formatSelector({ matchLabels: selector });
+  const [slices, pods] = await Promise.all([
+    api.call({ verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace }, () =>
+      api.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${name}` }),
+    ),
+    selectorText === ''
+      ? Promise.resolve([] as V1Pod[])
+      : api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: selectorText })).then((l) => l.items),
+  ]);
+  const endpoints = endpointsFromSlices(slices.items, port);
+  const servicePods: BackendPod[] = pods
+    .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+    .map((p) => ({
+      namespace: p.metadata?.namespace ?? namespace,
+      name: p.metadata?.name ?? '',
+      ip: p.status?.podIP ?? '',
+      node: p.spec?.nodeName ?? '',
+      ready: isReady(p),
+      labels: p.metadata?.labels ?? {},
+      hostNetwork: p.spec?.hostNetwork === true,
+      ports: containerPortsOf(p),
+    }));
+  return {
+    destination: {
+      kind: 'service',
+      namespace,
+      name,
+      clusterIP: svc.spec.clusterIP,
+      dnsName: `${name}.${namespace}.svc.cluster.local`,
+      port,
+      selector,
+      endpoints,
+    },
+    servicePods,
+  };
+}
+
+/** Unions the endpoints of all slices that carry the Service port (matched by port name and protocol). */
+export function endpointsFromSlices(slices: V1EndpointSlice[], port: ResolvedServicePort): ResolvedEndpoint[] {
+  const out: ResolvedEndpoint[] = [];
+  const seen = new Set<string>();
+  for (const slice of slices) {
+    const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '') && (p.protocol ?? 'TCP') === port.protocol);
+    if (!sp || sp.port === undefined) continue;
+    for (const ep of slice.endpoints ?? []) {
+      const ready = ep.conditions?.ready ?? true;
+      const serving = ep.conditions?.serving ?? ready;
+      const terminating = ep.conditions?.terminating ?? false;
+      for (const ip of ep.addresses ?? []) {
+        const key = `${ip}:${sp.port}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({
+          ip,
+          port: sp.port,
+          ready,
+          serving,
+          terminating,
+          ...(ep.nodeName ? { node: ep.nodeName } : {}),
+          ...(ep.targetRef?.kind === 'Pod' && ep.targetRef.name ? { pod: { namespace: ep.targetRef.namespace ?? slice.metadata?.namespace ?? '', name: ep.targetRef.name } } : {}),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+// ---------- workloads ----------
+
+async function readWorkload(api: KubeApi, kind: WorkloadRef['kind'], namespace: string, name: string): Promise<V1LabelSelector | undefined> {
+  const info = { verb: 'get', resource: `${kind.toLowerCase()}s`, group: 'apps', namespace, name };
+  try {
+    switch (kind) {
+      case 'Deployment':
+        return (await api.call(info, () => api.apps.readNamespacedDeployment({ namespace, name }))).spec?.selector;
+      case 'StatefulSet':
+        return (await api.call(info, () => api.apps.readNamespacedStatefulSet({ namespace, name }))).spec?.selector;
+      case 'DaemonSet':
+        return (await api.call(info, () => api.apps.readNamespacedDaemonSet({ namespace, name }))).spec?.selector;
+      default: {
+        const never: never = kind;
+        throw new Error(`unknown workload ${String(never)}`);
+      }
+    }
+  } catch (err) {
+    if (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND') {
+      throw notFound(`${kind} "${name}"`, namespace, name, await listNames(api, info.resource, namespace));
+    }
+    throw err;
+  }
+}
+
+async function workloadSelectorText(api: KubeApi, kind: WorkloadRef['kind'], namespace: string, name: string): Promise<string> {
+  return formatSelector((await readWorkload(api, kind, namespace, name)) ?? {});
+}
+
+async function pickWorkloadPod(api: KubeApi, kind: WorkloadRef['kind'], namespace: string, name: string): Promise<{ pod: V1Pod | undefined; via: WorkloadRef }> {
+  const selector = (await readWorkload(api, kind, namespace, name)) ?? {};
+  const text = formatSelector(selector);
+  const via: WorkloadRef = { kind, name };
+  if (text === '') return { pod: undefined, via };
+  const pods = (await api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: text }))).items;
+  const live = pods.filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
+  live.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  return { pod: live.find(isReady) ?? live[0] ?? pods[0], via };
+}
+
+/** Formats a label selector for `labelSelector=` (matchLabels and matchExpressions). */
+export function formatSelector(selector: V1LabelSelector): string {
+  const parts = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of selector.matchExpressions ?? []) {
+    const values = (e.values ?? []).join(',');
+    switch (e.operator) {
+      case 'In':
+        parts.push(`${e.key} in (${values})`);
+        break;
+      case 'NotIn':
+        parts.push(`${e.key} notin (${values})`);
+        break;
+      case 'Exists':
+        parts.push(e.key);
+        break;
+      case 'DoesNotExist':
+        parts.push(`!${e.key}`);
+        break;
+      default:
+        break;
+    }
+  }
+  return parts.join(',');
+}
+
+// ---------- reads ----------
+
+function isReady(pod: V1Pod): boolean {
+  return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+async function readPodMaybe(api: KubeApi, namespace: string, name: string): Promise<V1Pod | undefined> {
+  try {
+    return await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name }));
+  } catch (err) {
+    if (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+async function readServiceMaybe(api: KubeApi, namespace: string, name: string): Promise<V1Service | undefined> {
+  try {
+    return await api.call({ verb: 'get', resource: 'services', namespace, name }, () => api.core.readNamespacedService({ namespace, name }));
+  } catch (err) {
+    if (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+async function readPodOrSuggest(api: KubeApi, namespace: string, name: string): Promise<V1Pod> {
+  const pod = await readPodMaybe(api, namespace, name);
+  if (pod) return pod;
+  throw notFound(`pod "${name}"`, namespace, name, await listNames(api, 'pods', namespace));
+}
+
+async function readNodeOrSuggest(api: KubeApi, name: string): Promise<V1Node> {
+  try {
+    return await api.call({ verb: 'get', resource: 'nodes', name }, () => api.core.readNode({ name }));
+  } catch (err) {
+    if (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND') throw notFound(`node "${name}"`, undefined, name, await listNames(api, 'nodes', undefined));
+    throw err;
+  }
+}
+
+/** Lists up to 500 names of one kind in ONE namespace (or nodes), for suggestions; errors give no suggestions. */
+async function listNames(api: KubeApi, resource: string, namespace: string | undefined): Promise<string[]> {
+  const limit = 500;
+  const ns = namespace ?? '';
+  try {
+    switch (resource) {
+      case 'pods':
+        return (await api.call({ verb: 'list', resource, namespace }, () => api.core.listNamespacedPod({ namespace: ns, limit }))).items.map((o) => o.metadata?.name ?? '');
+      case 'services':
+        return (await api.call({ verb: 'list', resource, namespace }, () => api.core.listNamespacedService({ namespace: ns, limit }))).items.map((o) => o.metadata?.name ?? '');
+      case 'nodes':
+        return (await api.call({ verb: 'list', resource }, () => api.core.listNode({ limit }))).items.map((o) => o.metadata?.name ?? '');
+      case 'deployments':
+        return (await api.call({ verb: 'list', resource, group: 'apps', namespace }, () => api.apps.listNamespacedDeployment({ namespace: ns, limit }))).items.map((o) => o.metadata?.name ?? '');
+      case 'statefulsets':
+        return (await api.call({ verb: 'list', resource, group: 'apps', namespace }, () => api.apps.listNamespacedStatefulSet({ namespace: ns, limit }))).items.map((o) => o.metadata?.name ?? '');
+      case 'daemonsets':
+        return (await api.call({ verb: 'list', resource, group: 'apps', namespace }, () => api.apps.listNamespacedDaemonSet({ namespace: ns, limit }))).items.map((o) => o.metadata?.name ?? '');
+      default:
+        return [];
+    }
+  } catch {
+    return [];
+  }
+}
+
+function notFound(what: string, namespace: string | undefined, name: string, candidates: string[]): NetdebugError {
+  const near = suggestNames(name, candidates);
+  const where = namespace ? ` in namespace "${namespace}"` : '';
+  return new NetdebugError('TARGET_NOT_FOUND', `${what} not found${where}${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''}`, {
+    hint: near.length ? `e.g. ${namespace ? `${namespace}/` : ''}${near[0]}` : `check the name and namespace (-n); kubectl get ${what.split(' ')[0]}${namespace ? ` -n ${namespace}` : ''}`,
+  });
+}
+
+function internalIPOf(node: V1Node): string {
+  const addrs = node.status?.addresses ?? [];
+  return addrs.find((a) => a.type === 'InternalIP')?.address ?? addrs[0]?.address ?? '';
+}
+
+async function readNodeFacts(api: KubeApi, name: string): Promise<NodeFacts | undefined> {
+  try {
+    const node = await api.call({ verb: 'get', resource: 'nodes', name }, () => api.core.readNode({ name }));
+    const ready = (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+    return { name, ready, internalIP: internalIPOf(node), ...(node.spec?.podCIDR ? { podCIDR: node.spec.podCIDR } : {}) };
+  } catch (err) {
+    if (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+async function readNamespaceLabels(api: KubeApi, names: string[]): Promise<Record<string, Labels>> {
+  const out: Record<string, Labels> = {};
+  await Promise.all(
+    names.map(async (name) => {
+      try {
+        const ns = await api.call({ verb: 'get', resource: 'namespaces', name }, () => api.core.readNamespace({ name }));
+        out[name] = ns.metadata?.labels ?? {};
+      } catch (err) {
+        // Without namespace read access, namespaceSelectors still work on the well-known name label.
+        if (err instanceof NetdebugError && (err.code === 'TARGET_NOT_FOUND' || err.code === 'FORBIDDEN')) out[name] = {};
+        else throw err;
+      }
+    }),
+  );
+  return out;
+}
+
+async function listPolicies(api: KubeApi, namespaces: string[]): Promise<NetworkPolicy[]> {
+  const lists = await Promise.all(
+    namespaces.map((namespace) =>
+      api.call({ verb: 'list', resource: 'networkpolicies', group: 'networking.k8s.io', namespace }, () => api.networking.listNamespacedNetworkPolicy({ namespace })),
+    ),
+  );
+  return lists.flatMap((l) => l.items).map((p) => ({
+    metadata: { name: p.metadata?.name ?? '', namespace: p.metadata?.namespace ?? '' },
+    spec: p.spec as unknown as NetworkPolicy['spec'],
+  }));
+}
+
+async function readDns(api: KubeApi): Promise<DnsFacts> {
+  const namespace = 'kube-system';
+  const [svc, slices, pods] = await Promise.all([
+    readServiceMaybe(api, namespace, 'kube-dns'),
+    api.call({ verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace }, () =>
+      api.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: 'kubernetes.io/service-name=kube-dns' }),
+    ),
+    api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: 'k8s-app=kube-dns' })),
+  ]);
+  const readyIPs = new Set<string>();
+  for (const s of slices.items) for (const e of s.endpoints ?? []) if (e.conditions?.ready ?? true) for (const ip of e.addresses ?? []) readyIPs.add(ip);
+  return {
+    ...(svc?.spec?.clusterIP && svc.spec.clusterIP !== 'None' ? { serviceIP: svc.spec.clusterIP } : {}),
+    pods: pods.items.map((p) => ({
+      namespace,
+      name: p.metadata?.name ?? '',
+      ip: p.status?.podIP ?? '',
+      node: p.spec?.nodeName ?? '',
+      ready: isReady(p),
+    })),
+    readyEndpoints: readyIPs.size,
+  };
+}
+
+/** True when an error is an API 404 (exported for the prober). */
+export function isNotFound(err: unknown): boolean {
+  return statusCodeOf(err) === 404 || (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND');
+}

@@ -1,0 +1,114 @@
+/**
+ * Loads the kubeconfig the way kubectl does (KUBECONFIG with several files, --kubeconfig, context/cluster/user
+ * overrides) and picks the default namespace; the only place that decides which cluster we talk to.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { NetdebugError } from '../core/errors.ts';
+
+/** The kubectl connection flags the plugin accepts. */
+export interface KubeFlags {
+  kubeconfig?: string;
+  context?: string;
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+  server?: string;
+  token?: string;
+  insecureSkipTlsVerify?: boolean;
+  requestTimeoutMs?: number;
+}
+
+/** A loaded kubeconfig with the namespace and context to use. */
+export interface LoadedKubeConfig {
+  kc: KubeConfig;
+  namespace: string;
+  context: string;
+  /** Bound on each API request, when --request-timeout was given. */
+  requestTimeoutMs?: number;
+}
+
+const OVERRIDE_CONTEXT = 'netdebug-override';
+const NO_CONFIG_HINT =
+  'point KUBECONFIG or --kubeconfig at a kubeconfig file (e.g. ~/.kube/config), then check `kubectl config current-context`';
+
+/** Loads the kubeconfig per the flags and environment; throws NetdebugError NO_KUBECONFIG / NO_CONTEXT. */
+export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = process.env): LoadedKubeConfig {
+  const kc = new KubeConfig();
+  const files = flags.kubeconfig ? [flags.kubeconfig] : (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
+  if (files.length === 0) files.push(join(env.HOME ?? homedir(), '.kube', 'config'));
+  const present = files.filter((f) => existsSync(f));
+  if (present.length === 0 && !flags.server) {
+    throw new NetdebugError('NO_KUBECONFIG', `no kubeconfig found (looked at ${files.join(', ')})`, { hint: NO_CONFIG_HINT });
+  }
+  try {
+    present.forEach((file, i) => {
+      if (i === 0) {
+        kc.loadFromFile(file);
+      } else {
+        const more = new KubeConfig();
+        more.loadFromFile(file);
+        kc.mergeConfig(more, true);
+      }
+    });
+  } catch (err) {
+    throw new NetdebugError('NO_KUBECONFIG', `could not read the kubeconfig ${present.join(', ')}: ${(err as Error).message}`, {
+      hint: NO_CONFIG_HINT,
+      cause: err,
+    });
+  }
+
+  if (flags.context) {
+    if (!kc.getContextObject(flags.context)) {
+      throw new NetdebugError('NO_CONTEXT', `context "${flags.context}" is not in the kubeconfig`, {
+        hint: `known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`,
+      });
+    }
+    kc.setCurrentContext(flags.context);
+  }
+  const base = kc.getContextObject(kc.getCurrentContext());
+  if (!base && !flags.server) {
+    throw new NetdebugError('NO_CONTEXT', 'the kubeconfig has no current context', {
+      hint: 'run `kubectl config use-context NAME` or pass --context NAME',
+    });
+  }
+  const contextName = base?.name ?? OVERRIDE_CONTEXT;
+
+  if (flags.cluster || flags.user || flags.server || flags.token || flags.insecureSkipTlsVerify) {
+    let clusterName = flags.cluster ?? base?.cluster ?? OVERRIDE_CONTEXT;
+    let userName = flags.user ?? base?.user ?? OVERRIDE_CONTEXT;
+    const cluster = kc.getCluster(clusterName);
+    if (flags.cluster && !cluster) {
+      throw new NetdebugError('NO_CONTEXT', `cluster "${flags.cluster}" is not in the kubeconfig`, {
+        hint: `known clusters: ${kc.getClusters().map((c) => c.name).join(', ') || 'none'}`,
+      });
+    }
+    if (flags.user && !kc.getUser(flags.user)) {
+      throw new NetdebugError('NO_CONTEXT', `user "${flags.user}" is not in the kubeconfig`, {
+        hint: `known users: ${kc.getUsers().map((u) => u.name).join(', ') || 'none'}`,
+      });
+    }
+    if (flags.server || flags.insecureSkipTlsVerify) {
+      const server = flags.server ?? cluster?.server;
+      if (!server) throw new NetdebugError('NO_CONTEXT', `cluster "${clusterName}" has no server`, { hint: 'pass --server URL' });
+      clusterName = `${OVERRIDE_CONTEXT}-cluster`;
+      kc.addCluster({
+        ...(cluster ?? {}),
+        name: clusterName,
+        server,
+        skipTLSVerify: flags.insecureSkipTlsVerify ?? cluster?.skipTLSVerify ?? false,
+      });
+    }
+    if (flags.token) {
+      userName = `${OVERRIDE_CONTEXT}-user`;
+      kc.addUser({ name: userName, token: flags.token });
+    }
+    const name = `${OVERRIDE_CONTEXT}-${Date.now()}`;
+    kc.addContext({ name, cluster: clusterName, user: userName, ...(base?.namespace ? { namespace: base.namespace } : {}) });
+    kc.setCurrentContext(name);
+  }
+  const namespace = flags.namespace ?? base?.namespace ?? 'default';
+  return { kc, namespace, context: contextName, ...(flags.requestTimeoutMs !== undefined ? { requestTimeoutMs: flags.requestTimeoutMs } : {}) };
+}

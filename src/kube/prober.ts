@@ -1,0 +1,352 @@
+/**
+ * The real `Prober`: an ephemeral container (netadmin profile) in the source pod, reused across runs; short-lived,
+ * labelled debug pods on nodes (hostNetwork or not) with activeDeadlineSeconds; probes exec'd over WebSocket with a
+ * hard time bound; cleanup that deletes what this run created.
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Exec } from '@kubernetes/client-node';
+import type { KubeConfig, V1Container, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
+import { NetdebugError } from '../core/errors.ts';
+import type { ProbeLocation, ProbeObservation, ProbeResult, ProbeSpec } from '../core/model.ts';
+import { parseProbeOutput } from '../core/parse.ts';
+import { locationKey } from '../ports.ts';
+import type { ClusterFacts, LocationStatus, Prober } from '../ports.ts';
+import { apiMessageOf, createKubeApi, statusCodeOf } from './api.ts';
+import type { KubeApi } from './api.ts';
+
+/** The label every pod the tool creates carries. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+/** Its value. */
+export const MANAGED_BY_VALUE = 'kubectl-netdebug';
+/** The label carrying the run id. */
+export const RUN_ID_LABEL = 'netdebug.dev/run-id';
+
+/** Progress the prober reports while preparing locations. */
+export type ProberEvent =
+  | { type: 'location-preparing'; key: string; detail: string }
+  | { type: 'location-ready'; key: string; detail: string }
+  | { type: 'location-failed'; key: string; reason: string };
+
+/** Options of the real Prober. */
+export interface ProberOptions {
+  image: string;
+  runId: string;
+  keep: boolean;
+  /** How long to wait for a location to come up. */
+  timeoutMs: number;
+  /** Where node debug pods go (default: the source pod's namespace, else "default"). */
+  namespace?: string;
+  /** Extra time an exec gets beyond spec.timeoutMs before its socket is closed. */
+  execMarginMs?: number;
+  /** Interval between readiness polls. */
+  pollMs?: number;
+  onEvent?: (event: ProberEvent) => void;
+  countRequest?: () => void;
+}
+
+interface ExecTarget {
+  namespace: string;
+  pod: string;
+  container: string;
+}
+
+const NET_CAPS = { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } };
+const DEADLINE_SECONDS = 300;
+
+/** A short random suffix of lower-case letters and digits. */
+export function randomSuffix(length = 5): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  return [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** The name of a node debug pod: `netdebug-<node>-<host|pod>-<5 random>`, kept within 63 characters. */
+export function nodePodName(node: string, hostNetwork: boolean): string {
+  const suffix = `-${hostNetwork ? 'host' : 'pod'}-${randomSuffix()}`;
+  const nodePart = node.replace(/[^a-z0-9-]/g, '-').slice(0, 63 - 'netdebug-'.length - suffix.length).replace(/-+$/, '');
+  return `netdebug-${nodePart}${suffix}`;
+}
+
+/** Creates the Prober for one run. */
+export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOptions): Prober {
+  const api = createKubeApi(kc, opts.countRequest ? { countRequest: opts.countRequest } : {});
+  const exec = new Exec(kc);
+  const source = facts.targets.source;
+  const podNamespace = opts.namespace ?? (source.kind === 'pod' ? source.namespace : 'default');
+  const pollMs = opts.pollMs ?? 150;
+  const margin = opts.execMarginMs ?? 1500;
+  const targets = new Map<string, ExecTarget>();
+  const created: { namespace: string; name: string }[] = [];
+  let execCount = 0;
+  let cleaned: Promise<void> | undefined;
+
+  const emit = (e: ProberEvent): void => {
+    try {
+      opts.onEvent?.(e);
+    } catch {
+      /* a reporter bug must not break probing */
+    }
+  };
+
+  const prepareOne = async (where: ProbeLocation): Promise<LocationStatus> => {
+    const key = locationKey(where);
+    try {
+      const target = where.kind === 'source-pod' ? await prepareSourcePod() : await prepareNodePod(where.node, where.hostNetwork);
+      targets.set(key, target);
+      emit({ type: 'location-ready', key, detail: `${target.namespace}/${target.pod} (${target.container})` });
+      return { ready: true };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      emit({ type: 'location-failed', key, reason });
+      return { ready: false, reason };
+    }
+  };
+
+  const prepareSourcePod = async (): Promise<ExecTarget> => {
+    if (source.kind !== 'pod') throw new Error('the source is a node, not a pod: there is no source pod to probe from');
+    const { namespace, name } = source;
+    const pod = await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name }));
+    const reusable = (pod.spec?.ephemeralContainers ?? []).find(
+      (c) => c.name.startsWith('netdebug-') && c.image === opts.image && ephemeralState(pod, c.name) === 'running',
+    );
+    if (reusable) return { namespace, pod: name, container: reusable.name };
+    const container: V1EphemeralContainer = {
+      name: `netdebug-${randomSuffix()}`,
+      image: opts.image,
+      command: ['sleep', 'infinity'],
+      stdin: false,
+      tty: false,
+      securityContext: NET_CAPS,
+    };
+    emit({ type: 'location-preparing', key: 'source-pod', detail: `adding ephemeral container ${container.name} to ${namespace}/${name}` });
+    const body = pod.spec?.ephemeralContainers
+      ? [{ op: 'add', path: '/spec/ephemeralContainers/-', value: container }]
+      : [{ op: 'add', path: '/spec/ephemeralContainers', value: [container] }];
+    try {
+      await api.call({ verb: 'patch', resource: 'pods/ephemeralcontainers', namespace, name }, () =>
+        api.core.patchNamespacedPodEphemeralcontainers({ namespace, name, body }),
+      );
+    } catch (err) {
+      throw explainSetupError(err, `add an ephemeral container to ${namespace}/${name}`);
+    }
+    await waitFor(`ephemeral container ${container.name} in ${namespace}/${name}`, async () => {
+      const p = await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name }));
+      return ephemeralOutcome(p, container.name);
+    });
+    return { namespace, pod: name, container: container.name };
+  };
+
+  const prepareNodePod = async (node: string, hostNetwork: boolean): Promise<ExecTarget> => {
+    const namespace = podNamespace;
+    const name = nodePodName(node, hostNetwork);
+    const container: V1Container = { name: 'netdebug', image: opts.image, command: ['sleep', 'infinity'], securityContext: NET_CAPS };
+    const pod: V1Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [RUN_ID_LABEL]: opts.runId } },
+      spec: {
+        nodeName: node,
+        hostNetwork,
+        restartPolicy: 'Never',
+        tolerations: [{ operator: 'Exists' }],
+        activeDeadlineSeconds: DEADLINE_SECONDS,
+        terminationGracePeriodSeconds: 0,
+        containers: [container],
+      },
+    };
+    emit({ type: 'location-preparing', key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, detail: `creating ${namespace}/${name} on ${node}` });
+    try {
+      await api.call({ verb: 'create', resource: 'pods', namespace }, () => api.core.createNamespacedPod({ namespace, body: pod }));
+    } catch (err) {
+      throw explainSetupError(err, `create debug pod ${namespace}/${name} on node ${node}`);
+    }
+    created.push({ namespace, name });
+    await waitFor(`debug pod ${namespace}/${name}`, async () => {
+      const p = await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name }));
+      const phase = p.status?.phase;
+      if (phase === 'Running') return 'ready';
+      if (phase === 'Failed' || phase === 'Succeeded') return `the pod ended (${phase}${p.status?.reason ? `: ${p.status.reason}` : ''})`;
+      const waiting = p.status?.containerStatuses?.[0]?.state?.waiting;
+      if (waiting?.reason && /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerError/.test(waiting.reason)) {
+        return `${waiting.reason}: ${waiting.message ?? opts.image}`;
+      }
+      return undefined;
+    });
+    return { namespace, pod: name, container: 'netdebug' };
+  };
+
+  /** Polls until `check` says ready (or a failure reason), bounded by opts.timeoutMs. */
+  const waitFor = async (what: string, check: () => Promise<string | undefined>): Promise<void> => {
+    const deadline = Date.now() + opts.timeoutMs;
+    for (;;) {
+      const outcome = await check();
+      if (outcome === 'ready') return;
+      if (outcome !== undefined) throw new Error(`${what} did not start: ${outcome}`);
+      if (Date.now() >= deadline) throw new Error(`${what} was not running after ${Math.round(opts.timeoutMs / 1000)} s`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  };
+
+  const runExec = (target: ExecTarget, spec: ProbeSpec): Promise<{ stdout: string; stderr: string; exitCode: number | null; timedOut: boolean; error?: string }> =>
+    new Promise((resolve) => {
+      let stdout = '';
+      let stderr = '';
+      let status: V1Status | undefined;
+      let settled = false;
+      let timedOut = false;
+      let socket: { close(): void; on(ev: string, cb: (...a: unknown[]) => void): unknown } | undefined;
+      const sink = (append: (s: string) => void) =>
+        new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            append(chunk.toString('utf8'));
+            cb();
+          },
+        });
+      const finish = (error?: string): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const exitCode = status ? exitCodeOfStatus(status) : null;
+        resolve({ stdout, stderr, exitCode, timedOut, ...(error !== undefined ? { error } : {}) });
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          socket?.close();
+        } catch {
+          /* already closed */
+        }
+        finish();
+      }, spec.timeoutMs + margin);
+      execCount++;
+      api.countRequest();
+      exec
+        .exec(target.namespace, target.pod, target.container, spec.command, sink((s) => (stdout += s)), sink((s) => (stderr += s)), null, false, (s) => {
+          status = s;
+        })
+        .then((ws) => {
+          socket = ws as unknown as typeof socket;
+          ws.on('close', () => setImmediate(() => finish(status ? undefined : 'the exec stream closed without an exit status')));
+          ws.on('error', (e: Error) => finish(`exec failed: ${e.message}`));
+          if (settled) ws.close();
+        })
+        .catch((err: unknown) => finish(`exec failed: ${describeExecError(err)}`));
+    });
+
+  return {
+    async prepare(locations) {
+      const unique = new Map(locations.map((l) => [locationKey(l), l]));
+      const results = await Promise.all([...unique].map(async ([key, where]) => [key, await prepareOne(where)] as const));
+      return new Map(results);
+    },
+
+    async run(spec) {
+      const started = Date.now();
+      const target = targets.get(locationKey(spec.where));
+      const done = (observation: ProbeObservation): ProbeResult => ({ spec, observation, durationMs: Date.now() - started });
+      if (!target) return done({ kind: 'could-not-run', reason: `location ${locationKey(spec.where)} was not prepared` });
+      try {
+        const out = await runExec(target, spec);
+        if (out.error !== undefined && !out.timedOut) return done({ kind: 'could-not-run', reason: out.error });
+        return done(parseProbeOutput(spec.action, { stdout: out.stdout, stderr: out.stderr, exitCode: out.timedOut ? null : out.exitCode }));
+      } catch (err) {
+        return done({ kind: 'could-not-run', reason: err instanceof Error ? err.message : String(err) });
+      }
+    },
+
+    cleanup() {
+      if (opts.keep) return Promise.resolve();
+      cleaned ??= (async () => {
+        await Promise.all(
+          created.map(({ namespace, name }) =>
+            api
+              .call({ verb: 'delete', resource: 'pods', namespace, name }, () => api.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }))
+              .catch(() => undefined),
+          ),
+        );
+      })();
+      return cleaned;
+    },
+
+    execs: () => execCount,
+  };
+}
+
+/** The exit code in an exec's channel-3 status: Success = 0, else `details.causes[reason=ExitCode]`. */
+export function exitCodeOfStatus(status: V1Status): number | null {
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  const code = cause?.message !== undefined ? Number(cause.message) : NaN;
+  return Number.isInteger(code) ? code : null;
+}
+
+function ephemeralState(pod: V1Pod, name: string): 'running' | 'waiting' | 'terminated' | 'none' {
+  const st = (pod.status?.ephemeralContainerStatuses ?? []).find((s) => s.name === name);
+  if (st?.state?.running) return 'running';
+  if (st?.state?.terminated) return 'terminated';
+  if (st?.state?.waiting) return 'waiting';
+  return 'none';
+}
+
+function ephemeralOutcome(pod: V1Pod, name: string): string | undefined {
+  const st = (pod.status?.ephemeralContainerStatuses ?? []).find((s) => s.name === name);
+  if (st?.state?.running) return 'ready';
+  if (st?.state?.terminated) return `it terminated (${st.state.terminated.reason ?? `exit ${st.state.terminated.exitCode}`})`;
+  const waiting = st?.state?.waiting;
+  if (waiting?.reason && /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerError/.test(waiting.reason)) {
+    return `${waiting.reason}: ${waiting.message ?? ''}`.trim();
+  }
+  return undefined;
+}
+
+function explainSetupError(err: unknown, what: string): Error {
+  const code = err instanceof NetdebugError ? (err.cause ? statusCodeOf(err.cause) : undefined) : statusCodeOf(err);
+  const message = err instanceof NetdebugError ? (err.cause ? apiMessageOf(err.cause) : err.message) : apiMessageOf(err);
+  if (code === 404 && what.includes('ephemeral')) {
+    return new Error(`could not ${what}: ephemeral containers are disabled on this cluster (or the pod is gone): ${message}`);
+  }
+  if (code === 403) {
+    const hint = err instanceof NetdebugError && err.hint ? ` (${err.hint})` : '';
+    if (/violates PodSecurity|pod security/i.test(message)) return new Error(`could not ${what}: rejected by Pod Security: ${message}`);
+    return new Error(`could not ${what}: forbidden: ${message}${hint}`);
+  }
+  return new Error(`could not ${what}: ${message}`);
+}
+
+function describeExecError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  // client-node rejects with the ws ErrorEvent or a V1Status-like object on a failed upgrade
+  const e = err as { message?: unknown; error?: { message?: unknown } } | null;
+  if (typeof e?.message === 'string') return e.message;
+  if (typeof e?.error?.message === 'string') return e.error.message;
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
+}
+
+/** Deletes every pod the tool created (label managed-by=kubectl-netdebug) in one namespace or all; returns their names. */
+export async function cleanupAll(kc: KubeConfig, opts: { namespace?: string; allNamespaces?: boolean; countRequest?: () => void }): Promise<string[]> {
+  const api: KubeApi = createKubeApi(kc, opts.countRequest ? { countRequest: opts.countRequest } : {});
+  const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+  const pods = opts.allNamespaces
+    ? await api.call({ verb: 'list', resource: 'pods' }, () => api.core.listPodForAllNamespaces({ labelSelector }))
+    : await api.call({ verb: 'list', resource: 'pods', namespace: opts.namespace ?? 'default' }, () =>
+        api.core.listNamespacedPod({ namespace: opts.namespace ?? 'default', labelSelector }),
+      );
+  const deleted: string[] = [];
+  await Promise.all(
+    pods.items.map(async (p) => {
+      const namespace = p.metadata?.namespace ?? '';
+      const name = p.metadata?.name ?? '';
+      try {
+        await api.call({ verb: 'delete', resource: 'pods', namespace, name }, () => api.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }));
+        deleted.push(`${namespace}/${name}`);
+      } catch (err) {
+        if (!(err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND')) throw err;
+      }
+    }),
+  );
+  return deleted.sort();
+}

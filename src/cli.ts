@@ -1,0 +1,209 @@
+/**
+ * The command line: yargs parses argv, and every flag is converted here, once, into a typed options object (durations
+ * in milliseconds, output mode decided, target syntax checked). Nothing past this file sees a flag string.
+ */
+import yargs from 'yargs';
+import { NetdebugError } from './core/errors.ts';
+import { parseTarget } from './core/target.ts';
+import pkg from '../package.json' with { type: 'json' };
+
+/** The pinned default netbox image. */
+export const DEFAULT_IMAGE = 'nicolaka/netshoot:v0.13';
+/** The default per-probe timeout. */
+export const DEFAULT_TIMEOUT_MS = 2000;
+/** The plugin version, from package.json. */
+export const VERSION: string = pkg.version;
+
+/** How the result is shown. */
+export type OutputMode = 'tui' | 'text' | 'json';
+
+/** The kubectl connection flags, typed (compatible with src/kube/config.ts KubeFlags). */
+export interface ConnectionFlags {
+  kubeconfig?: string;
+  context?: string;
+  cluster?: string;
+  user?: string;
+  namespace?: string;
+  server?: string;
+  token?: string;
+  as?: string;
+  asGroups?: string[];
+  certificateAuthority?: string;
+  insecureSkipTlsVerify?: boolean;
+  requestTimeoutMs?: number;
+}
+
+/** `kubectl netdebug SRC DST`: the typed options. Targets stay strings until the namespace is known. */
+export interface DiagnoseOptions {
+  source: string;
+  destination: string;
+  output: OutputMode;
+  image: string;
+  timeoutMs: number;
+  keep: boolean;
+  connection: ConnectionFlags;
+}
+
+/** `kubectl netdebug cleanup`: the typed options. */
+export interface CleanupOptions {
+  allNamespaces: boolean;
+  connection: ConnectionFlags;
+}
+
+/** What the command line asked for: a diagnosis, a cleanup, or text to print (help, version) and exit 0. */
+export type CliCommand =
+  | { kind: 'diagnose'; options: DiagnoseOptions }
+  | { kind: 'cleanup'; options: CleanupOptions }
+  | { kind: 'print'; text: string };
+
+/** The environment the CLI decides defaults from. */
+export interface CliEnv {
+  /** Whether stdout is a terminal (tui by default there). */
+  stdoutIsTTY: boolean;
+  /** Whether we run in CI (never tui there). */
+  ci: boolean;
+}
+
+/**
+ * Parses a duration: `500ms`, `2s`, `1.5s`, `1m`, `1h`, or a bare number of seconds (as kubectl's --request-timeout).
+ * Throws NetdebugError USAGE naming the flag.
+ */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) {
+    throw new NetdebugError('USAGE', `invalid ${flag} "${text}": expected a duration like 500ms, 2s or 1m`, { hint: `e.g. ${flag}=2s` });
+  }
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  return Math.round(n * factor);
+}
+
+const EXAMPLES: [string, string][] = [
+  ['kubectl netdebug client web:80', 'from pod client to Service (or pod) web, port 80, in the current namespace'],
+  ['kubectl netdebug -n shop deploy/frontend svc/checkout:http', 'from a ready pod of a Deployment to a named Service port'],
+  ['kubectl netdebug front/pod/client shop/svc/web -o json', 'across namespaces, as JSON for scripts'],
+  ['kubectl netdebug pod/client node/node-2:10250', 'from a pod to a node port'],
+  ['kubectl netdebug node/node-1 10.96.0.10:53', 'from a node (hostNetwork) to an address'],
+  ['kubectl netdebug cleanup -A', 'delete every pod netdebug left behind, in all namespaces'],
+];
+
+/** Parses argv (without node and script) into a CliCommand; throws NetdebugError USAGE/INVALID_TARGET (exit 2). */
+export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand> {
+  let command: CliCommand | undefined;
+  const parser = yargs()
+    .scriptName('kubectl netdebug')
+    .usage('Usage: kubectl netdebug SRC DST [flags]\n       kubectl netdebug cleanup [-n NS | -A]\n\nFind where traffic from SRC to DST breaks: DNS, Service, kube-proxy, NetworkPolicy, node or overlay.\nTargets: [[NAMESPACE/]KIND/]NAME[:PORT], KIND one of pod|po, service|svc, node|no, deployment|deploy, statefulset|sts, daemonset|ds; DST may also be an IP or a host name.')
+    .command(
+      '$0 <source> <destination>',
+      false,
+      (y) =>
+        y
+          .positional('source', { type: 'string', describe: 'where traffic starts: a pod, workload or node' })
+          .positional('destination', { type: 'string', describe: 'where it should arrive: pod, Service, node or address, with :PORT' }),
+      (a) => {
+        command = { kind: 'diagnose', options: toDiagnoseOptions(a, env) };
+      },
+    )
+    .command(
+      'cleanup',
+      'delete every pod netdebug created (by its labels)',
+      (y) => y.option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'in every namespace' }),
+      (a) => {
+        command = { kind: 'cleanup', options: { allNamespaces: a['all-namespaces'] === true, connection: toConnectionFlags(a) } };
+      },
+    )
+    .option('output', { alias: 'o', type: 'string', choices: ['tui', 'text', 'json'], describe: 'output format (default: tui on a terminal, text otherwise)' })
+    .option('image', { type: 'string', default: DEFAULT_IMAGE, describe: 'netbox image for the probe containers' })
+    .option('timeout', { type: 'string', default: '2s', describe: 'timeout of each probe (500ms, 2s, 1m)' })
+    .option('keep', { type: 'boolean', default: false, describe: 'leave the node debug pods for inspection' })
+    .option('namespace', { alias: 'n', type: 'string', describe: 'default namespace of both targets (default: the context\'s)' })
+    .group(['output', 'image', 'timeout', 'keep', 'namespace', 'help', 'version'], 'Flags:')
+    .group(['kubeconfig', 'context', 'cluster', 'user', 'server', 'token', 'as', 'as-group', 'certificate-authority', 'insecure-skip-tls-verify', 'request-timeout'], 'Connection:')
+    .option('kubeconfig', { type: 'string', describe: 'path to the kubeconfig file' })
+    .option('context', { type: 'string', describe: 'kubeconfig context to use' })
+    .option('cluster', { type: 'string', describe: 'kubeconfig cluster to use' })
+    .option('user', { type: 'string', describe: 'kubeconfig user to use' })
+    .option('server', { alias: 's', type: 'string', describe: 'address of the Kubernetes API server' })
+    .option('token', { type: 'string', describe: 'bearer token for the API server' })
+    .option('as', { type: 'string', describe: 'user to impersonate' })
+    .option('as-group', { type: 'string', array: true, describe: 'group to impersonate (repeatable)' })
+    .option('certificate-authority', { type: 'string', describe: 'path to a CA certificate file' })
+    .option('insecure-skip-tls-verify', { type: 'boolean', describe: 'do not verify the server certificate (insecure)' })
+    .option('request-timeout', { type: 'string', describe: 'timeout of each API request (0 = none; 30s, 1m)' })
+    .example(EXAMPLES)
+    .help('help')
+    .alias('help', 'h')
+    .version('version', 'show the version', VERSION)
+    .strict()
+    .exitProcess(false)
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err instanceof NetdebugError) throw err;
+      const got = /^Not enough non-option arguments: got (\d+)/.exec(msg ?? '')?.[1];
+      const message = got !== undefined ? `expected SRC and DST, got ${got} argument${got === '1' ? '' : 's'}` : msg || err?.message || 'invalid command line';
+      throw new NetdebugError('USAGE', message, { hint: 'run `kubectl netdebug --help` for usage and examples' });
+    });
+
+  let printed: string | undefined;
+  await parser.parseAsync(argv, {}, (err, _args, output) => {
+    if (err) throw err;
+    if (output) printed = output;
+  });
+  if (printed !== undefined) return { kind: 'print', text: printed.endsWith('\n') ? printed : `${printed}\n` };
+  if (!command) throw new NetdebugError('USAGE', 'missing SRC and DST', { hint: 'run `kubectl netdebug --help` for usage and examples' });
+  return command;
+}
+
+type RawArgs = Record<string, unknown>;
+
+function str(a: RawArgs, key: string): string | undefined {
+  const v = a[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new NetdebugError('USAGE', `--${key} takes a single value`, { hint: `give --${key} once` });
+  return v;
+}
+
+function toConnectionFlags(a: RawArgs): ConnectionFlags {
+  const flags: ConnectionFlags = {};
+  const set = <K extends keyof ConnectionFlags>(k: K, v: ConnectionFlags[K] | undefined): void => {
+    if (v !== undefined) flags[k] = v;
+  };
+  set('kubeconfig', str(a, 'kubeconfig'));
+  set('context', str(a, 'context'));
+  set('cluster', str(a, 'cluster'));
+  set('user', str(a, 'user'));
+  set('namespace', str(a, 'namespace'));
+  set('server', str(a, 'server'));
+  set('token', str(a, 'token'));
+  set('as', str(a, 'as'));
+  set('certificateAuthority', str(a, 'certificate-authority'));
+  const groups = a['as-group'];
+  if (Array.isArray(groups) && groups.length > 0) flags.asGroups = groups.map(String);
+  if (a['insecure-skip-tls-verify'] === true) flags.insecureSkipTlsVerify = true;
+  const rt = str(a, 'request-timeout');
+  if (rt !== undefined) {
+    const ms = parseDuration(rt, '--request-timeout');
+    if (ms > 0) flags.requestTimeoutMs = ms;
+  }
+  if (flags.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(flags.namespace)) {
+    throw new NetdebugError('USAGE', `invalid --namespace "${flags.namespace}": not a DNS-1123 label`, { hint: 'namespaces are lower case letters, digits and -' });
+  }
+  return flags;
+}
+
+function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
+  const connection = toConnectionFlags(a);
+  const source = String(a.source);
+  const destination = String(a.destination);
+  // Syntax errors surface now, before any kubeconfig is read; main re-parses with the real default namespace.
+  const ns = connection.namespace ?? 'default';
+  parseTarget(source, 'source', ns);
+  parseTarget(destination, 'destination', ns);
+  const timeoutMs = parseDuration(str(a, 'timeout') ?? '2s', '--timeout');
+  if (timeoutMs < 100) throw new NetdebugError('USAGE', `--timeout ${String(a.timeout)} is too short: probes need at least 100ms`, { hint: 'e.g. --timeout=2s' });
+  const image = str(a, 'image') ?? DEFAULT_IMAGE;
+  if (image.trim() === '' || /\s/.test(image)) throw new NetdebugError('USAGE', `invalid --image "${image}"`, { hint: `e.g. --image=${DEFAULT_IMAGE}` });
+  const output = (str(a, 'output') as OutputMode | undefined) ?? (env.stdoutIsTTY && !env.ci ? 'tui' : 'text');
+  return { source, destination, output, image, timeoutMs, keep: a.keep === true, connection };
+}

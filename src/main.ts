@@ -1,0 +1,146 @@
+/**
+ * The composition root: parses argv, loads the kubeconfig, builds the real Cluster and Prober from src/kube, wires the
+ * reporters, runs the diagnosis and sets the exit code. The only module that touches process state.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseCli, type CleanupOptions, type DiagnoseOptions } from './cli.ts';
+import { describeError } from './core/errors.ts';
+import { exitCodeForVerdict, type RunEvent } from './core/model.ts';
+import { parseTarget } from './core/target.ts';
+import type { Cluster, Prober } from './ports.ts';
+import { createJsonReporter } from './report/json.ts';
+import { dispatchEvent, shouldUseColor, type OutputStream, type Reporter } from './report/reporter.ts';
+import { createTextReporter } from './report/text.ts';
+import { runDiagnosis } from './run.ts';
+
+/** The process streams and environment main works with (swappable in tests). */
+export interface MainIo {
+  stdout: OutputStream;
+  stderr: OutputStream;
+  env: NodeJS.ProcessEnv;
+}
+
+/** How long a node debug pod may take to come up before its probes count as could-not-run. */
+const PREPARE_TIMEOUT_MS = 30_000;
+/** How long a signal handler waits for cleanup before exiting anyway. */
+const SIGNAL_CLEANUP_MS = 10_000;
+
+/** Runs the plugin on argv (without node and script), sets process.exitCode and returns it. */
+export async function run(argv: string[] = process.argv.slice(2), io: MainIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let code: number;
+  try {
+    const command = await parseCli(argv, { stdoutIsTTY: io.stdout.isTTY === true, ci: io.env.CI === 'true' || io.env.CI === '1' });
+    switch (command.kind) {
+      case 'print':
+        io.stdout.write(command.text);
+        code = 0;
+        break;
+      case 'cleanup':
+        code = await runCleanup(command.options, io);
+        break;
+      case 'diagnose':
+        code = await runDiagnose(command.options, io);
+        break;
+      default: {
+        const never: never = command;
+        throw new Error(`unknown command ${JSON.stringify(never)}`);
+      }
+    }
+  } catch (err) {
+    const d = describeError(err);
+    io.stderr.write(`error: ${d.message}\n${d.hint ? `  hint: ${d.hint}\n` : ''}`);
+    code = d.exitCode;
+  }
+  process.exitCode = code;
+  return code;
+}
+
+async function runCleanup(options: CleanupOptions, io: MainIo): Promise<number> {
+  const { loadKubeConfig } = await import('./kube/config.ts');
+  const { cleanupAll } = await import('./kube/prober.ts');
+  const loaded = loadKubeConfig(options.connection);
+  const namespace = options.connection.namespace ?? loaded.namespace;
+  const deleted = await cleanupAll(loaded.kc, options.allNamespaces ? { allNamespaces: true } : { namespace });
+  const scope = options.allNamespaces ? 'all namespaces' : `namespace ${namespace}`;
+  io.stdout.write(deleted.length === 0 ? `no netdebug pods in ${scope}\n` : `deleted ${deleted.length} netdebug pod(s) in ${scope}: ${deleted.join(', ')}\n`);
+  return 0;
+}
+
+async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number> {
+  const { loadKubeConfig } = await import('./kube/config.ts');
+  const { createCluster } = await import('./kube/cluster.ts');
+  const { createProber } = await import('./kube/prober.ts');
+  const loaded = loadKubeConfig(options.connection);
+  const namespace = options.connection.namespace ?? loaded.namespace;
+  const source = parseTarget(options.source, 'source', namespace);
+  const destination = parseTarget(options.destination, 'destination', namespace);
+
+  let requests = 0;
+  const countRequest = (): void => void (requests += 1);
+  const requestTimeoutMs = options.connection.requestTimeoutMs ?? loaded.requestTimeoutMs;
+  const real = createCluster(loaded.kc, {
+    namespace,
+    context: loaded.context,
+    countRequest,
+    ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+  });
+  // One counter for the cluster and the prober, so stats.apiRequests is the whole run's cost.
+  const cluster: Cluster = { resolve: (s, d) => real.resolve(s, d), apiRequests: () => requests };
+  const runId = randomBytes(4).toString('hex');
+  let prober: Prober | undefined;
+
+  // The TUI is its own issue; until it lands, tui renders as text.
+  const reporters: Reporter[] =
+    options.output === 'json' ? [createJsonReporter(io.stdout)] : [createTextReporter(io.stdout, { color: shouldUseColor(io.stdout, io.env) })];
+  let exitCode: number | undefined;
+  const emit = async (e: RunEvent): Promise<void> => {
+    if (e.type === 'run-finished') exitCode = e.exitCode;
+    await dispatchEvent(reporters, e);
+  };
+
+  const removeHandlers = installSignalHandlers(() => prober);
+  try {
+    const report = await runDiagnosis({
+      runId,
+      source,
+      destination,
+      cluster,
+      makeProber: (facts) => {
+        prober = createProber(loaded.kc, facts, { image: options.image, runId, keep: options.keep, timeoutMs: PREPARE_TIMEOUT_MS, countRequest });
+        return prober;
+      },
+      opts: { timeoutMs: options.timeoutMs },
+      emit,
+      clock: { now: () => Date.now() },
+    });
+    return exitCode ?? exitCodeForVerdict(report.verdict);
+  } finally {
+    for (const r of reporters) await r.finish?.();
+    removeHandlers();
+  }
+}
+
+/** On SIGINT/SIGTERM: clean up the prober's pods, then exit 130/143; a second signal exits at once. */
+function installSignalHandlers(currentProber: () => Prober | undefined): () => void {
+  let exiting = false;
+  const handle = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    if (exiting) process.exit(code);
+    exiting = true;
+    process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: cleaning up debug pods (again to skip)\n`);
+    const prober = currentProber();
+    const cleanup = prober ? prober.cleanup() : Promise.resolve();
+    const timer = new Promise<void>((r) => setTimeout(r, SIGNAL_CLEANUP_MS).unref());
+    void Promise.race([cleanup.catch(() => undefined), timer]).then(() => process.exit(code));
+  };
+  const onInt = (): void => handle('SIGINT');
+  const onTerm = (): void => handle('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  };
+}
+
+if (import.meta.main) await run();

@@ -1,0 +1,267 @@
+/**
+ * The ladder planner: a pure function from what the API told us to the probes to run, where to run them, and why a rung
+ * does not apply. Running the plan is run.ts's job; turning actions into argv is parse.ts's.
+ */
+import type { ClusterFacts } from './ports.ts';
+import { locationKey } from './ports.ts';
+import {
+  RUNG_IDS,
+  type NodeCheckId,
+  type ObjectRef,
+  type ProbeAction,
+  type ProbeLocation,
+  type ProbeSpec,
+  type ResolvedEndpoint,
+  type RungId,
+} from './core/model.ts';
+import { buildProbeCommand } from './core/parse.ts';
+
+/** Planner options: the per-probe timeout and how many endpoints (and DNS pods) to sample. */
+export interface PlanOptions {
+  timeoutMs: number;
+  /** At most this many endpoints of a Service (and DNS pods) are probed; default 3. */
+  maxEndpoints?: number;
+}
+
+/** The probes of one rung, or why the rung does not apply (then `probes` is empty). */
+export interface RungPlan {
+  rung: RungId;
+  probes: ProbeSpec[];
+  skipReason?: string;
+}
+
+/** The whole plan: every location to prepare, the rungs in ladder order, and the node checks. */
+export interface LadderPlan {
+  locations: ProbeLocation[];
+  rungs: RungPlan[];
+  nodeChecks: ProbeSpec[];
+}
+
+/** The full-size don't-fragment ICMP payload: a 1450-byte VXLAN pod MTU minus 28 bytes of IP and ICMP headers. */
+export const MTU_FULL_PAYLOAD = 1450 - 28;
+/** The small ICMP payload that must pass whenever the path works at all. */
+export const MTU_SMALL_PAYLOAD = 56;
+
+/** A destination address to probe directly: an endpoint, the pod, the node, or an address, with its node when known. */
+interface DirectTarget {
+  host: string;
+  port: number;
+  node?: string;
+  /** True when the address belongs to a pod (so pod-network node checks apply). */
+  isPod: boolean;
+  about?: ObjectRef;
+}
+
+/** Plans the ladder for one run (pure): which probes run where, and which rungs are skipped and why. */
+export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
+  const { source, destination: dest } = facts.targets;
+  const max = Math.max(1, opts.maxEndpoints ?? 3);
+  const timeoutMs = opts.timeoutMs;
+  const sourceNode = source.kind === 'pod' ? source.node : source.name;
+  const sourceLoc: ProbeLocation = source.kind === 'pod' ? { kind: 'source-pod' } : { kind: 'node-pod', node: source.name, hostNetwork: true };
+  /** True when the source's own probes already run in the node's network namespace. */
+  const sourceOnHost = source.kind === 'node' || source.hostNetwork;
+  const protocol = dest.kind === 'service' ? dest.port.protocol : dest.protocol;
+
+  const spec = (rung: RungId | 'node-checks', id: string, where: ProbeLocation, action: ProbeAction, extra: { check?: NodeCheckId; about?: ObjectRef } = {}): ProbeSpec => ({
+    id: `${rung}:${id}`,
+    rung,
+    ...(extra.check ? { check: extra.check } : {}),
+    where,
+    action,
+    command: buildProbeCommand(action, timeoutMs),
+    timeoutMs,
+    ...(extra.about ? { about: extra.about } : {}),
+  });
+  const tcp = (t: DirectTarget): ProbeAction => ({ tool: 'tcp-connect', host: t.host, port: t.port });
+  const hostPod = (node: string): ProbeLocation => ({ kind: 'node-pod', node, hostNetwork: true });
+
+  const direct = directTargets(facts, max);
+  const rungs: RungPlan[] = [];
+  const skip = (rung: RungId, reason: string): void => void rungs.push({ rung, probes: [], skipReason: reason });
+  const tcpOnly = protocol === 'TCP' ? undefined : `only TCP is probed; the destination port is ${protocol}`;
+
+  // dns: the name as the application resolves it (search path), then each DNS pod directly with the full name.
+  if (dest.kind === 'service' || (dest.kind === 'address' && !isIPv4(dest.host))) {
+    const shortName = dest.kind === 'service' ? `${dest.name}.${dest.namespace}` : dest.host;
+    const fullName = dest.kind === 'service' ? dest.dnsName : dest.host;
+    const probes: ProbeSpec[] = [];
+    probes.push(spec('dns', `search:${shortName}`, sourceLoc, { tool: 'dns-lookup', name: shortName }));
+    for (const pod of facts.dns.pods.filter((p) => p.ready && p.ip !== '').slice(0, max)) {
+      probes.push(
+        spec('dns', `${pod.ip}:${fullName}`, sourceLoc, { tool: 'dns-lookup', name: fullName, server: pod.ip }, {
+          about: { kind: 'Pod', namespace: pod.namespace, name: pod.name },
+        }),
+      );
+    }
+    rungs.push({ rung: 'dns', probes });
+  } else {
+    skip('dns', dest.kind === 'address' ? 'the destination is an IP address: no name to resolve' : `the destination is a ${dest.kind}, reached by IP: no name to resolve`);
+  }
+
+  // cluster-ip: the Service's virtual IP from the source.
+  if (dest.kind !== 'service') {
+    skip('cluster-ip', `the destination is a ${dest.kind}, not a Service: no ClusterIP`);
+  } else if (tcpOnly) {
+    skip('cluster-ip', tcpOnly);
+  } else if (dest.clusterIP === '' || dest.clusterIP === 'None') {
+    skip('cluster-ip', 'the Service is headless: it has no ClusterIP');
+  } else {
+    const action: ProbeAction = { tool: 'tcp-connect', host: dest.clusterIP, port: dest.port.port };
+    rungs.push({
+      rung: 'cluster-ip',
+      probes: [spec('cluster-ip', `${dest.clusterIP}:${dest.port.port}`, sourceLoc, action, { about: { kind: 'Service', namespace: dest.namespace, name: dest.name } })],
+    });
+  }
+
+  // pod-ip: the destination's own address(es) from the source, a bounded sample of endpoints for a Service.
+  if (tcpOnly) {
+    skip('pod-ip', tcpOnly);
+  } else if (direct.length === 0) {
+    skip('pod-ip', dest.kind === 'service' ? 'the Service has no ready endpoints to probe directly' : 'no address to probe');
+  } else {
+    rungs.push({ rung: 'pod-ip', probes: direct.map((t) => spec('pod-ip', `${t.host}:${t.port}`, sourceLoc, tcp(t), t.about ? { about: t.about } : {})) });
+  }
+
+  // same-node: from an ordinary pod on the destination's node, which takes the overlay out of the path.
+  const podTargets = direct.filter((t) => t.isPod && t.node !== undefined);
+  const sameNodeTargets = podTargets.filter((t) => sourceOnHost || t.node !== sourceNode);
+  if (tcpOnly) {
+    skip('same-node', tcpOnly);
+  } else if (podTargets.length === 0) {
+    skip('same-node', dest.kind === 'node' || dest.kind === 'address' ? `the destination is a${dest.kind === 'address' ? 'n address' : ' node'}, not a pod` : 'no ready endpoint with a known node');
+  } else if (sameNodeTargets.length === 0) {
+    skip('same-node', `the source pod already runs on the destination's node ${sourceNode}: pod-ip tested the same-node path`);
+  } else {
+    rungs.push({
+      rung: 'same-node',
+      probes: sameNodeTargets.map((t) =>
+        spec('same-node', `${t.node}:${t.host}:${t.port}`, { kind: 'node-pod', node: t.node as string, hostNetwork: false }, tcp(t), t.about ? { about: t.about } : {}),
+      ),
+    });
+  }
+
+  // node-origin: from the nodes themselves (hostNetwork), source node to every target, each destination node to its own.
+  if (tcpOnly) {
+    skip('node-origin', tcpOnly);
+  } else if (direct.length === 0) {
+    skip('node-origin', 'no address to probe');
+  } else {
+    const probes: ProbeSpec[] = [];
+    const seen = new Set<string>();
+    const add = (node: string, t: DirectTarget): void => {
+      const id = `${node}:${t.host}:${t.port}`;
+      if (seen.has(id)) return;
+      seen.add(id);
+      probes.push(spec('node-origin', id, hostPod(node), tcp(t), t.about ? { about: t.about } : {}));
+    };
+    // A node source's pod-ip probes already ran from its host network namespace.
+    if (source.kind !== 'node') for (const t of direct) add(sourceNode, t);
+    for (const t of direct) if (t.node !== undefined) add(t.node, t);
+    if (probes.length === 0) skip('node-origin', `the source is node ${sourceNode}: pod-ip already tested from its network namespace`);
+    else rungs.push({ rung: 'node-origin', probes });
+  }
+
+  const nodeChecks = planNodeChecks(facts, direct, sourceNode, spec, hostPod);
+
+  const ordered = RUNG_IDS.map((id) => rungs.find((r) => r.rung === id) as RungPlan);
+  const locations: ProbeLocation[] = [];
+  const keys = new Set<string>();
+  for (const p of [...ordered.flatMap((r) => r.probes), ...nodeChecks]) {
+    const key = locationKey(p.where);
+    if (keys.has(key)) continue;
+    keys.add(key);
+    locations.push(p.where);
+  }
+  return { locations, rungs: ordered, nodeChecks };
+}
+
+type SpecFn = (rung: RungId | 'node-checks', id: string, where: ProbeLocation, action: ProbeAction, extra?: { check?: NodeCheckId; about?: ObjectRef }) => ProbeSpec;
+
+function planNodeChecks(facts: ClusterFacts, direct: DirectTarget[], sourceNode: string, spec: SpecFn, hostPod: (node: string) => ProbeLocation): ProbeSpec[] {
+  const { source, destination: dest } = facts.targets;
+  const podTargets = direct.filter((t) => t.isPod);
+  const destNodes = dest.kind === 'node' ? [dest.name] : [...new Set(podTargets.flatMap((t) => (t.node ? [t.node] : [])))];
+  const nodes = [...new Set([sourceNode, ...destNodes])];
+  const checks: ProbeSpec[] = [];
+  const check = (node: string, check: NodeCheckId, id: string, action: ProbeAction, about?: ObjectRef): void =>
+    void checks.push(spec('node-checks', `${node}:${id}`, hostPod(node), action, { check, ...(about ? { about } : {}) }));
+
+  for (const node of nodes) {
+    check(node, 'ip-forward', 'ip-forward', { tool: 'sysctl', key: 'net.ipv4.ip_forward' });
+    check(node, 'bridge-nf', 'bridge-nf', { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' });
+    check(node, 'forward-policy', 'forward-policy', { tool: 'forward-policy' });
+  }
+  for (const t of podTargets) check(sourceNode, 'route-to-destination', `route:${t.host}`, { tool: 'route-get', address: t.host }, t.about);
+  const sourcePodIP = source.kind === 'pod' && !source.hostNetwork ? source.ip : undefined;
+  if (sourcePodIP) {
+    for (const node of destNodes.filter((n) => n !== sourceNode)) {
+      check(node, 'route-to-source', `route:${sourcePodIP}`, { tool: 'route-get', address: sourcePodIP });
+    }
+  }
+  for (const t of podTargets) {
+    if (t.node) check(t.node, 'neighbor', `neighbor:${t.host}`, { tool: 'neighbor', address: t.host }, t.about);
+  }
+  if (dest.kind === 'service' && dest.clusterIP !== '' && dest.clusterIP !== 'None') {
+    check(sourceNode, 'nat-rules', `nat:${dest.clusterIP}:${dest.port.port}`, {
+      tool: 'nat-rules',
+      clusterIP: dest.clusterIP,
+      port: dest.port.port,
+      protocol: dest.port.protocol,
+    });
+  }
+  for (const t of podTargets.filter((x) => x.node !== undefined && x.node !== sourceNode)) {
+    for (const size of [MTU_SMALL_PAYLOAD, MTU_FULL_PAYLOAD]) {
+      check(sourceNode, 'mtu', `mtu:${t.host}:${size}`, { tool: 'mtu-ping', address: t.host, size }, t.about);
+    }
+  }
+  return checks;
+}
+
+/** The addresses pod-ip probes: sampled ready endpoints (spread across nodes first), the pod, the node, or the address. */
+function directTargets(facts: ClusterFacts, max: number): DirectTarget[] {
+  const dest = facts.targets.destination;
+  switch (dest.kind) {
+    case 'service':
+      return sampleEndpoints(dest.endpoints.filter((e) => e.ready), max).map((e) => ({
+        host: e.ip,
+        port: e.port,
+        isPod: e.pod !== undefined || e.node !== undefined,
+        ...(e.node ? { node: e.node } : {}),
+        ...(e.pod ? { about: { kind: 'Pod', namespace: e.pod.namespace, name: e.pod.name } } : {}),
+      }));
+    case 'pod':
+      return dest.ip === ''
+        ? []
+        : [{ host: dest.ip, port: dest.port, node: dest.node, isPod: !dest.hostNetwork, about: { kind: 'Pod', namespace: dest.namespace, name: dest.name } }];
+    case 'node':
+      return [{ host: dest.ip, port: dest.port, node: dest.name, isPod: false, about: { kind: 'Node', name: dest.name } }];
+    case 'address':
+      return (dest.ips.length > 0 ? dest.ips.slice(0, max) : [dest.host]).map((host) => ({ host, port: dest.port, isPod: false }));
+    default: {
+      const never: never = dest;
+      throw new Error(`unknown destination ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Picks up to `max` endpoints, one per node first so the sample crosses as many nodes as it can (order-stable). */
+export function sampleEndpoints(endpoints: ResolvedEndpoint[], max: number): ResolvedEndpoint[] {
+  const picked: ResolvedEndpoint[] = [];
+  const nodes = new Set<string | undefined>();
+  for (const e of endpoints) {
+    if (picked.length >= max) break;
+    if (nodes.has(e.node)) continue;
+    nodes.add(e.node);
+    picked.push(e);
+  }
+  for (const e of endpoints) {
+    if (picked.length >= max) break;
+    if (!picked.includes(e)) picked.push(e);
+  }
+  return picked;
+}
+
+function isIPv4(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
+}

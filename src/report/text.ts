@@ -1,0 +1,225 @@
+/**
+ * The text reporter: streams a readable ladder (one line per rung, in ladder order, as soon as it and the rungs above it
+ * finished), then the node checks and a verdict block with evidence and fixes. Colour only when asked for.
+ */
+import { NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
+import { classifyObservation, describeObservation, describeProbeTarget } from '../core/verdict.ts';
+import type { OutputStream, Reporter } from './reporter.ts';
+
+/** Text reporter options. */
+export interface TextReporterOptions {
+  /** Write ANSI colours (decide with shouldUseColor). */
+  color: boolean;
+  /** Evidence lines shown per finding before eliding the rest (default 8). */
+  maxEvidence?: number;
+}
+
+type Paint = (s: string) => string;
+interface Palette {
+  green: Paint;
+  red: Paint;
+  yellow: Paint;
+  dim: Paint;
+  bold: Paint;
+}
+
+function createPalette(color: boolean): Palette {
+  const wrap = (open: number, close: number): Paint => (color ? (s) => `\u001b[${open}m${s}\u001b[${close}m` : (s) => s);
+  return { green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+}
+
+/** The mark for a rung status: ✓ passed, ✗ failed, – skipped, ? could not run. */
+export function markForRung(status: RungStatus): string {
+  switch (status) {
+    case 'passed':
+      return '✓';
+    case 'failed':
+      return '✗';
+    case 'skipped':
+      return '–';
+    case 'error':
+      return '?';
+    default: {
+      const never: never = status;
+      throw new Error(`unknown rung status ${String(never)}`);
+    }
+  }
+}
+
+/** How a node check reads on its own: ok, fail, warn (only a fault if traffic fails), or not run. */
+export function judgeNodeCheck(obs: ProbeObservation): 'ok' | 'fail' | 'warn' | 'not-run' {
+  switch (obs.kind) {
+    case 'sysctl':
+      return obs.value === '0' ? 'fail' : 'ok';
+    case 'forward-policy':
+      return obs.policy === 'ACCEPT' ? 'ok' : 'warn';
+    case 'route':
+      return obs.present ? 'ok' : 'fail';
+    case 'neighbor':
+      return obs.mac === null || obs.state === 'FAILED' || obs.state === 'INCOMPLETE' ? 'warn' : 'ok';
+    case 'nat-rules':
+      return obs.present ? 'ok' : 'fail';
+    default: {
+      const outcome = classifyObservation(obs);
+      return outcome === 'value' ? 'ok' : outcome;
+    }
+  }
+}
+
+/** Formats milliseconds as `850ms` or `2.0s`. */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** Creates the `-o text` reporter writing to `out`. */
+export function createTextReporter(out: OutputStream, opts: TextReporterOptions): Reporter {
+  const p = createPalette(opts.color);
+  const maxEvidence = opts.maxEvidence ?? 8;
+  const finished = new Map<string, RungResult>();
+  const nodeChecks: ProbeResult[] = [];
+  let printedRungs = 0;
+  let sourceNode = '';
+  const write = (line = ''): void => void out.write(`${line}\n`);
+  const statusPaint = (status: RungStatus): Paint =>
+    status === 'passed' ? p.green : status === 'failed' ? p.red : status === 'error' ? p.yellow : p.dim;
+  const nameWidth = Math.max(...RUNG_IDS.map((r) => r.length));
+
+  const flushRungs = (): void => {
+    while (printedRungs < RUNG_IDS.length) {
+      const rung = finished.get(RUNG_IDS[printedRungs] as string);
+      if (!rung) return;
+      if (printedRungs === 0) write(p.bold('Ladder'));
+      const paint = statusPaint(rung.status);
+      const duration = rung.status === 'skipped' ? '' : formatDuration(rung.durationMs);
+      const summary = rung.status === 'skipped' ? p.dim(`skipped: ${rung.summary}`) : rung.summary;
+      write(`  ${paint(markForRung(rung.status))} ${rung.id.padEnd(nameWidth)}  ${duration.padStart(6)}  ${summary}`);
+      printedRungs += 1;
+    }
+  };
+
+  const writeNodeChecks = (): void => {
+    if (nodeChecks.length === 0) return;
+    write();
+    write(p.bold('Node checks'));
+    const nodes = [...new Set([sourceNode, ...nodeChecks.map(nodeOf).sort()])].filter((n) => nodeChecks.some((c) => nodeOf(c) === n));
+    const order = (r: ProbeResult): number => NODE_CHECK_IDS.indexOf(r.spec.check ?? 'mtu');
+    const width = Math.max(...nodes.map((n) => n.length));
+    for (const node of nodes) {
+      for (const r of nodeChecks.filter((c) => nodeOf(c) === node).sort((a, b) => order(a) - order(b))) {
+        const judged = judgeNodeCheck(r.observation);
+        const mark = judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
+        const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation)}`;
+        write(`  ${mark} ${node.padEnd(width)}  ${what}`);
+      }
+    }
+  };
+
+  const writeFinding = (f: Finding, headline: string): void => {
+    const paint = f.status === 'healthy' ? p.green : f.status === 'inconclusive' ? p.yellow : p.red;
+    const mark = f.status === 'healthy' ? '✓' : f.status === 'inconclusive' ? '?' : '✗';
+    write(`${p.bold(headline)}  ${paint(`${mark} ${f.status.toUpperCase()}`)}  ${p.bold(f.cause)}${f.component === 'none' ? '' : p.dim(` (${f.component})`)}`);
+    const where = [f.node ? `node ${f.node}` : '', f.object ?? ''].filter((s) => s !== '').join(', ');
+    if (where) write(`  where:  ${where}`);
+    write(`  ${f.summary}`);
+    if (f.evidence.length > 0) {
+      write('  Evidence:');
+      for (const e of f.evidence.slice(0, maxEvidence)) write(`    - ${e}`);
+      if (f.evidence.length > maxEvidence) write(p.dim(`    … and ${f.evidence.length - maxEvidence} more (see -o json)`));
+    }
+    if (f.hints.length > 0) {
+      write('  Fix:');
+      for (const h of f.hints) write(`    - ${h}`);
+    }
+  };
+
+  return {
+    onEvent(event: RunEvent) {
+      switch (event.type) {
+        case 'run-started':
+          write(`${p.bold('kubectl netdebug')}  ${event.source} → ${event.destination}`);
+          return;
+        case 'target-resolved':
+          if (event.role === 'source') sourceNode = event.target.kind === 'pod' ? event.target.node : event.target.name;
+          write(event.role === 'source' ? `  source       ${describeSource(event.target)}` : `  destination  ${describeDest(event.target)}`);
+          return;
+        case 'static-findings':
+          if (event.findings.length === 0) {
+            write(`  API          ${p.green('✓')} nothing wrong in the API objects`);
+          } else {
+            for (const f of event.findings) write(`  API          ${p.red('✗')} ${f.cause}: ${f.summary}`);
+          }
+          write();
+          return;
+        case 'rung-started':
+        case 'probe-started':
+          return;
+        case 'probe-finished':
+          if (event.result.spec.rung === 'node-checks') nodeChecks.push(event.result);
+          return;
+        case 'rung-finished':
+          finished.set(event.rung.id, event.rung);
+          flushRungs();
+          return;
+        case 'verdict-decided': {
+          flushRungs();
+          writeNodeChecks();
+          write();
+          writeFinding(event.verdict, 'Verdict');
+          const others = event.findings.filter((f) => f !== event.verdict && f.status !== 'healthy' && f.cause !== event.verdict.cause);
+          if (others.length > 0) {
+            write();
+            write(p.bold('Also found'));
+            for (const f of others) write(`  ${f.status === 'inconclusive' ? '?' : '!'} ${f.cause}${f.node ? ` on ${f.node}` : ''}: ${f.summary}`);
+          }
+          return;
+        }
+        case 'run-finished': {
+          const s = event.report.stats;
+          write();
+          write(p.dim(`took ${formatDuration(s.wallMs)} · ${s.apiRequests} API requests · ${s.execs} execs`));
+          return;
+        }
+        default: {
+          const never: never = event;
+          throw new Error(`unknown event ${JSON.stringify(never)}`);
+        }
+      }
+    },
+  };
+}
+
+function nodeOf(r: ProbeResult): string {
+  return r.spec.where.kind === 'node-pod' ? r.spec.where.node : 'source';
+}
+
+function describeSource(s: ResolvedSource): string {
+  switch (s.kind) {
+    case 'pod':
+      return `pod ${s.namespace}/${s.name}${s.via ? ` (of ${s.via.kind} ${s.via.name})` : ''} on ${s.node}, ${s.ip}${s.hostNetwork ? ' (hostNetwork)' : ''}`;
+    case 'node':
+      return `node ${s.name}, ${s.ip}`;
+    default: {
+      const never: never = s;
+      throw new Error(`unknown source ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function describeDest(d: ResolvedDestination): string {
+  switch (d.kind) {
+    case 'pod':
+      return `pod ${d.namespace}/${d.name}${d.via ? ` (of ${d.via.kind} ${d.via.name})` : ''} on ${d.node}, ${d.ip}:${d.port}${d.ready ? '' : ' (not ready)'}`;
+    case 'service': {
+      const ready = d.endpoints.filter((e) => e.ready).length;
+      return `service ${d.namespace}/${d.name}, ${d.clusterIP}:${d.port.port} → ${d.port.targetPort}, ${ready}/${d.endpoints.length} endpoints ready`;
+    }
+    case 'node':
+      return `node ${d.name}, ${d.ip}:${d.port}`;
+    case 'address':
+      return `${d.host}:${d.port}${d.ips.length > 0 && d.ips[0] !== d.host ? ` (${d.ips.join(', ')})` : ''}`;
+    default: {
+      const never: never = d;
+      throw new Error(`unknown destination ${JSON.stringify(never)}`);
+    }
+  }
+}

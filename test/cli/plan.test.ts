@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import type { ProbeSpec, ResolvedDestination, ResolvedSource, RungId } from '../../src/core/model.ts';
+import { buildProbeCommand } from '../../src/core/parse.ts';
+import { MTU_FULL_PAYLOAD, planLadder, sampleEndpoints, type LadderPlan } from '../../src/plan.ts';
+import { locationKey } from '../../src/ports.ts';
+import { buildFacts, clientPod, webPod, webService } from './fakes.ts';
+
+const opts = { timeoutMs: 2000 };
+const nodeSource: ResolvedSource = { kind: 'node', name: 'node-1', ip: '172.18.0.2' };
+const nodeDest: ResolvedDestination = { kind: 'node', name: 'node-2', ip: '172.18.0.3', port: 10250, protocol: 'TCP' };
+const ipDest: ResolvedDestination = { kind: 'address', host: '10.96.0.10', ips: ['10.96.0.10'], port: 53, protocol: 'TCP' };
+const hostDest: ResolvedDestination = { kind: 'address', host: 'example.internal', ips: [], port: 443, protocol: 'TCP' };
+const sameNodeSvc: ResolvedDestination = { ...webService, kind: 'service', endpoints: webService.kind === 'service' ? webService.endpoints.filter((e) => e.node === 'node-1') : [] } as ResolvedDestination;
+const noEndpointsSvc = { ...webService, endpoints: [] } as ResolvedDestination;
+const udpSvc = { ...webService, port: { port: 53, targetPort: 53, protocol: 'UDP' } } as ResolvedDestination;
+
+/** Renders a plan compactly: per rung `location>target` strings, or `skip: reason`. */
+function render(plan: LadderPlan): Record<RungId, string[]> {
+  const out = {} as Record<RungId, string[]>;
+  for (const r of plan.rungs) {
+    out[r.rung] = r.skipReason !== undefined ? [`skip: ${r.skipReason}`] : r.probes.map(show);
+  }
+  return out;
+}
+function show(p: ProbeSpec): string {
+  const a = p.action;
+  const target =
+    a.tool === 'tcp-connect' ? `${a.host}:${a.port}` : a.tool === 'dns-lookup' ? `${a.name}${a.server ? ` @${a.server}` : ''}` : a.tool;
+  return `${locationKey(p.where)}>${target}`;
+}
+
+const CASES: { name: string; source: ResolvedSource; dest: ResolvedDestination; expect: Partial<Record<RungId, string[]>> }[] = [
+  {
+    name: 'pod → service across nodes',
+    source: clientPod,
+    dest: webService,
+    expect: {
+      dns: [
+        'source-pod>web.shop',
+        'source-pod>web.shop.svc.cluster.local @10.244.1.3',
+        'source-pod>web.shop.svc.cluster.local @10.244.2.3',
+      ],
+      'cluster-ip': ['source-pod>10.96.1.1:80'],
+      'pod-ip': ['source-pod>10.244.2.7:8080', 'source-pod>10.244.1.9:8080'],
+      'same-node': ['node-pod:node-2:pod>10.244.2.7:8080'],
+      'node-origin': [
+        'node-pod:node-1:host>10.244.2.7:8080',
+        'node-pod:node-1:host>10.244.1.9:8080',
+        'node-pod:node-2:host>10.244.2.7:8080',
+      ],
+    },
+  },
+  {
+    name: 'pod → pod: no dns, no cluster-ip',
+    source: clientPod,
+    dest: webPod,
+    expect: {
+      dns: ['skip: the destination is a pod, reached by IP: no name to resolve'],
+      'cluster-ip': ['skip: the destination is a pod, not a Service: no ClusterIP'],
+      'pod-ip': ['source-pod>10.244.2.7:8080'],
+      'same-node': ['node-pod:node-2:pod>10.244.2.7:8080'],
+      'node-origin': ['node-pod:node-1:host>10.244.2.7:8080', 'node-pod:node-2:host>10.244.2.7:8080'],
+    },
+  },
+  {
+    name: 'pod → node',
+    source: clientPod,
+    dest: nodeDest,
+    expect: {
+      'pod-ip': ['source-pod>172.18.0.3:10250'],
+      'same-node': ['skip: the destination is a node, not a pod'],
+      'node-origin': ['node-pod:node-1:host>172.18.0.3:10250', 'node-pod:node-2:host>172.18.0.3:10250'],
+    },
+  },
+  {
+    name: 'pod → IP address: no dns',
+    source: clientPod,
+    dest: ipDest,
+    expect: {
+      dns: ['skip: the destination is an IP address: no name to resolve'],
+      'pod-ip': ['source-pod>10.96.0.10:53'],
+      'same-node': ['skip: the destination is an address, not a pod'],
+      'node-origin': ['node-pod:node-1:host>10.96.0.10:53'],
+    },
+  },
+  {
+    name: 'pod → host name: resolve it through the search path only (no cluster DNS name)',
+    source: clientPod,
+    dest: hostDest,
+    expect: {
+      dns: ['source-pod>example.internal', 'source-pod>example.internal @10.244.1.3', 'source-pod>example.internal @10.244.2.3'],
+      'pod-ip': ['source-pod>example.internal:443'],
+    },
+  },
+  {
+    name: 'node → service: probes run from the node, no duplicate node-origin from the source node',
+    source: nodeSource,
+    dest: webService,
+    expect: {
+      'cluster-ip': ['node-pod:node-1:host>10.96.1.1:80'],
+      'pod-ip': ['node-pod:node-1:host>10.244.2.7:8080', 'node-pod:node-1:host>10.244.1.9:8080'],
+      'same-node': ['node-pod:node-2:pod>10.244.2.7:8080', 'node-pod:node-1:pod>10.244.1.9:8080'],
+      'node-origin': ['node-pod:node-2:host>10.244.2.7:8080', 'node-pod:node-1:host>10.244.1.9:8080'],
+    },
+  },
+  {
+    name: 'service on the source node only: same-node is already pod-ip',
+    source: clientPod,
+    dest: sameNodeSvc,
+    expect: {
+      'same-node': ["skip: the source pod already runs on the destination's node node-1: pod-ip tested the same-node path"],
+      'node-origin': ['node-pod:node-1:host>10.244.1.9:8080'],
+    },
+  },
+  {
+    name: 'service without ready endpoints: only dns and cluster-ip',
+    source: clientPod,
+    dest: noEndpointsSvc,
+    expect: {
+      'cluster-ip': ['source-pod>10.96.1.1:80'],
+      'pod-ip': ['skip: the Service has no ready endpoints to probe directly'],
+      'node-origin': ['skip: no address to probe'],
+    },
+  },
+  {
+    name: 'UDP service: TCP rungs skipped, dns still runs',
+    source: clientPod,
+    dest: udpSvc,
+    expect: {
+      'cluster-ip': ['skip: only TCP is probed; the destination port is UDP'],
+      'pod-ip': ['skip: only TCP is probed; the destination port is UDP'],
+    },
+  },
+];
+
+describe('planLadder', () => {
+  it.each(CASES)('$name', ({ source, dest, expect: want }) => {
+    const plan = planLadder(buildFacts(source, dest), opts);
+    expect(plan.rungs.map((r) => r.rung)).toEqual(['dns', 'cluster-ip', 'pod-ip', 'same-node', 'node-origin']);
+    const got = render(plan);
+    for (const [rung, lines] of Object.entries(want)) expect(got[rung as RungId], rung).toEqual(lines);
+  });
+
+  it('builds every command with buildProbeCommand and the timeout, with unique ids', () => {
+    const plan = planLadder(buildFacts(), { timeoutMs: 1500 });
+    const all = [...plan.rungs.flatMap((r) => r.probes), ...plan.nodeChecks];
+    for (const p of all) {
+      expect(p.command).toEqual(buildProbeCommand(p.action, 1500));
+      expect(p.timeoutMs).toBe(1500);
+    }
+    expect(new Set(all.map((p) => p.id)).size).toBe(all.length);
+  });
+
+  it('lists every location once, in first-use order', () => {
+    const plan = planLadder(buildFacts(), opts);
+    expect(plan.locations.map(locationKey)).toEqual(['source-pod', 'node-pod:node-2:pod', 'node-pod:node-1:host', 'node-pod:node-2:host']);
+  });
+
+  it('plans the node checks on the source and destination nodes', () => {
+    const plan = planLadder(buildFacts(clientPod, webPod), opts);
+    const checks = plan.nodeChecks.map((p) => `${locationKey(p.where)} ${p.check} ${p.command.join(' ')}`);
+    expect(checks).toEqual([
+      'node-pod:node-1:host ip-forward sysctl -n net.ipv4.ip_forward',
+      'node-pod:node-1:host bridge-nf sysctl -n net.bridge.bridge-nf-call-iptables',
+      'node-pod:node-1:host forward-policy iptables -S FORWARD',
+      'node-pod:node-2:host ip-forward sysctl -n net.ipv4.ip_forward',
+      'node-pod:node-2:host bridge-nf sysctl -n net.bridge.bridge-nf-call-iptables',
+      'node-pod:node-2:host forward-policy iptables -S FORWARD',
+      'node-pod:node-1:host route-to-destination ip -4 route get 10.244.2.7',
+      'node-pod:node-2:host route-to-source ip -4 route get 10.244.1.5',
+      'node-pod:node-2:host neighbor ip neigh show 10.244.2.7',
+      'node-pod:node-1:host mtu ping -M do -s 56 -c 1 -W 2 10.244.2.7',
+      `node-pod:node-1:host mtu ping -M do -s ${MTU_FULL_PAYLOAD} -c 1 -W 2 10.244.2.7`,
+    ]);
+    expect(MTU_FULL_PAYLOAD).toBe(1422);
+  });
+
+  it('adds nat-rules on the source node for a Service and no mtu ping for a same-node endpoint', () => {
+    const plan = planLadder(buildFacts(clientPod, webService), opts);
+    const nat = plan.nodeChecks.filter((p) => p.check === 'nat-rules');
+    expect(nat.map((p) => [locationKey(p.where), p.action])).toEqual([
+      ['node-pod:node-1:host', { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 80, protocol: 'TCP' }],
+    ]);
+    const mtuTargets = plan.nodeChecks.filter((p) => p.check === 'mtu').map((p) => (p.action.tool === 'mtu-ping' ? p.action.address : ''));
+    expect(new Set(mtuTargets)).toEqual(new Set(['10.244.2.7']));
+  });
+
+  it('bounds the endpoint and DNS pod sample by maxEndpoints', () => {
+    const plan = planLadder(buildFacts(), { timeoutMs: 2000, maxEndpoints: 1 });
+    expect(plan.rungs.find((r) => r.rung === 'pod-ip')?.probes).toHaveLength(1);
+    expect(plan.rungs.find((r) => r.rung === 'dns')?.probes).toHaveLength(2);
+  });
+
+  it('marks endpoint and DNS probes with the object they are about', () => {
+    const plan = planLadder(buildFacts(), opts);
+    expect(plan.rungs.find((r) => r.rung === 'pod-ip')?.probes[0]?.about).toEqual({ kind: 'Pod', namespace: 'shop', name: 'web-1' });
+    expect(plan.rungs.find((r) => r.rung === 'dns')?.probes[1]?.about).toEqual({ kind: 'Pod', namespace: 'kube-system', name: 'coredns-a' });
+  });
+
+  it('does not query DNS pods that are not ready', () => {
+    const facts = buildFacts();
+    facts.dns.pods[0]!.ready = false;
+    const dns = planLadder(facts, opts).rungs.find((r) => r.rung === 'dns')?.probes ?? [];
+    expect(dns.map(show)).toEqual(['source-pod>web.shop', 'source-pod>web.shop.svc.cluster.local @10.244.2.3']);
+  });
+});
+
+describe('sampleEndpoints', () => {
+  const ep = (ip: string, node: string) => ({ ip, port: 80, ready: true, serving: true, terminating: false, node });
+  it.each([
+    { name: 'spreads across nodes first', eps: [ep('a', 'n1'), ep('b', 'n1'), ep('c', 'n2')], max: 2, want: ['a', 'c'] },
+    { name: 'fills up in order after one per node', eps: [ep('a', 'n1'), ep('b', 'n1'), ep('c', 'n2')], max: 3, want: ['a', 'c', 'b'] },
+    { name: 'fewer than max', eps: [ep('a', 'n1')], max: 3, want: ['a'] },
+  ])('$name', ({ eps, max, want }) => {
+    expect(sampleEndpoints(eps, max).map((e) => e.ip)).toEqual(want);
+  });
+});

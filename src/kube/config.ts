@@ -18,6 +18,12 @@ export interface KubeFlags {
   server?: string;
   token?: string;
   insecureSkipTlsVerify?: boolean;
+  /** CA certificate file that replaces the cluster's. */
+  certificateAuthority?: string;
+  /** User to impersonate (Impersonate-User header). */
+  as?: string;
+  /** Groups to impersonate: not supported by the client library, so refused rather than ignored. */
+  asGroups?: string[];
   requestTimeoutMs?: number;
 }
 
@@ -76,7 +82,12 @@ export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = proces
   }
   const contextName = base?.name ?? OVERRIDE_CONTEXT;
 
-  if (flags.cluster || flags.user || flags.server || flags.token || flags.insecureSkipTlsVerify) {
+  if (flags.asGroups?.length) {
+    throw new NetdebugError('USAGE', '--as-group is not supported yet (the Kubernetes client library cannot send Impersonate-Group)', {
+      hint: 'impersonate a user with --as, or use a kubeconfig whose user already has the groups',
+    });
+  }
+  if (flags.cluster || flags.user || flags.server || flags.token || flags.insecureSkipTlsVerify || flags.certificateAuthority || flags.as) {
     let clusterName = flags.cluster ?? base?.cluster ?? OVERRIDE_CONTEXT;
     let userName = flags.user ?? base?.user ?? OVERRIDE_CONTEXT;
     const cluster = kc.getCluster(clusterName);
@@ -90,7 +101,7 @@ export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = proces
         hint: `known users: ${kc.getUsers().map((u) => u.name).join(', ') || 'none'}`,
       });
     }
-    if (flags.server || flags.insecureSkipTlsVerify) {
+    if (flags.server || flags.insecureSkipTlsVerify || flags.certificateAuthority) {
       const server = flags.server ?? cluster?.server;
       if (!server) throw new NetdebugError('NO_CONTEXT', `cluster "${clusterName}" has no server`, { hint: 'pass --server URL' });
       clusterName = `${OVERRIDE_CONTEXT}-cluster`;
@@ -99,11 +110,13 @@ export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = proces
         name: clusterName,
         server,
         skipTLSVerify: flags.insecureSkipTlsVerify ?? cluster?.skipTLSVerify ?? false,
+        ...(flags.certificateAuthority ? { caFile: flags.certificateAuthority, caData: undefined } : {}),
       });
     }
-    if (flags.token) {
+    if (flags.token || flags.as) {
+      const user = flags.token ? { token: flags.token } : (kc.getUser(userName) ?? {});
       userName = `${OVERRIDE_CONTEXT}-user`;
-      kc.addUser({ name: userName, token: flags.token });
+      kc.addUser({ ...user, name: userName, ...(flags.as ? { impersonateUser: flags.as } : {}) });
     }
     const name = `${OVERRIDE_CONTEXT}-${Date.now()}`;
     kc.addContext({ name, cluster: clusterName, user: userName, ...(base?.namespace ? { namespace: base.namespace } : {}) });

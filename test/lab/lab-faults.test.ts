@@ -13,12 +13,12 @@ const WEB1 = '10.244.2.2'; // shop/web-1 on node-2 in every fault scenario that 
 const WEB = 'web.shop.svc.cluster.local';
 
 /** Creates a pod through the API (hostNetwork on a node, or a plain pod) and returns its ns/name. */
-async function createPod(lab: TestLab, name: string, node: string, hostNetwork: boolean): Promise<string> {
+async function createPod(lab: TestLab, name: string, node: string, hostNetwork: boolean, extra: Record<string, unknown> = {}): Promise<string> {
   const manifest = {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default', labels: { role: 'probe' } },
-    spec: { nodeName: node, hostNetwork, containers: [{ name: 'probe', image: 'netbox', command: ['sleep', '600'] }] },
+    spec: { nodeName: node, hostNetwork, containers: [{ name: 'probe', image: 'netbox', command: ['sleep', '600'] }], ...extra },
   };
   const r = await lab.kubectl(['create', '--validate=false', '-f', '-'], { input: JSON.stringify(manifest) });
   expect(r.stderr).toBe('');
@@ -55,6 +55,24 @@ describe.skipIf(skip)('lab fault catalog', () => {
     expect((await ping(healthy, 'default/node2-host', '10.244.1.0', 1422)).code).toBe(0); // full 1450-byte overlay MTU
     const curl = await healthy.exec('default/client', ['curl', '-s', '-m', '2', `http://web.shop/`]);
     expect(curl.stdout).toMatch(/^shop\/web-[12]/);
+  });
+
+  it('the kubelet ends a pod at its activeDeadlineSeconds: phase Failed, network gone', async () => {
+    const pod = await createPod(healthy, 'short-lived', 'node-2', false, { activeDeadlineSeconds: 1 });
+    const ip = (await healthy.kubectl(['get', 'pod', 'short-lived', '-o', 'jsonpath={.status.podIP}'])).stdout;
+    expect((await tcp(healthy, pod, WEB1, 8080)).code).toBe(0);
+    let phase = '';
+    for (let i = 0; i < 60 && phase !== 'Failed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      phase = (await healthy.kubectl(['get', 'pod', 'short-lived', '-o', 'jsonpath={.status.phase}/{.status.reason}'])).stdout;
+      if (phase.startsWith('Failed')) phase = 'Failed';
+    }
+    expect(phase).toBe('Failed');
+    expect((await healthy.kubectl(['get', 'pod', 'short-lived', '-o', 'jsonpath={.status.reason}'])).stdout).toBe('DeadlineExceeded');
+    const exec = await healthy.exec(pod, ['true']);
+    expect(exec.code).not.toBe(0);
+    // Its address no longer answers from the node (the namespace and veth are gone).
+    expect((await healthy.exec('default/node2-host', ['ping', '-c', '1', '-W', '1', ip])).code).not.toBe(0);
   });
 
   /** Starts a fault scenario for one test and always tears it down. */
@@ -145,6 +163,20 @@ describe.skipIf(skip)('lab fault catalog', () => {
       await createPod(lab, 'node2-host', 'node-2', true);
       expect((await ping(lab, 'default/node2-host', '10.244.1.0', 56)).code).toBe(0);
       expect((await ping(lab, 'default/node2-host', '10.244.1.0', 1472)).code).not.toBe(0);
+    }));
+
+  it('network-policy-deny: the policy admits only shop pods, so client is dropped while a shop pod gets in', () =>
+    withFault('network-policy-deny', async (lab) => {
+      const web = (await lab.kubectl(['get', 'pod', '-n', 'shop', '-l', 'app=web', '-o', 'jsonpath={.items[0].status.podIP}'])).stdout;
+      expect((await tcp(lab, 'default/client', web, 8080)).code).not.toBe(0);
+      const manifest = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shopper', namespace: 'shop' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'netbox' }] } };
+      expect((await lab.kubectl(['create', '--validate=false', '-f', '-'], { input: JSON.stringify(manifest) })).code).toBe(0);
+      let ok = 1;
+      for (let i = 0; i < 20 && ok !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ok = (await tcp(lab, 'shop/shopper', web, 8080)).code;
+      }
+      expect(ok).toBe(0);
     }));
 
   it('neighbor-stale: node-origin and cross-node traffic to the pod fail, same-node pod traffic works', () =>

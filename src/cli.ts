@@ -2,6 +2,7 @@
  * The command line: yargs parses argv, and every flag is converted here, once, into a typed options object (durations
  * in milliseconds, output mode decided, target syntax checked). Nothing past this file sees a flag string.
  */
+import type { KubeFlags } from './kube/config.ts';
 import yargs from 'yargs';
 import { NetdebugError } from './core/errors.ts';
 import { parseTarget } from './core/target.ts';
@@ -17,21 +18,8 @@ export const VERSION: string = pkg.version;
 /** How the result is shown. */
 export type OutputMode = 'tui' | 'text' | 'json';
 
-/** The kubectl connection flags, typed (compatible with src/kube/config.ts KubeFlags). */
-export interface ConnectionFlags {
-  kubeconfig?: string;
-  context?: string;
-  cluster?: string;
-  user?: string;
-  namespace?: string;
-  server?: string;
-  token?: string;
-  as?: string;
-  asGroups?: string[];
-  certificateAuthority?: string;
-  insecureSkipTlsVerify?: boolean;
-  requestTimeoutMs?: number;
-}
+/** The kubectl connection flags, typed: exactly what src/kube/config.ts reads. */
+export type ConnectionFlags = KubeFlags;
 
 /** `kubectl netdebug SRC DST`: the typed options. Targets stay strings until the namespace is known. */
 export interface DiagnoseOptions {

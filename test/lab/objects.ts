@@ -158,21 +158,6 @@ function timestamp(now: Date): string {
   return lastTime.text;
 }
 
-/** Returns the data-plane addressing of a scenario node in lab `labId`. */
-export function nodeAddressing(node: ScenarioNode, labId: string): NodeNet {
-  const { base } = cidrRange(node.podCIDR);
-  return {
-    name: node.name,
-    index: node.index,
-    netns: `nd${labId}-n${node.index}`,
-    underlayIP: nodeUnderlayIP(node.index),
-    podCIDR: node.podCIDR,
-    gatewayIP: intToIp(base + 1),
-    vtepIP: intToIp(base),
-    vtepMAC: `0e:6e:64:00:${((node.index >> 8) & 0xff).toString(16).padStart(2, '0')}:${(node.index & 0xff).toString(16).padStart(2, '0')}`,
-  };
-}
-
 /** Returns a node's underlay address (its InternalIP): 172.31.0.<10+index>. */
 export function nodeUnderlayIP(index: number): string {
   return intToIp(ipToInt('172.31.0.0') + 10 + index);

@@ -442,9 +442,11 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
   } else if (dnsFails.length > 0) {
     const search = dns.filter((r) => r.spec.action.tool === 'dns-lookup' && r.spec.action.server === undefined);
     const direct = dns.filter((r) => r.spec.action.tool === 'dns-lookup' && r.spec.action.server !== undefined);
+    // Port unreachable (nothing listens on 53) came back from the DNS pod itself, so the network is not to blame.
+    const closed = dnsFails.filter((r) => r.observation.kind === 'refused');
     const timeouts = dnsFails.filter(unreachable);
     const nx = dnsFails.filter((r) => r.observation.kind === 'nxdomain' || (r.observation.kind === 'resolved' && r.observation.ips.length === 0));
-    const errors = dnsFails.filter((r) => r.observation.kind === 'servfail' || r.observation.kind === 'dns-refused' || r.observation.kind === 'refused');
+    const errors = dnsFails.filter((r) => r.observation.kind === 'servfail' || r.observation.kind === 'dns-refused');
     const name = dest.kind === 'service' ? dest.dnsName : dest.kind === 'address' ? dest.host : 'the name';
     if (nx.length > 0) {
       const directOk = passing(direct).length > 0;
@@ -468,20 +470,18 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
         hints: ['kubectl -n kube-system logs -l k8s-app=kube-dns', 'check the CoreDNS Corefile: kubectl -n kube-system get configmap coredns -o yaml'],
       });
     }
-    if (timeouts.length > 0) {
-      if (explainedBy.length > 0) {
-        attach(timeouts);
-      } else {
-        const servers = direct.filter((r) => unreachable(r));
-        const about = servers.map((r) => r.spec.about).filter((a) => a !== undefined);
-        const single = about.length === 1 ? about[0] : undefined;
-        add('DNS_SERVER_UNRESPONSIVE', 'broken', {
-          ...(single ? { object: `${single.kind}/${single.namespace ?? ''}/${single.name}`.replace('//', '/') } : {}),
-          summary: 'the DNS pods are Ready but do not answer queries',
-          evidence: timeouts.map(line),
-          hints: ['kubectl -n kube-system logs -l k8s-app=kube-dns', 'kubectl -n kube-system rollout restart deployment/coredns'],
-        });
-      }
+    if (timeouts.length > 0 && explainedBy.length > 0) attach(timeouts);
+    if (closed.length > 0 || (timeouts.length > 0 && explainedBy.length === 0)) {
+      const silent = closed.length > 0 ? closed : timeouts;
+      const servers = direct.filter((r) => silent.includes(r));
+      const about = servers.map((r) => r.spec.about).filter((a) => a !== undefined);
+      const single = about.length === 1 ? about[0] : undefined;
+      add('DNS_SERVER_UNRESPONSIVE', 'broken', {
+        ...(single ? { object: `${single.kind}/${single.namespace ?? ''}/${single.name}`.replace('//', '/') } : {}),
+        summary: closed.length > 0 ? 'the DNS pods are Ready but nothing listens on their DNS port' : 'the DNS pods are Ready but do not answer queries',
+        evidence: silent.map(line),
+        hints: ['kubectl -n kube-system logs -l k8s-app=kube-dns', 'kubectl -n kube-system rollout restart deployment/coredns'],
+      });
     }
   }
 

@@ -3,7 +3,7 @@
  * so the cost does not grow with the cluster), gathers Services, EndpointSlices, policies, namespaces, nodes and the
  * cluster DNS, and computes the static findings.
  */
-import type { KubeConfig, V1EndpointSlice, V1LabelSelector, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, V1EndpointSlice, V1LabelSelector, V1NetworkPolicySpec, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { NetdebugError } from '../core/errors.ts';
 import type {
   ContainerPort,
@@ -529,8 +529,19 @@ async function listPolicies(api: KubeApi, namespaces: string[]): Promise<Network
   );
   return lists.flatMap((l) => l.items).map((p) => ({
     metadata: { name: p.metadata?.name ?? '', namespace: p.metadata?.namespace ?? '' },
-    spec: p.spec as unknown as NetworkPolicy['spec'],
+    spec: toWireSpec(p.spec),
   }));
+}
+
+/** Turns the client's typed policy spec back into the API's shape: the client renames ingress `from` to `_from`. */
+function toWireSpec(spec: V1NetworkPolicySpec | undefined): NetworkPolicy['spec'] {
+  const typed = (spec ?? { podSelector: {} }) as unknown as Record<string, unknown>;
+  const ingress = typed.ingress as Record<string, unknown>[] | undefined;
+  if (!ingress) return typed as unknown as NetworkPolicy['spec'];
+  return {
+    ...typed,
+    ingress: ingress.map(({ _from, ...rule }) => (_from === undefined ? rule : { ...rule, from: _from })),
+  } as unknown as NetworkPolicy['spec'];
 }
 
 async function readDns(api: KubeApi): Promise<DnsFacts> {

@@ -35,6 +35,15 @@ interface Row {
 
 const healthy: Expected = { status: 'healthy', cause: 'HEALTHY', component: 'none' };
 const own = (name: string): string => fileURLToPath(new URL(`./scenarios/${name}.yaml`, import.meta.url));
+/** A fault row: default/client → shop/svc/web, exit 1, a broken verdict with these fields. */
+const broken = (name: string, scenario: string, verdict: Omit<Expected, 'status'>): Row => ({
+  name,
+  scenario,
+  src: 'default/client',
+  dst: 'shop/svc/web',
+  exit: 1,
+  verdict: { status: 'broken', ...verdict },
+});
 
 const rows: Row[] = [
   { name: 'healthy 2 nodes: pod → svc', scenario: 'healthy-2-nodes', src: 'default/client', dst: 'shop/svc/web', exit: 0, verdict: healthy, budget: true },
@@ -42,71 +51,19 @@ const rows: Row[] = [
   { name: 'healthy 2 nodes: pod → node (hostNetwork listener)', scenario: own('healthy-host-listener'), src: 'default/client', dst: 'node/node-2:9100', exit: 0, verdict: healthy },
   { name: 'healthy 3 nodes: pod → svc across nodes', scenario: 'healthy-3-nodes', src: 'default/client', dst: 'shop/svc/web', exit: 0, verdict: healthy },
   { name: 'healthy 3 nodes: pod → named port of a multi-port svc', scenario: 'healthy-3-nodes', src: 'default/client', dst: 'payments/svc/api:grpc', exit: 0, verdict: healthy },
-  {
-    name: 'ip_forward off on the destination node',
-    scenario: 'ip-forward-off', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', node: 'node-2' },
-  },
-  {
-    name: 'FORWARD policy DROP on the destination node',
-    scenario: 'forward-policy-drop', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'NODE_FORWARD_DROP', component: 'node', node: 'node-2' },
-  },
-  {
-    name: 'VXLAN blocked between healthy nodes',
-    scenario: 'overlay-blocked', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'OVERLAY_BLOCKED', component: 'overlay' },
-  },
-  {
-    name: 'kube-proxy rules missing on the source node',
-    scenario: 'kube-proxy-rules-missing', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'SERVICE_PROXY_RULES_MISSING', component: 'kube-proxy', node: 'node-1' },
-  },
-  {
-    name: 'bridge-nf-call-iptables off on the source node',
-    scenario: 'bridge-nf-off', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'NODE_BRIDGE_NF_DISABLED', component: 'node', node: 'node-1' },
-  },
-  {
-    name: 'DNS pod Ready but its server is down',
-    scenario: 'dns-server-down', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', object: expect.stringMatching(/^Pod\/kube-system\/coredns-/) },
-  },
-  {
-    name: 'kube-dns without ready endpoints',
-    scenario: 'dns-no-endpoints', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'DNS_NO_ENDPOINTS', component: 'dns', object: 'Service/kube-system/kube-dns' },
-  },
-  {
-    name: 'the destination pod does not listen',
-    scenario: 'app-not-listening', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'DESTINATION_NOT_LISTENING', component: 'destination', object: 'Pod/shop/web-1' },
-  },
-  {
-    name: 'a wrong neighbor entry for the pod on its node',
-    scenario: 'neighbor-stale', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'NODE_NEIGHBOR_STALE', component: 'node', node: 'node-2' },
-  },
-  {
-    name: 'the Service selector matches no pods',
-    scenario: 'service-no-endpoints', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'SERVICE_NO_ENDPOINTS', component: 'service', object: 'Service/shop/web' },
-  },
-  {
-    name: 'the Service pods match but none is ready',
-    scenario: 'service-not-ready', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'SERVICE_NO_READY_ENDPOINTS', component: 'service', object: 'Service/shop/web' },
-  },
-  {
-    name: 'the Service targetPort is no port the pods listen on',
-    scenario: 'service-target-port-mismatch', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'SERVICE_TARGET_PORT_MISMATCH', component: 'service', object: 'Service/shop/web' },
-  },
-  {
-    name: 'a NetworkPolicy admits only its own namespace',
-    scenario: 'network-policy-deny', src: 'default/client', dst: 'shop/svc/web', exit: 1,
-    verdict: { status: 'broken', cause: 'NETWORK_POLICY_DENY', component: 'network-policy', object: 'NetworkPolicy/shop/web-allow-shop-only' },
-  },
+  broken('ip_forward off on the destination node', 'ip-forward-off', { cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', node: 'node-2' }),
+  broken('FORWARD policy DROP on the destination node', 'forward-policy-drop', { cause: 'NODE_FORWARD_DROP', component: 'node', node: 'node-2' }),
+  broken('VXLAN blocked between healthy nodes', 'overlay-blocked', { cause: 'OVERLAY_BLOCKED', component: 'overlay' }),
+  broken('kube-proxy rules missing on the source node', 'kube-proxy-rules-missing', { cause: 'SERVICE_PROXY_RULES_MISSING', component: 'kube-proxy', node: 'node-1' }),
+  broken('bridge-nf-call-iptables off on the source node', 'bridge-nf-off', { cause: 'NODE_BRIDGE_NF_DISABLED', component: 'node', node: 'node-1' }),
+  broken('DNS pod Ready but its server is down', 'dns-server-down', { cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', object: expect.stringMatching(/^Pod\/kube-system\/coredns-/) }),
+  broken('kube-dns without ready endpoints', 'dns-no-endpoints', { cause: 'DNS_NO_ENDPOINTS', component: 'dns', object: 'Service/kube-system/kube-dns' }),
+  broken('the destination pod does not listen', 'app-not-listening', { cause: 'DESTINATION_NOT_LISTENING', component: 'destination', object: 'Pod/shop/web-1' }),
+  broken('a wrong neighbor entry for the pod on its node', 'neighbor-stale', { cause: 'NODE_NEIGHBOR_STALE', component: 'node', node: 'node-2' }),
+  broken('the Service selector matches no pods', 'service-no-endpoints', { cause: 'SERVICE_NO_ENDPOINTS', component: 'service', object: 'Service/shop/web' }),
+  broken('the Service pods match but none is ready', 'service-not-ready', { cause: 'SERVICE_NO_READY_ENDPOINTS', component: 'service', object: 'Service/shop/web' }),
+  broken('the Service targetPort is no port the pods listen on', 'service-target-port-mismatch', { cause: 'SERVICE_TARGET_PORT_MISMATCH', component: 'service', object: 'Service/shop/web' }),
+  broken('a NetworkPolicy admits only its own namespace', 'network-policy-deny', { cause: 'NETWORK_POLICY_DENY', component: 'network-policy', object: 'NetworkPolicy/shop/web-allow-shop-only' }),
 ];
 
 describe.skipIf(skip)('kubectl netdebug end to end in the lab', () => {

@@ -26,7 +26,7 @@ export async function upLab(scenarioPath: string, opts: { kubeconfig?: string; t
     labId,
     name: scenario.name,
     scenarioPath: path,
-    kubeconfig: opts.kubeconfig ? resolve(opts.kubeconfig) : `/run/netdebug-lab/${labId}/kubeconfig`,
+    ...(opts.kubeconfig ? { kubeconfig: resolve(opts.kubeconfig) } : {}),
     startedAt: new Date().toISOString(),
   });
   const log = openSync(`${rec.stateDir}/daemon.log`, 'a');
@@ -104,7 +104,8 @@ async function main(): Promise<void> {
     .strict()
     .fail((msg, err) => {
       process.stderr.write(`lab: ${err ? err.message : msg}\n`);
-      process.exit(msg ? 2 : 1);
+      // Bad arguments and invalid scenarios are usage errors (2); anything else is a failure (1).
+      process.exit(msg || (err as { code?: string } | undefined)?.code === 'INVALID_SCENARIO' ? 2 : 1);
     })
     .help()
     .parseAsync();

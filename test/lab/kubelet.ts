@@ -11,10 +11,10 @@ import type { ObjectStore } from './api/store.ts';
 export interface PodRuntime {
   /** Creates the pod's namespace, veth, address, default route and resolv.conf (nothing for hostNetwork pods). */
   startPodNetwork(pod: Omit<PodNet, 'netns'>, resolvConf: string): Promise<PodNet>;
-  /** Removes what startPodNetwork made. */
+  /** Removes what startPodNetwork made, the pod's responders included. */
   stopPodNetwork(pod: PodNet): Promise<void>;
-  /** Starts the pod's listener on a container port; the returned stop ends it. */
-  startResponder(pod: PodNet, port: number, protocol: 'TCP' | 'UDP'): Promise<{ stop(): Promise<void> }>;
+  /** Starts the pod's listener on a container port (it ends with the pod's network). */
+  startResponder(pod: PodNet, port: number, protocol: 'TCP' | 'UDP'): Promise<void>;
 }
 
 /** Options of the kubelet. */
@@ -34,7 +34,8 @@ export interface KubeletOptions {
 interface LivePod {
   net: PodNet;
   uid: string;
-  responders: Array<{ port: number; stop(): Promise<void> }>;
+  /** Container ports with a responder (for logs). */
+  ports: number[];
   execs: Set<ChildProcess>;
   deadline?: NodeJS.Timeout;
 }
@@ -45,7 +46,6 @@ type Obj = Record<string, any>;
 export class Kubelet implements KubeletBackend {
   private readonly opts: KubeletOptions;
   private readonly pods = new Map<string, LivePod>();
-  private readonly pending = new Map<string, Promise<void>>();
   private readonly used = new Map<string, Set<string>>();
   private unwatch?: () => void;
   private queue: Promise<void> = Promise.resolve();
@@ -134,15 +134,15 @@ export class Kubelet implements KubeletBackend {
     if (phase === 'Succeeded' || phase === 'Failed') return;
     const hostNetwork = pod.spec?.hostNetwork === true;
     const ip = hostNetwork ? node.underlayIP : ((pod.status?.podIP as string | undefined) ?? this.allocateIP(node));
-    const live: LivePod = { net: { key, node: node.name, netns: node.netns, hostNetwork, ip }, uid: pod.metadata.uid, responders: [], execs: new Set() };
+    const live: LivePod = { net: { key, node: node.name, netns: node.netns, hostNetwork, ip }, uid: pod.metadata.uid, ports: [], execs: new Set() };
     this.pods.set(key, live);
     live.net = await this.opts.runtime.startPodNetwork({ key, node: node.name, hostNetwork, ip }, this.opts.resolvConfFor(pod.metadata.namespace));
     const net = live.net;
     const responders = this.opts.runsResponders?.(pod) ?? true;
     for (const c of responders ? (pod.spec?.containers ?? []) : []) {
       for (const p of c.ports ?? []) {
-        const r = await this.opts.runtime.startResponder(net, p.containerPort, p.protocol ?? 'TCP');
-        live.responders.push({ port: p.containerPort, stop: r.stop });
+        await this.opts.runtime.startResponder(net, p.containerPort, p.protocol ?? 'TCP');
+        live.ports.push(p.containerPort);
       }
     }
     const now = (this.opts.now?.() ?? new Date()).toISOString();
@@ -218,7 +218,6 @@ export class Kubelet implements KubeletBackend {
   private async stopLive(live: LivePod, removeNetwork: boolean): Promise<void> {
     if (live.deadline) clearTimeout(live.deadline);
     for (const c of live.execs) c.kill('SIGKILL');
-    for (const r of live.responders) await r.stop().catch(() => {});
     if (removeNetwork) await this.opts.runtime.stopPodNetwork(live.net).catch((e) => this.opts.log?.(`kubelet: ${e.message}`));
   }
 
@@ -229,11 +228,9 @@ export class Kubelet implements KubeletBackend {
     if (!pod) throw new LabApiError(404, 'NotFound', `pods "${req.pod}" not found`);
     const containers: Obj[] = pod.spec?.containers ?? [];
     const ephemeral: Obj[] = pod.spec?.ephemeralContainers ?? [];
+    // The API server has already checked the pod, the container name and the command, as a real apiserver does.
     const name = req.container ?? containers[0]?.name;
     const isEphemeral = ephemeral.some((c) => c.name === name);
-    if (!containers.some((c) => c.name === name) && !isEphemeral) {
-      throw new LabApiError(400, 'BadRequest', `container ${name} is not valid for pod ${req.pod}`);
-    }
     const live = this.pods.get(`${req.namespace}/${req.pod}`);
     if (!live || pod.status?.phase !== 'Running') {
       throw new LabApiError(400, 'BadRequest', `cannot exec into a container in a completed pod; current phase is ${pod.status?.phase ?? 'Pending'}`);
@@ -242,7 +239,6 @@ export class Kubelet implements KubeletBackend {
       const st = (pod.status?.ephemeralContainerStatuses ?? []).find((s: Obj) => s.name === name);
       if (!st?.state?.running) throw new LabApiError(400, 'BadRequest', `container ${name} is not running`);
     }
-    if (req.command.length === 0) throw new LabApiError(400, 'BadRequest', 'you must specify at least one command for the container');
     const child = spawn('ip', ['netns', 'exec', live.net.netns, ...req.command], {
       stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', TERM: req.tty ? 'xterm' : 'dumb', HOSTNAME: req.pod },
@@ -270,7 +266,7 @@ export class Kubelet implements KubeletBackend {
     const live = this.pods.get(`${namespace}/${pod}`);
     if (!this.opts.store.get('pods', namespace, pod)) throw new LabApiError(404, 'NotFound', `pods "${pod}" not found`);
     if (!live) return '';
-    const ports = live.responders.map((r) => r.port).join(', ');
+    const ports = live.ports.join(', ');
     return `lab: ${container ?? 'container'} of ${live.net.key} on ${live.net.node} at ${live.net.ip}${ports ? `, listening on ${ports}` : ''}\n`;
   }
 }

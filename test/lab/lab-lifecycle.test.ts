@@ -10,15 +10,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downLabs, upLab } from './cli.ts';
 import { run, scenarioPath, skipLabSuite, startTestLab, type TestLab } from './harness.ts';
-import { listLabRecords, STATE_ROOT } from './registry.ts';
+import { STATE_ROOT } from './registry.ts';
 
 const skip = skipLabSuite('lab lifecycle');
 
-/** What the host looks like from outside the lab: its own iptables, namespaces, /etc/netns entries. */
-function hostSnapshot(): { iptables: string; netns: string[]; etcNetns: string[] } {
+/**
+ * What the host holds of one lab (namespaces and /etc/netns entries with its prefix), plus the host's own iptables.
+ * Only this lab's prefix is looked at: other test files run labs of their own in parallel.
+ */
+function hostSnapshot(prefix: string): { iptables: string; netns: string[]; etcNetns: string[] } {
   const iptables = execFileSync('iptables-save', { encoding: 'utf8' }).replace(/^#.*$/gm, '').replace(/\[\d+:\d+\]/g, '');
-  const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
-  const etcNetns = existsSync('/etc/netns') ? readdirSync('/etc/netns').sort() : [];
+  const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(prefix)).sort();
+  const etcNetns = existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((n) => n.startsWith(prefix)).sort() : [];
   return { iptables, netns, etcNetns };
 }
 
@@ -38,20 +41,22 @@ function processesOf(labId: string): number[] {
 
 describe.skipIf(skip)('lab lifecycle', () => {
   it('brings a 3-node scenario up in under 5 s and down without leaving anything behind', async () => {
-    const before = hostSnapshot();
+    const hostIptables = hostSnapshot('-').iptables;
     const t0 = Date.now();
     const rec = await upLab(scenarioPath('healthy-3-nodes'));
     const upMs = Date.now() - t0;
     expect(upMs).toBeLessThan(5000);
     expect(readFileSync(rec.kubeconfig, 'utf8')).toContain('certificate-authority-data');
-    expect(hostSnapshot().netns.filter((n) => n.startsWith(rec.netnsPrefix)).length).toBeGreaterThan(4);
+    const during = hostSnapshot(rec.netnsPrefix);
+    expect(during.netns.length).toBeGreaterThan(4);
+    expect(during.etcNetns.length).toBeGreaterThan(0);
     expect(processesOf(rec.labId).length).toBeGreaterThan(0);
 
     await downLabs([rec.labId]);
-    const after = hostSnapshot();
-    expect(after.netns).toEqual(before.netns);
-    expect(after.etcNetns).toEqual(before.etcNetns);
-    expect(after.iptables).toEqual(before.iptables);
+    const after = hostSnapshot(rec.netnsPrefix);
+    expect(after.netns).toEqual([]);
+    expect(after.etcNetns).toEqual([]);
+    expect(after.iptables).toEqual(hostIptables);
     expect(processesOf(rec.labId)).toEqual([]);
     expect(existsSync(join(STATE_ROOT, rec.labId))).toBe(false);
     await downLabs([rec.labId]); // idempotent
@@ -64,14 +69,15 @@ describe.skipIf(skip)('lab lifecycle', () => {
       file,
       'apiVersion: lab.netdebug.dev/v1\nkind: Scenario\nmetadata: {name: bad}\nspec:\n  nodes: [{name: node-1}]\n  pods: [{name: a, namespace: default, node: node-9}]\n',
     );
-    const before = hostSnapshot();
-    const labsBefore = listLabRecords().length;
     await expect(upLab(file)).rejects.toThrow(/bad\.yaml.*spec\.pods\[0\]\.node.*node-9/s);
-    expect(hostSnapshot().netns).toEqual(before.netns);
-    expect(listLabRecords().length).toBe(labsBefore);
-    const cli = await run(process.execPath, [new URL('./cli.ts', import.meta.url).pathname, 'up', file]);
-    expect(cli.code).not.toBe(0);
-    expect(cli.stderr).toMatch(/spec\.pods\[0\]\.node/);
+    // Through the command, with a state root of its own: a lab that got as far as an id would have left a record there.
+    const stateRoot = mkdtempSync(join(tmpdir(), 'lab-state-'));
+    const cli = await run(process.execPath, [new URL('./cli.ts', import.meta.url).pathname, 'up', file], {
+      env: { ...process.env, NETDEBUG_LAB_STATE_ROOT: stateRoot },
+    });
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/bad\.yaml.*spec\.pods\[0\]\.node/s);
+    expect(readdirSync(stateRoot)).toEqual([]);
   });
 });
 

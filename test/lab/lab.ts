@@ -16,7 +16,7 @@ import type { ServiceRules } from './dataplane/kube-proxy.ts';
 import { createExecRunner } from './dataplane/runner.ts';
 import { computeEndpoints, computeEndpointSlices } from './endpoints.ts';
 import { Kubelet } from './kubelet.ts';
-import { LAB_ADDRESSES, type CommandRunner, type NodeNet, type Scenario } from './model.ts';
+import { LAB_ADDRESSES, type CommandRunner, type NodeNet, type PodNet, type Scenario } from './model.ts';
 import { applyPolicyRules } from './netpol/apply.ts';
 import { compileNetworkPolicies, type NetpolPod } from './netpol/compile.ts';
 import { buildClusterObjects, buildSyntheticObjects, CLUSTER_DNS, type KubeNode, type KubePod, type KubeService } from './objects.ts';
@@ -89,10 +89,7 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
       runtime: {
         startPodNetwork: (pod, resolvConf) => dataplane.addPod(pod, { resolvConf }),
         stopPodNetwork: (pod) => dataplane.removePod(pod),
-        startResponder: async (pod, port, protocol) => {
-          await dataplane.startResponder(pod, port, protocol);
-          return { stop: async () => void (await dataplane.stopResponders(pod.key, port)) };
-        },
+        startResponder: async (pod, port, protocol) => void (await dataplane.startResponder(pod, port, protocol)),
       },
       resolvConfFor: renderResolvConf,
       runsResponders: (pod) => !isDnsPod(pod),
@@ -105,8 +102,7 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     const dnsPod = store.list('pods', CLUSTER_DNS.namespace, { labelSelector: 'k8s-app=kube-dns' }).items[0];
     const dnsNet = dnsPod && kubelet.podNet(`${CLUSTER_DNS.namespace}/${dnsPod.metadata.name}`);
     if (!dnsNet) throw new Error('the cluster DNS pod has no network');
-    await dataplane.startDnsServer(dnsNet, controller.dnsRecords());
-    controller.dnsStarted = true;
+    await controller.startDns(dnsNet);
     for (const f of scenario.faults) await dataplane.applyFault(f);
     controller.start();
 
@@ -168,18 +164,48 @@ function loadSynthetic(store: ObjectStore, scenario: Scenario, services: KubeSer
   store.bulkLoad('endpointslices', slices);
 }
 
+/** What one reconcile pass reads from the store. */
+interface Snapshot {
+  namespaces: Obj[];
+  pods: Map<string, KubePod[]>;
+  services: KubeService[];
+}
+
+/** A Service with its EndpointSlices as they stand after the pass. */
+interface ServiceView {
+  svc: KubeService;
+  slices: Obj[];
+}
+
+/** The A records the cluster DNS serves: a Service's ClusterIP, or a headless Service's ready pod IPs. */
+function dnsRecordsOf(views: ServiceView[]): DnsRecord[] {
+  const out: DnsRecord[] = [];
+  for (const { svc, slices } of views) {
+    if (svc.spec.type === 'ExternalName') continue;
+    const name = `${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`;
+    if (svc.spec.clusterIP && svc.spec.clusterIP !== 'None') {
+      out.push({ name, ips: [svc.spec.clusterIP] });
+      continue;
+    }
+    const ips = new Set<string>();
+    for (const sl of slices) for (const ep of sl.endpoints ?? []) if (ep.conditions?.ready !== false) for (const a of ep.addresses) ips.add(a);
+    if (ips.size) out.push({ name, ips: [...ips] });
+  }
+  return out;
+}
+
 /**
  * The lab's controllers in one loop: EndpointSlice and Endpoints controllers, kube-proxy on every node, the
  * NetworkPolicy agent and the DNS records. Runs after any change to pods, services, policies or namespaces.
  */
 class Controller {
-  dnsStarted = false;
   private readonly unwatch: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private readonly applied = new Map<string, string>();
   private hadPolicies = false;
-  private lastDns = '';
+  /** The records dnsmasq serves; undefined until it runs. */
+  private lastDns: string | undefined;
 
   private readonly store: ObjectStore;
   private readonly dataplane: Dataplane;
@@ -231,48 +257,40 @@ class Controller {
     }
   }
 
-  private namespaces(): Obj[] {
-    return this.store.list('namespaces', undefined).items.filter((n) => n.metadata.name !== SYNTHETIC_NAMESPACE);
-  }
-
-  /** The A records the cluster DNS serves: a Service's ClusterIP, or a headless Service's ready pod IPs. */
-  dnsRecords(): DnsRecord[] {
-    const out: DnsRecord[] = [];
-    for (const ns of this.namespaces()) {
-      for (const svc of this.store.list('services', ns.metadata.name).items as unknown as KubeService[]) {
-        const name = `${svc.metadata.name}.${ns.metadata.name}.svc.cluster.local`;
-        if (svc.spec.type === 'ExternalName') continue;
-        if (svc.spec.clusterIP && svc.spec.clusterIP !== 'None') {
-          out.push({ name, ips: [svc.spec.clusterIP] });
-          continue;
-        }
-        const ips = new Set<string>();
-        for (const sl of this.slicesOf(svc)) for (const ep of sl.endpoints ?? []) if (ep.conditions?.ready !== false) for (const a of ep.addresses) ips.add(a);
-        if (ips.size) out.push({ name, ips: [...ips] });
-      }
+  /** Everything one pass works from, read from the store once (the synthetic namespace has no data plane). */
+  private snapshot(): Snapshot {
+    const namespaces = this.store.list('namespaces', undefined).items.filter((n) => n.metadata.name !== SYNTHETIC_NAMESPACE);
+    const pods = new Map<string, KubePod[]>();
+    const services: KubeService[] = [];
+    for (const { metadata } of namespaces) {
+      const name = metadata.name as string;
+      pods.set(name, this.store.list('pods', name).items as unknown as KubePod[]);
+      services.push(...(this.store.list('services', name).items as unknown as KubeService[]));
     }
-    return out;
+    return { namespaces, pods, services };
   }
 
-  private slicesOf(svc: KubeService): Obj[] {
+  /** Starts the cluster DNS server in its pod with the records of the current Services. */
+  async startDns(pod: PodNet): Promise<void> {
+    const snap = this.snapshot();
+    const records = dnsRecordsOf(snap.services.map((svc) => ({ svc, slices: this.storedSlicesOf(svc) })));
+    await this.dataplane.startDnsServer(pod, records);
+    this.lastDns = JSON.stringify(records);
+  }
+
+  private storedSlicesOf(svc: KubeService): Obj[] {
     return this.store.list('endpointslices', svc.metadata.namespace, { labelSelector: `kubernetes.io/service-name=${svc.metadata.name}` }).items;
   }
 
   /** Brings every derived object and every node's rules in line with the API. */
   async reconcile(): Promise<void> {
+    const snap = this.snapshot();
     const nodesApi = this.store.list('nodes', undefined).items as unknown as KubeNode[];
-    const services: KubeService[] = [];
-    for (const ns of this.namespaces()) {
-      const pods = this.store.list('pods', ns.metadata.name).items as unknown as KubePod[];
-      for (const svc of this.store.list('services', ns.metadata.name).items as unknown as KubeService[]) {
-        services.push(svc);
-        this.syncSlices(svc, pods, nodesApi);
-      }
-    }
-    await this.syncKubeProxy(services);
-    await this.syncPolicies();
-    if (this.dnsStarted) {
-      const records = this.dnsRecords();
+    const views = snap.services.map((svc) => ({ svc, slices: this.syncSlices(svc, snap.pods.get(svc.metadata.namespace ?? '') ?? [], nodesApi) }));
+    await this.syncKubeProxy(views);
+    await this.syncPolicies(snap);
+    if (this.lastDns !== undefined) {
+      const records = dnsRecordsOf(views);
       const text = JSON.stringify(records);
       if (text !== this.lastDns) {
         this.lastDns = text;
@@ -281,11 +299,12 @@ class Controller {
     }
   }
 
-  private syncSlices(svc: KubeService, pods: KubePod[], nodes: KubeNode[]): void {
-    if (!svc.spec.selector) return;
+  /** The EndpointSlice and Endpoints controllers for one Service; returns its slices as they now stand. */
+  private syncSlices(svc: KubeService, pods: KubePod[], nodes: KubeNode[]): Obj[] {
+    const have = this.storedSlicesOf(svc);
+    if (!svc.spec.selector) return have; // selectorless Services keep the slices someone else wrote
     const ns = svc.metadata.namespace;
     const want = computeEndpointSlices(svc, pods, nodes) as unknown as Obj[];
-    const have = this.slicesOf(svc);
     for (const s of want) {
       const cur = have.find((h) => h.metadata.name === s.metadata.name);
       if (!cur) this.store.create('endpointslices', stored(s));
@@ -295,19 +314,21 @@ class Controller {
     }
     for (const h of have) if (!want.some((s) => s.metadata.name === h.metadata.name)) this.store.delete('endpointslices', ns, h.metadata.name);
     const ep = computeEndpoints(svc, pods) as unknown as Obj | undefined;
-    if (!ep) return;
-    const cur = this.store.get('endpoints', ns, svc.metadata.name);
-    if (!cur) this.store.create('endpoints', stored(ep));
-    else if (JSON.stringify(cur.subsets) !== JSON.stringify(ep.subsets)) this.store.update('endpoints', stored({ ...cur, subsets: ep.subsets }));
+    if (ep) {
+      const cur = this.store.get('endpoints', ns, svc.metadata.name);
+      if (!cur) this.store.create('endpoints', stored(ep));
+      else if (JSON.stringify(cur.subsets) !== JSON.stringify(ep.subsets)) this.store.update('endpoints', stored({ ...cur, subsets: ep.subsets }));
+    }
+    return want;
   }
 
   /** kube-proxy: every node gets DNAT rules for every ClusterIP over its ready endpoints. */
-  private async syncKubeProxy(services: KubeService[]): Promise<void> {
+  private async syncKubeProxy(views: ServiceView[]): Promise<void> {
     const rules: ServiceRules[] = [];
-    for (const svc of services) {
+    for (const { svc, slices } of views) {
       if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None' || svc.spec.type === 'ExternalName') continue;
       const byIP = new Map<string, { ip: string; ready: boolean; ports: Record<string, number> }>();
-      for (const sl of this.slicesOf(svc)) {
+      for (const sl of slices) {
         for (const ep of sl.endpoints ?? []) {
           const ip = ep.addresses[0] as string;
           const e = byIP.get(ip) ?? { ip, ready: ep.conditions?.ready !== false, ports: {} };
@@ -330,13 +351,13 @@ class Controller {
   }
 
   /** The NetworkPolicy agent: compiles every policy and applies each node's share. */
-  private async syncPolicies(): Promise<void> {
-    const namespaces = this.namespaces();
+  private async syncPolicies(snap: Snapshot): Promise<void> {
+    const { namespaces } = snap;
     const policies: Obj[] = [];
     const pods: NetpolPod[] = [];
     for (const ns of namespaces) {
       policies.push(...this.store.list('networkpolicies', ns.metadata.name).items);
-      for (const p of this.store.list('pods', ns.metadata.name).items as unknown as KubePod[]) {
+      for (const p of snap.pods.get(ns.metadata.name) ?? []) {
         if (!p.spec.nodeName || !p.status?.podIP) continue;
         pods.push({
           namespace: ns.metadata.name,

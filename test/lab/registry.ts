@@ -36,11 +36,11 @@ export function netnsPrefixOf(labId: string): string {
   return `nd${labId}-`;
 }
 
-/** Creates the state directory of a new lab and writes its record. */
-export function createLabRecord(rec: Omit<LabRecord, 'stateDir' | 'netnsPrefix'>): LabRecord {
+/** Creates the state directory of a new lab and writes its record; the kubeconfig defaults to one inside it. */
+export function createLabRecord(rec: Omit<LabRecord, 'stateDir' | 'netnsPrefix' | 'kubeconfig'> & { kubeconfig?: string }): LabRecord {
   const stateDir = join(STATE_ROOT, rec.labId);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const full: LabRecord = { ...rec, stateDir, netnsPrefix: netnsPrefixOf(rec.labId) };
+  const full: LabRecord = { ...rec, stateDir, netnsPrefix: netnsPrefixOf(rec.labId), kubeconfig: rec.kubeconfig ?? join(stateDir, 'kubeconfig') };
   writeLabRecord(full);
   return full;
 }

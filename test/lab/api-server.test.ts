@@ -147,7 +147,7 @@ beforeAll(async () => {
   store = new ObjectStore();
   seed(store);
   stopHarness = startEphemeralHarness(store);
-  kubelet = createFakeKubelet(store, (ns, pod) => `hello from ${ns}/${pod}\n`);
+  kubelet = createFakeKubelet((ns, pod) => `hello from ${ns}/${pod}\n`);
   server = await startApiServer({
     store,
     kubelet,
@@ -216,7 +216,7 @@ describe('real kubectl 1.32 against the lab API server', () => {
     expect(kubelet.execs.at(-1)).toMatchObject({ pod: 'web', container: 'probe', command: ['true'] });
   });
 
-  it('exec into a container that does not exist fails with the kubelet error', async () => {
+  it('exec into a container that does not exist fails with the apiserver error', async () => {
     const r = await kubectl(['exec', 'web', '-c', 'nope', '--', 'true']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('container nope is not valid for pod web');

@@ -2,7 +2,7 @@
  * Pure parts of the data plane: the kube-proxy rule renderer, addressing, fault-to-omit mapping and the command runner.
  */
 import { describe, expect, it } from 'vitest';
-import { getPrefixLength, parseCIDR, planNodeNet, formatIPv4, getLabPrefix } from './dataplane/addressing.ts';
+import { cidrContains, formatIPv4, getLabPrefix, getPrefixLength, parseCIDR, parseIPv4, planNodeNet, tryParseCIDR } from './dataplane/addressing.ts';
 import {
   encodeBase32,
   getEndpointChainName,
@@ -190,8 +190,22 @@ describe('addressing', () => {
     expect(getPrefixLength(cidr)).toBe(prefix);
   });
 
-  it('refuses a malformed CIDR', () => {
-    expect(() => parseCIDR('10.244.300.0/24')).toThrow(/not an IPv4/);
+  it.each([
+    { name: 'octet above 255', cidr: '10.244.300.0/24' },
+    { name: 'leading zero', cidr: '10.244.03.0/24' },
+    { name: 'two slashes', cidr: '10.244.3.0/24/8' },
+    { name: 'prefix above 32', cidr: '10.244.3.0/33' },
+  ])('refuses a malformed CIDR: $name', ({ cidr }) => {
+    expect(() => parseCIDR(cidr)).toThrow(/not an IPv4/);
+    expect(tryParseCIDR(cidr)).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'inside', ip: '10.244.3.255', want: true },
+    { name: 'just below', ip: '10.244.2.255', want: false },
+    { name: 'just above', ip: '10.244.4.0', want: false },
+  ])('cidrContains $name', ({ ip, want }) => {
+    expect(cidrContains(parseCIDR('10.244.3.0/24'), parseIPv4(ip))).toBe(want);
   });
 });
 

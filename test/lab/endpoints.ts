@@ -4,6 +4,7 @@
  * endpoints grouped into one slice per distinct resolved port set.
  */
 import { createHash } from 'node:crypto';
+import { matchesLabels, type LabelRequirement } from './api/selectors.ts';
 import type { KubeMeta, KubeNode, KubePod, KubeService } from './objects.ts';
 
 /** The controller name written to `endpointslice.kubernetes.io/managed-by`. */
@@ -65,13 +66,6 @@ export function isPodReady(pod: KubePod): boolean {
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
-/** Returns whether every selector label matches (a selector with no labels selects nothing here, as for Services). */
-export function matchesSelector(labels: Record<string, string> | undefined, selector: Record<string, string>): boolean {
-  const entries = Object.entries(selector);
-  if (entries.length === 0) return false;
-  return entries.every(([k, v]) => labels?.[k] === v);
-}
-
 function isTerminal(pod: KubePod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
@@ -91,9 +85,10 @@ function shouldBeEndpoint(pod: KubePod, includeTerminating: boolean): boolean {
 
 /** Returns the pods a service selects, in its namespace (none for services without a selector). */
 function selectedPods(service: KubeService, pods: KubePod[]): KubePod[] {
-  const selector = service.spec.selector;
-  if (!selector) return [];
-  return pods.filter((p) => p.metadata.namespace === service.metadata.namespace && matchesSelector(p.metadata.labels, selector));
+  // A Service selector with no labels selects nothing (unlike a NetworkPolicy podSelector).
+  const reqs = Object.entries(service.spec.selector ?? {}).map(([key, value]): LabelRequirement => ({ op: 'eq', key, value }));
+  if (reqs.length === 0) return [];
+  return pods.filter((p) => p.metadata.namespace === service.metadata.namespace && matchesLabels(reqs, p.metadata.labels));
 }
 
 /** Resolves a service port's targetPort against a pod (podutil.FindPort): a name must match a container port and protocol. */

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandRunner } from './model.ts';
+import { createExecRunner, inNetns } from './dataplane/runner.ts';
 import { applyPolicyRules, readNetpolState, removePolicyRules } from './netpol/apply.ts';
 import { compileNetworkPolicies, type NetpolPod, type NetworkPolicyObject } from './netpol/compile.ts';
 
@@ -15,31 +15,7 @@ if (!canRunLab) {
   console.warn('\n!!! SKIPPING netpol-kernel.test.ts: it needs root on Linux (network namespaces, iptables) !!!\n');
 }
 
-/** Runs argv directly (no shell); rejects on a non-zero exit unless allowFailure. */
-const runner: CommandRunner = {
-  run(argv, opts = {}) {
-    return new Promise((resolve, reject) => {
-      const [file, ...args] = argv;
-      if (file === undefined) return reject(new Error('empty argv'));
-      const child = spawn(file, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        const res = { code: code ?? -1, stdout, stderr };
-        if (res.code !== 0 && !opts.allowFailure) reject(new Error(`${argv.join(' ')} exited ${res.code}: ${stderr}`));
-        else resolve(res);
-      });
-      if (child.stdin) {
-        // A command that exits without reading its input must not crash the test with EPIPE.
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(opts.input);
-      }
-    });
-  },
-};
+const runner = createExecRunner();
 
 const prefix = `ndnp${randomBytes(3).toString('hex')}-`;
 const NS = {
@@ -104,7 +80,7 @@ async function listen(netns: string, port: number): Promise<void> {
 
 /** True when a TCP connection from netns to ip:port succeeds within 1 s. */
 async function canConnect(netns: string, ip: string, port: number): Promise<boolean> {
-  const res = await runner.run(['ip', 'netns', 'exec', netns, 'nc', '-z', '-w', '1', ip, String(port)], { allowFailure: true });
+  const res = await runner.run(inNetns(netns, ['nc', '-z', '-w', '1', ip, String(port)]), { allowFailure: true });
   return res.code === 0;
 }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { computeEndpointSlices } from './endpoints.ts';
 import type { ScenarioNode } from './model.ts';
-import { assignClusterIPs, buildClusterObjects, buildSyntheticObjects, CLUSTER_DNS, createClusterIPAllocator, nodeUnderlayIP, type KubeObject } from './objects.ts';
-import { planNodeNet } from './dataplane/addressing.ts';
+import { assignClusterIPs, buildClusterObjects, buildSyntheticObjects, CLUSTER_DNS, createClusterIPAllocator, type KubeObject } from './objects.ts';
+import { getNodeUnderlayIP, planNodeNet } from './dataplane/addressing.ts';
 import { parseScenario } from './scenario.ts';
 
 const SCENARIO = `
@@ -170,7 +170,7 @@ describe('node addressing (the data plane\'s plan agrees with the API\'s node ad
     { name: 'explicit CIDR', node: { name: 'w', index: 12, podCIDR: '10.244.64.0/26', ready: true, labels: {} }, want: { netns: 'ndab12-n12', underlayIP: '172.31.0.22', gatewayIP: '10.244.64.1', vtepIP: '10.244.64.0', vtepMAC: '0e:6e:64:00:00:0c' } },
   ])('$name', ({ node, want }: { node: ScenarioNode; want: Record<string, string> }) => {
     expect(planNodeNet('ab12', node)).toEqual({ name: node.name, index: node.index, podCIDR: node.podCIDR, ...want });
-    expect(nodeUnderlayIP(node.index)).toBe(want.underlayIP);
+    expect(getNodeUnderlayIP(node.index)).toBe(want.underlayIP);
   });
 });
 

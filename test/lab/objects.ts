@@ -3,7 +3,8 @@
  * pods (with their addresses), services (with their ClusterIPs), network policies and workloads, plus the cluster DNS.
  * resourceVersion is left to the store.
  */
-import { LAB_ADDRESSES, type NodeNet, type Scenario, type ScenarioNode, type ScenarioPod } from './model.ts';
+import { formatIPv4, getNodeUnderlayIP, parseCIDR, parseIPv4 } from './dataplane/addressing.ts';
+import { LAB_ADDRESSES, type Scenario, type ScenarioPod } from './model.ts';
 import { DNS_POD_NAME, SYNTHETIC_NAMESPACE } from './scenario.ts';
 
 /** Metadata every object carries (resourceVersion is set by the store). */
@@ -135,20 +136,6 @@ export const RESPONDER_IMAGE = 'lab/responder';
 
 const KUBELET_VERSION = 'v1.32.0';
 
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
-}
-
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
-/** Splits a CIDR into its network address (as an integer) and size. */
-function cidrRange(cidr: string): { base: number; size: number } {
-  const [ip = '0.0.0.0', prefix = '32'] = cidr.split('/');
-  return { base: ipToInt(ip), size: 2 ** (32 - Number(prefix)) };
-}
-
 let lastTime: { ms: number; text: string } = { ms: Number.NaN, text: '' };
 
 /** Formats a time as the API does (RFC 3339, seconds); memoised because synthetic builds format it 100,000s of times. */
@@ -156,11 +143,6 @@ function timestamp(now: Date): string {
   const ms = now.getTime();
   if (lastTime.ms !== ms) lastTime = { ms, text: now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
   return lastTime.text;
-}
-
-/** Returns a node's underlay address (its InternalIP): 172.31.0.<10+index>. */
-export function nodeUnderlayIP(index: number): string {
-  return intToIp(ipToInt('172.31.0.0') + 10 + index);
 }
 
 /** Returns the pod IP of every scenario pod, keyed `ns/name`, plus the DNS pod (first on the first node). */
@@ -171,11 +153,11 @@ export function assignPodIPs(scenario: Scenario): Map<string, string> {
   const take = (nodeName: string): string => {
     const node = scenario.nodes.find((n) => n.name === nodeName);
     if (!node) throw new Error(`pod placed on unknown node ${nodeName}`);
-    const { base, size } = cidrRange(node.podCIDR);
+    const { network: base, size } = parseCIDR(node.podCIDR);
     const offset = next.get(nodeName) ?? 2;
     if (offset >= size - 1) throw new Error(`pod CIDR ${node.podCIDR} of ${nodeName} is full`);
     next.set(nodeName, offset + 1);
-    return intToIp(base + offset);
+    return formatIPv4(base + offset);
   };
   if (first) out.set(`${CLUSTER_DNS.namespace}/${CLUSTER_DNS.podName}`, take(first.name));
   for (const pod of scenario.pods) {
@@ -183,7 +165,7 @@ export function assignPodIPs(scenario: Scenario): Map<string, string> {
     if (pod.hostNetwork) {
       const node = scenario.nodes.find((n) => n.name === pod.node);
       if (!node) throw new Error(`pod ${key} placed on unknown node ${pod.node}`);
-      out.set(key, nodeUnderlayIP(node.index));
+      out.set(key, getNodeUnderlayIP(node.index));
     } else {
       out.set(key, take(pod.node));
     }
@@ -193,16 +175,16 @@ export function assignPodIPs(scenario: Scenario): Map<string, string> {
 
 /** Allocates ClusterIPs from the service CIDR in order, skipping the network, .1, the DNS address and taken ones. */
 export function createClusterIPAllocator(taken: Iterable<string> = [], fromTop = false): () => string {
-  const { base, size } = cidrRange(LAB_ADDRESSES.serviceCIDR);
-  const used = new Set<number>([base, base + 1, base + size - 1, ipToInt(LAB_ADDRESSES.dnsClusterIP)]);
-  for (const ip of taken) used.add(ipToInt(ip));
+  const { network: base, size } = parseCIDR(LAB_ADDRESSES.serviceCIDR);
+  const used = new Set<number>([base, base + 1, base + size - 1, parseIPv4(LAB_ADDRESSES.dnsClusterIP)]);
+  for (const ip of taken) used.add(parseIPv4(ip));
   let cursor = fromTop ? size - 2 : 2;
   return () => {
     while (cursor > 0 && cursor < size - 1 && used.has(base + cursor)) cursor += fromTop ? -1 : 1;
     if (cursor <= 0 || cursor >= size - 1) throw new Error(`service CIDR ${LAB_ADDRESSES.serviceCIDR} is exhausted`);
     const ip = base + cursor;
     used.add(ip);
-    return intToIp(ip);
+    return formatIPv4(ip);
   };
 }
 
@@ -457,11 +439,11 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
   const podIPs = assignPodIPs(scenario);
   const clusterIPs = assignClusterIPs(scenario);
   const namespaces = scenario.namespaces.map((ns) => namespaceObject(ns.name, ns.labels, opts));
-  const nodes = scenario.nodes.map((n) => nodeObject({ ...n, address: nodeUnderlayIP(n.index) }, opts));
+  const nodes = scenario.nodes.map((n) => nodeObject({ ...n, address: getNodeUnderlayIP(n.index) }, opts));
   const hostIPOf = (nodeName: string): string => {
     const node = scenario.nodes.find((n) => n.name === nodeName);
     if (!node) throw new Error(`unknown node ${nodeName}`);
-    return nodeUnderlayIP(node.index);
+    return getNodeUnderlayIP(node.index);
   };
 
   // Workloads first, so pods can reference their UIDs.
@@ -594,13 +576,13 @@ export function buildSyntheticObjects(counts: SyntheticCounts, opts: SyntheticOp
   const namespaces = counts.nodes + counts.pods + counts.services > 0 ? [namespaceObject(SYNTHETIC_NAMESPACE, {}, opts)] : [];
   const nodes: KubeNode[] = [];
   for (let i = 0; i < counts.nodes; i++) {
-    nodes.push(nodeObject({ name: `synth-node-${pad5(i + 1)}`, podCIDR: syntheticPodCIDR(i), ready: true, labels: { 'lab.netdebug.dev/synthetic': 'true' }, address: intToIp(ipToInt('172.30.0.0') + i + 1) }, opts));
+    nodes.push(nodeObject({ name: `synth-node-${pad5(i + 1)}`, podCIDR: syntheticPodCIDR(i), ready: true, labels: { 'lab.netdebug.dev/synthetic': 'true' }, address: formatIPv4(parseIPv4('172.30.0.0') + i + 1) }, opts));
   }
   const pods: KubePod[] = [];
   if (counts.pods > 0 && counts.nodes === 0) throw new Error('synthetic pods need synthetic nodes');
   const apps = Math.max(counts.services, 1);
   const perNode = new Array<number>(counts.nodes).fill(2);
-  const nodeBases = nodes.map((n) => cidrRange(n.spec.podCIDR).base);
+  const nodeBases = nodes.map((n) => parseCIDR(n.spec.podCIDR).network);
   for (let j = 0; j < counts.pods; j++) {
     const nodeIndex = j % counts.nodes;
     const node = nodes[nodeIndex];
@@ -616,7 +598,7 @@ export function buildSyntheticObjects(counts: SyntheticCounts, opts: SyntheticOp
       ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
       ready: true,
       hostNetwork: false,
-      podIP: intToIp((nodeBases[nodeIndex] ?? 0) + offset),
+      podIP: formatIPv4((nodeBases[nodeIndex] ?? 0) + offset),
       hostIP: node.status.addresses[0]?.address ?? '',
       container: 'app',
       image: RESPONDER_IMAGE,

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
+import { cidrContains, parseCIDR, tryParseCIDR, tryParseIPv4, type IPv4CIDR } from './dataplane/addressing.ts';
 import {
   FAULT_TYPES,
   LAB_ADDRESSES,
@@ -153,27 +154,6 @@ function suggest(key: string, allowed: readonly string[]): string | undefined {
     }
   }
   return best;
-}
-
-function ipToInt(ip: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255) || m.slice(1).some((p) => p.length > 1 && p.startsWith('0'))) return undefined;
-  return parts.reduce((acc, p) => acc * 256 + p, 0);
-}
-
-function parseCidr(cidr: string): { base: number; prefix: number } | undefined {
-  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(cidr);
-  if (!m) return undefined;
-  const base = ipToInt(m[1] ?? '');
-  const prefix = Number(m[2]);
-  if (base === undefined || prefix > 32) return undefined;
-  return { base, prefix };
-}
-
-function cidrSize(prefix: number): number {
-  return 2 ** (32 - prefix);
 }
 
 function nsName(namespace: string, name: string): string {
@@ -365,24 +345,23 @@ class Validator {
       if (m.podCIDR !== undefined) {
         const s = this.string(m.podCIDR, `${path}.podCIDR`);
         if (s !== undefined) {
-          const c = parseCidr(s);
-          const cluster = parseCidr(LAB_ADDRESSES.clusterCIDR);
-          if (!c || !cluster || c.prefix < 17 || c.prefix > 28 || c.base % cidrSize(c.prefix) !== 0 || Math.floor(c.base / cidrSize(16)) !== Math.floor(cluster.base / cidrSize(16))) {
+          const c = tryParseCIDR(s);
+          const cluster = parseCIDR(LAB_ADDRESSES.clusterCIDR);
+          if (!c || c.prefix < 17 || c.prefix > 28 || c.address !== c.network || !cidrContains(cluster, c.network)) {
             this.add(`${path}.podCIDR`, `must be an IPv4 network inside ${LAB_ADDRESSES.clusterCIDR} with a prefix from /17 to /28 (e.g. 10.244.${index}.0/24), got ${show(s)}`);
           } else {
             podCIDR = s;
           }
         }
       }
-      const c = parseCidr(podCIDR);
+      const c = tryParseCIDR(podCIDR);
       if (name !== undefined && c) {
         for (const other of cidrs) {
-          const size = cidrSize(c.prefix);
-          if (c.base < other.base + other.size && other.base < c.base + size) {
+          if (c.network < other.base + other.size && other.base < c.network + c.size) {
             this.add(`${path}.podCIDR`, `${podCIDR} overlaps the pod CIDR of node ${other.node} (${other.path})`);
           }
         }
-        cidrs.push({ node: name, path, base: c.base, size: cidrSize(c.prefix) });
+        cidrs.push({ node: name, path, base: c.network, size: c.size });
       }
       if (name === undefined) return;
       const previous = seen.get(name);
@@ -505,10 +484,10 @@ class Validator {
 
   checkPodCapacity(nodes: ScenarioNode[], pods: ScenarioPod[]): void {
     for (const node of nodes) {
-      const c = parseCidr(node.podCIDR);
+      const c = tryParseCIDR(node.podCIDR);
       if (!c) continue;
       // .0 is the VTEP, .1 the bridge gateway and the last address the broadcast; node 1 also hosts the DNS pod.
-      const room = cidrSize(c.prefix) - 3 - (node.index === 1 ? 1 : 0);
+      const room = c.size - 3 - (node.index === 1 ? 1 : 0);
       const count = pods.filter((p) => p.node === node.name && !p.hostNetwork).length;
       if (count > room) this.add(`spec.nodes[${node.index - 1}].podCIDR`, `${node.podCIDR} has room for ${room} pods but ${count} are placed on ${node.name}`);
     }
@@ -567,7 +546,7 @@ class Validator {
     const out: ScenarioService[] = [];
     const seen = new Map<string, string>();
     const clusterIPs = new Map<string, string>();
-    const serviceCidr = parseCidr(LAB_ADDRESSES.serviceCIDR);
+    const serviceCidr = parseCIDR(LAB_ADDRESSES.serviceCIDR);
     items.forEach((item, i) => {
       const path = `spec.services[${i}]`;
       const m = this.mapping(item, path, ['name', 'namespace', 'type', 'selector', 'ports', 'clusterIP', 'externalName'], ['name']);
@@ -586,9 +565,9 @@ class Validator {
         const s = this.string(m.clusterIP, `${path}.clusterIP`);
         if (s === 'None') clusterIP = s;
         else if (s !== undefined) {
-          const ip = ipToInt(s);
+          const ip = tryParseIPv4(s);
           const expected = `must be None (headless) or an address inside ${LAB_ADDRESSES.serviceCIDR}`;
-          if (ip === undefined || !serviceCidr || Math.floor(ip / cidrSize(serviceCidr.prefix)) !== Math.floor(serviceCidr.base / cidrSize(serviceCidr.prefix))) {
+          if (ip === undefined || !cidrContains(serviceCidr, ip)) {
             this.add(`${path}.clusterIP`, `${expected}, got ${show(s)}`);
           } else if (s === LAB_ADDRESSES.dnsClusterIP) {
             this.add(`${path}.clusterIP`, `${s} is reserved for the cluster DNS Service kube-system/kube-dns`);
@@ -741,7 +720,7 @@ class Validator {
       const cidr = this.cidr(block.cidr, `${path}.ipBlock.cidr`);
       (this.list(block.except, `${path}.ipBlock.except`) ?? []).forEach((e, i) => {
         const ex = this.cidr(e, `${path}.ipBlock.except[${i}]`);
-        if (cidr && ex && !(ex.base >= cidr.base && ex.base + cidrSize(ex.prefix) <= cidr.base + cidrSize(cidr.prefix))) {
+        if (cidr && ex && !(ex.prefix >= cidr.prefix && cidrContains(cidr, ex.network))) {
           this.add(`${path}.ipBlock.except[${i}]`, `${String(e)} must lie inside ${String(block.cidr)}`);
         }
       });
@@ -749,10 +728,10 @@ class Validator {
     if (Object.keys(peer).length === 0) this.add(path, 'must have podSelector, namespaceSelector or ipBlock');
   }
 
-  cidr(raw: unknown, path: string): { base: number; prefix: number } | undefined {
+  cidr(raw: unknown, path: string): IPv4CIDR | undefined {
     const s = this.string(raw, path);
     if (s === undefined) return undefined;
-    const c = parseCidr(s);
+    const c = tryParseCIDR(s);
     if (!c) this.add(path, `must be an IPv4 CIDR such as 10.244.0.0/16, got ${show(s)}`);
     return c;
   }

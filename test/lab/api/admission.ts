@@ -11,7 +11,7 @@ import { StatusError, invalid } from './status.ts';
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
 
 /** The capabilities Pod Security baseline lets a container add. */
-export const BASELINE_CAPABILITIES: readonly string[] = [
+const BASELINE_CAPABILITIES: readonly string[] = [
   'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',
 ];
 
@@ -43,7 +43,7 @@ interface PodSpec {
 }
 
 /** Reads the enforce level from a namespace's labels (absent or unknown means privileged). */
-export function readEnforceLevel(namespace: KubeObject | undefined): PodSecurityLevel {
+function readEnforceLevel(namespace: KubeObject | undefined): PodSecurityLevel {
   const level = namespace?.metadata.labels?.['pod-security.kubernetes.io/enforce'];
   return level === 'baseline' || level === 'restricted' ? level : 'privileged';
 }
@@ -156,7 +156,7 @@ export function matchesDeny(rule: ScenarioRbacDeny, attrs: RequestAttributes): b
 }
 
 /** The user name the lab's token stands for. */
-export const LAB_USER = 'lab-user';
+const LAB_USER = 'lab-user';
 
 /** Throws 403 Forbidden with the real RBAC message when a deny rule matches. */
 export function authorize(rules: readonly ScenarioRbacDeny[], attrs: RequestAttributes): void {

@@ -4,7 +4,7 @@
 import { API_GROUPS, RESOURCES } from './resources.ts';
 
 /** The gitVersion the lab reports; kubectl's version dispatcher picks its 1.32 client from it. */
-export const LAB_GIT_VERSION = 'v1.32.0-lab';
+const LAB_GIT_VERSION = 'v1.32.0-lab';
 
 /** The /version document. */
 export function renderVersion(): Record<string, unknown> {

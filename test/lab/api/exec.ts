@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ExecProcess, ExecRequest } from '../model.ts';
 
 /** The exec subprotocols the lab speaks, best first. */
-export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
+const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
 
 const STDIN = 0;
 const STDOUT = 1;

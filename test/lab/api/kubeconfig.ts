@@ -16,7 +16,7 @@ export interface KubeconfigParams {
 }
 
 /** Renders a kubeconfig with one cluster, user and context, all named contextName. */
-export function renderKubeconfig(p: KubeconfigParams): string {
+function renderKubeconfig(p: KubeconfigParams): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',

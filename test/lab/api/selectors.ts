@@ -124,7 +124,7 @@ export function parseFieldSelector(resource: string, selector: string): FieldReq
 }
 
 /** Reads a dotted field path from an object as a string ('' when absent). */
-export function readField(obj: unknown, path: string): string {
+function readField(obj: unknown, path: string): string {
   let cur: unknown = obj;
   for (const part of path.split('.')) {
     if (cur === null || typeof cur !== 'object') return '';

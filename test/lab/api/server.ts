@@ -17,19 +17,6 @@ import { StatusError, badRequest, notFound, toStatus, type StatusBody } from './
 import type { KubeObject, ObjectStore, StoreEvent } from './store.ts';
 import { renderTable, wantsTable, type IncludeObject } from './tables.ts';
 
-/** One served request, as counted and reported to onRequest. */
-export interface RequestRecord {
-  method: string;
-  path: string;
-  /** `verb resource[/subresource]` for API resources (`list pods`, `create pods/exec`), `get /api` for the rest. */
-  key: string;
-  verb: string;
-  resource?: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-}
-
 /** What startApiServer needs. */
 export interface ApiServerOptions {
   store: ObjectStore;
@@ -38,8 +25,6 @@ export interface ApiServerOptions {
   token: string;
   tls: { cert: string; key: string };
   rbacDeny: readonly ScenarioRbacDeny[];
-  /** Called for every counted request (after routing, before handling). */
-  onRequest?: (record: RequestRecord) => void;
 }
 
 /** A running API server. */
@@ -66,7 +51,7 @@ type Route =
 const coreNamespaceSubresources = new Set(['status', 'finalize']);
 
 /** Routes a URL path; undefined means 404. */
-export function routePath(path: string): Route | undefined {
+function routePath(path: string): Route | undefined {
   const segs = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
   if (path === '/version' || path === '/version/') return { kind: 'version' };
   if (segs[0] === 'lab' && segs[1] === 'v1' && segs[2] === 'requests' && segs.length === 3) return { kind: 'lab-requests' };
@@ -312,7 +297,7 @@ function prepareWrite(ctx: Ctx, current: KubeObject, proposed: KubeObject): Kube
   }
 }
 
-async function handleUpdate(ctx: Ctx): Promise<void> {
+function handleUpdate(ctx: Ctx): void {
   const { route, opts, res } = ctx;
   const name = route.name as string;
   const body = requireObject(parseBody(ctx.body));
@@ -325,7 +310,7 @@ async function handleUpdate(ctx: Ctx): Promise<void> {
   sendJson(res, 200, opts.store.update(route.info.plural, next));
 }
 
-async function handlePatch(ctx: Ctx): Promise<void> {
+function handlePatch(ctx: Ctx): void {
   const { route, opts, res } = ctx;
   const body = parseBody(ctx.body);
   const current = opts.store.mustGet(route.info.plural, route.namespace, route.name as string);
@@ -342,7 +327,7 @@ function defaultPod(pod: KubeObject): KubeObject {
   return { ...pod, spec, status };
 }
 
-async function handleCreate(ctx: Ctx): Promise<void> {
+function handleCreate(ctx: Ctx): void {
   const { route, opts, res } = ctx;
   if (route.info.plural === 'selfsubjectaccessreviews') {
     handleAccessReview(ctx, requireObject(parseBody(ctx.body)));
@@ -440,13 +425,13 @@ async function handleResource(ctx: Ctx): Promise<void> {
       handleGet(ctx);
       return;
     case 'create':
-      await handleCreate(ctx);
+      handleCreate(ctx);
       return;
     case 'update':
-      await handleUpdate(ctx);
+      handleUpdate(ctx);
       return;
     case 'patch':
-      await handlePatch(ctx);
+      handlePatch(ctx);
       return;
     case 'delete':
       handleDelete(ctx);
@@ -485,21 +470,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
   const wss = createExecSocketServer();
   let serverAddress = '127.0.0.1:0';
 
-  const count = (record: RequestRecord) => {
-    counts.set(record.key, (counts.get(record.key) ?? 0) + 1);
-    opts.onRequest?.(record);
-  };
-
-  const recordOf = (method: string, path: string, route: Route | undefined, verb: string): RequestRecord => {
-    if (route?.kind === 'resource') {
-      const resource = route.subresource ? `${route.info.plural}/${route.subresource}` : route.info.plural;
-      const record: RequestRecord = { method, path, key: `${verb} ${resource}`, verb, resource: route.info.plural };
-      if (route.subresource !== undefined) record.subresource = route.subresource;
-      if (route.namespace !== undefined) record.namespace = route.namespace;
-      if (route.name !== undefined) record.name = route.name;
-      return record;
-    }
-    return { method, path, key: `${method.toLowerCase()} ${path}`, verb: method.toLowerCase() };
+  /** Counts a request under `verb resource[/subresource]` for API resources (`list pods`, `create pods/exec`), `get /api` for the rest. */
+  const count = (method: string, path: string, route: Route | undefined, verb: string) => {
+    const key =
+      route?.kind === 'resource'
+        ? `${verb} ${route.subresource ? `${route.info.plural}/${route.subresource}` : route.info.plural}`
+        : `${method.toLowerCase()} ${path}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
   };
 
   const handleRequest = async (req: IncomingMessage, res: ServerResponse) => {
@@ -514,7 +491,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       return;
     }
     const verb = route?.kind === 'resource' ? readVerb(method, route, url.searchParams) : method.toLowerCase();
-    count(recordOf(method, url.pathname, route, verb));
+    count(method, url.pathname, route, verb);
     if (!isAuthorized(req, opts.token)) throw unauthorized;
     if (!route) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     if (route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
@@ -556,7 +533,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     const url = new URL(req.url ?? '/', 'https://lab.invalid');
     const route = routePath(url.pathname);
     const isExec = route?.kind === 'resource' && route.info.plural === 'pods' && route.subresource === 'exec' && route.name !== undefined;
-    if (isExec) count(recordOf(req.method ?? 'GET', url.pathname, route, 'create'));
+    if (isExec) count(req.method ?? 'GET', url.pathname, route, 'create');
     if (!isAuthorized(req, opts.token)) throw unauthorized;
     if (!isExec || route.kind !== 'resource') throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     // before 1.35 a websocket exec is authorized as get, from 1.35 also as create: deny either

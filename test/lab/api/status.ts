@@ -25,8 +25,8 @@ export class StatusError extends LabApiError {
 }
 
 /** 404 NotFound for `<resource> "<name>" not found`. */
-export function notFound(resource: string, name: string, kind = resource): StatusError {
-  return new StatusError(404, 'NotFound', `${resource} "${name}" not found`, { name, kind });
+export function notFound(resource: string, name: string): StatusError {
+  return new StatusError(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource });
 }
 
 /** 400 BadRequest with a free message. */

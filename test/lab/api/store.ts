@@ -3,7 +3,7 @@
  * cheap namespace / node lookups, list pagination and watches with a bounded event history.
  */
 import { randomUUID } from 'node:crypto';
-import { findResource, formatApiVersion } from './resources.ts';
+import { findResource, formatApiVersion, type ResourceInfo } from './resources.ts';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import { StatusError, badRequest, notFound } from './status.ts';
 
@@ -65,6 +65,11 @@ interface Subscriber {
   handler: (event: StoreEvent) => void;
 }
 
+/** Whether an event concerns a watch on resource (in namespace, or everywhere when undefined). */
+function isInScope(sub: Pick<Subscriber, 'resource' | 'namespace'>, event: StoreEvent): boolean {
+  return event.resource === sub.resource && (!sub.namespace || event.object.metadata.namespace === sub.namespace);
+}
+
 const generateNameAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** Freezes an object and everything it holds, so shared references cannot be changed behind the store's back. */
@@ -74,6 +79,11 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** The current time as Kubernetes timestamps carry it (whole seconds). */
+function formatNow(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 function keyOf(namespace: string | undefined, name: string): string {
@@ -139,10 +149,16 @@ export class ObjectStore {
     return String(this.#rv);
   }
 
+  #info(resource: string): ResourceInfo {
+    const info = findResource(resource);
+    if (!info) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${resource})`);
+    return info;
+  }
+
   #table(resource: string): Map<string, KubeObject> {
     let table = this.#objects.get(resource);
     if (!table) {
-      if (!findResource(resource)) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${resource})`);
+      this.#info(resource);
       table = new Map();
       this.#objects.set(resource, table);
     }
@@ -177,8 +193,7 @@ export class ObjectStore {
   }
 
   #prepare(resource: string, obj: KubeObject, namespace: string | undefined): KubeObject {
-    const info = findResource(resource);
-    if (!info) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${resource})`);
+    const info = this.#info(resource);
     const metadata: ObjectMeta = { ...obj.metadata };
     if (!metadata.name && metadata.generateName) {
       let suffix = '';
@@ -193,43 +208,36 @@ export class ObjectStore {
     return { ...obj, apiVersion: obj.apiVersion ?? formatApiVersion(info), kind: obj.kind ?? info.kind, metadata };
   }
 
-  /** Creates an object; assigns uid, resourceVersion and creationTimestamp (and a name from generateName). 409 if it exists. */
-  create(resource: string, obj: KubeObject): KubeObject {
+  /** Stores a new object with uid, resourceVersion and creationTimestamp (default now); 409 if it exists. */
+  #insert(resource: string, obj: KubeObject, now: string): StoreEvent {
     const table = this.#table(resource);
     const prepared = this.#prepare(resource, obj, obj.metadata.namespace);
     const name = prepared.metadata.name as string;
     const key = keyOf(prepared.metadata.namespace, name);
     if (table.has(key)) {
-      const info = findResource(resource);
-      throw new StatusError(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, group: info?.group, kind: resource });
+      throw new StatusError(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, group: this.#info(resource).group, kind: resource });
     }
     prepared.metadata.uid = randomUUID();
-    prepared.metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    prepared.metadata.creationTimestamp ??= now;
     prepared.metadata.resourceVersion = String(++this.#rv);
     const stored = deepFreeze(prepared);
     table.set(key, stored);
     this.#index(resource, key, stored, true);
-    this.#dropSorted(resource);
-    this.#emit({ type: 'ADDED', resource, object: stored, resourceVersion: this.#rv });
-    return stored;
+    return { type: 'ADDED', resource, object: stored, resourceVersion: this.#rv };
   }
 
-  /** Loads many objects at once (synthetic scale data); each gets a uid and resourceVersion, no per-object checks beyond names. */
+  /** Creates an object; assigns uid, resourceVersion and creationTimestamp (and a name from generateName). 409 if it exists. */
+  create(resource: string, obj: KubeObject): KubeObject {
+    const event = this.#insert(resource, obj, formatNow());
+    this.#dropSorted(resource);
+    this.#emit(event);
+    return event.object;
+  }
+
+  /** Loads many objects at once (synthetic scale data), queueing their events and dropping sorted caches once. */
   bulkLoad(resource: string, objs: readonly KubeObject[]): void {
-    const table = this.#table(resource);
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    for (const obj of objs) {
-      const prepared = this.#prepare(resource, obj, obj.metadata.namespace);
-      const key = keyOf(prepared.metadata.namespace, prepared.metadata.name as string);
-      if (table.has(key)) throw new StatusError(409, 'AlreadyExists', `${resource} "${prepared.metadata.name}" already exists`);
-      prepared.metadata.uid = randomUUID();
-      prepared.metadata.creationTimestamp ??= now;
-      prepared.metadata.resourceVersion = String(++this.#rv);
-      const stored = deepFreeze(prepared);
-      table.set(key, stored);
-      this.#index(resource, key, stored, true);
-      this.#record({ type: 'ADDED', resource, object: stored, resourceVersion: this.#rv }, this.#subscribers.size > 0);
-    }
+    const now = formatNow();
+    for (const obj of objs) this.#record(this.#insert(resource, obj, now), this.#subscribers.size > 0);
     this.#dropSorted(resource);
     this.#drain();
   }
@@ -362,7 +370,6 @@ export class ObjectStore {
     const table = this.#table(resource);
     const ns = this.#namespaced(resource) ? namespace : undefined;
     const sub: Subscriber = { resource, namespace: ns, handler };
-    const inScope = (e: StoreEvent) => e.resource === resource && (!ns || e.object.metadata.namespace === ns);
     if (sinceResourceVersion === undefined || sinceResourceVersion === '' || sinceResourceVersion === '0') {
       const keys = this.#sortedKeys(resource, ns, undefined);
       for (const key of keys) {
@@ -375,7 +382,7 @@ export class ObjectStore {
       if (since < this.#compactedThrough) {
         throw new StatusError(410, 'Expired', `too old resource version: ${since} (${this.#compactedThrough + 1})`);
       }
-      for (const event of this.#history) if (event.resourceVersion > since && inScope(event)) handler(event);
+      for (const event of this.#history) if (event.resourceVersion > since && isInScope(sub, event)) handler(event);
     }
     this.#subscribers.add(sub);
     return () => {
@@ -405,9 +412,7 @@ export class ObjectStore {
     try {
       for (let event = this.#pending.shift(); event; event = this.#pending.shift()) {
         for (const sub of [...this.#subscribers]) {
-          if (sub.resource !== event.resource) continue;
-          if (sub.namespace && event.object.metadata.namespace !== sub.namespace) continue;
-          if (!this.#subscribers.has(sub)) continue;
+          if (!isInScope(sub, event) || !this.#subscribers.has(sub)) continue;
           try {
             sub.handler(event);
           } catch (err) {

@@ -4,16 +4,19 @@
 import { LAB_ADDRESSES } from '../model.ts';
 import type { NodeNet } from '../model.ts';
 
+/** Parses dotted IPv4 (four decimal octets, no leading zeros) into a 32-bit unsigned number, or undefined. */
+export function tryParseIPv4(ip: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (!m) return undefined;
+  const octets = m.slice(1);
+  if (octets.some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) return undefined;
+  return octets.reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
 /** Parses dotted IPv4 into a 32-bit unsigned number; throws on malformed input. */
 export function parseIPv4(ip: string): number {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new Error(`not an IPv4 address: ${ip}`);
-  let n = 0;
-  for (const p of parts) {
-    const v = Number(p);
-    if (!/^\d{1,3}$/.test(p) || v > 255) throw new Error(`not an IPv4 address: ${ip}`);
-    n = n * 256 + v;
-  }
+  const n = tryParseIPv4(ip);
+  if (n === undefined) throw new Error(`not an IPv4 address: ${ip}`);
   return n;
 }
 
@@ -22,13 +25,41 @@ export function formatIPv4(n: number): string {
   return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 }
 
-/** Splits `a.b.c.d/p` into its network address (as a number) and prefix length. */
-export function parseCIDR(cidr: string): { network: number; prefix: number } {
-  const [ip, p] = cidr.split('/');
+/** An IPv4 CIDR: the address as written, its network address, prefix length and number of addresses. */
+export interface IPv4CIDR {
+  address: number;
+  network: number;
+  prefix: number;
+  size: number;
+}
+
+/** Parses `a.b.c.d/p` into an IPv4CIDR, or undefined when malformed. */
+export function tryParseCIDR(cidr: string): IPv4CIDR | undefined {
+  const [ip, p, ...rest] = cidr.split('/');
+  if (ip === undefined || p === undefined || rest.length > 0 || !/^\d{1,2}$/.test(p)) return undefined;
+  const address = tryParseIPv4(ip);
   const prefix = Number(p);
-  if (ip === undefined || p === undefined || !/^\d{1,2}$/.test(p) || prefix > 32) throw new Error(`not an IPv4 CIDR: ${cidr}`);
+  if (address === undefined || prefix > 32) return undefined;
   const size = 2 ** (32 - prefix);
-  return { network: parseIPv4(ip) - (parseIPv4(ip) % size), prefix };
+  return { address, network: address - (address % size), prefix, size };
+}
+
+/** Parses `a.b.c.d/p` into an IPv4CIDR; throws on malformed input. */
+export function parseCIDR(cidr: string): IPv4CIDR {
+  const c = tryParseCIDR(cidr);
+  if (c === undefined) throw new Error(`not an IPv4 CIDR: ${cidr}`);
+  return c;
+}
+
+/** Whether the 32-bit address ip lies inside the network/prefix block. */
+export function cidrContains(block: { network: number; prefix: number }, ip: number): boolean {
+  const size = 2 ** (32 - block.prefix);
+  return ip - (ip % size) === block.network;
+}
+
+/** Formats a network address and prefix length as `a.b.c.d/p`. */
+export function formatCIDR(block: { network: number; prefix: number }): string {
+  return `${formatIPv4(block.network)}/${block.prefix}`;
 }
 
 /** Returns the prefix length of a CIDR. */
@@ -44,19 +75,23 @@ export function getLabPrefix(labId: string): string {
   return `nd${labId}-`;
 }
 
+/** Returns the underlay address (the node's InternalIP) of node number index: the underlay network + 10 + index. */
+export function getNodeUnderlayIP(index: number): string {
+  return formatIPv4(parseCIDR(LAB_ADDRESSES.underlayCIDR).network + 10 + index);
+}
+
 /** Returns the NodeNet of node number index (1-based) with the given pod CIDR, in flannel's address layout. */
 export function planNodeNet(labId: string, node: { name: string; index: number; podCIDR: string }): NodeNet {
   if (!Number.isInteger(node.index) || node.index < 1 || node.index > 240) {
     throw new Error(`node ${node.name}: index ${node.index} out of range 1..240 (underlay 172.31.0.0/24)`);
   }
   const { network } = parseCIDR(node.podCIDR);
-  const underlay = parseCIDR(LAB_ADDRESSES.underlayCIDR).network;
   const hex = (n: number) => n.toString(16).padStart(2, '0');
   return {
     name: node.name,
     index: node.index,
     netns: `${getLabPrefix(labId)}n${node.index}`,
-    underlayIP: formatIPv4(underlay + 10 + node.index),
+    underlayIP: getNodeUnderlayIP(node.index),
     podCIDR: node.podCIDR,
     gatewayIP: formatIPv4(network + 1),
     vtepIP: formatIPv4(network),

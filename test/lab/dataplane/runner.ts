@@ -53,6 +53,8 @@ export function createExecRunner(options: ExecRunnerOptions = {}): CommandRunner
             reject(new CommandError(argv, code, errText || e.message, opts.input));
           },
         );
+        // A command that exits without reading its input must not crash the caller with EPIPE; its exit code tells.
+        child.stdin?.on('error', () => undefined);
         if (opts.input !== undefined) child.stdin?.end(opts.input);
         else child.stdin?.end();
       });

@@ -8,6 +8,8 @@
  * selected by a policy nor matched as a podSelector/namespaceSelector peer; IPv6 ipBlocks never match (the lab is IPv4).
  */
 import { createHash } from 'node:crypto';
+import { matchesLabels, type LabelRequirement } from '../api/selectors.ts';
+import { cidrContains, formatCIDR, tryParseCIDR, tryParseIPv4, type IPv4CIDR } from '../dataplane/addressing.ts';
 
 /** A transport protocol a NetworkPolicy port may name. */
 export type NetpolProtocol = 'TCP' | 'UDP' | 'SCTP';
@@ -104,16 +106,8 @@ export class NetworkPolicyError extends Error {
   }
 }
 
-interface Requirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values: string[];
-}
-
-interface Selector {
-  matchLabels: Record<string, string>;
-  matchExpressions: Requirement[];
-}
+/** A parsed label selector: matchLabels and matchExpressions as requirements that must all hold. */
+type Selector = LabelRequirement[];
 
 interface ParsedPeer {
   podSelector?: Selector;
@@ -147,17 +141,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function parseSelector(key: string, field: string, raw: unknown): Selector {
-  if (raw === undefined || raw === null) return { matchLabels: {}, matchExpressions: [] };
+  if (raw === undefined || raw === null) return [];
   if (!isRecord(raw)) throw new NetworkPolicyError(key, field, 'expected a label selector object');
-  const matchLabels: Record<string, string> = {};
+  const selector: Selector = [];
   if (raw['matchLabels'] !== undefined && raw['matchLabels'] !== null) {
     if (!isRecord(raw['matchLabels'])) throw new NetworkPolicyError(key, `${field}.matchLabels`, 'expected a map of strings');
     for (const [k, v] of Object.entries(raw['matchLabels'])) {
       if (typeof v !== 'string') throw new NetworkPolicyError(key, `${field}.matchLabels.${k}`, 'expected a string value');
-      matchLabels[k] = v;
+      selector.push({ op: 'eq', key: k, value: v });
     }
   }
-  const matchExpressions: Requirement[] = [];
   const exprs = raw['matchExpressions'];
   if (exprs !== undefined && exprs !== null) {
     if (!Array.isArray(exprs)) throw new NetworkPolicyError(key, `${field}.matchExpressions`, 'expected a list');
@@ -169,45 +162,19 @@ function parseSelector(key: string, field: string, raw: unknown): Selector {
       if (!Array.isArray(values) || values.some((v) => typeof v !== 'string')) {
         throw new NetworkPolicyError(key, `${f}.values`, 'expected a list of strings');
       }
+      const k = e['key'];
       if (op === 'In' || op === 'NotIn') {
         if (values.length === 0) throw new NetworkPolicyError(key, `${f}.values`, `must be non-empty for operator ${op}`);
+        selector.push({ op: op === 'In' ? 'in' : 'notin', key: k, values: values as string[] });
       } else if (op === 'Exists' || op === 'DoesNotExist') {
         if (values.length !== 0) throw new NetworkPolicyError(key, `${f}.values`, `must be empty for operator ${op}`);
+        selector.push({ op: op === 'Exists' ? 'exists' : 'notexists', key: k });
       } else {
         throw new NetworkPolicyError(key, `${f}.operator`, 'expected In, NotIn, Exists or DoesNotExist');
       }
-      matchExpressions.push({ key: e['key'], operator: op, values: values as string[] });
     });
   }
-  return { matchLabels, matchExpressions };
-}
-
-/** Whether labels satisfy a selector (matchLabels AND every matchExpression; NotIn also matches a missing key). */
-function matchesSelector(sel: Selector, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels)) if (labels[k] !== v) return false;
-  for (const r of sel.matchExpressions) {
-    const has = Object.hasOwn(labels, r.key);
-    const value = labels[r.key];
-    switch (r.operator) {
-      case 'In':
-        if (!has || value === undefined || !r.values.includes(value)) return false;
-        break;
-      case 'NotIn':
-        if (has && value !== undefined && r.values.includes(value)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default: {
-        const never: never = r.operator;
-        throw new Error(`unknown operator ${String(never)}`);
-      }
-    }
-  }
-  return true;
+  return selector;
 }
 
 function parseProtocol(key: string, field: string, raw: unknown): NetpolProtocol {
@@ -265,15 +232,15 @@ function parsePeers(key: string, field: string, raw: unknown): ParsedPeer[] | 'a
       if (!Array.isArray(except) || except.some((e) => typeof e !== 'string')) {
         throw new NetworkPolicyError(key, `${f}.ipBlock.except`, 'expected a list of CIDRs');
       }
-      const outer = parseCidr(cidr);
+      const outer = tryParseCIDR(cidr);
       if (outer === undefined && !isIPv6Cidr(cidr)) throw new NetworkPolicyError(key, `${f}.ipBlock.cidr`, `"${cidr}" is not a CIDR`);
       for (const [j, e] of (except as string[]).entries()) {
-        const inner = parseCidr(e);
+        const inner = tryParseCIDR(e);
         if (outer === undefined) {
           if (!isIPv6Cidr(e)) throw new NetworkPolicyError(key, `${f}.ipBlock.except[${j}]`, `"${e}" is not a CIDR`);
           continue;
         }
-        if (inner === undefined || inner.prefix <= outer.prefix || !cidrContains(outer, inner.base)) {
+        if (inner === undefined || inner.prefix <= outer.prefix || !cidrContains(outer, inner.network)) {
           throw new NetworkPolicyError(key, `${f}.ipBlock.except[${j}]`, `"${e}" must be a CIDR strictly inside ${cidr}`);
         }
       }
@@ -324,51 +291,18 @@ function parsePolicy(obj: NetworkPolicyObject): ParsedPolicy {
   return parsed;
 }
 
-interface Cidr {
-  base: number;
-  prefix: number;
-}
-
-function parseIPv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) return undefined;
-  const octets = m.slice(1).map(Number);
-  if (octets.some((o) => o > 255)) return undefined;
-  return octets.reduce((acc, o) => acc * 256 + o, 0);
-}
-
-function maskOf(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-}
-
-function parseCidr(s: string): Cidr | undefined {
-  const [addr, len, ...rest] = s.split('/');
-  if (addr === undefined || len === undefined || rest.length > 0 || !/^\d{1,2}$/.test(len)) return undefined;
-  const ip = parseIPv4(addr);
-  const prefix = Number(len);
-  if (ip === undefined || prefix > 32) return undefined;
-  return { base: (ip & maskOf(prefix)) >>> 0, prefix };
-}
+type Cidr = Pick<IPv4CIDR, 'network' | 'prefix'>;
 
 function isIPv6Cidr(s: string): boolean {
   return /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*\/\d{1,3}$/.test(s);
 }
 
-function cidrContains(c: Cidr, ip: number): boolean {
-  return ((ip & maskOf(c.prefix)) >>> 0) === c.base;
-}
-
-function formatCidr(c: Cidr): string {
-  const b = c.base;
-  return `${(b >>> 24) & 255}.${(b >>> 16) & 255}.${(b >>> 8) & 255}.${b & 255}/${c.prefix}`;
-}
-
 function subtractOne(block: Cidr, ex: Cidr): Cidr[] {
-  if (ex.prefix <= block.prefix) return cidrContains(ex, block.base) ? [] : [block];
-  if (!cidrContains(block, ex.base)) return [block];
+  if (ex.prefix <= block.prefix) return cidrContains(ex, block.network) ? [] : [block];
+  if (!cidrContains(block, ex.network)) return [block];
   const half = block.prefix + 1;
-  const low: Cidr = { base: block.base, prefix: half };
-  const high: Cidr = { base: (block.base | (1 << (31 - block.prefix))) >>> 0, prefix: half };
+  const low: Cidr = { network: block.network, prefix: half };
+  const high: Cidr = { network: block.network + 2 ** (32 - half), prefix: half };
   return [...subtractOne(low, ex), ...subtractOne(high, ex)];
 }
 
@@ -377,24 +311,24 @@ function subtractOne(block: Cidr, ex: Cidr): Cidr[] {
  * IPv6 input yields an empty list: it never matches an IPv4 lab address.
  */
 export function subtractCidrs(cidr: string, except: string[]): string[] {
-  const outer = parseCidr(cidr);
+  const outer = tryParseCIDR(cidr);
   if (outer === undefined) return [];
   let blocks: Cidr[] = [outer];
   for (const e of except) {
-    const ex = parseCidr(e);
+    const ex = tryParseCIDR(e);
     if (ex === undefined) continue;
     blocks = blocks.flatMap((b) => subtractOne(b, ex));
   }
-  return blocks.sort((a, b) => a.base - b.base).map(formatCidr);
+  return blocks.sort((a, b) => a.network - b.network).map(formatCIDR);
 }
 
 /** Whether an IPv4 address lies in cidr and in none of the except blocks (the ipBlock test). */
 export function ipInBlock(ip: string, cidr: string, except: string[]): boolean {
-  const addr = parseIPv4(ip);
-  const outer = parseCidr(cidr);
+  const addr = tryParseIPv4(ip);
+  const outer = tryParseCIDR(cidr);
   if (addr === undefined || outer === undefined || !cidrContains(outer, addr)) return false;
   return except.every((e) => {
-    const ex = parseCidr(e);
+    const ex = tryParseCIDR(e);
     return ex === undefined || !cidrContains(ex, addr);
   });
 }
@@ -417,11 +351,11 @@ function podKey(p: { namespace: string; name: string }): string {
 function selectPeerPods(ctx: Context, policyNs: string, peer: ParsedPeer): NetpolPod[] {
   return ctx.peerPods.filter((pod) => {
     if (peer.namespaceSelector) {
-      if (!matchesSelector(peer.namespaceSelector, namespaceLabels(ctx, pod.namespace))) return false;
+      if (!matchesLabels(peer.namespaceSelector, namespaceLabels(ctx, pod.namespace))) return false;
     } else if (pod.namespace !== policyNs) {
       return false;
     }
-    return peer.podSelector ? matchesSelector(peer.podSelector, pod.labels) : true;
+    return peer.podSelector ? matchesLabels(peer.podSelector, pod.labels) : true;
   });
 }
 
@@ -436,10 +370,10 @@ function resolvePeers(ctx: Context, policyNs: string, peers: ParsedPeer[] | 'all
   return peers.flatMap((peer): ResolvedPeer[] => {
     if (peer.ipBlock) {
       const { cidr, except } = peer.ipBlock;
-      if (parseCidr(cidr) === undefined) return []; // IPv6: never matches in an IPv4 lab.
+      if (tryParseCIDR(cidr) === undefined) return []; // IPv6: never matches in an IPv4 lab.
       return [
         {
-          match: { kind: 'cidr', cidr, except: except.filter((e) => parseCidr(e) !== undefined) },
+          match: { kind: 'cidr', cidr, except: except.filter((e) => tryParseCIDR(e) !== undefined) },
           pods: () => ctx.peerPods.filter((p) => p.ip !== undefined && ipInBlock(p.ip, cidr, except)),
         },
       ];
@@ -527,7 +461,7 @@ export function compileNetworkPolicies(input: NetpolInput): PolicyPlan {
       hostNetwork: pod.hostNetwork,
     };
     if (pod.hostNetwork) return { ...base, ingress: { isolated: false }, egress: { isolated: false } };
-    const selecting = policies.filter((p) => p.namespace === pod.namespace && matchesSelector(p.podSelector, pod.labels));
+    const selecting = policies.filter((p) => p.namespace === pod.namespace && matchesLabels(p.podSelector, pod.labels));
     const direction = (pick: (p: ParsedPolicy) => ParsedRule[] | undefined, expand: (p: ParsedPolicy, r: ParsedRule) => PolicyAllowRule[]): DirectionPlan => {
       const isolating = selecting.filter((p) => pick(p) !== undefined);
       if (isolating.length === 0) return { isolated: false };

@@ -10,8 +10,6 @@ import pkg from '../package.json' with { type: 'json' };
 
 /** The pinned default netbox image. */
 export const DEFAULT_IMAGE = 'nicolaka/netshoot:v0.13';
-/** The default per-probe timeout. */
-export const DEFAULT_TIMEOUT_MS = 2000;
 /** The plugin version, from package.json. */
 export const VERSION: string = pkg.version;
 

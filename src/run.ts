@@ -114,7 +114,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     await prober.cleanup();
   }
 
-  const decided = decideVerdict({ targets: facts.targets, staticFindings: facts.staticFindings, observations, nodeChecks });
+  const decided = decideVerdict({ targets: facts.targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes });
   const rungs = decided.rungs.map((r) => rungResults.get(r.id) ?? r);
   await emit({ type: 'verdict-decided', verdict: decided.verdict, findings: decided.findings });
   const report = buildReport({

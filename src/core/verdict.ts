@@ -27,6 +27,8 @@ export interface VerdictInput {
   observations: ProbeResult[];
   /** Results of the node checks (spec.rung is `node-checks`, spec.where a node pod). */
   nodeChecks: ProbeResult[];
+  /** The nodes the API described, for their pod CIDRs in hints. */
+  nodes?: Array<{ name: string; podCIDR?: string }>;
 }
 
 /** What the verdict engine decides: ranked findings (the first is the verdict) and the rung summaries. */
@@ -77,23 +79,16 @@ const BLOCKING_STATIC: ReadonlySet<Cause> = new Set<Cause>([
 /** How one observation counts: ok, a network failure, could not run, or a node-check value judged elsewhere. */
 export type Outcome = 'ok' | 'fail' | 'not-run' | 'value';
 
+/**
+ * How a probe that ran saw the network fail: `unreachable` (nothing came back), `refused` (the host answered that
+ * nothing listens on the port: TCP RST or ICMP port unreachable), `name-not-found`, `server-error` (a DNS server
+ * answered with an error) or `too-big` (a don't-fragment packet was dropped).
+ */
+export type Failure = 'unreachable' | 'refused' | 'name-not-found' | 'server-error' | 'too-big';
+
 /** Classifies an observation. */
 export function classifyObservation(obs: ProbeObservation): Outcome {
   switch (obs.kind) {
-    case 'connected':
-      return 'ok';
-    case 'resolved':
-      return obs.ips.length > 0 ? 'ok' : 'fail';
-    case 'mtu':
-      return obs.passed ? 'ok' : 'fail';
-    case 'refused':
-    case 'timeout':
-    case 'no-route':
-    case 'nxdomain':
-    case 'servfail':
-    case 'dns-refused':
-    case 'dns-timeout':
-      return 'fail';
     case 'could-not-run':
       return 'not-run';
     case 'sysctl':
@@ -102,6 +97,38 @@ export function classifyObservation(obs: ProbeObservation): Outcome {
     case 'neighbor':
     case 'nat-rules':
       return 'value';
+    default:
+      return classifyFailure(obs) === undefined ? 'ok' : 'fail';
+  }
+}
+
+/** Says how an observation failed, or undefined when it is no failure (passed, could not run, or a value). */
+export function classifyFailure(obs: ProbeObservation): Failure | undefined {
+  switch (obs.kind) {
+    case 'connected':
+      return undefined;
+    case 'resolved':
+      return obs.ips.length > 0 ? undefined : 'name-not-found';
+    case 'mtu':
+      return obs.passed ? undefined : 'too-big';
+    case 'timeout':
+    case 'no-route':
+    case 'dns-timeout':
+      return 'unreachable';
+    case 'refused':
+      return 'refused';
+    case 'nxdomain':
+      return 'name-not-found';
+    case 'servfail':
+    case 'dns-refused':
+      return 'server-error';
+    case 'could-not-run':
+    case 'sysctl':
+    case 'forward-policy':
+    case 'route':
+    case 'neighbor':
+    case 'nat-rules':
+      return undefined;
     default: {
       const never: never = obs;
       throw new Error(`unknown observation ${JSON.stringify(never)}`);
@@ -220,6 +247,7 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
   const rungs = summarizeRungs(input.observations);
   const { targets } = input;
   const sourceNode = targets.source.kind === 'pod' ? targets.source.node : targets.source.name;
+  const podCIDRs = new Map((input.nodes ?? []).flatMap((n) => (n.podCIDR ? [[n.name, n.podCIDR] as const] : [])));
   const line = (r: ProbeResult): string =>
     `${describeProbeLocation(r.spec.where)} → ${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation)}`;
   const nodeOf = (r: ProbeResult): string => (r.spec.where.kind === 'node-pod' ? r.spec.where.node : sourceNode);
@@ -227,8 +255,9 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
   const failing = (rs: ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'fail');
   const passing = (rs: ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'ok');
   const dataFailures = input.observations.filter((r) => r.spec.rung !== 'dns' && classifyObservation(r.observation) === 'fail');
-  const unreachable = (r: ProbeResult): boolean => r.observation.kind === 'timeout' || r.observation.kind === 'no-route' || r.observation.kind === 'dns-timeout';
-  const symptomatic = input.observations.some((r) => classifyObservation(r.observation) === 'fail' && unreachable(r));
+  const failedAs = (f: Failure) => (r: ProbeResult): boolean => classifyFailure(r.observation) === f;
+  const unreachable = failedAs('unreachable');
+  const symptomatic = input.observations.some(unreachable);
 
   const findings: Finding[] = [];
   const add = (cause: Cause, status: FindingStatus, f: Omit<Finding, 'cause' | 'component' | 'status'>): Finding => {
@@ -301,7 +330,7 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
           node,
           summary: `the FORWARD chain on node ${node} drops pod traffic (policy DROP)`,
           evidence: [line(r)],
-          hints: [`on node ${node}: iptables -S FORWARD`, `on node ${node}: iptables -P FORWARD ACCEPT, or accept the pod network: iptables -I FORWARD -s 10.244.0.0/16 -j ACCEPT`],
+          hints: [`on node ${node}: iptables -S FORWARD`, forwardAcceptHint(node, podCIDRs.get(node))],
         }),
       );
     }
@@ -443,10 +472,10 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
     const search = dns.filter((r) => r.spec.action.tool === 'dns-lookup' && r.spec.action.server === undefined);
     const direct = dns.filter((r) => r.spec.action.tool === 'dns-lookup' && r.spec.action.server !== undefined);
     // Port unreachable (nothing listens on 53) came back from the DNS pod itself, so the network is not to blame.
-    const closed = dnsFails.filter((r) => r.observation.kind === 'refused');
+    const closed = dnsFails.filter(failedAs('refused'));
     const timeouts = dnsFails.filter(unreachable);
-    const nx = dnsFails.filter((r) => r.observation.kind === 'nxdomain' || (r.observation.kind === 'resolved' && r.observation.ips.length === 0));
-    const errors = dnsFails.filter((r) => r.observation.kind === 'servfail' || r.observation.kind === 'dns-refused');
+    const nx = dnsFails.filter(failedAs('name-not-found'));
+    const errors = dnsFails.filter(failedAs('server-error'));
     const name = dest.kind === 'service' ? dest.dnsName : dest.kind === 'address' ? dest.host : 'the name';
     if (nx.length > 0) {
       const directOk = passing(direct).length > 0;
@@ -523,6 +552,12 @@ export function rankFindings(findings: Finding[]): Finding[] {
         STATUS_RANK[a.f.status] - STATUS_RANK[b.f.status] || CAUSE_RANK.indexOf(a.f.cause) - CAUSE_RANK.indexOf(b.f.cause) || a.i - b.i,
     )
     .map((x) => x.f);
+}
+
+/** The FORWARD fix for one node: accept its own pods' traffic, naming its pod CIDR only when the API gave it. */
+function forwardAcceptHint(node: string, podCIDR: string | undefined): string {
+  const cidr = podCIDR ?? '<pod CIDR>';
+  return `on node ${node}: iptables -P FORWARD ACCEPT, or accept its pods' traffic: iptables -I FORWARD -s ${cidr} -j ACCEPT; iptables -I FORWARD -d ${cidr} -j ACCEPT`;
 }
 
 function isWrongNeighbor(r: ProbeResult, symptomatic: boolean): boolean {

@@ -3,7 +3,9 @@
  * so the cost does not grow with the cluster), gathers Services, EndpointSlices, policies, namespaces, nodes and the
  * cluster DNS, and computes the static findings.
  */
-import type { KubeConfig, V1EndpointSlice, V1LabelSelector, V1NetworkPolicySpec, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, V1EndpointSlice, V1LabelSelector, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+// The client's serializer is not re-exported from its index; it is the one that knows the model's field renames.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { NetdebugError } from '../core/errors.ts';
 import type {
   ContainerPort,
@@ -18,7 +20,7 @@ import type {
 import type { NetworkPolicy } from '../core/netpol.ts';
 import type { PortRef, TargetRef } from '../core/target.ts';
 import type { Cluster, ClusterFacts, DnsFacts, NodeFacts } from '../ports.ts';
-import { createKubeApi, statusCodeOf } from './api.ts';
+import { createKubeApi } from './api.ts';
 import type { KubeApi } from './api.ts';
 import { computeStaticFindings } from './static-findings.ts';
 import type { BackendPod } from './static-findings.ts';
@@ -52,8 +54,10 @@ export function createCluster(kc: KubeConfig, opts: ClusterOptions): Cluster & {
 }
 
 async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, dstRef: TargetRef): Promise<ClusterFacts> {
-  const source = await resolveSource(api, srcRef);
-  const { destination, servicePods } = await resolveDestination(api, dstRef);
+  // Nodes named as targets are read once, and their facts come from that same read.
+  const nodeReads = new Map<string, Promise<V1Node>>();
+  const source = await resolveSource(api, srcRef, nodeReads);
+  const { destination, servicePods } = await resolveDestination(api, dstRef, nodeReads);
 
   const namespaceNames = new Set<string>();
   if (source.kind === 'pod') namespaceNames.add(source.namespace);
@@ -73,7 +77,7 @@ async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, 
   if (destination.kind === 'node') nodeNames.add(destination.name);
   if (destination.kind === 'service') for (const e of destination.endpoints) if (e.node) nodeNames.add(e.node);
   for (const p of dns.pods) nodeNames.add(p.node);
-  const nodes = (await Promise.all([...nodeNames].filter((n) => n !== '').slice(0, MAX_NODES).map((n) => readNodeFacts(api, n)))).filter(
+  const nodes = (await Promise.all([...nodeNames].filter((n) => n !== '').slice(0, MAX_NODES).map((n) => readNodeFacts(api, n, nodeReads)))).filter(
     (n): n is NodeFacts => n !== undefined,
   );
 
@@ -84,7 +88,7 @@ async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, 
 
 // ---------- source ----------
 
-async function resolveSource(api: KubeApi, ref: TargetRef): Promise<ResolvedSource> {
+async function resolveSource(api: KubeApi, ref: TargetRef, nodeReads: Map<string, Promise<V1Node>>): Promise<ResolvedSource> {
   switch (ref.kind) {
     case 'pod': {
       const pod = await readPodOrSuggest(api, ref.namespace, ref.name);
@@ -92,16 +96,16 @@ async function resolveSource(api: KubeApi, ref: TargetRef): Promise<ResolvedSour
       return sourceOfPod(pod);
     }
     case 'workload': {
-      const { pod, via } = await pickWorkloadPod(api, ref.workload, ref.namespace, ref.name);
+      const { pod, via, selector } = await pickWorkloadPod(api, ref.workload, ref.namespace, ref.name);
       if (!pod || !isReady(pod)) {
         throw new NetdebugError('SOURCE_NOT_RUNNING', `${ref.workload} ${ref.namespace}/${ref.name} has no ready pod to test from`, {
-          hint: `kubectl get pods -n ${ref.namespace} -l ${await workloadSelectorText(api, ref.workload, ref.namespace, ref.name)}`,
+          hint: `kubectl get pods -n ${ref.namespace} -l ${selector}`,
         });
       }
       return { ...sourceOfPod(pod), via };
     }
     case 'node': {
-      const node = await readNodeOrSuggest(api, ref.name);
+      const node = await readNodeOrSuggest(api, ref.name, nodeReads);
       return { kind: 'node', name: ref.name, ip: internalIPOf(node) };
     }
     case 'service':
@@ -143,7 +147,7 @@ interface DestinationResult {
   servicePods: BackendPod[];
 }
 
-async function resolveDestination(api: KubeApi, ref: TargetRef): Promise<DestinationResult> {
+async function resolveDestination(api: KubeApi, ref: TargetRef, nodeReads: Map<string, Promise<V1Node>>): Promise<DestinationResult> {
   switch (ref.kind) {
     case 'pod': {
       const pod = await readPodOrSuggest(api, ref.namespace, ref.name);
@@ -173,7 +177,7 @@ async function resolveDestination(api: KubeApi, ref: TargetRef): Promise<Destina
       return { destination: dest.kind === 'pod' ? { ...dest, via } : dest, servicePods: [] };
     }
     case 'node': {
-      const node = await readNodeOrSuggest(api, ref.name);
+      const node = await readNodeOrSuggest(api, ref.name, nodeReads);
       const port = requireNumericPort(ref.port, `node/${ref.name}`);
       return { destination: { kind: 'node', name: ref.name, ip: internalIPOf(node), port, protocol: 'TCP' }, servicePods: [] };
     }
@@ -375,19 +379,20 @@ async function readWorkload(api: KubeApi, kind: WorkloadRef['kind'], namespace: 
   }
 }
 
-async function workloadSelectorText(api: KubeApi, kind: WorkloadRef['kind'], namespace: string, name: string): Promise<string> {
-  return formatSelector((await readWorkload(api, kind, namespace, name)) ?? {});
-}
-
-async function pickWorkloadPod(api: KubeApi, kind: WorkloadRef['kind'], namespace: string, name: string): Promise<{ pod: V1Pod | undefined; via: WorkloadRef }> {
-  const selector = (await readWorkload(api, kind, namespace, name)) ?? {};
-  const text = formatSelector(selector);
+/** Picks a running (preferably ready) pod of a workload; `selector` is the workload's selector as text, for hints. */
+async function pickWorkloadPod(
+  api: KubeApi,
+  kind: WorkloadRef['kind'],
+  namespace: string,
+  name: string,
+): Promise<{ pod: V1Pod | undefined; via: WorkloadRef; selector: string }> {
+  const text = formatSelector((await readWorkload(api, kind, namespace, name)) ?? {});
   const via: WorkloadRef = { kind, name };
-  if (text === '') return { pod: undefined, via };
+  if (text === '') return { pod: undefined, via, selector: text };
   const pods = (await api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: text }))).items;
   const live = pods.filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
   live.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-  return { pod: live.find(isReady) ?? live[0] ?? pods[0], via };
+  return { pod: live.find(isReady) ?? live[0] ?? pods[0], via, selector: text };
 }
 
 /** Formats a label selector for `labelSelector=` (matchLabels and matchExpressions). */
@@ -445,9 +450,18 @@ async function readPodOrSuggest(api: KubeApi, namespace: string, name: string): 
   throw notFound(`pod "${name}"`, namespace, name, await listNames(api, 'pods', namespace));
 }
 
-async function readNodeOrSuggest(api: KubeApi, name: string): Promise<V1Node> {
+function readNode(api: KubeApi, name: string, nodeReads: Map<string, Promise<V1Node>>): Promise<V1Node> {
+  let read = nodeReads.get(name);
+  if (!read) {
+    read = api.call({ verb: 'get', resource: 'nodes', name }, () => api.core.readNode({ name }));
+    nodeReads.set(name, read);
+  }
+  return read;
+}
+
+async function readNodeOrSuggest(api: KubeApi, name: string, nodeReads: Map<string, Promise<V1Node>>): Promise<V1Node> {
   try {
-    return await api.call({ verb: 'get', resource: 'nodes', name }, () => api.core.readNode({ name }));
+    return await readNode(api, name, nodeReads);
   } catch (err) {
     if (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND') throw notFound(`node "${name}"`, undefined, name, await listNames(api, 'nodes', undefined));
     throw err;
@@ -493,9 +507,9 @@ function internalIPOf(node: V1Node): string {
   return addrs.find((a) => a.type === 'InternalIP')?.address ?? addrs[0]?.address ?? '';
 }
 
-async function readNodeFacts(api: KubeApi, name: string): Promise<NodeFacts | undefined> {
+async function readNodeFacts(api: KubeApi, name: string, nodeReads: Map<string, Promise<V1Node>>): Promise<NodeFacts | undefined> {
   try {
-    const node = await api.call({ verb: 'get', resource: 'nodes', name }, () => api.core.readNode({ name }));
+    const node = await readNode(api, name, nodeReads);
     const ready = (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
     return { name, ready, internalIP: internalIPOf(node), ...(node.spec?.podCIDR ? { podCIDR: node.spec.podCIDR } : {}) };
   } catch (err) {
@@ -527,21 +541,18 @@ async function listPolicies(api: KubeApi, namespaces: string[]): Promise<Network
       api.call({ verb: 'list', resource: 'networkpolicies', group: 'networking.k8s.io', namespace }, () => api.networking.listNamespacedNetworkPolicy({ namespace })),
     ),
   );
-  return lists.flatMap((l) => l.items).map((p) => ({
-    metadata: { name: p.metadata?.name ?? '', namespace: p.metadata?.namespace ?? '' },
-    spec: toWireSpec(p.spec),
-  }));
+  return lists.flatMap((l) => l.items).map(policyFromApi);
 }
 
-/** Turns the client's typed policy spec back into the API's shape: the client renames ingress `from` to `_from`. */
-function toWireSpec(spec: V1NetworkPolicySpec | undefined): NetworkPolicy['spec'] {
-  const typed = (spec ?? { podSelector: {} }) as unknown as Record<string, unknown>;
-  const ingress = typed.ingress as Record<string, unknown>[] | undefined;
-  if (!ingress) return typed as unknown as NetworkPolicy['spec'];
+/**
+ * Turns a NetworkPolicy as the client typed it back into the API's JSON shape the evaluator reads: the client's model
+ * renames fields (ingress `from` is `_from`), and its own serializer knows every such rename.
+ */
+export function policyFromApi(p: V1NetworkPolicy): NetworkPolicy {
   return {
-    ...typed,
-    ingress: ingress.map(({ _from, ...rule }) => (_from === undefined ? rule : { ...rule, from: _from })),
-  } as unknown as NetworkPolicy['spec'];
+    metadata: { name: p.metadata?.name ?? '', namespace: p.metadata?.namespace ?? '' },
+    spec: ObjectSerializer.serialize(p.spec ?? { podSelector: {} }, 'V1NetworkPolicySpec') as NetworkPolicy['spec'],
+  };
 }
 
 async function readDns(api: KubeApi): Promise<DnsFacts> {
@@ -566,9 +577,4 @@ async function readDns(api: KubeApi): Promise<DnsFacts> {
     })),
     readyEndpoints: readyIPs.size,
   };
-}
-
-/** True when an error is an API 404 (exported for the prober). */
-export function isNotFound(err: unknown): boolean {
-  return statusCodeOf(err) === 404 || (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND');
 }

@@ -18,7 +18,7 @@ export const clientPod: ResolvedSource = {
 };
 
 /** Service shop/web 10.96.1.1:80 → 8080 with endpoints web-1 (node-2), web-2 (node-1), web-3 (node-2, not ready). */
-export const webService: ResolvedDestination = {
+export const webService: Extract<ResolvedDestination, { kind: 'service' }> = {
   kind: 'service',
   namespace: 'shop',
   name: 'web',
@@ -34,7 +34,7 @@ export const webService: ResolvedDestination = {
 };
 
 /** Pod shop/web-1 on node-2 port 8080. */
-export const webPod: ResolvedDestination = {
+export const webPod: Extract<ResolvedDestination, { kind: 'pod' }> = {
   kind: 'pod',
   namespace: 'shop',
   name: 'web-1',

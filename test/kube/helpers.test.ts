@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetdebugError } from '../../src/core/errors.ts';
-import { endpointsFromSlices, formatSelector, pickServicePort } from '../../src/kube/cluster.ts';
+import { endpointsFromSlices, formatSelector, pickServicePort, policyFromApi } from '../../src/kube/cluster.ts';
 import { loadKubeConfig } from '../../src/kube/config.ts';
 import { exitCodeOfStatus, nodePodName } from '../../src/kube/prober.ts';
 import { editDistance, suggestNames } from '../../src/kube/suggest.ts';
 import { mapApiError } from '../../src/kube/api.ts';
 import { ApiException } from '@kubernetes/client-node';
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 
 describe('suggestNames', () => {
   it.each([
@@ -162,5 +163,33 @@ describe('loadKubeConfig', () => {
     const path = join(dir, 'noctx.yaml');
     writeFileSync(path, 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n');
     expect(() => loadKubeConfig({}, { KUBECONFIG: path })).toThrow(/no current context/);
+  });
+});
+
+describe('policyFromApi', () => {
+  // The wire JSON of a policy; the client turns it into its typed model (ingress `from` becomes `_from`) on every list.
+  const wire = {
+    metadata: { name: 'web-allow', namespace: 'shop' },
+    spec: {
+      podSelector: { matchLabels: { app: 'web' } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [
+        {
+          from: [{ podSelector: { matchLabels: { role: 'client' } }, namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['front'] }] } }, { ipBlock: { cidr: '10.244.0.0/16', except: ['10.244.1.0/24'] } }],
+          ports: [{ protocol: 'TCP', port: 8080, endPort: 8090 }, { port: 'http' }],
+        },
+      ],
+      egress: [{ to: [{ namespaceSelector: {} }], ports: [{ protocol: 'UDP', port: 53 }] }],
+    },
+  };
+
+  it('gives the evaluator the API shape: from, to and ports survive the client model', () => {
+    const typed = ObjectSerializer.deserialize(wire, 'V1NetworkPolicy');
+    expect(typed.spec.ingress[0]).toHaveProperty('_from');
+    expect(policyFromApi(typed)).toEqual(wire);
+  });
+
+  it('treats a policy without a spec as selecting every pod', () => {
+    expect(policyFromApi({ metadata: { name: 'p', namespace: 'shop' } })).toEqual({ metadata: { name: 'p', namespace: 'shop' }, spec: { podSelector: {} } });
   });
 });

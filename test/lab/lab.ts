@@ -143,7 +143,7 @@ function loadSynthetic(store: ObjectStore, scenario: Scenario, services: KubeSer
   const syn = buildSyntheticObjects(scenario.synthetic!, {
     now: new Date(),
     uid: randomUUID,
-    takenClusterIPs: services.map((s) => s.spec.clusterIP).filter((ip): ip is string => !!ip),
+    takenClusterIPs: services.map((s) => s.spec.clusterIP).filter((ip): ip is string => !!ip && ip !== 'None'),
   });
   for (const o of syn.namespaces) store.create('namespaces', stored(o));
   store.bulkLoad('nodes', syn.nodes.map(stored));

@@ -2,25 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { buildReport, exitCodeForVerdict, type Finding, type NodeCheckId, type ProbeAction, type ProbeObservation, type ProbeResult, type ResolvedTargets, type RungId } from '../../src/core/model.ts';
 import { buildProbeCommand } from '../../src/core/parse.ts';
 import { decideVerdict, rankFindings, type VerdictInput } from '../../src/core/verdict.ts';
+import { clientPod, webPod, webService } from '../cli/fakes.ts';
 
-// Source client on node-1; Service shop/web (10.96.1.1:80 → 8080) with endpoints web-1 on node-2 and web-2 on node-1.
-const targets: ResolvedTargets = {
-  source: { kind: 'pod', namespace: 'front', name: 'client', node: 'node-1', ip: '10.244.1.5', labels: { app: 'client' }, hostNetwork: false },
-  destination: {
-    kind: 'service',
-    namespace: 'shop',
-    name: 'web',
-    clusterIP: '10.96.1.1',
-    dnsName: 'web.shop.svc.cluster.local',
-    port: { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
-    selector: { app: 'web' },
-    endpoints: [{ ip: '10.244.2.7', port: 8080, ready: true, serving: true, terminating: false, node: 'node-2', pod: { namespace: 'shop', name: 'web-1' } }],
-  },
-};
-const podTargets: ResolvedTargets = {
-  source: targets.source,
-  destination: { kind: 'pod', namespace: 'shop', name: 'web-1', node: 'node-2', ip: '10.244.2.7', labels: { app: 'web' }, ready: true, hostNetwork: false, ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }], port: 8080, protocol: 'TCP' },
-};
+// Source client on node-1; Service shop/web (10.96.1.1:80 → 8080) with its one endpoint web-1 on node-2.
+const targets: ResolvedTargets = { source: clientPod, destination: { ...webService, endpoints: webService.endpoints.slice(0, 1) } };
+const podTargets: ResolvedTargets = { source: clientPod, destination: webPod };
 
 let seq = 0;
 function probe(rung: RungId | 'node-checks', action: ProbeAction, observation: ProbeObservation, opts: { node?: string; check?: NodeCheckId; about?: { kind: string; namespace: string; name: string } } = {}): ProbeResult {
@@ -73,7 +59,7 @@ function staticFinding(cause: Finding['cause'], component: Finding['component'],
 }
 const input = (p: Partial<VerdictInput>): VerdictInput => ({ targets, staticFindings: [], observations: [], nodeChecks: [], ...p });
 
-const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; component: string; status: Finding['status']; node?: string; object?: string; exit: number; absent?: Finding['cause'][] }[] = [
+const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; component: string; status: Finding['status']; node?: string; object?: string; exit: number; absent?: Finding['cause'][]; present?: Finding['cause'][] }[] = [
   { name: 'healthy', in: input({ observations: healthyData(), nodeChecks: healthyChecks() }), cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0 },
   {
     name: 'healthy: FORWARD policy DROP with traffic flowing is not a fault',
@@ -124,6 +110,21 @@ const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; componen
     name: 'DNS_SERVER_UNRESPONSIVE: Ready DNS pods time out while the network works',
     in: input({ observations: [dnsSearch({ kind: 'dns-timeout' }), dnsDirect({ kind: 'dns-timeout' }), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
     cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', status: 'broken', object: 'Pod/kube-system/coredns-a', exit: 1,
+  },
+  {
+    name: 'DNS_SERVER_UNRESPONSIVE: the Ready DNS pod refuses its DNS port (nothing listens on 53)',
+    in: input({ observations: [dnsSearch(refused), dnsDirect(refused), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
+    cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', status: 'broken', object: 'Pod/kube-system/coredns-a', exit: 1, absent: ['DNS_SERVER_FAILURE', 'CONNECTION_FAILED'],
+  },
+  {
+    name: 'DNS_SERVER_UNRESPONSIVE: a closed DNS port is not explained away by a node fault',
+    in: input({ observations: [dnsDirect(refused), clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [sysctl('node-1', 'net.ipv4.ip_forward', '0')] }),
+    cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', status: 'broken', node: 'node-1', exit: 1, present: ['DNS_SERVER_UNRESPONSIVE'],
+  },
+  {
+    name: 'DNS_SERVER_FAILURE when the DNS server answers REFUSED',
+    in: input({ observations: [dnsSearch({ kind: 'dns-refused' }), clusterIp(ok), podIp(ok)] }),
+    cause: 'DNS_SERVER_FAILURE', component: 'dns', status: 'broken', exit: 1, absent: ['DNS_SERVER_UNRESPONSIVE'],
   },
   {
     name: 'DNS_SERVER_FAILURE on SERVFAIL',
@@ -226,6 +227,7 @@ describe('decideVerdict', () => {
     expect(exitCodeForVerdict(v)).toBe(c.exit);
     expect(out.findings[0]).toBe(v);
     for (const cause of c.absent ?? []) expect(out.findings.map((f) => f.cause)).not.toContain(cause);
+    for (const cause of c.present ?? []) expect(out.findings.map((f) => f.cause)).toContain(cause);
     if (v.status !== 'healthy') expect(v.hints.length).toBeGreaterThan(0);
     expect(v.evidence.length).toBeGreaterThan(0);
     expect(JSON.parse(JSON.stringify(out))).toEqual(out);
@@ -235,6 +237,15 @@ describe('decideVerdict', () => {
     const out = decideVerdict(input({ observations: [podIp(timeout)], nodeChecks: [sysctl('node-1', 'net.ipv4.ip_forward', '0')] }));
     expect(out.verdict.hints[0]).toBe('on node node-1: sysctl -w net.ipv4.ip_forward=1');
     expect(out.verdict.evidence).toContain('explains: source pod → 10.244.2.7:8080: timed out');
+  });
+
+  it.each([
+    { name: "names the node's pod CIDR when the API gave it", nodes: [{ name: 'node-2', podCIDR: '10.244.2.0/24' }], cidr: '10.244.2.0/24' },
+    { name: 'says <pod CIDR> when it is unknown', nodes: [{ name: 'node-1', podCIDR: '10.244.1.0/24' }], cidr: '<pod CIDR>' },
+  ])('FORWARD DROP hint $name', ({ nodes, cidr }) => {
+    const out = decideVerdict(input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [forward('node-2', 'DROP')], nodes }));
+    expect(out.verdict.cause).toBe('NODE_FORWARD_DROP');
+    expect(out.verdict.hints[1]).toBe(`on node node-2: iptables -P FORWARD ACCEPT, or accept its pods' traffic: iptables -I FORWARD -s ${cidr} -j ACCEPT; iptables -I FORWARD -d ${cidr} -j ACCEPT`);
   });
 
   it('summarises rungs: passed, failed, error, skipped', () => {

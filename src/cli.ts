@@ -27,6 +27,8 @@ export interface DiagnoseOptions {
   image: string;
   timeoutMs: number;
   keep: boolean;
+  /** `-o tui`: quit as soon as the verdict is shown instead of staying open for drilling. */
+  exitOnVerdict?: boolean;
   connection: ConnectionFlags;
 }
 
@@ -103,8 +105,9 @@ export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand>
     .option('image', { type: 'string', default: DEFAULT_IMAGE, describe: 'netbox image for the probe containers' })
     .option('timeout', { type: 'string', default: '2s', describe: 'timeout of each probe (500ms, 2s, 1m)' })
     .option('keep', { type: 'boolean', default: false, describe: 'leave the node debug pods for inspection' })
+    .option('exit-on-verdict', { type: 'boolean', default: false, describe: 'tui: exit once the verdict is shown' })
     .option('namespace', { alias: 'n', type: 'string', describe: 'default namespace of both targets (default: the context\'s)' })
-    .group(['output', 'image', 'timeout', 'keep', 'namespace', 'help', 'version'], 'Flags:')
+    .group(['output', 'image', 'timeout', 'keep', 'exit-on-verdict', 'namespace', 'help', 'version'], 'Flags:')
     .group(['kubeconfig', 'context', 'cluster', 'user', 'server', 'token', 'as', 'as-group', 'certificate-authority', 'insecure-skip-tls-verify', 'request-timeout'], 'Connection:')
     .option('kubeconfig', { type: 'string', describe: 'path to the kubeconfig file' })
     .option('context', { type: 'string', describe: 'kubeconfig context to use' })
@@ -191,5 +194,5 @@ function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
   const image = str(a, 'image') ?? DEFAULT_IMAGE;
   if (image.trim() === '' || /\s/.test(image)) throw new NetdebugError('USAGE', `invalid --image "${image}"`, { hint: `e.g. --image=${DEFAULT_IMAGE}` });
   const output = (str(a, 'output') as OutputMode | undefined) ?? (env.stdoutIsTTY && !env.ci ? 'tui' : 'text');
-  return { source, destination, output, image, timeoutMs, keep: a.keep === true, connection };
+  return { source, destination, output, image, timeoutMs, keep: a.keep === true, ...(a['exit-on-verdict'] === true ? { exitOnVerdict: true } : {}), connection };
 }

@@ -89,9 +89,22 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const runId = randomBytes(4).toString('hex');
   let prober: Prober | undefined;
 
-  // The TUI is its own issue; until it lands, tui renders as text.
+  // Ink only on a real terminal outside CI; `-o tui` into a pipe renders as text.
+  const interactive = options.output === 'tui' && io.stdout.isTTY === true && !(io.env.CI === 'true' || io.env.CI === '1');
   const reporters: Reporter[] =
-    options.output === 'json' ? [createJsonReporter(io.stdout)] : [createTextReporter(io.stdout, { color: shouldUseColor(io.stdout, io.env) })];
+    options.output === 'json'
+      ? [createJsonReporter(io.stdout)]
+      : interactive
+        ? [
+            (await import('./tui/app.tsx')).createTuiReporter({
+              color: shouldUseColor(io.stdout, io.env),
+              exitOnVerdict: options.exitOnVerdict === true,
+              context: loaded.context,
+              // Ink holds the terminal in raw mode, so Ctrl-C arrives as a key: raise the real signal for the cleanup below.
+              onInterrupt: () => void process.kill(process.pid, 'SIGINT'),
+            }),
+          ]
+        : [createTextReporter(io.stdout, { color: shouldUseColor(io.stdout, io.env) })];
   let exitCode: number | undefined;
   const emit = async (e: RunEvent): Promise<void> => {
     if (e.type === 'run-finished') exitCode = e.exitCode;

@@ -1,0 +1,218 @@
+/**
+ * The interactive TUI: an event store fed by the run, the App component (layout, keys, the one owner of `exit()`), and
+ * the `-o tui` Reporter that renders it with Ink and resolves with the verdict's exit code when the user quits.
+ */
+import { Box, render, Text, useApp, useInput, useWindowSize, type Instance, type Key } from 'ink';
+import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
+import type { RunEvent } from '../core/model.ts';
+import type { Reporter } from '../report/reporter.ts';
+import { applyEvent, createInitialState, type TuiState } from './state.ts';
+import { buildDrillLines, clampOffset, DrillDown, Header, Help, Ladder, PathDiagram, Verdict } from './views.tsx';
+
+
+/** A tiny external store: the run dispatches events, the App subscribes. */
+export interface TuiStore {
+  getState(): TuiState;
+  dispatch(event: RunEvent): void;
+  subscribe(listener: () => void): () => void;
+}
+
+/** Creates a store whose state is `applyEvent` folded over the dispatched events. */
+export function createTuiStore(initial: TuiState): TuiStore {
+  let state = initial;
+  const listeners = new Set<() => void>();
+  return {
+    getState: () => state,
+    dispatch(event) {
+      state = applyEvent(state, event);
+      for (const l of listeners) l();
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/** What the App resolves `waitUntilExit()` with. */
+export type TuiExit = { kind: 'quit'; exitCode: number | undefined } | { kind: 'interrupted' };
+
+/** App props; `size` and `now` are for tests (a real terminal reports its size, time comes from Date.now). */
+export interface AppProps {
+  store: TuiStore;
+  color: boolean;
+  exitOnVerdict: boolean;
+  size?: { columns: number; rows: number };
+  now?: () => number;
+}
+
+type Mode = 'main' | 'drill' | 'help';
+
+/** The whole screen. Owns exit(): q after the verdict, --exit-on-verdict, or Ctrl-C / q mid-run (interrupted). */
+export function App(props: AppProps): ReactNode {
+  const state = useSyncExternalStore(props.store.subscribe, props.store.getState);
+  const { exit } = useApp();
+  const win = useWindowSize();
+  const columns = props.size?.columns ?? (win.columns || 80);
+  const rows = props.size?.rows ?? (win.rows || 24);
+  const [selected, setSelected] = useState(0);
+  const [mode, setModeState] = useState<Mode>('main');
+  // Keys of one chunk are handled before React re-renders, so they read the mode from a ref.
+  const modeRef = useRef<Mode>('main');
+  const setMode = (m: Mode): void => {
+    modeRef.current = m;
+    setModeState(m);
+  };
+  const [offset, setOffset] = useState(0);
+  const [tick, setTick] = useState(0);
+  const now = props.now ?? Date.now;
+  const done = state.exitCode !== undefined;
+
+  useEffect(() => {
+    if (done) return undefined;
+    const t = setInterval(() => setTick((n) => n + 1), 120);
+    return () => clearInterval(t);
+  }, [done]);
+
+  useEffect(() => {
+    if (done && props.exitOnVerdict) exit({ kind: 'quit', exitCode: state.exitCode } satisfies TuiExit);
+  }, [done, props.exitOnVerdict, exit, state.exitCode]);
+
+  const row = state.rows[Math.min(selected, state.rows.length - 1)];
+  const drillHeight = rows - 1;
+  const drillTotal = row ? buildDrillLines(row, state).length : 0;
+  const page = Math.max(1, drillHeight - 3);
+  const scroll = (delta: number): void => setOffset((o) => clampOffset(o + delta, drillTotal, Math.max(1, drillHeight - 2)));
+
+  useInput((input, key) => {
+    // Keys typed faster than a read arrive as one chunk ("jj\r"): handle them one by one.
+    if (input.length > 1 && !key.ctrl && !key.meta) {
+      for (const ch of input) onKey(ch === '\r' ? '' : ch, { ...key, return: ch === '\r' });
+      return;
+    }
+    onKey(input, key);
+  });
+
+  function onKey(input: string, key: Key): void {
+    if (key.ctrl && input === 'c') {
+      exit({ kind: 'interrupted' } satisfies TuiExit);
+      return;
+    }
+    if (input === 'q') {
+      exit((done ? { kind: 'quit', exitCode: state.exitCode } : { kind: 'interrupted' }) satisfies TuiExit);
+      return;
+    }
+    if (input === '?') {
+      setMode(modeRef.current === 'help' ? 'main' : 'help');
+      return;
+    }
+    if (key.escape) {
+      setMode('main');
+      return;
+    }
+    if (modeRef.current === 'drill') {
+      if (key.upArrow || input === 'k') scroll(-1);
+      else if (key.downArrow || input === 'j') scroll(1);
+      else if (key.pageUp) scroll(-page);
+      else if (key.pageDown || input === ' ') scroll(page);
+      return;
+    }
+    if (modeRef.current === 'main') {
+      if (key.upArrow || input === 'k') setSelected((s) => Math.max(0, s - 1));
+      else if (key.downArrow || input === 'j') setSelected((s) => Math.min(state.rows.length - 1, s + 1));
+      else if (key.return) {
+        setOffset(0);
+        setMode('drill');
+      }
+    }
+  }
+
+  const elapsedMs = state.wallMs ?? (state.startedAt !== undefined ? Math.max(0, now() - state.startedAt) : 0);
+  // tick is read so the spinner and elapsed time re-render while the run is live.
+  void tick;
+  if (mode === 'drill' && row) {
+    return (
+      <Box flexDirection="column" width={columns}>
+        <DrillDown row={row} state={state} offset={offset} height={drillHeight} color={props.color} />
+      </Box>
+    );
+  }
+  if (mode === 'help') {
+    return (
+      <Box flexDirection="column" width={columns}>
+        <Help />
+      </Box>
+    );
+  }
+  // 2 header + ladder (title + rows) + path (6) + footer (1); the verdict gets what is left, at least 2 lines.
+  const used = 2 + 1 + state.rows.length + 6 + 1;
+  const verdictLines = Math.max(2, rows - used - 1);
+  return (
+    <Box flexDirection="column" width={columns}>
+      <Header state={state} elapsedMs={elapsedMs} color={props.color} />
+      <Ladder rows={state.rows} selected={selected} tick={tick} color={props.color} showCursor />
+      <PathDiagram state={state} color={props.color} />
+      <Verdict verdict={state.verdict} findings={state.findings} color={props.color} maxLines={verdictLines} />
+      <Text dimColor wrap="truncate-end">
+        {done ? '↑/↓ select · Enter open · ? keys · q quit' : '↑/↓ select · Enter open · ? keys · q/Ctrl-C interrupt'}
+      </Text>
+    </Box>
+  );
+}
+
+/** Options of the `-o tui` reporter. */
+export interface TuiReporterOptions {
+  color: boolean;
+  exitOnVerdict: boolean;
+  context: string;
+  /** Called after the UI unmounted when the user interrupted (Ctrl-C or q mid-run); main raises SIGINT here. */
+  onInterrupt: () => void;
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+}
+
+/** The `-o tui` reporter: renders the App, feeds it events, and on finish waits for the user to quit. */
+export function createTuiReporter(opts: TuiReporterOptions): Reporter & { exitCode(): number | undefined } {
+  const store = createTuiStore(createInitialState(opts.context));
+  let instance: Instance | undefined;
+  let exited = false;
+  let exitResult: TuiExit | undefined;
+  const start = (): Instance => {
+    const inst = render(<App store={store} color={opts.color} exitOnVerdict={opts.exitOnVerdict} />, {
+      exitOnCtrlC: false,
+      patchConsole: false,
+      ...(opts.stdout ? { stdout: opts.stdout } : {}),
+      ...(opts.stdin ? { stdin: opts.stdin } : {}),
+    });
+    void inst.waitUntilExit().then(
+      (r) => {
+        exited = true;
+        exitResult = r as TuiExit | undefined;
+        if (exitResult?.kind === 'interrupted') opts.onInterrupt();
+      },
+      () => {
+        exited = true;
+      },
+    );
+    return inst;
+  };
+  return {
+    onEvent(event) {
+      if (exited) return;
+      instance ??= start();
+      store.dispatch(event);
+    },
+    async finish() {
+      if (!instance || exited) return;
+      const state = store.getState();
+      // Without a verdict the run failed (main prints the error): leave the screen at once.
+      if (state.exitCode === undefined) {
+        instance.unmount();
+        await instance.waitUntilExit().catch(() => undefined);
+        return;
+      }
+      await instance.waitUntilExit().catch(() => undefined);
+    },
+    exitCode: () => (exitResult?.kind === 'quit' ? exitResult.exitCode : undefined),
+  };
+}

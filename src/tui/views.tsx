@@ -1,0 +1,276 @@
+/**
+ * The TUI's views, each a pure function of the state from state.ts plus the terminal size: Header, Ladder,
+ * PathDiagram, Verdict, DrillDown and Help. Colour only through `paint`, so NO_COLOR gives plain text.
+ */
+import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
+import type { Finding } from '../core/model.ts';
+import { describeObservation, describeProbeLocation, describeProbeTarget, classifyObservation } from '../core/verdict.ts';
+import { formatDuration } from '../report/text.ts';
+import { derivePath, objectsOfRow, type Hop, type HopState, type LadderRow, type RowStatus, type TuiState } from './state.ts';
+
+/** The colours the views use; `undefined` means the terminal default. */
+export type Tone = 'green' | 'red' | 'yellow' | 'cyan' | 'gray' | undefined;
+
+/** Spinner frames shown while a row runs. */
+export const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
+
+/** Picks a colour only when colour is on. */
+function paint(color: boolean, tone: Tone): Tone {
+  return color ? tone : undefined;
+}
+
+/** The mark and tone of a row status (the spinner frame while running). */
+export function markForStatus(status: RowStatus, tick: number): { mark: string; tone: Tone } {
+  switch (status) {
+    case 'pending':
+      return { mark: '·', tone: 'gray' };
+    case 'running':
+      return { mark: SPINNER[tick % SPINNER.length] ?? '⠋', tone: 'cyan' };
+    case 'passed':
+      return { mark: '✓', tone: 'green' };
+    case 'failed':
+      return { mark: '✗', tone: 'red' };
+    case 'skipped':
+      return { mark: '–', tone: 'gray' };
+    case 'could-not-run':
+      return { mark: '?', tone: 'yellow' };
+    case 'warn':
+      return { mark: '!', tone: 'yellow' };
+    default: {
+      const never: never = status;
+      throw new Error(`unknown row status ${String(never)}`);
+    }
+  }
+}
+
+/** The mark and tone of a hop state. */
+export function markForHop(state: HopState): { mark: string; tone: Tone } {
+  switch (state) {
+    case 'good':
+      return { mark: '✓', tone: 'green' };
+    case 'dead':
+      return { mark: '✗', tone: 'red' };
+    case 'unknown':
+      return { mark: '?', tone: 'gray' };
+    case 'n/a':
+      return { mark: '–', tone: 'gray' };
+    default: {
+      const never: never = state;
+      throw new Error(`unknown hop state ${String(never)}`);
+    }
+  }
+}
+
+const LABEL_WIDTH = 14;
+
+/** Pads or cuts a label to exactly `width` characters. */
+function fitLabel(label: string, width: number): string {
+  return label.length > width ? `${label.slice(0, width - 1)}…` : label.padEnd(width);
+}
+
+/** One line that never wraps: cut at the terminal edge. */
+function Line(props: { children: ReactNode; color?: Tone; bold?: boolean; dim?: boolean; inverse?: boolean }): ReactNode {
+  return (
+    <Text wrap="truncate-end" color={props.color} bold={props.bold} dimColor={props.dim} inverse={props.inverse}>
+      {props.children}
+    </Text>
+  );
+}
+
+/** The header: context, SRC → DST with addresses and nodes, elapsed time. */
+export function Header(props: { state: TuiState; elapsedMs: number; color: boolean }): ReactNode {
+  const { state, color } = props;
+  const s = state.source;
+  const d = state.destination;
+  const src = s ? (s.kind === 'pod' ? `${s.namespace}/${s.name} ${s.ip} (${s.node})` : `node ${s.name} ${s.ip}`) : state.sourceText;
+  const dst = d
+    ? d.kind === 'service'
+      ? `svc ${d.namespace}/${d.name} ${d.clusterIP}:${d.port.port} → ${d.endpoints.map((e) => `${e.ip}:${e.port}${e.node ? ` (${e.node})` : ''}`).join(', ') || 'no endpoints'}`
+      : d.kind === 'pod'
+        ? `${d.namespace}/${d.name} ${d.ip}:${d.port} (${d.node})`
+        : d.kind === 'node'
+          ? `node ${d.name} ${d.ip}:${d.port}`
+          : `${d.host}:${d.port}`
+    : state.destinationText;
+  const done = state.exitCode !== undefined;
+  return (
+    <Box flexDirection="column">
+      <Line>
+        <Text bold>kubectl netdebug</Text>
+        {state.context ? `  context ${state.context}` : ''}
+        {`  ${done ? 'took' : 'elapsed'} ${formatDuration(props.elapsedMs)}`}
+        {done ? '' : <Text color={paint(color, 'cyan')}>{'  running…'}</Text>}
+      </Line>
+      <Line>{`${src} → ${dst}`}</Line>
+    </Box>
+  );
+}
+
+/** The ladder: one line per row in a stable order, the selected one marked with ›. */
+export function Ladder(props: { rows: LadderRow[]; selected: number; tick: number; color: boolean; showCursor: boolean }): ReactNode {
+  // A fixed label width, so rows appended later (node checks) never shift the finished ones.
+  const width = LABEL_WIDTH;
+  return (
+    <Box flexDirection="column">
+      <Line bold>Ladder</Line>
+      {props.rows.map((r, i) => {
+        const { mark, tone } = markForStatus(r.status, props.tick);
+        const sel = props.showCursor && i === props.selected;
+        const duration = r.durationMs !== undefined && r.status !== 'skipped' && r.status !== 'pending' && r.status !== 'running' ? formatDuration(r.durationMs) : '';
+        return (
+          <Line key={r.key} inverse={sel && props.color}>
+            {sel ? '›' : ' '} <Text color={paint(props.color, tone)}>{mark}</Text> {fitLabel(r.label, width)} {duration.padStart(6)}  {r.status === 'skipped' ? `skipped: ${r.summary}` : r.summary}
+          </Line>
+        );
+      })}
+    </Box>
+  );
+}
+
+function HopLine(props: { hop: Hop; color: boolean; first: boolean }): ReactNode {
+  const { hop, color } = props;
+  const { mark, tone } = markForHop(hop.state);
+  return (
+    <Line>
+      {props.first ? '  ' : '  ↓ '}
+      <Text color={paint(color, tone)} bold={hop.state === 'dead'}>
+        {mark} {hop.title}
+      </Text>
+      {hop.note ? <Text color={paint(color, 'red')} bold>{`  ◀ ${hop.note}`}</Text> : ''}
+      {`  ${hop.detail}`}
+    </Line>
+  );
+}
+
+/** The packet path: source pod → source node → overlay → destination node → destination, DNS on the title line. */
+export function PathDiagram(props: { state: TuiState; color: boolean }): ReactNode {
+  const path = derivePath(props.state);
+  const dns = markForHop(path.dns.state);
+  return (
+    <Box flexDirection="column">
+      <Line>
+        <Text bold>Packet path</Text>
+        {'   DNS '}
+        <Text color={paint(props.color, dns.tone)} bold={path.dns.state === 'dead'}>
+          {dns.mark}
+        </Text>
+        {path.dns.note ? <Text color={paint(props.color, 'red')} bold>{` ◀ ${path.dns.note}`}</Text> : ''}
+        {` ${path.dns.detail}`}
+      </Line>
+      {path.chain.map((h, i) => (
+        <HopLine key={h.id} hop={h} color={props.color} first={i === 0} />
+      ))}
+    </Box>
+  );
+}
+
+/** The verdict: cause, where, the evidence in a line, and the fix commands (as many as `maxLines` allows). */
+export function Verdict(props: { verdict: Finding | undefined; findings: Finding[]; color: boolean; maxLines: number }): ReactNode {
+  const v = props.verdict;
+  if (!v) return <Line dim>Verdict: waiting for the ladder…</Line>;
+  const tone: Tone = v.status === 'healthy' ? 'green' : v.status === 'inconclusive' ? 'yellow' : 'red';
+  const mark = v.status === 'healthy' ? '✓' : v.status === 'inconclusive' ? '?' : '✗';
+  const where = [v.node ? `node ${v.node}` : '', v.object ?? ''].filter((s) => s !== '').join(', ');
+  const lines: ReactNode[] = [<Line key="sum">{`  ${v.summary}`}</Line>];
+  if (v.evidence[0]) lines.push(<Line key="ev">{`  evidence: ${v.evidence[0]}${v.evidence.length > 1 ? ` (+${v.evidence.length - 1} more)` : ''}`}</Line>);
+  v.hints.forEach((h, i) => lines.push(<Line key={`fix${i}`}>{`  ${i === 0 ? 'fix:' : '    '} ${h}`}</Line>));
+  return (
+    <Box flexDirection="column">
+      <Line>
+        <Text bold>Verdict </Text>
+        <Text color={paint(props.color, tone)} bold>{v.cause === 'HEALTHY' ? `${mark} HEALTHY` : `${mark} ${v.status.toUpperCase()} ${v.cause}`}</Text>
+        {v.component === 'none' ? '' : ` (${v.component})`}
+        {where ? `  at ${where}` : ''}
+      </Line>
+      {lines.slice(0, Math.max(0, props.maxLines - 1))}
+    </Box>
+  );
+}
+
+/** The lines of a row's drill-down: status and timing, objects, then every probe (command, where, result) or finding. */
+export function buildDrillLines(row: LadderRow, state: TuiState): string[] {
+  const src = state.source;
+  const out: string[] = [];
+  out.push(`${row.label}: ${row.status}${row.durationMs !== undefined ? ` in ${formatDuration(row.durationMs)}` : ''}`);
+  if (row.summary) out.push(row.summary);
+  const objects = objectsOfRow(row);
+  if (objects.length > 0) out.push(`objects: ${objects.join(', ')}`);
+  if (row.kind === 'static') {
+    if (row.findings.length === 0) out.push('', 'The Service, its EndpointSlices, the pods and the NetworkPolicies were read from the API; nothing is wrong in them.');
+    for (const f of row.findings) {
+      out.push('', `${f.status.toUpperCase()} ${f.cause} (${f.component})${f.object ? ` ${f.object}` : ''}`, `  ${f.summary}`);
+      for (const e of f.evidence) out.push(`  evidence: ${e}`);
+      for (const h of f.hints) out.push(`  fix: ${h}`);
+    }
+    return out;
+  }
+  if (row.probes.length === 0) out.push('', row.status === 'skipped' ? 'No probe ran: this rung does not apply to these targets.' : 'No probe has started yet.');
+  row.probes.forEach((p, i) => {
+    const where =
+      p.spec.where.kind === 'source-pod'
+        ? `source pod ${src?.kind === 'pod' ? `${src.namespace}/${src.name}` : src?.kind === 'node' ? src.name : ''} (ephemeral netdebug container)`.replace('  ', ' ')
+        : `${describeProbeLocation(p.spec.where)}, netdebug debug pod`;
+    out.push('', `[${i + 1}/${row.probes.length}] ${p.spec.check ?? p.spec.rung} · ${describeProbeTarget(p.spec.action)}`);
+    out.push(`  $ ${p.spec.command.join(' ')}`);
+    out.push(`  where:   ${where}`);
+    if (p.observation) {
+      const outcome = classifyObservation(p.observation);
+      out.push(`  result:  ${describeObservation(p.observation)} (${outcome === 'value' ? 'read' : outcome === 'not-run' ? 'could not run' : outcome})`);
+      out.push(`  took:    ${formatDuration(p.durationMs ?? 0)} of a ${formatDuration(p.spec.timeoutMs)} timeout`);
+    } else {
+      out.push('  result:  running…');
+    }
+    if (p.spec.about) out.push(`  about:   ${p.spec.about.kind}/${p.spec.about.namespace ? `${p.spec.about.namespace}/` : ''}${p.spec.about.name}`);
+    out.push('  output:  exit code, stdout and stderr are not recorded in this run\'s events');
+  });
+  return out;
+}
+
+/** The drill-down of one row: a scrollable view of buildDrillLines, `height` lines tall including its title. */
+export function DrillDown(props: { row: LadderRow; state: TuiState; offset: number; height: number; color: boolean }): ReactNode {
+  const lines = buildDrillLines(props.row, props.state);
+  const body = Math.max(1, props.height - 2);
+  const offset = clampOffset(props.offset, lines.length, body);
+  const visible = lines.slice(offset, offset + body);
+  return (
+    <Box flexDirection="column">
+      <Line>
+        <Text bold>{props.row.label}</Text>
+        {`  lines ${lines.length === 0 ? 0 : offset + 1}–${offset + visible.length} of ${lines.length}`}
+      </Line>
+      {visible.map((l, i) => (
+        <Line key={i} color={l.startsWith('  $ ') ? paint(props.color, 'cyan') : undefined}>
+          {l === '' ? ' ' : l}
+        </Line>
+      ))}
+      <Line dim>↑/↓ j/k scroll · PgUp/PgDn page · Esc back · q quit</Line>
+    </Box>
+  );
+}
+
+/** Keeps a scroll offset inside [0, total - visible]. */
+export function clampOffset(offset: number, total: number, visible: number): number {
+  return Math.max(0, Math.min(offset, total - visible));
+}
+
+/** The key help overlay. */
+export function Help(): ReactNode {
+  const keys: [string, string][] = [
+    ['↑/↓  j/k', 'select a rung or check'],
+    ['Enter', 'open its drill-down: commands, where they ran, results'],
+    ['Esc', 'back to the ladder'],
+    ['PgUp/PgDn', 'scroll a drill-down by a page'],
+    ['?', 'show or hide this help'],
+    ['q', 'quit (exit code = the verdict\'s)'],
+    ['Ctrl-C', 'interrupt: clean up the debug pods and exit 130'],
+  ];
+  return (
+    <Box flexDirection="column" borderStyle="round" paddingX={1}>
+      <Line bold>Keys</Line>
+      {keys.map(([k, what]) => (
+        <Line key={k}>{`${k.padEnd(11)} ${what}`}</Line>
+      ))}
+    </Box>
+  );
+}

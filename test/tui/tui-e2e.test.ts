@@ -1,0 +1,128 @@
+/**
+ * End to end in a real terminal: the BUILT executable runs through real kubectl inside tmux (100×30) against the
+ * ip-forward-off lab. The screen must show the ladder, the marked hop and the verdict; keys open the failing rung's
+ * drill-down; q exits 1; Ctrl-C mid-run cleans up and leaves the terminal sane. No debug pod may remain.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipLabSuite, startTestLab, type TestLab } from '../lab/harness.ts';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const skip = skipLabSuite('tui e2e');
+const sessions: string[] = [];
+
+function tmux(args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8' });
+}
+
+/** Starts the plugin in a detached 100×30 tmux session; the shell records the exit code and `stty -a` afterwards. */
+function startSession(name: string, kubeconfig: string, dir: string): void {
+  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = [
+    `cd ${quote(repo)}`,
+    `env KUBECONFIG=${quote(kubeconfig)} PATH=${quote(`${repo}/bin:${process.env.PATH ?? ''}`)} TERM=xterm-256color kubectl netdebug default/client shop/svc/web`,
+    `echo EXIT=$? > ${quote(join(dir, 'exit'))}; stty -a > ${quote(join(dir, 'stty'))}; sleep 300`,
+  ].join('; ');
+  tmux(['new-session', '-d', '-s', name, '-x', '100', '-y', '30', script]);
+  sessions.push(name);
+}
+
+const screen = (name: string): string => tmux(['capture-pane', '-p', '-t', name]);
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const waitForScreen = (name: string, text: string): Promise<string> => waitFor(`"${text}" on screen`, () => {
+  const s = screen(name);
+  return s.includes(text) ? s : undefined;
+});
+
+const readIfExists = (path: string): string | undefined => (existsSync(path) && readFileSync(path, 'utf8').trim() !== '' ? readFileSync(path, 'utf8') : undefined);
+
+async function debugPods(lab: TestLab): Promise<string> {
+  const res = await lab.kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-netdebug', '-o', 'name']);
+  expect(res.code).toBe(0);
+  return res.stdout;
+}
+
+describe.skipIf(skip)('the TUI in a real terminal (tmux)', () => {
+  let lab: TestLab | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'netdebug-tui-e2e-'));
+
+  beforeAll(async () => {
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: repo, stdio: 'pipe' });
+    lab = await startTestLab('ip-forward-off');
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const s of sessions) {
+      try {
+        tmux(['kill-session', '-t', s]);
+      } catch {
+        // already gone
+      }
+    }
+    await lab?.down();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows ladder, marked hop and verdict; drills into the failing rung; q exits 1', async () => {
+    const name = `netdebug-tui-e2e-q-${process.pid}`;
+    const out = join(dir, 'q');
+    execFileSync('mkdir', ['-p', out]);
+    startSession(name, (lab as TestLab).kubeconfig, out);
+    const done = await waitForScreen(name, 'Verdict ✗');
+    expect(done).toMatch(/^Ladder$/m);
+    expect(done).toMatch(/✗ cluster-ip +\d+(\.\d+)?m?s  1\/1 failed: 10\.96\.0\.2:80 timed out/);
+    expect(done).toMatch(/✗ node-2 checks .*net\.ipv4\.ip_forward = 0/);
+    expect(done).toContain('↓ ✗ node node-2  ◀ NODE_IP_FORWARD_DISABLED');
+    expect(done).toContain('Verdict ✗ BROKEN NODE_IP_FORWARD_DISABLED (node)  at node node-2');
+    expect(done).toContain('fix: on node node-2: sysctl -w net.ipv4.ip_forward=1');
+
+    // API objects, dns, cluster-ip: two rows down is the failing rung.
+    for (const key of ['j', 'j', 'Enter']) {
+      tmux(['send-keys', '-t', name, key]);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const drill = await waitForScreen(name, '$ nc -z -v -w 2 10.96.0.2 80');
+    expect(drill).toMatch(/^cluster-ip  lines 1–\d+ of \d+/);
+    expect(drill).toContain('where:   source pod default/client');
+    expect(drill).toContain('result:  timed out (fail)');
+
+    tmux(['send-keys', '-t', name, 'Escape']);
+    await waitForScreen(name, 'Packet path');
+    tmux(['send-keys', '-t', name, 'q']);
+    const exit = await waitFor('the exit code', () => readIfExists(join(out, 'exit')));
+    expect(exit.trim()).toBe('EXIT=1');
+    expect(await debugPods(lab as TestLab)).toBe('');
+  });
+
+  it('Ctrl-C mid-run cleans up, exits 130 and leaves echo on and the cursor visible', async () => {
+    const name = `netdebug-tui-e2e-int-${process.pid}`;
+    const out = join(dir, 'int');
+    execFileSync('mkdir', ['-p', out]);
+    startSession(name, (lab as TestLab).kubeconfig, out);
+    const live = await waitForScreen(name, 'running…');
+    expect(live).toMatch(/^Ladder$/m);
+    tmux(['send-keys', '-t', name, 'C-c']);
+    const exit = await waitFor('the exit code', () => readIfExists(join(out, 'exit')));
+    expect(exit.trim()).toBe('EXIT=130');
+    expect(screen(name)).toContain('interrupted: cleaning up debug pods');
+    const stty = await waitFor('stty -a', () => readIfExists(join(out, 'stty')));
+    expect(stty).toMatch(/(^|\s)echo(\s|$)/);
+    expect(stty).toMatch(/(^|\s)icanon(\s|$)/);
+    expect(tmux(['display-message', '-p', '-t', name, '#{cursor_flag}']).trim()).toBe('1');
+    expect(await debugPods(lab as TestLab)).toBe('');
+  });
+});

@@ -1,0 +1,245 @@
+/**
+ * Component tests on colour-stripped frames (ink-testing-library), replaying recorded event streams: the ladder in
+ * every state, the path diagram per failing component, the verdict, drill-down navigation and scrolling, help, exit.
+ */
+import { render } from 'ink-testing-library';
+import { stripVTControlCharacters } from 'node:util';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import type { LadderRow, TuiState } from '../../src/tui/state.ts';
+import { replayEvents } from '../../src/tui/state.ts';
+import { App, createTuiStore, type TuiExit } from '../../src/tui/app.tsx';
+import { buildDrillLines, DrillDown, Ladder, PathDiagram, Verdict } from '../../src/tui/views.tsx';
+import { loadEvents, type Recorded } from './fixtures.ts';
+import { cleanup } from 'ink-testing-library';
+
+afterEach(() => cleanup());
+const plain = (s: string | undefined): string => stripVTControlCharacters(s ?? '');
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+const state = (name: Recorded): TuiState => replayEvents(loadEvents(name), 'lab');
+
+describe('Ladder', () => {
+  const row = (status: LadderRow['status'], extra: Partial<LadderRow> = {}): LadderRow => ({ key: status, kind: 'rung', label: 'cluster-ip', status, summary: 'sum', probes: [], findings: [], ...extra });
+  it.each<{ name: string; row: LadderRow; want: string }>([
+    { name: 'pending', row: row('pending', { summary: '' }), want: '· cluster-ip' },
+    { name: 'running (spinner)', row: row('running', { summary: 'running' }), want: '⠋ cluster-ip             running' },
+    { name: 'passed', row: row('passed', { durationMs: 140, summary: '1/1 passed' }), want: '✓ cluster-ip      140ms  1/1 passed' },
+    { name: 'failed', row: row('failed', { durationMs: 2100, summary: '1/1 failed: 10.96.0.2:80 timed out' }), want: '✗ cluster-ip       2.1s  1/1 failed: 10.96.0.2:80 timed out' },
+    { name: 'skipped', row: row('skipped', { durationMs: 0, summary: 'no endpoints' }), want: '– cluster-ip             skipped: no endpoints' },
+    { name: 'could not run', row: row('could-not-run', { durationMs: 30, summary: 'could not run: exec failed' }), want: '? cluster-ip       30ms  could not run: exec failed' },
+    { name: 'warn', row: row('warn', { durationMs: 30, summary: '4/5 ok' }), want: '! cluster-ip       30ms  4/5 ok' },
+  ])('$name', ({ row: r, want }) => {
+    const { lastFrame } = render(<Ladder rows={[r]} selected={0} tick={0} color={false} showCursor={false} />);
+    expect(plain(lastFrame()).split('\n')[1]?.trimEnd()).toBe(`  ${want}`);
+  });
+
+  it('marks the selected row with ›', () => {
+    const s = state('ip-forward-off');
+    const lines = plain(render(<Ladder rows={s.rows} selected={2} tick={0} color={false} showCursor />).lastFrame()).split('\n');
+    expect(lines.filter((l) => l.startsWith('›'))).toEqual([expect.stringContaining('cluster-ip')]);
+  });
+
+  it('keeps finished lines byte-identical while later rows arrive', () => {
+    const events = loadEvents('ip-forward-off');
+    const frame = (n: number): string[] => plain(render(<Ladder rows={replayEvents(events.slice(0, n)).rows} selected={0} tick={0} color={false} showCursor={false} />).lastFrame()).split('\n');
+    const dnsDone = events.findIndex((e) => e.type === 'rung-finished') + 1;
+    const early = frame(dnsDone);
+    const late = frame(events.length);
+    const dnsLine = early.find((l) => l.includes(' dns '));
+    expect(dnsLine).toMatch(/✓ dns/);
+    expect(late.indexOf(dnsLine as string)).toBe(early.indexOf(dnsLine as string));
+  });
+});
+
+describe('PathDiagram', () => {
+  it.each<{ name: string; scenario: Recorded; line: RegExp }>([
+    { name: 'dns', scenario: 'dns-server-down', line: /^Packet path\s+DNS ✗ ◀ DNS_SERVER_UNRESPONSIVE web\.shop\.svc\.cluster\.local/ },
+    { name: 'service', scenario: 'service-no-endpoints', line: /↓ ✗ node node-1  ◀ SERVICE_NO_ENDPOINTS  veth → bridge → NAT 10\.96\.0\.2:80→∅/ },
+    { name: 'kube-proxy', scenario: 'kube-proxy-rules-missing', line: /↓ ✗ node node-1  ◀ SERVICE_PROXY_RULES_MISSING/ },
+    { name: 'network-policy', scenario: 'network-policy-deny', line: /↓ ✗ pod shop\/web-1  ◀ NETWORK_POLICY_DENY  10\.244\.2\.2:8080/ },
+    { name: 'node', scenario: 'ip-forward-off', line: /↓ ✗ node node-2  ◀ NODE_IP_FORWARD_DISABLED/ },
+    { name: 'overlay', scenario: 'overlay-blocked', line: /↓ ✗ overlay  ◀ OVERLAY_BLOCKED  vxlan node-1 → node-2/ },
+    { name: 'destination', scenario: 'app-not-listening', line: /↓ ✗ pod shop\/web-1  ◀ DESTINATION_NOT_LISTENING/ },
+  ])('$name: the dead hop is marked with the cause', ({ scenario, line }) => {
+    const lines = plain(render(<PathDiagram state={state(scenario)} color={false} />).lastFrame()).split('\n');
+    expect(lines.filter((l) => l.includes('✗'))).toEqual([expect.stringMatching(line)]);
+  });
+
+  it('marks proven-good hops ✓ and unproven ones ?', () => {
+    const frame = plain(render(<PathDiagram state={state('overlay-blocked')} color={false} />).lastFrame());
+    expect(frame).toContain('  ✓ pod default/client  10.244.1.3');
+    expect(frame).toContain('↓ ? node node-1');
+    expect(frame).toContain('↓ ✓ node node-2');
+    expect(frame).toContain('↓ ✓ pod shop/web-1  10.244.2.2:8080');
+  });
+});
+
+describe('Verdict', () => {
+  it('shows cause, where, one evidence line and the fix commands', () => {
+    const s = state('ip-forward-off');
+    const frame = plain(render(<Verdict verdict={s.verdict} findings={s.findings} color={false} maxLines={10} />).lastFrame());
+    expect(frame.split('\n').map((l) => l.trimEnd())).toEqual([
+      'Verdict ✗ BROKEN NODE_IP_FORWARD_DISABLED (node)  at node node-2',
+      '  IP forwarding is off on node node-2: it drops every packet it should route to or from its pods',
+      '  evidence: node node-2 (hostNetwork) → net.ipv4.ip_forward: net.ipv4.ip_forward = 0 (+2 more)',
+      '  fix: on node node-2: sysctl -w net.ipv4.ip_forward=1',
+      '       make it persistent on node-2: echo net.ipv4.ip_forward=1 > /etc/sysctl.d/99-kubernetes.conf',
+    ]);
+  });
+
+  it('cuts to maxLines', () => {
+    const s = state('ip-forward-off');
+    expect(plain(render(<Verdict verdict={s.verdict} findings={[]} color={false} maxLines={2} />).lastFrame()).split('\n')).toHaveLength(2);
+  });
+
+  it('healthy reads HEALTHY once; waiting before the verdict', () => {
+    const s = state('healthy-2-nodes');
+    expect(plain(render(<Verdict verdict={s.verdict} findings={[]} color={false} maxLines={3} />).lastFrame())).toMatch(/^Verdict ✓ HEALTHY\n/);
+    expect(plain(render(<Verdict verdict={undefined} findings={[]} color={false} maxLines={3} />).lastFrame())).toBe('Verdict: waiting for the ladder…');
+  });
+});
+
+describe('DrillDown', () => {
+  it('shows each command, where it ran, the result and timings', () => {
+    const s = state('ip-forward-off');
+    const row = s.rows.find((r) => r.key === 'node:node-2') as LadderRow;
+    const lines = buildDrillLines(row, s);
+    expect(lines).toContain('  $ sysctl -n net.ipv4.ip_forward');
+    expect(lines).toContain('  where:   node node-2 (hostNetwork), netdebug debug pod');
+    expect(lines).toContain('  result:  net.ipv4.ip_forward = 0 (read)');
+  });
+
+  it('scrolls: the offset shows later lines and is clamped at the end', () => {
+    const s = state('ip-forward-off');
+    const row = s.rows.find((r) => r.key === 'node:node-2') as LadderRow;
+    const total = buildDrillLines(row, s).length;
+    const top = plain(render(<DrillDown row={row} state={s} offset={0} height={10} color={false} />).lastFrame()).split('\n');
+    expect(top[0]).toContain(`lines 1–8 of ${total}`);
+    const end = plain(render(<DrillDown row={row} state={s} offset={999} height={10} color={false} />).lastFrame()).split('\n');
+    expect(end[0]).toContain(`lines ${total - 7}–${total} of ${total}`);
+    expect(end).toHaveLength(10);
+  });
+});
+
+describe('App', () => {
+  const app = (name: Recorded, size = { columns: 80, rows: 24 }, exitOnVerdict = false) => {
+    const store = createTuiStore(state(name));
+    return render(<App store={store} color={false} exitOnVerdict={exitOnVerdict} size={size} />);
+  };
+
+  it('fits 80×24: at most 24 lines, none wider than 80 columns', () => {
+    const lines = plain(app('ip-forward-off').lastFrame()).split('\n');
+    expect(lines.length).toBeLessThanOrEqual(24);
+    expect(Math.max(...lines.map((l) => [...l].length))).toBeLessThanOrEqual(80);
+  });
+
+  it('re-lays out for a wider terminal: the same line is longer at 120 columns', () => {
+    const narrow = plain(app('ip-forward-off').lastFrame());
+    cleanup();
+    const wide = plain(app('ip-forward-off', { columns: 120, rows: 30 }).lastFrame());
+    expect(narrow).toContain('…');
+    expect(wide).toContain('IP forwarding is off on node node-2: it drops every packet it should route to or from its pods');
+  });
+
+  it('j/k select, Enter opens the failing rung, j scrolls, Esc goes back', async () => {
+    const r = app('ip-forward-off', { columns: 100, rows: 12 });
+    await settle();
+    r.stdin.write('j');
+    await settle();
+    r.stdin.write('j');
+    await settle();
+    r.stdin.write('k');
+    await settle();
+    r.stdin.write('j');
+    await settle();
+    expect(plain(r.lastFrame()).split('\n').find((l) => l.startsWith('›'))).toContain('cluster-ip');
+    r.stdin.write('\r');
+    await settle();
+    const drill = plain(r.lastFrame());
+    expect(drill).toMatch(/^cluster-ip  lines 1–9 of 11/);
+    expect(drill).toContain('$ nc -z -v -w 2 10.96.0.2 80');
+    r.stdin.write('j');
+    await settle();
+    expect(plain(r.lastFrame())).toMatch(/^cluster-ip  lines 2–10 of 11/);
+    r.stdin.write('\u001b');
+    await settle();
+    expect(plain(r.lastFrame())).toMatch(/^kubectl netdebug/);
+  });
+
+  it('handles several keys that arrive in one chunk', async () => {
+    const r = app('ip-forward-off', { columns: 100, rows: 30 });
+    await settle();
+    r.stdin.write('jj\r');
+    await settle();
+    expect(plain(r.lastFrame())).toMatch(/^cluster-ip  lines/);
+  });
+
+  it('? toggles the key help', async () => {
+    const r = app('ip-forward-off');
+    await settle();
+    r.stdin.write('?');
+    await settle();
+    expect(plain(r.lastFrame())).toContain('Enter       open its drill-down');
+    r.stdin.write('?');
+    await settle();
+    expect(plain(r.lastFrame())).toMatch(/^kubectl netdebug/);
+  });
+
+  it('NO_COLOR: colour off writes no escape sequence; colour on does', async () => {
+    // chalk (Ink's colouring) sees no terminal here; give it one so only the App's choice decides.
+    const { default: chalk } = await import('chalk');
+    const level = chalk.level;
+    chalk.level = 1;
+    onTestFinished(() => void (chalk.level = level));
+    const s = createTuiStore(state('ip-forward-off'));
+    const off = render(<App store={s} color={false} exitOnVerdict={false} size={{ columns: 100, rows: 30 }} />).lastFrame() ?? '';
+    cleanup();
+    const on = render(<App store={s} color exitOnVerdict={false} size={{ columns: 100, rows: 30 }} />).lastFrame() ?? '';
+    expect(off).not.toMatch(/\u001b\[3\dm/);
+    expect(on).toMatch(/\u001b\[31m/);
+  });
+
+  it('updates live as events are dispatched', async () => {
+    const events = loadEvents('ip-forward-off');
+    const store = createTuiStore(replayEvents([], 'lab'));
+    const r = render(<App store={store} color={false} exitOnVerdict={false} size={{ columns: 100, rows: 30 }} />);
+    for (const e of events.slice(0, 4)) store.dispatch(e);
+    await settle();
+    expect(plain(r.lastFrame())).toContain('Verdict: waiting for the ladder…');
+    for (const e of events.slice(4)) store.dispatch(e);
+    await settle();
+    expect(plain(r.lastFrame())).toContain('Verdict ✗ BROKEN NODE_IP_FORWARD_DISABLED');
+  });
+});
+
+describe('exit', () => {
+  // ink-testing-library has no waitUntilExit, so the App's exit value is read through Ink's own render.
+  const runApp = async (name: Recorded, keys: string[], exitOnVerdict: boolean, events?: number): Promise<TuiExit | 'still running'> => {
+    const { render: inkRender } = await import('ink');
+    const { PassThrough } = await import('node:stream');
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined, ref: () => undefined, unref: () => undefined });
+    const stdout = Object.assign(new PassThrough(), { columns: 100, rows: 30, isTTY: false });
+    stdout.resume();
+    const all = loadEvents(name);
+    const store = createTuiStore(replayEvents(all.slice(0, events ?? all.length), 'lab'));
+    const inst = inkRender(<App store={store} color={false} exitOnVerdict={exitOnVerdict} />, { stdin: stdin as never, stdout: stdout as never, exitOnCtrlC: false, patchConsole: false });
+    await settle();
+    for (const k of keys) {
+      stdin.write(k);
+      await settle();
+    }
+    const result = await Promise.race([inst.waitUntilExit() as Promise<TuiExit>, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 200))]);
+    inst.unmount();
+    return result;
+  };
+
+  it.each<{ name: string; scenario: Recorded; keys: string[]; exitOnVerdict: boolean; events?: number; want: TuiExit | 'still running' }>([
+    { name: 'stays open after the verdict', scenario: 'ip-forward-off', keys: [], exitOnVerdict: false, want: 'still running' },
+    { name: 'q after the verdict resolves with its exit code 1', scenario: 'ip-forward-off', keys: ['q'], exitOnVerdict: false, want: { kind: 'quit', exitCode: 1 } },
+    { name: 'q on a healthy run resolves with 0', scenario: 'healthy-2-nodes', keys: ['q'], exitOnVerdict: false, want: { kind: 'quit', exitCode: 0 } },
+    { name: '--exit-on-verdict exits at once', scenario: 'ip-forward-off', keys: [], exitOnVerdict: true, want: { kind: 'quit', exitCode: 1 } },
+    { name: 'Ctrl-C mid-run interrupts', scenario: 'ip-forward-off', keys: ['\u0003'], exitOnVerdict: false, events: 10, want: { kind: 'interrupted' } },
+    { name: 'q mid-run interrupts', scenario: 'ip-forward-off', keys: ['q'], exitOnVerdict: false, events: 10, want: { kind: 'interrupted' } },
+  ])('$name', async ({ scenario, keys, exitOnVerdict, events, want }) => {
+    expect(await runApp(scenario, keys, exitOnVerdict, events)).toEqual(want);
+  });
+});

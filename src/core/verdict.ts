@@ -477,25 +477,39 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
     const nx = dnsFails.filter(failedAs('name-not-found'));
     const errors = dnsFails.filter(failedAs('server-error'));
     const name = dest.kind === 'service' ? dest.dnsName : dest.kind === 'address' ? dest.host : 'the name';
+    // A DNS pod asked directly says the name does not exist: the record is missing, and a search-path lookup then falls
+    // through to the bare name, whose error (REFUSED, SERVFAIL from upstream) is a symptom of that, not a second fault.
+    const directNx = nx.filter((r) => direct.includes(r));
+    const searchErrorsExplained = directNx.length > 0 ? errors.filter((r) => search.includes(r)) : [];
+    const serverErrors = errors.filter((r) => !searchErrorsExplained.includes(r));
     if (nx.length > 0) {
       const directOk = passing(direct).length > 0;
       const searchNx = nx.some((r) => search.includes(r));
+      const recordMissing = directNx.length > 0 && dest.kind === 'service';
       add('DNS_NAME_NOT_FOUND', 'broken', {
+        ...(recordMissing ? { object: `Service/${dest.namespace}/${dest.name}` } : {}),
         summary:
           directOk && searchNx
             ? `${name} resolves when asked directly, but not through the source pod's search path (resolv.conf search/ndots)`
-            : `the cluster DNS answers NXDOMAIN for ${name}`,
-        evidence: [...nx.map(line), ...passing(direct).map(line)],
-        hints: [
-          `${sourceExec(targets)} cat /etc/resolv.conf`,
-          'check the cluster domain and search list (kubelet --cluster-domain, dnsPolicy, dnsConfig) and the CoreDNS kubernetes plugin zone',
-        ],
+            : recordMissing
+              ? `the cluster DNS answers NXDOMAIN for ${name} although the Service exists: its record is missing`
+              : `the cluster DNS answers NXDOMAIN for ${name}`,
+        evidence: [...nx.map(line), ...passing(direct).map(line), ...searchErrorsExplained.map((r) => `explains: ${line(r)}`)],
+        hints: recordMissing
+          ? [
+              'kubectl -n kube-system logs -l k8s-app=kube-dns (look for errors listing or watching Services and EndpointSlices)',
+              'check that CoreDNS may list/watch services and endpointslices (ClusterRole system:coredns), then: kubectl -n kube-system rollout restart deployment/coredns',
+            ]
+          : [
+              `${sourceExec(targets)} cat /etc/resolv.conf`,
+              'check the cluster domain and search list (kubelet --cluster-domain, dnsPolicy, dnsConfig) and the CoreDNS kubernetes plugin zone',
+            ],
       });
     }
-    if (errors.length > 0) {
+    if (serverErrors.length > 0) {
       add('DNS_SERVER_FAILURE', 'broken', {
-        summary: `the cluster DNS answers with an error (${[...new Set(errors.map((r) => describeObservation(r.observation)))].join(', ')})`,
-        evidence: errors.map(line),
+        summary: `the cluster DNS answers with an error (${[...new Set(serverErrors.map((r) => describeObservation(r.observation)))].join(', ')})`,
+        evidence: serverErrors.map(line),
         hints: ['kubectl -n kube-system logs -l k8s-app=kube-dns', 'check the CoreDNS Corefile: kubectl -n kube-system get configmap coredns -o yaml'],
       });
     }

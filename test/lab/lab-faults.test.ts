@@ -179,6 +179,21 @@ describe.skipIf(skip)('lab fault catalog', () => {
       expect(ok).toBe(0);
     }));
 
+  it('dns-record-missing: the Service name is NXDOMAIN while the Service, its endpoints and its IPs work', () =>
+    withFault('dns-record-missing', async (lab) => {
+      const ip = (await lab.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+      expect(ip).toMatch(/^10\.96\./);
+      const slice = await lab.kubectl(['get', 'endpointslices', '-n', 'shop', '-l', 'kubernetes.io/service-name=web', '-o', 'jsonpath={.items[*].endpoints[*].addresses[0]}']);
+      expect(slice.stdout.split(' ')).toContain(WEB1);
+      const full = await lab.exec('default/client', ['dig', '+time=1', '+tries=1', WEB]);
+      expect(full.stdout).toMatch(/status: NXDOMAIN/);
+      expect((await dig(lab, 'default/client', WEB)).stdout.trim()).toBe('');
+      // Only that record is gone: the DNS server answers for the others.
+      expect((await dig(lab, 'default/client', 'kube-dns.kube-system.svc.cluster.local')).stdout.trim()).toBe('10.96.0.10');
+      expect((await tcp(lab, 'default/client', ip, 80)).code).toBe(0);
+      expect((await tcp(lab, 'default/client', WEB1, 8080)).code).toBe(0);
+    }));
+
   it('neighbor-stale: node-origin and cross-node traffic to the pod fail, same-node pod traffic works', () =>
     withFault('neighbor-stale', async (lab) => {
       await createPod(lab, 'node2-host', 'node-2', true);

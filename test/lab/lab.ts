@@ -97,7 +97,8 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     });
     await kubelet.start();
 
-    controller = new Controller({ store, dataplane, runner, nodes, kubelet, log });
+    const dnsRecordMissing = new Set(scenario.faults.flatMap((f) => (f.type === 'dns-record-missing' ? [f.service] : [])));
+    controller = new Controller({ store, dataplane, runner, nodes, kubelet, log, dnsRecordMissing });
     await controller.reconcile();
     const dnsPod = store.list('pods', CLUSTER_DNS.namespace, { labelSelector: 'k8s-app=kube-dns' }).items[0];
     const dnsNet = dnsPod && kubelet.podNet(`${CLUSTER_DNS.namespace}/${dnsPod.metadata.name}`);
@@ -177,11 +178,15 @@ interface ServiceView {
   slices: Obj[];
 }
 
-/** The A records the cluster DNS serves: a Service's ClusterIP, or a headless Service's ready pod IPs. */
-function dnsRecordsOf(views: ServiceView[]): DnsRecord[] {
+/**
+ * The A records the cluster DNS serves: a Service's ClusterIP, or a headless Service's ready pod IPs. Services in
+ * `missing` (`ns/name`, the dns-record-missing fault) get none, as when CoreDNS has not synced them.
+ */
+function dnsRecordsOf(views: ServiceView[], missing: ReadonlySet<string> = new Set()): DnsRecord[] {
   const out: DnsRecord[] = [];
   for (const { svc, slices } of views) {
     if (svc.spec.type === 'ExternalName') continue;
+    if (missing.has(`${svc.metadata.namespace}/${svc.metadata.name}`)) continue;
     const name = `${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`;
     if (svc.spec.clusterIP && svc.spec.clusterIP !== 'None') {
       out.push({ name, ips: [svc.spec.clusterIP] });
@@ -213,14 +218,25 @@ class Controller {
   private readonly nodes: NodeNet[];
   private readonly kubelet: Kubelet;
   private readonly log: (line: string) => void;
+  /** Services (`ns/name`) whose DNS record the dns-record-missing fault keeps out. */
+  private readonly dnsRecordMissing: ReadonlySet<string>;
 
-  constructor(deps: { store: ObjectStore; dataplane: Dataplane; runner: CommandRunner; nodes: NodeNet[]; kubelet: Kubelet; log: (line: string) => void }) {
+  constructor(deps: {
+    store: ObjectStore;
+    dataplane: Dataplane;
+    runner: CommandRunner;
+    nodes: NodeNet[];
+    kubelet: Kubelet;
+    log: (line: string) => void;
+    dnsRecordMissing?: ReadonlySet<string>;
+  }) {
     this.store = deps.store;
     this.dataplane = deps.dataplane;
     this.runner = deps.runner;
     this.nodes = deps.nodes;
     this.kubelet = deps.kubelet;
     this.log = deps.log;
+    this.dnsRecordMissing = deps.dnsRecordMissing ?? new Set();
   }
 
   /** Follows the store: every relevant change schedules one reconcile (coalesced). */
@@ -273,7 +289,7 @@ class Controller {
   /** Starts the cluster DNS server in its pod with the records of the current Services. */
   async startDns(pod: PodNet): Promise<void> {
     const snap = this.snapshot();
-    const records = dnsRecordsOf(snap.services.map((svc) => ({ svc, slices: this.storedSlicesOf(svc) })));
+    const records = dnsRecordsOf(snap.services.map((svc) => ({ svc, slices: this.storedSlicesOf(svc) })), this.dnsRecordMissing);
     await this.dataplane.startDnsServer(pod, records);
     this.lastDns = JSON.stringify(records);
   }
@@ -290,7 +306,7 @@ class Controller {
     await this.syncKubeProxy(views);
     await this.syncPolicies(snap);
     if (this.lastDns !== undefined) {
-      const records = dnsRecordsOf(views);
+      const records = dnsRecordsOf(views, this.dnsRecordMissing);
       const text = JSON.stringify(records);
       if (text !== this.lastDns) {
         this.lastDns = text;

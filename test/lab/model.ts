@@ -80,7 +80,8 @@ export type ScenarioFault =
   | { type: 'dns-no-endpoints' }
   | { type: 'app-not-listening'; pod: string; port?: number }
   | { type: 'mtu-mismatch'; node: string }
-  | { type: 'neighbor-stale'; node: string; pod: string };
+  | { type: 'neighbor-stale'; node: string; pod: string }
+  | { type: 'dns-record-missing'; service: string };
 
 /** Every fault type name, in catalog order. */
 export const FAULT_TYPES = [
@@ -95,6 +96,7 @@ export const FAULT_TYPES = [
   'app-not-listening',
   'mtu-mismatch',
   'neighbor-stale',
+  'dns-record-missing',
 ] as const satisfies readonly ScenarioFault['type'][];
 
 /** One RBAC denial: requests matching it get 403 and SelfSubjectAccessReviews say not allowed. */

@@ -139,6 +139,7 @@ describe('parseScenario: valid files', () => {
       'dns-no-endpoints': {},
       'app-not-listening': { pod: 'shop/web-1', port: 8080 },
       'neighbor-stale': { node: 'node-2', pod: 'shop/web-1' },
+      'dns-record-missing': { service: 'shop/web' },
     };
     const fault = { type, ...(params[type] ?? { node: 'node-2' }) };
     const s = parseScenario(variant((x) => { x.spec.faults = [fault]; }), 'f.yaml');
@@ -269,6 +270,18 @@ describe('parseScenario: invalid files', () => {
       name: 'neighbor-stale on another node than the pod',
       text: variant((x) => { x.spec.faults = [{ type: 'neighbor-stale', node: 'node-1', pod: 'shop/web-1' }]; }),
       problems: [{ path: 'spec.faults[0].node', message: "must be the node shop/web-1 runs on (node-2): the stale entry sits on that node's bridge" }],
+    },
+    { name: 'dns-record-missing without its service', text: variant((x) => { x.spec.faults = [{ type: 'dns-record-missing' }]; }), problems: [{ path: 'spec.faults[0].service', message: 'is required for fault dns-record-missing (its parameters: service)' }] },
+    { name: 'dns-record-missing service not ns/name', text: variant((x) => { x.spec.faults = [{ type: 'dns-record-missing', service: 'web' }]; }), problems: [{ path: 'spec.faults[0].service', message: 'must be "namespace/name", got "web"' }] },
+    {
+      name: 'dns-record-missing service unknown',
+      text: variant((x) => { x.spec.faults = [{ type: 'dns-record-missing', service: 'shop/api' }]; }),
+      problems: [{ path: 'spec.faults[0].service', message: '"shop/api" is not a service of this scenario (services: shop/web)' }],
+    },
+    {
+      name: 'dns-record-missing on an ExternalName service',
+      text: variant((x) => { x.spec.services.push({ name: 'ext', namespace: 'shop', type: 'ExternalName', externalName: 'example.com' }); x.spec.faults = [{ type: 'dns-record-missing', service: 'shop/ext' }]; }),
+      problems: [{ path: 'spec.faults[0].service', message: "shop/ext is an ExternalName Service: the lab's DNS serves no record for it, so there is none to leave out" }],
     },
     { name: 'duplicate fault', text: variant((x) => { x.spec.faults = [{ type: 'dns-server-down' }, { type: 'dns-server-down' }]; }), problems: [{ path: 'spec.faults[1]', message: 'duplicate fault (same as spec.faults[0])' }] },
     {

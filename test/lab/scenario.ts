@@ -80,6 +80,7 @@ const FAULT_PARAMS: Record<ScenarioFault['type'], { required: string[]; optional
   'app-not-listening': { required: ['pod'], optional: ['port'] },
   'mtu-mismatch': { required: ['node'], optional: [] },
   'neighbor-stale': { required: ['node', 'pod'], optional: [] },
+  'dns-record-missing': { required: ['service'], optional: [] },
 };
 
 /** Reads a scenario file and validates it; throws ScenarioError naming the file when it is unreadable or invalid. */
@@ -887,6 +888,17 @@ class Validator {
           return undefined;
         }
         return { type, node: n, pod: ref };
+      }
+      case 'dns-record-missing': {
+        if (item.service === undefined || item.service === null) return undefined;
+        const s = this.objectRef(item.service, `${path}.service`, 'service', services.map((x) => nsName(x.namespace, x.name)));
+        if (s === undefined) return undefined;
+        const svc = services.find((x) => nsName(x.namespace, x.name) === s);
+        if (svc?.type === 'ExternalName') {
+          this.add(`${path}.service`, `${s} is an ExternalName Service: the lab's DNS serves no record for it, so there is none to leave out`);
+          return undefined;
+        }
+        return { type, service: s };
       }
       default: {
         const unreachable: never = type;

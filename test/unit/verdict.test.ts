@@ -137,6 +137,11 @@ const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; componen
     cause: 'DNS_NAME_NOT_FOUND', component: 'dns', status: 'broken', exit: 1,
   },
   {
+    name: 'DNS_NAME_NOT_FOUND: the DNS pod says NXDOMAIN for the Service; the search path falling through to REFUSED is its symptom',
+    in: input({ observations: [dnsSearch({ kind: 'dns-refused' }), dnsDirect({ kind: 'nxdomain' }), clusterIp(ok), podIp(ok), sameNode(ok)], nodeChecks: healthyChecks() }),
+    cause: 'DNS_NAME_NOT_FOUND', component: 'dns', status: 'broken', object: 'Service/shop/web', exit: 1, absent: ['DNS_SERVER_FAILURE'],
+  },
+  {
     name: 'SERVICE_PROXY_RULES_MISSING: ClusterIP fails, PodIP works (node = source node)',
     in: input({
       observations: [clusterIp(timeout), podIp(ok), sameNode(ok)],

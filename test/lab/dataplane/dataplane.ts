@@ -343,6 +343,9 @@ export class Dataplane {
       `--listen-address=${pod.ip}`,
       '--port=53',
       '--local=/cluster.local/',
+      // Every other name gets NXDOMAIN, as from an upstream that has no such name (the lab has no upstream; dnsmasq
+      // would otherwise answer REFUSED, which no real cluster DNS does for an unknown name).
+      '--local=/#/',
       '--domain-needed',
       '--log-facility=-',
     ];
@@ -501,6 +504,10 @@ export class Dataplane {
         await runIpBatch(this.runner, n.netns, [line]);
         return;
       }
+      case 'dns-record-missing':
+        // Purely controller-side: the caller leaves that Service's record out of the records it hands
+        // updateDnsRecords, so dnsmasq answers NXDOMAIN for it; nothing changes in the kernel.
+        return;
       default: {
         const never: never = fault;
         throw new Error(`unknown fault ${JSON.stringify(never)}`);

@@ -37,11 +37,6 @@ export interface LadderPlan {
   nodeChecks: ProbeSpec[];
 }
 
-/** The full-size don't-fragment ICMP payload: a 1450-byte VXLAN pod MTU minus 28 bytes of IP and ICMP headers. */
-export const MTU_FULL_PAYLOAD = 1450 - 28;
-/** The small ICMP payload that must pass whenever the path works at all. */
-export const MTU_SMALL_PAYLOAD = 56;
-
 /** A destination address to probe directly: an endpoint, the pod, the node, or an address, with its node when known. */
 interface DirectTarget {
   host: string;
@@ -192,11 +187,11 @@ function planNodeChecks(facts: ClusterFacts, direct: DirectTarget[], sourceNode:
     check(node, 'bridge-nf', 'bridge-nf', { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' });
     check(node, 'forward-policy', 'forward-policy', { tool: 'forward-policy' });
   }
-  for (const t of podTargets) check(sourceNode, 'route-to-destination', `route:${t.host}`, { tool: 'route-get', address: t.host }, t.about);
+  for (const t of podTargets) check(sourceNode, 'route-to-destination', `route:${t.host}`, { tool: 'route-match', address: t.host }, t.about);
   const sourcePodIP = source.kind === 'pod' && !source.hostNetwork ? source.ip : undefined;
   if (sourcePodIP) {
     for (const node of destNodes.filter((n) => n !== sourceNode)) {
-      check(node, 'route-to-source', `route:${sourcePodIP}`, { tool: 'route-get', address: sourcePodIP });
+      check(node, 'route-to-source', `route:${sourcePodIP}`, { tool: 'route-match', address: sourcePodIP });
     }
   }
   for (const t of podTargets) {
@@ -210,10 +205,12 @@ function planNodeChecks(facts: ClusterFacts, direct: DirectTarget[], sourceNode:
       protocol: dest.port.protocol,
     });
   }
-  for (const t of podTargets.filter((x) => x.node !== undefined && x.node !== sourceNode)) {
-    for (const size of [MTU_SMALL_PAYLOAD, MTU_FULL_PAYLOAD]) {
-      check(sourceNode, 'mtu', `mtu:${t.host}:${size}`, { tool: 'mtu-ping', address: t.host, size }, t.about);
-    }
+  // Full-size pings across the overlay in both directions: a node whose overlay MTU exceeds the path loses its own
+  // large packets, which the other side's pings never send.
+  const crossNode = podTargets.filter((x) => x.node !== undefined && x.node !== sourceNode);
+  for (const t of crossNode) check(sourceNode, 'mtu', `mtu:${t.host}`, { tool: 'path-mtu', address: t.host }, t.about);
+  if (sourcePodIP) {
+    for (const node of [...new Set(crossNode.map((t) => t.node as string))]) check(node, 'mtu', `mtu:${sourcePodIP}`, { tool: 'path-mtu', address: sourcePodIP });
   }
   return checks;
 }

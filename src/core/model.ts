@@ -146,9 +146,13 @@ export type ProbeAction =
   | { tool: 'sysctl'; key: string }
   | { tool: 'forward-policy' }
   | { tool: 'nat-rules'; clusterIP: string; port: number; protocol: Protocol }
-  | { tool: 'route-get'; address: string }
+  | { tool: 'route-match'; /** Which routes of the main table cover this address (`ip -4 route list match`). */ address: string }
   | { tool: 'neighbor'; address: string; /** The MAC the entry should carry, when the adapter knows it. */ expectedMac?: string }
-  | { tool: 'mtu-ping'; address: string; /** ICMP payload bytes (`ping -s`). */ size: number };
+  | {
+      tool: 'path-mtu';
+      /** Don't-fragment pings to this address, full-size for the MTU of the interface its route uses, then 56 bytes. */
+      address: string;
+    };
 
 /** What a probe runs and where; `command` is an argv array, never a shell string. */
 export interface ProbeSpec {
@@ -182,10 +186,32 @@ export type ProbeObservation =
   | { kind: 'resolved'; ips: string[] }
   | { kind: 'sysctl'; key: string; value: string }
   | { kind: 'forward-policy'; policy: string }
-  | { kind: 'route'; present: boolean; dev?: string; via?: string; error?: string }
+  | {
+      kind: 'route';
+      /** True when a route more specific than the default one covers the address. */
+      present: boolean;
+      /** The most specific matching route's destination, e.g. `10.244.2.0/24`, or `default`. */
+      route?: string;
+      dev?: string;
+      via?: string;
+      /** Why nothing can carry the address: no route at all, or an unreachable/blackhole/prohibit route. */
+      error?: string;
+    }
   | { kind: 'neighbor'; ip: string; mac: string | null; state: string; dev?: string }
   | { kind: 'nat-rules'; clusterIP: string; port: number; present: boolean; endpoints: string[] }
-  | { kind: 'mtu'; size: number; passed: boolean; /** The MTU the kernel reported, when it did. */ mtu?: number }
+  | {
+      kind: 'mtu';
+      /** ICMP payload bytes of the full-size ping. */
+      size: number;
+      /** Whether the full-size don't-fragment ping was answered. */
+      passed: boolean;
+      /** The interface MTU the full size was derived from (or the MTU the kernel reported refusing it locally). */
+      mtu?: number;
+      /** The interface the node's route to the address uses. */
+      dev?: string;
+      /** Whether the small (56-byte) ping was answered, when one was sent. */
+      smallPassed?: boolean;
+    }
   | { kind: 'could-not-run'; reason: string };
 
 /** A probe together with what it observed. */

@@ -15,6 +15,32 @@ export interface RawOutput {
 const SAFE_HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const SAFE_KEY = /^[a-z0-9_]+(\.[a-z0-9_-]+)+$/;
 
+/**
+ * The path MTU probe, a fixed script run as `sh -c PATH_MTU_SCRIPT sh ADDRESS WAIT_SECONDS` (the address is an
+ * argument, never script text): it prints the MTU of the interface the route to ADDRESS uses, then sends a
+ * don't-fragment ping of exactly that size and a 56-byte one, each followed by a `path-mtu:` line with its exit code.
+ */
+export const PATH_MTU_SCRIPT = [
+  'exec 2>&1',
+  'r=$(ip -4 -o route get "$1") || exit 2',
+  'dev=${r#* dev }; dev=${dev%% *}',
+  'l=$(ip -o link show dev "$dev") || exit 2',
+  'mtu=${l#* mtu }; mtu=${mtu%% *}',
+  'case $mtu in ""|*[!0-9]*) echo "path-mtu: no MTU for dev $dev"; exit 2;; esac',
+  'echo "path-mtu: dev $dev mtu $mtu"',
+  'ping -M do -s $((mtu - 28)) -c 1 -W "$2" "$1"; echo "path-mtu: full exit $?"',
+  'ping -M do -s 56 -c 1 -W "$2" "$1"; echo "path-mtu: small exit $?"',
+].join('; ');
+
+/** The small don't-fragment ping payload of the path MTU probe: it must pass whenever the path works at all. */
+export const PATH_MTU_SMALL_PAYLOAD = 56;
+/** IPv4 and ICMP header bytes: a ping fills an MTU with a payload this much smaller. */
+const IP_ICMP_HEADERS = 28;
+/** Route types that match an address but carry nothing. */
+const DEAD_ROUTE_TYPES = new Set(['unreachable', 'blackhole', 'prohibit', 'throw']);
+/** Route type keywords `ip route` prints before the destination. */
+const ROUTE_TYPES = new Set(['unicast', 'local', 'broadcast', 'multicast', 'anycast', 'nat', ...DEAD_ROUTE_TYPES]);
+
 /** Builds the argv for an action; throws if a parameter could be mistaken for an option (never a shell string). */
 export function buildProbeCommand(action: ProbeAction, timeoutMs: number): string[] {
   const secs = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
@@ -32,12 +58,13 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
       return ['iptables', '-S', 'FORWARD'];
     case 'nat-rules':
       return ['iptables-save', '-t', 'nat'];
-    case 'route-get':
-      return ['ip', '-4', 'route', 'get', safeHost(action.address)];
+    case 'route-match':
+      return ['ip', '-4', 'route', 'list', 'match', safeIPv4(action.address)];
     case 'neighbor':
       return ['ip', 'neigh', 'show', safeHost(action.address)];
-    case 'mtu-ping':
-      return ['ping', '-M', 'do', '-s', String(action.size), '-c', '1', '-W', secs, safeHost(action.address)];
+    case 'path-mtu':
+      // Two pings share the probe's time budget.
+      return ['sh', '-c', PATH_MTU_SCRIPT, 'sh', safeIPv4(action.address), String(Math.max(1, Math.floor(timeoutMs / 2000)))];
     default: {
       const never: never = action;
       throw new Error(`unknown probe action ${JSON.stringify(never)}`);
@@ -60,12 +87,12 @@ export function parseProbeOutput(action: ProbeAction, raw: RawOutput): ProbeObse
       return parseForwardPolicy(raw);
     case 'nat-rules':
       return parseNatRules(raw, action.clusterIP, action.port, action.protocol);
-    case 'route-get':
-      return parseRouteGet(raw);
+    case 'route-match':
+      return parseRouteMatch(raw);
     case 'neighbor':
       return parseNeighbor(raw, action.address);
-    case 'mtu-ping':
-      return parsePing(raw, action.size);
+    case 'path-mtu':
+      return parsePathMtu(raw);
     default: {
       const never: never = action;
       throw new Error(`unknown probe action ${JSON.stringify(never)}`);
@@ -159,18 +186,36 @@ export function parseNatRules(raw: RawOutput, clusterIP: string, port: number, p
   return { kind: 'nat-rules', clusterIP, port, present: true, endpoints };
 }
 
-/** Parses `ip -4 route get ADDR` into present/dev/via, or the kernel's reason there is no route. */
-export function parseRouteGet(raw: RawOutput): ProbeObservation {
-  const text = combined(raw);
-  const error = /RTNETLINK answers: (.+)/.exec(text)?.[1]?.trim();
-  if (error) return { kind: 'route', present: false, error };
-  const first = raw.stdout.split('\n')[0] ?? '';
-  const dev = /\bdev (\S+)/.exec(first)?.[1];
-  if (raw.exitCode === 0 && dev) {
-    const via = /\bvia (\S+)/.exec(first)?.[1];
-    return { kind: 'route', present: true, dev, ...(via ? { via } : {}) };
+/**
+ * Parses `ip -4 route list match ADDR`: the most specific matching route decides. A route more specific than the
+ * default one is present (pod CIDR, calico block, node subnet); only the default route, none at all, or an
+ * unreachable/blackhole/prohibit route is absent.
+ */
+export function parseRouteMatch(raw: RawOutput): ProbeObservation {
+  if (raw.exitCode !== 0) return { kind: 'could-not-run', reason: `could not list the routes: ${firstLine(combined(raw))}` };
+  // Multipath routes continue on indented `nexthop` lines.
+  const routes: string[] = [];
+  for (const l of raw.stdout.split('\n')) {
+    if (l.trim() === '') continue;
+    if (/^\s/.test(l) && routes.length > 0) routes[routes.length - 1] += ` ${l.trim()}`;
+    else routes.push(l.trim());
   }
-  return { kind: 'could-not-run', reason: `unrecognised ip route output: ${firstLine(text)}` };
+  let best: { type: string; dst: string; prefix: number; line: string } | undefined;
+  for (const line of routes) {
+    const tokens = line.split(/\s+/);
+    const type = ROUTE_TYPES.has(tokens[0] ?? '') ? (tokens.shift() as string) : 'unicast';
+    const dst = tokens[0] ?? '';
+    const prefix = dst === 'default' ? 0 : dst.includes('/') ? Number(dst.split('/')[1]) : 32;
+    if (!Number.isInteger(prefix)) return { kind: 'could-not-run', reason: `unrecognised ip route output: ${line}` };
+    if (!best || prefix > best.prefix) best = { type, dst, prefix, line };
+  }
+  if (!best) return { kind: 'route', present: false, error: 'no route matches the address' };
+  const dev = /\bdev (\S+)/.exec(best.line)?.[1];
+  const via = /\bvia (\S+)/.exec(best.line)?.[1];
+  const route = best.prefix === 0 ? 'default' : best.dst;
+  const where = { route, ...(dev ? { dev } : {}), ...(via ? { via } : {}) };
+  if (DEAD_ROUTE_TYPES.has(best.type)) return { kind: 'route', present: false, ...where, error: `${best.type} route ${best.dst}` };
+  return { kind: 'route', present: best.prefix > 0, ...where };
 }
 
 /** Parses `ip neigh show ADDR`; no entry gives state NONE and mac null. */
@@ -184,7 +229,7 @@ export function parseNeighbor(raw: RawOutput, ip: string): ProbeObservation {
   return { kind: 'neighbor', ip, mac, state, ...(dev ? { dev } : {}) };
 }
 
-/** Parses `ping -M do -s SIZE -c 1 -W N ADDR`: passed, or failed with the MTU the kernel reported when it did. */
+/** Parses one `ping -M do -s SIZE -c 1 -W N ADDR`: passed, or failed with the MTU the kernel reported when it did. */
 export function parsePing(raw: RawOutput, size: number): ProbeObservation {
   const text = combined(raw);
   const tooLong = /message too long, mtu=(\d+)/.exec(text) ?? /Frag needed and DF set \(mtu = (\d+)\)/.exec(text);
@@ -194,6 +239,38 @@ export function parsePing(raw: RawOutput, size: number): ProbeObservation {
   const route = /(Network is unreachable|No route to host|Host is unreachable)/.exec(text);
   if (route) return { kind: 'no-route', detail: route[1] as string };
   return { kind: 'could-not-run', reason: `unrecognised ping output (exit ${String(raw.exitCode)}): ${firstLine(text)}` };
+}
+
+/**
+ * Parses the output of PATH_MTU_SCRIPT: the route's interface and MTU, whether the ping of that full size passed, and
+ * whether the 56-byte one did.
+ */
+export function parsePathMtu(raw: RawOutput): ProbeObservation {
+  const text = combined(raw);
+  const header = /^path-mtu: dev (\S+) mtu (\d+)$/m.exec(text);
+  if (!header) {
+    const route = /RTNETLINK answers: (.+)/.exec(text)?.[1]?.trim();
+    if (route) return { kind: 'no-route', detail: route };
+    return { kind: 'could-not-run', reason: `unrecognised path MTU probe output (exit ${String(raw.exitCode)}): ${firstLine(text)}` };
+  }
+  const dev = header[1] as string;
+  const mtu = Number(header[2]);
+  const size = mtu - IP_ICMP_HEADERS;
+  const afterHeader = text.slice(header.index + header[0].length);
+  const full = /^([\s\S]*?)^path-mtu: full exit (\d+)$/m.exec(afterHeader);
+  const small = full ? /^([\s\S]*?)^path-mtu: small exit (\d+)$/m.exec(afterHeader.slice(full.index + full[0].length)) : null;
+  if (!full || !small) return { kind: 'could-not-run', reason: `the path MTU probe did not finish (exit ${String(raw.exitCode)})` };
+  const fullObs = parsePing({ stdout: full[1] as string, stderr: '', exitCode: Number(full[2]) }, size);
+  const smallObs = parsePing({ stdout: small[1] as string, stderr: '', exitCode: Number(small[2]) }, PATH_MTU_SMALL_PAYLOAD);
+  if (fullObs.kind !== 'mtu') return fullObs.kind === 'no-route' || smallObs.kind !== 'mtu' ? fullObs : { ...smallObs, size, passed: false, dev, mtu };
+  return {
+    kind: 'mtu',
+    size,
+    passed: fullObs.passed,
+    mtu: fullObs.mtu ?? mtu,
+    dev,
+    ...(smallObs.kind === 'mtu' ? { smallPassed: smallObs.passed } : {}),
+  };
 }
 
 function detectNotRunnable(raw: RawOutput): ProbeObservation | null {
@@ -228,6 +305,14 @@ function firstLine(text: string): string {
 function safeHost(host: string): string {
   if (!SAFE_HOST.test(host) || host.length > 253) throw new Error(`unsafe host or name for a probe: ${JSON.stringify(host)}`);
   return host;
+}
+
+function safeIPv4(address: string): string {
+  const parts = address.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) {
+    throw new Error(`not an IPv4 address for a probe: ${JSON.stringify(address)}`);
+  }
+  return address;
 }
 
 function safePort(port: number): number {

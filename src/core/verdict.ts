@@ -110,7 +110,8 @@ export function classifyFailure(obs: ProbeObservation): Failure | undefined {
     case 'resolved':
       return obs.ips.length > 0 ? undefined : 'name-not-found';
     case 'mtu':
-      return obs.passed ? undefined : 'too-big';
+      // Both sizes lost is no MTU problem: nothing got through.
+      return obs.passed ? undefined : obs.smallPassed === false ? 'unreachable' : 'too-big';
     case 'timeout':
     case 'no-route':
     case 'dns-timeout':
@@ -149,12 +150,12 @@ export function describeProbeTarget(action: ProbeAction): string {
       return 'FORWARD policy';
     case 'nat-rules':
       return `NAT rules for ${action.clusterIP}:${action.port}`;
-    case 'route-get':
+    case 'route-match':
       return `route to ${action.address}`;
     case 'neighbor':
       return `neighbor ${action.address}`;
-    case 'mtu-ping':
-      return `${action.address} (${action.size}-byte DF ping)`;
+    case 'path-mtu':
+      return `${action.address} (full-size DF ping)`;
     default: {
       const never: never = action;
       throw new Error(`unknown action ${JSON.stringify(never)}`);
@@ -193,13 +194,19 @@ export function describeObservation(obs: ProbeObservation): string {
     case 'forward-policy':
       return `FORWARD policy ${obs.policy}`;
     case 'route':
-      return obs.present ? `route via ${obs.via ?? 'direct'} dev ${obs.dev ?? '?'}` : `no route (${obs.error ?? 'absent'})`;
+      return obs.present
+        ? `route ${obs.route ? `${obs.route} ` : ''}via ${obs.via ?? 'direct'} dev ${obs.dev ?? '?'}`
+        : obs.error
+          ? `no route (${obs.error})`
+          : `no route: only the default route matches${obs.dev ? ` (via ${obs.via ?? 'direct'} dev ${obs.dev})` : ''}`;
     case 'neighbor':
       return obs.mac ? `${obs.ip} lladdr ${obs.mac} ${obs.state}` : `${obs.ip} ${obs.state}`;
     case 'nat-rules':
       return obs.present ? `NAT rules present, endpoints ${obs.endpoints.join(', ') || 'none'}` : 'no NAT rules';
-    case 'mtu':
-      return `${obs.size}-byte DF ping ${obs.passed ? 'passed' : `failed${obs.mtu ? ` (mtu ${obs.mtu})` : ''}`}`;
+    case 'mtu': {
+      const full = `${obs.size}-byte DF ping${obs.dev ? ` (${obs.dev} mtu ${obs.mtu ?? '?'})` : ''} ${obs.passed ? 'passed' : `failed${!obs.dev && obs.mtu ? ` (mtu ${obs.mtu})` : ''}`}`;
+      return obs.smallPassed === undefined ? full : `${full}, 56-byte DF ping ${obs.smallPassed ? 'passed' : 'failed'}`;
+    }
     case 'could-not-run':
       return `could not run: ${obs.reason}`;
     default: {
@@ -304,15 +311,22 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
           hints: [`on node ${node}: modprobe br_netfilter && sysctl -w net.bridge.bridge-nf-call-iptables=1`],
         }),
       );
-    } else if (obs.kind === 'route' && !obs.present) {
-      const addr = r.spec.action.tool === 'route-get' ? r.spec.action.address : '?';
+    } else if (obs.kind === 'route' && !obs.present && (obs.error !== undefined || symptomatic)) {
+      // Only the default route matching is a fault only when traffic failed: some clouds route pod ranges outside the
+      // node (GKE alias IPs), where the default route is the right one.
+      const addr = r.spec.action.tool === 'route-match' ? r.spec.action.address : '?';
       const toward = r.spec.check === 'route-to-source' ? 'back to the source pod' : 'to the destination pod';
+      const owner = (input.nodes ?? []).find((n) => n.podCIDR !== undefined && cidrContains(n.podCIDR, addr));
+      const cidr = owner ? `${owner.podCIDR ?? ''}, node ${owner.name}'s pod CIDR` : `the pod CIDR of ${addr}`;
       nodeRoots.push(
         add('NODE_ROUTE_MISSING', 'broken', {
           node,
-          summary: `node ${node} has no route ${toward} (${addr})`,
+          summary: `node ${node} has no route ${toward} (${addr}): ${obs.error ?? 'only its default route matches'}, so it sends that pod traffic nowhere`,
           evidence: [line(r)],
-          hints: [`on node ${node}: ip -4 route get ${addr}; ip route show`, `restart the CNI agent on ${node} so it restores the pod CIDR routes (e.g. delete its flannel pod)`],
+          hints: [
+            `on node ${node}: ip -4 route list match ${addr}; ip -4 route show`,
+            `restart the CNI agent on ${node} (e.g. delete its flannel or calico-node pod) so it restores its route to ${cidr}`,
+          ],
         }),
       );
     } else if (obs.kind === 'neighbor' && isWrongNeighbor(r, symptomatic)) {
@@ -336,32 +350,25 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
     }
   }
 
-  // PATH_MTU_MISMATCH: from one place to one address, a small DF ping passed and a larger one failed.
-  const pings = input.nodeChecks.filter((r) => r.observation.kind === 'mtu' && r.spec.action.tool === 'mtu-ping');
+  // PATH_MTU_MISMATCH: from a node, a small DF ping passed and one the size of its own route's MTU did not. Small TCP
+  // handshakes pass then, so this is broken even when every ladder rung passed.
   const mtuDone = new Set<string>();
-  for (const big of pings) {
-    if (big.observation.kind !== 'mtu' || big.observation.passed || big.spec.action.tool !== 'mtu-ping') continue;
-    const bigAction = big.spec.action;
-    const key = `${nodeOf(big)}>${bigAction.address}`;
-    const small = pings.find(
-      (p) =>
-        p.observation.kind === 'mtu' &&
-        p.observation.passed &&
-        p.spec.action.tool === 'mtu-ping' &&
-        p.spec.action.address === bigAction.address &&
-        p.spec.action.size < bigAction.size &&
-        nodeOf(p) === nodeOf(big),
-    );
-    if (!small || mtuDone.has(key)) continue;
-    mtuDone.add(key);
-    const node = nodeOf(big);
+  for (const r of input.nodeChecks) {
+    const obs = r.observation;
+    if (obs.kind !== 'mtu' || obs.passed || obs.smallPassed !== true || r.spec.action.tool !== 'path-mtu') continue;
+    const node = nodeOf(r);
+    const addr = r.spec.action.address;
+    if (mtuDone.has(node)) continue;
+    mtuDone.add(node);
+    const others = input.nodeChecks.filter((o) => o !== r && o.observation.kind === 'mtu' && o.observation.passed && o.observation.mtu !== undefined);
     add('PATH_MTU_MISMATCH', 'broken', {
       node,
-      summary: `small packets from node ${node} to ${bigAction.address} pass but ${bigAction.size}-byte don't-fragment packets do not: the overlay MTU exceeds the path MTU`,
-      evidence: [line(small), line(big)],
+      summary: `small packets from node ${node} to ${addr} pass but full-size ones (${obs.size + 28} bytes, the MTU of ${obs.dev ?? 'its interface'}) are dropped: node ${node}'s overlay MTU exceeds what the path carries`,
+      evidence: [line(r), ...others.map(line)],
       hints: [
-        `on node ${node}: ip link show flannel.1; ip link show cni0 (pod and overlay MTU must be the path MTU minus 50 bytes for VXLAN)`,
-        `find the largest size that passes: ping -M do -s SIZE -c 1 ${bigAction.address}`,
+        `on node ${node}: ip -o link show ${obs.dev ?? 'flannel.1'}; ip -o link show cni0 (the overlay and pod MTU must be the path MTU minus the encapsulation, 50 bytes for VXLAN)`,
+        `compare with the other nodes' MTU, then fix the CNI's MTU setting (e.g. flannel's net-conf.json or calico's veth_mtu) and restart its agent on ${node}`,
+        `find the largest size that passes: ping -M do -s SIZE -c 1 ${addr}`,
       ],
     });
   }
@@ -572,6 +579,20 @@ export function rankFindings(findings: Finding[]): Finding[] {
 function forwardAcceptHint(node: string, podCIDR: string | undefined): string {
   const cidr = podCIDR ?? '<pod CIDR>';
   return `on node ${node}: iptables -P FORWARD ACCEPT, or accept its pods' traffic: iptables -I FORWARD -s ${cidr} -j ACCEPT; iptables -I FORWARD -d ${cidr} -j ACCEPT`;
+}
+
+function cidrContains(cidr: string, address: string): boolean {
+  const [base, bits] = cidr.split('/');
+  const toInt = (ip: string): number | undefined => {
+    const parts = ip.split('.').map(Number);
+    return parts.length === 4 && parts.every((p) => Number.isInteger(p) && p >= 0 && p <= 255) ? parts.reduce((a, p) => a * 256 + p, 0) : undefined;
+  };
+  const net = toInt(base ?? '');
+  const addr = toInt(address);
+  const prefix = Number(bits);
+  if (net === undefined || addr === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return false;
+  const size = 2 ** (32 - prefix);
+  return Math.floor(net / size) === Math.floor(addr / size);
 }
 
 function isWrongNeighbor(r: ProbeResult, symptomatic: boolean): boolean {

@@ -98,12 +98,12 @@ export const healthyAnswer: Answer = (spec) => {
       return { kind: 'forward-policy', policy: 'ACCEPT' };
     case 'nat-rules':
       return { kind: 'nat-rules', clusterIP: a.clusterIP, port: a.port, present: true, endpoints: ['10.244.2.7:8080'] };
-    case 'route-get':
-      return { kind: 'route', present: true, dev: 'flannel.1', via: '10.244.2.0' };
+    case 'route-match':
+      return { kind: 'route', present: true, route: '10.244.2.0/24', dev: 'flannel.1', via: '10.244.2.0' };
     case 'neighbor':
       return { kind: 'neighbor', ip: a.address, mac: 'aa:bb:cc:dd:ee:ff', state: 'REACHABLE', dev: 'cni0' };
-    case 'mtu-ping':
-      return { kind: 'mtu', size: a.size, passed: true };
+    case 'path-mtu':
+      return { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true };
     default: {
       const never: never = a;
       throw new Error(`unknown action ${JSON.stringify(never)}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeSpec, ResolvedDestination, ResolvedSource, RungId } from '../../src/core/model.ts';
-import { buildProbeCommand } from '../../src/core/parse.ts';
-import { MTU_FULL_PAYLOAD, planLadder, sampleEndpoints, type LadderPlan } from '../../src/plan.ts';
+import { buildProbeCommand, PATH_MTU_SCRIPT } from '../../src/core/parse.ts';
+import { planLadder, sampleEndpoints, type LadderPlan } from '../../src/plan.ts';
 import { locationKey } from '../../src/ports.ts';
 import { buildFacts, clientPod, webPod, webService } from './fakes.ts';
 
@@ -158,7 +158,7 @@ describe('planLadder', () => {
 
   it('plans the node checks on the source and destination nodes', () => {
     const plan = planLadder(buildFacts(clientPod, webPod), opts);
-    const checks = plan.nodeChecks.map((p) => `${locationKey(p.where)} ${p.check} ${p.command.join(' ')}`);
+    const checks = plan.nodeChecks.map((p) => `${locationKey(p.where)} ${p.check} ${p.command.map((a) => (a === PATH_MTU_SCRIPT ? '<PATH_MTU_SCRIPT>' : a)).join(' ')}`);
     expect(checks).toEqual([
       'node-pod:node-1:host ip-forward sysctl -n net.ipv4.ip_forward',
       'node-pod:node-1:host bridge-nf sysctl -n net.bridge.bridge-nf-call-iptables',
@@ -166,13 +166,13 @@ describe('planLadder', () => {
       'node-pod:node-2:host ip-forward sysctl -n net.ipv4.ip_forward',
       'node-pod:node-2:host bridge-nf sysctl -n net.bridge.bridge-nf-call-iptables',
       'node-pod:node-2:host forward-policy iptables -S FORWARD',
-      'node-pod:node-1:host route-to-destination ip -4 route get 10.244.2.7',
-      'node-pod:node-2:host route-to-source ip -4 route get 10.244.1.5',
+      'node-pod:node-1:host route-to-destination ip -4 route list match 10.244.2.7',
+      'node-pod:node-2:host route-to-source ip -4 route list match 10.244.1.5',
       'node-pod:node-2:host neighbor ip neigh show 10.244.2.7',
-      'node-pod:node-1:host mtu ping -M do -s 56 -c 1 -W 2 10.244.2.7',
-      `node-pod:node-1:host mtu ping -M do -s ${MTU_FULL_PAYLOAD} -c 1 -W 2 10.244.2.7`,
+      // Both directions across the overlay, each sized at run time to the MTU of the node's own route.
+      'node-pod:node-1:host mtu sh -c <PATH_MTU_SCRIPT> sh 10.244.2.7 1',
+      'node-pod:node-2:host mtu sh -c <PATH_MTU_SCRIPT> sh 10.244.1.5 1',
     ]);
-    expect(MTU_FULL_PAYLOAD).toBe(1422);
   });
 
   it('adds nat-rules on the source node for a Service and no mtu ping for a same-node endpoint', () => {
@@ -181,8 +181,15 @@ describe('planLadder', () => {
     expect(nat.map((p) => [locationKey(p.where), p.action])).toEqual([
       ['node-pod:node-1:host', { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 80, protocol: 'TCP' }],
     ]);
-    const mtuTargets = plan.nodeChecks.filter((p) => p.check === 'mtu').map((p) => (p.action.tool === 'mtu-ping' ? p.action.address : ''));
-    expect(new Set(mtuTargets)).toEqual(new Set(['10.244.2.7']));
+    const mtuTargets = plan.nodeChecks.filter((p) => p.check === 'mtu').map((p) => `${locationKey(p.where)}>${p.action.tool === 'path-mtu' ? p.action.address : ''}`);
+    expect(mtuTargets).toEqual(['node-pod:node-1:host>10.244.2.7', 'node-pod:node-2:host>10.244.1.5']);
+  });
+
+  it('plans no path MTU probe back to a hostNetwork source, which has no pod address on the overlay', () => {
+    const hostSource = { ...clientPod, hostNetwork: true, ip: '172.18.0.2' } as ResolvedSource;
+    const plan = planLadder(buildFacts(hostSource, webPod), opts);
+    const mtuTargets = plan.nodeChecks.filter((p) => p.check === 'mtu').map((p) => `${locationKey(p.where)}>${p.action.tool === 'path-mtu' ? p.action.address : ''}`);
+    expect(mtuTargets).toEqual(['node-pod:node-1:host>10.244.2.7']);
   });
 
   it('bounds the endpoint and DNS pod sample by maxEndpoints', () => {

@@ -59,10 +59,13 @@ const rows: Row[] = [
   broken('DNS pod Ready but its server is down', 'dns-server-down', { cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', object: expect.stringMatching(/^Pod\/kube-system\/coredns-/) }),
   broken('kube-dns without ready endpoints', 'dns-no-endpoints', { cause: 'DNS_NO_ENDPOINTS', component: 'dns', object: 'Service/kube-system/kube-dns' }),
   broken('the destination pod does not listen', 'app-not-listening', { cause: 'DESTINATION_NOT_LISTENING', component: 'destination', object: 'Pod/shop/web-1' }),
+  broken('a node without a route to the other pod CIDR', 'pod-route-missing', { cause: 'NODE_ROUTE_MISSING', component: 'node', node: 'node-1' }),
+  broken("the destination node's overlay MTU exceeds the path", 'mtu-mismatch', { cause: 'PATH_MTU_MISMATCH', component: 'overlay', node: 'node-2' }),
   broken('a wrong neighbor entry for the pod on its node', 'neighbor-stale', { cause: 'NODE_NEIGHBOR_STALE', component: 'node', node: 'node-2' }),
   broken('the Service selector matches no pods', 'service-no-endpoints', { cause: 'SERVICE_NO_ENDPOINTS', component: 'service', object: 'Service/shop/web' }),
   broken('the Service pods match but none is ready', 'service-not-ready', { cause: 'SERVICE_NO_READY_ENDPOINTS', component: 'service', object: 'Service/shop/web' }),
   broken('the Service targetPort is no port the pods listen on', 'service-target-port-mismatch', { cause: 'SERVICE_TARGET_PORT_MISMATCH', component: 'service', object: 'Service/shop/web' }),
+  broken('the Service exists but DNS has no record for it', 'dns-record-missing', { cause: 'DNS_NAME_NOT_FOUND', component: 'dns', object: 'Service/shop/web' }),
   broken('a NetworkPolicy admits only its own namespace', 'network-policy-deny', { cause: 'NETWORK_POLICY_DENY', component: 'network-policy', object: 'NetworkPolicy/shop/web-allow-shop-only' }),
 ];
 

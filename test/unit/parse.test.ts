@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ProbeAction, ProbeObservation } from '../../src/core/model.ts';
-import { buildProbeCommand, parseProbeOutput, type RawOutput } from '../../src/core/parse.ts';
+import { buildProbeCommand, parsePing, parseProbeOutput, PATH_MTU_SCRIPT, type RawOutput } from '../../src/core/parse.ts';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 
@@ -22,6 +22,8 @@ const tcp = (port: number, host = '10.77.0.3'): ProbeAction => ({ tool: 'tcp-con
 const lookup: ProbeAction = { tool: 'dns-lookup', name: 'web' };
 const direct: ProbeAction = { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.77.0.3' };
 const nat = (clusterIP: string): ProbeAction => ({ tool: 'nat-rules', clusterIP, port: 80, protocol: 'TCP' });
+const route = (address: string): ProbeAction => ({ tool: 'route-match', address });
+const pathMtu = (address: string): ProbeAction => ({ tool: 'path-mtu', address });
 
 const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObservation }[] = [
   { tool: 'nc', file: 'connected', action: tcp(8080), want: { kind: 'connected' } },
@@ -54,20 +56,36 @@ const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObser
   { tool: 'iptables-save', file: 'kube-proxy', action: { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 8, protocol: 'TCP' }, want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 8, present: false, endpoints: [] } },
   { tool: 'iptables-save', file: 'kube-proxy', action: { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 80, protocol: 'UDP' }, want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: false, endpoints: [] } },
   { tool: 'iptables-save', file: 'nat-empty', action: nat('10.96.1.1'), want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: false, endpoints: [] } },
-  { tool: 'ip-route', file: 'direct', action: { tool: 'route-get', address: '10.77.0.3' }, want: { kind: 'route', present: true, dev: 'a0' } },
-  { tool: 'ip-route', file: 'via-gateway', action: { tool: 'route-get', address: '10.88.0.5' }, want: { kind: 'route', present: true, dev: 'a0', via: '10.77.0.3' } },
-  { tool: 'ip-route', file: 'overlay-onlink', action: { tool: 'route-get', address: '10.244.2.7' }, want: { kind: 'route', present: true, dev: 'flannel.1', via: '10.244.2.0' } },
-  { tool: 'ip-route', file: 'network-unreachable', action: { tool: 'route-get', address: '10.99.0.1' }, want: { kind: 'route', present: false, error: 'Network is unreachable' } },
-  { tool: 'ip-route', file: 'unreachable-route', action: { tool: 'route-get', address: '10.66.0.1' }, want: { kind: 'route', present: false, error: 'No route to host' } },
+  { tool: 'ip-route', file: 'direct', action: route('10.77.0.3'), want: { kind: 'route', present: true, route: '10.77.0.0/24', dev: 'a0' } },
+  { tool: 'ip-route', file: 'via-gateway', action: route('10.88.0.5'), want: { kind: 'route', present: true, route: '10.88.0.0/24', dev: 'a0', via: '10.77.0.3' } },
+  { tool: 'ip-route', file: 'overlay-onlink', action: route('10.244.2.7'), want: { kind: 'route', present: true, route: '10.244.2.0/24', dev: 'flannel.1', via: '10.244.2.0' } },
+  { tool: 'ip-route', file: 'no-match', action: route('10.99.0.1'), want: { kind: 'route', present: false, error: 'no route matches the address' } },
+  { tool: 'ip-route', file: 'unreachable-route', action: route('10.66.0.1'), want: { kind: 'route', present: false, route: '10.66.0.0/16', error: 'unreachable route 10.66.0.0/16' } },
+  // Captured in the lab (capture-lab.ts): node namespaces with a default route, flannel routes, cni0 and the underlay.
+  { tool: 'ip-route', file: 'healthy-n1-other-node-pod', action: route('10.244.2.2'), want: { kind: 'route', present: true, route: '10.244.2.0/24', dev: 'flannel.1', via: '10.244.2.0' } },
+  { tool: 'ip-route', file: 'healthy-n1-own-pod', action: route('10.244.1.4'), want: { kind: 'route', present: true, route: '10.244.1.0/24', dev: 'cni0' } },
+  { tool: 'ip-route', file: 'healthy-n1-node-subnet', action: route('172.31.0.12'), want: { kind: 'route', present: true, route: '172.31.0.0/24', dev: 'eth0' } },
+  { tool: 'ip-route', file: 'healthy-n2-back-to-source', action: route('10.244.1.3'), want: { kind: 'route', present: true, route: '10.244.1.0/24', dev: 'flannel.1', via: '10.244.1.0' } },
+  { tool: 'ip-route', file: 'route-missing-n1-only-default', action: route('10.244.2.2'), want: { kind: 'route', present: false, route: 'default', dev: 'eth0', via: '172.31.0.1' } },
+  { tool: 'ip-route', file: 'route-missing-n2-back-to-source', action: route('10.244.1.3'), want: { kind: 'route', present: true, route: '10.244.1.0/24', dev: 'flannel.1', via: '10.244.1.0' } },
   { tool: 'ip-neigh', file: 'reachable', action: { tool: 'neighbor', address: '10.77.0.3' }, want: { kind: 'neighbor', ip: '10.77.0.3', mac: '02:00:00:00:00:03', state: 'REACHABLE', dev: 'a0' } },
   { tool: 'ip-neigh', file: 'permanent', action: { tool: 'neighbor', address: '10.77.0.50' }, want: { kind: 'neighbor', ip: '10.77.0.50', mac: '02:00:00:00:00:50', state: 'PERMANENT', dev: 'a0' } },
   { tool: 'ip-neigh', file: 'failed', action: { tool: 'neighbor', address: '10.77.0.9' }, want: { kind: 'neighbor', ip: '10.77.0.9', mac: null, state: 'INCOMPLETE', dev: 'a0' } },
   { tool: 'ip-neigh', file: 'absent', action: { tool: 'neighbor', address: '10.77.0.51' }, want: { kind: 'neighbor', ip: '10.77.0.51', mac: null, state: 'NONE' } },
-  { tool: 'ping', file: 'small-passed', action: { tool: 'mtu-ping', address: '10.77.0.3', size: 56 }, want: { kind: 'mtu', size: 56, passed: true } },
-  { tool: 'ping', file: 'fits-passed', action: { tool: 'mtu-ping', address: '10.77.0.3', size: 1372 }, want: { kind: 'mtu', size: 1372, passed: true } },
-  { tool: 'ping', file: 'full-size-lost', action: { tool: 'mtu-ping', address: '10.77.0.3', size: 1472 }, want: { kind: 'mtu', size: 1472, passed: false } },
-  { tool: 'ping', file: 'local-too-long', action: { tool: 'mtu-ping', address: '10.77.0.3', size: 1472 }, want: { kind: 'mtu', size: 1472, passed: false, mtu: 1400 } },
-  { tool: 'ping', file: 'unreachable', action: { tool: 'mtu-ping', address: '10.99.0.1', size: 56 }, want: { kind: 'no-route', detail: 'Network is unreachable' } },
+  // Captured in the lab: node-1 → node-2's pod and back, healthy, and with node-2's overlay MTU above the path's.
+  { tool: 'ping', file: 'healthy-n1-to-n2-pod', action: pathMtu('10.244.2.2'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true } },
+  { tool: 'ping', file: 'healthy-n2-to-n1-pod', action: pathMtu('10.244.1.3'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true } },
+  { tool: 'ping', file: 'mtu-mismatch-n1-to-n2-pod', action: pathMtu('10.244.2.2'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true } },
+  { tool: 'ping', file: 'mtu-mismatch-n2-to-n1-pod', action: pathMtu('10.244.1.3'), want: { kind: 'mtu', size: 1472, passed: false, mtu: 1500, dev: 'flannel.1', smallPassed: true } },
+];
+
+/** Single `ping -M do` outputs (capture.sh), read by parsePing, which the path MTU parser applies to each of its pings. */
+const PINGS: { file: string; size: number; want: ProbeObservation }[] = [
+  { file: 'small-passed', size: 56, want: { kind: 'mtu', size: 56, passed: true } },
+  { file: 'fits-passed', size: 1372, want: { kind: 'mtu', size: 1372, passed: true } },
+  { file: 'full-size-lost', size: 1472, want: { kind: 'mtu', size: 1472, passed: false } },
+  { file: 'local-too-long', size: 1472, want: { kind: 'mtu', size: 1472, passed: false, mtu: 1400 } },
+  { file: 'unreachable', size: 56, want: { kind: 'no-route', detail: 'Network is unreachable' } },
 ];
 
 describe('parseProbeOutput on captured outputs', () => {
@@ -76,8 +94,12 @@ describe('parseProbeOutput on captured outputs', () => {
     expect(parseProbeOutput(action, raw)).toEqual(want);
   });
 
+  it.each(PINGS.map((c) => ({ name: `ping/${c.file}`, ...c })))('parsePing: $name', ({ file, size, want }) => {
+    expect(parsePing(loadFixture('ping', file).raw, size)).toEqual(want);
+  });
+
   it('covers every captured fixture', () => {
-    const covered = new Set(CASES.map((c) => `${c.tool}/${c.file}`));
+    const covered = new Set([...CASES.map((c) => `${c.tool}/${c.file}`), ...PINGS.map((c) => `ping/${c.file}`)]);
     const all = readdirSync(FIXTURES, { withFileTypes: true })
       .filter((d) => d.isDirectory())
       .flatMap((d) => readdirSync(new URL(`${d.name}/`, FIXTURES)).map((f) => `${d.name}/${f.replace(/\.txt$/, '')}`));
@@ -106,14 +128,36 @@ describe('buildProbeCommand', () => {
     { name: 'sysctl', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' } as ProbeAction, file: ['sysctl', 'ip-forward-0'], timeoutMs: 2000 },
     { name: 'iptables -S', action: { tool: 'forward-policy' } as ProbeAction, file: ['iptables', 'forward-drop'], timeoutMs: 2000 },
     { name: 'iptables-save', action: nat('10.96.1.1'), file: ['iptables-save', 'kube-proxy'], timeoutMs: 2000 },
-    { name: 'ip route get', action: { tool: 'route-get', address: '10.88.0.5' } as ProbeAction, file: ['ip-route', 'via-gateway'], timeoutMs: 2000 },
+    { name: 'ip route list match', action: route('10.88.0.5'), file: ['ip-route', 'via-gateway'], timeoutMs: 2000 },
     { name: 'ip neigh', action: { tool: 'neighbor', address: '10.77.0.3' } as ProbeAction, file: ['ip-neigh', 'reachable'], timeoutMs: 2000 },
-    { name: 'ping', action: { tool: 'mtu-ping', address: '10.77.0.3', size: 1472 } as ProbeAction, file: ['ping', 'full-size-lost'], timeoutMs: 900 },
   ])('$name builds the captured command', ({ action, file, timeoutMs }) => {
     const [tool, name] = file as [string, string];
     const argv = buildProbeCommand(action, timeoutMs);
     // The fixture commands are the same argv, except dig options order, which dig does not care about.
     expect([...argv].sort()).toEqual(loadFixture(tool, name).cmd.split(' ').sort());
+  });
+
+  it('builds the captured path MTU probe: a fixed script, the address only as an argument', () => {
+    const argv = buildProbeCommand(pathMtu('10.244.1.3'), 2000);
+    expect(argv).toEqual(['sh', '-c', PATH_MTU_SCRIPT, 'sh', '10.244.1.3', '1']);
+    expect(argv.join(' ')).toBe(loadFixture('ping', 'mtu-mismatch-n2-to-n1-pod').cmd);
+    expect(PATH_MTU_SCRIPT).not.toContain('10.244');
+    // Two pings share the probe's budget: one second each for 2 s, two for 4 s.
+    expect(buildProbeCommand(pathMtu('10.244.1.3'), 4000).at(-1)).toBe('2');
+  });
+
+  it.each([
+    { name: 'both sizes lost', out: 'path-mtu: dev flannel.1 mtu 1450\n1 packets transmitted, 0 received, 100% packet loss\npath-mtu: full exit 1\n1 packets transmitted, 0 received, 100% packet loss\npath-mtu: small exit 1\n', want: { kind: 'mtu', size: 1422, passed: false, mtu: 1450, dev: 'flannel.1', smallPassed: false } },
+    { name: 'refused locally (route MTU below the link)', out: 'path-mtu: dev eth0 mtu 1500\nping: local error: message too long, mtu=1400\n1 packets transmitted, 0 received, +1 errors, 100% packet loss\npath-mtu: full exit 1\n1 packets transmitted, 1 received, 0% packet loss\npath-mtu: small exit 0\n', want: { kind: 'mtu', size: 1472, passed: false, mtu: 1400, dev: 'eth0', smallPassed: true } },
+    { name: 'no route at all', out: 'RTNETLINK answers: Network is unreachable\n', want: { kind: 'no-route', detail: 'Network is unreachable' } },
+    { name: 'killed before the small ping', out: 'path-mtu: dev flannel.1 mtu 1450\n1 packets transmitted, 1 received\npath-mtu: full exit 0\n', want: { kind: 'could-not-run', reason: 'the path MTU probe did not finish (exit null)' } },
+  ])('parses the path MTU probe: $name', ({ out, want }) => {
+    expect(parseProbeOutput(pathMtu('10.244.2.2'), { stdout: out, stderr: '', exitCode: out.startsWith('RTNETLINK') ? 2 : out.includes('small exit') ? 0 : null })).toEqual(want);
+  });
+
+  it('takes the most specific route and its multipath next hop', () => {
+    const raw = { stdout: 'default via 172.31.0.1 dev eth0 \n10.244.0.0/16 via 172.31.0.1 dev eth0 \n10.244.2.0/24 proto bird \n\tnexthop via 172.31.0.12 dev eth0 weight 1 \n\tnexthop via 172.31.0.13 dev eth0 weight 1 \n', stderr: '', exitCode: 0 };
+    expect(parseProbeOutput(route('10.244.2.7'), raw)).toEqual({ kind: 'route', present: true, route: '10.244.2.0/24', dev: 'eth0', via: '172.31.0.12' });
   });
 
   it.each([
@@ -122,6 +166,9 @@ describe('buildProbeCommand', () => {
     { name: 'dig option injection', action: { tool: 'dns-lookup', name: '+tcp' } as ProbeAction },
     { name: 'bad port', action: tcp(0) },
     { name: 'bad sysctl key', action: { tool: 'sysctl', key: '-w net.ipv4.ip_forward=1' } as ProbeAction },
+    { name: 'route to a non-address', action: route('-6') },
+    { name: 'path MTU to a name', action: pathMtu('web.shop') },
+    { name: 'path MTU to an out-of-range octet', action: pathMtu('10.244.1.300') },
   ])('rejects unsafe parameters: $name', ({ action }) => {
     expect(() => buildProbeCommand(action, 2000)).toThrow();
   });

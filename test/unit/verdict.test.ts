@@ -39,7 +39,10 @@ const sameNode = (o: ProbeObservation) => probe('same-node', { tool: 'tcp-connec
 const nodeOrigin = (node: string, o: ProbeObservation) => probe('node-origin', { tool: 'tcp-connect', host: '10.244.2.7', port: 8080 }, o, { node, about: web1 });
 const sysctl = (node: string, key: string, value: string) => probe('node-checks', { tool: 'sysctl', key }, { kind: 'sysctl', key, value }, { node, check: key.includes('bridge') ? 'bridge-nf' : 'ip-forward' });
 const forward = (node: string, policy: string) => probe('node-checks', { tool: 'forward-policy' }, { kind: 'forward-policy', policy }, { node, check: 'forward-policy' });
-const mtu = (node: string, size: number, passed: boolean) => probe('node-checks', { tool: 'mtu-ping', address: '10.244.2.0', size }, { kind: 'mtu', size, passed }, { node, check: 'mtu' });
+/** The path MTU probe from a node to the other side's pod: the full-size (link MTU 1450) ping, and the 56-byte one. */
+const mtu = (node: string, passed: boolean, smallPassed = true, linkMtu = 1450) =>
+  probe('node-checks', { tool: 'path-mtu', address: node === 'node-1' ? '10.244.2.7' : '10.244.1.5' }, { kind: 'mtu', size: linkMtu - 28, passed, mtu: linkMtu, dev: 'flannel.1', smallPassed }, { node, check: 'mtu' });
+const routeCheck = (node: string, address: string, obs: ProbeObservation, check: NodeCheckId = 'route-to-destination') => probe('node-checks', { tool: 'route-match', address }, obs, { node, check });
 const notRun = (rung: RungId, reason: string) => probe(rung, { tool: 'tcp-connect', host: '10.96.1.1', port: 80 }, { kind: 'could-not-run', reason });
 
 const healthyData = () => [dnsSearch({ kind: 'resolved', ips: ['10.96.1.1'] }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok), sameNode(ok), nodeOrigin('node-1', ok), nodeOrigin('node-2', ok)];
@@ -49,11 +52,13 @@ const healthyChecks = () => [
   sysctl('node-1', 'net.bridge.bridge-nf-call-iptables', '1'),
   forward('node-1', 'ACCEPT'),
   forward('node-2', 'ACCEPT'),
-  probe('node-checks', { tool: 'route-get', address: '10.244.2.7' }, { kind: 'route', present: true, dev: 'flannel.1', via: '10.244.2.0' }, { node: 'node-1', check: 'route-to-destination' }),
+  routeCheck('node-1', '10.244.2.7', { kind: 'route', present: true, route: '10.244.2.0/24', dev: 'flannel.1', via: '10.244.2.0' }),
+  routeCheck('node-2', '10.244.1.5', { kind: 'route', present: true, route: '10.244.1.0/24', dev: 'flannel.1', via: '10.244.1.0' }, 'route-to-source'),
   probe('node-checks', { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 80, protocol: 'TCP' }, { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: true, endpoints: ['10.244.2.7:8080'] }, { node: 'node-1', check: 'nat-rules' }),
-  mtu('node-1', 56, true),
-  mtu('node-1', 1422, true),
+  mtu('node-1', true),
+  mtu('node-2', true),
 ];
+const onlyDefault: ProbeObservation = { kind: 'route', present: false, route: 'default', dev: 'eth0', via: '172.31.0.1' };
 function staticFinding(cause: Finding['cause'], component: Finding['component'], object?: string, node?: string): Finding {
   return { status: 'broken', cause, component, ...(object ? { object } : {}), ...(node ? { node } : {}), summary: `static ${cause}`, evidence: ['from the API'], hints: ['fix it'] };
 }
@@ -178,9 +183,27 @@ const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; componen
     name: 'NODE_ROUTE_MISSING back to the source',
     in: input({
       observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)],
-      nodeChecks: [probe('node-checks', { tool: 'route-get', address: '10.244.1.5' }, { kind: 'route', present: false, error: 'Network is unreachable' }, { node: 'node-2', check: 'route-to-source' })],
+      nodeChecks: [routeCheck('node-2', '10.244.1.5', { kind: 'route', present: false, error: 'Network is unreachable' }, 'route-to-source')],
     }),
     cause: 'NODE_ROUTE_MISSING', component: 'node', status: 'broken', node: 'node-2', exit: 1, absent: ['OVERLAY_BLOCKED'],
+  },
+  {
+    name: 'NODE_ROUTE_MISSING: only the default route covers the other node\'s pod, which the overlay probe blames otherwise',
+    in: input({
+      observations: [clusterIp(timeout), podIp(timeout), sameNode(ok), nodeOrigin('node-1', timeout), nodeOrigin('node-2', ok)],
+      nodeChecks: healthyChecks().map((c) => (c.spec.check === 'route-to-destination' ? routeCheck('node-1', '10.244.2.7', onlyDefault) : c)),
+    }),
+    cause: 'NODE_ROUTE_MISSING', component: 'node', status: 'broken', node: 'node-1', exit: 1, absent: ['OVERLAY_BLOCKED', 'CONNECTION_FAILED', 'SERVICE_PROXY_RULES_MISSING'],
+  },
+  {
+    name: 'NODE_ROUTE_MISSING: an unreachable route to the pod is a fault even before traffic is seen failing',
+    in: input({ observations: healthyData(), nodeChecks: [routeCheck('node-1', '10.244.2.7', { kind: 'route', present: false, route: '10.244.2.0/24', error: 'unreachable route 10.244.2.0/24' })] }),
+    cause: 'NODE_ROUTE_MISSING', component: 'node', status: 'broken', node: 'node-1', exit: 1,
+  },
+  {
+    name: 'healthy: only the default route matches but traffic flows (pod ranges routed outside the node, GKE alias IPs)',
+    in: input({ observations: healthyData(), nodeChecks: healthyChecks().map((c) => (c.spec.check === 'route-to-destination' ? routeCheck('node-1', '10.244.2.7', onlyDefault) : c)) }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['NODE_ROUTE_MISSING'],
   },
   {
     name: 'NODE_NEIGHBOR_STALE: the entry carries the wrong MAC',
@@ -197,8 +220,18 @@ const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; componen
   },
   {
     name: 'PATH_MTU_MISMATCH: small pings pass, full-size fail, TCP handshakes pass',
-    in: input({ observations: healthyData(), nodeChecks: [mtu('node-1', 56, true), mtu('node-1', 1422, false)] }),
+    in: input({ observations: healthyData(), nodeChecks: [mtu('node-1', false)] }),
     cause: 'PATH_MTU_MISMATCH', component: 'overlay', status: 'broken', node: 'node-1', exit: 1,
+  },
+  {
+    name: 'PATH_MTU_MISMATCH on the destination node: its own full-size pings back fail, every TCP probe and the source node pass',
+    in: input({ observations: healthyData(), nodeChecks: [...healthyChecks().filter((c) => c.spec.check !== 'mtu'), mtu('node-1', true), mtu('node-2', false, true, 1500)] }),
+    cause: 'PATH_MTU_MISMATCH', component: 'overlay', status: 'broken', node: 'node-2', exit: 1, absent: ['HEALTHY'],
+  },
+  {
+    name: 'healthy: both ping sizes lost (ICMP filtered) with TCP flowing is no MTU fault',
+    in: input({ observations: healthyData(), nodeChecks: [...healthyChecks().filter((c) => c.spec.check !== 'mtu'), mtu('node-1', false, false), mtu('node-2', false, false)] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['PATH_MTU_MISMATCH'],
   },
   {
     name: 'CONNECTION_FAILED: the pod does not answer even on its own node and no check explains it',
@@ -242,6 +275,24 @@ describe('decideVerdict', () => {
     const out = decideVerdict(input({ observations: [podIp(timeout)], nodeChecks: [sysctl('node-1', 'net.ipv4.ip_forward', '0')] }));
     expect(out.verdict.hints[0]).toBe('on node node-1: sysctl -w net.ipv4.ip_forward=1');
     expect(out.verdict.evidence).toContain('explains: source pod → 10.244.2.7:8080: timed out');
+  });
+
+  it('NODE_ROUTE_MISSING explains the timeouts and names the pod CIDR to restore', () => {
+    const out = decideVerdict(input({
+      observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)],
+      nodeChecks: [routeCheck('node-1', '10.244.2.7', onlyDefault)],
+      nodes: [{ name: 'node-1', podCIDR: '10.244.1.0/24' }, { name: 'node-2', podCIDR: '10.244.2.0/24' }],
+    }));
+    expect(out.verdict.cause).toBe('NODE_ROUTE_MISSING');
+    expect(out.verdict.evidence).toEqual([
+      'node node-1 (hostNetwork) → route to 10.244.2.7: no route: only the default route matches (via 172.31.0.1 dev eth0)',
+      'explains: source pod → 10.96.1.1:80: timed out',
+      'explains: source pod → 10.244.2.7:8080: timed out',
+    ]);
+    expect(out.verdict.hints).toEqual([
+      'on node node-1: ip -4 route list match 10.244.2.7; ip -4 route show',
+      "restart the CNI agent on node-1 (e.g. delete its flannel or calico-node pod) so it restores its route to 10.244.2.0/24, node node-2's pod CIDR",
+    ]);
   });
 
   it.each([

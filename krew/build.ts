@@ -1,24 +1,33 @@
 /**
  * Bundles src/main.ts into dist/kubectl-netdebug.mjs: one ESM file for Node 22+, dependencies included, so the
- * published package needs nothing but bin/ and dist/.
+ * published package needs nothing but bin/ and dist/. The same file is the entry of the single executables
+ * (krew/package.ts).
  */
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-await build({
-  absWorkingDir: root,
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/kubectl-netdebug.mjs',
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node22',
-  legalComments: 'linked',
-  logLevel: 'warning',
-  // Bundled CommonJS dependencies call require(); ESM has none, so give them one.
-  banner: { js: "import { createRequire as __netdebugCreateRequire } from 'node:module'; const require = __netdebugCreateRequire(import.meta.url);" },
-  // Ink imports react-devtools-core statically but only uses it in development.
-  alias: { 'react-devtools-core': './krew/empty-module.ts' },
-});
+/** The bundle's path relative to the repository root. */
+export const BUNDLE = 'dist/kubectl-netdebug.mjs';
+
+/** Writes dist/kubectl-netdebug.mjs (and its LEGAL.txt) from src/main.ts. */
+export async function buildBundle(): Promise<void> {
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['src/main.ts'],
+    outfile: BUNDLE,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    legalComments: 'linked',
+    logLevel: 'warning',
+    // Bundled CommonJS dependencies call require(); ESM has none, so give them one.
+    banner: { js: "import { createRequire as __netdebugCreateRequire } from 'node:module'; const require = __netdebugCreateRequire(import.meta.url);" },
+    // Ink imports react-devtools-core statically but only uses it in development.
+    alias: { 'react-devtools-core': './krew/empty-module.ts' },
+  });
+}
+
+if (import.meta.main) await buildBundle();

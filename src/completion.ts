@@ -1,0 +1,369 @@
+/**
+ * Tab completion: the `__complete` protocol kubectl (≥ 1.26) speaks with `kubectl_complete-netdebug` (one candidate per
+ * line, then `:<directive>`), candidates from the cluster (kinds, pods, services, nodes, a Service's ports, namespaces)
+ * and flag values, plus the bash/zsh/fish scripts `kubectl netdebug completion SHELL` prints for `kubectl-netdebug`.
+ */
+import type { KubeFlags } from './kube/config.ts';
+import { KIND_ALIASES, type WorkloadKind } from './core/target.ts';
+
+/** The shells `kubectl netdebug completion` writes scripts for. */
+export const SHELLS = ['bash', 'zsh', 'fish'] as const;
+/** A shell `kubectl netdebug completion` supports. */
+export type Shell = (typeof SHELLS)[number];
+
+/** Cobra's ShellCompDirective bits, which kubectl passes on to the shell. */
+export const DIRECTIVE = { default: 0, error: 1, noSpace: 2, noFileComp: 4 } as const;
+
+/** What the candidates come from: the cluster and the kubeconfig (swappable in tests). */
+export interface CompletionSource {
+  namespaces(): Promise<string[]>;
+  pods(namespace: string): Promise<string[]>;
+  services(namespace: string): Promise<string[]>;
+  servicePorts(namespace: string, name: string): Promise<{ name?: string; port: number }[]>;
+  nodes(): Promise<string[]>;
+  workloads(kind: WorkloadKind, namespace: string): Promise<string[]>;
+  contexts(): string[];
+}
+
+/** The candidates for the word under the cursor and the directive for the shell. */
+export interface Completion {
+  candidates: string[];
+  directive: number;
+}
+
+/** Flags that take a value, by every spelling, mapped to their long name. */
+const VALUE_FLAGS: Readonly<Record<string, string>> = {
+  '--output': 'output',
+  '-o': 'output',
+  '--image': 'image',
+  '--timeout': 'timeout',
+  '--namespace': 'namespace',
+  '-n': 'namespace',
+  '--kubeconfig': 'kubeconfig',
+  '--context': 'context',
+  '--cluster': 'cluster',
+  '--user': 'user',
+  '--server': 'server',
+  '-s': 'server',
+  '--token': 'token',
+  '--as': 'as',
+  '--as-group': 'as-group',
+  '--certificate-authority': 'certificate-authority',
+  '--request-timeout': 'request-timeout',
+};
+const BOOLEAN_FLAGS = ['--keep', '--exit-on-verdict', '--insecure-skip-tls-verify', '--all-namespaces', '--help', '--version'];
+/** Flags whose value is a file: left to the shell's file completion. */
+const FILE_FLAGS = new Set(['kubeconfig', 'certificate-authority']);
+/** The kind prefixes offered for a target, in kubectl's short spelling. */
+const KIND_PREFIXES = ['pod/', 'svc/', 'node/', 'deploy/', 'sts/', 'ds/'];
+
+/** The words before the cursor, sorted into flags and positionals. */
+export interface ScannedWords {
+  /** Long flag name → last value given. */
+  values: Map<string, string>;
+  positionals: string[];
+  /** A value flag that is the last word before the cursor: the cursor is on its value. */
+  pendingFlag?: string;
+}
+
+/** Sorts the complete words (all but the one under the cursor) into flag values and positionals. */
+export function scanWords(words: readonly string[]): ScannedWords {
+  const values = new Map<string, string>();
+  const positionals: string[] = [];
+  let pendingFlag: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] ?? '';
+    const eq = w.indexOf('=');
+    if (w.startsWith('-') && eq > 0 && VALUE_FLAGS[w.slice(0, eq)]) {
+      values.set(VALUE_FLAGS[w.slice(0, eq)] ?? '', w.slice(eq + 1));
+    } else if (VALUE_FLAGS[w]) {
+      const name = VALUE_FLAGS[w] ?? '';
+      if (i + 1 < words.length) values.set(name, words[++i] ?? '');
+      else pendingFlag = name;
+    } else if (!w.startsWith('-') || w === '-') {
+      positionals.push(w);
+    }
+  }
+  return { values, positionals, ...(pendingFlag !== undefined ? { pendingFlag } : {}) };
+}
+
+/** The kubectl connection flags found among the words, for loading the same kubeconfig the command would. */
+export function connectionFlagsOf(scanned: ScannedWords): KubeFlags {
+  const flags: KubeFlags = {};
+  const v = (name: string): string | undefined => scanned.values.get(name);
+  const set = <K extends 'kubeconfig' | 'context' | 'cluster' | 'user' | 'namespace' | 'server' | 'token' | 'as' | 'certificateAuthority'>(
+    k: K,
+    value: string | undefined,
+  ): void => {
+    if (value !== undefined && value !== '') flags[k] = value;
+  };
+  set('kubeconfig', v('kubeconfig'));
+  set('context', v('context'));
+  set('cluster', v('cluster'));
+  set('user', v('user'));
+  set('namespace', v('namespace'));
+  set('server', v('server'));
+  set('token', v('token'));
+  set('as', v('as'));
+  set('certificateAuthority', v('certificate-authority'));
+  return flags;
+}
+
+/**
+ * Completes the last word of `words` (the words after `netdebug`; the last one is the partial word, possibly empty).
+ * Never throws: when an API call fails the answer is no candidates with the error directive.
+ */
+export async function completeWords(words: readonly string[], source: CompletionSource, defaultNamespace: string): Promise<Completion> {
+  const current = words.length > 0 ? (words[words.length - 1] ?? '') : '';
+  const scanned = scanWords(words.slice(0, -1));
+  const namespace = scanned.values.get('namespace') || defaultNamespace;
+  try {
+    if (scanned.pendingFlag !== undefined) return await completeFlagValue(scanned.pendingFlag, '', current, source);
+    const eq = current.indexOf('=');
+    if (current.startsWith('--') && eq > 0) {
+      const name = VALUE_FLAGS[current.slice(0, eq)];
+      if (name) return await completeFlagValue(name, current.slice(0, eq + 1), current.slice(eq + 1), source);
+    }
+    if (current.startsWith('-')) {
+      const all = [...Object.keys(VALUE_FLAGS).filter((f) => f.startsWith('--')), ...BOOLEAN_FLAGS].sort();
+      return { candidates: filterPrefix(all, current), directive: DIRECTIVE.noFileComp };
+    }
+    const [first] = scanned.positionals;
+    if (first === 'cleanup' || scanned.positionals.length >= 2) return { candidates: [], directive: DIRECTIVE.noFileComp };
+    if (first === 'completion') return { candidates: filterPrefix(SHELLS, current), directive: DIRECTIVE.noFileComp };
+    const role = scanned.positionals.length === 0 ? 'source' : 'destination';
+    const candidates = await completeTarget(current, role, namespace, source);
+    if (role === 'source' && current !== '' && !current.includes('/')) candidates.push(...filterPrefix(['cleanup', 'completion'], current));
+    return withDirective(candidates);
+  } catch {
+    return { candidates: [], directive: DIRECTIVE.error };
+  }
+}
+
+async function completeFlagValue(flag: string, prefix: string, partial: string, source: CompletionSource): Promise<Completion> {
+  if (FILE_FLAGS.has(flag)) return { candidates: [], directive: DIRECTIVE.default };
+  const values =
+    flag === 'output' ? ['tui', 'text', 'json'] : flag === 'namespace' ? await source.namespaces() : flag === 'context' ? source.contexts() : [];
+  return { candidates: filterPrefix(values, partial).map((v) => prefix + v), directive: DIRECTIVE.noFileComp };
+}
+
+/** Candidates for a target word `[[NS/]KIND/]NAME[:PORT]`, all starting with `word`. */
+async function completeTarget(word: string, role: 'source' | 'destination', namespace: string, source: CompletionSource): Promise<string[]> {
+  const colon = word.indexOf(':');
+  if (colon >= 0) {
+    if (role === 'source') return [];
+    const head = word.slice(0, colon);
+    const svc = serviceOf(head, namespace);
+    if (!svc) return [];
+    const ports = await source.servicePorts(svc.namespace, svc.name);
+    const names = ports.flatMap((p) => (p.name ? [p.name, String(p.port)] : [String(p.port)]));
+    return filterPrefix(
+      [...new Set(names)].map((p) => `${head}:${p}`),
+      word,
+    );
+  }
+  const parts = word.split('/');
+  if (parts.length === 1) {
+    const names = [...(await source.pods(namespace))];
+    if (role === 'destination') names.push(...(await source.services(namespace)));
+    return filterPrefix([...KIND_PREFIXES, ...new Set(names)], word);
+  }
+  if (parts.length === 2) {
+    const [a = ''] = parts;
+    const kind = KIND_ALIASES[a.toLowerCase()];
+    if (kind) return filterPrefix((await namesOf(kind, namespace, source)).map((n) => `${a}/${n}`), word);
+    const names = [...(await source.pods(a))];
+    if (role === 'destination') names.push(...(await source.services(a)));
+    return filterPrefix([...KIND_PREFIXES.filter((k) => k !== 'node/').map((k) => `${a}/${k}`), ...new Set(names.map((n) => `${a}/${n}`))], word);
+  }
+  if (parts.length === 3) {
+    const [ns = '', k = ''] = parts;
+    const kind = KIND_ALIASES[k.toLowerCase()];
+    if (!kind || kind === 'node') return [];
+    return filterPrefix((await namesOf(kind, ns, source)).map((n) => `${ns}/${k}/${n}`), word);
+  }
+  return [];
+}
+
+async function namesOf(kind: NonNullable<(typeof KIND_ALIASES)[string]>, namespace: string, source: CompletionSource): Promise<string[]> {
+  switch (kind) {
+    case 'pod':
+      return source.pods(namespace);
+    case 'service':
+      return source.services(namespace);
+    case 'node':
+      return source.nodes();
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+      return source.workloads(kind, namespace);
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown kind ${String(never)}`);
+    }
+  }
+}
+
+/** The Service a `[[NS/]svc/]NAME` head names (a bare NAME may be one), or undefined for other kinds. */
+function serviceOf(head: string, namespace: string): { namespace: string; name: string } | undefined {
+  const parts = head.split('/');
+  if (parts.length === 1) return { namespace, name: parts[0] ?? '' };
+  if (parts.length === 2) {
+    const [a = '', b = ''] = parts;
+    const kind = KIND_ALIASES[a.toLowerCase()];
+    if (kind === undefined) return { namespace: a, name: b };
+    return kind === 'service' ? { namespace, name: b } : undefined;
+  }
+  if (parts.length === 3) {
+    const [ns = '', k = '', name = ''] = parts;
+    return KIND_ALIASES[k.toLowerCase()] === 'service' ? { namespace: ns, name } : undefined;
+  }
+  return undefined;
+}
+
+function filterPrefix(values: readonly string[], prefix: string): string[] {
+  return values.filter((v) => v.startsWith(prefix));
+}
+
+/** No space after a completion that still needs more (a kind, a namespace), never file names. */
+function withDirective(candidates: string[]): Completion {
+  const open = candidates.length > 0 && candidates.every((c) => c.endsWith('/'));
+  return { candidates, directive: DIRECTIVE.noFileComp | (open ? DIRECTIVE.noSpace : 0) };
+}
+
+/** Renders a completion the way kubectl reads it from `kubectl_complete-netdebug`: one candidate a line, then `:N`. */
+export function formatCompletion(c: Completion): string {
+  return `${c.candidates.map((x) => `${x}\n`).join('')}:${c.directive}\n`;
+}
+
+/** A CompletionSource backed by the cluster the words point at (same kubeconfig rules as the command). */
+export async function createClusterSource(flags: KubeFlags, env: NodeJS.ProcessEnv): Promise<{ source: CompletionSource; namespace: string }> {
+  const { loadKubeConfig } = await import('./kube/config.ts');
+  const { createKubeApi } = await import('./kube/api.ts');
+  const loaded = loadKubeConfig(flags, env);
+  // Completion must stay snappy: a slow cluster gets no candidates rather than a hung shell.
+  const api = createKubeApi(loaded.kc, { requestTimeoutMs: 5_000 });
+  const names = (items: { metadata?: { name?: string } }[]): string[] => items.map((o) => o.metadata?.name ?? '').filter((n) => n !== '');
+  const source: CompletionSource = {
+    namespaces: async () => names((await api.call({ verb: 'list', resource: 'namespaces' }, () => api.core.listNamespace())).items),
+    pods: async (namespace) => names((await api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace }))).items),
+    services: async (namespace) =>
+      names((await api.call({ verb: 'list', resource: 'services', namespace }, () => api.core.listNamespacedService({ namespace }))).items),
+    servicePorts: async (namespace, name) => {
+      const svc = await api.call({ verb: 'get', resource: 'services', namespace, name }, () => api.core.readNamespacedService({ namespace, name }));
+      return (svc.spec?.ports ?? []).map((p) => ({ port: p.port, ...(p.name ? { name: p.name } : {}) }));
+    },
+    nodes: async () => names((await api.call({ verb: 'list', resource: 'nodes' }, () => api.core.listNode())).items),
+    workloads: async (kind, namespace) => {
+      const info = { verb: 'list', group: 'apps', namespace };
+      switch (kind) {
+        case 'Deployment':
+          return names((await api.call({ ...info, resource: 'deployments' }, () => api.apps.listNamespacedDeployment({ namespace }))).items);
+        case 'StatefulSet':
+          return names((await api.call({ ...info, resource: 'statefulsets' }, () => api.apps.listNamespacedStatefulSet({ namespace }))).items);
+        case 'DaemonSet':
+          return names((await api.call({ ...info, resource: 'daemonsets' }, () => api.apps.listNamespacedDaemonSet({ namespace }))).items);
+        default: {
+          const never: never = kind;
+          throw new Error(`unknown workload kind ${String(never)}`);
+        }
+      }
+    },
+    contexts: () => loaded.kc.getContexts().map((c) => c.name),
+  };
+  return { source, namespace: loaded.namespace };
+}
+
+/** Answers `kubectl-netdebug __complete WORD…` (kubectl_complete-netdebug): writes the candidates, returns exit code 0. */
+export async function runComplete(words: readonly string[], out: { write(s: string): unknown }, env: NodeJS.ProcessEnv): Promise<number> {
+  const all = words.length === 0 ? [''] : words;
+  let completion: Completion;
+  try {
+    const { source, namespace } = await createClusterSource(connectionFlagsOf(scanWords(all.slice(0, -1))), env);
+    completion = await completeWords(all, source, namespace);
+  } catch {
+    // No kubeconfig: flag names and values still complete.
+    completion = await completeWords(all, OFFLINE_SOURCE, 'default');
+  }
+  out.write(formatCompletion(completion));
+  return 0;
+}
+
+const none = async (): Promise<string[]> => [];
+const OFFLINE_SOURCE: CompletionSource = {
+  namespaces: none,
+  pods: none,
+  services: none,
+  servicePorts: async () => [],
+  nodes: none,
+  workloads: none,
+  contexts: () => [],
+};
+
+/** The script that makes SHELL complete the standalone `kubectl-netdebug` command through `__complete`. */
+export function completionScript(shell: Shell): string {
+  switch (shell) {
+    case 'bash':
+      return BASH;
+    case 'zsh':
+      return ZSH;
+    case 'fish':
+      return FISH;
+    default: {
+      const never: never = shell;
+      throw new Error(`unknown shell ${String(never)}`);
+    }
+  }
+}
+
+const HEADER = (shell: Shell, how: string): string =>
+  `# ${shell} completion for kubectl-netdebug, from \`kubectl netdebug completion ${shell}\`.\n` +
+  `# ${how}\n` +
+  '# `kubectl netdebug <TAB>` itself completes through kubectl (>= 1.26) when kubectl_complete-netdebug is on PATH.\n';
+
+const BASH = `${HEADER('bash', 'Load it with: source <(kubectl netdebug completion bash)')}
+_kubectl_netdebug() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" words=() line directive=0 out
+  # bash splits words at ':' (COMP_WORDBREAKS); glue NAME:PORT back together.
+  if declare -F _get_comp_words_by_ref >/dev/null; then _get_comp_words_by_ref -n : cur; fi
+  words=("\${COMP_WORDS[@]:1:COMP_CWORD-1}")
+  out=$(kubectl-netdebug __complete "\${words[@]}" "$cur" 2>/dev/null) || return 0
+  COMPREPLY=()
+  while IFS= read -r line; do
+    case "$line" in
+      :*) directive="\${line#:}" ;;
+      '') ;;
+      *) COMPREPLY+=("\${line%%$'\\t'*}") ;;
+    esac
+  done <<<"$out"
+  if declare -F __ltrim_colon_completions >/dev/null; then __ltrim_colon_completions "$cur"; fi
+  if (( directive & 2 )); then compopt -o nospace 2>/dev/null; fi
+  if (( ! (directive & 4) )) && (( \${#COMPREPLY[@]} == 0 )); then compopt -o default 2>/dev/null; fi
+  return 0
+}
+complete -F _kubectl_netdebug kubectl-netdebug
+`;
+
+const ZSH = `#compdef kubectl-netdebug
+${HEADER('zsh', 'Load it with: source <(kubectl netdebug completion zsh)  (after compinit)')}
+_kubectl_netdebug() {
+  local -a lines candidates
+  local directive=0 line
+  lines=("\${(@f)$(kubectl-netdebug __complete "\${(@)words[2,CURRENT-1]}" "\${words[CURRENT]}" 2>/dev/null)}")
+  for line in "\${lines[@]}"; do
+    if [[ $line == :* ]]; then directive=\${line#:}; elif [[ -n $line ]]; then candidates+=("\${line%%$'\\t'*}"); fi
+  done
+  if (( \${#candidates} == 0 )) && (( ! (directive & 4) )); then _files; return; fi
+  if (( directive & 2 )); then compadd -S '' -- "\${candidates[@]}"; else compadd -- "\${candidates[@]}"; fi
+}
+compdef _kubectl_netdebug kubectl-netdebug
+`;
+
+const FISH = `${HEADER('fish', 'Load it with: kubectl netdebug completion fish | source')}
+function __kubectl_netdebug_complete
+    set -l args (commandline -opc)
+    set -e args[1]
+    kubectl-netdebug __complete $args (commandline -ct) 2>/dev/null | string match -v -r '^:'
+end
+complete -c kubectl-netdebug -f -a '(__kubectl_netdebug_complete)'
+`;

@@ -6,6 +6,7 @@ import type { KubeFlags } from './kube/config.ts';
 import yargs from 'yargs';
 import { NetdebugError } from './core/errors.ts';
 import { parseTarget } from './core/target.ts';
+import { completionScript, SHELLS, type Shell } from './completion.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 /** The pinned default netbox image. */
@@ -14,7 +15,7 @@ export const DEFAULT_IMAGE = 'nicolaka/netshoot:v0.13';
 export const VERSION: string = pkg.version;
 
 /** How the result is shown. */
-export type OutputMode = 'tui' | 'text' | 'json';
+export type OutputMode = 'tui' | 'text' | 'json' | 'ndjson';
 
 /** The kubectl connection flags, typed: exactly what src/kube/config.ts reads. */
 export type ConnectionFlags = KubeFlags;
@@ -101,7 +102,15 @@ export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand>
         command = { kind: 'cleanup', options: { allNamespaces: a['all-namespaces'] === true, connection: toConnectionFlags(a) } };
       },
     )
-    .option('output', { alias: 'o', type: 'string', choices: ['tui', 'text', 'json'], describe: 'output format (default: tui on a terminal, text otherwise)' })
+    .command(
+      'completion <shell>',
+      'print a completion script for kubectl-netdebug (bash, zsh, fish)',
+      (y) => y.positional('shell', { type: 'string', choices: SHELLS }),
+      (a) => {
+        command = { kind: 'print', text: completionScript(a.shell as Shell) };
+      },
+    )
+    .option('output', { alias: 'o', type: 'string', choices: ['tui', 'text', 'json', 'ndjson'], describe: 'output format: tui, text, json (one Report) or ndjson (every event, streamed); default tui on a terminal, text otherwise' })
     .option('image', { type: 'string', default: DEFAULT_IMAGE, describe: 'netbox image for the probe containers' })
     .option('timeout', { type: 'string', default: '2s', describe: 'timeout of each probe (500ms, 2s, 1m)' })
     .option('keep', { type: 'boolean', default: false, describe: 'leave the node debug pods for inspection' })

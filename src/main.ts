@@ -4,11 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseCli, type CleanupOptions, type DiagnoseOptions } from './cli.ts';
+import { runComplete } from './completion.ts';
 import { describeError } from './core/errors.ts';
 import { exitCodeForVerdict, type RunEvent } from './core/model.ts';
 import { parseTarget } from './core/target.ts';
 import type { Cluster, Prober } from './ports.ts';
-import { createJsonReporter } from './report/json.ts';
+import { createJsonReporter, createNdjsonReporter } from './report/json.ts';
 import { dispatchEvent, shouldUseColor, type OutputStream, type Reporter } from './report/reporter.ts';
 import { createTextReporter } from './report/text.ts';
 import { runDiagnosis } from './run.ts';
@@ -28,6 +29,12 @@ const SIGNAL_CLEANUP_MS = 10_000;
 /** Runs the plugin on argv (without node and script), sets process.exitCode and returns it. */
 export async function run(argv: string[] = process.argv.slice(2), io: MainIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   let code: number;
+  if (argv[0] === '__complete') {
+    // The hidden mode behind kubectl_complete-netdebug (kubectl >= 1.26 plugin completion) and the shell scripts.
+    code = await runComplete(argv.slice(1), io.stdout, io.env);
+    process.exitCode = code;
+    return code;
+  }
   try {
     const command = await parseCli(argv, { stdoutIsTTY: io.stdout.isTTY === true, ci: io.env.CI === 'true' || io.env.CI === '1' });
     switch (command.kind) {
@@ -94,7 +101,9 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const reporters: Reporter[] =
     options.output === 'json'
       ? [createJsonReporter(io.stdout)]
-      : interactive
+      : options.output === 'ndjson'
+        ? [createNdjsonReporter(io.stdout)]
+        : interactive
         ? [
             (await import('./tui/app.tsx')).createTuiReporter({
               color: shouldUseColor(io.stdout, io.env),
@@ -133,13 +142,23 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   }
 }
 
-/** On SIGINT/SIGTERM: clean up the prober's pods, then exit 130/143; a second signal exits at once. */
+/** Signals closer together than this are one event (see installSignalHandlers). */
+const SIGNAL_COALESCE_MS = 500;
+
+/**
+ * On SIGINT/SIGTERM: clean up the prober's pods, then exit 130/143; a later signal exits at once. One Ctrl-C or one
+ * `kill` of a process group can reach us twice (directly and forwarded by the launcher re-running us on a newer Node),
+ * so a repeat within SIGNAL_COALESCE_MS counts as the same signal, not as the user insisting.
+ */
 function installSignalHandlers(currentProber: () => Prober | undefined): () => void {
-  let exiting = false;
+  let firstAt: number | undefined;
   const handle = (signal: 'SIGINT' | 'SIGTERM'): void => {
     const code = signal === 'SIGINT' ? 130 : 143;
-    if (exiting) process.exit(code);
-    exiting = true;
+    if (firstAt !== undefined) {
+      if (Date.now() - firstAt < SIGNAL_COALESCE_MS) return;
+      process.exit(code);
+    }
+    firstAt = Date.now();
     process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: cleaning up debug pods (again to skip)\n`);
     const prober = currentProber();
     const cleanup = prober ? prober.cleanup() : Promise.resolve();

@@ -219,6 +219,23 @@ export interface ProbeResult {
   spec: ProbeSpec;
   observation: ProbeObservation;
   durationMs: number;
+  /** What the command printed and how it exited (absent when it never ran); each stream cut to RAW_OUTPUT_LIMIT. */
+  raw?: ProbeRaw;
+}
+
+/** The raw outcome of a probe's command, for drill-down. exitCode null: cut off at its timeout. */
+export interface ProbeRaw {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Characters kept of each output stream of a probe (they travel in events). */
+export const RAW_OUTPUT_LIMIT = 4000;
+
+/** Keeps the start of a stream's text within RAW_OUTPUT_LIMIT, saying how much was cut. */
+export function truncateRaw(text: string): string {
+  return text.length <= RAW_OUTPUT_LIMIT ? text : `${text.slice(0, RAW_OUTPUT_LIMIT)}\n… (${text.length - RAW_OUTPUT_LIMIT} more characters)`;
 }
 
 /** How a rung ended: `error` means none of its probes could run. */

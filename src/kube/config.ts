@@ -40,6 +40,18 @@ const OVERRIDE_CONTEXT = 'netdebug-override';
 const NO_CONFIG_HINT =
   'point KUBECONFIG or --kubeconfig at a kubeconfig file (e.g. ~/.kube/config), then check `kubectl config current-context`';
 
+/**
+ * Merges a later KUBECONFIG file the way kubectl does: the first file to set a value wins — the current context, and
+ * each cluster, user and context by name (client-node's mergeConfig would keep the first context but throw on duplicate
+ * names, and drop a current context only a later file sets).
+ */
+function mergeFirstWins(kc: KubeConfig, more: KubeConfig): void {
+  if (!kc.getCurrentContext() && more.getCurrentContext()) kc.setCurrentContext(more.getCurrentContext());
+  for (const c of more.getClusters()) if (!kc.getCluster(c.name)) kc.addCluster(c);
+  for (const u of more.getUsers()) if (!kc.getUser(u.name)) kc.addUser(u);
+  for (const x of more.getContexts()) if (!kc.getContextObject(x.name)) kc.addContext(x);
+}
+
 /** Loads the kubeconfig per the flags and environment; throws NetdebugError NO_KUBECONFIG / NO_CONTEXT. */
 export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = process.env): LoadedKubeConfig {
   const kc = new KubeConfig();
@@ -56,7 +68,7 @@ export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = proces
       } else {
         const more = new KubeConfig();
         more.loadFromFile(file);
-        kc.mergeConfig(more, true);
+        mergeFirstWins(kc, more);
       }
     });
   } catch (err) {

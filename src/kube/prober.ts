@@ -5,14 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Exec } from '@kubernetes/client-node';
+import { Exec, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, V1Container, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
 import { NetdebugError } from '../core/errors.ts';
-import type { ProbeLocation, ProbeObservation, ProbeResult, ProbeSpec } from '../core/model.ts';
+import { truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
 import { parseProbeOutput } from '../core/parse.ts';
 import { locationKey } from '../ports.ts';
 import type { ClusterFacts, LocationStatus, Prober } from '../ports.ts';
-import { apiMessageOf, createKubeApi, statusCodeOf } from './api.ts';
+import { apiMessageOf, createKubeApi, mapApiError, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 
 /** The label every pod the tool creates carries. */
@@ -73,7 +73,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const exec = new Exec(kc);
   const source = facts.targets.source;
   const podNamespace = opts.namespace ?? (source.kind === 'pod' ? source.namespace : 'default');
-  const pollMs = opts.pollMs ?? 150;
+  const watcher = new Watch(kc);
   const margin = opts.execMarginMs ?? 1500;
   const targets = new Map<string, ExecTarget>();
   const created: { namespace: string; name: string }[] = [];
@@ -129,10 +129,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     } catch (err) {
       throw explainSetupError(err, `add an ephemeral container to ${namespace}/${name}`);
     }
-    await waitFor(`ephemeral container ${container.name} in ${namespace}/${name}`, async () => {
-      const p = await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name }));
-      return ephemeralOutcome(p, container.name);
-    });
+    await waitForPod(`ephemeral container ${container.name} in ${namespace}/${name}`, namespace, name, (p) => ephemeralOutcome(p, container.name));
     return { namespace, pod: name, container: container.name };
   };
 
@@ -161,8 +158,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       throw explainSetupError(err, `create debug pod ${namespace}/${name} on node ${node}`);
     }
     created.push({ namespace, name });
-    await waitFor(`debug pod ${namespace}/${name}`, async () => {
-      const p = await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name }));
+    await waitForPod(`debug pod ${namespace}/${name}`, namespace, name, (p) => {
       const phase = p.status?.phase;
       if (phase === 'Running') return 'ready';
       if (phase === 'Failed' || phase === 'Succeeded') return `the pod ended (${phase}${p.status?.reason ? `: ${p.status.reason}` : ''})`;
@@ -175,17 +171,45 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     return { namespace, pod: name, container: 'netdebug' };
   };
 
-  /** Polls until `check` says ready (or a failure reason), bounded by opts.timeoutMs. */
-  const waitFor = async (what: string, check: () => Promise<string | undefined>): Promise<void> => {
-    const deadline = Date.now() + opts.timeoutMs;
-    for (;;) {
-      const outcome = await check();
-      if (outcome === 'ready') return;
-      if (outcome !== undefined) throw new Error(`${what} did not start: ${outcome}`);
-      if (Date.now() >= deadline) throw new Error(`${what} was not running after ${Math.round(opts.timeoutMs / 1000)} s`);
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
-  };
+  /**
+   * Watches one pod until `check` says ready (or gives a failure reason), bounded by opts.timeoutMs. A watch without a
+   * resourceVersion starts with the pod as it is, so this is one request whatever the timing (no polling).
+   */
+  const waitForPod = (what: string, namespace: string, name: string, check: (pod: V1Pod) => string | undefined): Promise<void> =>
+    new Promise((resolve, reject) => {
+      let done = false;
+      let request: AbortController | undefined;
+      const finish = (err?: Error): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        request?.abort();
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(() => finish(new Error(`${what} was not running after ${Math.round(opts.timeoutMs / 1000)} s`)), opts.timeoutMs);
+      const info = { verb: 'watch', resource: 'pods', namespace, name };
+      api.countRequest();
+      watcher
+        .watch(
+          `/api/v1/namespaces/${namespace}/pods`,
+          { fieldSelector: `metadata.name=${name}` },
+          (type: string, pod: V1Pod) => {
+            if (type === 'DELETED') return finish(new Error(`${what} did not start: the pod was deleted`));
+            const outcome = check(pod);
+            if (outcome === 'ready') finish();
+            else if (outcome !== undefined) finish(new Error(`${what} did not start: ${outcome}`));
+          },
+          (err: unknown) => finish(err ? mapApiError(err, info, api.server) : new Error(`the watch of ${what} ended before it was running`)),
+        )
+        .then(
+          (ac) => {
+            request = ac;
+            if (done) ac.abort();
+          },
+          (err: unknown) => finish(mapApiError(err, info, api.server)),
+        );
+    });
 
   const runExec = (target: ExecTarget, spec: ProbeSpec): Promise<{ stdout: string; stderr: string; exitCode: number | null; timedOut: boolean; error?: string }> =>
     new Promise((resolve) => {
@@ -243,12 +267,19 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     async run(spec) {
       const started = Date.now();
       const target = targets.get(locationKey(spec.where));
-      const done = (observation: ProbeObservation): ProbeResult => ({ spec, observation, durationMs: Date.now() - started });
+      const done = (observation: ProbeObservation, raw?: ProbeRaw): ProbeResult => ({
+        spec,
+        observation,
+        durationMs: Date.now() - started,
+        ...(raw ? { raw } : {}),
+      });
       if (!target) return done({ kind: 'could-not-run', reason: `location ${locationKey(spec.where)} was not prepared` });
       try {
         const out = await runExec(target, spec);
         if (out.error !== undefined && !out.timedOut) return done({ kind: 'could-not-run', reason: out.error });
-        return done(parseProbeOutput(spec.action, { stdout: out.stdout, stderr: out.stderr, exitCode: out.timedOut ? null : out.exitCode }));
+        const exitCode = out.timedOut ? null : out.exitCode;
+        const raw = { exitCode, stdout: truncateRaw(out.stdout), stderr: truncateRaw(out.stderr) };
+        return done(parseProbeOutput(spec.action, { stdout: out.stdout, stderr: out.stderr, exitCode }), raw);
       } catch (err) {
         return done({ kind: 'could-not-run', reason: err instanceof Error ? err.message : String(err) });
       }

@@ -3,7 +3,7 @@
  * ladder rows in a stable order (rows are only ever appended or updated in place, so finished lines never move), the
  * verdict, and per row the probes behind it for the drill-down. `derivePath` turns the state into the packet path.
  */
-import { RUNG_IDS, formatObjectRef, type Finding, type ProbeObservation, type ProbeSpec, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungId, type RungStatus } from '../core/model.ts';
+import { RUNG_IDS, formatObjectRef, type Finding, type ProbeObservation, type ProbeRaw, type ProbeSpec, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungId, type RungStatus } from '../core/model.ts';
 import { classifyObservation, describeObservation } from '../core/verdict.ts';
 import { judgeNodeCheck } from '../report/text.ts';
 
@@ -16,6 +16,7 @@ export interface ProbeEntry {
   /** Absent while the probe runs. */
   observation?: ProbeObservation;
   durationMs?: number;
+  raw?: ProbeRaw;
 }
 
 /** One line of the ladder: the API (static) checks, a rung, or the node checks of one node. */
@@ -104,12 +105,13 @@ export function applyEvent(state: TuiState, event: RunEvent): TuiState {
       }));
     }
     case 'probe-finished': {
-      const { spec, observation, durationMs } = event.result;
+      const { spec, observation, durationMs, raw } = event.result;
+      const entry: ProbeEntry = { spec, observation, durationMs, ...(raw ? { raw } : {}) };
       const key = rowKeyForProbe(spec);
       const withRow = state.rows.some((r) => r.key === key) ? state : { ...state, rows: [...state.rows, newNodeRow(key, spec)] };
       return updateRow(withRow, key, (r) => {
         const known = r.probes.some((p) => p.spec.id === spec.id);
-        const probes = known ? r.probes.map((p) => (p.spec.id === spec.id ? { spec, observation, durationMs } : p)) : [...r.probes, { spec, observation, durationMs }];
+        const probes = known ? r.probes.map((p) => (p.spec.id === spec.id ? entry : p)) : [...r.probes, entry];
         return r.kind === 'node-checks' ? summarizeNodeRow({ ...r, probes }) : { ...r, probes };
       });
     }

@@ -222,7 +222,16 @@ export function buildDrillLines(row: LadderRow, state: TuiState): string[] {
       out.push('  result:  running…');
     }
     if (p.spec.about) out.push(`  about:   ${p.spec.about.kind}/${p.spec.about.namespace ? `${p.spec.about.namespace}/` : ''}${p.spec.about.name}`);
-    out.push('  output:  exit code, stdout and stderr are not recorded in this run\'s events');
+    if (p.raw) {
+      out.push(`  exit:    ${p.raw.exitCode ?? 'none (cut off at the timeout)'}`);
+      for (const [name, text] of [['stdout', p.raw.stdout], ['stderr', p.raw.stderr]] as const) {
+        const lines = text.replace(/\n$/, '').split('\n');
+        if (text === '') out.push(`  ${name}:  (empty)`);
+        else out.push(`  ${name}:`, ...lines.map((l: string) => `    ${l}`));
+      }
+    } else if (p.observation) {
+      out.push('  output:  none (the command did not run)');
+    }
   });
   return out;
 }

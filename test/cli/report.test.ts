@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeObservation, Report, RunEvent } from '../../src/core/model.ts';
-import { createJsonReporter } from '../../src/report/json.ts';
+import { createJsonReporter, createNdjsonReporter } from '../../src/report/json.ts';
 import { dispatchEvent, shouldUseColor, type OutputStream } from '../../src/report/reporter.ts';
 import { createTextReporter, judgeNodeCheck } from '../../src/report/text.ts';
 import { runDiagnosis } from '../../src/run.ts';
@@ -128,6 +128,16 @@ describe('judgeNodeCheck', () => {
     { name: 'could not run', obs: { kind: 'could-not-run', reason: 'x' }, want: 'not-run' },
   ] as { name: string; obs: ProbeObservation; want: string }[])('$name', ({ obs, want }) => {
     expect(judgeNodeCheck(obs)).toBe(want);
+  });
+});
+
+describe('ndjson reporter', () => {
+  it('writes every event as one JSON line, in order, the last carrying the Report', async () => {
+    const events = await record(forwardOff);
+    const lines = (await replay(events, createNdjsonReporter)).trimEnd().split('\n');
+    expect(lines.map((l) => JSON.parse(l) as RunEvent)).toEqual(JSON.parse(JSON.stringify(events)));
+    const last = JSON.parse(lines.at(-1)!) as RunEvent;
+    expect(last.type === 'run-finished' && last.report.verdict.cause).toBe('NODE_IP_FORWARD_DISABLED');
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -134,6 +134,18 @@ describe('loadKubeConfig', () => {
     expect(context).toBe('alpha');
     expect(namespace).toBe('shop');
     expect(kc.getContexts().map((c) => c.name).sort()).toEqual(['alpha', 'beta']);
+  });
+  it('KUBECONFIG with two files: a current context only the second file sets is used', () => {
+    const noCtx = join(dir, 'no-ctx.yaml');
+    writeFileSync(noCtx, 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n');
+    expect(loadKubeConfig({}, { KUBECONFIG: `${noCtx}:${b}` }).context).toBe('beta');
+  });
+  it('KUBECONFIG with the same names in two files: the first file wins, as in kubectl', () => {
+    const a2 = join(dir, 'a2.yaml');
+    writeFileSync(a2, readFileSync(a, 'utf8').replace('https://alpha.example:6443', 'https://other.example:6443'));
+    const { kc, context } = loadKubeConfig({}, { KUBECONFIG: `${a}:${a2}` });
+    expect(context).toBe('alpha');
+    expect(kc.getCurrentCluster()?.server).toBe('https://alpha.example:6443');
   });
   it('--context switches and the namespace defaults to "default"', () => {
     const { kc, namespace, context } = loadKubeConfig({ context: 'beta' }, { KUBECONFIG: `${a}:${b}` });

@@ -99,6 +99,9 @@ describe.skipIf(skip)('the TUI in a real terminal (tmux)', () => {
     expect(drill).toMatch(/^cluster-ip  lines 1–\d+ of \d+/);
     expect(drill).toContain('where:   source pod default/client');
     expect(drill).toContain('result:  timed out (fail)');
+    // ...and what the command printed and how it exited.
+    expect(drill).toMatch(/exit: +1/);
+    expect(drill).toMatch(/stderr:\n +nc: connect to 10\.96\.0\.2 port 80 \(tcp\) timed out/);
 
     tmux(['send-keys', '-t', name, 'Escape']);
     await waitForScreen(name, 'Packet path');

@@ -155,11 +155,20 @@ describe('App', () => {
     r.stdin.write('\r');
     await settle();
     const drill = plain(r.lastFrame());
-    expect(drill).toMatch(/^cluster-ip  lines 1–9 of 11/);
+    expect(drill).toMatch(/^cluster-ip  lines 1–9 of 14/);
     expect(drill).toContain('$ nc -z -v -w 2 10.96.0.2 80');
     r.stdin.write('j');
     await settle();
-    expect(plain(r.lastFrame())).toMatch(/^cluster-ip  lines 2–10 of 11/);
+    expect(plain(r.lastFrame())).toMatch(/^cluster-ip  lines 2–10 of 14/);
+    for (let i = 0; i < 4; i++) {
+      r.stdin.write('j');
+      await settle();
+    }
+    // The bottom of the drill-down: what the command printed and how it exited.
+    const bottom = plain(r.lastFrame());
+    expect(bottom).toMatch(/^cluster-ip  lines 6–14 of 14/);
+    expect(bottom).toMatch(/exit: +1/);
+    expect(bottom).toMatch(/stderr:\n +nc: connect to 10\.96\.0\.2 port 80 \(tcp\) timed out/);
     r.stdin.write('\u001b');
     await settle();
     expect(plain(r.lastFrame())).toMatch(/^kubectl netdebug/);

@@ -69,12 +69,13 @@ const DESCRIPTION =
   'Output: an interactive terminal UI, plain text, or JSON for scripts.';
 
 const CAVEATS =
-  'netdebug needs RBAC to get/list pods, services, endpointslices, nodes, namespaces, networkpolicies and ' +
-  'apps deployments/statefulsets/daemonsets; to patch pods/ephemeralcontainers; and to create and delete pods ' +
-  '(privileged, hostNetwork debug pods on nodes, removed after each run; `kubectl netdebug cleanup -A` removes ' +
-  'leftovers). The source pod gets an ephemeral container (Kubernetes >= 1.25), which stays in its spec until the ' +
-  'pod is recreated. Probe image: nicolaka/netshoot (--image to use a mirror). Tab completion of `kubectl ' +
-  'netdebug` (kubectl >= 1.26) needs kubectl_complete-netdebug on PATH: see the homepage.';
+  'netdebug needs RBAC to get/list/watch pods; get/list services, endpointslices, nodes, namespaces, ' +
+  'networkpolicies and apps deployments/statefulsets/daemonsets; patch pods/ephemeralcontainers; create pods/exec; ' +
+  'and create and delete pods (hostNetwork debug pods with NET_ADMIN and NET_RAW on the nodes involved, removed ' +
+  'after each run; `kubectl netdebug cleanup -A` removes leftovers). The source pod gets an ephemeral container ' +
+  '(Kubernetes >= 1.25), which stays in its spec until the pod is recreated; netdebug reuses it. Probe image: ' +
+  'nicolaka/netshoot (--image to use a mirror). Tab completion of `kubectl netdebug` (kubectl >= 1.26) needs ' +
+  'kubectl_complete-netdebug on PATH: see the homepage.';
 
 /** Wraps text to lines of at most `width` characters, breaking at spaces. */
 export function wrapText(text: string, width: number): string[] {

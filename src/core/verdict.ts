@@ -200,7 +200,8 @@ export function describeObservation(obs: ProbeObservation): string {
           ? `no route (${obs.error})`
           : `no route: only the default route matches${obs.dev ? ` (via ${obs.via ?? 'direct'} dev ${obs.dev})` : ''}`;
     case 'neighbor':
-      return obs.mac ? `${obs.ip} lladdr ${obs.mac} ${obs.state}` : `${obs.ip} ${obs.state}`;
+      if (obs.mac) return `${obs.ip} lladdr ${obs.mac} ${obs.state}`;
+      return obs.state === 'NONE' ? `no entry for ${obs.ip} (the node has not talked to it lately)` : `${obs.ip} ${obs.state}, no address`;
     case 'nat-rules':
       return obs.present ? `NAT rules present, endpoints ${obs.endpoints.join(', ') || 'none'}` : 'no NAT rules';
     case 'mtu': {

@@ -56,7 +56,8 @@ export function judgeNodeCheck(obs: ProbeObservation): 'ok' | 'fail' | 'warn' | 
     case 'route':
       return obs.present ? 'ok' : 'fail';
     case 'neighbor':
-      return obs.mac === null || obs.state === 'FAILED' || obs.state === 'INCOMPLETE' ? 'warn' : 'ok';
+      // No entry at all is normal (nothing talked to it lately); one that failed to resolve is worth a look.
+      return obs.state === 'FAILED' || obs.state === 'INCOMPLETE' ? 'warn' : 'ok';
     case 'nat-rules':
       return obs.present ? 'ok' : 'fail';
     default: {

@@ -125,6 +125,8 @@ describe('judgeNodeCheck', () => {
     { name: 'no route', obs: { kind: 'route', present: false }, want: 'fail' },
     { name: 'no NAT', obs: { kind: 'nat-rules', clusterIP: '1.1.1.1', port: 1, present: false, endpoints: [] }, want: 'fail' },
     { name: 'mtu failed', obs: { kind: 'mtu', size: 1422, passed: false }, want: 'fail' },
+    { name: 'no neighbor entry (nothing talked to it)', obs: { kind: 'neighbor', ip: '10.244.2.2', mac: null, state: 'NONE' }, want: 'ok' },
+    { name: 'neighbor that failed to resolve', obs: { kind: 'neighbor', ip: '10.244.2.2', mac: null, state: 'FAILED', dev: 'cni0' }, want: 'warn' },
     { name: 'could not run', obs: { kind: 'could-not-run', reason: 'x' }, want: 'not-run' },
   ] as { name: string; obs: ProbeObservation; want: string }[])('$name', ({ obs, want }) => {
     expect(judgeNodeCheck(obs)).toBe(want);

@@ -202,4 +202,25 @@ describe('what npm publishes', () => {
     );
     for (const f of packed?.files ?? []) if (f.path.startsWith('bin/')) expect(f.mode & 0o111, f.path).toBe(0o111);
   }, 120_000);
+
+  it('npm install -g of the packed tarball installs a working CLI with nothing else (no dependencies: dist/ is the bundle)', () => {
+    expect(pkg).not.toHaveProperty('dependencies');
+    const work = mkdtempSync(join(tmpdir(), 'netdebug-npm-'));
+    try {
+      execFileSync('npm', ['run', '-s', 'build'], { cwd: repo, stdio: 'pipe' });
+      const packed = JSON.parse(
+        execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      ) as { filename: string }[];
+      const prefix = join(work, 'global');
+      // --offline: a package with no dependencies needs nothing from the registry.
+      execFileSync('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, join(work, packed[0]!.filename)], { stdio: 'pipe' });
+      // A user's Node >= 22 first on PATH (the project's own Node 26 stands in for it).
+      const env = { ...process.env, PATH: `${join(repo, 'node_modules', 'node', 'bin')}:${join(prefix, 'bin')}:/usr/bin:/bin` };
+      expect(execFileSync(join(prefix, 'bin', 'kubectl-netdebug'), ['--version'], { env, encoding: 'utf8' }).trim()).toBe(pkg.version);
+      expect(existsSync(join(prefix, 'bin', 'kubectl_complete-netdebug'))).toBe(true);
+      expect(existsSync(join(prefix, 'lib', 'node_modules', 'kubectl-netdebug', 'node_modules'))).toBe(false);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

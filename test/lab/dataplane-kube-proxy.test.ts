@@ -2,7 +2,7 @@
  * Pure parts of the data plane: the kube-proxy rule renderer, addressing, fault-to-omit mapping and the command runner.
  */
 import { describe, expect, it } from 'vitest';
-import { cidrContains, formatIPv4, getLabPrefix, getPrefixLength, parseCIDR, parseIPv4, planNodeNet, tryParseCIDR } from './dataplane/addressing.ts';
+import { cidrContains, formatIPv4, getLabPrefix, getPodMAC, getPrefixLength, parseCIDR, parseIPv4, planNodeNet, tryParseCIDR } from './dataplane/addressing.ts';
 import {
   encodeBase32,
   getEndpointChainName,
@@ -171,6 +171,13 @@ describe('addressing', () => {
       vtepIP: '10.244.2.0',
       vtepMAC: '0e:6e:64:00:00:02',
     });
+  });
+
+  it.each([
+    { name: 'first pod of node-1', ip: '10.244.1.2', mac: '0a:58:0a:f4:01:02' },
+    { name: 'high octets', ip: '10.244.255.254', mac: '0a:58:0a:f4:ff:fe' },
+  ])('derives the pod MAC from its IP as the CNI bridge plugin does: $name', ({ ip, mac }) => {
+    expect(getPodMAC(ip)).toBe(mac);
   });
 
   it.each([

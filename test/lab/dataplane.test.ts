@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeNet, PodNet, ScenarioFault } from './model.ts';
-import { planNodeNet } from './dataplane/addressing.ts';
+import { getPodMAC, planNodeNet } from './dataplane/addressing.ts';
 import { Dataplane } from './dataplane/dataplane.ts';
 import type { ServiceRules } from './dataplane/kube-proxy.ts';
 import { CommandError, createExecRunner, inNetns } from './dataplane/runner.ts';
@@ -151,6 +151,11 @@ describe.skipIf(!canRunLab)('Dataplane on the real kernel', () => {
       await dp.startResponder(pods.b1!, 5353, 'UDP');
       const r = await runner.run(inNetns(pods.a1!.netns, ['nc', '-u', '-w', '1', pods.b1!.ip, '5353']), { input: 'ping-udp\n' });
       expect(r.stdout).toBe('ping-udp\n');
+    });
+
+    it("a pod's eth0 has the MAC derived from its IP (0a:58 + the address)", async () => {
+      const r = await runner.run(inNetns(pods.a1!.netns, ['cat', '/sys/class/net/eth0/address']));
+      expect(r.stdout.trim()).toBe(getPodMAC(pods.a1!.ip));
     });
 
     it('a hostNetwork pod uses its node namespace and address', () => {

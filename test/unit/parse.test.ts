@@ -18,60 +18,72 @@ function loadFixture(tool: string, name: string): { raw: RawOutput; cmd: string 
   return { raw: { stdout: lines.join('\n'), stderr: '', exitCode }, cmd };
 }
 
-const tcp = (port: number, host = '10.77.0.3'): ProbeAction => ({ tool: 'tcp-connect', host, port });
+const tcp = (port: number, host = '10.244.2.2'): ProbeAction => ({ tool: 'tcp-connect', host, port });
 const lookup: ProbeAction = { tool: 'dns-lookup', name: 'web' };
-const direct: ProbeAction = { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.77.0.3' };
+const direct: ProbeAction = { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.96.0.10' };
 const nat = (clusterIP: string): ProbeAction => ({ tool: 'nat-rules', clusterIP, port: 80, protocol: 'TCP' });
 const route = (address: string): ProbeAction => ({ tool: 'route-match', address });
 const pathMtu = (address: string): ProbeAction => ({ tool: 'path-mtu', address });
 
+// Captured in real labs by capture-lab.ts (scenario in brackets), except the few the lab cannot produce, which
+// capture.sh makes on a throwaway topology (marked capture.sh).
 const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObservation }[] = [
+  // [healthy-2-nodes] client → web-1; [app-not-listening], [ip-forward-off], [pod-route-missing] the same.
   { tool: 'nc', file: 'connected', action: tcp(8080), want: { kind: 'connected' } },
-  { tool: 'nc', file: 'refused', action: tcp(8081), want: { kind: 'refused' } },
-  { tool: 'nc', file: 'timeout', action: tcp(8082), want: { kind: 'timeout' } },
-  { tool: 'nc', file: 'host-prohibited', action: tcp(8083), want: { kind: 'no-route', detail: 'No route to host' } },
-  { tool: 'nc', file: 'host-unreachable', action: tcp(80, '10.77.0.9'), want: { kind: 'no-route', detail: 'No route to host' } },
-  { tool: 'nc', file: 'network-unreachable', action: tcp(80, '10.99.0.1'), want: { kind: 'no-route', detail: 'Network is unreachable' } },
-  { tool: 'nc', file: 'name-unknown', action: tcp(80, 'nosuch.invalid'), want: { kind: 'could-not-run', reason: 'nc could not resolve the host: nc: getaddrinfo for host "nosuch.invalid" port 80: Temporary failure in name resolution' } },
-  { tool: 'dig', file: 'search-found', action: lookup, want: { kind: 'resolved', ips: ['10.96.1.1'] } },
+  { tool: 'nc', file: 'refused', action: tcp(8080), want: { kind: 'refused' } },
+  { tool: 'nc', file: 'timeout', action: tcp(8080), want: { kind: 'timeout' } },
+  { tool: 'nc', file: 'host-prohibited', action: tcp(8083, '10.77.0.3'), want: { kind: 'no-route', detail: 'No route to host' } }, // capture.sh
+  { tool: 'nc', file: 'host-unreachable', action: tcp(8080), want: { kind: 'no-route', detail: 'No route to host' } },
+  { tool: 'nc', file: 'network-unreachable', action: tcp(80, '10.99.0.1'), want: { kind: 'no-route', detail: 'Network is unreachable' } }, // capture.sh
+  { tool: 'nc', file: 'name-unknown', action: tcp(80, 'nosuch.invalid'), want: { kind: 'could-not-run', reason: 'nc could not resolve the host: nc: getaddrinfo for host "nosuch.invalid" port 80: Name or service not known' } },
+  // [healthy-2-nodes] from shop/web-2 and default/client; [dns-record-missing]; [ip-forward-off] from web-1 on node-2.
+  { tool: 'dig', file: 'search-found', action: lookup, want: { kind: 'resolved', ips: ['10.96.0.2'] } },
   { tool: 'dig', file: 'search-nxdomain-dotted', action: lookup, want: { kind: 'nxdomain' } },
-  { tool: 'dig', file: 'search-refused', action: lookup, want: { kind: 'dns-refused' } },
+  { tool: 'dig', file: 'search-refused', action: lookup, want: { kind: 'dns-refused' } }, // capture.sh
   { tool: 'dig', file: 'search-timeout', action: lookup, want: { kind: 'dns-timeout' } },
-  { tool: 'dig', file: 'direct-found', action: direct, want: { kind: 'resolved', ips: ['10.96.1.1'] } },
-  { tool: 'dig', file: 'direct-multi', action: direct, want: { kind: 'resolved', ips: ['10.96.1.2', '10.96.1.3'] } },
+  { tool: 'dig', file: 'direct-found', action: direct, want: { kind: 'resolved', ips: ['10.96.0.2'] } },
+  { tool: 'dig', file: 'direct-multi', action: direct, want: { kind: 'resolved', ips: ['10.244.1.4', '10.244.2.2'] } },
   { tool: 'dig', file: 'direct-nxdomain', action: direct, want: { kind: 'nxdomain' } },
-  { tool: 'dig', file: 'direct-servfail', action: direct, want: { kind: 'servfail' } },
-  { tool: 'dig', file: 'direct-refused', action: direct, want: { kind: 'dns-refused' } },
+  { tool: 'dig', file: 'direct-servfail', action: direct, want: { kind: 'servfail' } }, // capture.sh
+  { tool: 'dig', file: 'direct-refused', action: direct, want: { kind: 'dns-refused' } }, // capture.sh
   { tool: 'dig', file: 'direct-timeout', action: direct, want: { kind: 'dns-timeout' } },
+  // [dns-no-endpoints] kube-proxy REJECTs kube-dns; [dns-server-down] the stopped server's port is closed too.
   { tool: 'dig', file: 'direct-port-closed', action: direct, want: { kind: 'refused' } },
+  { tool: 'dig', file: 'server-down', action: direct, want: { kind: 'refused' } },
   { tool: 'sysctl', file: 'ip-forward-0', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' }, want: { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '0' } },
   { tool: 'sysctl', file: 'ip-forward-1', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' }, want: { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' } },
   { tool: 'sysctl', file: 'bridge-nf', action: { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' }, want: { kind: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables', value: '1' } },
+  { tool: 'sysctl', file: 'bridge-nf-off', action: { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' }, want: { kind: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables', value: '0' } },
   { tool: 'sysctl', file: 'missing-key', action: { tool: 'sysctl', key: 'net.nosuch.key' }, want: { kind: 'could-not-run', reason: 'could not read net.nosuch.key: sysctl: cannot stat /proc/sys/net/nosuch/key: No such file or directory' } },
   { tool: 'iptables', file: 'forward-accept', action: { tool: 'forward-policy' }, want: { kind: 'forward-policy', policy: 'ACCEPT' } },
   { tool: 'iptables', file: 'forward-drop', action: { tool: 'forward-policy' }, want: { kind: 'forward-policy', policy: 'DROP' } },
-  { tool: 'iptables-save', file: 'kube-proxy', action: nat('10.96.1.1'), want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: true, endpoints: ['10.244.1.5:8080', '10.244.2.7:8080'] } },
-  { tool: 'iptables-save', file: 'kube-proxy', action: nat('10.96.1.9'), want: { kind: 'nat-rules', clusterIP: '10.96.1.9', port: 80, present: true, endpoints: [] } },
-  { tool: 'iptables-save', file: 'kube-proxy', action: nat('10.96.1.2'), want: { kind: 'nat-rules', clusterIP: '10.96.1.2', port: 80, present: false, endpoints: [] } },
-  { tool: 'iptables-save', file: 'kube-proxy', action: { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 8, protocol: 'TCP' }, want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 8, present: false, endpoints: [] } },
-  { tool: 'iptables-save', file: 'kube-proxy', action: { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 80, protocol: 'UDP' }, want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: false, endpoints: [] } },
-  { tool: 'iptables-save', file: 'nat-empty', action: nat('10.96.1.1'), want: { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, present: false, endpoints: [] } },
-  { tool: 'ip-route', file: 'direct', action: route('10.77.0.3'), want: { kind: 'route', present: true, route: '10.77.0.0/24', dev: 'a0' } },
-  { tool: 'ip-route', file: 'via-gateway', action: route('10.88.0.5'), want: { kind: 'route', present: true, route: '10.88.0.0/24', dev: 'a0', via: '10.77.0.3' } },
-  { tool: 'ip-route', file: 'overlay-onlink', action: route('10.244.2.7'), want: { kind: 'route', present: true, route: '10.244.2.0/24', dev: 'flannel.1', via: '10.244.2.0' } },
-  { tool: 'ip-route', file: 'no-match', action: route('10.99.0.1'), want: { kind: 'route', present: false, error: 'no route matches the address' } },
-  { tool: 'ip-route', file: 'unreachable-route', action: route('10.66.0.1'), want: { kind: 'route', present: false, route: '10.66.0.0/16', error: 'unreachable route 10.66.0.0/16' } },
-  // Captured in the lab (capture-lab.ts): node namespaces with a default route, flannel routes, cni0 and the underlay.
+  // [healthy-2-nodes] node-1, with shop/empty (10.96.0.9, no endpoints) added: the lab's kube-proxy writes no nat rule for it.
+  { tool: 'iptables-save', file: 'kube-proxy', action: nat('10.96.0.2'), want: { kind: 'nat-rules', clusterIP: '10.96.0.2', port: 80, present: true, endpoints: ['10.244.2.2:8080', '10.244.1.4:8080'] } },
+  { tool: 'iptables-save', file: 'empty-svc-chain', action: nat('10.96.1.9'), want: { kind: 'nat-rules', clusterIP: '10.96.1.9', port: 80, present: true, endpoints: [] } }, // capture.sh
+  { tool: 'iptables-save', file: 'kube-proxy', action: nat('10.96.0.9'), want: { kind: 'nat-rules', clusterIP: '10.96.0.9', port: 80, present: false, endpoints: [] } },
+  { tool: 'iptables-save', file: 'kube-proxy', action: { tool: 'nat-rules', clusterIP: '10.96.0.2', port: 8, protocol: 'TCP' }, want: { kind: 'nat-rules', clusterIP: '10.96.0.2', port: 8, present: false, endpoints: [] } },
+  { tool: 'iptables-save', file: 'kube-proxy', action: { tool: 'nat-rules', clusterIP: '10.96.0.2', port: 80, protocol: 'UDP' }, want: { kind: 'nat-rules', clusterIP: '10.96.0.2', port: 80, present: false, endpoints: [] } },
+  // [kube-proxy-rules-missing] node-1: kube-dns's rules are there, shop/web's are not.
+  { tool: 'iptables-save', file: 'rules-missing', action: nat('10.96.0.2'), want: { kind: 'nat-rules', clusterIP: '10.96.0.2', port: 80, present: false, endpoints: [] } },
+  { tool: 'iptables-save', file: 'rules-missing', action: { tool: 'nat-rules', clusterIP: '10.96.0.10', port: 53, protocol: 'UDP' }, want: { kind: 'nat-rules', clusterIP: '10.96.0.10', port: 53, present: true, endpoints: ['10.244.1.2:53'] } },
+  // [healthy-2-nodes] node-2: its underlay subnet and node-1's pods.
+  { tool: 'ip-route', file: 'direct', action: route('172.31.0.11'), want: { kind: 'route', present: true, route: '172.31.0.0/24', dev: 'eth0' } },
+  { tool: 'ip-route', file: 'via-gateway', action: route('10.88.0.5'), want: { kind: 'route', present: true, route: '10.88.0.0/24', dev: 'a0', via: '10.77.0.3' } }, // capture.sh
+  { tool: 'ip-route', file: 'overlay-onlink', action: route('10.244.1.4'), want: { kind: 'route', present: true, route: '10.244.1.0/24', dev: 'flannel.1', via: '10.244.1.0' } },
+  { tool: 'ip-route', file: 'no-match', action: route('10.99.0.1'), want: { kind: 'route', present: false, error: 'no route matches the address' } }, // capture.sh
+  { tool: 'ip-route', file: 'unreachable-route', action: route('10.66.0.1'), want: { kind: 'route', present: false, route: '10.66.0.0/16', error: 'unreachable route 10.66.0.0/16' } }, // capture.sh
+  // [healthy-2-nodes], [pod-route-missing]: node namespaces with a default route, flannel routes, cni0 and the underlay.
   { tool: 'ip-route', file: 'healthy-n1-other-node-pod', action: route('10.244.2.2'), want: { kind: 'route', present: true, route: '10.244.2.0/24', dev: 'flannel.1', via: '10.244.2.0' } },
   { tool: 'ip-route', file: 'healthy-n1-own-pod', action: route('10.244.1.4'), want: { kind: 'route', present: true, route: '10.244.1.0/24', dev: 'cni0' } },
   { tool: 'ip-route', file: 'healthy-n1-node-subnet', action: route('172.31.0.12'), want: { kind: 'route', present: true, route: '172.31.0.0/24', dev: 'eth0' } },
   { tool: 'ip-route', file: 'healthy-n2-back-to-source', action: route('10.244.1.3'), want: { kind: 'route', present: true, route: '10.244.1.0/24', dev: 'flannel.1', via: '10.244.1.0' } },
   { tool: 'ip-route', file: 'route-missing-n1-only-default', action: route('10.244.2.2'), want: { kind: 'route', present: false, route: 'default', dev: 'eth0', via: '172.31.0.1' } },
   { tool: 'ip-route', file: 'route-missing-n2-back-to-source', action: route('10.244.1.3'), want: { kind: 'route', present: true, route: '10.244.1.0/24', dev: 'flannel.1', via: '10.244.1.0' } },
-  { tool: 'ip-neigh', file: 'reachable', action: { tool: 'neighbor', address: '10.77.0.3' }, want: { kind: 'neighbor', ip: '10.77.0.3', mac: '02:00:00:00:00:03', state: 'REACHABLE', dev: 'a0' } },
-  { tool: 'ip-neigh', file: 'permanent', action: { tool: 'neighbor', address: '10.77.0.50' }, want: { kind: 'neighbor', ip: '10.77.0.50', mac: '02:00:00:00:00:50', state: 'PERMANENT', dev: 'a0' } },
-  { tool: 'ip-neigh', file: 'failed', action: { tool: 'neighbor', address: '10.77.0.9' }, want: { kind: 'neighbor', ip: '10.77.0.9', mac: null, state: 'INCOMPLETE', dev: 'a0' } },
-  { tool: 'ip-neigh', file: 'absent', action: { tool: 'neighbor', address: '10.77.0.51' }, want: { kind: 'neighbor', ip: '10.77.0.51', mac: null, state: 'NONE' } },
+  // [healthy-2-nodes] node-1 after pinging the client and an address nobody holds; [neighbor-stale] node-2's wrong entry.
+  { tool: 'ip-neigh', file: 'reachable', action: { tool: 'neighbor', address: '10.244.1.3' }, want: { kind: 'neighbor', ip: '10.244.1.3', mac: '0a:58:0a:f4:01:03', state: 'REACHABLE', dev: 'cni0' } },
+  { tool: 'ip-neigh', file: 'permanent', action: { tool: 'neighbor', address: '10.244.2.2' }, want: { kind: 'neighbor', ip: '10.244.2.2', mac: '02:00:5e:00:de:ad', state: 'PERMANENT', dev: 'cni0' } },
+  { tool: 'ip-neigh', file: 'failed', action: { tool: 'neighbor', address: '10.244.1.250' }, want: { kind: 'neighbor', ip: '10.244.1.250', mac: null, state: 'INCOMPLETE', dev: 'cni0' } },
+  { tool: 'ip-neigh', file: 'absent', action: { tool: 'neighbor', address: '10.244.1.251' }, want: { kind: 'neighbor', ip: '10.244.1.251', mac: null, state: 'NONE' } },
   // Captured in the lab: node-1 → node-2's pod and back, healthy, and with node-2's overlay MTU above the path's.
   { tool: 'ping', file: 'healthy-n1-to-n2-pod', action: pathMtu('10.244.2.2'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true } },
   { tool: 'ping', file: 'healthy-n2-to-n1-pod', action: pathMtu('10.244.1.3'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true } },
@@ -79,12 +91,15 @@ const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObser
   { tool: 'ping', file: 'mtu-mismatch-n2-to-n1-pod', action: pathMtu('10.244.1.3'), want: { kind: 'mtu', size: 1472, passed: false, mtu: 1500, dev: 'flannel.1', smallPassed: true } },
 ];
 
-/** Single `ping -M do` outputs (capture.sh), read by parsePing, which the path MTU parser applies to each of its pings. */
+/**
+ * Single `ping -M do` outputs, the pings the path MTU script runs, read by parsePing: [mtu-mismatch] node-2 (MTU 1500)
+ * and node-1 (flannel.1 at 1450) towards each other's pods; `unreachable` from capture.sh.
+ */
 const PINGS: { file: string; size: number; want: ProbeObservation }[] = [
   { file: 'small-passed', size: 56, want: { kind: 'mtu', size: 56, passed: true } },
-  { file: 'fits-passed', size: 1372, want: { kind: 'mtu', size: 1372, passed: true } },
+  { file: 'fits-passed', size: 1422, want: { kind: 'mtu', size: 1422, passed: true } },
   { file: 'full-size-lost', size: 1472, want: { kind: 'mtu', size: 1472, passed: false } },
-  { file: 'local-too-long', size: 1472, want: { kind: 'mtu', size: 1472, passed: false, mtu: 1400 } },
+  { file: 'local-too-long', size: 1472, want: { kind: 'mtu', size: 1472, passed: false, mtu: 1450 } },
   { file: 'unreachable', size: 56, want: { kind: 'no-route', detail: 'Network is unreachable' } },
 ];
 
@@ -108,7 +123,7 @@ describe('parseProbeOutput on captured outputs', () => {
 
   it('reads the same output from stderr as from stdout', () => {
     const { raw } = loadFixture('nc', 'refused');
-    expect(parseProbeOutput(tcp(8081), { stdout: '', stderr: raw.stdout, exitCode: 1 })).toEqual({ kind: 'refused' });
+    expect(parseProbeOutput(tcp(8080), { stdout: '', stderr: raw.stdout, exitCode: 1 })).toEqual({ kind: 'refused' });
   });
 
   it.each([
@@ -124,12 +139,12 @@ describe('buildProbeCommand', () => {
   it.each([
     { name: 'nc', action: tcp(8080), file: ['nc', 'connected'], timeoutMs: 2000 },
     { name: 'dig search', action: { tool: 'dns-lookup', name: 'web' } as ProbeAction, file: ['dig', 'search-found'], timeoutMs: 2000 },
-    { name: 'dig direct', action: { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.77.0.3' } as ProbeAction, file: ['dig', 'direct-found'], timeoutMs: 1500 },
+    { name: 'dig direct', action: { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.96.0.10' } as ProbeAction, file: ['dig', 'direct-found'], timeoutMs: 1500 },
     { name: 'sysctl', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' } as ProbeAction, file: ['sysctl', 'ip-forward-0'], timeoutMs: 2000 },
     { name: 'iptables -S', action: { tool: 'forward-policy' } as ProbeAction, file: ['iptables', 'forward-drop'], timeoutMs: 2000 },
-    { name: 'iptables-save', action: nat('10.96.1.1'), file: ['iptables-save', 'kube-proxy'], timeoutMs: 2000 },
-    { name: 'ip route list match', action: route('10.88.0.5'), file: ['ip-route', 'via-gateway'], timeoutMs: 2000 },
-    { name: 'ip neigh', action: { tool: 'neighbor', address: '10.77.0.3' } as ProbeAction, file: ['ip-neigh', 'reachable'], timeoutMs: 2000 },
+    { name: 'iptables-save', action: nat('10.96.0.2'), file: ['iptables-save', 'kube-proxy'], timeoutMs: 2000 },
+    { name: 'ip route list match', action: route('172.31.0.11'), file: ['ip-route', 'direct'], timeoutMs: 2000 },
+    { name: 'ip neigh', action: { tool: 'neighbor', address: '10.244.1.3' } as ProbeAction, file: ['ip-neigh', 'reachable'], timeoutMs: 2000 },
   ])('$name builds the captured command', ({ action, file, timeoutMs }) => {
     const [tool, name] = file as [string, string];
     const argv = buildProbeCommand(action, timeoutMs);

@@ -80,6 +80,15 @@ export function getNodeUnderlayIP(index: number): string {
   return formatIPv4(parseCIDR(LAB_ADDRESSES.underlayCIDR).network + 10 + index);
 }
 
+/**
+ * The MAC of a pod's eth0: 0a:58 and the four bytes of its IPv4 address, as the CNI bridge plugin and kubenet assign
+ * it. Deterministic, so a capture or a neighbor entry reads the same in every lab.
+ */
+export function getPodMAC(ip: string): string {
+  const n = parseIPv4(ip);
+  return ['0a', '58', ...[24, 16, 8, 0].map((shift) => ((n >>> shift) & 255).toString(16).padStart(2, '0'))].join(':');
+}
+
 /** Returns the NodeNet of node number index (1-based) with the given pod CIDR, in flannel's address layout. */
 export function planNodeNet(labId: string, node: { name: string; index: number; podCIDR: string }): NodeNet {
   if (!Number.isInteger(node.index) || node.index < 1 || node.index > 240) {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LAB_ADDRESSES } from '../model.ts';
 import type { CommandRunner, NodeNet, PodNet, ScenarioFault } from '../model.ts';
-import { formatIPv4, getLabPrefix, getPrefixLength, parseCIDR } from './addressing.ts';
+import { formatIPv4, getLabPrefix, getPodMAC, getPrefixLength, parseCIDR } from './addressing.ts';
 import { mergeOmit, renderKubeProxyHooks, renderKubeProxyRules } from './kube-proxy.ts';
 import type { ServiceRules } from './kube-proxy.ts';
 import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
@@ -211,6 +211,7 @@ export class Dataplane {
     ]);
     await runIpBatch(this.runner, netns, [
       'link set lo up',
+      `link set eth0 address ${getPodMAC(pod.ip)}`,
       `addr add ${pod.ip}/${getPrefixLength(node.podCIDR)} dev eth0`,
       'link set eth0 up',
       `route add default via ${node.gatewayIP} dev eth0`,

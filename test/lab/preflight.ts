@@ -36,13 +36,18 @@ function hasCommand(command: string): boolean {
   return dirs.some((d) => d !== '' && existsSync(`${d}/${command}`));
 }
 
-/** Inspects the machine without changing it. */
-export function inspectMachine(): PreflightReport {
+/** Host commands the test suites need besides the lab's own, installed by the same preflight before tests run. */
+export const TEST_TOOLS: ReadonlyArray<{ command: string; pkg: string; why: string }> = [
+  { command: 'tmux', pkg: 'tmux', why: 'the terminal UI end-to-end test (a real terminal)' },
+];
+
+/** Inspects the machine without changing it; `tools` are the host commands wanted (default: the lab's). */
+export function inspectMachine(tools: ReadonlyArray<{ command: string; pkg: string }> = REQUIRED_TOOLS): PreflightReport {
   const problems: string[] = [];
   if (process.platform !== 'linux') problems.push(`the lab needs Linux network namespaces; this is ${process.platform}`);
   if (process.getuid?.() !== 0) problems.push('the lab must run as root (it creates network namespaces and iptables rules)');
   const missing = new Set<string>();
-  for (const t of REQUIRED_TOOLS) if (!hasCommand(t.command)) missing.add(t.pkg);
+  for (const t of tools) if (!hasCommand(t.command)) missing.add(t.pkg);
   return { problems, missingPackages: [...missing] };
 }
 
@@ -50,8 +55,8 @@ export function inspectMachine(): PreflightReport {
  * Makes the machine ready or throws an error naming exactly what is missing. As root, missing Debian packages are
  * installed with apt-get; the br_netfilter module is loaded when the kernel has it as a module.
  */
-export function ensureMachineReady(log: (line: string) => void = () => {}): void {
-  const report = inspectMachine();
+export function ensureMachineReady(log: (line: string) => void = () => {}, tools: ReadonlyArray<{ command: string; pkg: string }> = REQUIRED_TOOLS): void {
+  const report = inspectMachine(tools);
   if (report.problems.length > 0) {
     const extra = report.missingPackages.length ? `; also missing Debian packages: ${report.missingPackages.join(' ')}` : '';
     throw new Error(`cannot run the lab: ${report.problems.join('; ')}${extra}`);
@@ -61,7 +66,7 @@ export function ensureMachineReady(log: (line: string) => void = () => {}): void
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
     execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...report.missingPackages], { stdio: 'inherit', env });
-    const after = inspectMachine();
+    const after = inspectMachine(tools);
     if (after.missingPackages.length) throw new Error(`still missing after apt-get: ${after.missingPackages.join(' ')}`);
   }
   if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) {

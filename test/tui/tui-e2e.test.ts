@@ -24,7 +24,8 @@ function startSession(name: string, kubeconfig: string, dir: string): void {
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
   const script = [
     `cd ${quote(repo)}`,
-    `env KUBECONFIG=${quote(kubeconfig)} PATH=${quote(`${repo}/bin:${process.env.PATH ?? ''}`)} TERM=xterm-256color kubectl netdebug default/client shop/svc/web`,
+    // A person at a terminal: CI unset, since netdebug (like Ink) never goes interactive in CI.
+    `env -u CI KUBECONFIG=${quote(kubeconfig)} PATH=${quote(`${repo}/bin:${process.env.PATH ?? ''}`)} TERM=xterm-256color kubectl netdebug default/client shop/svc/web`,
     `echo EXIT=$? > ${quote(join(dir, 'exit'))}; stty -a > ${quote(join(dir, 'stty'))}; sleep 300`,
   ].join('; ');
   tmux(['new-session', '-d', '-s', name, '-x', '100', '-y', '30', script]);
@@ -33,12 +34,12 @@ function startSession(name: string, kubeconfig: string, dir: string): void {
 
 const screen = (name: string): string => tmux(['capture-pane', '-p', '-t', name]);
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000, seen: () => string = () => ''): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${seen()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -46,7 +47,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 const waitForScreen = (name: string, text: string): Promise<string> => waitFor(`"${text}" on screen`, () => {
   const s = screen(name);
   return s.includes(text) ? s : undefined;
-});
+}, 30_000, () => `; the screen shows:\n${screen(name)}`);
 
 const readIfExists = (path: string): string | undefined => (existsSync(path) && readFileSync(path, 'utf8').trim() !== '' ? readFileSync(path, 'utf8') : undefined);
 

@@ -77,6 +77,8 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const margin = opts.execMarginMs ?? 1500;
   const targets = new Map<string, ExecTarget>();
   const created: { namespace: string; name: string }[] = [];
+  /** Creates sent and not yet answered: cleanup waits for them, so a pod created while the run ends is deleted too. */
+  const creating = new Set<Promise<unknown>>();
   let execCount = 0;
   let cleaned: Promise<void> | undefined;
 
@@ -151,13 +153,20 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         containers: [container],
       },
     };
+    if (cleaned) throw new Error(`the run is ending: debug pod ${namespace}/${name} was not created`);
     emit({ type: 'location-preparing', key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, detail: `creating ${namespace}/${name} on ${node}` });
+    // Recorded in the same continuation that sees the answer, before anything awaiting `creating` can run.
+    const create = api
+      .call({ verb: 'create', resource: 'pods', namespace }, () => api.core.createNamespacedPod({ namespace, body: pod }))
+      .then(() => void created.push({ namespace, name }));
+    creating.add(create);
     try {
-      await api.call({ verb: 'create', resource: 'pods', namespace }, () => api.core.createNamespacedPod({ namespace, body: pod }));
+      await create;
     } catch (err) {
       throw explainSetupError(err, `create debug pod ${namespace}/${name} on node ${node}`);
+    } finally {
+      creating.delete(create);
     }
-    created.push({ namespace, name });
     await waitForPod(`debug pod ${namespace}/${name}`, namespace, name, (p) => {
       const phase = p.status?.phase;
       if (phase === 'Running') return 'ready';
@@ -288,6 +297,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     cleanup() {
       if (opts.keep) return Promise.resolve();
       cleaned ??= (async () => {
+        await Promise.allSettled([...creating]);
         await Promise.all(
           created.map(({ namespace, name }) =>
             api

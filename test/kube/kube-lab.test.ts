@@ -205,6 +205,23 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       expect(left.stdout.trim()).toBe('');
     });
 
+    it('cleanup while debug pods are still being created deletes them too, and creates no more', async () => {
+      const { kc } = clusterOf(lab);
+      const prober = createProber(kc, facts, { image: IMAGE, runId: 'run-c', keep: false, timeoutMs: 20_000 });
+      // The creates are on the wire when cleanup starts (as when Ctrl-C lands mid-preparation).
+      const preparing = prober.prepare([
+        { kind: 'node-pod', node: 'node-1', hostNetwork: true },
+        { kind: 'node-pod', node: 'node-2', hostNetwork: false },
+      ]);
+      await prober.cleanup();
+      await preparing;
+      const left = await lab.kubectl(['get', 'pods', '-A', '-l', 'netdebug.dev/run-id=run-c', '-o', 'name']);
+      expect(left.code).toBe(0);
+      expect(left.stdout.trim()).toBe('');
+      const late = await prober.prepare([{ kind: 'node-pod', node: 'node-1', hostNetwork: false }]);
+      expect([...late.values()]).toEqual([{ ready: false, reason: expect.stringContaining('the run is ending') }]);
+    });
+
     it('an exec that outlives its bound is cut and parsed as a timeout; an unprepared location cannot run', async () => {
       const { kc } = clusterOf(lab);
       const prober = createProber(kc, facts, { image: IMAGE, runId: 'run-t', keep: false, timeoutMs: 20_000, execMarginMs: 300 });

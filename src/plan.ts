@@ -96,7 +96,7 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
 
   // cluster-ip: the Service's virtual IP from the source.
   if (dest.kind !== 'service') {
-    skip('cluster-ip', `the destination is a ${dest.kind}, not a Service: no ClusterIP`);
+    skip('cluster-ip', `the destination is ${dest.kind === 'address' ? 'an address' : `a ${dest.kind}`}, not a Service: no ClusterIP`);
   } else if (tcpOnly) {
     skip('cluster-ip', tcpOnly);
   } else if (dest.clusterIP === '' || dest.clusterIP === 'None') {
@@ -194,8 +194,14 @@ function planNodeChecks(facts: ClusterFacts, direct: DirectTarget[], sourceNode:
       check(node, 'route-to-source', `route:${sourcePodIP}`, { tool: 'route-match', address: sourcePodIP });
     }
   }
+  // The node's neighbor entry for each destination pod, and the MAC the pod really answers with, read from a pod on the
+  // same bridge (the source pod when it is on that node, else the same-node pod): a wrong entry differs from it.
+  const sourceOnBridge = (node: string): boolean => source.kind === 'pod' && !source.hostNetwork && source.node === node;
   for (const t of podTargets) {
-    if (t.node) check(t.node, 'neighbor', `neighbor:${t.host}`, { tool: 'neighbor', address: t.host }, t.about);
+    if (!t.node) continue;
+    check(t.node, 'neighbor', `neighbor:${t.host}`, { tool: 'neighbor', address: t.host }, t.about);
+    const onBridge: ProbeLocation = sourceOnBridge(t.node) ? { kind: 'source-pod' } : { kind: 'node-pod', node: t.node, hostNetwork: false };
+    checks.push(spec('node-checks', `${t.node}:pod-mac:${t.host}`, onBridge, { tool: 'neighbor', address: t.host, refresh: true }, { check: 'pod-mac', ...(t.about ? { about: t.about } : {}) }));
   }
   if (dest.kind === 'service' && dest.clusterIP !== '' && dest.clusterIP !== 'None') {
     check(sourceNode, 'nat-rules', `nat:${dest.clusterIP}:${dest.port.port}`, {

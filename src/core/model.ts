@@ -129,6 +129,7 @@ export const NODE_CHECK_IDS = [
   'route-to-destination',
   'route-to-source',
   'neighbor',
+  'pod-mac',
   'nat-rules',
   'mtu',
 ] as const;
@@ -147,7 +148,15 @@ export type ProbeAction =
   | { tool: 'forward-policy' }
   | { tool: 'nat-rules'; clusterIP: string; port: number; protocol: Protocol }
   | { tool: 'route-match'; /** Which routes of the main table cover this address (`ip -4 route list match`). */ address: string }
-  | { tool: 'neighbor'; address: string; /** The MAC the entry should carry, when the adapter knows it. */ expectedMac?: string }
+  | {
+      tool: 'neighbor';
+      address: string;
+      /**
+       * Ping the address once first, so the entry is fresh. Run from a pod on the destination's bridge, this reads the
+       * MAC the pod really answers with, which the node's own entry must match.
+       */
+      refresh?: boolean;
+    }
   | {
       tool: 'path-mtu';
       /** Don't-fragment pings to this address, full-size for the MTU of the interface its route uses, then 56 bytes. */

@@ -32,6 +32,9 @@ export const PATH_MTU_SCRIPT = [
   'ping -M do -s 56 -c 1 -W "$2" "$1"; echo "path-mtu: small exit $?"',
 ].join('; ');
 
+/** Resolves the address by talking to it once (ARP), then prints its neighbor entry; the ping's outcome is not the point. */
+export const NEIGHBOR_REFRESH_SCRIPT = 'ping -c 1 -W 1 "$1" >/dev/null 2>&1; exec ip neigh show "$1"';
+
 /** The small don't-fragment ping payload of the path MTU probe: it must pass whenever the path works at all. */
 export const PATH_MTU_SMALL_PAYLOAD = 56;
 /** IPv4 and ICMP header bytes: a ping fills an MTU with a payload this much smaller. */
@@ -61,7 +64,9 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
     case 'route-match':
       return ['ip', '-4', 'route', 'list', 'match', safeIPv4(action.address)];
     case 'neighbor':
-      return ['ip', 'neigh', 'show', safeHost(action.address)];
+      return action.refresh
+        ? ['sh', '-c', NEIGHBOR_REFRESH_SCRIPT, 'sh', safeIPv4(action.address)]
+        : ['ip', 'neigh', 'show', safeHost(action.address)];
     case 'path-mtu':
       // Two pings share the probe's time budget.
       return ['sh', '-c', PATH_MTU_SCRIPT, 'sh', safeIPv4(action.address), String(Math.max(1, Math.floor(timeoutMs / 2000)))];

@@ -153,7 +153,7 @@ export function describeProbeTarget(action: ProbeAction): string {
     case 'route-match':
       return `route to ${action.address}`;
     case 'neighbor':
-      return `neighbor ${action.address}`;
+      return action.refresh ? `MAC of ${action.address} on its bridge` : `neighbor ${action.address}`;
     case 'path-mtu':
       return `${action.address} (full-size DF ping)`;
     default: {
@@ -168,13 +168,21 @@ export function describeProbeLocation(where: ProbeLocation): string {
   return where.kind === 'source-pod' ? 'source pod' : where.hostNetwork ? `node ${where.node} (hostNetwork)` : `pod on node ${where.node}`;
 }
 
-/** Describes an observation in a few words, e.g. `timed out` or `resolved 10.96.1.1`. */
-export function describeObservation(obs: ProbeObservation): string {
+/** The next hop of a route: `via 10.244.2.0 dev flannel.1`, or `dev cni0 (directly connected)`. */
+function describeHop(obs: { via?: string; dev?: string }): string {
+  return obs.via ? `via ${obs.via} dev ${obs.dev ?? '?'}` : `dev ${obs.dev ?? '?'} (directly connected)`;
+}
+
+/**
+ * Describes an observation in a few words, e.g. `timed out` or `resolved 10.96.1.1`; with the action that produced it
+ * where that changes the meaning (a refused DNS query means no server listens).
+ */
+export function describeObservation(obs: ProbeObservation, action?: ProbeAction): string {
   switch (obs.kind) {
     case 'connected':
       return 'connected';
     case 'refused':
-      return 'connection refused';
+      return action?.tool === 'dns-lookup' ? 'no DNS server listening (port 53 closed)' : 'connection refused';
     case 'timeout':
       return 'timed out';
     case 'no-route':
@@ -195,10 +203,10 @@ export function describeObservation(obs: ProbeObservation): string {
       return `FORWARD policy ${obs.policy}`;
     case 'route':
       return obs.present
-        ? `route ${obs.route ? `${obs.route} ` : ''}via ${obs.via ?? 'direct'} dev ${obs.dev ?? '?'}`
+        ? `route ${obs.route ? `${obs.route} ` : ''}${describeHop(obs)}`
         : obs.error
           ? `no route (${obs.error})`
-          : `no route: only the default route matches${obs.dev ? ` (via ${obs.via ?? 'direct'} dev ${obs.dev})` : ''}`;
+          : `no route: only the default route matches${obs.dev ? ` (${describeHop(obs)})` : ''}`;
     case 'neighbor':
       if (obs.mac) return `${obs.ip} lladdr ${obs.mac} ${obs.state}`;
       return obs.state === 'NONE' ? `no entry for ${obs.ip} (the node has not talked to it lately)` : `${obs.ip} ${obs.state}, no address`;
@@ -230,9 +238,9 @@ export function summarizeRungs(observations: ProbeResult[]): RungResult[] {
       status === 'skipped'
         ? 'not applicable'
         : status === 'error'
-          ? `could not run: ${first ? describeObservation(first.observation).replace(/^could not run: /, '') : 'unknown'}`
+          ? `could not run: ${first ? describeObservation(first.observation, first.spec.action).replace(/^could not run: /, '') : 'unknown'}`
           : status === 'failed'
-            ? `${failed}/${probes.length} failed: ${first ? `${describeProbeTarget(first.spec.action)} ${describeObservation(first.observation)}` : ''}`
+            ? `${failed}/${probes.length} failed: ${first ? `${describeProbeTarget(first.spec.action)} ${describeObservation(first.observation, first.spec.action)}` : ''}`
             : `${ran}/${probes.length} passed`;
     return {
       id,
@@ -250,14 +258,18 @@ export function summarizeRungs(observations: ProbeResult[]): RungResult[] {
   });
 }
 
+/** One probe as a line of evidence: `where → what: what it saw`, as findings cite it. */
+export function describeEvidence(r: ProbeResult): string {
+  return `${describeProbeLocation(r.spec.where)} → ${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
+}
+
 /** Decides the ranked findings and the verdict from static findings and probe observations (pure). */
 export function decideVerdict(input: VerdictInput): VerdictOutput {
   const rungs = summarizeRungs(input.observations);
   const { targets } = input;
   const sourceNode = targets.source.kind === 'pod' ? targets.source.node : targets.source.name;
   const podCIDRs = new Map((input.nodes ?? []).flatMap((n) => (n.podCIDR ? [[n.name, n.podCIDR] as const] : [])));
-  const line = (r: ProbeResult): string =>
-    `${describeProbeLocation(r.spec.where)} → ${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation)}`;
+  const line = describeEvidence;
   const nodeOf = (r: ProbeResult): string => (r.spec.where.kind === 'node-pod' ? r.spec.where.node : sourceNode);
   const rung = (id: RungId): ProbeResult[] => input.observations.filter((r) => r.spec.rung === id);
   const failing = (rs: ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'fail');
@@ -283,6 +295,15 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
         status: 'degraded',
         summary: `${s.summary}, yet the connection succeeded: the CNI plugin does not seem to enforce NetworkPolicy`,
       });
+    } else if (s.cause === 'SERVICE_TARGET_PORT_MISMATCH' && connectedAnywhere) {
+      // Pods may serve ports they do not declare: the connection is the proof, the missing declaration only a note.
+      findings.push({
+        ...s,
+        status: 'healthy',
+        summary: `${s.summary}, but the pods answer on it: declare it as a containerPort to document it`,
+        evidence: [...s.evidence],
+        hints: [...s.hints],
+      });
     } else {
       findings.push({ ...s, evidence: [...s.evidence], hints: [...s.hints] });
     }
@@ -291,6 +312,11 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
 
   // Node checks: definitive misconfigurations, plus values that only matter when traffic actually failed.
   const nodeRoots: Finding[] = [];
+  const podMacs = new Map<string, ProbeResult>();
+  for (const r of input.nodeChecks) {
+    const obs = r.observation;
+    if (r.spec.check === 'pod-mac' && obs.kind === 'neighbor' && obs.mac && obs.state !== 'FAILED' && obs.state !== 'INCOMPLETE') podMacs.set(obs.ip, r);
+  }
   for (const r of input.nodeChecks) {
     const node = nodeOf(r);
     const obs = r.observation;
@@ -300,14 +326,14 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
           node,
           summary: `IP forwarding is off on node ${node}: it drops every packet it should route to or from its pods`,
           evidence: [line(r)],
-          hints: [`on node ${node}: sysctl -w net.ipv4.ip_forward=1`, `make it persistent on ${node}: echo net.ipv4.ip_forward=1 > /etc/sysctl.d/99-kubernetes.conf`],
+          hints: [`on node ${node}: sysctl -w net.ipv4.ip_forward=1`, `make it persistent on ${node}: echo net.ipv4.ip_forward=1 > /etc/sysctl.d/90-ip-forward.conf (a file of its own, so nothing else is overwritten)`],
         }),
       );
     } else if (obs.kind === 'sysctl' && obs.key === 'net.bridge.bridge-nf-call-iptables' && obs.value === '0') {
       nodeRoots.push(
-        add('NODE_BRIDGE_NF_DISABLED', 'broken', {
+        add('NODE_BRIDGE_NF_DISABLED', dataFailures.length > 0 ? 'broken' : 'degraded', {
           node,
-          summary: `bridged pod traffic bypasses iptables on node ${node}, so Service NAT is not applied to it`,
+          summary: `bridged pod traffic bypasses iptables on node ${node}, so Service NAT is not applied to it${dataFailures.length > 0 ? '' : ': a pod reaching a Service whose backend is on its own node will fail'}`,
           evidence: [line(r)],
           hints: [`on node ${node}: modprobe br_netfilter && sysctl -w net.bridge.bridge-nf-call-iptables=1`],
         }),
@@ -330,12 +356,14 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
           ],
         }),
       );
-    } else if (obs.kind === 'neighbor' && isWrongNeighbor(r, symptomatic)) {
+    } else if (obs.kind === 'neighbor' && r.spec.check !== 'pod-mac' && isWrongNeighbor(obs, podMacs.get(obs.ip), symptomatic)) {
+      const truth = podMacs.get(obs.ip);
+      const real = truth?.observation.kind === 'neighbor' ? truth.observation.mac : null;
       nodeRoots.push(
         add('NODE_NEIGHBOR_STALE', 'broken', {
           node,
-          summary: `node ${node} has a wrong neighbor entry for ${obs.ip} (${obs.mac ?? 'no address'} ${obs.state})`,
-          evidence: [line(r)],
+          summary: `node ${node} has a wrong neighbor entry for ${obs.ip} (${obs.mac ?? 'no address'} ${obs.state})${real ? `; the pod answers as ${real}` : ''}`,
+          evidence: [line(r), ...(truth ? [line(truth)] : [])],
           hints: [`on node ${node}: ip neigh del ${obs.ip} dev ${obs.dev ?? '<dev>'}`],
         }),
       );
@@ -404,7 +432,7 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
       const target = describeProbeTarget(first.spec.action);
       add('DESTINATION_NOT_LISTENING', allRefused ? 'broken' : 'degraded', {
         ...(obj ? { object: obj } : {}),
-        summary: `nothing listens on ${target}${obj ? ` (${obj})` : ''}: the connection reached the pod and was refused`,
+        summary: `nothing listens on ${target}${obj ? ` (${obj})` : ''}: the connection reached the ${obj?.startsWith('Node/') ? 'node' : 'pod'} and was refused`,
         evidence: rs.map(line),
         hints: podHints(obj, target),
       });
@@ -516,7 +544,7 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
     }
     if (serverErrors.length > 0) {
       add('DNS_SERVER_FAILURE', 'broken', {
-        summary: `the cluster DNS answers with an error (${[...new Set(serverErrors.map((r) => describeObservation(r.observation)))].join(', ')})`,
+        summary: `the cluster DNS answers with an error (${[...new Set(serverErrors.map((r) => describeObservation(r.observation, r.spec.action)))].join(', ')})`,
         evidence: serverErrors.map(line),
         hints: ['kubectl -n kube-system logs -l k8s-app=kube-dns', 'check the CoreDNS Corefile: kubectl -n kube-system get configmap coredns -o yaml'],
       });
@@ -565,13 +593,19 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
   return { findings: ranked, verdict: ranked[0] as Finding, rungs };
 }
 
-/** Sorts findings: broken before degraded before inconclusive before healthy, then by CAUSE_RANK (stable). */
+/**
+ * Sorts findings: broken before degraded before inconclusive before healthy, then by CAUSE_RANK (stable); among healthy
+ * ones HEALTHY itself comes first, so a note never stands as the verdict.
+ */
 export function rankFindings(findings: Finding[]): Finding[] {
   return findings
     .map((f, i) => ({ f, i }))
     .sort(
       (a, b) =>
-        STATUS_RANK[a.f.status] - STATUS_RANK[b.f.status] || CAUSE_RANK.indexOf(a.f.cause) - CAUSE_RANK.indexOf(b.f.cause) || a.i - b.i,
+        STATUS_RANK[a.f.status] - STATUS_RANK[b.f.status] ||
+        Number(b.f.cause === 'HEALTHY') - Number(a.f.cause === 'HEALTHY') ||
+        CAUSE_RANK.indexOf(a.f.cause) - CAUSE_RANK.indexOf(b.f.cause) ||
+        a.i - b.i,
     )
     .map((x) => x.f);
 }
@@ -596,12 +630,18 @@ function cidrContains(cidr: string, address: string): boolean {
   return Math.floor(net / size) === Math.floor(addr / size);
 }
 
-function isWrongNeighbor(r: ProbeResult, symptomatic: boolean): boolean {
-  const obs = r.observation;
-  if (obs.kind !== 'neighbor') return false;
-  const expected = r.spec.action.tool === 'neighbor' ? r.spec.action.expectedMac : undefined;
-  if (expected && obs.mac && obs.mac.toLowerCase() !== expected.toLowerCase()) return true;
-  // Without a known MAC, only entries that can't be right count, and only when traffic actually failed.
+/**
+ * Whether a node's neighbor entry is wrong. With the MAC the pod answers with (`truth`, read from its own bridge), an
+ * entry carrying another MAC is wrong when the kernel will not correct it by itself (PERMANENT, NOARP) or when traffic
+ * failed; an entry that matches is right whatever its state. Without it, only entries that cannot be right count
+ * (unresolved, or pinned), and only when traffic actually failed.
+ */
+function isWrongNeighbor(obs: Extract<ProbeObservation, { kind: 'neighbor' }>, truth: ProbeResult | undefined, symptomatic: boolean): boolean {
+  const real = truth?.observation.kind === 'neighbor' ? truth.observation.mac : null;
+  if (real && obs.mac) {
+    if (obs.mac.toLowerCase() === real.toLowerCase()) return false;
+    return obs.state === 'PERMANENT' || obs.state === 'NOARP' || symptomatic;
+  }
   return symptomatic && (obs.state === 'FAILED' || obs.state === 'INCOMPLETE' || obs.state === 'PERMANENT');
 }
 

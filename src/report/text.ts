@@ -3,7 +3,7 @@
  * finished), then the node checks and a verdict block with evidence and fixes. Colour only when asked for.
  */
 import { NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
-import { classifyObservation, describeObservation, describeProbeTarget } from '../core/verdict.ts';
+import { classifyObservation, describeEvidence, describeObservation, describeProbeTarget } from '../core/verdict.ts';
 import type { OutputStream, Reporter } from './reporter.ts';
 
 /** Text reporter options. */
@@ -79,6 +79,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
   const finished = new Map<string, RungResult>();
   const nodeChecks: ProbeResult[] = [];
   let printedRungs = 0;
+  let header: string | undefined;
   let sourceNode = '';
   const write = (line = ''): void => void out.write(`${line}\n`);
   const statusPaint = (status: RungStatus): Paint =>
@@ -98,7 +99,11 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
     }
   };
 
-  const writeNodeChecks = (): void => {
+  /**
+   * Node checks, judged with the verdict in hand: a check the verdict cites as its evidence is marked as the cause, and
+   * a full-size ping that failed together with the small one is a symptom of the path being down, not an MTU fault.
+   */
+  const writeNodeChecks = (verdict: Finding): void => {
     if (nodeChecks.length === 0) return;
     write();
     write(p.bold('Node checks'));
@@ -107,10 +112,13 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
     const width = Math.max(...nodes.map((n) => n.length));
     for (const node of nodes) {
       for (const r of nodeChecks.filter((c) => nodeOf(c) === node).sort((a, b) => order(a) - order(b))) {
-        const judged = judgeNodeCheck(r.observation);
+        const cited = verdict.evidence.includes(describeEvidence(r));
+        const symptom = !cited && r.observation.kind === 'mtu' && r.observation.smallPassed === false;
+        const judged = cited ? 'fail' : symptom ? 'warn' : judgeNodeCheck(r.observation);
         const mark = judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
-        const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation)}`;
-        write(`  ${mark} ${node.padEnd(width)}  ${what}`);
+        const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
+        const note = cited && verdict.status !== 'healthy' ? p.red(`  ◀ ${verdict.cause}`) : symptom ? p.dim('  (no ping got through: the path is down, not an MTU problem)') : '';
+        write(`  ${mark} ${node.padEnd(width)}  ${what}${note}`);
       }
     }
   };
@@ -118,7 +126,8 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
   const writeFinding = (f: Finding, headline: string): void => {
     const paint = f.status === 'healthy' ? p.green : f.status === 'inconclusive' ? p.yellow : p.red;
     const mark = f.status === 'healthy' ? '✓' : f.status === 'inconclusive' ? '?' : '✗';
-    write(`${p.bold(headline)}  ${paint(`${mark} ${f.status.toUpperCase()}`)}  ${p.bold(f.cause)}${f.component === 'none' ? '' : p.dim(` (${f.component})`)}`);
+    const cause = f.cause === 'HEALTHY' ? '' : `  ${p.bold(f.cause)}${f.component === 'none' ? '' : p.dim(` (${f.component})`)}`;
+    write(`${p.bold(headline)}  ${paint(`${mark} ${f.status.toUpperCase()}`)}${cause}`);
     const where = [f.node ? `node ${f.node}` : '', f.object ?? ''].filter((s) => s !== '').join(', ');
     if (where) write(`  where:  ${where}`);
     write(`  ${f.summary}`);
@@ -137,9 +146,12 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
     onEvent(event: RunEvent) {
       switch (event.type) {
         case 'run-started':
-          write(`${p.bold('kubectl netdebug')}  ${event.source} → ${event.destination}`);
+          // Written with the first resolved target, so a target that is not found prints its error alone.
+          header = `${p.bold('kubectl netdebug')}  ${event.source} → ${event.destination}`;
           return;
         case 'target-resolved':
+          if (header !== undefined) write(header);
+          header = undefined;
           if (event.role === 'source') sourceNode = event.target.kind === 'pod' ? event.target.node : event.target.name;
           write(event.role === 'source' ? `  source       ${describeSource(event.target)}` : `  destination  ${describeDest(event.target)}`);
           return;
@@ -163,7 +175,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
           return;
         case 'verdict-decided': {
           flushRungs();
-          writeNodeChecks();
+          writeNodeChecks(event.verdict);
           write();
           writeFinding(event.verdict, 'Verdict');
           const others = event.findings.filter((f) => f !== event.verdict && f.status !== 'healthy' && f.cause !== event.verdict.cause);
@@ -171,6 +183,12 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
             write();
             write(p.bold('Also found'));
             for (const f of others) write(`  ${f.status === 'inconclusive' ? '?' : '!'} ${f.cause}${f.node ? ` on ${f.node}` : ''}: ${f.summary}`);
+          }
+          const notes = event.findings.filter((f) => f.status === 'healthy' && f.cause !== 'HEALTHY');
+          if (notes.length > 0) {
+            write();
+            write(p.bold('Notes'));
+            for (const f of notes) write(`  · ${f.cause}: ${f.summary}`);
           }
           return;
         }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeSpec, ResolvedDestination, ResolvedSource, RungId } from '../../src/core/model.ts';
-import { buildProbeCommand, PATH_MTU_SCRIPT } from '../../src/core/parse.ts';
+import { buildProbeCommand, NEIGHBOR_REFRESH_SCRIPT, PATH_MTU_SCRIPT } from '../../src/core/parse.ts';
 import { planLadder, sampleEndpoints, type LadderPlan } from '../../src/plan.ts';
 import { locationKey } from '../../src/ports.ts';
 import { buildFacts, clientPod, webPod, webService } from './fakes.ts';
@@ -158,7 +158,7 @@ describe('planLadder', () => {
 
   it('plans the node checks on the source and destination nodes', () => {
     const plan = planLadder(buildFacts(clientPod, webPod), opts);
-    const checks = plan.nodeChecks.map((p) => `${locationKey(p.where)} ${p.check} ${p.command.map((a) => (a === PATH_MTU_SCRIPT ? '<PATH_MTU_SCRIPT>' : a)).join(' ')}`);
+    const checks = plan.nodeChecks.map((p) => `${locationKey(p.where)} ${p.check} ${p.command.map((a) => (a === PATH_MTU_SCRIPT ? '<PATH_MTU_SCRIPT>' : a === NEIGHBOR_REFRESH_SCRIPT ? '<NEIGHBOR_REFRESH_SCRIPT>' : a)).join(' ')}`);
     expect(checks).toEqual([
       'node-pod:node-1:host ip-forward sysctl -n net.ipv4.ip_forward',
       'node-pod:node-1:host bridge-nf sysctl -n net.bridge.bridge-nf-call-iptables',
@@ -169,10 +169,18 @@ describe('planLadder', () => {
       'node-pod:node-1:host route-to-destination ip -4 route list match 10.244.2.7',
       'node-pod:node-2:host route-to-source ip -4 route list match 10.244.1.5',
       'node-pod:node-2:host neighbor ip neigh show 10.244.2.7',
+      // The MAC web-1 answers with, from the same-node pod on its bridge, to hold the node's entry against.
+      'node-pod:node-2:pod pod-mac sh -c <NEIGHBOR_REFRESH_SCRIPT> sh 10.244.2.7',
       // Both directions across the overlay, each sized at run time to the MTU of the node's own route.
       'node-pod:node-1:host mtu sh -c <PATH_MTU_SCRIPT> sh 10.244.2.7 1',
       'node-pod:node-2:host mtu sh -c <PATH_MTU_SCRIPT> sh 10.244.1.5 1',
     ]);
+  });
+
+  it('reads the MAC of an endpoint on the source node from the source pod itself, which shares its bridge', () => {
+    const plan = planLadder(buildFacts(clientPod, webService), opts);
+    const macs = plan.nodeChecks.filter((p) => p.check === 'pod-mac').map((p) => `${locationKey(p.where)}>${p.action.tool === 'neighbor' ? p.action.address : ''}`);
+    expect(macs).toEqual(['node-pod:node-2:pod>10.244.2.7', 'source-pod>10.244.1.9']);
   });
 
   it('adds nat-rules on the source node for a Service and no mtu ping for a same-node endpoint', () => {

@@ -61,7 +61,7 @@ describe('text reporter', () => {
     expect(rungLines[0]).toMatch(/^ {2}✓ dns +\d+ms {2}3\/3 passed$/);
     expect(text).toContain('Node checks');
     expect(text).toMatch(/✓ node-2 +net\.ipv4\.ip_forward = 1/);
-    expect(text).toContain('Verdict  ✓ HEALTHY  HEALTHY');
+    expect(text).toContain('Verdict  ✓ HEALTHY');
     expect(text).toMatch(/took \d+ms · 7 API requests · \d+ execs/);
     expect(text).not.toContain('\u001b[');
   });
@@ -78,6 +78,45 @@ describe('text reporter', () => {
     expect(checks.findIndex((l) => l.includes('node-2'))).toBeGreaterThan(checks.findLastIndex((l) => l.includes('node-1')));
     expect(text).toMatch(/✓ node-1 +FORWARD policy ACCEPT\n/);
     expect(text).toMatch(/ {2}✗ pod-ip .*1\/2 failed: 10\.244\.2\.7:8080 timed out/);
+  });
+
+  it('marks the node check the verdict cites, and a full-size ping lost with the small one as a symptom', async () => {
+    const pathDown = (spec: Parameters<typeof healthyAnswer>[0]) =>
+      spec.action.tool === 'path-mtu' && spec.where.kind === 'node-pod' && spec.where.node === 'node-1'
+        ? ({ kind: 'mtu', size: 1422, passed: false, mtu: 1450, dev: 'flannel.1', smallPassed: false } as const)
+        : forwardOff(spec);
+    const text = await replay(await record(pathDown), (o) => createTextReporter(o, { color: false }));
+    expect(text).toMatch(/✗ node-2 +net\.ipv4\.ip_forward = 0  ◀ NODE_IP_FORWARD_DISABLED\n/);
+    expect(text).toMatch(/! node-1 +10\.244\.2\.7 \(full-size DF ping\): .*56-byte DF ping failed  \(no ping got through: the path is down, not an MTU problem\)/);
+    expect(text).not.toMatch(/ip_forward = 1  ◀/);
+  });
+
+  it('writes the header only once a target resolved, so a lookup error stands alone', async () => {
+    const started = healthy.filter((e) => e.type === 'run-started');
+    expect(await replay(started, (o) => createTextReporter(o, { color: false }))).toBe('');
+  });
+
+  it('says a refused DNS query means no server listens, and a connected route is direct', async () => {
+    const closed = (spec: Parameters<typeof healthyAnswer>[0]) =>
+      spec.action.tool === 'dns-lookup'
+        ? ({ kind: 'refused' } as const)
+        : spec.action.tool === 'route-match'
+          ? ({ kind: 'route', present: true, route: '10.244.1.0/24', dev: 'cni0' } as const)
+          : healthyAnswer(spec);
+    const text = await replay(await record(closed), (o) => createTextReporter(o, { color: false }));
+    expect(text).toMatch(/✗ dns .*failed: .* no DNS server listening \(port 53 closed\)/);
+    expect(text).toContain('route 10.244.1.0/24 dev cni0 (directly connected)');
+    expect(text).not.toContain('via direct');
+  });
+
+  it('lists findings that are only notes (healthy status) under Notes', async () => {
+    const events = healthy.map((e) =>
+      e.type === 'verdict-decided'
+        ? { ...e, findings: [...e.findings, { status: 'healthy' as const, cause: 'SERVICE_TARGET_PORT_MISMATCH' as const, component: 'service' as const, summary: 'targetPort 9090 is not declared, but the pods answer on it', evidence: [], hints: [] }] }
+        : e,
+    );
+    const text = await replay(events, (o) => createTextReporter(o, { color: false }));
+    expect(text).toContain('Notes\n  · SERVICE_TARGET_PORT_MISMATCH: targetPort 9090 is not declared, but the pods answer on it');
   });
 
   it('shows a skipped rung with its reason and no duration', async () => {

@@ -9,14 +9,14 @@ const targets: ResolvedTargets = { source: clientPod, destination: { ...webServi
 const podTargets: ResolvedTargets = { source: clientPod, destination: webPod };
 
 let seq = 0;
-function probe(rung: RungId | 'node-checks', action: ProbeAction, observation: ProbeObservation, opts: { node?: string; check?: NodeCheckId; about?: { kind: string; namespace: string; name: string } } = {}): ProbeResult {
+function probe(rung: RungId | 'node-checks', action: ProbeAction, observation: ProbeObservation, opts: { node?: string; hostNetwork?: boolean; check?: NodeCheckId; about?: { kind: string; namespace: string; name: string } } = {}): ProbeResult {
   seq += 1;
   return {
     spec: {
       id: `${rung}-${seq}`,
       rung,
       ...(opts.check ? { check: opts.check } : {}),
-      where: opts.node ? { kind: 'node-pod', node: opts.node, hostNetwork: rung === 'node-checks' || rung === 'node-origin' } : { kind: 'source-pod' },
+      where: opts.node ? { kind: 'node-pod', node: opts.node, hostNetwork: opts.hostNetwork ?? (rung === 'node-checks' || rung === 'node-origin') } : { kind: 'source-pod' },
       action,
       command: buildProbeCommand(action, 2000),
       timeoutMs: 2000,
@@ -43,6 +43,11 @@ const forward = (node: string, policy: string) => probe('node-checks', { tool: '
 const mtu = (node: string, passed: boolean, smallPassed = true, linkMtu = 1450) =>
   probe('node-checks', { tool: 'path-mtu', address: node === 'node-1' ? '10.244.2.7' : '10.244.1.5' }, { kind: 'mtu', size: linkMtu - 28, passed, mtu: linkMtu, dev: 'flannel.1', smallPassed }, { node, check: 'mtu' });
 const routeCheck = (node: string, address: string, obs: ProbeObservation, check: NodeCheckId = 'route-to-destination') => probe('node-checks', { tool: 'route-match', address }, obs, { node, check });
+/** node-2's neighbor entry for web-1, and the MAC web-1 answers with, read from the same-node pod on its bridge. */
+const neighborEntry = (mac: string, state: string) =>
+  probe('node-checks', { tool: 'neighbor', address: '10.244.2.7' }, { kind: 'neighbor', ip: '10.244.2.7', mac, state, dev: 'cni0' }, { node: 'node-2', check: 'neighbor', about: web1 });
+const podMac = (mac: string) =>
+  probe('node-checks', { tool: 'neighbor', address: '10.244.2.7', refresh: true }, { kind: 'neighbor', ip: '10.244.2.7', mac, state: 'REACHABLE', dev: 'eth0' }, { node: 'node-2', hostNetwork: false, check: 'pod-mac', about: web1 });
 const notRun = (rung: RungId, reason: string) => probe(rung, { tool: 'tcp-connect', host: '10.96.1.1', port: 80 }, { kind: 'could-not-run', reason });
 
 const healthyData = () => [dnsSearch({ kind: 'resolved', ips: ['10.96.1.1'] }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok), sameNode(ok), nodeOrigin('node-1', ok), nodeOrigin('node-2', ok)];
@@ -85,6 +90,16 @@ const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; componen
     name: 'SERVICE_NO_READY_ENDPOINTS',
     in: input({ staticFindings: [staticFinding('SERVICE_NO_READY_ENDPOINTS', 'service', 'Service/shop/web')], observations: [clusterIp(timeout)] }),
     cause: 'SERVICE_NO_READY_ENDPOINTS', component: 'service', status: 'broken', object: 'Service/shop/web', exit: 1, absent: ['CONNECTION_FAILED'],
+  },
+  {
+    name: 'healthy: a targetPort no pod declares is only a note when the pods answer on it',
+    in: input({ staticFindings: [staticFinding('SERVICE_TARGET_PORT_MISMATCH', 'service', 'Service/shop/web')], observations: healthyData(), nodeChecks: healthyChecks() }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, present: ['SERVICE_TARGET_PORT_MISMATCH'],
+  },
+  {
+    name: 'NODE_BRIDGE_NF_DISABLED with all traffic flowing is latent: degraded, not broken',
+    in: input({ observations: healthyData(), nodeChecks: [sysctl('node-1', 'net.bridge.bridge-nf-call-iptables', '0')] }),
+    cause: 'NODE_BRIDGE_NF_DISABLED', component: 'node', status: 'degraded', node: 'node-1', exit: 1,
   },
   {
     name: 'SERVICE_TARGET_PORT_MISMATCH over the refused pod port',
@@ -206,12 +221,32 @@ const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; componen
     cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['NODE_ROUTE_MISSING'],
   },
   {
-    name: 'NODE_NEIGHBOR_STALE: the entry carries the wrong MAC',
+    name: 'NODE_NEIGHBOR_STALE: the node\'s entry carries another MAC than the pod answers with on its bridge',
     in: input({
-      observations: [clusterIp(timeout), podIp(timeout), sameNode(timeout)],
-      nodeChecks: [probe('node-checks', { tool: 'neighbor', address: '10.244.2.7', expectedMac: '02:aa:00:00:00:07' }, { kind: 'neighbor', ip: '10.244.2.7', mac: '02:de:ad:be:ef:00', state: 'PERMANENT', dev: 'cni0' }, { node: 'node-2', check: 'neighbor' })],
+      observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)],
+      nodeChecks: [neighborEntry('02:de:ad:be:ef:00', 'REACHABLE'), podMac('0a:58:0a:f4:02:07')],
     }),
-    cause: 'NODE_NEIGHBOR_STALE', component: 'node', status: 'broken', node: 'node-2', exit: 1, absent: ['CONNECTION_FAILED'],
+    cause: 'NODE_NEIGHBOR_STALE', component: 'node', status: 'broken', node: 'node-2', exit: 1, absent: ['CONNECTION_FAILED', 'OVERLAY_BLOCKED'],
+  },
+  {
+    name: 'NODE_NEIGHBOR_STALE: a pinned (PERMANENT) wrong entry is a fault even before traffic is seen failing',
+    in: input({ observations: healthyData(), nodeChecks: [neighborEntry('02:de:ad:be:ef:00', 'PERMANENT'), podMac('0a:58:0a:f4:02:07')] }),
+    cause: 'NODE_NEIGHBOR_STALE', component: 'node', status: 'broken', node: 'node-2', exit: 1,
+  },
+  {
+    name: 'healthy: a PERMANENT entry with the pod\'s own MAC is right',
+    in: input({ observations: healthyData(), nodeChecks: [neighborEntry('0a:58:0a:f4:02:07', 'PERMANENT'), podMac('0A:58:0A:F4:02:07')] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['NODE_NEIGHBOR_STALE'],
+  },
+  {
+    name: 'healthy: a STALE entry with an old MAC while traffic flows (the kernel re-resolves it on use)',
+    in: input({ observations: healthyData(), nodeChecks: [neighborEntry('02:de:ad:be:ef:00', 'STALE'), podMac('0a:58:0a:f4:02:07')] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['NODE_NEIGHBOR_STALE'],
+  },
+  {
+    name: 'NODE_NEIGHBOR_STALE without the pod\'s MAC: a PERMANENT entry while traffic to the pod fails',
+    in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [neighborEntry('02:de:ad:be:ef:00', 'PERMANENT')] }),
+    cause: 'NODE_NEIGHBOR_STALE', component: 'node', status: 'broken', node: 'node-2', exit: 1,
   },
   {
     name: 'OVERLAY_BLOCKED: cross-node fails, same-node works, nodes healthy',

@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import { NetdebugError } from '../core/errors.ts';
 
 /** The kubectl connection flags the plugin accepts. */
@@ -22,7 +24,7 @@ export interface KubeFlags {
   certificateAuthority?: string;
   /** User to impersonate (Impersonate-User header). */
   as?: string;
-  /** Groups to impersonate: not supported by the client library, so refused rather than ignored. */
+  /** Groups to impersonate (one Impersonate-Group header each); needs a user to impersonate, as in kubectl. */
   asGroups?: string[];
   requestTimeoutMs?: number;
 }
@@ -52,9 +54,58 @@ function mergeFirstWins(kc: KubeConfig, more: KubeConfig): void {
   for (const x of more.getContexts()) if (!kc.getContextObject(x.name)) kc.addContext(x);
 }
 
-/** Loads the kubeconfig per the flags and environment; throws NetdebugError NO_KUBECONFIG / NO_CONTEXT. */
+const IMPERSONATE_GROUP = 'Impersonate-Group';
+
+/** Request headers without any Impersonate-Group, plus one Impersonate-Group line per group. */
+function withGroupHeaders(headers: Dispatcher.DispatchOptions['headers'], groups: readonly string[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const add = (name: string, value: string | string[] | number | undefined): void => {
+    if (value === undefined || name.toLowerCase() === IMPERSONATE_GROUP.toLowerCase()) return;
+    const prev = out[name];
+    out[name] = prev === undefined ? value : [...[prev].flat().map(String), ...[value].flat().map(String)];
+  };
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) add(String(headers[i]), headers[i + 1]);
+  } else if (headers && Symbol.iterator in headers) {
+    for (const [name, value] of headers as Iterable<[string, string | string[] | undefined]>) add(name, value);
+  } else if (headers) {
+    for (const [name, value] of Object.entries(headers)) add(name, value);
+  }
+  out[IMPERSONATE_GROUP] = [...groups];
+  return out;
+}
+
+/**
+ * A KubeConfig that also impersonates groups. client-node sends Impersonate-User (from the user's `as`) but has no
+ * groups, and its headers are a name → string record, which fetch would join into one `Impersonate-Group: a, b` line
+ * (read by the API server as the single group "a, b"). kubectl sends one header line per group, so this adds them below
+ * fetch, in the undici dispatcher of each API request and watch, and in the WebSocket options of exec.
+ */
+export class ImpersonatingKubeConfig extends KubeConfig {
+  /** Groups sent as Impersonate-Group, one header line each. */
+  impersonateGroups: string[] = [];
+
+  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const groups = this.impersonateGroups;
+    if (groups.length === 0) return;
+    // No dispatcher of its own means fetch would use the global one: wrap that instead.
+    const inner = context.getDispatcher() ?? getGlobalDispatcher();
+    context.setDispatcher(inner.compose((dispatch) => (opts, handler) => dispatch({ ...opts, headers: withGroupHeaders(opts.headers, groups) }, handler)));
+  }
+
+  override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+    await super.applyToHTTPSOptions(opts);
+    if (this.impersonateGroups.length === 0) return;
+    // Node's http (under ws) writes one header line per array element.
+    const headers = (opts.headers ?? {}) as OutgoingHttpHeaders;
+    opts.headers = withGroupHeaders(headers, this.impersonateGroups) as typeof opts.headers;
+  }
+}
+
+/** Loads the kubeconfig per the flags and environment; throws NetdebugError NO_KUBECONFIG / NO_CONTEXT / USAGE. */
 export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = process.env): LoadedKubeConfig {
-  const kc = new KubeConfig();
+  const kc = new ImpersonatingKubeConfig();
   const files = flags.kubeconfig ? [flags.kubeconfig] : (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
   if (files.length === 0) files.push(join(env.HOME ?? homedir(), '.kube', 'config'));
   const present = files.filter((f) => existsSync(f));
@@ -94,11 +145,6 @@ export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = proces
   }
   const contextName = base?.name ?? OVERRIDE_CONTEXT;
 
-  if (flags.asGroups?.length) {
-    throw new NetdebugError('USAGE', '--as-group is not supported yet (the Kubernetes client library cannot send Impersonate-Group)', {
-      hint: 'impersonate a user with --as, or use a kubeconfig whose user already has the groups',
-    });
-  }
   if (flags.cluster || flags.user || flags.server || flags.token || flags.insecureSkipTlsVerify || flags.certificateAuthority || flags.as) {
     let clusterName = flags.cluster ?? base?.cluster ?? OVERRIDE_CONTEXT;
     let userName = flags.user ?? base?.user ?? OVERRIDE_CONTEXT;
@@ -133,6 +179,16 @@ export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = proces
     const name = `${OVERRIDE_CONTEXT}-${Date.now()}`;
     kc.addContext({ name, cluster: clusterName, user: userName, ...(base?.namespace ? { namespace: base.namespace } : {}) });
     kc.setCurrentContext(name);
+  }
+  if (flags.asGroups?.length) {
+    // kubectl refuses groups without a user to impersonate (from --as or the kubeconfig user's `as`), and so does the API server.
+    if (!kc.getCurrentUser()?.impersonateUser) {
+      const who = flags.user ?? base?.user;
+      throw new NetdebugError('USAGE', `--as-group needs --as: requesting groups for ${who ? `user "${who}"` : 'the user'} without impersonating a user`, {
+        hint: `add --as USER, e.g. --as jane ${flags.asGroups.map((g) => `--as-group ${g}`).join(' ')}`,
+      });
+    }
+    kc.impersonateGroups = [...flags.asGroups];
   }
   const namespace = flags.namespace ?? base?.namespace ?? 'default';
   return { kc, namespace, context: contextName, ...(flags.requestTimeoutMs !== undefined ? { requestTimeoutMs: flags.requestTimeoutMs } : {}) };

@@ -14,8 +14,10 @@ export const DEFAULT_IMAGE = 'nicolaka/netshoot:v0.13';
 /** The plugin version, from package.json. */
 export const VERSION: string = pkg.version;
 
+/** The output modes of `-o`, in the order help and completion list them: the one place they are defined. */
+export const OUTPUT_MODES = ['tui', 'text', 'json', 'ndjson'] as const;
 /** How the result is shown. */
-export type OutputMode = 'tui' | 'text' | 'json' | 'ndjson';
+export type OutputMode = (typeof OUTPUT_MODES)[number];
 
 /** The kubectl connection flags, typed: exactly what src/kube/config.ts reads. */
 export type ConnectionFlags = KubeFlags;
@@ -110,7 +112,7 @@ export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand>
         command = { kind: 'print', text: completionScript(a.shell as Shell) };
       },
     )
-    .option('output', { alias: 'o', type: 'string', choices: ['tui', 'text', 'json', 'ndjson'], describe: 'output format: tui, text, json (one Report) or ndjson (every event, streamed); default tui on a terminal, text otherwise' })
+    .option('output', { alias: 'o', type: 'string', choices: OUTPUT_MODES, describe: 'output format: tui, text, json (one Report) or ndjson (every event, streamed); default tui on a terminal, text otherwise' })
     .option('image', { type: 'string', default: DEFAULT_IMAGE, describe: 'netbox image for the probe containers' })
     .option('timeout', { type: 'string', default: '2s', describe: 'timeout of each probe (500ms, 2s, 1m)' })
     .option('keep', { type: 'boolean', default: false, describe: 'leave the node debug pods for inspection' })
@@ -125,7 +127,7 @@ export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand>
     .option('server', { alias: 's', type: 'string', describe: 'address of the Kubernetes API server' })
     .option('token', { type: 'string', describe: 'bearer token for the API server' })
     .option('as', { type: 'string', describe: 'user to impersonate' })
-    .option('as-group', { type: 'string', array: true, describe: 'group to impersonate (repeatable)' })
+    .option('as-group', { type: 'string', describe: 'group to impersonate, with --as (repeatable)' })
     .option('certificate-authority', { type: 'string', describe: 'path to a CA certificate file' })
     .option('insecure-skip-tls-verify', { type: 'boolean', describe: 'do not verify the server certificate (insecure)' })
     .option('request-timeout', { type: 'string', describe: 'timeout of each API request (0 = none; 30s, 1m)' })
@@ -176,8 +178,9 @@ function toConnectionFlags(a: RawArgs): ConnectionFlags {
   set('token', str(a, 'token'));
   set('as', str(a, 'as'));
   set('certificateAuthority', str(a, 'certificate-authority'));
+  // One value per --as-group, repeated as in kubectl (yargs' array: true would also swallow the SRC and DST after it).
   const groups = a['as-group'];
-  if (Array.isArray(groups) && groups.length > 0) flags.asGroups = groups.map(String);
+  if (groups !== undefined) flags.asGroups = [groups].flat().map(String);
   if (a['insecure-skip-tls-verify'] === true) flags.insecureSkipTlsVerify = true;
   const rt = str(a, 'request-timeout');
   if (rt !== undefined) {

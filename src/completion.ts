@@ -4,6 +4,7 @@
  * and flag values, plus the bash/zsh/fish scripts `kubectl netdebug completion SHELL` prints for `kubectl-netdebug`.
  */
 import type { KubeFlags } from './kube/config.ts';
+import { DEFAULT_IMAGE, OUTPUT_MODES } from './cli.ts';
 import { KIND_ALIASES, type WorkloadKind } from './core/target.ts';
 
 /** The shells `kubectl netdebug completion` writes scripts for. */
@@ -54,6 +55,9 @@ const VALUE_FLAGS: Readonly<Record<string, string>> = {
 const BOOLEAN_FLAGS = ['--keep', '--exit-on-verdict', '--insecure-skip-tls-verify', '--all-namespaces', '--help', '--version'];
 /** Flags whose value is a file: left to the shell's file completion. */
 const FILE_FLAGS = new Set(['kubeconfig', 'certificate-authority']);
+/** Typical values of the duration flags (any duration is accepted; these are the ones worth a Tab). */
+const PROBE_TIMEOUTS = ['1s', '2s', '5s', '10s'];
+const REQUEST_TIMEOUTS = ['0', '5s', '30s', '1m'];
 /** The kind prefixes offered for a target, in kubectl's short spelling. */
 const KIND_PREFIXES = ['pod/', 'svc/', 'node/', 'deploy/', 'sts/', 'ds/'];
 
@@ -61,6 +65,10 @@ const KIND_PREFIXES = ['pod/', 'svc/', 'node/', 'deploy/', 'sts/', 'ds/'];
 export interface ScannedWords {
   /** Long flag name → last value given. */
   values: Map<string, string>;
+  /** Every --as-group value, in order (the one repeatable value flag). */
+  asGroups: string[];
+  /** The boolean flags given (long names without dashes), e.g. insecure-skip-tls-verify. */
+  switches: Set<string>;
   positionals: string[];
   /** A value flag that is the last word before the cursor: the cursor is on its value. */
   pendingFlag?: string;
@@ -69,22 +77,30 @@ export interface ScannedWords {
 /** Sorts the complete words (all but the one under the cursor) into flag values and positionals. */
 export function scanWords(words: readonly string[]): ScannedWords {
   const values = new Map<string, string>();
+  const asGroups: string[] = [];
+  const switches = new Set<string>();
   const positionals: string[] = [];
   let pendingFlag: string | undefined;
+  const set = (name: string, value: string): void => {
+    values.set(name, value);
+    if (name === 'as-group') asGroups.push(value);
+  };
   for (let i = 0; i < words.length; i++) {
     const w = words[i] ?? '';
     const eq = w.indexOf('=');
     if (w.startsWith('-') && eq > 0 && VALUE_FLAGS[w.slice(0, eq)]) {
-      values.set(VALUE_FLAGS[w.slice(0, eq)] ?? '', w.slice(eq + 1));
+      set(VALUE_FLAGS[w.slice(0, eq)] ?? '', w.slice(eq + 1));
     } else if (VALUE_FLAGS[w]) {
       const name = VALUE_FLAGS[w] ?? '';
-      if (i + 1 < words.length) values.set(name, words[++i] ?? '');
+      if (i + 1 < words.length) set(name, words[++i] ?? '');
       else pendingFlag = name;
+    } else if (BOOLEAN_FLAGS.includes(w) || (eq > 0 && BOOLEAN_FLAGS.includes(w.slice(0, eq)))) {
+      if (eq < 0 || w.slice(eq + 1) === 'true') switches.add(w.slice(2, eq < 0 ? undefined : eq));
     } else if (!w.startsWith('-') || w === '-') {
       positionals.push(w);
     }
   }
-  return { values, positionals, ...(pendingFlag !== undefined ? { pendingFlag } : {}) };
+  return { values, asGroups, switches, positionals, ...(pendingFlag !== undefined ? { pendingFlag } : {}) };
 }
 
 /** The kubectl connection flags found among the words, for loading the same kubeconfig the command would. */
@@ -106,6 +122,9 @@ export function connectionFlagsOf(scanned: ScannedWords): KubeFlags {
   set('token', v('token'));
   set('as', v('as'));
   set('certificateAuthority', v('certificate-authority'));
+  if (scanned.switches.has('insecure-skip-tls-verify')) flags.insecureSkipTlsVerify = true;
+  const groups = scanned.asGroups.filter((g) => g !== '');
+  if (groups.length > 0) flags.asGroups = groups;
   return flags;
 }
 
@@ -142,9 +161,28 @@ export async function completeWords(words: readonly string[], source: Completion
 
 async function completeFlagValue(flag: string, prefix: string, partial: string, source: CompletionSource): Promise<Completion> {
   if (FILE_FLAGS.has(flag)) return { candidates: [], directive: DIRECTIVE.default };
-  const values =
-    flag === 'output' ? ['tui', 'text', 'json'] : flag === 'namespace' ? await source.namespaces() : flag === 'context' ? source.contexts() : [];
+  const values = await flagValues(flag, source);
   return { candidates: filterPrefix(values, partial).map((v) => prefix + v), directive: DIRECTIVE.noFileComp };
+}
+
+/** The candidate values of a value flag (none for free-form ones like --token). */
+async function flagValues(flag: string, source: CompletionSource): Promise<readonly string[]> {
+  switch (flag) {
+    case 'output':
+      return OUTPUT_MODES;
+    case 'image':
+      return [DEFAULT_IMAGE];
+    case 'timeout':
+      return PROBE_TIMEOUTS;
+    case 'request-timeout':
+      return REQUEST_TIMEOUTS;
+    case 'namespace':
+      return source.namespaces();
+    case 'context':
+      return source.contexts();
+    default:
+      return [];
+  }
 }
 
 /** Candidates for a target word `[[NS/]KIND/]NAME[:PORT]`, all starting with `word`. */

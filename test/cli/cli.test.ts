@@ -46,6 +46,11 @@ describe('parseCli', () => {
     });
   });
 
+  it('--as-group takes one value each time, as in kubectl (SRC and DST after it stay targets)', async () => {
+    const o = await options(['--as', 'me', '--as-group', 'g1', 'client', 'web:80', '--as-group=g2']);
+    expect(o).toMatchObject({ source: 'client', destination: 'web:80', connection: { as: 'me', asGroups: ['g1', 'g2'] } });
+  });
+
   it.each([
     { name: 'defaults when piped', argv: ['a', 'b'], env: pipe, want: { output: 'text', image: DEFAULT_IMAGE, timeoutMs: 2000, keep: false } },
     { name: 'tui on a terminal', argv: ['a', 'b'], env: tty, want: { output: 'tui' } },

@@ -5,6 +5,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_IMAGE, parseCli } from '../../src/cli.ts';
 import { completeWords, completionScript, connectionFlagsOf, DIRECTIVE, formatCompletion, scanWords, type CompletionSource } from '../../src/completion.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,8 +37,15 @@ describe('completeWords', () => {
     { name: 'ports of the chosen Service', words: ['client', 'shop/svc/web:'], candidates: ['shop/svc/web:http', 'shop/svc/web:80', 'shop/svc/web:9090'], directive: NO_FILES },
     { name: 'ports with -n and svc/', words: ['-n', 'shop', 'client', 'svc/web:h'], candidates: ['svc/web:http'], directive: NO_FILES },
     { name: 'destination bare names: pods and services', words: ['-n', 'shop', 'client', 'we'], candidates: ['web-1', 'web-2', 'web'], directive: NO_FILES },
-    { name: '-o values', words: ['-o', ''], candidates: ['tui', 'text', 'json'], directive: NO_FILES },
+    { name: '-o values', words: ['-o', ''], candidates: ['tui', 'text', 'json', 'ndjson'], directive: NO_FILES },
     { name: '--output= values', words: ['--output=j'], candidates: ['--output=json'], directive: NO_FILES },
+    { name: '-o n: ndjson', words: ['client', 'svc/web', '-o', 'n'], candidates: ['ndjson'], directive: NO_FILES },
+    { name: '--timeout values', words: ['--timeout', ''], candidates: ['1s', '2s', '5s', '10s'], directive: NO_FILES },
+    { name: '--timeout= values', words: ['--timeout=1'], candidates: ['--timeout=1s', '--timeout=10s'], directive: NO_FILES },
+    { name: '--request-timeout values', words: ['--request-timeout', ''], candidates: ['0', '5s', '30s', '1m'], directive: NO_FILES },
+    { name: '--image: the default image', words: ['--image', ''], candidates: [DEFAULT_IMAGE], directive: NO_FILES },
+    { name: '--image=', words: ['--image=nic'], candidates: [`--image=${DEFAULT_IMAGE}`], directive: NO_FILES },
+    { name: '--token: free-form', words: ['--token', ''], candidates: [], directive: NO_FILES },
     { name: '--context values', words: ['--context', 'p'], candidates: ['prod'], directive: NO_FILES },
     { name: '-n values', words: ['-n', 's'], candidates: ['shop'], directive: NO_FILES },
     { name: '--kubeconfig: files', words: ['--kubeconfig', ''], candidates: [], directive: DIRECTIVE.default },
@@ -47,6 +55,15 @@ describe('completeWords', () => {
     { name: 'completion shells', words: ['completion', ''], candidates: ['bash', 'zsh', 'fish'], directive: NO_FILES },
   ])('$name', async ({ words, candidates, directive }) => {
     expect(await completeWords(words, source, 'default')).toEqual({ candidates, directive });
+  });
+
+  it('-o offers exactly the output modes the command line accepts (from its help)', async () => {
+    const help = await parseCli(['--help'], { stdoutIsTTY: false, ci: false });
+    const text = help.kind === 'print' ? help.text : '';
+    const accepted = [...(/--output[\s\S]*?\[choices: ([^\]]*)\]/.exec(text)?.[1] ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+    expect(accepted).toContain('ndjson');
+    expect((await completeWords(['-o', ''], source, 'default')).candidates).toEqual(accepted);
+    for (const mode of accepted) await expect(parseCli(['a', 'b', '-o', mode!], { stdoutIsTTY: false, ci: false })).resolves.toMatchObject({ kind: 'diagnose' });
   });
 
   it('answers with the error directive when the cluster fails', async () => {
@@ -63,13 +80,19 @@ describe('completeWords', () => {
 
 describe('the words kubectl passes', () => {
   it('finds the connection flags in both spellings', () => {
-    expect(connectionFlagsOf(scanWords(['--context', 'lab', '--kubeconfig=/k', '-n', 'shop', 'client', '--token=t', '-s', 'https://x']))).toEqual({
+    expect(
+      connectionFlagsOf(scanWords(['--context', 'lab', '--kubeconfig=/k', '-n', 'shop', 'client', '--token=t', '-s', 'https://x', '--as', 'me', '--as-group', 'g1', '--as-group=g2', '--insecure-skip-tls-verify'])),
+    ).toEqual({
       context: 'lab',
       kubeconfig: '/k',
       namespace: 'shop',
       token: 't',
       server: 'https://x',
+      as: 'me',
+      asGroups: ['g1', 'g2'],
+      insecureSkipTlsVerify: true,
     });
+    expect(connectionFlagsOf(scanWords(['--insecure-skip-tls-verify=false', '--keep']))).toEqual({});
   });
 
   it('formats one candidate a line and the directive last', () => {
@@ -92,7 +115,7 @@ describe('shell scripts', () => {
         err ? reject(new Error(stderr)) : resolve(stdout),
       ),
     );
-    expect(out.split('\n').filter((l) => l !== '' && !l.startsWith('Completion ended'))).toEqual(['tui', 'text', 'json', ':4']);
+    expect(out.split('\n').filter((l) => l !== '' && !l.startsWith('Completion ended'))).toEqual(['tui', 'text', 'json', 'ndjson', ':4']);
   });
 
   it('bash completes flag values through bin/kubectl-netdebug', async () => {

@@ -131,7 +131,7 @@ describe.skipIf(skip)('the linux/amd64 release installed by krew, run by kubectl
     expect(await complete('client', 'shop/svc/')).toEqual(['shop/svc/web', ':4']);
     expect(await complete('node/')).toEqual(['node/node-1', 'node/node-2', ':4']);
     expect(await complete('client', '-n', 'shop', 'svc/web:')).toEqual(['svc/web:http', 'svc/web:80', ':4']);
-    expect(await complete('-o', '')).toEqual(['tui', 'text', 'json', ':4']);
+    expect(await complete('-o', '')).toEqual(['tui', 'text', 'json', 'ndjson', ':4']);
   });
 
   describe('authentication the way kubectl users have it', () => {

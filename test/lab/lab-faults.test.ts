@@ -10,6 +10,7 @@ const skip = skipLabSuite('lab fault catalog');
 
 // Fixed by the scenarios: node-1 pods are 10.244.1.x, node-2 pods 10.244.2.x; the DNS pod is the first on node-1.
 const WEB1 = '10.244.2.2'; // shop/web-1 on node-2 in every fault scenario that has it
+const CLIENT = '10.244.1.3'; // default/client, the first pod after the DNS pod on node-1
 const WEB = 'web.shop.svc.cluster.local';
 
 /** Creates a pod through the API (hostNetwork on a node, or a plain pod) and returns its ns/name. */
@@ -35,6 +36,26 @@ const dig = (lab: TestLab, from: string, name: string): Promise<CommandResult> =
 const ping = (lab: TestLab, from: string, ip: string, size: number): Promise<CommandResult> =>
   lab.exec(from, ['ping', '-M', 'do', '-s', String(size), '-c', '1', '-W', '1', ip]);
 
+/**
+ * One don't-fragment ping that fills the MTU of the interface `from` sends to `ip` through (MTU − 28 bytes of IP and ICMP
+ * headers), read inside `from`'s own namespace: it can never fail locally with "message too long", so a failure means the
+ * packet was lost on the path.
+ */
+async function fullSizePing(lab: TestLab, from: string, ip: string): Promise<{ mtu: number; result: CommandResult }> {
+  const route = await lab.exec(from, ['ip', '-j', 'route', 'get', ip]);
+  const dev = (JSON.parse(route.stdout) as Array<{ dev: string }>)[0]!.dev;
+  const link = await lab.exec(from, ['ip', '-j', 'link', 'show', 'dev', dev]);
+  const mtu = (JSON.parse(link.stdout) as Array<{ mtu: number }>)[0]!.mtu;
+  return { mtu, result: await ping(lab, from, ip, mtu - 28) };
+}
+
+/** Asserts a ping left its interface and got no answer: sent, lost in the path, no local error. */
+function expectLostInPath(r: CommandResult): void {
+  expect(r.code).toBe(1);
+  expect(r.stdout).toMatch(/1 packets transmitted, 0 received, 100% packet loss/);
+  expect(`${r.stdout}${r.stderr}`).not.toMatch(/message too long|local error|errors/);
+}
+
 describe.skipIf(skip)('lab fault catalog', () => {
   let healthy: TestLab;
   let clusterIP: string;
@@ -52,7 +73,13 @@ describe.skipIf(skip)('lab fault catalog', () => {
     expect((await tcp(healthy, 'default/node2-host', WEB1, 8080)).code).toBe(0); // node-origin
     expect((await tcp(healthy, 'default/node2-pod', WEB1, 8080)).code).toBe(0); // same-node
     expect((await dig(healthy, 'default/client', WEB)).stdout.trim()).toBe(clusterIP);
-    expect((await ping(healthy, 'default/node2-host', '10.244.1.0', 1422)).code).toBe(0); // full 1450-byte overlay MTU
+    // full-size don't-fragment pings across the overlay, from node-2 (flannel.1) and from a pod on it (eth0)
+    for (const [from, to] of [['default/node2-host', '10.244.1.0'], ['default/node2-pod', CLIENT]] as const) {
+      const full = await fullSizePing(healthy, from, to);
+      expect(full.mtu).toBe(1450);
+      expect(full.result.stderr).toBe('');
+      expect(full.result.code).toBe(0);
+    }
     const curl = await healthy.exec('default/client', ['curl', '-s', '-m', '2', `http://web.shop/`]);
     expect(curl.stdout).toMatch(/^shop\/web-[12]/);
   });
@@ -131,10 +158,16 @@ describe.skipIf(skip)('lab fault catalog', () => {
       expect((await tcp(lab, 'default/client', web2, 8080)).code).toBe(0);
     }));
 
-  it('dns-server-down: queries time out while the DNS pod stays Ready', () =>
+  it('dns-server-down: queries are refused (nothing listens on 53) while the DNS pod stays Ready', () =>
     withFault('dns-server-down', async (lab) => {
-      const r = await lab.exec('default/client', ['dig', '+time=1', '+tries=1', WEB]);
-      expect(r.stdout).toMatch(/timed out|no servers could be reached/);
+      const dnsPod = (await lab.kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'jsonpath={.items[0].status.podIP}'])).stdout;
+      for (const server of ['10.96.0.10', dnsPod]) {
+        // dig prints its communication errors on stdout; ICMP port unreachable reads "connection refused", a lost query "timed out"
+        const r = await lab.exec('default/client', ['dig', `@${server}`, '+time=2', '+tries=1', WEB]);
+        expect(r.code).toBe(9);
+        expect(r.stdout).toContain(`communications error to ${server}#53: connection refused`);
+        expect(r.stdout).not.toMatch(/timed out/);
+      }
       const ready = await lab.kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}']);
       expect(ready.stdout).toBe('True');
     }));
@@ -158,11 +191,17 @@ describe.skipIf(skip)('lab fault catalog', () => {
       expect(ready.stdout).toBe('True');
     }));
 
-  it('mtu-mismatch: small pings cross the overlay, full-size don\'t-fragment pings do not', () =>
+  it('mtu-mismatch: small pings cross the overlay, full-size don\'t-fragment pings are lost in the path', () =>
     withFault('mtu-mismatch', async (lab) => {
       await createPod(lab, 'node2-host', 'node-2', true);
-      expect((await ping(lab, 'default/node2-host', '10.244.1.0', 56)).code).toBe(0);
-      expect((await ping(lab, 'default/node2-host', '10.244.1.0', 1472)).code).not.toBe(0);
+      // from node-2 itself (flannel.1) and from its pod web-1 (eth0), both raised to 1500 while the overlay over a 1500-byte path carries only 1450
+      for (const [from, to] of [['default/node2-host', '10.244.1.0'], ['shop/web-1', CLIENT]] as const) {
+        expect((await ping(lab, from, to, 56)).code).toBe(0);
+        expect((await ping(lab, from, to, 1000)).code).toBe(0);
+        const full = await fullSizePing(lab, from, to);
+        expect(full.mtu).toBeGreaterThan(1450);
+        expectLostInPath(full.result);
+      }
     }));
 
   it('network-policy-deny: the policy admits only shop pods, so client is dropped while a shop pod gets in', () =>

@@ -15,6 +15,7 @@ import { parse, stringify } from 'yaml';
 import { archiveName } from '../../krew/manifest.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { run, skipLabSuite, startTestLab, type TestLab } from '../lab/harness.ts';
+import { findCommand } from '../lab/preflight.ts';
 import { krewInstall, LICENSE_NAME, validateManifest } from './krew-rules.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -50,7 +51,9 @@ describe.skipIf(skip)('the linux/amd64 release installed by krew, run by kubectl
     // This machine has a Node in /usr/bin, so PATH gets a directory holding kubectl alone instead of /usr/bin:/bin.
     const tools = join(work, 'tools');
     mkdirSync(tools);
-    symlinkSync('/usr/bin/kubectl', join(tools, 'kubectl'));
+    const kubectl = findCommand('kubectl', process.env.PATH, []);
+    if (!kubectl) throw new Error('kubectl is not on PATH (the global setup should have said so)');
+    symlinkSync(kubectl, join(tools, 'kubectl'));
     env = { PATH: `${krewRoot}/bin:${tools}`, HOME: join(work, 'home'), KUBECONFIG: lab.kubeconfig, NO_COLOR: '1' };
   }, 240_000);
 

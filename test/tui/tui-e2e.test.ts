@@ -1,7 +1,8 @@
 /**
  * End to end in a real terminal: the BUILT executable runs through real kubectl inside tmux (100×30) against the
  * ip-forward-off lab. The screen must show the ladder, the marked hop and the verdict; keys open the failing rung's
- * drill-down; q exits 1; Ctrl-C mid-run cleans up and leaves the terminal sane. No debug pod may remain.
+ * drill-down; q exits 1; Ctrl-C while the debug pods exist cleans them up and leaves the terminal sane. No debug
+ * pod may remain.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,13 +35,13 @@ function startSession(name: string, kubeconfig: string, dir: string): void {
 
 const screen = (name: string): string => tmux(['capture-pane', '-p', '-t', name]);
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000, seen: () => string = () => ''): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, seen: () => string = () => '', everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${seen()}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -112,14 +113,19 @@ describe.skipIf(skip)('the TUI in a real terminal (tmux)', () => {
     expect(await debugPods(lab as TestLab)).toBe('');
   });
 
-  it('Ctrl-C mid-run cleans up, exits 130 and leaves echo on and the cursor visible', async () => {
+  it('Ctrl-C while the debug pods exist cleans them up, exits 130 and leaves echo on and the cursor visible', async () => {
     const name = `netdebug-tui-e2e-int-${process.pid}`;
     const out = join(dir, 'int');
     execFileSync('mkdir', ['-p', out]);
     startSession(name, (lab as TestLab).kubeconfig, out);
-    const live = await waitForScreen(name, 'running…');
-    expect(live).toMatch(/^Ladder$/m);
+    // Mid-run for real: the node debug pods exist in the cluster, and the UI is still running.
+    const pods = await waitFor('a netdebug debug pod in the lab', async () => ((await debugPods(lab as TestLab)) || undefined), 30_000, () => `; the screen shows:\n${screen(name)}`, 50);
+    const live = screen(name);
     tmux(['send-keys', '-t', name, 'C-c']);
+    expect(pods).toMatch(/^pod\//m);
+    expect(live).toMatch(/^Ladder$/m);
+    expect(live).toContain('running…');
+    expect(live).not.toContain('Verdict ✗');
     const exit = await waitFor('the exit code', () => readIfExists(join(out, 'exit')));
     expect(exit.trim()).toBe('EXIT=130');
     expect(screen(name)).toContain('interrupted: cleaning up debug pods');

@@ -4,11 +4,15 @@
  */
 import { render } from 'ink-testing-library';
 import { stripVTControlCharacters } from 'node:util';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import type { RunEvent } from '../../src/core/model.ts';
 import type { LadderRow, TuiState } from '../../src/tui/state.ts';
 import { replayEvents } from '../../src/tui/state.ts';
 import { App, createTuiStore, type TuiExit } from '../../src/tui/app.tsx';
-import { buildDrillLines, DrillDown, Ladder, PathDiagram, Verdict } from '../../src/tui/views.tsx';
+import { buildDrillLines, DrillDown, Header, Ladder, PathDiagram, SPINNER, Verdict } from '../../src/tui/views.tsx';
+import { runDiagnosis } from '../../src/run.ts';
+import { buildFacts, createFakeCluster, createFakeProber, healthyAnswer, realClock, type FakeProber } from '../cli/fakes.ts';
 import { loadEvents, type Recorded } from './fixtures.ts';
 import { cleanup } from 'ink-testing-library';
 
@@ -16,6 +20,46 @@ afterEach(() => cleanup());
 const plain = (s: string | undefined): string => stripVTControlCharacters(s ?? '');
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
 const state = (name: Recorded): TuiState => replayEvents(loadEvents(name), 'lab');
+/** The events up to (not including) the first of `type`: a run caught mid-way. */
+const until = (name: Recorded, type: RunEvent['type']): RunEvent[] => {
+  const events = loadEvents(name);
+  return events.slice(0, events.findIndex((e) => e.type === type));
+};
+
+/** The event stream of a real runDiagnosis over the CLI tests' fake cluster (client on node-1, web-1 on node-2). */
+async function runEvents(prober: FakeProber): Promise<RunEvent[]> {
+  const events: RunEvent[] = [];
+  await runDiagnosis({
+    runId: 'run-1',
+    source: { kind: 'pod', namespace: 'front', name: 'client' },
+    destination: { kind: 'service', namespace: 'shop', name: 'web', port: { kind: 'number', number: 80 } },
+    cluster: createFakeCluster(buildFacts()),
+    makeProber: () => prober,
+    opts: { timeoutMs: 2000 },
+    emit: (e) => void events.push(e),
+    clock: realClock,
+  });
+  return events;
+}
+
+/** A stdin and a stdout that Ink takes for a terminal; `written()` is everything Ink wrote. */
+function ttyStreams(size = { columns: 100, rows: 30 }) {
+  const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined, ref: () => undefined, unref: () => undefined });
+  const stdout = Object.assign(new PassThrough(), { ...size, isTTY: true });
+  const writes: string[] = [];
+  const write = stdout.write.bind(stdout);
+  stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    writes.push(String(chunk));
+    return write(chunk, ...rest);
+  }) as typeof stdout.write;
+  stdout.resume();
+  /** Sets the size and emits 'resize', as a terminal's stdout does. */
+  const resize = (columns: number, rows: number): void => {
+    Object.assign(stdout, { columns, rows });
+    stdout.emit('resize');
+  };
+  return { stdin, stdout, writes, resize, written: () => writes.join('') };
+}
 
 describe('Ladder', () => {
   const row = (status: LadderRow['status'], extra: Partial<LadderRow> = {}): LadderRow => ({ key: status, kind: 'rung', label: 'cluster-ip', status, summary: 'sum', probes: [], findings: [], ...extra });
@@ -48,6 +92,48 @@ describe('Ladder', () => {
     expect(dnsLine).toMatch(/✓ dns/);
     expect(late.indexOf(dnsLine as string)).toBe(early.indexOf(dnsLine as string));
   });
+
+  it('the spinner of a running row advances with the app\'s tick, and stops with the run', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const store = createTuiStore(replayEvents(until('ip-forward-off', 'rung-finished'), 'lab'));
+    const r = render(<App store={store} color={false} exitOnVerdict={false} size={{ columns: 100, rows: 30 }} />);
+    const mark = (): string | undefined => plain(r.lastFrame()).split('\n').find((l) => l.includes(' dns '))?.slice(2, 3);
+    await settle();
+    expect(mark()).toBe(SPINNER[0]);
+    vi.advanceTimersByTime(120);
+    await settle();
+    expect(mark()).toBe(SPINNER[1]);
+    vi.advanceTimersByTime(3 * 120);
+    await settle();
+    expect(mark()).toBe(SPINNER[4]);
+    // Once the run is over there is nothing left to animate: the interval is cleared.
+    for (const e of loadEvents('ip-forward-off').slice(until('ip-forward-off', 'rung-finished').length)) store.dispatch(e);
+    await settle();
+    expect(mark()).toBe('✓');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('Header', () => {
+  const lines = (s: TuiState, elapsedMs: number): string[] => plain(render(<Header state={s} elapsedMs={elapsedMs} color={false} />).lastFrame()).split('\n').map((l) => l.trimEnd());
+
+  it('shows the context, SRC → DST with resolved IPs and nodes, and the run\'s time once done', () => {
+    expect(lines(state('ip-forward-off'), 3002)).toEqual([
+      'kubectl netdebug  context lab  took 3.0s',
+      'default/client 10.244.1.3 (node-1) → svc shop/web 10.96.0.2:80 → 10.244.2.2:8080 (node-2)',
+    ]);
+  });
+
+  it('mid-run: the elapsed time and running…', () => {
+    expect(lines(replayEvents(until('ip-forward-off', 'verdict-decided'), 'lab'), 1234)[0]).toBe('kubectl netdebug  context lab  elapsed 1.2s  running…');
+  });
+
+  it('in the App, elapsed time runs from run-started on the clock', () => {
+    const s = replayEvents(until('ip-forward-off', 'verdict-decided'), 'lab');
+    const r = render(<App store={createTuiStore(s)} color={false} exitOnVerdict={false} size={{ columns: 100, rows: 30 }} now={() => (s.startedAt as number) + 2500} />);
+    expect(plain(r.lastFrame()).split('\n')[0]).toContain('elapsed 2.5s  running…');
+  });
 });
 
 describe('PathDiagram', () => {
@@ -62,6 +148,29 @@ describe('PathDiagram', () => {
   ])('$name: the dead hop is marked with the cause', ({ scenario, line }) => {
     const lines = plain(render(<PathDiagram state={state(scenario)} color={false} />).lastFrame()).split('\n');
     expect(lines.filter((l) => l.includes('✗'))).toEqual([expect.stringMatching(line)]);
+  });
+
+  const diagram = (s: TuiState): string[] => plain(render(<PathDiagram state={s} color={false} />).lastFrame()).split('\n').map((l) => l.trimEnd());
+
+  it('network: CONNECTION_FAILED marks the first hop not proven good', async () => {
+    // Every TCP probe times out, also on the destination's own node, and the node checks find nothing.
+    const answer = (spec: Parameters<typeof healthyAnswer>[0]) => (spec.action.tool === 'tcp-connect' ? ({ kind: 'timeout' } as const) : healthyAnswer(spec));
+    const s = replayEvents(await runEvents(createFakeProber({ answer })), 'lab');
+    expect(s.verdict).toMatchObject({ cause: 'CONNECTION_FAILED', component: 'network' });
+    const lines = diagram(s);
+    expect(lines.filter((l) => l.includes('✗'))).toEqual(['  ↓ ✗ node node-1  ◀ CONNECTION_FAILED  veth → bridge → NAT 10.96.1.1:80→10.244.2.7:8080']);
+    // The source pod answered DNS, so it is proven; nothing after the dead hop is.
+    expect(lines).toContain('  ✓ pod front/client  10.244.1.5');
+    expect(lines.slice(3).every((l) => l.includes('↓ ?'))).toBe(true);
+  });
+
+  it('netdebug: CHECKS_COULD_NOT_RUN marks no hop dead; only what the node probes proved is ✓', async () => {
+    const s = replayEvents(await runEvents(createFakeProber({ unready: { 'source-pod': 'ephemeral containers are disabled' } })), 'lab');
+    expect(s.verdict).toMatchObject({ cause: 'CHECKS_COULD_NOT_RUN', component: 'netdebug' });
+    const lines = diagram(s);
+    expect(lines.join('\n')).not.toMatch(/[✗◀]/);
+    // The source pod could not be probed; the node probes still reached the destination on its own node.
+    expect(lines.slice(1).map((l) => l.split('  ').slice(0, 2).join('  ').trim())).toEqual(['? pod front/client', '↓ ? node node-1', '↓ ? overlay', '↓ ✓ node node-2', '↓ ✓ pod shop/web-1']);
   });
 
   it('marks proven-good hops ✓ and unproven ones ?', () => {
@@ -106,6 +215,18 @@ describe('DrillDown', () => {
     expect(lines).toContain('  $ sysctl -n net.ipv4.ip_forward');
     expect(lines).toContain('  where:   node node-2 (hostNetwork), netdebug debug pod');
     expect(lines).toContain('  result:  net.ipv4.ip_forward = 0 (read)');
+    expect(lines).toContain('objects: Pod/shop/web-1');
+    expect(lines[lines.indexOf('  $ sysctl -n net.ipv4.ip_forward') + 3]).toBe('  took:    417ms of a 2.0s timeout');
+  });
+
+  it('names the objects a rung is about and how long each probe took', () => {
+    const s = state('ip-forward-off');
+    const lines = buildDrillLines(s.rows.find((r) => r.key === 'cluster-ip') as LadderRow, s);
+    expect(lines.slice(0, 3)).toEqual(['cluster-ip: failed in 2.6s', '1/1 failed: 10.96.0.2:80 timed out', 'objects: Service/shop/web']);
+    expect(lines).toContain('  took:    2.3s of a 2.0s timeout');
+    const dns = buildDrillLines(s.rows.find((r) => r.key === 'dns') as LadderRow, s);
+    expect(dns).toContain('objects: Pod/kube-system/coredns-6f6b679f8f-k8x2q');
+    expect(dns.filter((l) => l.startsWith('  took:'))).toEqual(['  took:    388ms of a 2.0s timeout', '  took:    388ms of a 2.0s timeout']);
   });
 
   it('scrolls: the offset shows later lines and is clamped at the end', () => {
@@ -138,6 +259,26 @@ describe('App', () => {
     const wide = plain(app('ip-forward-off', { columns: 120, rows: 30 }).lastFrame());
     expect(narrow).toContain('…');
     expect(wide).toContain('IP forwarding is off on node node-2: it drops every packet it should route to or from its pods');
+  });
+
+  it('re-lays out a live app when the terminal is resized', async () => {
+    // No size prop: the App follows the terminal, as Ink's useWindowSize reports it on 'resize'.
+    const r = render(<App store={createTuiStore(state('ip-forward-off'))} color={false} exitOnVerdict={false} />);
+    const resize = async (columns: number, rows: number): Promise<string[]> => {
+      Object.defineProperty(r.stdout, 'columns', { value: columns, configurable: true });
+      Object.defineProperty(r.stdout, 'rows', { value: rows, configurable: true });
+      r.stdout.emit('resize');
+      await settle();
+      return plain(r.lastFrame()).split('\n');
+    };
+    const small = await resize(70, 20);
+    expect(Math.max(...small.map((l) => [...l].length))).toBeLessThanOrEqual(70);
+    expect(small.length).toBeLessThanOrEqual(20);
+    expect(small.join('\n')).not.toContain('fix: on node node-2');
+    const big = await resize(120, 30);
+    expect(big).toContain('  IP forwarding is off on node node-2: it drops every packet it should route to or from its pods');
+    expect(big).toContain('  fix: on node node-2: sysctl -w net.ipv4.ip_forward=1');
+    expect(Math.max(...big.map((l) => [...l].length))).toBeGreaterThan(70);
   });
 
   it('j/k select, Enter opens the failing rung, j scrolls, Esc goes back', async () => {
@@ -224,10 +365,7 @@ describe('exit', () => {
   // ink-testing-library has no waitUntilExit, so the App's exit value is read through Ink's own render.
   const runApp = async (name: Recorded, keys: string[], exitOnVerdict: boolean, events?: number): Promise<TuiExit | 'still running'> => {
     const { render: inkRender } = await import('ink');
-    const { PassThrough } = await import('node:stream');
-    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined, ref: () => undefined, unref: () => undefined });
-    const stdout = Object.assign(new PassThrough(), { columns: 100, rows: 30, isTTY: false });
-    stdout.resume();
+    const { stdin, stdout } = ttyStreams();
     const all = loadEvents(name);
     const store = createTuiStore(replayEvents(all.slice(0, events ?? all.length), 'lab'));
     const inst = inkRender(<App store={store} color={false} exitOnVerdict={exitOnVerdict} />, { stdin: stdin as never, stdout: stdout as never, exitOnCtrlC: false, patchConsole: false });

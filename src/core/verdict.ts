@@ -578,7 +578,7 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
       });
     } else {
       add('CHECKS_COULD_NOT_RUN', 'inconclusive', {
-        summary: `could not diagnose: the ${primary} probes ${primaryRung?.status === 'skipped' ? 'were not run' : 'could not run'}`,
+        summary: `could not diagnose: the ${primary} probes ${primaryRung?.status === 'skipped' ? 'were not run' : `could not run${firstNotRunReason(input) ? ` (${firstNotRunReason(input)})` : ''}`}`,
         evidence: notRun.length > 0 ? notRun : [`${primary}: ${primaryRung?.summary ?? 'no probes'}`],
         hints: [
           'kubectl auth can-i patch pods --subresource=ephemeralcontainers',
@@ -695,6 +695,11 @@ function podHints(obj: string | undefined, target: string): string[] {
     ];
   }
   return [`check that a process listens on ${target}`];
+}
+
+function firstNotRunReason(input: VerdictInput): string | undefined {
+  const obs = [...input.observations, ...input.nodeChecks].map((r) => r.observation).find((o) => o.kind === 'could-not-run');
+  return obs?.kind === 'could-not-run' ? obs.reason : undefined;
 }
 
 function notRunLines(input: VerdictInput, line: (r: ProbeResult) => string): string[] {

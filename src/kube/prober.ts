@@ -354,7 +354,16 @@ function explainSetupError(err: unknown, what: string): Error {
   return new Error(`could not ${what}: ${message}`);
 }
 
+/** The words for an exec the API refused at the upgrade (client-node reports only the HTTP status then). */
+const EXEC_REFUSED: Readonly<Record<string, string>> = {
+  '401': 'unauthorized (401): the credentials were rejected',
+  '403': 'forbidden (403): this user may not exec into pods (create pods/exec)',
+  '404': 'not found (404): the pod or its container is gone',
+};
+
 function describeExecError(err: unknown): string {
+  const status = /Unexpected server response: (\d{3})/.exec(err instanceof Error ? err.message : String((err as { message?: unknown } | null)?.message ?? ''))?.[1];
+  if (status && EXEC_REFUSED[status]) return EXEC_REFUSED[status];
   if (err instanceof Error) return err.message;
   // client-node rejects with the ws ErrorEvent or a V1Status-like object on a failed upgrade
   const e = err as { message?: unknown; error?: { message?: unknown } } | null;

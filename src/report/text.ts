@@ -112,12 +112,12 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
     const width = Math.max(...nodes.map((n) => n.length));
     for (const node of nodes) {
       for (const r of nodeChecks.filter((c) => nodeOf(c) === node).sort((a, b) => order(a) - order(b))) {
-        const cited = verdict.evidence.includes(describeEvidence(r));
+        const cited = verdict.status !== 'healthy' && verdict.status !== 'inconclusive' && verdict.evidence.includes(describeEvidence(r));
         const symptom = !cited && r.observation.kind === 'mtu' && r.observation.smallPassed === false;
         const judged = cited ? 'fail' : symptom ? 'warn' : judgeNodeCheck(r.observation);
         const mark = judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
         const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
-        const note = cited && verdict.status !== 'healthy' ? p.red(`  ◀ ${verdict.cause}`) : symptom ? p.dim('  (no ping got through: the path is down, not an MTU problem)') : '';
+        const note = cited ? p.red(`  ◀ ${verdict.cause}`) : symptom ? p.dim('  (no ping got through: the path is down, not an MTU problem)') : '';
         write(`  ${mark} ${node.padEnd(width)}  ${what}${note}`);
       }
     }

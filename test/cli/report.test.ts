@@ -91,6 +91,14 @@ describe('text reporter', () => {
     expect(text).not.toMatch(/ip_forward = 1  ◀/);
   });
 
+  it('never marks a check that could not run as the cause: an inconclusive verdict only has ? lines', async () => {
+    const forbidden = () => ({ kind: 'could-not-run', reason: 'exec failed: forbidden (403)' }) as const;
+    const text = await replay(await record(forbidden), (o) => createTextReporter(o, { color: false }));
+    expect(text).toContain('Verdict  ? INCONCLUSIVE  CHECKS_COULD_NOT_RUN (netdebug)');
+    expect(text).toMatch(/\? node-2 +net\.ipv4\.ip_forward: could not run: exec failed: forbidden \(403\)\n/);
+    expect(text).not.toContain('◀');
+  });
+
   it('writes the header only once a target resolved, so a lookup error stands alone', async () => {
     const started = healthy.filter((e) => e.type === 'run-started');
     expect(await replay(started, (o) => createTextReporter(o, { color: false }))).toBe('');

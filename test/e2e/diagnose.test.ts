@@ -52,6 +52,7 @@ const rows: Row[] = [
   { name: 'healthy 3 nodes: pod → svc across nodes', scenario: 'healthy-3-nodes', src: 'default/client', dst: 'shop/svc/web', exit: 0, verdict: healthy },
   { name: 'healthy 3 nodes: pod → named port of a multi-port svc', scenario: 'healthy-3-nodes', src: 'default/client', dst: 'payments/svc/api:grpc', exit: 0, verdict: healthy },
   broken('ip_forward off on the destination node', 'ip-forward-off', { cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', node: 'node-2' }),
+  broken('ip_forward off on the source node, which also breaks its DNS', own('ip-forward-off-source'), { cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', node: 'node-2' }),
   broken('FORWARD policy DROP on the destination node', 'forward-policy-drop', { cause: 'NODE_FORWARD_DROP', component: 'node', node: 'node-2' }),
   broken('VXLAN blocked between healthy nodes', 'overlay-blocked', { cause: 'OVERLAY_BLOCKED', component: 'overlay' }),
   broken('kube-proxy rules missing on the source node', 'kube-proxy-rules-missing', { cause: 'SERVICE_PROXY_RULES_MISSING', component: 'kube-proxy', node: 'node-1' }),

@@ -24,6 +24,30 @@ const OK: { name: string; text: string; role: TargetRole; want: TargetRef }[] = 
   { name: 'surrounding whitespace trimmed', text: ' web ', role: 'source', want: { kind: 'pod', namespace: 'def', name: 'web' } },
 ];
 
+/** Every spelling the issue names (and kubectl's plurals), as `KIND/NAME` and `NS/KIND/NAME`, mapped to what it means. */
+const SPELLINGS: { spelling: string; want: (ns: string) => TargetRef }[] = [
+  ...['pod', 'pods', 'po'].map((spelling) => ({ spelling, want: (ns: string): TargetRef => ({ kind: 'pod', namespace: ns, name: 'x' }) })),
+  ...['service', 'services', 'svc'].map((spelling) => ({ spelling, want: (ns: string): TargetRef => ({ kind: 'service', namespace: ns, name: 'x' }) })),
+  ...(
+    [
+      ['Deployment', ['deployment', 'deployments', 'deploy']],
+      ['StatefulSet', ['statefulset', 'statefulsets', 'sts']],
+      ['DaemonSet', ['daemonset', 'daemonsets', 'ds']],
+    ] as const
+  ).flatMap(([workload, spellings]) => spellings.map((spelling) => ({ spelling, want: (ns: string): TargetRef => ({ kind: 'workload', workload, namespace: ns, name: 'x' }) }))),
+];
+
+describe('parseTarget: every kind spelling', () => {
+  it.each(SPELLINGS.map((s) => ({ name: s.spelling, ...s })))('$name/x and shop/$name/x as destination', ({ spelling, want }) => {
+    expect(parseTarget(`${spelling}/x`, 'destination', 'def')).toEqual(want('def'));
+    expect(parseTarget(`shop/${spelling.toUpperCase()}/x`, 'destination', 'def')).toEqual(want('shop'));
+  });
+
+  it.each(['node', 'nodes', 'no'])('%s/x is a node (cluster-scoped)', (spelling) => {
+    expect(parseTarget(`${spelling}/x`, 'destination', 'def')).toEqual({ kind: 'node', name: 'x' });
+  });
+});
+
 describe('parseTarget: accepted forms', () => {
   it.each(OK)('$name', ({ text, role, want }) => {
     expect(parseTarget(text, role, 'def')).toEqual(want);

@@ -199,8 +199,9 @@ export function createTuiReporter(opts: TuiReporterOptions): Reporter & { exitCo
   return {
     onEvent(event) {
       if (exited) return;
-      instance ??= start();
+      // The event first, so the first frame already shows the targets (run-started) rather than an empty header.
       store.dispatch(event);
+      instance ??= start();
     },
     async finish() {
       if (!instance || exited) return;

@@ -182,6 +182,9 @@ export function objectsOfRow(row: LadderRow): string[] {
   return [...new Set([...refs, ...fromFindings])];
 }
 
+/** What a hop shows until the targets are resolved. */
+export const RESOLVING = 'resolving…';
+
 /** One hop of the packet path. */
 export type HopId = 'src-pod' | 'src-node' | 'overlay' | 'dst-node' | 'dst-pod' | 'dns';
 
@@ -208,13 +211,15 @@ export interface PacketPath {
 export function derivePath(state: TuiState): PacketPath {
   const src = state.source;
   const dst = state.destination;
-  const srcNode = src ? (src.kind === 'pod' ? src.node : src.name) : '?';
+  // Undefined until known: a node that is not known yet is never "the same node" as another.
+  const srcNode = src ? (src.kind === 'pod' ? src.node : src.name) : undefined;
   const ep = dst?.kind === 'service' ? (dst.endpoints.find((e) => e.ready) ?? dst.endpoints[0]) : undefined;
-  const dstNode = dst ? (dst.kind === 'pod' ? dst.node : dst.kind === 'node' ? dst.name : dst.kind === 'service' ? (ep?.node ?? '?') : 'outside') : '?';
-  const dstIp = dst ? (dst.kind === 'pod' ? `${dst.ip}:${dst.port}` : dst.kind === 'node' ? `${dst.ip}:${dst.port}` : dst.kind === 'service' ? (ep ? `${ep.ip}:${ep.port}` : 'no endpoint') : `${dst.ips[0] ?? dst.host}:${dst.port}`) : '';
-  const dstTitle = dst ? (dst.kind === 'pod' ? `pod ${dst.namespace}/${dst.name}` : dst.kind === 'service' ? (ep?.pod ? `pod ${ep.pod.namespace}/${ep.pod.name}` : `endpoints of ${dst.namespace}/${dst.name}`) : dst.kind === 'node' ? `port on ${dst.name}` : dst.host) : 'destination';
-  const nat = dst?.kind === 'service' ? `NAT ${dst.clusterIP}:${dst.port.port}→${ep ? `${ep.ip}:${ep.port}` : '∅'}` : 'no NAT';
-  const sameNode = srcNode === dstNode;
+  const dstNode = dst ? (dst.kind === 'pod' ? dst.node : dst.kind === 'node' ? dst.name : dst.kind === 'service' ? ep?.node : 'outside') : undefined;
+  const dstIp = dst ? (dst.kind === 'pod' ? `${dst.ip}:${dst.port}` : dst.kind === 'node' ? `${dst.ip}:${dst.port}` : dst.kind === 'service' ? (ep ? `${ep.ip}:${ep.port}` : 'no endpoint') : `${dst.ips[0] ?? dst.host}:${dst.port}`) : RESOLVING;
+  const dstTitle = dst ? (dst.kind === 'pod' ? `pod ${dst.namespace}/${dst.name}` : dst.kind === 'service' ? (ep?.pod ? `pod ${ep.pod.namespace}/${ep.pod.name}` : `endpoints of ${dst.namespace}/${dst.name}`) : dst.kind === 'node' ? `port on ${dst.name}` : dst.host) : state.destinationText || 'destination';
+  const nat = dst?.kind === 'service' ? ` → NAT ${dst.clusterIP}:${dst.port.port}→${ep ? `${ep.ip}:${ep.port}` : '∅'}` : dst ? ' → no NAT' : '';
+  const sameNode = srcNode !== undefined && srcNode === dstNode;
+  const overlayDetail = !src || !dst ? RESOLVING : sameNode ? 'same node, not crossed' : `vxlan ${srcNode ?? '?'} → ${dstNode ?? '?'}`;
 
   const rung = (id: RungId): RowStatus | undefined => state.rows.find((r) => r.key === id)?.status;
   const endToEnd = rung('cluster-ip') === 'passed' || rung('pod-ip') === 'passed';
@@ -222,17 +227,17 @@ export function derivePath(state: TuiState): PacketPath {
   const srcRan = state.rows.some((r) => r.kind === 'rung' && r.probes.some((p) => p.spec.where.kind === 'source-pod' && p.observation && classifyObservation(p.observation) === 'ok'));
 
   const chain: Hop[] = [
-    { id: 'src-pod', title: src?.kind === 'node' ? `node ${src.name} (host)` : src ? `pod ${src.namespace}/${src.name}` : state.sourceText, detail: src ? src.ip : '', state: endToEnd || srcRan ? 'good' : 'unknown' },
-    { id: 'src-node', title: `node ${srcNode}`, detail: `veth → bridge → ${nat}`, state: endToEnd ? 'good' : 'unknown' },
-    { id: 'overlay', title: 'overlay', detail: sameNode ? 'same node, not crossed' : `vxlan ${srcNode} → ${dstNode}`, state: sameNode ? 'n/a' : endToEnd ? 'good' : 'unknown' },
-    { id: 'dst-node', title: `node ${dstNode}`, detail: sameNode ? 'same node as the source' : 'vxlan → bridge → veth', state: sameNode ? 'n/a' : atDestination ? 'good' : 'unknown' },
+    { id: 'src-pod', title: src?.kind === 'node' ? `node ${src.name} (host)` : src ? `pod ${src.namespace}/${src.name}` : state.sourceText || 'source', detail: src ? src.ip : RESOLVING, state: endToEnd || srcRan ? 'good' : 'unknown' },
+    { id: 'src-node', title: src ? `node ${srcNode}` : 'source node', detail: `veth → bridge${nat}`, state: endToEnd ? 'good' : 'unknown' },
+    { id: 'overlay', title: 'overlay', detail: overlayDetail, state: sameNode ? 'n/a' : endToEnd ? 'good' : 'unknown' },
+    { id: 'dst-node', title: dst ? `node ${dstNode ?? '?'}` : 'destination node', detail: sameNode ? 'same node as the source' : 'vxlan → bridge → veth', state: sameNode ? 'n/a' : atDestination ? 'good' : 'unknown' },
     { id: 'dst-pod', title: dstTitle, detail: dstIp, state: atDestination ? 'good' : 'unknown' },
   ];
   const dnsRow = rung('dns');
   const dns: Hop = {
     id: 'dns',
     title: 'DNS',
-    detail: dst?.kind === 'service' ? dst.dnsName : dst?.kind === 'address' ? dst.host : 'not used',
+    detail: !dst ? RESOLVING : dst.kind === 'service' ? dst.dnsName : dst.kind === 'address' ? dst.host : 'not used',
     state: dnsRow === 'passed' ? 'good' : dnsRow === 'skipped' ? 'n/a' : 'unknown',
   };
 
@@ -254,7 +259,7 @@ export function derivePath(state: TuiState): PacketPath {
 }
 
 /** Which hop the verdict's component (and node) puts the fault on. */
-function deadHopFor(v: Finding, srcNode: string, dstNode: string, sameNode: boolean, chain: Hop[]): HopId | undefined {
+function deadHopFor(v: Finding, srcNode: string | undefined, dstNode: string | undefined, sameNode: boolean, chain: Hop[]): HopId | undefined {
   switch (v.component) {
     case 'dns':
       return 'dns';
@@ -265,7 +270,7 @@ function deadHopFor(v: Finding, srcNode: string, dstNode: string, sameNode: bool
     case 'destination':
       return 'dst-pod';
     case 'node':
-      return v.node === dstNode && !sameNode ? 'dst-node' : v.node === srcNode || sameNode ? 'src-node' : 'dst-node';
+      return v.node !== undefined && v.node === dstNode && !sameNode ? 'dst-node' : (v.node !== undefined && v.node === srcNode) || sameNode ? 'src-node' : 'dst-node';
     case 'overlay':
       return sameNode ? 'src-node' : 'overlay';
     case 'network':

@@ -7,7 +7,7 @@ import type { ReactNode } from 'react';
 import type { Finding } from '../core/model.ts';
 import { describeObservation, describeProbeLocation, describeProbeTarget, classifyObservation } from '../core/verdict.ts';
 import { formatDuration } from '../report/text.ts';
-import { derivePath, objectsOfRow, type Hop, type HopState, type LadderRow, type RowStatus, type TuiState } from './state.ts';
+import { derivePath, objectsOfRow, RESOLVING, type Hop, type HopState, type LadderRow, type RowStatus, type TuiState } from './state.ts';
 
 /** The colours the views use; `undefined` means the terminal default. */
 export type Tone = 'green' | 'red' | 'yellow' | 'cyan' | 'gray' | undefined;
@@ -83,7 +83,8 @@ export function Header(props: { state: TuiState; elapsedMs: number; color: boole
   const { state, color } = props;
   const s = state.source;
   const d = state.destination;
-  const src = s ? (s.kind === 'pod' ? `${s.namespace}/${s.name} ${s.ip} (${s.node})` : `node ${s.name} ${s.ip}`) : state.sourceText;
+  // Before resolution: the targets as given (or nothing yet), marked as resolving.
+  const src = s ? (s.kind === 'pod' ? `${s.namespace}/${s.name} ${s.ip} (${s.node})` : `node ${s.name} ${s.ip}`) : state.sourceText || 'source';
   const dst = d
     ? d.kind === 'service'
       ? `svc ${d.namespace}/${d.name} ${d.clusterIP}:${d.port.port} → ${d.endpoints.map((e) => `${e.ip}:${e.port}${e.node ? ` (${e.node})` : ''}`).join(', ') || 'no endpoints'}`
@@ -92,7 +93,7 @@ export function Header(props: { state: TuiState; elapsedMs: number; color: boole
         : d.kind === 'node'
           ? `node ${d.name} ${d.ip}:${d.port}`
           : `${d.host}:${d.port}`
-    : state.destinationText;
+    : state.destinationText || 'destination';
   const done = state.exitCode !== undefined;
   return (
     <Box flexDirection="column">
@@ -102,7 +103,7 @@ export function Header(props: { state: TuiState; elapsedMs: number; color: boole
         {`  ${done ? 'took' : 'elapsed'} ${formatDuration(props.elapsedMs)}`}
         {done ? '' : <Text color={paint(color, 'cyan')}>{'  running…'}</Text>}
       </Line>
-      <Line>{`${src} → ${dst}`}</Line>
+      <Line>{`${src} → ${dst}${s && d ? '' : `  (${RESOLVING})`}`}</Line>
     </Box>
   );
 }

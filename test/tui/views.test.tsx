@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { RunEvent } from '../../src/core/model.ts';
 import type { LadderRow, TuiState } from '../../src/tui/state.ts';
 import { replayEvents } from '../../src/tui/state.ts';
-import { App, createTuiStore, type TuiExit } from '../../src/tui/app.tsx';
+import { App, createTuiReporter, createTuiStore, type TuiExit } from '../../src/tui/app.tsx';
 import { buildDrillLines, DrillDown, Header, Ladder, PathDiagram, SPINNER, Verdict } from '../../src/tui/views.tsx';
 import { runDiagnosis } from '../../src/run.ts';
 import { buildFacts, createFakeCluster, createFakeProber, healthyAnswer, realClock, type FakeProber } from '../cli/fakes.ts';
@@ -129,6 +129,14 @@ describe('Header', () => {
     expect(lines(replayEvents(until('ip-forward-off', 'verdict-decided'), 'lab'), 1234)[0]).toBe('kubectl netdebug  context lab  elapsed 1.2s  running…');
   });
 
+  it('before the targets resolve: the targets as given, marked resolving (never a bare →)', () => {
+    const started = replayEvents(loadEvents('ip-forward-off').slice(0, 1), 'lab');
+    expect(lines(started, 0)[1]).toBe('default/pod/client → shop/service/web  (resolving…)');
+    const sourceOnly = replayEvents(loadEvents('ip-forward-off').slice(0, 2), 'lab');
+    expect(lines(sourceOnly, 0)[1]).toBe('default/client 10.244.1.3 (node-1) → shop/service/web  (resolving…)');
+    expect(lines(replayEvents([], 'lab'), 0)[1]).toBe('source → destination  (resolving…)');
+  });
+
   it('in the App, elapsed time runs from run-started on the clock', () => {
     const s = replayEvents(until('ip-forward-off', 'verdict-decided'), 'lab');
     const r = render(<App store={createTuiStore(s)} color={false} exitOnVerdict={false} size={{ columns: 100, rows: 30 }} now={() => (s.startedAt as number) + 2500} />);
@@ -171,6 +179,23 @@ describe('PathDiagram', () => {
     expect(lines.join('\n')).not.toMatch(/[✗◀]/);
     // The source pod could not be probed; the node probes still reached the destination on its own node.
     expect(lines.slice(1).map((l) => l.split('  ').slice(0, 2).join('  ').trim())).toEqual(['? pod front/client', '↓ ? node node-1', '↓ ? overlay', '↓ ✓ node node-2', '↓ ✓ pod shop/web-1']);
+  });
+
+  it('before the targets resolve: the targets as given, and no hop claims the same node', () => {
+    for (const n of [0, 1, 2]) {
+      const lines = diagram(replayEvents(loadEvents('ip-forward-off').slice(0, n), 'lab'));
+      expect(lines.join('\n'), `after ${n} events`).not.toMatch(/same node|–/);
+      expect(lines).toContain('  ↓ ? overlay  resolving…');
+      expect(lines).toContain('  ↓ ? destination node  vxlan → bridge → veth');
+    }
+    expect(diagram(replayEvents(loadEvents('ip-forward-off').slice(0, 1), 'lab'))).toEqual([
+      'Packet path   DNS ? resolving…',
+      '  ? default/pod/client  resolving…',
+      '  ↓ ? source node  veth → bridge',
+      '  ↓ ? overlay  resolving…',
+      '  ↓ ? destination node  vxlan → bridge → veth',
+      '  ↓ ? shop/service/web  resolving…',
+    ]);
   });
 
   it('marks proven-good hops ✓ and unproven ones ?', () => {
@@ -388,5 +413,23 @@ describe('exit', () => {
     { name: 'q mid-run interrupts', scenario: 'ip-forward-off', keys: ['q'], exitOnVerdict: false, events: 10, want: { kind: 'interrupted' } },
   ])('$name', async ({ scenario, keys, exitOnVerdict, events, want }) => {
     expect(await runApp(scenario, keys, exitOnVerdict, events)).toEqual(want);
+  });
+});
+
+describe('the -o tui reporter', () => {
+  const start = (onInterrupt: () => void = () => undefined) => {
+    const io = ttyStreams();
+    const reporter = createTuiReporter({ color: false, exitOnVerdict: false, context: 'lab', onInterrupt, stdin: io.stdin as never, stdout: io.stdout as never });
+    return { ...io, reporter };
+  };
+
+  it('draws its first frame with the targets as given, not an empty header', async () => {
+    const { reporter, stdin, written } = start();
+    await reporter.onEvent?.(loadEvents('ip-forward-off')[0] as RunEvent);
+    await settle();
+    expect(plain(written())).toContain('default/pod/client → shop/service/web  (resolving…)');
+    expect(plain(written())).not.toMatch(/^ → /m);
+    stdin.write('q');
+    await reporter.finish?.();
   });
 });

@@ -2,13 +2,12 @@
  * The interactive TUI: an event store fed by the run, the App component (layout, keys, the one owner of `exit()`), and
  * the `-o tui` Reporter that renders it with Ink and resolves with the verdict's exit code when the user quits.
  */
-import { Box, render, Text, useApp, useInput, useWindowSize, type Instance, type Key } from 'ink';
+import { Box, render, renderToString, useApp, useInput, useWindowSize, type Instance, type Key } from 'ink';
 import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import type { RunEvent } from '../core/model.ts';
 import type { Reporter } from '../report/reporter.ts';
 import { applyEvent, createInitialState, type TuiState } from './state.ts';
-import { buildDrillLines, clampOffset, DrillDown, Header, Help, Ladder, PathDiagram, Verdict } from './views.tsx';
-
+import { buildDrillLines, clampOffset, DrillDown, Help, MainView } from './views.tsx';
 
 /** A tiny external store: the run dispatches events, the App subscribes. */
 export interface TuiStore {
@@ -53,7 +52,9 @@ export function App(props: AppProps): ReactNode {
   const state = useSyncExternalStore(props.store.subscribe, props.store.getState);
   const { exit } = useApp();
   const win = useWindowSize();
-  const columns = props.size?.columns ?? (win.columns || 80);
+  // The width is left to Ink, which lays the root out at the terminal's width before it redraws for a resize; a width
+  // from useWindowSize would be one frame late, and that frame's too-wide lines wrap and stay above the next one.
+  const width = props.size ? { width: props.size.columns } : {};
   const rows = props.size?.rows ?? (win.rows || 24);
   const [selected, setSelected] = useState(0);
   const [mode, setModeState] = useState<Mode>('main');
@@ -127,19 +128,19 @@ export function App(props: AppProps): ReactNode {
     }
   }
 
-  const elapsedMs = state.wallMs ?? (state.startedAt !== undefined ? Math.max(0, now() - state.startedAt) : 0);
+  const elapsedMs = elapsedOf(state, now);
   // tick is read so the spinner and elapsed time re-render while the run is live.
   void tick;
   if (mode === 'drill' && row) {
     return (
-      <Box flexDirection="column" width={columns}>
+      <Box flexDirection="column" {...width}>
         <DrillDown row={row} state={state} offset={offset} height={drillHeight} color={props.color} />
       </Box>
     );
   }
   if (mode === 'help') {
     return (
-      <Box flexDirection="column" width={columns}>
+      <Box flexDirection="column" {...width}>
         <Help />
       </Box>
     );
@@ -148,15 +149,36 @@ export function App(props: AppProps): ReactNode {
   const used = 2 + 1 + state.rows.length + 6 + 1;
   const verdictLines = Math.max(2, rows - used - 1);
   return (
-    <Box flexDirection="column" width={columns}>
-      <Header state={state} elapsedMs={elapsedMs} color={props.color} />
-      <Ladder rows={state.rows} selected={selected} tick={tick} color={props.color} showCursor />
-      <PathDiagram state={state} color={props.color} />
-      <Verdict verdict={state.verdict} findings={state.findings} color={props.color} maxLines={verdictLines} />
-      <Text dimColor wrap="truncate-end">
-        {done ? '↑/↓ select · Enter open · ? keys · q quit' : '↑/↓ select · Enter open · ? keys · q/Ctrl-C interrupt'}
-      </Text>
+    <Box flexDirection="column" {...width}>
+      <MainView
+        state={state}
+        elapsedMs={elapsedMs}
+        selected={selected}
+        tick={tick}
+        color={props.color}
+        showCursor
+        verdictLines={verdictLines}
+        footer={done ? '↑/↓ select · Enter open · ? keys · q quit' : '↑/↓ select · Enter open · ? keys · q/Ctrl-C interrupt'}
+      />
     </Box>
+  );
+}
+
+/** The run's wall time once finished, else the time since it started. */
+function elapsedOf(state: TuiState, now: () => number): number {
+  return state.wallMs ?? (state.startedAt !== undefined ? Math.max(0, now() - state.startedAt) : 0);
+}
+
+/**
+ * The main screen as text, every verdict line included and no key line: what the reporter leaves on the normal screen
+ * when the UI (drawn on the alternate screen) exits, so the verdict stays in the terminal's history.
+ */
+export function renderFinalScreen(state: TuiState, opts: { color: boolean; columns: number; interrupted: boolean; now?: () => number }): string {
+  return renderToString(
+    <Box flexDirection="column" width={opts.columns}>
+      <MainView state={state} elapsedMs={elapsedOf(state, opts.now ?? Date.now)} selected={0} tick={0} color={opts.color} showCursor={false} verdictLines={Number.POSITIVE_INFINITY} interrupted={opts.interrupted} />
+    </Box>,
+    { columns: opts.columns },
   );
 }
 
@@ -177,17 +199,25 @@ export function createTuiReporter(opts: TuiReporterOptions): Reporter & { exitCo
   let instance: Instance | undefined;
   let exited = false;
   let exitResult: TuiExit | undefined;
+  const stdout = opts.stdout ?? process.stdout;
   const start = (): Instance => {
     const inst = render(<App store={store} color={opts.color} exitOnVerdict={opts.exitOnVerdict} />, {
       exitOnCtrlC: false,
       patchConsole: false,
-      ...(opts.stdout ? { stdout: opts.stdout } : {}),
+      // main only creates this reporter for a terminal outside CI, so Ink need not guess.
+      interactive: true,
+      // A screen of its own (like less or htop): redrawn in place, it never leaves stale frames in the terminal's
+      // scrollback, which a terminal that reflows on resize would otherwise pull back above the new frame.
+      alternateScreen: true,
+      stdout,
       ...(opts.stdin ? { stdin: opts.stdin } : {}),
     });
     void inst.waitUntilExit().then(
       (r) => {
         exited = true;
         exitResult = r as TuiExit | undefined;
+        // Ink has left the alternate screen: leave the last state on the normal one.
+        if (exitResult) stdout.write(`${renderFinalScreen(store.getState(), { color: opts.color, columns: stdout.columns || 80, interrupted: exitResult.kind === 'interrupted' })}\n`);
         if (exitResult?.kind === 'interrupted') opts.onInterrupt();
       },
       () => {

@@ -1,6 +1,7 @@
 /**
  * The TUI's views, each a pure function of the state from state.ts plus the terminal size: Header, Ladder,
- * PathDiagram, Verdict, DrillDown and Help. Colour only through `paint`, so NO_COLOR gives plain text.
+ * PathDiagram, Verdict, MainView (those four together), DrillDown and Help. Colour only through `paint`, so NO_COLOR
+ * gives plain text.
  */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
@@ -78,8 +79,8 @@ function Line(props: { children: ReactNode; color?: Tone; bold?: boolean; dim?: 
   );
 }
 
-/** The header: context, SRC → DST with addresses and nodes, elapsed time. */
-export function Header(props: { state: TuiState; elapsedMs: number; color: boolean }): ReactNode {
+/** The header: context, SRC → DST with addresses and nodes, elapsed time; `interrupted` for the frame left after Ctrl-C. */
+export function Header(props: { state: TuiState; elapsedMs: number; color: boolean; interrupted?: boolean }): ReactNode {
   const { state, color } = props;
   const s = state.source;
   const d = state.destination;
@@ -101,7 +102,7 @@ export function Header(props: { state: TuiState; elapsedMs: number; color: boole
         <Text bold>kubectl netdebug</Text>
         {state.context ? `  context ${state.context}` : ''}
         {`  ${done ? 'took' : 'elapsed'} ${formatDuration(props.elapsedMs)}`}
-        {done ? '' : <Text color={paint(color, 'cyan')}>{'  running…'}</Text>}
+        {done ? '' : props.interrupted ? <Text color={paint(color, 'yellow')}>{'  interrupted'}</Text> : <Text color={paint(color, 'cyan')}>{'  running…'}</Text>}
       </Line>
       <Line>{`${src} → ${dst}${s && d ? '' : `  (${RESOLVING})`}`}</Line>
     </Box>
@@ -186,6 +187,20 @@ export function Verdict(props: { verdict: Finding | undefined; findings: Finding
       </Line>
       {lines.slice(0, Math.max(0, props.maxLines - 1))}
     </Box>
+  );
+}
+
+/** The main screen: header, ladder, packet path, verdict (cut to `verdictLines`) and, when given, the key line. */
+export function MainView(props: { state: TuiState; elapsedMs: number; selected: number; tick: number; color: boolean; showCursor: boolean; verdictLines: number; footer?: string; interrupted?: boolean }): ReactNode {
+  const { state, color } = props;
+  return (
+    <>
+      <Header state={state} elapsedMs={props.elapsedMs} color={color} interrupted={props.interrupted === true} />
+      <Ladder rows={state.rows} selected={props.selected} tick={props.tick} color={color} showCursor={props.showCursor} />
+      <PathDiagram state={state} color={color} />
+      <Verdict verdict={state.verdict} findings={state.findings} color={color} maxLines={props.verdictLines} />
+      {props.footer !== undefined ? <Line dim>{props.footer}</Line> : null}
+    </>
   );
 }
 

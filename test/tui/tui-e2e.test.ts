@@ -1,8 +1,8 @@
 /**
  * End to end in a real terminal: the BUILT executable runs through real kubectl inside tmux (100×30) against the
  * ip-forward-off lab. The screen must show the ladder, the marked hop and the verdict; keys open the failing rung's
- * drill-down; q exits 1; Ctrl-C while the debug pods exist cleans them up and leaves the terminal sane. No debug
- * pod may remain.
+ * drill-down; resizing redraws without leftovers; q exits 1; Ctrl-C while the debug pods exist cleans them up and leaves
+ * the terminal sane. No debug pod may remain.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -50,6 +50,13 @@ const waitForScreen = (name: string, text: string): Promise<string> => waitFor(`
   return s.includes(text) ? s : undefined;
 }, 30_000, () => `; the screen shows:\n${screen(name)}`);
 
+/** Resizes the session's window and waits until the UI has redrawn for it (its key line is the last line again). */
+async function resize(name: string, columns: number, rows: number): Promise<string[]> {
+  tmux(['resize-window', '-t', name, '-x', String(columns), '-y', String(rows)]);
+  await new Promise((r) => setTimeout(r, 300));
+  return (await waitForScreen(name, 'q quit')).split('\n');
+}
+
 const readIfExists = (path: string): string | undefined => (existsSync(path) && readFileSync(path, 'utf8').trim() !== '' ? readFileSync(path, 'utf8') : undefined);
 
 async function debugPods(lab: TestLab): Promise<string> {
@@ -79,7 +86,7 @@ describe.skipIf(skip)('the TUI in a real terminal (tmux)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('shows ladder, marked hop and verdict; drills into the failing rung; q exits 1', async () => {
+  it('shows ladder, marked hop and verdict; re-lays out on resize; drills into the failing rung; q exits 1', async () => {
     const name = `netdebug-tui-e2e-q-${process.pid}`;
     const out = join(dir, 'q');
     execFileSync('mkdir', ['-p', out]);
@@ -91,6 +98,18 @@ describe.skipIf(skip)('the TUI in a real terminal (tmux)', () => {
     expect(done).toContain('↓ ✗ node node-2  ◀ NODE_IP_FORWARD_DISABLED');
     expect(done).toContain('Verdict ✗ BROKEN NODE_IP_FORWARD_DISABLED (node)  at node node-2');
     expect(done).toContain('fix: on node node-2: sysctl -w net.ipv4.ip_forward=1');
+
+    // Shrink, then grow: the frame is redrawn for each size, and no old header or ladder line is left above it.
+    const small = await resize(name, 80, 24);
+    expect(Math.max(...small.map((l) => [...l].length))).toBeLessThanOrEqual(80);
+    const grown = await resize(name, 130, 40);
+    expect(grown[0]).toMatch(/^kubectl netdebug {2}context lab-ip-forward-off {2}took /);
+    expect(grown.filter((l) => l.startsWith('kubectl netdebug'))).toHaveLength(1);
+    expect(grown.filter((l) => l.includes('API objects'))).toHaveLength(1);
+    expect(grown).toContain('  IP forwarding is off on node node-2: it drops every packet it should route to or from its pods');
+    const back = await resize(name, 100, 30);
+    expect(back[0]).toMatch(/^kubectl netdebug /);
+    expect(back.filter((l) => l.startsWith('kubectl netdebug'))).toHaveLength(1);
 
     // API objects, dns, cluster-ip: two rows down is the failing rung.
     for (const key of ['j', 'j', 'Enter']) {
@@ -110,6 +129,10 @@ describe.skipIf(skip)('the TUI in a real terminal (tmux)', () => {
     tmux(['send-keys', '-t', name, 'q']);
     const exit = await waitFor('the exit code', () => readIfExists(join(out, 'exit')));
     expect(exit.trim()).toBe('EXIT=1');
+    // The UI ran on the alternate screen; what stays on the terminal is its final screen with the whole verdict.
+    const left = screen(name);
+    expect(left).toContain('Verdict ✗ BROKEN NODE_IP_FORWARD_DISABLED (node)  at node node-2');
+    expect(left).toContain('make it persistent on node-2');
     expect(await debugPods(lab as TestLab)).toBe('');
   });
 
@@ -128,7 +151,11 @@ describe.skipIf(skip)('the TUI in a real terminal (tmux)', () => {
     expect(live).not.toContain('Verdict ✗');
     const exit = await waitFor('the exit code', () => readIfExists(join(out, 'exit')));
     expect(exit.trim()).toBe('EXIT=130');
-    expect(screen(name)).toContain('interrupted: cleaning up debug pods');
+    const left = screen(name);
+    expect(left).toContain('interrupted: cleaning up debug pods');
+    // The screen left behind is the one that was interrupted, before any verdict.
+    expect(left).toMatch(/^kubectl netdebug .* interrupted$/m);
+    expect(left).not.toContain('Verdict ✗');
     const stty = await waitFor('stty -a', () => readIfExists(join(out, 'stty')));
     expect(stty).toMatch(/(^|\s)echo(\s|$)/);
     expect(stty).toMatch(/(^|\s)icanon(\s|$)/);

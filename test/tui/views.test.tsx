@@ -306,6 +306,23 @@ describe('App', () => {
     expect(Math.max(...big.map((l) => [...l].length))).toBeGreaterThan(70);
   });
 
+  it('on a resize, even the first frame Ink redraws fits the new width (a wider one would wrap and stay on screen)', async () => {
+    const { render: inkRender } = await import('ink');
+    const io = ttyStreams({ columns: 120, rows: 30 });
+    // debug: every frame is written whole, so each write is one frame; interactive: Ink redraws on 'resize' itself.
+    const inst = inkRender(<App store={createTuiStore(state('ip-forward-off'))} color={false} exitOnVerdict={false} />, { stdin: io.stdin as never, stdout: io.stdout as never, debug: true, interactive: true, exitOnCtrlC: false, patchConsole: false });
+    onTestFinished(() => inst.unmount());
+    await settle();
+    const widest = (frames: string[]): number => Math.max(...frames.flatMap((f) => plain(f).split('\n')).map((l) => [...l].length));
+    expect(widest(io.writes)).toBeGreaterThan(100);
+    const before = io.writes.length;
+    io.resize(70, 24);
+    await settle();
+    const after = io.writes.slice(before);
+    expect(after.length).toBeGreaterThan(0);
+    expect(widest(after)).toBeLessThanOrEqual(70);
+  });
+
   it('j/k select, Enter opens the failing rung, j scrolls, Esc goes back', async () => {
     const r = app('ip-forward-off', { columns: 100, rows: 12 });
     await settle();
@@ -417,6 +434,8 @@ describe('exit', () => {
 });
 
 describe('the -o tui reporter', () => {
+  const ENTER_ALT = '\u001b[?1049h';
+  const LEAVE_ALT = '\u001b[?1049l';
   const start = (onInterrupt: () => void = () => undefined) => {
     const io = ttyStreams();
     const reporter = createTuiReporter({ color: false, exitOnVerdict: false, context: 'lab', onInterrupt, stdin: io.stdin as never, stdout: io.stdout as never });
@@ -430,6 +449,38 @@ describe('the -o tui reporter', () => {
     expect(plain(written())).toContain('default/pod/client → shop/service/web  (resolving…)');
     expect(plain(written())).not.toMatch(/^ → /m);
     stdin.write('q');
+    await reporter.finish?.();
+  });
+
+  it('runs on the alternate screen, and on q leaves the final screen with the whole verdict on the normal one', async () => {
+    const { reporter, stdin, written } = start();
+    for (const e of loadEvents('ip-forward-off')) await reporter.onEvent?.(e);
+    await settle();
+    // Drawn in place on a screen of its own, nothing of a frame reaches the scrollback (see the resize e2e test).
+    expect(written().startsWith(ENTER_ALT)).toBe(true);
+    expect(written()).not.toContain(LEAVE_ALT);
+    const finished = reporter.finish?.();
+    stdin.write('q');
+    await finished;
+    expect(reporter.exitCode()).toBe(1);
+    const after = plain(written().slice(written().lastIndexOf(LEAVE_ALT)));
+    expect(after).toMatch(/^kubectl netdebug {2}context lab {2}took 3\.0s$/m);
+    expect(after).toContain('✗ node node-2  ◀ NODE_IP_FORWARD_DISABLED');
+    expect(after).toContain('       make it persistent on node-2: echo net.ipv4.ip_forward=1 > /etc/sysctl.d/99-kubernetes.conf');
+    expect(after).not.toContain('q quit');
+  });
+
+  it('Ctrl-C mid-run: leaves the screen as it was, marked interrupted, then calls onInterrupt', async () => {
+    let interrupted = 0;
+    const { reporter, stdin, written } = start(() => void (interrupted += 1));
+    for (const e of until('ip-forward-off', 'verdict-decided')) await reporter.onEvent?.(e);
+    await settle();
+    stdin.write('\u0003');
+    await settle();
+    expect(interrupted).toBe(1);
+    const after = plain(written().slice(written().lastIndexOf(LEAVE_ALT)));
+    expect(after).toMatch(/^kubectl netdebug {2}context lab {2}elapsed \S+ {2}interrupted$/m);
+    expect(after).toContain('Verdict: waiting for the ladder…');
     await reporter.finish?.();
   });
 });

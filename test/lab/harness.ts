@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +42,9 @@ export interface CommandResult {
 export interface TestLab {
   rec: LabRecord;
   kubeconfig: string;
-  /** Runs real kubectl against the lab with its own discovery cache. */
+  /** Where each kubectl call gets its fresh cache dir (removed when the call ends; the root goes with `down`). */
+  cacheRoot: string;
+  /** Runs real kubectl against the lab with a fresh --cache-dir of its own, so no call reuses another's discovery. */
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
   /** `kubectl exec` into a pod (ns/name) and returns the command's result. */
   exec(pod: string, command: string[], container?: string): Promise<CommandResult>;
@@ -63,12 +66,19 @@ export function run(file: string, args: string[], opts: { input?: string; timeou
 export async function startTestLab(scenario: string): Promise<TestLab> {
   const path = scenario.includes('/') ? scenario : scenarioPath(scenario);
   const rec = await upLab(path);
-  const cacheDir = mkdtempSync(join(tmpdir(), 'kubectl-cache-'));
-  const kubectl = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> =>
-    run('kubectl', ['--kubeconfig', rec.kubeconfig, '--cache-dir', cacheDir, ...args], opts);
+  const cacheRoot = mkdtempSync(join(tmpdir(), 'kubectl-cache-'));
+  const kubectl = async (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> => {
+    const cacheDir = await mkdtemp(join(cacheRoot, 'call-'));
+    try {
+      return await run('kubectl', ['--kubeconfig', rec.kubeconfig, '--cache-dir', cacheDir, ...args], opts);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  };
   return {
     rec,
     kubeconfig: rec.kubeconfig,
+    cacheRoot,
     kubectl,
     exec: (pod, command, container) => {
       const [ns, name] = pod.split('/') as [string, string];
@@ -76,7 +86,7 @@ export async function startTestLab(scenario: string): Promise<TestLab> {
     },
     down: async () => {
       await downLabs([rec.labId]);
-      rmSync(cacheDir, { recursive: true, force: true });
+      rmSync(cacheRoot, { recursive: true, force: true });
     },
   };
 }

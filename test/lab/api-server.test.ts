@@ -118,6 +118,14 @@ function call(method: string, path: string, opts: { body?: unknown; headers?: Re
   });
 }
 
+/** Opens an exec WebSocket to default/web with the given query (command=…&stdout=…) offering these subprotocols. */
+function openExec(query: string, protocols: string[]): WebSocket {
+  return new WebSocket(`${server.url.replace('https', 'wss')}/api/v1/namespaces/default/pods/web/exec?${query}`, protocols, {
+    ca: tls.caCert,
+    headers: { Authorization: `Bearer ${TOKEN}` },
+  });
+}
+
 interface KubectlResult {
   code: number | null;
   stdout: string;
@@ -538,10 +546,7 @@ describe('lab API server protocol details', () => {
     { name: 'v4 only', offered: ['v4.channel.k8s.io'], expected: 'v4.channel.k8s.io' },
     { name: 'first supported of several', offered: ['v3.channel.k8s.io', 'v4.channel.k8s.io', 'v5.channel.k8s.io'], expected: 'v4.channel.k8s.io' },
   ])('exec negotiates a subprotocol: $name', async ({ offered, expected }) => {
-    const ws = new WebSocket(`${server.url.replace('https', 'wss')}/api/v1/namespaces/default/pods/web/exec?command=echo&command=hi&stdout=true`, offered, {
-      ca: tls.caCert,
-      headers: { Authorization: `Bearer ${TOKEN}` },
-    });
+    const ws = openExec('command=echo&command=hi&stdout=true', offered);
     const frames: Buffer[] = [];
     ws.on('message', (d: Buffer) => frames.push(d));
     const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
@@ -553,11 +558,28 @@ describe('lab API server protocol details', () => {
     ]);
   });
 
-  it('exec v5 forwards stdin until the client closes it with [255, 0]', async () => {
-    const ws = new WebSocket(`${server.url.replace('https', 'wss')}/api/v1/namespaces/default/pods/web/exec?command=cat&stdin=true&stdout=true&stderr=true`, ['v5.channel.k8s.io'], {
-      ca: tls.caCert,
-      headers: { Authorization: `Bearer ${TOKEN}` },
+  it('exec over v4 sends stdout, stderr and a non-zero exit code as the apiserver\'s Status on channel 3, then closes', async () => {
+    const ws = openExec(`command=sh&command=-c&command=${encodeURIComponent('echo out; echo err >&2; exit 5')}&stdout=true&stderr=true`, ['v4.channel.k8s.io']);
+    const frames: Buffer[] = [];
+    ws.on('message', (d: Buffer) => frames.push(d));
+    const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
+    expect(ws.protocol).toBe('v4.channel.k8s.io');
+    expect(code).toBe(1000);
+    const on = (channel: number) => frames.filter((f) => f[0] === channel).map((f) => f.subarray(1).toString()).join('');
+    expect(on(1)).toBe('out\n');
+    expect(on(2)).toBe('err\n');
+    expect(frames.at(-1)?.[0]).toBe(3); // the status comes last
+    expect(JSON.parse(on(3))).toEqual({
+      metadata: {},
+      status: 'Failure',
+      reason: 'NonZeroExitCode',
+      message: 'command terminated with non-zero exit code: error executing command [sh -c echo out; echo err >&2; exit 5], exit code 5',
+      details: { causes: [{ reason: 'ExitCode', message: '5' }] },
     });
+  });
+
+  it('exec v5 forwards stdin until the client closes it with [255, 0]', async () => {
+    const ws = openExec('command=cat&stdin=true&stdout=true&stderr=true', ['v5.channel.k8s.io']);
     let out = '';
     ws.on('message', (d: Buffer) => {
       if (d[0] === 1) out += d.subarray(1).toString();
@@ -572,10 +594,7 @@ describe('lab API server protocol details', () => {
   });
 
   it('rejects an exec upgrade without a supported subprotocol before upgrading', async () => {
-    const ws = new WebSocket(`${server.url.replace('https', 'wss')}/api/v1/namespaces/default/pods/web/exec?command=true`, ['v3.channel.k8s.io'], {
-      ca: tls.caCert,
-      headers: { Authorization: `Bearer ${TOKEN}` },
-    });
+    const ws = openExec('command=true', ['v3.channel.k8s.io']);
     const before = kubelet.execs.length;
     const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     expect(status).toBe(400);

@@ -203,6 +203,12 @@ function planNodeChecks(facts: ClusterFacts, direct: DirectTarget[], sourceNode:
     const onBridge: ProbeLocation = sourceOnBridge(t.node) ? { kind: 'source-pod' } : { kind: 'node-pod', node: t.node, hostNetwork: false };
     checks.push(spec('node-checks', `${t.node}:pod-mac:${t.host}`, onBridge, { tool: 'neighbor', address: t.host, refresh: true }, { check: 'pod-mac', ...(t.about ? { about: t.about } : {}) }));
   }
+  // The source pod is one of its own Service's backends: reaching itself through the ClusterIP takes hairpin mode on its
+  // bridge port. Which port is its own: the ifindex of its eth0's peer, read inside the pod.
+  if (sourcePodIP && dest.kind === 'service' && dest.clusterIP !== '' && dest.clusterIP !== 'None' && dest.endpoints.some((e) => e.ip === sourcePodIP)) {
+    checks.push(spec('node-checks', `source:veth-peer`, { kind: 'source-pod' }, { tool: 'veth-peer' }, { check: 'hairpin' }));
+    check(sourceNode, 'hairpin', 'bridge-ports', { tool: 'bridge-ports' });
+  }
   if (dest.kind === 'service' && dest.clusterIP !== '' && dest.clusterIP !== 'None') {
     check(sourceNode, 'nat-rules', `nat:${dest.clusterIP}:${dest.port.port}`, {
       tool: 'nat-rules',

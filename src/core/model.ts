@@ -130,6 +130,7 @@ export const NODE_CHECK_IDS = [
   'route-to-source',
   'neighbor',
   'pod-mac',
+  'hairpin',
   'nat-rules',
   'mtu',
 ] as const;
@@ -157,6 +158,8 @@ export type ProbeAction =
        */
       refresh?: boolean;
     }
+  | { tool: 'veth-peer'; /** Run in a pod: the ifindex of the node-side end of its eth0 veth (`/sys/class/net/eth0/iflink`). */ }
+  | { tool: 'bridge-ports'; /** Run on a node: every bridge port with its ifindex, bridge and hairpin mode. */ }
   | {
       tool: 'path-mtu';
       /** Don't-fragment pings to this address, full-size for the MTU of the interface its route uses, then 56 bytes. */
@@ -208,6 +211,8 @@ export type ProbeObservation =
     }
   | { kind: 'neighbor'; ip: string; mac: string | null; state: string; dev?: string }
   | { kind: 'nat-rules'; clusterIP: string; port: number; present: boolean; endpoints: string[] }
+  | { kind: 'veth-peer'; ifindex: number }
+  | { kind: 'bridge-ports'; ports: { ifindex: number; dev: string; bridge: string; hairpin: boolean }[] }
   | {
       kind: 'mtu';
       /** ICMP payload bytes of the full-size ping. */
@@ -306,6 +311,7 @@ export const CAUSE_COMPONENTS = {
   NODE_BRIDGE_NF_DISABLED: 'node',
   NODE_ROUTE_MISSING: 'node',
   NODE_NEIGHBOR_STALE: 'node',
+  NODE_HAIRPIN_DISABLED: 'node',
   OVERLAY_BLOCKED: 'overlay',
   PATH_MTU_MISMATCH: 'overlay',
   CONNECTION_FAILED: 'network',

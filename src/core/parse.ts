@@ -35,6 +35,17 @@ export const PATH_MTU_SCRIPT = [
 /** Resolves the address by talking to it once (ARP), then prints its neighbor entry; the ping's outcome is not the point. */
 export const NEIGHBOR_REFRESH_SCRIPT = 'ping -c 1 -W 1 "$1" >/dev/null 2>&1; exec ip neigh show "$1"';
 
+/**
+ * Lists a node's bridge ports, one line each: `ifindex dev bridge hairpin_mode` (the kubelet's or CNI's hairpin
+ * setting, which lets a pod reach itself through its Service). Fixed text, no parameters.
+ */
+export const BRIDGE_PORTS_SCRIPT = [
+  'for p in /sys/class/net/*/brport; do',
+  'd=${p%/brport}; m=$(readlink "$d/master") || continue;',
+  'echo "$(cat "$d/ifindex") ${d##*/} ${m##*/} $(cat "$p/hairpin_mode")";',
+  'done',
+].join(' ');
+
 /** The small don't-fragment ping payload of the path MTU probe: it must pass whenever the path works at all. */
 export const PATH_MTU_SMALL_PAYLOAD = 56;
 /** IPv4 and ICMP header bytes: a ping fills an MTU with a payload this much smaller. */
@@ -67,6 +78,10 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
       return action.refresh
         ? ['sh', '-c', NEIGHBOR_REFRESH_SCRIPT, 'sh', safeIPv4(action.address)]
         : ['ip', 'neigh', 'show', safeHost(action.address)];
+    case 'veth-peer':
+      return ['cat', '/sys/class/net/eth0/iflink'];
+    case 'bridge-ports':
+      return ['sh', '-c', BRIDGE_PORTS_SCRIPT];
     case 'path-mtu':
       // Two pings share the probe's time budget.
       return ['sh', '-c', PATH_MTU_SCRIPT, 'sh', safeIPv4(action.address), String(Math.max(1, Math.floor(timeoutMs / 2000)))];
@@ -96,6 +111,10 @@ export function parseProbeOutput(action: ProbeAction, raw: RawOutput): ProbeObse
       return parseRouteMatch(raw);
     case 'neighbor':
       return parseNeighbor(raw, action.address);
+    case 'veth-peer':
+      return parseVethPeer(raw);
+    case 'bridge-ports':
+      return parseBridgePorts(raw);
     case 'path-mtu':
       return parsePathMtu(raw);
     default: {
@@ -232,6 +251,23 @@ export function parseNeighbor(raw: RawOutput, ip: string): ProbeObservation {
   const state = line.trim().split(/\s+/).filter((t) => /^[A-Z_]+$/.test(t)).pop() ?? 'UNKNOWN';
   const dev = /\bdev (\S+)/.exec(line)?.[1];
   return { kind: 'neighbor', ip, mac, state, ...(dev ? { dev } : {}) };
+}
+
+/** Parses `cat /sys/class/net/eth0/iflink`: the ifindex of the veth's other end, on the node. */
+export function parseVethPeer(raw: RawOutput): ProbeObservation {
+  const text = raw.stdout.trim();
+  if (raw.exitCode !== 0 || !/^\d+$/.test(text)) return { kind: 'could-not-run', reason: `could not read eth0's peer interface: ${firstLine(combined(raw))}` };
+  return { kind: 'veth-peer', ifindex: Number(text) };
+}
+
+/** Parses BRIDGE_PORTS_SCRIPT's lines: `ifindex dev bridge hairpin_mode`. */
+export function parseBridgePorts(raw: RawOutput): ProbeObservation {
+  if (raw.exitCode !== 0) return { kind: 'could-not-run', reason: `could not list the bridge ports: ${firstLine(combined(raw))}` };
+  const ports = raw.stdout.split('\n').flatMap((line) => {
+    const m = /^(\d+) (\S+) (\S+) ([01])$/.exec(line.trim());
+    return m ? [{ ifindex: Number(m[1]), dev: m[2] as string, bridge: m[3] as string, hairpin: m[4] === '1' }] : [];
+  });
+  return { kind: 'bridge-ports', ports };
 }
 
 /** Parses one `ping -M do -s SIZE -c 1 -W N ADDR`: passed, or failed with the MTU the kernel reported when it did. */

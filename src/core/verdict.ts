@@ -50,6 +50,7 @@ export const CAUSE_RANK: readonly Cause[] = [
   'NODE_BRIDGE_NF_DISABLED',
   'NODE_ROUTE_MISSING',
   'NODE_NEIGHBOR_STALE',
+  'NODE_HAIRPIN_DISABLED',
   'NETWORK_POLICY_DENY',
   'SERVICE_PROXY_RULES_MISSING',
   'DESTINATION_NOT_LISTENING',
@@ -96,6 +97,8 @@ export function classifyObservation(obs: ProbeObservation): Outcome {
     case 'route':
     case 'neighbor':
     case 'nat-rules':
+    case 'veth-peer':
+    case 'bridge-ports':
       return 'value';
     default:
       return classifyFailure(obs) === undefined ? 'ok' : 'fail';
@@ -129,6 +132,8 @@ export function classifyFailure(obs: ProbeObservation): Failure | undefined {
     case 'route':
     case 'neighbor':
     case 'nat-rules':
+    case 'veth-peer':
+    case 'bridge-ports':
       return undefined;
     default: {
       const never: never = obs;
@@ -154,6 +159,10 @@ export function describeProbeTarget(action: ProbeAction): string {
       return `route to ${action.address}`;
     case 'neighbor':
       return action.refresh ? `MAC of ${action.address} on its bridge` : `neighbor ${action.address}`;
+    case 'veth-peer':
+      return "eth0's veth on the node";
+    case 'bridge-ports':
+      return 'bridge ports (hairpin mode)';
     case 'path-mtu':
       return `${action.address} (full-size DF ping)`;
     default: {
@@ -212,6 +221,12 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
       return obs.state === 'NONE' ? `no entry for ${obs.ip} (the node has not talked to it lately)` : `${obs.ip} ${obs.state}, no address`;
     case 'nat-rules':
       return obs.present ? `NAT rules present, endpoints ${obs.endpoints.join(', ') || 'none'}` : 'no NAT rules';
+    case 'veth-peer':
+      return `ifindex ${obs.ifindex}`;
+    case 'bridge-ports': {
+      const off = obs.ports.filter((p) => !p.hairpin).map((p) => p.dev);
+      return off.length === 0 ? `hairpin on for all ${obs.ports.length} ports` : `hairpin off on ${off.join(', ')} (${obs.ports.length - off.length}/${obs.ports.length} on)`;
+    }
     case 'mtu': {
       const full = `${obs.size}-byte DF ping${obs.dev ? ` (${obs.dev} mtu ${obs.mtu ?? '?'})` : ''} ${obs.passed ? 'passed' : `failed${!obs.dev && obs.mtu ? ` (mtu ${obs.mtu})` : ''}`}`;
       return obs.smallPassed === undefined ? full : `${full}, 56-byte DF ping ${obs.smallPassed ? 'passed' : 'failed'}`;
@@ -377,6 +392,30 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
         }),
       );
     }
+  }
+
+  // A pod reaching its own Service comes back out of the bridge port it left by, which takes hairpin mode on that port.
+  const hairpinOf = <K extends 'veth-peer' | 'bridge-ports'>(kind: K) =>
+    input.nodeChecks.find((r): r is ProbeResult & { observation: Extract<ProbeObservation, { kind: K }> } => r.spec.check === 'hairpin' && r.observation.kind === kind);
+  const peer = hairpinOf('veth-peer');
+  const bridgePorts = hairpinOf('bridge-ports');
+  const port = peer && bridgePorts?.observation.ports.find((p) => p.ifindex === peer.observation.ifindex);
+  if (port && bridgePorts && !port.hairpin && targets.source.kind === 'pod') {
+    const node = nodeOf(bridgePorts);
+    const failed = failing(rung('cluster-ip')).length > 0;
+    const backends = targets.destination.kind === 'service' ? targets.destination.endpoints.filter((e) => e.ready).length : 1;
+    nodeRoots.push(
+      add('NODE_HAIRPIN_DISABLED', failed ? 'broken' : 'degraded', {
+        node,
+        object: `Pod/${targets.source.namespace}/${targets.source.name}`,
+        summary: `hairpin mode is off on ${port.dev}, the bridge port of ${targets.source.namespace}/${targets.source.name} on node ${node}: its connections to its own Service fail whenever kube-proxy picks the pod itself as the backend${backends > 1 ? ` (about 1 in ${backends})` : ''}`,
+        evidence: [describeEvidence(peer as ProbeResult), describeEvidence(bridgePorts)],
+        hints: [
+          `on node ${node}: echo 1 > /sys/class/net/${port.dev}/brport/hairpin_mode (until the pod is recreated)`,
+          'make it stick: kubelet --hairpin-mode=hairpin-veth, or "hairpinMode": true in the CNI bridge plugin config',
+        ],
+      }),
+    );
   }
 
   // PATH_MTU_MISMATCH: from a node, a small DF ping passed and one the size of its own route's MTU did not. Small TCP

@@ -104,6 +104,10 @@ export const healthyAnswer: Answer = (spec) => {
       return { kind: 'neighbor', ip: a.address, mac: 'aa:bb:cc:dd:ee:ff', state: 'REACHABLE', dev: 'cni0' };
     case 'path-mtu':
       return { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true };
+    case 'veth-peer':
+      return { kind: 'veth-peer', ifindex: 7 };
+    case 'bridge-ports':
+      return { kind: 'bridge-ports', ports: [{ ifindex: 7, dev: 'veth1', bridge: 'cni0', hairpin: true }] };
     default: {
       const never: never = a;
       throw new Error(`unknown action ${JSON.stringify(never)}`);

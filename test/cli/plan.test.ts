@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeSpec, ResolvedDestination, ResolvedSource, RungId } from '../../src/core/model.ts';
-import { buildProbeCommand, NEIGHBOR_REFRESH_SCRIPT, PATH_MTU_SCRIPT } from '../../src/core/parse.ts';
+import { BRIDGE_PORTS_SCRIPT, buildProbeCommand, NEIGHBOR_REFRESH_SCRIPT, PATH_MTU_SCRIPT } from '../../src/core/parse.ts';
 import { planLadder, sampleEndpoints, type LadderPlan } from '../../src/plan.ts';
 import { locationKey } from '../../src/ports.ts';
 import { buildFacts, clientPod, webPod, webService } from './fakes.ts';
@@ -181,6 +181,15 @@ describe('planLadder', () => {
     const plan = planLadder(buildFacts(clientPod, webService), opts);
     const macs = plan.nodeChecks.filter((p) => p.check === 'pod-mac').map((p) => `${locationKey(p.where)}>${p.action.tool === 'neighbor' ? p.action.address : ''}`);
     expect(macs).toEqual(['node-pod:node-2:pod>10.244.2.7', 'source-pod>10.244.1.9']);
+  });
+
+  it('checks hairpin mode only when the source pod is one of its own Service\'s backends', () => {
+    const hairpin = (facts: ReturnType<typeof buildFacts>) =>
+      planLadder(facts, opts).nodeChecks.filter((p) => p.check === 'hairpin').map((p) => `${locationKey(p.where)} ${p.command.map((a) => (a === BRIDGE_PORTS_SCRIPT ? '<BRIDGE_PORTS_SCRIPT>' : a)).join(' ')}`);
+    const web2: ResolvedSource = { ...(clientPod as Extract<ResolvedSource, { kind: 'pod' }>), namespace: 'shop', name: 'web-2', ip: '10.244.1.9', labels: { app: 'web' } };
+    expect(hairpin(buildFacts(web2, webService))).toEqual(['source-pod cat /sys/class/net/eth0/iflink', 'node-pod:node-1:host sh -c <BRIDGE_PORTS_SCRIPT>']);
+    expect(hairpin(buildFacts(clientPod, webService))).toEqual([]);
+    expect(hairpin(buildFacts({ ...web2, hostNetwork: true }, webService))).toEqual([]);
   });
 
   it('adds nat-rules on the source node for a Service and no mtu ping for a same-node endpoint', () => {

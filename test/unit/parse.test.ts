@@ -86,6 +86,12 @@ const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObser
   { tool: 'ip-neigh', file: 'absent', action: { tool: 'neighbor', address: '10.244.1.251' }, want: { kind: 'neighbor', ip: '10.244.1.251', mac: null, state: 'NONE' } },
   { tool: 'ip-neigh', file: 'refresh-pod-mac', action: { tool: 'neighbor', address: '10.244.1.3', refresh: true }, want: { kind: 'neighbor', ip: '10.244.1.3', mac: '0a:58:0a:f4:01:03', state: 'REACHABLE', dev: 'eth0' } },
   { tool: 'ip-neigh', file: 'refresh-nobody', action: { tool: 'neighbor', address: '10.244.1.251', refresh: true }, want: { kind: 'neighbor', ip: '10.244.1.251', mac: null, state: 'INCOMPLETE', dev: 'eth0' } },
+  // [healthy-2-nodes] the hairpin check: web-2's eth0 peer (veth4 on node-1), node-1's bridge ports in hairpin-veth mode.
+  { tool: 'hairpin', file: 'veth-peer', action: { tool: 'veth-peer' }, want: { kind: 'veth-peer', ifindex: 7 } },
+  {
+    tool: 'hairpin', file: 'bridge-ports-on', action: { tool: 'bridge-ports' },
+    want: { kind: 'bridge-ports', ports: [{ ifindex: 6, dev: 'veth1', bridge: 'cni0', hairpin: true }, { ifindex: 5, dev: 'veth2', bridge: 'cni0', hairpin: true }, { ifindex: 7, dev: 'veth4', bridge: 'cni0', hairpin: true }] },
+  },
   // Captured in the lab: node-1 → node-2's pod and back, healthy, and with node-2's overlay MTU above the path's.
   { tool: 'ping', file: 'healthy-n1-to-n2-pod', action: pathMtu('10.244.2.2'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true } },
   { tool: 'ping', file: 'healthy-n2-to-n1-pod', action: pathMtu('10.244.1.3'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true } },

@@ -48,6 +48,11 @@ const neighborEntry = (mac: string, state: string) =>
   probe('node-checks', { tool: 'neighbor', address: '10.244.2.7' }, { kind: 'neighbor', ip: '10.244.2.7', mac, state, dev: 'cni0' }, { node: 'node-2', check: 'neighbor', about: web1 });
 const podMac = (mac: string) =>
   probe('node-checks', { tool: 'neighbor', address: '10.244.2.7', refresh: true }, { kind: 'neighbor', ip: '10.244.2.7', mac, state: 'REACHABLE', dev: 'eth0' }, { node: 'node-2', hostNetwork: false, check: 'pod-mac', about: web1 });
+/** web-1 (on node-2) reaching its own Service: its eth0 peer's ifindex, and node-2's bridge ports as [ifindex, hairpin]. */
+const selfTargets: ResolvedTargets = { source: { ...(clientPod as Extract<ResolvedTargets['source'], { kind: 'pod' }>), namespace: 'shop', name: 'web-1', node: 'node-2', ip: '10.244.2.7' }, destination: targets.destination };
+const vethPeer = (ifindex: number) => probe('node-checks', { tool: 'veth-peer' }, { kind: 'veth-peer', ifindex }, { check: 'hairpin' });
+const bridgePorts = (...ports: [number, boolean][]) =>
+  probe('node-checks', { tool: 'bridge-ports' }, { kind: 'bridge-ports', ports: ports.map(([ifindex, hairpin]) => ({ ifindex, dev: `veth${ifindex}`, bridge: 'cni0', hairpin })) }, { node: 'node-2', check: 'hairpin' });
 const notRun = (rung: RungId, reason: string) => probe(rung, { tool: 'tcp-connect', host: '10.96.1.1', port: 80 }, { kind: 'could-not-run', reason });
 
 const healthyData = () => [dnsSearch({ kind: 'resolved', ips: ['10.96.1.1'] }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok), sameNode(ok), nodeOrigin('node-1', ok), nodeOrigin('node-2', ok)];
@@ -247,6 +252,21 @@ const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; componen
     name: 'NODE_NEIGHBOR_STALE without the pod\'s MAC: a PERMANENT entry while traffic to the pod fails',
     in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [neighborEntry('02:de:ad:be:ef:00', 'PERMANENT')] }),
     cause: 'NODE_NEIGHBOR_STALE', component: 'node', status: 'broken', node: 'node-2', exit: 1,
+  },
+  {
+    name: "NODE_HAIRPIN_DISABLED: a backend reaching its own Service, hairpin off on its bridge port (not kube-proxy)",
+    in: input({ targets: selfTargets, observations: [clusterIp(timeout), podIp(ok)], nodeChecks: [vethPeer(9), bridgePorts([7, true], [9, false])] }),
+    cause: 'NODE_HAIRPIN_DISABLED', component: 'node', status: 'broken', node: 'node-2', object: 'Pod/shop/web-1', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING', 'CONNECTION_FAILED'],
+  },
+  {
+    name: 'NODE_HAIRPIN_DISABLED is degraded when the balancer happened to pick another backend',
+    in: input({ targets: selfTargets, observations: healthyData(), nodeChecks: [vethPeer(9), bridgePorts([9, false])] }),
+    cause: 'NODE_HAIRPIN_DISABLED', component: 'node', status: 'degraded', node: 'node-2', object: 'Pod/shop/web-1', exit: 1,
+  },
+  {
+    name: "healthy: hairpin off on another pod's port is not this pod's problem",
+    in: input({ targets: selfTargets, observations: healthyData(), nodeChecks: [vethPeer(9), bridgePorts([7, false], [9, true])] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['NODE_HAIRPIN_DISABLED'],
   },
   {
     name: 'OVERLAY_BLOCKED: cross-node fails, same-node works, nodes healthy',

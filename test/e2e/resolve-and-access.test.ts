@@ -49,6 +49,14 @@ describe.skipIf(skip)('resolution and access in the lab', () => {
     expect((JSON.parse(svc.stdout) as Report).destination).toMatchObject({ kind: 'service', namespace: 'shop', name: 'web' });
   });
 
+  it('-o tui into a pipe renders as text: no Ink, no escape sequences, the same verdict', async () => {
+    const res = await netdebug(clash.kubeconfig, ['default/client', 'shop/svc/web', '-o', 'tui']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('Verdict  ✓ HEALTHY');
+    expect(res.stdout).toMatch(/^Ladder$/m);
+    expect(res.stdout).not.toContain('\u001b');
+  });
+
   it('without permission to exec no probe can run: exit 3, CHECKS_COULD_NOT_RUN naming the refusal, nothing left', async () => {
     const res = await netdebug(noExec.kubeconfig, ['default/client', 'shop/svc/web', '-o', 'json']);
     expect(res.code, res.stderr).toBe(3);

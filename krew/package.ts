@@ -166,19 +166,25 @@ export function checkSeaExecutable(bin: Buffer, p: Platform, bundle: Buffer, bas
   }
 }
 
-/** Builds the SEA executable for one platform and returns its path. */
-function buildExecutable(p: Platform, nodeBinary: string, workDir: string): string {
+/** The name the bundle gets next to sea.json: the SEA blob records the main script's path as given, so it is relative. */
+const SEA_MAIN = 'kubectl-netdebug.mjs';
+
+/**
+ * Builds the SEA executable for one platform and returns its path. `node --build-sea` runs in the work directory with
+ * a relative main: the blob stores that path, and an absolute one would make the sha256 depend on where the checkout is.
+ */
+function buildExecutable(p: Platform, nodeBinary: string, bundle: Buffer, workDir: string): string {
   const dir = join(workDir, `${p.os}_${p.arch}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const output = join(dir, binaryName(p));
-  const config = join(dir, 'sea.json');
+  // The bundle as read once for every platform (and checked against each executable), not dist/ again.
+  writeFileSync(join(dir, SEA_MAIN), bundle);
   writeFileSync(
-    config,
+    join(dir, 'sea.json'),
     JSON.stringify({
-      main: join(root, BUNDLE),
+      main: SEA_MAIN,
       mainFormat: 'module',
-      output,
+      output: binaryName(p),
       executable: nodeBinary,
       disableExperimentalSEAWarning: true,
       // Code cache and snapshot are specific to the building machine's V8 and CPU; off for cross-platform blobs.
@@ -186,8 +192,8 @@ function buildExecutable(p: Platform, nodeBinary: string, workDir: string): stri
       useSnapshot: false,
     }),
   );
-  execFileSync(process.execPath, ['--build-sea', config], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return output;
+  execFileSync(process.execPath, ['--build-sea', 'sea.json'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  return join(dir, binaryName(p));
 }
 
 /** Runs the host's executable without Node on PATH and checks --version. */
@@ -208,7 +214,7 @@ export async function packageRelease(opts: PackageOptions): Promise<BuiltArchive
   const built: BuiltArchive[] = [];
   for (const p of opts.platforms) {
     const nodeBinary = fetchNodeBinary(p, opts.cacheDir, log);
-    const binaryPath = buildExecutable(p, nodeBinary, workDir);
+    const binaryPath = buildExecutable(p, nodeBinary, bundle, workDir);
     const binary = readFileSync(binaryPath);
     checkSeaExecutable(binary, p, bundle, statSync(nodeBinary).size);
     let check: BuiltArchive['check'] = 'structural';

@@ -97,6 +97,9 @@ export function apiMessageOf(err: unknown): string {
 
 const TRANSPORT = /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EAI_AGAIN|timed out|fetch failed|socket hang up/i;
 
+/** Node's TLS verification failures (the codes of tls.connect's errors). */
+const TLS_ERROR = /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_SIGNATURE_FAILURE/;
+
 /** Maps a client error to a NetdebugError; already-mapped errors pass through. */
 export function mapApiError(err: unknown, info: CallInfo, server: string): NetdebugError {
   if (err instanceof NetdebugError) return err;
@@ -121,10 +124,23 @@ export function mapApiError(err: unknown, info: CallInfo, server: string): Netde
     return new NetdebugError('TARGET_NOT_FOUND', `not found: ${what}: ${message}`, { cause: err });
   }
   if (code === undefined) {
-    const text = `${message} ${String((err as { cause?: { code?: string; message?: string } })?.cause?.code ?? '')} ${String((err as { code?: unknown })?.code ?? '')}`;
+    const cause = (err as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+    const causeCode = typeof cause?.code === 'string' ? cause.code : '';
+    const text = `${message} ${causeCode} ${String((err as { code?: unknown })?.code ?? '')}`;
+    if (TLS_ERROR.test(text)) {
+      // fetch says only "fetch failed": the certificate problem is in its cause.
+      const why = typeof cause?.message === 'string' ? cause.message : causeCode;
+      return new NetdebugError('API_UNREACHABLE', `could not verify the API server at ${server} (${what}): ${why || message.trim()}`, {
+        hint: 'the server certificate is not signed by the CA in the kubeconfig: check certificate-authority(-data), or pass --certificate-authority',
+        cause: err,
+      });
+    }
     if (TRANSPORT.test(text) || err instanceof TypeError) {
-      return new NetdebugError('API_UNREACHABLE', `could not reach the API server at ${server} (${what}): ${message.trim()}`, {
-        hint: 'check the cluster is up and the kubeconfig server URL is right: `kubectl cluster-info`',
+      const detail = typeof cause?.message === 'string' && cause.message !== '' && !message.includes(cause.message) ? ` (${cause.message})` : '';
+      return new NetdebugError('API_UNREACHABLE', `could not reach the API server at ${server} (${what}): ${message.trim()}${detail}`, {
+        hint: /timed out|ETIMEDOUT/i.test(text)
+          ? 'the API server did not answer in time: check the cluster is up (`kubectl cluster-info`), or allow longer with --request-timeout'
+          : 'check the cluster is up and the kubeconfig server URL is right: `kubectl cluster-info`',
         cause: err,
       });
     }

@@ -68,7 +68,9 @@ describe.skipIf(skip)('connection flags against a lab, with no kubeconfig', () =
   it('without a CA or --insecure-skip-tls-verify the lab certificate is refused: exit 3', async () => {
     const r = await diagnose(['-s', server, '--token', token]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/could not reach the API server at https:\/\/127\.0\.0\.1/);
+    // The certificate problem itself, not fetch's bare "fetch failed", and what to do about it.
+    expect(r.stderr).toMatch(/could not verify the API server at https:\/\/127\.0\.0\.1:\d+ \(.*\): (self-signed certificate|unable to verify)/);
+    expect(r.stderr).toContain('--certificate-authority');
   });
 
   it('a wrong --token exits 3: the API server rejected our credentials', async () => {

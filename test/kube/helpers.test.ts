@@ -104,6 +104,12 @@ describe('mapApiError', () => {
     { name: '403 names verb, resource and RBAC', err: new ApiException(403, 'Forbidden', JSON.stringify({ message: 'pods is forbidden: User "u" cannot list resource "pods"' }), {}), code: 'FORBIDDEN', exit: 3, msg: /not allowed to list pods in namespace "shop"/, hint: /verb "list" on "pods"/ },
     { name: '404', err: new ApiException(404, 'NotFound', { message: 'pods "x" not found' }, {}), code: 'TARGET_NOT_FOUND', exit: 2, msg: /not found/ },
     { name: 'connection refused', err: Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }), code: 'API_UNREACHABLE', exit: 3, msg: /https:\/\/10\.0\.0\.1:6443/ },
+    {
+      name: 'TLS verification failure shows the certificate problem, not just "fetch failed"',
+      err: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }) }),
+      code: 'API_UNREACHABLE', exit: 3, msg: /could not verify the API server at https:\/\/10\.0\.0\.1:6443 \(list pods in namespace "shop"\): self-signed certificate in certificate chain/, hint: /--certificate-authority/,
+    },
+    { name: 'a timeout suggests --request-timeout', err: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ETIMEDOUT 10.0.0.1:6443'), { code: 'ETIMEDOUT' }) }), code: 'API_UNREACHABLE', exit: 3, msg: /fetch failed \(connect ETIMEDOUT 10\.0\.0\.1:6443\)/, hint: /--request-timeout/ },
     { name: '500', err: new ApiException(500, 'x', { message: 'etcd down' }, {}), code: 'API_ERROR', exit: 3, msg: /etcd down/ },
   ])('$name', ({ err, code, exit, msg, hint }) => {
     const mapped = mapApiError(err, { verb: 'list', resource: 'pods', namespace: 'shop' }, 'https://10.0.0.1:6443');

@@ -200,6 +200,7 @@ function planNodeChecks(facts: ClusterFacts, direct: DirectTarget[], sourceNode:
   for (const t of podTargets) {
     if (!t.node) continue;
     check(t.node, 'neighbor', `neighbor:${t.host}`, { tool: 'neighbor', address: t.host }, t.about);
+    if (t.host === sourcePodIP) continue; // the source itself: nothing on its bridge to ask
     const onBridge: ProbeLocation = sourceOnBridge(t.node) ? { kind: 'source-pod' } : { kind: 'node-pod', node: t.node, hostNetwork: false };
     checks.push(spec('node-checks', `${t.node}:pod-mac:${t.host}`, onBridge, { tool: 'neighbor', address: t.host, refresh: true }, { check: 'pod-mac', ...(t.about ? { about: t.about } : {}) }));
   }

@@ -160,7 +160,7 @@ export function describeProbeTarget(action: ProbeAction): string {
     case 'neighbor':
       return action.refresh ? `MAC of ${action.address} on its bridge` : `neighbor ${action.address}`;
     case 'veth-peer':
-      return "eth0's veth on the node";
+      return "the pod's eth0 peer on the node";
     case 'bridge-ports':
       return 'bridge ports (hairpin mode)';
     case 'path-mtu':
@@ -225,7 +225,7 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
       return `ifindex ${obs.ifindex}`;
     case 'bridge-ports': {
       const off = obs.ports.filter((p) => !p.hairpin).map((p) => p.dev);
-      return off.length === 0 ? `hairpin on for all ${obs.ports.length} ports` : `hairpin off on ${off.join(', ')} (${obs.ports.length - off.length}/${obs.ports.length} on)`;
+      return off.length === 0 ? `hairpin on for all ${obs.ports.length} ports` : `hairpin off on ${off.join(', ')} (${off.length} of ${obs.ports.length} ports)`;
     }
     case 'mtu': {
       const full = `${obs.size}-byte DF ping${obs.dev ? ` (${obs.dev} mtu ${obs.mtu ?? '?'})` : ''} ${obs.passed ? 'passed' : `failed${!obs.dev && obs.mtu ? ` (mtu ${obs.mtu})` : ''}`}`;

@@ -107,17 +107,21 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
     if (nodeChecks.length === 0) return;
     write();
     write(p.bold('Node checks'));
+    // A check the source pod ran (it shares its node's bridge) is listed with its node.
+    const nodeOf = (r: ProbeResult): string => (r.spec.where.kind === 'node-pod' ? r.spec.where.node : sourceNode);
     const nodes = [...new Set([sourceNode, ...nodeChecks.map(nodeOf).sort()])].filter((n) => nodeChecks.some((c) => nodeOf(c) === n));
     const order = (r: ProbeResult): number => NODE_CHECK_IDS.indexOf(r.spec.check ?? 'mtu');
     const width = Math.max(...nodes.map((n) => n.length));
     for (const node of nodes) {
       for (const r of nodeChecks.filter((c) => nodeOf(c) === node).sort((a, b) => order(a) - order(b))) {
         const cited = verdict.status !== 'healthy' && verdict.status !== 'inconclusive' && verdict.evidence.includes(describeEvidence(r));
+        // Values read only to judge another check by (the pod's real MAC, its veth's ifindex) are never the fault.
+        const reference = r.spec.check === 'pod-mac' || r.observation.kind === 'veth-peer';
         const symptom = !cited && r.observation.kind === 'mtu' && r.observation.smallPassed === false;
-        const judged = cited ? 'fail' : symptom ? 'warn' : judgeNodeCheck(r.observation);
-        const mark = judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
+        const judged = cited && !reference ? 'fail' : symptom ? 'warn' : judgeNodeCheck(r.observation);
+        const mark = cited && reference ? p.dim('·') : judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
         const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
-        const note = cited ? p.red(`  ◀ ${verdict.cause}`) : symptom ? p.dim('  (no ping got through: the path is down, not an MTU problem)') : '';
+        const note = cited && !reference ? p.red(`  ◀ ${verdict.cause}`) : cited ? p.dim(`  (evidence for ${verdict.cause})`) : symptom ? p.dim('  (no ping got through: the path is down, not an MTU problem)') : '';
         write(`  ${mark} ${node.padEnd(width)}  ${what}${note}`);
       }
     }
@@ -207,9 +211,6 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
   };
 }
 
-function nodeOf(r: ProbeResult): string {
-  return r.spec.where.kind === 'node-pod' ? r.spec.where.node : 'source';
-}
 
 function describeSource(s: ResolvedSource): string {
   switch (s.kind) {

@@ -99,6 +99,19 @@ describe('text reporter', () => {
     expect(text).not.toContain('◀');
   });
 
+  it('marks the wrong neighbor entry as the cause and the pod\'s real MAC as its evidence, not as a fault', async () => {
+    const stale = (spec: Parameters<typeof healthyAnswer>[0]) =>
+      spec.action.tool === 'neighbor' && spec.action.address === '10.244.2.7'
+        ? ({ kind: 'neighbor', ip: '10.244.2.7', mac: spec.action.refresh ? '0a:58:0a:f4:02:07' : '02:00:5e:00:de:ad', state: spec.action.refresh ? 'REACHABLE' : 'PERMANENT', dev: 'cni0' } as const)
+        : spec.action.tool === 'tcp-connect' && spec.action.host === '10.244.2.7' && !(spec.where.kind === 'node-pod' && !spec.where.hostNetwork)
+          ? ({ kind: 'timeout' } as const)
+          : healthyAnswer(spec);
+    const text = await replay(await record(stale), (o) => createTextReporter(o, { color: false }));
+    expect(text).toContain('Verdict  ✗ BROKEN  NODE_NEIGHBOR_STALE (node)');
+    expect(text).toMatch(/✗ node-2 +neighbor 10\.244\.2\.7: 10\.244\.2\.7 lladdr 02:00:5e:00:de:ad PERMANENT  ◀ NODE_NEIGHBOR_STALE\n/);
+    expect(text).toMatch(/· node-2 +MAC of 10\.244\.2\.7 on its bridge: 10\.244\.2\.7 lladdr 0a:58:0a:f4:02:07 REACHABLE  \(evidence for NODE_NEIGHBOR_STALE\)\n/);
+  });
+
   it('writes the header only once a target resolved, so a lookup error stands alone', async () => {
     const started = healthy.filter((e) => e.type === 'run-started');
     expect(await replay(started, (o) => createTextReporter(o, { color: false }))).toBe('');

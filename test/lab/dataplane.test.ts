@@ -278,6 +278,12 @@ describe.skipIf(!canRunLab)('Dataplane on the real kernel', () => {
         control: () => canPing(pods.a1!.netns, pods.b1!.ip),
       },
       {
+        name: 'hairpin-off: the pod cannot reach its own Service, another pod still can',
+        fault: () => ({ type: 'hairpin-off', pod: 'default/a1' }),
+        check: () => canConnect(pods.a1!.netns, '10.96.0.22', 80),
+        control: () => canConnect(pods.a2!.netns, '10.96.0.22', 80),
+      },
+      {
         name: 'neighbor-stale: the node cannot reach the pod, a same-node pod still can',
         fault: () => ({ type: 'neighbor-stale', node: 'node-1', pod: 'default/a2' }),
         check: () => canConnect(n1.netns, pods.a2!.ip, 8080),

@@ -80,6 +80,8 @@ describe.skipIf(skip)('lab fault catalog', () => {
       expect(full.result.stderr).toBe('');
       expect(full.result.code).toBe(0);
     }
+    // A backend reaching its own Service: kube-proxy picks the pod itself about half of these times (hairpin).
+    for (let i = 0; i < 10; i++) expect((await tcp(healthy, 'shop/web-1', clusterIP, 80)).code).toBe(0);
     const curl = await healthy.exec('default/client', ['curl', '-s', '-m', '2', `http://web.shop/`]);
     expect(curl.stdout).toMatch(/^shop\/web-[12]/);
   });
@@ -231,6 +233,19 @@ describe.skipIf(skip)('lab fault catalog', () => {
       expect((await dig(lab, 'default/client', 'kube-dns.kube-system.svc.cluster.local')).stdout.trim()).toBe('10.96.0.10');
       expect((await tcp(lab, 'default/client', ip, 80)).code).toBe(0);
       expect((await tcp(lab, 'default/client', WEB1, 8080)).code).toBe(0);
+    }));
+
+  it('hairpin-off: the pod cannot reach itself through its Service; others reach the Service, it reaches its own IP', () =>
+    withFault('hairpin-off', async (lab) => {
+      const ip = (await lab.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+      expect((await tcp(lab, 'shop/web-1', ip, 80)).code).not.toBe(0);
+      expect((await tcp(lab, 'default/client', ip, 80)).code).toBe(0);
+      expect((await tcp(lab, 'shop/web-1', WEB1, 8080)).code).toBe(0);
+      // Its bridge port on node-2 says so (the one whose ifindex is the peer of the pod's eth0).
+      await createPod(lab, 'node2-host', 'node-2', true);
+      const peer = (await lab.exec('shop/web-1', ['cat', '/sys/class/net/eth0/iflink'])).stdout.trim();
+      const modes = await lab.exec('default/node2-host', ['sh', '-c', 'for p in /sys/class/net/*/brport; do d=${p%/brport}; echo "$(cat $d/ifindex) $(cat $p/hairpin_mode)"; done']);
+      expect(modes.stdout.split('\n')).toContain(`${peer} 0`);
     }));
 
   it('neighbor-stale: node-origin and cross-node traffic to the pod fail, same-node pod traffic works', () =>

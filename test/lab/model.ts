@@ -81,7 +81,8 @@ export type ScenarioFault =
   | { type: 'app-not-listening'; pod: string; port?: number }
   | { type: 'mtu-mismatch'; node: string }
   | { type: 'neighbor-stale'; node: string; pod: string }
-  | { type: 'dns-record-missing'; service: string };
+  | { type: 'dns-record-missing'; service: string }
+  | { type: 'hairpin-off'; pod: string };
 
 /** Every fault type name, in catalog order. */
 export const FAULT_TYPES = [
@@ -97,6 +98,7 @@ export const FAULT_TYPES = [
   'mtu-mismatch',
   'neighbor-stale',
   'dns-record-missing',
+  'hairpin-off',
 ] as const satisfies readonly ScenarioFault['type'][];
 
 /** One RBAC denial: requests matching it get 403 and SelfSubjectAccessReviews say not allowed. */

@@ -140,6 +140,7 @@ describe('parseScenario: valid files', () => {
       'app-not-listening': { pod: 'shop/web-1', port: 8080 },
       'neighbor-stale': { node: 'node-2', pod: 'shop/web-1' },
       'dns-record-missing': { service: 'shop/web' },
+      'hairpin-off': { pod: 'shop/web-1' },
     };
     const fault = { type, ...(params[type] ?? { node: 'node-2' }) };
     const s = parseScenario(variant((x) => { x.spec.faults = [fault]; }), 'f.yaml');

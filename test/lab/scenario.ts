@@ -81,6 +81,7 @@ const FAULT_PARAMS: Record<ScenarioFault['type'], { required: string[]; optional
   'mtu-mismatch': { required: ['node'], optional: [] },
   'neighbor-stale': { required: ['node', 'pod'], optional: [] },
   'dns-record-missing': { required: ['service'], optional: [] },
+  'hairpin-off': { required: ['pod'], optional: [] },
 };
 
 /** Reads a scenario file and validates it; throws ScenarioError naming the file when it is unreadable or invalid. */
@@ -871,6 +872,16 @@ class Validator {
             return undefined;
           }
           return { type, pod: ref, port };
+        }
+        return { type, pod: ref };
+      }
+      case 'hairpin-off': {
+        const ref = item.pod === undefined || item.pod === null ? undefined : this.objectRef(item.pod, `${path}.pod`, 'pod', pods.map((p) => nsName(p.namespace, p.name)));
+        const pod = pods.find((p) => nsName(p.namespace, p.name) === ref);
+        if (!pod || ref === undefined) return undefined;
+        if (pod.hostNetwork) {
+          this.add(`${path}.pod`, `${ref} uses hostNetwork, so it has no bridge port to turn hairpin mode off on`);
+          return undefined;
         }
         return { type, pod: ref };
       }

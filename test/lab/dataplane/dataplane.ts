@@ -505,6 +505,13 @@ export class Dataplane {
         await runIpBatch(this.runner, n.netns, [line]);
         return;
       }
+      case 'hairpin-off': {
+        // Seed 002's "pod cannot access itself through Service": the kubelet's hairpin-veth mode is off for this pod.
+        const rec = this.pods.get(fault.pod);
+        if (rec?.hostVeth === undefined) throw new Error(`hairpin-off: pod ${fault.pod} has no bridge port (unknown, or hostNetwork)`);
+        await runIpBatch(this.runner, node(rec.pod.node).netns, [`link set dev ${rec.hostVeth} type bridge_slave hairpin ${on ? 'off' : 'on'}`]);
+        return;
+      }
       case 'dns-record-missing':
         // Purely controller-side: the caller leaves that Service's record out of the records it hands
         // updateDnsRecords, so dnsmasq answers NXDOMAIN for it; nothing changes in the kernel.

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoggedRequest } from '../lab/api/server.ts';
 import { run, skipLabSuite, startTestLab, type CommandResult, type TestLab } from '../lab/harness.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -86,13 +87,22 @@ describe.skipIf(skip)('kubectl netdebug CLI behaviour in the lab', () => {
 
     it.each(scenarios)('$name: healthy, exit 0, at most 60 API requests, the same count the lab saw', async (s) => {
       const lab = labs.get(s.name)!;
-      expect((await lab.kubectl(['delete', '--raw', '/lab/v1/requests'])).code).toBe(0);
+      await lab.labApi('DELETE', '/lab/v1/requests');
       const res = await netdebug(lab.kubeconfig, ['default/client', 'shop/svc/web', '-o', 'json']);
-      const counts = await lab.kubectl(['get', '--raw', '/lab/v1/requests']);
+      const counted = (await lab.labApi('GET', '/lab/v1/requests')) as Record<string, number>;
+      const logged = (await lab.labApi('GET', '/lab/v1/requests/log')) as LoggedRequest[];
       expect(res.code, res.stderr).toBe(0);
+      // Issue 3's rule, request by request: pods only by name or by selector, and no list across all namespaces, so
+      // no request's answer grows with the cluster.
+      const unscoped = logged.filter(
+        (r) =>
+          (r.verb === 'list' || r.verb === 'watch') &&
+          (r.namespace === undefined ? !['nodes', 'namespaces'].includes(r.resource) : r.resource === 'pods' && !r.labelSelector && !r.fieldSelector),
+      );
+      expect(unscoped, JSON.stringify(logged)).toEqual([]);
+      expect(logged.length).toBeGreaterThan(0);
       const report = JSON.parse(res.stdout) as Report;
       expect(report.verdict.status).toBe('healthy');
-      const counted = JSON.parse(counts.stdout) as Record<string, number>;
       const total = Object.values(counted).reduce((a, b) => a + b, 0);
       expect(report.stats.apiRequests, JSON.stringify(counted)).toBe(total);
       expect(report.stats.apiRequests).toBeLessThanOrEqual(60);

@@ -611,4 +611,21 @@ describe('lab API server protocol details', () => {
     expect(server.requestCounts()).toEqual({});
     expect((await call('GET', '/lab/v1/requests', { token: 'bad' })).status).toBe(401);
   });
+
+  it('logs each resource request with its scope through /lab/v1/requests/log, cleared with the counts', async () => {
+    await call('DELETE', '/lab/v1/requests');
+    await call('GET', '/api/v1/pods');
+    await call('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb');
+    await call('GET', '/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3Dweb&watch=true&timeoutSeconds=1');
+    await call('GET', '/api/v1/namespaces/default/pods/web/log');
+    expect((await call('GET', '/lab/v1/requests/log')).json()).toEqual([
+      { verb: 'list', resource: 'pods' },
+      { verb: 'list', resource: 'pods', namespace: 'default', labelSelector: 'app=web' },
+      { verb: 'watch', resource: 'pods', namespace: 'default', fieldSelector: 'metadata.name=web' },
+      { verb: 'get', resource: 'pods/log', namespace: 'default', name: 'web' },
+    ]);
+    await call('DELETE', '/lab/v1/requests');
+    expect((await call('GET', '/lab/v1/requests/log')).json()).toEqual([]);
+    expect((await call('GET', '/lab/v1/requests/log', { token: 'bad' })).status).toBe(401);
+  });
 });

@@ -3,11 +3,13 @@
  * starting a lab through the same code path as `npm run lab -- up`, and running real kubectl against it.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { upLab, downLabs } from './cli.ts';
 import type { LabRecord } from './registry.ts';
 
@@ -48,7 +50,35 @@ export interface TestLab {
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
   /** `kubectl exec` into a pod (ns/name) and returns the command's result. */
   exec(pod: string, command: string[], container?: string): Promise<CommandResult>;
+  /**
+   * Calls one of the lab's own endpoints (`/lab/v1/...`) over HTTPS with the lab's CA and token, returning the JSON.
+   * Unlike `kubectl --raw`, it makes no discovery request of its own, so request counts read this way hold only what
+   * the code under test sent.
+   */
+  labApi(method: 'GET' | 'DELETE', path: string): Promise<unknown>;
   down(): Promise<void>;
+}
+
+/** Requests a lab endpoint with the server, CA and token of the lab's kubeconfig. */
+async function callLabApi(kubeconfig: string, method: 'GET' | 'DELETE', path: string): Promise<unknown> {
+  const doc = parseYaml(readFileSync(kubeconfig, 'utf8')) as {
+    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+    users: { user: { token: string } }[];
+  };
+  const cluster = doc.clusters[0]?.cluster;
+  const token = doc.users[0]?.user.token;
+  if (!cluster || !token) throw new Error(`${kubeconfig} has no cluster or token`);
+  const url = new URL(path, cluster.server);
+  const ca = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += String(c)));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${body}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Runs a program and collects its output; never throws for a non-zero exit. */
@@ -84,6 +114,7 @@ export async function startTestLab(scenario: string): Promise<TestLab> {
       const [ns, name] = pod.split('/') as [string, string];
       return kubectl(['exec', '-n', ns, name, ...(container ? ['-c', container] : []), '--', ...command]);
     },
+    labApi: (method, path) => callLabApi(rec.kubeconfig, method, path),
     down: async () => {
       await downLabs([rec.labId]);
       rmSync(cacheRoot, { recursive: true, force: true });

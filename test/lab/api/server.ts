@@ -38,6 +38,19 @@ export interface ApiServerHandle {
   requestCounts(): Record<string, number>;
 }
 
+/** One API resource request as the log keeps it: verb, resource[/subresource], and its scope. */
+export interface LoggedRequest {
+  verb: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+/** The request log keeps at most this many entries between resets. */
+const MAX_LOGGED_REQUESTS = 10_000;
+
 /** A routed request. */
 type Route =
   | { kind: 'version' }
@@ -46,6 +59,7 @@ type Route =
   | { kind: 'group'; group: string }
   | { kind: 'resource-list'; group: string; version: string }
   | { kind: 'lab-requests' }
+  | { kind: 'lab-request-log' }
   | { kind: 'resource'; info: ResourceInfo; namespace?: string; name?: string; subresource?: string };
 
 const coreNamespaceSubresources = new Set(['status', 'finalize']);
@@ -55,6 +69,7 @@ function routePath(path: string): Route | undefined {
   const segs = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
   if (path === '/version' || path === '/version/') return { kind: 'version' };
   if (segs[0] === 'lab' && segs[1] === 'v1' && segs[2] === 'requests' && segs.length === 3) return { kind: 'lab-requests' };
+  if (segs[0] === 'lab' && segs[1] === 'v1' && segs[2] === 'requests' && segs[3] === 'log' && segs.length === 4) return { kind: 'lab-request-log' };
   let group: string;
   let version: string;
   let rest: string[];
@@ -466,6 +481,8 @@ const unauthorized = new StatusError(401, 'Unauthorized', 'Unauthorized');
 /** Starts the lab API server on 127.0.0.1 with an ephemeral port. */
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerHandle> {
   const counts = new Map<string, number>();
+  /** The API resource requests since start or the last reset, with their scope: what an efficiency test asserts on. */
+  const log: LoggedRequest[] = [];
   const watches = new Set<ServerResponse>();
   const wss = createExecSocketServer();
   let serverAddress = '127.0.0.1:0';
@@ -478,6 +495,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
         : `${method.toLowerCase()} ${path}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   };
+  const record = (route: Route | undefined, verb: string, params: URLSearchParams): void => {
+    if (route?.kind !== 'resource' || log.length >= MAX_LOGGED_REQUESTS) return;
+    const resource = route.subresource ? `${route.info.plural}/${route.subresource}` : route.info.plural;
+    const labelSelector = params.get('labelSelector') ?? '';
+    const fieldSelector = params.get('fieldSelector') ?? '';
+    log.push({
+      verb,
+      resource,
+      ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+      ...(route.name !== undefined ? { name: route.name } : {}),
+      ...(labelSelector !== '' ? { labelSelector } : {}),
+      ...(fieldSelector !== '' ? { fieldSelector } : {}),
+    });
+  };
 
   const handleRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://lab.invalid');
@@ -486,12 +517,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     const route = routePath(url.pathname);
     if (route?.kind === 'lab-requests') {
       if (!isAuthorized(req, opts.token)) throw unauthorized;
-      if (method === 'DELETE') counts.clear();
+      if (method === 'DELETE') {
+        counts.clear();
+        log.length = 0;
+      }
       sendJson(res, 200, Object.fromEntries(counts));
+      return;
+    }
+    if (route?.kind === 'lab-request-log') {
+      if (!isAuthorized(req, opts.token)) throw unauthorized;
+      sendJson(res, 200, log);
       return;
     }
     const verb = route?.kind === 'resource' ? readVerb(method, route, url.searchParams) : method.toLowerCase();
     count(method, url.pathname, route, verb);
+    record(route, verb, url.searchParams);
     if (!isAuthorized(req, opts.token)) throw unauthorized;
     if (!route) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     if (route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
@@ -533,7 +573,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     const url = new URL(req.url ?? '/', 'https://lab.invalid');
     const route = routePath(url.pathname);
     const isExec = route?.kind === 'resource' && route.info.plural === 'pods' && route.subresource === 'exec' && route.name !== undefined;
-    if (isExec) count(req.method ?? 'GET', url.pathname, route, 'create');
+    if (isExec) {
+      count(req.method ?? 'GET', url.pathname, route, 'create');
+      record(route, 'create', url.searchParams);
+    }
     if (!isAuthorized(req, opts.token)) throw unauthorized;
     if (!isExec || route.kind !== 'resource') throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     // before 1.35 a websocket exec is authorized as get, from 1.35 also as create: deny either

@@ -185,6 +185,8 @@ describe('judgeNodeCheck', () => {
     { name: 'no route', obs: { kind: 'route', present: false }, want: 'fail' },
     { name: 'no NAT', obs: { kind: 'nat-rules', clusterIP: '1.1.1.1', port: 1, present: false, endpoints: [] }, want: 'fail' },
     { name: 'mtu failed', obs: { kind: 'mtu', size: 1422, passed: false }, want: 'fail' },
+    { name: 'full-size ping failed, the small one passed (an MTU fault)', obs: { kind: 'mtu', size: 1422, passed: false, smallPassed: true }, want: 'fail' },
+    { name: 'both pings lost (the path is down: a symptom)', obs: { kind: 'mtu', size: 1422, passed: false, smallPassed: false }, want: 'warn' },
     { name: 'no neighbor entry (nothing talked to it)', obs: { kind: 'neighbor', ip: '10.244.2.2', mac: null, state: 'NONE' }, want: 'ok' },
     { name: 'neighbor that failed to resolve', obs: { kind: 'neighbor', ip: '10.244.2.2', mac: null, state: 'FAILED', dev: 'cni0' }, want: 'warn' },
     { name: 'could not run', obs: { kind: 'could-not-run', reason: 'x' }, want: 'not-run' },

@@ -9,15 +9,11 @@ import { parseTarget } from './core/target.ts';
 import { completionScript, SHELLS, type Shell } from './completion.ts';
 import pkg from '../package.json' with { type: 'json' };
 
-/** The pinned default netbox image. */
-export const DEFAULT_IMAGE = 'nicolaka/netshoot:v0.13';
+import { DEFAULT_IMAGE, OUTPUT_MODES, type OutputMode } from './defaults.ts';
+
+export { DEFAULT_IMAGE, OUTPUT_MODES, type OutputMode };
 /** The plugin version, from package.json. */
 export const VERSION: string = pkg.version;
-
-/** The output modes of `-o`, in the order help and completion list them: the one place they are defined. */
-export const OUTPUT_MODES = ['tui', 'text', 'json', 'ndjson'] as const;
-/** How the result is shown. */
-export type OutputMode = (typeof OUTPUT_MODES)[number];
 
 /** The kubectl connection flags, typed: exactly what src/kube/config.ts reads. */
 export type ConnectionFlags = KubeFlags;

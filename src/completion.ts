@@ -4,7 +4,7 @@
  * and flag values, plus the bash/zsh/fish scripts `kubectl netdebug completion SHELL` prints for `kubectl-netdebug`.
  */
 import type { KubeFlags } from './kube/config.ts';
-import { DEFAULT_IMAGE, OUTPUT_MODES } from './cli.ts';
+import { DEFAULT_IMAGE, OUTPUT_MODES } from './defaults.ts';
 import { KIND_ALIASES, type WorkloadKind } from './core/target.ts';
 
 /** The shells `kubectl netdebug completion` writes scripts for. */
@@ -82,8 +82,8 @@ export function scanWords(words: readonly string[]): ScannedWords {
   const positionals: string[] = [];
   let pendingFlag: string | undefined;
   const set = (name: string, value: string): void => {
-    values.set(name, value);
     if (name === 'as-group') asGroups.push(value);
+    else values.set(name, value);
   };
   for (let i = 0; i < words.length; i++) {
     const w = words[i] ?? '';

@@ -157,7 +157,9 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
     else rungs.push({ rung: 'node-origin', probes });
   }
 
-  const nodeChecks = planNodeChecks(facts, direct, sourceNode, spec, hostPod);
+  // Nodes that already get an ordinary (pod-network) debug pod, for the same-node rung.
+  const sameNodePods = new Set(rungs.find((r) => r.rung === 'same-node')?.probes.flatMap((p) => (p.where.kind === 'node-pod' ? [p.where.node] : [])));
+  const nodeChecks = planNodeChecks(facts, direct, sourceNode, spec, hostPod, sameNodePods);
 
   const ordered = RUNG_IDS.map((id) => rungs.find((r) => r.rung === id) as RungPlan);
   const locations: ProbeLocation[] = [];
@@ -173,7 +175,14 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
 
 type SpecFn = (rung: RungId | 'node-checks', id: string, where: ProbeLocation, action: ProbeAction, extra?: { check?: NodeCheckId; about?: ObjectRef }) => ProbeSpec;
 
-function planNodeChecks(facts: ClusterFacts, direct: DirectTarget[], sourceNode: string, spec: SpecFn, hostPod: (node: string) => ProbeLocation): ProbeSpec[] {
+function planNodeChecks(
+  facts: ClusterFacts,
+  direct: DirectTarget[],
+  sourceNode: string,
+  spec: SpecFn,
+  hostPod: (node: string) => ProbeLocation,
+  sameNodePods: ReadonlySet<string>,
+): ProbeSpec[] {
   const { source, destination: dest } = facts.targets;
   const podTargets = direct.filter((t) => t.isPod);
   const destNodes = dest.kind === 'node' ? [dest.name] : [...new Set(podTargets.flatMap((t) => (t.node ? [t.node] : [])))];
@@ -195,13 +204,19 @@ function planNodeChecks(facts: ClusterFacts, direct: DirectTarget[], sourceNode:
     }
   }
   // The node's neighbor entry for each destination pod, and the MAC the pod really answers with, read from a pod on the
-  // same bridge (the source pod when it is on that node, else the same-node pod): a wrong entry differs from it.
+  // same bridge (the source pod when it is on that node, else the same-node rung's pod; no pod is created just for it):
+  // a wrong entry differs from it.
   const sourceOnBridge = (node: string): boolean => source.kind === 'pod' && !source.hostNetwork && source.node === node;
   for (const t of podTargets) {
     if (!t.node) continue;
     check(t.node, 'neighbor', `neighbor:${t.host}`, { tool: 'neighbor', address: t.host }, t.about);
     if (t.host === sourcePodIP) continue; // the source itself: nothing on its bridge to ask
-    const onBridge: ProbeLocation = sourceOnBridge(t.node) ? { kind: 'source-pod' } : { kind: 'node-pod', node: t.node, hostNetwork: false };
+    const onBridge: ProbeLocation | undefined = sourceOnBridge(t.node)
+      ? { kind: 'source-pod' }
+      : sameNodePods.has(t.node)
+        ? { kind: 'node-pod', node: t.node, hostNetwork: false }
+        : undefined;
+    if (!onBridge) continue;
     checks.push(spec('node-checks', `${t.node}:pod-mac:${t.host}`, onBridge, { tool: 'neighbor', address: t.host, refresh: true }, { check: 'pod-mac', ...(t.about ? { about: t.about } : {}) }));
   }
   // The source pod is one of its own Service's backends: reaching itself through the ClusterIP takes hairpin mode on its

@@ -158,8 +158,14 @@ export type ProbeAction =
        */
       refresh?: boolean;
     }
-  | { tool: 'veth-peer'; /** Run in a pod: the ifindex of the node-side end of its eth0 veth (`/sys/class/net/eth0/iflink`). */ }
-  | { tool: 'bridge-ports'; /** Run on a node: every bridge port with its ifindex, bridge and hairpin mode. */ }
+  | {
+      /** Run in a pod: the ifindex of the node-side end of its eth0 veth (`/sys/class/net/eth0/iflink`). */
+      tool: 'veth-peer';
+    }
+  | {
+      /** Run on a node: every bridge port with its ifindex, bridge and hairpin mode. */
+      tool: 'bridge-ports';
+    }
   | {
       tool: 'path-mtu';
       /** Don't-fragment pings to this address, full-size for the MTU of the interface its route uses, then 56 bytes. */

@@ -400,16 +400,17 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
   const peer = hairpinOf('veth-peer');
   const bridgePorts = hairpinOf('bridge-ports');
   const port = peer && bridgePorts?.observation.ports.find((p) => p.ifindex === peer.observation.ifindex);
-  if (port && bridgePorts && !port.hairpin && targets.source.kind === 'pod') {
+  const failedToSelf = failing(rung('cluster-ip')).length > 0;
+  const backends = targets.destination.kind === 'service' ? targets.destination.endpoints.filter((e) => e.ready).length : 1;
+  // The pod as the only backend and the ClusterIP answering: the bridge hairpins some other way (e.g. promiscuous mode).
+  if (port && bridgePorts && peer && !port.hairpin && targets.source.kind === 'pod' && (failedToSelf || backends > 1)) {
     const node = nodeOf(bridgePorts);
-    const failed = failing(rung('cluster-ip')).length > 0;
-    const backends = targets.destination.kind === 'service' ? targets.destination.endpoints.filter((e) => e.ready).length : 1;
     nodeRoots.push(
-      add('NODE_HAIRPIN_DISABLED', failed ? 'broken' : 'degraded', {
+      add('NODE_HAIRPIN_DISABLED', failedToSelf ? 'broken' : 'degraded', {
         node,
         object: `Pod/${targets.source.namespace}/${targets.source.name}`,
         summary: `hairpin mode is off on ${port.dev}, the bridge port of ${targets.source.namespace}/${targets.source.name} on node ${node}: its connections to its own Service fail whenever kube-proxy picks the pod itself as the backend${backends > 1 ? ` (about 1 in ${backends})` : ''}`,
-        evidence: [describeEvidence(peer as ProbeResult), describeEvidence(bridgePorts)],
+        evidence: [line(peer), line(bridgePorts)],
         hints: [
           `on node ${node}: echo 1 > /sys/class/net/${port.dev}/brport/hairpin_mode (until the pod is recreated)`,
           'make it stick: kubelet --hairpin-mode=hairpin-veth, or "hairpinMode": true in the CNI bridge plugin config',
@@ -617,7 +618,7 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
       });
     } else {
       add('CHECKS_COULD_NOT_RUN', 'inconclusive', {
-        summary: `could not diagnose: the ${primary} probes ${primaryRung?.status === 'skipped' ? 'were not run' : `could not run${firstNotRunReason(input) ? ` (${firstNotRunReason(input)})` : ''}`}`,
+        summary: `could not diagnose: the ${primary} probes ${primaryRung?.status === 'skipped' ? 'were not run' : primaryRung?.summary.startsWith('could not run: ') ? primaryRung.summary : 'could not run'}`,
         evidence: notRun.length > 0 ? notRun : [`${primary}: ${primaryRung?.summary ?? 'no probes'}`],
         hints: [
           'kubectl auth can-i patch pods --subresource=ephemeralcontainers',
@@ -671,15 +672,16 @@ function cidrContains(cidr: string, address: string): boolean {
 
 /**
  * Whether a node's neighbor entry is wrong. With the MAC the pod answers with (`truth`, read from its own bridge), an
- * entry carrying another MAC is wrong when the kernel will not correct it by itself (PERMANENT, NOARP) or when traffic
- * failed; an entry that matches is right whatever its state. Without it, only entries that cannot be right count
- * (unresolved, or pinned), and only when traffic actually failed.
+ * entry carrying another MAC is wrong when the kernel will not correct it by itself (PERMANENT, NOARP) or when it was
+ * just confirmed (REACHABLE: something else answers for the pod's IP); a STALE or DELAY one is re-resolved on use. An
+ * entry that matches is right whatever its state. Without it, only entries that cannot be right count (unresolved, or
+ * pinned), and only when traffic actually failed.
  */
 function isWrongNeighbor(obs: Extract<ProbeObservation, { kind: 'neighbor' }>, truth: ProbeResult | undefined, symptomatic: boolean): boolean {
   const real = truth?.observation.kind === 'neighbor' ? truth.observation.mac : null;
   if (real && obs.mac) {
     if (obs.mac.toLowerCase() === real.toLowerCase()) return false;
-    return obs.state === 'PERMANENT' || obs.state === 'NOARP' || symptomatic;
+    return obs.state === 'PERMANENT' || obs.state === 'NOARP' || obs.state === 'REACHABLE';
   }
   return symptomatic && (obs.state === 'FAILED' || obs.state === 'INCOMPLETE' || obs.state === 'PERMANENT');
 }
@@ -734,11 +736,6 @@ function podHints(obj: string | undefined, target: string): string[] {
     ];
   }
   return [`check that a process listens on ${target}`];
-}
-
-function firstNotRunReason(input: VerdictInput): string | undefined {
-  const obs = [...input.observations, ...input.nodeChecks].map((r) => r.observation).find((o) => o.kind === 'could-not-run');
-  return obs?.kind === 'could-not-run' ? obs.reason : undefined;
 }
 
 function notRunLines(input: VerdictInput, line: (r: ProbeResult) => string): string[] {

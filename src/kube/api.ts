@@ -56,7 +56,7 @@ export function createKubeApi(kc: KubeConfig, opts: { requestTimeoutMs?: number;
         if (!opts.requestTimeoutMs) return await pending;
         const ms = opts.requestTimeoutMs;
         const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(Object.assign(new Error(`request timed out after ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+          timer = setTimeout(() => reject(Object.assign(new Error(`${REQUEST_TIMED_OUT} ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
         });
         return await Promise.race([pending, timeout]);
       } catch (err) {
@@ -97,6 +97,9 @@ export function apiMessageOf(err: unknown): string {
 
 const TRANSPORT = /ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EAI_AGAIN|timed out|fetch failed|socket hang up/i;
 
+/** How our own --request-timeout timer words its error (the hint tells it apart from the OS's connect timeout). */
+const REQUEST_TIMED_OUT = 'request timed out after';
+
 /** Node's TLS verification failures (the codes of tls.connect's errors). */
 const TLS_ERROR = /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_SIGNATURE_FAILURE/;
 
@@ -131,15 +134,19 @@ export function mapApiError(err: unknown, info: CallInfo, server: string): Netde
       // fetch says only "fetch failed": the certificate problem is in its cause.
       const why = typeof cause?.message === 'string' ? cause.message : causeCode;
       return new NetdebugError('API_UNREACHABLE', `could not verify the API server at ${server} (${what}): ${why || message.trim()}`, {
-        hint: 'the server certificate is not signed by the CA in the kubeconfig: check certificate-authority(-data), or pass --certificate-authority',
+        hint: /EXPIRED|NOT_YET_VALID/.test(text)
+          ? "the server certificate is outside its validity period: check this machine's clock, or renew the cluster's certificates"
+          : /ALTNAME/.test(text)
+            ? "the server certificate is not issued for this address: check the kubeconfig's server URL (or the cluster's certificate SANs)"
+            : 'the server certificate is not signed by the CA in the kubeconfig: check certificate-authority(-data), or pass --certificate-authority',
         cause: err,
       });
     }
     if (TRANSPORT.test(text) || err instanceof TypeError) {
       const detail = typeof cause?.message === 'string' && cause.message !== '' && !message.includes(cause.message) ? ` (${cause.message})` : '';
       return new NetdebugError('API_UNREACHABLE', `could not reach the API server at ${server} (${what}): ${message.trim()}${detail}`, {
-        hint: /timed out|ETIMEDOUT/i.test(text)
-          ? 'the API server did not answer in time: check the cluster is up (`kubectl cluster-info`), or allow longer with --request-timeout'
+        hint: message.startsWith(REQUEST_TIMED_OUT)
+          ? 'the API server did not answer within --request-timeout: check the cluster is up (`kubectl cluster-info`), or allow longer'
           : 'check the cluster is up and the kubeconfig server URL is right: `kubectl cluster-info`',
         cause: err,
       });

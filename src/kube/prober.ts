@@ -77,7 +77,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const margin = opts.execMarginMs ?? 1500;
   const targets = new Map<string, ExecTarget>();
   const created: { namespace: string; name: string }[] = [];
-  /** Creates sent and not yet answered: cleanup waits for them, so a pod created while the run ends is deleted too. */
+  /** Creates sent and not yet answered: cleanup waits for them, so it never deletes a pod before the API has it. */
   const creating = new Set<Promise<unknown>>();
   let execCount = 0;
   let cleaned: Promise<void> | undefined;
@@ -155,14 +155,16 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     };
     if (cleaned) throw new Error(`the run is ending: debug pod ${namespace}/${name} was not created`);
     emit({ type: 'location-preparing', key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, detail: `creating ${namespace}/${name} on ${node}` });
-    // Recorded in the same continuation that sees the answer, before anything awaiting `creating` can run.
-    const create = api
-      .call({ verb: 'create', resource: 'pods', namespace }, () => api.core.createNamespacedPod({ namespace, body: pod }))
-      .then(() => void created.push({ namespace, name }));
+    // Recorded before it is sent: a create we gave up on (--request-timeout) may still land, so cleanup deletes it
+    // (a 404 there is ignored). Only an answer saying no (an HTTP status) proves there is nothing to delete.
+    const mine = { namespace, name };
+    created.push(mine);
+    const create = api.call({ verb: 'create', resource: 'pods', namespace }, () => api.core.createNamespacedPod({ namespace, body: pod }));
     creating.add(create);
     try {
       await create;
     } catch (err) {
+      if (statusCodeOf(err instanceof NetdebugError && err.cause ? err.cause : err) !== undefined) created.splice(created.indexOf(mine), 1);
       throw explainSetupError(err, `create debug pod ${namespace}/${name} on node ${node}`);
     } finally {
       creating.delete(create);

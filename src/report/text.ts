@@ -60,6 +60,9 @@ export function judgeNodeCheck(obs: ProbeObservation): 'ok' | 'fail' | 'warn' | 
       return obs.state === 'FAILED' || obs.state === 'INCOMPLETE' ? 'warn' : 'ok';
     case 'nat-rules':
       return obs.present ? 'ok' : 'fail';
+    case 'bridge-ports':
+      // Hairpin off on a port is worth a look; the verdict says whether it is the source pod's own.
+      return obs.ports.some((p) => !p.hairpin) ? 'warn' : 'ok';
     case 'mtu':
       // The small ping lost too: nothing got through, which the ladder already shows; no MTU fault by itself.
       return obs.passed ? 'ok' : obs.smallPassed === false ? 'warn' : 'fail';
@@ -120,8 +123,8 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
         const cited = verdict.status !== 'healthy' && verdict.status !== 'inconclusive' && verdict.evidence.includes(describeEvidence(r));
         // Values read only to judge another check by (the pod's real MAC, its veth's ifindex) are never the fault.
         const reference = r.spec.check === 'pod-mac' || r.observation.kind === 'veth-peer';
-        const symptom = !cited && r.observation.kind === 'mtu' && r.observation.smallPassed === false;
         const judged = cited && !reference ? 'fail' : judgeNodeCheck(r.observation);
+        const symptom = !cited && judged === 'warn' && r.observation.kind === 'mtu';
         const mark = cited && reference ? p.dim('·') : judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
         const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
         const note = cited && !reference ? p.red(`  ◀ ${verdict.cause}`) : cited ? p.dim(`  (evidence for ${verdict.cause})`) : symptom ? p.dim('  (no ping got through: the path is down, not an MTU problem)') : '';

@@ -171,7 +171,7 @@ function describeCheck(p: ProbeEntry): string {
     case 'could-not-run':
       return `${p.spec.check ?? p.spec.id} could not run`;
     default:
-      return `${p.spec.check ?? p.spec.id}: ${describeObservation(obs)}`;
+      return `${p.spec.check ?? p.spec.id}: ${describeObservation(obs, p.spec.action)}`;
   }
 }
 

@@ -232,7 +232,7 @@ export function buildDrillLines(row: LadderRow, state: TuiState): string[] {
     out.push(`  where:   ${where}`);
     if (p.observation) {
       const outcome = classifyObservation(p.observation);
-      out.push(`  result:  ${describeObservation(p.observation)} (${outcome === 'value' ? 'read' : outcome === 'not-run' ? 'could not run' : outcome})`);
+      out.push(`  result:  ${describeObservation(p.observation, p.spec.action)} (${outcome === 'value' ? 'read' : outcome === 'not-run' ? 'could not run' : outcome})`);
       out.push(`  took:    ${formatDuration(p.durationMs ?? 0)} of a ${formatDuration(p.spec.timeoutMs)} timeout`);
     } else {
       out.push('  result:  running…');

@@ -192,6 +192,12 @@ describe('planLadder', () => {
     expect(hairpin(buildFacts({ ...web2, hostNetwork: true }, webService))).toEqual([]);
   });
 
+  it('creates no pod-network debug pod just to read a MAC: a UDP Service (no same-node rung) gets no pod-mac there', () => {
+    const plan = planLadder(buildFacts(clientPod, udpSvc), opts);
+    expect(plan.locations.map(locationKey)).not.toContain('node-pod:node-2:pod');
+    expect(plan.nodeChecks.filter((p) => p.check === 'pod-mac').map((p) => locationKey(p.where))).toEqual(['source-pod']);
+  });
+
   it('adds nat-rules on the source node for a Service and no mtu ping for a same-node endpoint', () => {
     const plan = planLadder(buildFacts(clientPod, webService), opts);
     const nat = plan.nodeChecks.filter((p) => p.check === 'nat-rules');

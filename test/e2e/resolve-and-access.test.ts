@@ -62,7 +62,7 @@ describe.skipIf(skip)('resolution and access in the lab', () => {
     expect(res.code, res.stderr).toBe(3);
     const report = JSON.parse(res.stdout) as Report;
     expect(report.verdict).toMatchObject({ status: 'inconclusive', cause: 'CHECKS_COULD_NOT_RUN' });
-    expect(report.verdict.summary).toContain('could not run (exec failed: forbidden (403): this user may not exec into pods (create pods/exec))');
+    expect(report.verdict.summary).toBe('could not diagnose: the cluster-ip probes could not run: exec failed: forbidden (403): this user may not exec into pods (create pods/exec)');
     const left = await noExec.kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-netdebug', '-o', 'name']);
     expect(left).toMatchObject({ code: 0, stdout: '' });
   });

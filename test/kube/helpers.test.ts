@@ -109,7 +109,10 @@ describe('mapApiError', () => {
       err: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }) }),
       code: 'API_UNREACHABLE', exit: 3, msg: /could not verify the API server at https:\/\/10\.0\.0\.1:6443 \(list pods in namespace "shop"\): self-signed certificate in certificate chain/, hint: /--certificate-authority/,
     },
-    { name: 'a timeout suggests --request-timeout', err: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ETIMEDOUT 10.0.0.1:6443'), { code: 'ETIMEDOUT' }) }), code: 'API_UNREACHABLE', exit: 3, msg: /fetch failed \(connect ETIMEDOUT 10\.0\.0\.1:6443\)/, hint: /--request-timeout/ },
+    { name: 'the OS connect timeout keeps its cause, with no --request-timeout hint', err: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ETIMEDOUT 10.0.0.1:6443'), { code: 'ETIMEDOUT' }) }), code: 'API_UNREACHABLE', exit: 3, msg: /fetch failed \(connect ETIMEDOUT 10\.0\.0\.1:6443\)/, hint: /^check the cluster is up/ },
+    { name: 'our own --request-timeout names the flag', err: Object.assign(new Error('request timed out after 5 ms'), { code: 'ETIMEDOUT' }), code: 'API_UNREACHABLE', exit: 3, msg: /request timed out after 5 ms/, hint: /within --request-timeout/ },
+    { name: 'an expired certificate points at the clock', err: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' }) }), code: 'API_UNREACHABLE', exit: 3, msg: /could not verify .*: certificate has expired/, hint: /clock/ },
+    { name: 'a certificate for another name points at the server URL', err: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }) }), code: 'API_UNREACHABLE', exit: 3, msg: /does not match/, hint: /server URL/ },
     { name: '500', err: new ApiException(500, 'x', { message: 'etcd down' }, {}), code: 'API_ERROR', exit: 3, msg: /etcd down/ },
   ])('$name', ({ err, code, exit, msg, hint }) => {
     const mapped = mapApiError(err, { verb: 'list', resource: 'pods', namespace: 'shop' }, 'https://10.0.0.1:6443');

@@ -50,6 +50,8 @@ const podMac = (mac: string) =>
   probe('node-checks', { tool: 'neighbor', address: '10.244.2.7', refresh: true }, { kind: 'neighbor', ip: '10.244.2.7', mac, state: 'REACHABLE', dev: 'eth0' }, { node: 'node-2', hostNetwork: false, check: 'pod-mac', about: web1 });
 /** web-1 (on node-2) reaching its own Service: its eth0 peer's ifindex, and node-2's bridge ports as [ifindex, hairpin]. */
 const selfTargets: ResolvedTargets = { source: { ...(clientPod as Extract<ResolvedTargets['source'], { kind: 'pod' }>), namespace: 'shop', name: 'web-1', node: 'node-2', ip: '10.244.2.7' }, destination: targets.destination };
+/** The same, with web-2 on node-1 as a second ready backend of the Service. */
+const selfTargetsTwoBackends: ResolvedTargets = { ...selfTargets, destination: { ...webService, endpoints: webService.endpoints.slice(0, 2) } };
 const vethPeer = (ifindex: number) => probe('node-checks', { tool: 'veth-peer' }, { kind: 'veth-peer', ifindex }, { check: 'hairpin' });
 const bridgePorts = (...ports: [number, boolean][]) =>
   probe('node-checks', { tool: 'bridge-ports' }, { kind: 'bridge-ports', ports: ports.map(([ifindex, hairpin]) => ({ ifindex, dev: `veth${ifindex}`, bridge: 'cni0', hairpin })) }, { node: 'node-2', check: 'hairpin' });
@@ -249,6 +251,11 @@ const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; componen
     cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['NODE_NEIGHBOR_STALE'],
   },
   {
+    name: 'a STALE entry with an old MAC is no neighbor fault even when traffic fails for another reason',
+    in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [neighborEntry('02:de:ad:be:ef:00', 'STALE'), podMac('0a:58:0a:f4:02:07'), sysctl('node-2', 'net.ipv4.ip_forward', '0')] }),
+    cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', status: 'broken', node: 'node-2', exit: 1, absent: ['NODE_NEIGHBOR_STALE'],
+  },
+  {
     name: 'NODE_NEIGHBOR_STALE without the pod\'s MAC: a PERMANENT entry while traffic to the pod fails',
     in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [neighborEntry('02:de:ad:be:ef:00', 'PERMANENT')] }),
     cause: 'NODE_NEIGHBOR_STALE', component: 'node', status: 'broken', node: 'node-2', exit: 1,
@@ -259,9 +266,14 @@ const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; componen
     cause: 'NODE_HAIRPIN_DISABLED', component: 'node', status: 'broken', node: 'node-2', object: 'Pod/shop/web-1', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING', 'CONNECTION_FAILED'],
   },
   {
-    name: 'NODE_HAIRPIN_DISABLED is degraded when the balancer happened to pick another backend',
-    in: input({ targets: selfTargets, observations: healthyData(), nodeChecks: [vethPeer(9), bridgePorts([9, false])] }),
+    name: 'NODE_HAIRPIN_DISABLED is degraded when the balancer happened to pick the other backend',
+    in: input({ targets: selfTargetsTwoBackends, observations: healthyData(), nodeChecks: [vethPeer(9), bridgePorts([9, false])] }),
     cause: 'NODE_HAIRPIN_DISABLED', component: 'node', status: 'degraded', node: 'node-2', object: 'Pod/shop/web-1', exit: 1,
+  },
+  {
+    name: 'healthy: hairpin_mode 0 but the pod, its only backend, reaches its own Service (the bridge hairpins otherwise)',
+    in: input({ targets: selfTargets, observations: healthyData(), nodeChecks: [vethPeer(9), bridgePorts([9, false])] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['NODE_HAIRPIN_DISABLED'],
   },
   {
     name: "healthy: hairpin off on another pod's port is not this pod's problem",

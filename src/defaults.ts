@@ -1,0 +1,11 @@
+/**
+ * Values the CLI and tab completion share, in a module that imports nothing, so neither has to import the other.
+ */
+
+/** The pinned default netbox image. */
+export const DEFAULT_IMAGE = 'nicolaka/netshoot:v0.13';
+
+/** The output modes of `-o`, in the order help and completion list them: the one place they are defined. */
+export const OUTPUT_MODES = ['tui', 'text', 'json', 'ndjson'] as const;
+/** How the result is shown. */
+export type OutputMode = (typeof OUTPUT_MODES)[number];

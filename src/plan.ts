@@ -99,7 +99,7 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
     skip('cluster-ip', `the destination is ${dest.kind === 'address' ? 'an address' : `a ${dest.kind}`}, not a Service: no ClusterIP`);
   } else if (tcpOnly) {
     skip('cluster-ip', tcpOnly);
-  } else if (dest.clusterIP === '' || dest.clusterIP === 'None') {
+  } else if (!hasClusterIP(dest)) {
     skip('cluster-ip', 'the Service is headless: it has no ClusterIP');
   } else {
     const action: ProbeAction = { tool: 'tcp-connect', host: dest.clusterIP, port: dest.port.port };
@@ -221,11 +221,11 @@ function planNodeChecks(
   }
   // The source pod is one of its own Service's backends: reaching itself through the ClusterIP takes hairpin mode on its
   // bridge port. Which port is its own: the ifindex of its eth0's peer, read inside the pod.
-  if (sourcePodIP && dest.kind === 'service' && dest.clusterIP !== '' && dest.clusterIP !== 'None' && dest.endpoints.some((e) => e.ip === sourcePodIP)) {
+  if (sourcePodIP && dest.kind === 'service' && hasClusterIP(dest) && dest.endpoints.some((e) => e.ip === sourcePodIP)) {
     checks.push(spec('node-checks', `source:veth-peer`, { kind: 'source-pod' }, { tool: 'veth-peer' }, { check: 'hairpin' }));
     check(sourceNode, 'hairpin', 'bridge-ports', { tool: 'bridge-ports' });
   }
-  if (dest.kind === 'service' && dest.clusterIP !== '' && dest.clusterIP !== 'None') {
+  if (dest.kind === 'service' && hasClusterIP(dest)) {
     check(sourceNode, 'nat-rules', `nat:${dest.clusterIP}:${dest.port.port}`, {
       tool: 'nat-rules',
       clusterIP: dest.clusterIP,
@@ -285,6 +285,11 @@ export function sampleEndpoints(endpoints: ResolvedEndpoint[], max: number): Res
     if (!picked.includes(e)) picked.push(e);
   }
   return picked;
+}
+
+/** Whether a Service has a virtual IP to probe (headless ones have none). */
+function hasClusterIP(service: { clusterIP: string }): boolean {
+  return service.clusterIP !== '' && service.clusterIP !== 'None';
 }
 
 function isIPv4(host: string): boolean {

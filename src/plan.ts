@@ -237,6 +237,8 @@ function planNodeChecks(
   // large packets, which the other side's pings never send.
   const crossNode = podTargets.filter((x) => x.node !== undefined && x.node !== sourceNode);
   for (const t of crossNode) check(sourceNode, 'mtu', `mtu:${t.host}`, { tool: 'path-mtu', address: t.host }, t.about);
+  // A burst of small pings across the overlay: a lossy path still lets most handshakes through, slowly.
+  for (const t of crossNode) check(sourceNode, 'loss', `loss:${t.host}`, { tool: 'packet-loss', address: t.host }, t.about);
   if (sourcePodIP) {
     for (const node of [...new Set(crossNode.map((t) => t.node as string))]) check(node, 'mtu', `mtu:${sourcePodIP}`, { tool: 'path-mtu', address: sourcePodIP });
   }

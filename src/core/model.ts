@@ -133,6 +133,7 @@ export const NODE_CHECK_IDS = [
   'hairpin',
   'nat-rules',
   'mtu',
+  'loss',
 ] as const;
 
 /** One node check kind. */
@@ -157,6 +158,11 @@ export type ProbeAction =
        * MAC the pod really answers with, which the node's own entry must match.
        */
       refresh?: boolean;
+    }
+  | {
+      /** A quick burst of small pings to the address (bounded count and interval): how many come back. */
+      tool: 'packet-loss';
+      address: string;
     }
   | {
       /** Run in a pod: the ifindex of the node-side end of its eth0 veth (`/sys/class/net/eth0/iflink`). */
@@ -218,6 +224,7 @@ export type ProbeObservation =
   | { kind: 'neighbor'; ip: string; mac: string | null; state: string; dev?: string }
   | { kind: 'nat-rules'; clusterIP: string; port: number; present: boolean; endpoints: string[] }
   | { kind: 'veth-peer'; ifindex: number }
+  | { kind: 'loss'; sent: number; received: number; /** Average round trip of the answered pings. */ rttMs?: number }
   | { kind: 'bridge-ports'; ports: { ifindex: number; dev: string; bridge: string; hairpin: boolean }[] }
   | {
       kind: 'mtu';
@@ -319,6 +326,7 @@ export const CAUSE_COMPONENTS = {
   NODE_NEIGHBOR_STALE: 'node',
   NODE_HAIRPIN_DISABLED: 'node',
   OVERLAY_BLOCKED: 'overlay',
+  OVERLAY_PACKET_LOSS: 'overlay',
   PATH_MTU_MISMATCH: 'overlay',
   CONNECTION_FAILED: 'network',
   CHECKS_COULD_NOT_RUN: 'netdebug',

@@ -46,6 +46,10 @@ export const BRIDGE_PORTS_SCRIPT = [
   'done',
 ].join(' ');
 
+/** The packet-loss burst: this many pings, this many seconds apart (half a second on the wire in all). */
+export const LOSS_PINGS = 50;
+const LOSS_INTERVAL_S = '0.01';
+
 /** The small don't-fragment ping payload of the path MTU probe: it must pass whenever the path works at all. */
 export const PATH_MTU_SMALL_PAYLOAD = 56;
 /** IPv4 and ICMP header bytes: a ping fills an MTU with a payload this much smaller. */
@@ -78,6 +82,8 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
       return action.refresh
         ? ['sh', '-c', NEIGHBOR_REFRESH_SCRIPT, 'sh', safeIPv4(action.address)]
         : ['ip', 'neigh', 'show', safeHost(action.address)];
+    case 'packet-loss':
+      return ['ping', '-q', '-n', '-c', String(LOSS_PINGS), '-i', LOSS_INTERVAL_S, '-W', '1', safeIPv4(action.address)];
     case 'veth-peer':
       return ['cat', '/sys/class/net/eth0/iflink'];
     case 'bridge-ports':
@@ -111,6 +117,8 @@ export function parseProbeOutput(action: ProbeAction, raw: RawOutput): ProbeObse
       return parseRouteMatch(raw);
     case 'neighbor':
       return parseNeighbor(raw, action.address);
+    case 'packet-loss':
+      return parsePacketLoss(raw);
     case 'veth-peer':
       return parseVethPeer(raw);
     case 'bridge-ports':
@@ -251,6 +259,15 @@ export function parseNeighbor(raw: RawOutput, ip: string): ProbeObservation {
   const state = line.trim().split(/\s+/).filter((t) => /^[A-Z_]+$/.test(t)).pop() ?? 'UNKNOWN';
   const dev = /\bdev (\S+)/.exec(line)?.[1];
   return { kind: 'neighbor', ip, mac, state, ...(dev ? { dev } : {}) };
+}
+
+/** Parses `ping -q -c N …`'s summary: packets sent and received, and the average round trip when any came back. */
+export function parsePacketLoss(raw: RawOutput): ProbeObservation {
+  const text = combined(raw);
+  const counts = /(\d+) packets transmitted, (\d+) received/.exec(text);
+  if (!counts) return { kind: 'could-not-run', reason: `ping printed no summary: ${firstLine(text)}` };
+  const rtt = /= [\d.]+\/([\d.]+)\//.exec(text);
+  return { kind: 'loss', sent: Number(counts[1]), received: Number(counts[2]), ...(rtt ? { rttMs: Number(rtt[1]) } : {}) };
 }
 
 /** Parses `cat /sys/class/net/eth0/iflink`: the ifindex of the veth's other end, on the node. */

@@ -17,6 +17,7 @@ import {
   type RungId,
   type RungResult,
 } from './model.ts';
+import { LOSS_PINGS } from './parse.ts';
 
 /** What the verdict engine reads. */
 export interface VerdictInput {
@@ -55,6 +56,7 @@ export const CAUSE_RANK: readonly Cause[] = [
   'SERVICE_PROXY_RULES_MISSING',
   'DESTINATION_NOT_LISTENING',
   'OVERLAY_BLOCKED',
+  'OVERLAY_PACKET_LOSS',
   'PATH_MTU_MISMATCH',
   'DNS_NO_ENDPOINTS',
   'DNS_SERVER_UNRESPONSIVE',
@@ -99,6 +101,7 @@ export function classifyObservation(obs: ProbeObservation): Outcome {
     case 'nat-rules':
     case 'veth-peer':
     case 'bridge-ports':
+    case 'loss':
       return 'value';
     default:
       return classifyFailure(obs) === undefined ? 'ok' : 'fail';
@@ -134,6 +137,7 @@ export function classifyFailure(obs: ProbeObservation): Failure | undefined {
     case 'nat-rules':
     case 'veth-peer':
     case 'bridge-ports':
+    case 'loss':
       return undefined;
     default: {
       const never: never = obs;
@@ -159,6 +163,8 @@ export function describeProbeTarget(action: ProbeAction): string {
       return `route to ${action.address}`;
     case 'neighbor':
       return action.refresh ? `MAC of ${action.address} on its bridge` : `neighbor ${action.address}`;
+    case 'packet-loss':
+      return `${action.address} (a burst of ${LOSS_PINGS} pings)`;
     case 'veth-peer':
       return "the pod's eth0 peer on the node";
     case 'bridge-ports':
@@ -221,6 +227,8 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
       return obs.state === 'NONE' ? `no entry for ${obs.ip} (the node has not talked to it lately)` : `${obs.ip} ${obs.state}, no address`;
     case 'nat-rules':
       return obs.present ? `NAT rules present, endpoints ${obs.endpoints.join(', ') || 'none'}` : 'no NAT rules';
+    case 'loss':
+      return `${obs.received}/${obs.sent} answered (${Math.round((100 * (obs.sent - obs.received)) / Math.max(1, obs.sent))}% lost)${obs.rttMs !== undefined ? `, ${obs.rttMs} ms average round trip` : ''}`;
     case 'veth-peer':
       return `ifindex ${obs.ifindex}`;
     case 'bridge-ports': {
@@ -419,6 +427,32 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
     );
   }
 
+  // OVERLAY_PACKET_LOSS: a burst of pings across the overlay gets some answers but loses a real share (a flaky link, an
+  // overloaded tunnel or a rate limit: seed 003). Connections mostly succeed, slowly, so it is degraded, not broken.
+  const lossDone = new Set<string>();
+  for (const r of input.nodeChecks) {
+    const obs = r.observation;
+    if (obs.kind !== 'loss' || !isLossy(obs) || r.spec.action.tool !== 'packet-loss') continue;
+    const node = nodeOf(r);
+    if (lossDone.has(node)) continue;
+    lossDone.add(node);
+    const addr = r.spec.action.address;
+    const owner = (input.nodes ?? []).find((n) => n.podCIDR !== undefined && cidrContains(n.podCIDR, addr));
+    const between = `node ${node} and ${owner ? `node ${owner.name}` : addr}`;
+    nodeRoots.push(
+      add('OVERLAY_PACKET_LOSS', 'degraded', {
+        node,
+        summary: `the overlay between ${between} loses ${Math.round((100 * (obs.sent - obs.received)) / obs.sent)}% of packets: connections succeed only after retransmits, slowly and sometimes not at all`,
+        evidence: [line(r)],
+        hints: [
+          `on both nodes: ip -s link show flannel.1; ip -s link show eth0 (errors and drops on the overlay and the underlay)`,
+          `on both nodes: iptables -S INPUT; tc qdisc show (a rule or a queue that drops the overlay's packets, e.g. VXLAN on UDP 8472)`,
+          `measure again: ping -c 100 -i 0.01 ${addr} from node ${node}`,
+        ],
+      }),
+    );
+  }
+
   // PATH_MTU_MISMATCH: from a node, a small DF ping passed and one the size of its own route's MTU did not. Small TCP
   // handshakes pass then, so this is broken even when every ladder rung passed.
   const mtuDone = new Set<string>();
@@ -426,6 +460,8 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
     const obs = r.observation;
     if (obs.kind !== 'mtu' || obs.passed || obs.smallPassed !== true || r.spec.action.tool !== 'path-mtu') continue;
     const node = nodeOf(r);
+    // On a lossy overlay (either way: a burst's echo crosses it both ways) one lost full-size ping says nothing of its size.
+    if (lossDone.size > 0) continue;
     const addr = r.spec.action.address;
     if (mtuDone.has(node)) continue;
     mtuDone.add(node);
@@ -677,6 +713,15 @@ function cidrContains(cidr: string, address: string): boolean {
  * entry that matches is right whatever its state. Without it, only entries that cannot be right count (unresolved, or
  * pinned), and only when traffic actually failed.
  */
+/**
+ * Whether a ping burst lost a real share while some answers came back: at least 5% and 3 pings (one or two can go on a
+ * busy network). All lost is no loss finding: the path is down, which other checks explain.
+ */
+export function isLossy(obs: Extract<ProbeObservation, { kind: 'loss' }>): boolean {
+  const lost = obs.sent - obs.received;
+  return obs.received > 0 && lost >= 3 && lost / obs.sent >= 0.05;
+}
+
 function isWrongNeighbor(obs: Extract<ProbeObservation, { kind: 'neighbor' }>, truth: ProbeResult | undefined, symptomatic: boolean): boolean {
   const real = truth?.observation.kind === 'neighbor' ? truth.observation.mac : null;
   if (real && obs.mac) {

@@ -3,7 +3,7 @@
  * finished), then the node checks and a verdict block with evidence and fixes. Colour only when asked for.
  */
 import { NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
-import { classifyObservation, describeEvidence, describeObservation, describeProbeTarget } from '../core/verdict.ts';
+import { classifyObservation, describeEvidence, describeObservation, describeProbeTarget, isLossy } from '../core/verdict.ts';
 import type { OutputStream, Reporter } from './reporter.ts';
 
 /** Text reporter options. */
@@ -60,6 +60,9 @@ export function judgeNodeCheck(obs: ProbeObservation): 'ok' | 'fail' | 'warn' | 
       return obs.state === 'FAILED' || obs.state === 'INCOMPLETE' ? 'warn' : 'ok';
     case 'nat-rules':
       return obs.present ? 'ok' : 'fail';
+    case 'loss':
+      // Every ping lost is the path being down (the ladder shows it); a real share lost is the fault itself.
+      return isLossy(obs) ? 'fail' : obs.received === 0 ? 'warn' : 'ok';
     case 'bridge-ports':
       // Hairpin off on a port is worth a look; the verdict says whether it is the source pod's own.
       return obs.ports.some((p) => !p.hairpin) ? 'warn' : 'ok';
@@ -123,11 +126,18 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
         const cited = verdict.status !== 'healthy' && verdict.status !== 'inconclusive' && verdict.evidence.includes(describeEvidence(r));
         // Values read only to judge another check by (the pod's real MAC, its veth's ifindex) are never the fault.
         const reference = r.spec.check === 'pod-mac' || r.observation.kind === 'veth-peer';
-        const judged = cited && !reference ? 'fail' : judgeNodeCheck(r.observation);
-        const symptom = !cited && judged === 'warn' && r.observation.kind === 'mtu';
+        // On a lossy overlay a lost MTU ping says nothing of its size, as the verdict engine also holds.
+        const lossyMtu = verdict.cause === 'OVERLAY_PACKET_LOSS' && r.observation.kind === 'mtu' && !r.observation.passed;
+        const judged = cited && !reference ? 'fail' : lossyMtu ? 'warn' : judgeNodeCheck(r.observation);
+        const symptom = !cited && !lossyMtu && judged === 'warn' && (r.observation.kind === 'mtu' || r.observation.kind === 'loss');
         const mark = cited && reference ? p.dim('·') : judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
         const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
-        const note = cited && !reference ? p.red(`  ◀ ${verdict.cause}`) : cited ? p.dim(`  (evidence for ${verdict.cause})`) : symptom ? p.dim('  (no ping got through: the path is down, not an MTU problem)') : '';
+        const note = cited && !reference
+          ? p.red(`  ◀ ${verdict.cause}`)
+          : cited
+            ? p.dim(`  (evidence for ${verdict.cause})`)
+            : lossyMtu
+              ? p.dim('  (the overlay loses packets: a lost ping says nothing of its size)') : symptom ? p.dim('  (no ping got through: the path is down, not an MTU problem)') : '';
         write(`  ${mark} ${node.padEnd(width)}  ${what}${note}`);
       }
     }

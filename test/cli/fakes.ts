@@ -104,6 +104,8 @@ export const healthyAnswer: Answer = (spec) => {
       return { kind: 'neighbor', ip: a.address, mac: 'aa:bb:cc:dd:ee:ff', state: 'REACHABLE', dev: 'cni0' };
     case 'path-mtu':
       return { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true };
+    case 'packet-loss':
+      return { kind: 'loss', sent: 50, received: 50, rttMs: 0.1 };
     case 'veth-peer':
       return { kind: 'veth-peer', ifindex: 7 };
     case 'bridge-ports':

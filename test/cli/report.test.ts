@@ -112,6 +112,20 @@ describe('text reporter', () => {
     expect(text).toMatch(/· node-2 +MAC of 10\.244\.2\.7 on its bridge: 10\.244\.2\.7 lladdr 0a:58:0a:f4:02:07 REACHABLE  \(evidence for NODE_NEIGHBOR_STALE\)\n/);
   });
 
+  it('on a lossy overlay marks the loss burst as the cause and a lost MTU ping as saying nothing', async () => {
+    const lossy = (spec: Parameters<typeof healthyAnswer>[0]) =>
+      spec.action.tool === 'packet-loss'
+        ? ({ kind: 'loss', sent: 50, received: 35, rttMs: 0.1 } as const)
+        : spec.action.tool === 'path-mtu' && spec.where.kind === 'node-pod' && spec.where.node === 'node-1'
+          ? ({ kind: 'mtu', size: 1422, passed: false, mtu: 1450, dev: 'flannel.1', smallPassed: true } as const)
+          : healthyAnswer(spec);
+    const text = await replay(await record(lossy), (o) => createTextReporter(o, { color: false }));
+    expect(text).toContain('Verdict  ✗ DEGRADED  OVERLAY_PACKET_LOSS (overlay)');
+    expect(text).toMatch(/✗ node-1 +10\.244\.2\.7 \(a burst of 50 pings\): 35\/50 answered \(30% lost\), 0\.1 ms average round trip  ◀ OVERLAY_PACKET_LOSS/);
+    expect(text).toMatch(/! node-1 +10\.244\.2\.7 \(full-size DF ping\): .*  \(the overlay loses packets: a lost ping says nothing of its size\)/);
+    expect(text).not.toContain('PATH_MTU_MISMATCH');
+  });
+
   it('writes the header only once a target resolved, so a lookup error stands alone', async () => {
     const started = healthy.filter((e) => e.type === 'run-started');
     expect(await replay(started, (o) => createTextReporter(o, { color: false }))).toBe('');
@@ -187,6 +201,9 @@ describe('judgeNodeCheck', () => {
     { name: 'mtu failed', obs: { kind: 'mtu', size: 1422, passed: false }, want: 'fail' },
     { name: 'full-size ping failed, the small one passed (an MTU fault)', obs: { kind: 'mtu', size: 1422, passed: false, smallPassed: true }, want: 'fail' },
     { name: 'full-size ping passed, the small one lost (no MTU fault, no symptom)', obs: { kind: 'mtu', size: 1422, passed: true, smallPassed: false }, want: 'ok' },
+    { name: 'a third of the ping burst lost', obs: { kind: 'loss', sent: 50, received: 33 }, want: 'fail' },
+    { name: 'every ping of the burst lost (a symptom)', obs: { kind: 'loss', sent: 50, received: 0 }, want: 'warn' },
+    { name: 'one ping of fifty lost', obs: { kind: 'loss', sent: 50, received: 49 }, want: 'ok' },
     { name: 'hairpin off on a bridge port', obs: { kind: 'bridge-ports', ports: [{ ifindex: 5, dev: 'veth3', bridge: 'cni0', hairpin: false }] }, want: 'warn' },
     { name: 'hairpin on everywhere', obs: { kind: 'bridge-ports', ports: [{ ifindex: 5, dev: 'veth3', bridge: 'cni0', hairpin: true }] }, want: 'ok' },
     { name: 'both pings lost (the path is down: a symptom)', obs: { kind: 'mtu', size: 1422, passed: false, smallPassed: false }, want: 'warn' },

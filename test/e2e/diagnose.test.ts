@@ -14,7 +14,7 @@ const skip = skipLabSuite('e2e diagnose');
 
 /** The verdict fields a row pins down; node/object undefined means the verdict must not name one. */
 interface Expected {
-  status: 'healthy' | 'broken';
+  status: 'healthy' | 'broken' | 'degraded';
   cause: string;
   component: string;
   node?: string;
@@ -70,6 +70,14 @@ const rows: Row[] = [
     dst: 'shop/svc/web',
     exit: 1,
     verdict: { status: 'broken', cause: 'NODE_HAIRPIN_DISABLED', component: 'node', node: 'node-2', object: 'Pod/shop/web-1' },
+  },
+  {
+    name: 'a lossy overlay: a third of the packets into node-2 dropped, connections still made',
+    scenario: 'overlay-lossy',
+    src: 'default/client',
+    dst: 'shop/svc/web',
+    exit: 1,
+    verdict: { status: 'degraded', cause: 'OVERLAY_PACKET_LOSS', component: 'overlay', node: 'node-1' },
   },
   broken('the Service selector matches no pods', 'service-no-endpoints', { cause: 'SERVICE_NO_ENDPOINTS', component: 'service', object: 'Service/shop/web' }),
   broken('the Service pods match but none is ready', 'service-not-ready', { cause: 'SERVICE_NO_READY_ENDPOINTS', component: 'service', object: 'Service/shop/web' }),

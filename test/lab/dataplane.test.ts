@@ -35,6 +35,12 @@ async function canPing(netns: string, ip: string, size = 56): Promise<boolean> {
   return r.code === 0;
 }
 
+/** True when all of 50 quick pings (10 ms apart) from netns to ip are answered. */
+async function burstAllAnswered(netns: string, ip: string): Promise<boolean> {
+  const r = await runner.run(inNetns(netns, ['ping', '-q', '-n', '-c', '50', '-i', '0.01', '-W', '1', ip]), { allowFailure: true });
+  return /50 packets transmitted, 50 received/.test(r.stdout);
+}
+
 /** The A records dig (using the namespace's resolv.conf, i.e. the kube-dns ClusterIP) returns for name. */
 async function resolve(netns: string, name: string): Promise<string[]> {
   const r = await runner.run(inNetns(netns, ['dig', '+short', '+time=1', '+tries=1', name]), { allowFailure: true });
@@ -276,6 +282,12 @@ describe.skipIf(!canRunLab)('Dataplane on the real kernel', () => {
         fault: () => ({ type: 'mtu-mismatch', node: 'node-1' }),
         check: async () => canPing(pods.a1!.netns, pods.b1!.ip, (await readMtu(pods.a1!.netns, 'eth0')) - 28),
         control: () => canPing(pods.a1!.netns, pods.b1!.ip),
+      },
+      {
+        name: 'overlay-lossy: a burst of pings into node-2 over VXLAN loses packets, same-node traffic loses none',
+        fault: () => ({ type: 'overlay-lossy', node: 'node-2', percent: 30 }),
+        check: () => burstAllAnswered(pods.a1!.netns, pods.b1!.ip),
+        control: () => burstAllAnswered(pods.a1!.netns, pods.a2!.ip),
       },
       {
         name: 'hairpin-off: the pod cannot reach its own Service, another pod still can',

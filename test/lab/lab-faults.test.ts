@@ -49,6 +49,14 @@ async function fullSizePing(lab: TestLab, from: string, ip: string): Promise<{ m
   return { mtu, result: await ping(lab, from, ip, mtu - 28) };
 }
 
+/** A burst of 50 quick pings from `from` to `ip` (the plugin's packet-loss probe): how many were sent and answered. */
+async function lossOf(lab: TestLab, from: string, ip: string): Promise<{ sent: number; received: number }> {
+  const r = await lab.exec(from, ['ping', '-q', '-n', '-c', '50', '-i', '0.01', '-W', '1', ip]);
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  if (!m) throw new Error(`no ping summary: ${r.stdout}${r.stderr}`);
+  return { sent: Number(m[1]), received: Number(m[2]) };
+}
+
 /** Asserts a ping left its interface and got no answer: sent, lost in the path, no local error. */
 function expectLostInPath(r: CommandResult): void {
   expect(r.code).toBe(1);
@@ -80,6 +88,8 @@ describe.skipIf(skip)('lab fault catalog', () => {
       expect(full.result.stderr).toBe('');
       expect(full.result.code).toBe(0);
     }
+    // A burst of pings across the overlay, from the client on node-1 to web-1 on node-2: nothing is lost.
+    expect(await lossOf(healthy, 'default/client', WEB1)).toEqual({ sent: 50, received: 50 });
     // A backend reaching its own Service: kube-proxy picks the pod itself about half of these times (hairpin).
     for (let i = 0; i < 10; i++) expect((await tcp(healthy, 'shop/web-1', clusterIP, 80)).code).toBe(0);
     const curl = await healthy.exec('default/client', ['curl', '-s', '-m', '2', `http://web.shop/`]);
@@ -232,6 +242,15 @@ describe.skipIf(skip)('lab fault catalog', () => {
       // Only that record is gone: the DNS server answers for the others.
       expect((await dig(lab, 'default/client', 'kube-dns.kube-system.svc.cluster.local')).stdout.trim()).toBe('10.96.0.10');
       expect((await tcp(lab, 'default/client', ip, 80)).code).toBe(0);
+      expect((await tcp(lab, 'default/client', WEB1, 8080)).code).toBe(0);
+    }));
+
+  it('overlay-lossy: a burst of pings across the overlay loses about the set share, yet TCP still connects', () =>
+    withFault('overlay-lossy', async (lab) => {
+      const burst = await lossOf(lab, 'default/client', WEB1);
+      // 30% of the requests into node-2 are dropped: out of 50, fewer than 46 answers is beyond chance on a clean path.
+      expect(burst.received).toBeLessThan(46);
+      expect(burst.received).toBeGreaterThan(10);
       expect((await tcp(lab, 'default/client', WEB1, 8080)).code).toBe(0);
     }));
 

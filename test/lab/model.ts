@@ -82,7 +82,8 @@ export type ScenarioFault =
   | { type: 'mtu-mismatch'; node: string }
   | { type: 'neighbor-stale'; node: string; pod: string }
   | { type: 'dns-record-missing'; service: string }
-  | { type: 'hairpin-off'; pod: string };
+  | { type: 'hairpin-off'; pod: string }
+  | { type: 'overlay-lossy'; node: string; percent?: number };
 
 /** Every fault type name, in catalog order. */
 export const FAULT_TYPES = [
@@ -99,6 +100,7 @@ export const FAULT_TYPES = [
   'neighbor-stale',
   'dns-record-missing',
   'hairpin-off',
+  'overlay-lossy',
 ] as const satisfies readonly ScenarioFault['type'][];
 
 /** One RBAC denial: requests matching it get 403 and SelfSubjectAccessReviews say not allowed. */

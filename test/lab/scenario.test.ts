@@ -141,6 +141,7 @@ describe('parseScenario: valid files', () => {
       'neighbor-stale': { node: 'node-2', pod: 'shop/web-1' },
       'dns-record-missing': { service: 'shop/web' },
       'hairpin-off': { pod: 'shop/web-1' },
+      'overlay-lossy': { node: 'node-2', percent: 30 },
     };
     const fault = { type, ...(params[type] ?? { node: 'node-2' }) };
     const s = parseScenario(variant((x) => { x.spec.faults = [fault]; }), 'f.yaml');
@@ -266,6 +267,16 @@ describe('parseScenario: invalid files', () => {
       name: 'fault service unknown',
       text: variant((x) => { x.spec.faults = [{ type: 'kube-proxy-rules-missing', node: 'node-1', service: 'shop/api' }]; }),
       problems: [{ path: 'spec.faults[0].service', message: '"shop/api" is not a service of this scenario (services: shop/web)' }],
+    },
+    {
+      name: 'overlay-lossy with a share out of range',
+      text: variant((x) => { x.spec.faults = [{ type: 'overlay-lossy', node: 'node-2', percent: 100 }]; }),
+      problems: [{ path: 'spec.faults[0].percent', message: 'must be a whole number of percent from 1 to 99, got 100' }],
+    },
+    {
+      name: 'hairpin-off on a hostNetwork pod',
+      text: variant((x) => { x.spec.pods[1].hostNetwork = true; x.spec.faults = [{ type: 'hairpin-off', pod: 'shop/web-1' }]; }),
+      problems: [{ path: 'spec.faults[0].pod', message: 'shop/web-1 uses hostNetwork, so it has no bridge port to turn hairpin mode off on' }],
     },
     {
       name: 'neighbor-stale on another node than the pod',

@@ -82,6 +82,7 @@ const FAULT_PARAMS: Record<ScenarioFault['type'], { required: string[]; optional
   'neighbor-stale': { required: ['node', 'pod'], optional: [] },
   'dns-record-missing': { required: ['service'], optional: [] },
   'hairpin-off': { required: ['pod'], optional: [] },
+  'overlay-lossy': { required: ['node'], optional: ['percent'] },
 };
 
 /** Reads a scenario file and validates it; throws ScenarioError naming the file when it is unreadable or invalid. */
@@ -874,6 +875,16 @@ class Validator {
           return { type, pod: ref, port };
         }
         return { type, pod: ref };
+      }
+      case 'overlay-lossy': {
+        const n = node();
+        const percent = item.percent;
+        if (percent !== undefined && (typeof percent !== 'number' || !Number.isInteger(percent) || percent < 1 || percent > 99)) {
+          this.add(`${path}.percent`, `must be a whole number of percent from 1 to 99, got ${show(percent)}`);
+          return undefined;
+        }
+        if (n === undefined) return undefined;
+        return percent === undefined ? { type, node: n } : { type, node: n, percent };
       }
       case 'hairpin-off': {
         const ref = item.pod === undefined || item.pod === null ? undefined : this.objectRef(item.pod, `${path}.pod`, 'pod', pods.map((p) => nsName(p.namespace, p.name)));

@@ -55,6 +55,8 @@ const selfTargetsTwoBackends: ResolvedTargets = { ...selfTargets, destination: {
 const vethPeer = (ifindex: number) => probe('node-checks', { tool: 'veth-peer' }, { kind: 'veth-peer', ifindex }, { check: 'hairpin' });
 const bridgePorts = (...ports: [number, boolean][]) =>
   probe('node-checks', { tool: 'bridge-ports' }, { kind: 'bridge-ports', ports: ports.map(([ifindex, hairpin]) => ({ ifindex, dev: `veth${ifindex}`, bridge: 'cni0', hairpin })) }, { node: 'node-2', check: 'hairpin' });
+/** The ping burst from node-1 across the overlay to web-1: `received` of 50 came back. */
+const lossBurst = (received: number) => probe('node-checks', { tool: 'packet-loss', address: '10.244.2.7' }, { kind: 'loss', sent: 50, received, rttMs: 0.4 }, { node: 'node-1', check: 'loss' });
 const notRun = (rung: RungId, reason: string) => probe(rung, { tool: 'tcp-connect', host: '10.96.1.1', port: 80 }, { kind: 'could-not-run', reason });
 
 const healthyData = () => [dnsSearch({ kind: 'resolved', ips: ['10.96.1.1'] }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok), sameNode(ok), nodeOrigin('node-1', ok), nodeOrigin('node-2', ok)];
@@ -279,6 +281,31 @@ const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; componen
     name: "healthy: hairpin off on another pod's port is not this pod's problem",
     in: input({ targets: selfTargets, observations: healthyData(), nodeChecks: [vethPeer(9), bridgePorts([7, false], [9, true])] }),
     cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['NODE_HAIRPIN_DISABLED'],
+  },
+  {
+    name: 'OVERLAY_PACKET_LOSS: a third of the pings across the overlay lost while TCP gets through (degraded)',
+    in: input({ observations: healthyData(), nodeChecks: [...healthyChecks(), lossBurst(33)] }),
+    cause: 'OVERLAY_PACKET_LOSS', component: 'overlay', status: 'degraded', node: 'node-1', exit: 1,
+  },
+  {
+    name: 'OVERLAY_PACKET_LOSS explains a handshake that timed out, instead of an unexplained overlay block',
+    in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok), nodeOrigin('node-2', ok)], nodeChecks: [...healthyChecks(), lossBurst(30)] }),
+    cause: 'OVERLAY_PACKET_LOSS', component: 'overlay', status: 'degraded', node: 'node-1', exit: 1, absent: ['OVERLAY_BLOCKED', 'CONNECTION_FAILED'],
+  },
+  {
+    name: 'on a lossy path a lost full-size ping is no MTU fault',
+    in: input({ observations: healthyData(), nodeChecks: [...healthyChecks().filter((c) => c.spec.check !== 'mtu'), mtu('node-1', true), mtu('node-2', false), lossBurst(34)] }),
+    cause: 'OVERLAY_PACKET_LOSS', component: 'overlay', status: 'degraded', node: 'node-1', exit: 1, absent: ['PATH_MTU_MISMATCH'],
+  },
+  {
+    name: 'healthy: two pings of fifty lost on a busy network is no loss finding',
+    in: input({ observations: healthyData(), nodeChecks: [...healthyChecks(), lossBurst(48)] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['OVERLAY_PACKET_LOSS'],
+  },
+  {
+    name: 'every ping lost is the path being down, named by its cause, not packet loss',
+    in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [sysctl('node-2', 'net.ipv4.ip_forward', '0'), lossBurst(0)] }),
+    cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', status: 'broken', node: 'node-2', exit: 1, absent: ['OVERLAY_PACKET_LOSS'],
   },
   {
     name: 'OVERLAY_BLOCKED: cross-node fails, same-node works, nodes healthy',

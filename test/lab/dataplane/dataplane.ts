@@ -86,6 +86,8 @@ export const UNDERLAY_GATEWAY = formatIPv4(parseCIDR(LAB_ADDRESSES.underlayCIDR)
 export const JUMBO_MTU = 9000;
 const FAULT_COMMENT = 'netdebug-lab-fault';
 const WRONG_MAC = '02:00:5e:00:de:ad';
+/** The share of overlay packets the overlay-lossy fault drops when the scenario does not say. */
+const DEFAULT_LOSS_PERCENT = 30;
 const STATE_FILE = 'state.json';
 
 /** Builds and breaks one lab's network; every method is safe to call from tests and from the lab CLI. */
@@ -503,6 +505,13 @@ export class Dataplane {
         const n = node(fault.node);
         const line = on ? `neigh replace ${p.ip} lladdr ${WRONG_MAC} dev cni0 nud permanent` : `neigh del ${p.ip} dev cni0`;
         await runIpBatch(this.runner, n.netns, [line]);
+        return;
+      }
+      case 'overlay-lossy': {
+        // Seed 003's lossy overlay: a share of the VXLAN packets arriving at the node is dropped at random.
+        const share = ((fault.percent ?? DEFAULT_LOSS_PERCENT) / 100).toFixed(2);
+        const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(LAB_ADDRESSES.vxlanPort), '-m', 'statistic', '--mode', 'random', '--probability', share, '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
+        await this.runner.run(inNetns(node(fault.node).netns, ['iptables', on ? '-I' : '-D', ...spec]));
         return;
       }
       case 'hairpin-off': {

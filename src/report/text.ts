@@ -137,7 +137,10 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
           : cited
             ? p.dim(`  (evidence for ${verdict.cause})`)
             : lossyMtu
-              ? p.dim('  (the overlay loses packets: a lost ping says nothing of its size)') : symptom ? p.dim('  (no ping got through: the path is down, not an MTU problem)') : '';
+              ? p.dim('  (the overlay loses packets: a lost ping says nothing of its size)')
+              : symptom
+                ? p.dim(`  (no ping got through: the path is down${r.observation.kind === 'mtu' ? ', not an MTU problem' : ''})`)
+                : '';
         write(`  ${mark} ${node.padEnd(width)}  ${what}${note}`);
       }
     }

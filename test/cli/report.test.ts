@@ -84,10 +84,13 @@ describe('text reporter', () => {
     const pathDown = (spec: Parameters<typeof healthyAnswer>[0]) =>
       spec.action.tool === 'path-mtu' && spec.where.kind === 'node-pod' && spec.where.node === 'node-1'
         ? ({ kind: 'mtu', size: 1422, passed: false, mtu: 1450, dev: 'flannel.1', smallPassed: false } as const)
-        : forwardOff(spec);
+        : spec.action.tool === 'packet-loss'
+          ? ({ kind: 'loss', sent: 50, received: 0 } as const)
+          : forwardOff(spec);
     const text = await replay(await record(pathDown), (o) => createTextReporter(o, { color: false }));
     expect(text).toMatch(/✗ node-2 +net\.ipv4\.ip_forward = 0  ◀ NODE_IP_FORWARD_DISABLED\n/);
     expect(text).toMatch(/! node-1 +10\.244\.2\.7 \(full-size DF ping\): .*56-byte DF ping failed  \(no ping got through: the path is down, not an MTU problem\)/);
+    expect(text).toMatch(/! node-1 +10\.244\.2\.7 \(a burst of 50 pings\): 0\/50 answered \(100% lost\)  \(no ping got through: the path is down\)\n/);
     expect(text).not.toMatch(/ip_forward = 1  ◀/);
   });
 

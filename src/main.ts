@@ -26,6 +26,11 @@ const PREPARE_TIMEOUT_MS = 30_000;
 /** How long a signal handler waits for cleanup before exiting anyway. */
 const SIGNAL_CLEANUP_MS = 10_000;
 
+/** Whether we run in CI, where the terminal UI never starts (as Ink decides too). */
+function isCi(env: NodeJS.ProcessEnv): boolean {
+  return env.CI === 'true' || env.CI === '1';
+}
+
 /** Runs the plugin on argv (without node and script), sets process.exitCode and returns it. */
 export async function run(argv: string[] = process.argv.slice(2), io: MainIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   let code: number;
@@ -36,7 +41,7 @@ export async function run(argv: string[] = process.argv.slice(2), io: MainIo = {
     return code;
   }
   try {
-    const command = await parseCli(argv, { stdoutIsTTY: io.stdout.isTTY === true, ci: io.env.CI === 'true' || io.env.CI === '1' });
+    const command = await parseCli(argv, { stdoutIsTTY: io.stdout.isTTY === true, ci: isCi(io.env) });
     switch (command.kind) {
       case 'print':
         io.stdout.write(command.text);
@@ -97,7 +102,7 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   let prober: Prober | undefined;
 
   // Ink only on a real terminal outside CI; `-o tui` into a pipe renders as text.
-  const interactive = options.output === 'tui' && io.stdout.isTTY === true && !(io.env.CI === 'true' || io.env.CI === '1');
+  const interactive = options.output === 'tui' && io.stdout.isTTY === true && !isCi(io.env);
   const reporters: Reporter[] =
     options.output === 'json'
       ? [createJsonReporter(io.stdout)]

@@ -228,7 +228,7 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
     case 'nat-rules':
       return obs.present ? `NAT rules present, endpoints ${obs.endpoints.join(', ') || 'none'}` : 'no NAT rules';
     case 'loss':
-      return `${obs.received}/${obs.sent} answered (${Math.round((100 * (obs.sent - obs.received)) / Math.max(1, obs.sent))}% lost)${obs.rttMs !== undefined ? `, ${obs.rttMs} ms average round trip` : ''}`;
+      return `${obs.received}/${obs.sent} answered (${lossPercent(obs)}% lost)${obs.rttMs !== undefined ? `, ${obs.rttMs} ms average round trip` : ''}`;
     case 'veth-peer':
       return `ifindex ${obs.ifindex}`;
     case 'bridge-ports': {
@@ -442,7 +442,7 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
     nodeRoots.push(
       add('OVERLAY_PACKET_LOSS', 'degraded', {
         node,
-        summary: `the overlay between ${between} loses ${Math.round((100 * (obs.sent - obs.received)) / obs.sent)}% of packets: connections succeed only after retransmits, slowly and sometimes not at all`,
+        summary: `the overlay between ${between} loses ${lossPercent(obs)}% of packets: connections succeed only after retransmits, slowly and sometimes not at all`,
         evidence: [line(r)],
         hints: [
           `on both nodes: ip -s link show flannel.1; ip -s link show eth0 (errors and drops on the overlay and the underlay)`,
@@ -456,12 +456,11 @@ export function decideVerdict(input: VerdictInput): VerdictOutput {
   // PATH_MTU_MISMATCH: from a node, a small DF ping passed and one the size of its own route's MTU did not. Small TCP
   // handshakes pass then, so this is broken even when every ladder rung passed.
   const mtuDone = new Set<string>();
-  for (const r of input.nodeChecks) {
+  // On a lossy overlay (either way: a burst's echo crosses it both ways) one lost full-size ping says nothing of its size.
+  for (const r of lossDone.size > 0 ? [] : input.nodeChecks) {
     const obs = r.observation;
     if (obs.kind !== 'mtu' || obs.passed || obs.smallPassed !== true || r.spec.action.tool !== 'path-mtu') continue;
     const node = nodeOf(r);
-    // On a lossy overlay (either way: a burst's echo crosses it both ways) one lost full-size ping says nothing of its size.
-    if (lossDone.size > 0) continue;
     const addr = r.spec.action.address;
     if (mtuDone.has(node)) continue;
     mtuDone.add(node);
@@ -707,13 +706,6 @@ function cidrContains(cidr: string, address: string): boolean {
 }
 
 /**
- * Whether a node's neighbor entry is wrong. With the MAC the pod answers with (`truth`, read from its own bridge), an
- * entry carrying another MAC is wrong when the kernel will not correct it by itself (PERMANENT, NOARP) or when it was
- * just confirmed (REACHABLE: something else answers for the pod's IP); a STALE or DELAY one is re-resolved on use. An
- * entry that matches is right whatever its state. Without it, only entries that cannot be right count (unresolved, or
- * pinned), and only when traffic actually failed.
- */
-/**
  * Whether a ping burst lost a real share while some answers came back: at least 5% and 3 pings (one or two can go on a
  * busy network). All lost is no loss finding: the path is down, which other checks explain.
  */
@@ -722,6 +714,18 @@ export function isLossy(obs: Extract<ProbeObservation, { kind: 'loss' }>): boole
   return obs.received > 0 && lost >= 3 && lost / obs.sent >= 0.05;
 }
 
+/** The share of a ping burst that was lost, in whole percent. */
+function lossPercent(obs: Extract<ProbeObservation, { kind: 'loss' }>): number {
+  return Math.round((100 * (obs.sent - obs.received)) / Math.max(1, obs.sent));
+}
+
+/**
+ * Whether a node's neighbor entry is wrong. With the MAC the pod answers with (`truth`, read from its own bridge), an
+ * entry carrying another MAC is wrong when the kernel will not correct it by itself (PERMANENT, NOARP) or when it was
+ * just confirmed (REACHABLE: something else answers for the pod's IP); a STALE or DELAY one is re-resolved on use. An
+ * entry that matches is right whatever its state. Without it, only entries that cannot be right count (unresolved, or
+ * pinned), and only when traffic actually failed.
+ */
 function isWrongNeighbor(obs: Extract<ProbeObservation, { kind: 'neighbor' }>, truth: ProbeResult | undefined, symptomatic: boolean): boolean {
   const real = truth?.observation.kind === 'neighbor' ? truth.observation.mac : null;
   if (real && obs.mac) {

@@ -76,9 +76,11 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const watcher = new Watch(kc);
   const margin = opts.execMarginMs ?? 1500;
   const targets = new Map<string, ExecTarget>();
-  const created: { namespace: string; name: string }[] = [];
-  /** Creates sent and not yet answered: cleanup waits for them, so it never deletes a pod before the API has it. */
-  const creating = new Set<Promise<unknown>>();
+  /**
+   * Every debug pod this run asked for, recorded before the create is sent, with that request: cleanup waits for it, so
+   * it never deletes a pod before the API has it, and deletes a pod whose create answer was lost.
+   */
+  const created: { namespace: string; name: string; sent: Promise<unknown> }[] = [];
   let execCount = 0;
   let cleaned: Promise<void> | undefined;
 
@@ -155,19 +157,15 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     };
     if (cleaned) throw new Error(`the run is ending: debug pod ${namespace}/${name} was not created`);
     emit({ type: 'location-preparing', key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, detail: `creating ${namespace}/${name} on ${node}` });
-    // Recorded before it is sent: a create we gave up on (--request-timeout) may still land, so cleanup deletes it
-    // (a 404 there is ignored). Only an answer saying no (an HTTP status) proves there is nothing to delete.
-    const mine = { namespace, name };
+    // A create whose answer never came may still have landed, so cleanup deletes it (a 404 there is ignored); only an
+    // answer saying no (an HTTP status) proves there is nothing to delete.
+    const mine = { namespace, name, sent: api.call({ verb: 'create', resource: 'pods', namespace }, () => api.core.createNamespacedPod({ namespace, body: pod })) };
     created.push(mine);
-    const create = api.call({ verb: 'create', resource: 'pods', namespace }, () => api.core.createNamespacedPod({ namespace, body: pod }));
-    creating.add(create);
     try {
-      await create;
+      await mine.sent;
     } catch (err) {
       if (statusCodeOf(err instanceof NetdebugError && err.cause ? err.cause : err) !== undefined) created.splice(created.indexOf(mine), 1);
       throw explainSetupError(err, `create debug pod ${namespace}/${name} on node ${node}`);
-    } finally {
-      creating.delete(create);
     }
     await waitForPod(`debug pod ${namespace}/${name}`, namespace, name, (p) => {
       const phase = p.status?.phase;
@@ -299,7 +297,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     cleanup() {
       if (opts.keep) return Promise.resolve();
       cleaned ??= (async () => {
-        await Promise.allSettled([...creating]);
+        await Promise.allSettled(created.map((c) => c.sent));
         await Promise.all(
           created.map(({ namespace, name }) =>
             api

@@ -3,7 +3,8 @@
  * finished), then the node checks and a verdict block with evidence and fixes. Colour only when asked for.
  */
 import { NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
-import { classifyObservation, describeEvidence, describeObservation, describeProbeTarget, isLossy } from '../core/verdict.ts';
+import { readNodeCheck, type NodeCheckRole } from '../core/node-checks.ts';
+import { describeObservation, describeProbeTarget } from '../core/verdict.ts';
 import type { OutputStream, Reporter } from './reporter.ts';
 
 /** Text reporter options. */
@@ -46,36 +47,6 @@ export function markForRung(status: RungStatus): string {
   }
 }
 
-/** How a node check reads on its own: ok, fail, warn (only a fault if traffic fails), or not run. */
-export function judgeNodeCheck(obs: ProbeObservation): 'ok' | 'fail' | 'warn' | 'not-run' {
-  switch (obs.kind) {
-    case 'sysctl':
-      return obs.value === '0' ? 'fail' : 'ok';
-    case 'forward-policy':
-      return obs.policy === 'ACCEPT' ? 'ok' : 'warn';
-    case 'route':
-      return obs.present ? 'ok' : 'fail';
-    case 'neighbor':
-      // No entry at all is normal (nothing talked to it lately); one that failed to resolve is worth a look.
-      return obs.state === 'FAILED' || obs.state === 'INCOMPLETE' ? 'warn' : 'ok';
-    case 'nat-rules':
-      return obs.present ? 'ok' : 'fail';
-    case 'loss':
-      // Every ping lost is the path being down (the ladder shows it); a real share lost is the fault itself.
-      return isLossy(obs) ? 'fail' : obs.received === 0 ? 'warn' : 'ok';
-    case 'bridge-ports':
-      // Hairpin off on a port is worth a look; the verdict says whether it is the source pod's own.
-      return obs.ports.some((p) => !p.hairpin) ? 'warn' : 'ok';
-    case 'mtu':
-      // The small ping lost too: nothing got through, which the ladder already shows; no MTU fault by itself.
-      return obs.passed ? 'ok' : obs.smallPassed === false ? 'warn' : 'fail';
-    default: {
-      const outcome = classifyObservation(obs);
-      return outcome === 'value' ? 'ok' : outcome;
-    }
-  }
-}
-
 /** Formats milliseconds as `850ms` or `2.0s`. */
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
@@ -108,10 +79,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
     }
   };
 
-  /**
-   * Node checks, judged with the verdict in hand: a check the verdict cites as its evidence is marked as the cause, and
-   * a full-size ping that failed together with the small one is a symptom of the path being down, not an MTU fault.
-   */
+  /** Node checks, each read against the verdict (core/node-checks.ts): the cause marked, symptoms explained. */
   const writeNodeChecks = (verdict: Finding): void => {
     if (nodeChecks.length === 0) return;
     write();
@@ -123,24 +91,10 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
     const width = Math.max(...nodes.map((n) => n.length));
     for (const node of nodes) {
       for (const r of nodeChecks.filter((c) => nodeOf(c) === node).sort((a, b) => order(a) - order(b))) {
-        const cited = verdict.status !== 'healthy' && verdict.status !== 'inconclusive' && verdict.evidence.includes(describeEvidence(r));
-        // Values read only to judge another check by (the pod's real MAC, its veth's ifindex) are never the fault.
-        const reference = r.spec.check === 'pod-mac' || r.observation.kind === 'veth-peer';
-        // On a lossy overlay a lost MTU ping says nothing of its size, as the verdict engine also holds.
-        const lossyMtu = verdict.cause === 'OVERLAY_PACKET_LOSS' && r.observation.kind === 'mtu' && !r.observation.passed;
-        const judged = cited && !reference ? 'fail' : lossyMtu ? 'warn' : judgeNodeCheck(r.observation);
-        const symptom = !cited && !lossyMtu && judged === 'warn' && (r.observation.kind === 'mtu' || r.observation.kind === 'loss');
-        const mark = cited && reference ? p.dim('·') : judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
+        const { judged, role } = readNodeCheck(r, verdict);
+        const mark = role === 'evidence' ? p.dim('·') : judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
         const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
-        const note = cited && !reference
-          ? p.red(`  ◀ ${verdict.cause}`)
-          : cited
-            ? p.dim(`  (evidence for ${verdict.cause})`)
-            : lossyMtu
-              ? p.dim('  (the overlay loses packets: a lost ping says nothing of its size)')
-              : symptom
-                ? p.dim(`  (no ping got through: the path is down${r.observation.kind === 'mtu' ? ', not an MTU problem' : ''})`)
-                : '';
+        const note = role === undefined ? '' : (role === 'cause' ? p.red : p.dim)(roleNote(role, r.observation.kind, verdict.cause));
         write(`  ${mark} ${node.padEnd(width)}  ${what}${note}`);
       }
     }
@@ -230,6 +184,24 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
   };
 }
 
+
+/** The note after a node check whose meaning the verdict changes. */
+function roleNote(role: NodeCheckRole, kind: ProbeObservation['kind'], cause: string): string {
+  switch (role) {
+    case 'cause':
+      return `  ◀ ${cause}`;
+    case 'evidence':
+      return `  (evidence for ${cause})`;
+    case 'lossy-path':
+      return '  (the overlay loses packets: a lost ping says nothing of its size)';
+    case 'path-down':
+      return `  (no ping got through: the path is down${kind === 'mtu' ? ', not an MTU problem' : ''})`;
+    default: {
+      const never: never = role;
+      throw new Error(`unknown role ${String(never)}`);
+    }
+  }
+}
 
 function describeSource(s: ResolvedSource): string {
   switch (s.kind) {

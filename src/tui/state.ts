@@ -5,7 +5,7 @@
  */
 import { RUNG_IDS, formatObjectRef, type Finding, type ProbeObservation, type ProbeRaw, type ProbeSpec, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungId, type RungStatus } from '../core/model.ts';
 import { classifyObservation, describeObservation } from '../core/verdict.ts';
-import { judgeNodeCheck } from '../report/text.ts';
+import { readNodeCheck } from '../core/node-checks.ts';
 
 /** How a ladder row stands: `warn` is a node check that is only a fault if traffic fails. */
 export type RowStatus = 'pending' | 'running' | 'passed' | 'failed' | 'skipped' | 'could-not-run' | 'warn';
@@ -96,8 +96,8 @@ export function applyEvent(state: TuiState, event: RunEvent): TuiState {
       return updateRow(state, event.rung, (r) => ({ ...r, status: 'running', summary: 'running' }));
     case 'probe-started': {
       const spec = event.probe;
-      const key = rowKeyForProbe(spec);
-      const withRow = state.rows.some((r) => r.key === key) ? state : { ...state, rows: [...state.rows, newNodeRow(key, spec)] };
+      const key = rowKeyForProbe(spec, state);
+      const withRow = state.rows.some((r) => r.key === key) ? state : { ...state, rows: [...state.rows, newNodeRow(key, spec, state)] };
       return updateRow(withRow, key, (r) => ({
         ...r,
         status: r.kind === 'node-checks' ? 'running' : r.status,
@@ -107,18 +107,24 @@ export function applyEvent(state: TuiState, event: RunEvent): TuiState {
     case 'probe-finished': {
       const { spec, observation, durationMs, raw } = event.result;
       const entry: ProbeEntry = { spec, observation, durationMs, ...(raw ? { raw } : {}) };
-      const key = rowKeyForProbe(spec);
-      const withRow = state.rows.some((r) => r.key === key) ? state : { ...state, rows: [...state.rows, newNodeRow(key, spec)] };
+      const key = rowKeyForProbe(spec, state);
+      const withRow = state.rows.some((r) => r.key === key) ? state : { ...state, rows: [...state.rows, newNodeRow(key, spec, state)] };
       return updateRow(withRow, key, (r) => {
         const known = r.probes.some((p) => p.spec.id === spec.id);
         const probes = known ? r.probes.map((p) => (p.spec.id === spec.id ? entry : p)) : [...r.probes, entry];
-        return r.kind === 'node-checks' ? summarizeNodeRow({ ...r, probes }) : { ...r, probes };
+        return r.kind === 'node-checks' ? summarizeNodeRow({ ...r, probes }, state.verdict) : { ...r, probes };
       });
     }
     case 'rung-finished':
       return updateRow(state, event.rung.id, (r) => ({ ...r, status: rowStatusForRung(event.rung.status), durationMs: event.rung.durationMs, summary: event.rung.summary }));
     case 'verdict-decided':
-      return { ...state, verdict: event.verdict, findings: event.findings };
+      // Node rows read again with the verdict: the check it cites fails its row, a lost ping it explains only warns.
+      return {
+        ...state,
+        verdict: event.verdict,
+        findings: event.findings,
+        rows: state.rows.map((r) => (r.kind === 'node-checks' ? summarizeNodeRow(r, event.verdict) : r)),
+      };
     case 'run-finished':
       return { ...state, wallMs: event.report.stats.wallMs, exitCode: event.exitCode, verdict: state.verdict ?? event.report.verdict };
     default: {
@@ -137,22 +143,27 @@ function updateRow(state: TuiState, key: string, f: (r: LadderRow) => LadderRow)
   return { ...state, rows: state.rows.map((r) => (r.key === key ? f(r) : r)) };
 }
 
-function rowKeyForProbe(spec: ProbeSpec): string {
-  if (spec.rung !== 'node-checks') return spec.rung;
-  return `node:${spec.where.kind === 'node-pod' ? spec.where.node : 'source'}`;
+/** The node a node check belongs to: its node pod's, or for one the source pod ran (on its node's bridge) the source's. */
+function nodeOfCheck(spec: ProbeSpec, state: TuiState): string {
+  if (spec.where.kind === 'node-pod') return spec.where.node;
+  const src = state.source;
+  return src === undefined ? 'source' : src.kind === 'pod' ? src.node : src.name;
 }
 
-function newNodeRow(key: string, spec: ProbeSpec): LadderRow {
-  const node = spec.where.kind === 'node-pod' ? spec.where.node : 'source';
-  return { key, kind: 'node-checks', label: `${node} checks`, status: 'running', summary: 'running', probes: [], findings: [] };
+function rowKeyForProbe(spec: ProbeSpec, state: TuiState): string {
+  return spec.rung === 'node-checks' ? `node:${nodeOfCheck(spec, state)}` : spec.rung;
+}
+
+function newNodeRow(key: string, spec: ProbeSpec, state: TuiState): LadderRow {
+  return { key, kind: 'node-checks', label: `${nodeOfCheck(spec, state)} checks`, status: 'running', summary: 'running', probes: [], findings: [] };
 }
 
 /** A node row is running until all its started probes finished; then failed > warn > could-not-run > passed. */
-function summarizeNodeRow(row: LadderRow): LadderRow {
+function summarizeNodeRow(row: LadderRow, verdict: Finding | undefined): LadderRow {
   const done = row.probes.filter((p) => p.observation !== undefined);
   const durationMs = Math.max(0, ...done.map((p) => p.durationMs ?? 0));
   if (done.length < row.probes.length) return { ...row, status: 'running', summary: `${done.length}/${row.probes.length} done`, durationMs };
-  const judged = done.map((p) => ({ p, j: judgeNodeCheck(p.observation as ProbeObservation) }));
+  const judged = done.map((p) => ({ p, j: readNodeCheck({ spec: p.spec, observation: p.observation as ProbeObservation }, verdict).judged }));
   const bad = judged.find((x) => x.j === 'fail') ?? judged.find((x) => x.j === 'warn') ?? judged.find((x) => x.j === 'not-run');
   const ok = judged.filter((x) => x.j === 'ok').length;
   if (!bad) return { ...row, status: 'passed', durationMs, summary: `${ok}/${done.length} ok` };

@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeObservation, Report, RunEvent } from '../../src/core/model.ts';
 import { createJsonReporter, createNdjsonReporter } from '../../src/report/json.ts';
 import { dispatchEvent, shouldUseColor, type OutputStream } from '../../src/report/reporter.ts';
-import { createTextReporter, judgeNodeCheck } from '../../src/report/text.ts';
+import { createTextReporter } from '../../src/report/text.ts';
+import { judgeNodeCheck } from '../../src/core/node-checks.ts';
 import { runDiagnosis } from '../../src/run.ts';
 import { buildFacts, clientPod, createFakeCluster, createFakeProber, healthyAnswer, realClock, webPod } from './fakes.ts';
 

@@ -15,8 +15,8 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 const skip = skipLabSuite('e2e resolve and access');
 const own = (name: string): string => fileURLToPath(new URL(`./scenarios/${name}.yaml`, import.meta.url));
 
-function netdebug(kubeconfig: string, args: string[]): Promise<CommandResult> {
-  const env = { ...process.env, KUBECONFIG: kubeconfig, PATH: `${repo}/bin:${process.env.PATH ?? ''}` };
+function netdebug(kubeconfig: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
+  const env = { ...process.env, KUBECONFIG: kubeconfig, PATH: `${repo}/bin:${process.env.PATH ?? ''}`, ...extraEnv };
   return run('kubectl', ['netdebug', ...args], { env, timeoutMs: 30_000 });
 }
 
@@ -50,7 +50,8 @@ describe.skipIf(skip)('resolution and access in the lab', () => {
   });
 
   it('-o tui into a pipe renders as text: no Ink, no escape sequences, the same verdict', async () => {
-    const res = await netdebug(clash.kubeconfig, ['default/client', 'shop/svc/web', '-o', 'tui']);
+    // CI unset: in CI netdebug prints text anyway, and this is about stdout not being a terminal.
+    const res = await netdebug(clash.kubeconfig, ['default/client', 'shop/svc/web', '-o', 'tui'], { CI: '' });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('Verdict  ✓ HEALTHY');
     expect(res.stdout).toMatch(/^Ladder$/m);

@@ -2,7 +2,25 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/core/model.ts';
 import { applyEvent, createInitialState, derivePath, replayEvents, type TuiState } from '../../src/tui/state.ts';
+import { runDiagnosis } from '../../src/run.ts';
+import { buildFacts, createFakeCluster, createFakeProber, healthyAnswer, realClock } from '../cli/fakes.ts';
 import { loadEvents, type Recorded } from './fixtures.ts';
+
+/** The events of a run over the fake cluster (client on node-1, web-1 on node-2) whose prober answers with `answer`. */
+async function eventsOf(answer: typeof healthyAnswer): Promise<RunEvent[]> {
+  const events: RunEvent[] = [];
+  await runDiagnosis({
+    runId: 'r',
+    source: { kind: 'pod', namespace: 'front', name: 'client' },
+    destination: { kind: 'service', namespace: 'shop', name: 'web' },
+    cluster: createFakeCluster(buildFacts()),
+    makeProber: () => createFakeProber({ answer }),
+    opts: { timeoutMs: 2000 },
+    emit: (e) => void events.push(e),
+    clock: realClock,
+  });
+  return events;
+}
 
 const labels = (s: TuiState): string[] => s.rows.map((r) => r.label);
 
@@ -63,6 +81,28 @@ describe('applyEvent', () => {
   it('groups node checks per node and judges them: ip_forward = 0 fails node-2', () => {
     const s = replayEvents(loadEvents('ip-forward-off'));
     expect(s.rows.find((r) => r.key === 'node:node-2')).toMatchObject({ status: 'failed', summary: expect.stringContaining('net.ipv4.ip_forward = 0') });
+  });
+
+  it('reads node rows again once the verdict is in, as the text report does (core/node-checks.ts)', async () => {
+    // node-2 pins a wrong MAC for web-1: the entry reads fine on its own, the verdict cites it.
+    const stale = (spec: Parameters<typeof healthyAnswer>[0]) =>
+      spec.action.tool === 'neighbor' && !spec.action.refresh
+        ? ({ kind: 'neighbor', ip: spec.action.address, mac: '02:00:5e:00:de:ad', state: 'PERMANENT', dev: 'cni0' } as const)
+        : spec.action.tool === 'tcp-connect' && spec.where.kind === 'source-pod'
+          ? ({ kind: 'timeout' } as const)
+          : healthyAnswer(spec);
+    const events = await eventsOf(stale);
+    const verdictAt = events.findIndex((e) => e.type === 'verdict-decided');
+    const before = replayEvents(events.slice(0, verdictAt));
+    expect(before.rows.find((r) => r.key === 'node:node-2')?.status).toBe('passed');
+    const after = replayEvents(events);
+    expect(after.verdict?.cause).toBe('NODE_NEIGHBOR_STALE');
+    expect(after.rows.find((r) => r.key === 'node:node-2')).toMatchObject({ status: 'failed', summary: expect.stringContaining('neighbor: 10.244.2.7 lladdr 02:00:5e:00:de:ad PERMANENT') });
+  });
+
+  it('files a check the source pod ran under the source node, not a separate row', async () => {
+    const s = replayEvents(await eventsOf(healthyAnswer));
+    expect(s.rows.map((r) => r.key).filter((k) => k.startsWith('node:'))).toEqual(['node:node-1', 'node:node-2']);
   });
 
   it('takes the verdict and the exit code', () => {

@@ -1,0 +1,70 @@
+/**
+ * How a node check reads, on its own and once the verdict is known: the one place the text report and the terminal UI
+ * both take it from, so they mark the same checks the same way.
+ */
+import type { Finding, ProbeObservation, ProbeResult } from './model.ts';
+import { classifyObservation, describeEvidence, isLossy } from './verdict.ts';
+
+/** A node check's own reading: ok, fail, warn (worth a look, a fault only if traffic fails), or not run. */
+export type NodeCheckJudgement = 'ok' | 'fail' | 'warn' | 'not-run';
+
+/**
+ * What a check means for the verdict: the fault it names (`cause`), a value it was judged by (`evidence`), a ping
+ * that got nothing back because the path is down (`path-down`), or a lost MTU ping on a lossy overlay, which says
+ * nothing of its size (`lossy-path`).
+ */
+export type NodeCheckRole = 'cause' | 'evidence' | 'path-down' | 'lossy-path';
+
+/** A node check read with the verdict in hand. */
+export interface NodeCheckReading {
+  judged: NodeCheckJudgement;
+  role?: NodeCheckRole;
+}
+
+/** How a node check reads on its own. */
+export function judgeNodeCheck(obs: ProbeObservation): NodeCheckJudgement {
+  switch (obs.kind) {
+    case 'sysctl':
+      return obs.value === '0' ? 'fail' : 'ok';
+    case 'forward-policy':
+      return obs.policy === 'ACCEPT' ? 'ok' : 'warn';
+    case 'route':
+      return obs.present ? 'ok' : 'fail';
+    case 'neighbor':
+      // No entry at all is normal (nothing talked to it lately); one that failed to resolve is worth a look.
+      return obs.state === 'FAILED' || obs.state === 'INCOMPLETE' ? 'warn' : 'ok';
+    case 'nat-rules':
+      return obs.present ? 'ok' : 'fail';
+    case 'loss':
+      // Every ping lost is the path being down (the ladder shows it); a real share lost is the fault itself.
+      return isLossy(obs) ? 'fail' : obs.received === 0 ? 'warn' : 'ok';
+    case 'bridge-ports':
+      // Hairpin off on a port is worth a look; the verdict says whether it is the source pod's own.
+      return obs.ports.some((p) => !p.hairpin) ? 'warn' : 'ok';
+    case 'mtu':
+      // The small ping lost too: nothing got through, which the ladder already shows; no MTU fault by itself.
+      return obs.passed ? 'ok' : obs.smallPassed === false ? 'warn' : 'fail';
+    default: {
+      const outcome = classifyObservation(obs);
+      return outcome === 'value' ? 'ok' : outcome;
+    }
+  }
+}
+
+/**
+ * Reads a node check against the verdict. A check the verdict cites as evidence is its cause, unless it is a value read
+ * only to judge another check by (the pod's real MAC, its veth's ifindex); the verdict engine's own rules for pings
+ * (all lost is the path down; on a lossy overlay a lost MTU ping proves nothing) apply here too.
+ */
+export function readNodeCheck(r: Pick<ProbeResult, 'spec' | 'observation'>, verdict: Finding | undefined): NodeCheckReading {
+  const obs = r.observation;
+  const own = judgeNodeCheck(obs);
+  const faulty = verdict !== undefined && verdict.status !== 'healthy' && verdict.status !== 'inconclusive';
+  if (faulty && verdict.evidence.includes(describeEvidence(r as ProbeResult))) {
+    const reference = r.spec.check === 'pod-mac' || obs.kind === 'veth-peer';
+    return reference ? { judged: own, role: 'evidence' } : { judged: 'fail', role: 'cause' };
+  }
+  if (verdict?.cause === 'OVERLAY_PACKET_LOSS' && obs.kind === 'mtu' && !obs.passed) return { judged: 'warn', role: 'lossy-path' };
+  if (own === 'warn' && (obs.kind === 'mtu' || obs.kind === 'loss')) return { judged: own, role: 'path-down' };
+  return { judged: own };
+}

@@ -125,7 +125,83 @@ export interface Scenario {
   faults: ScenarioFault[];
   rbac: { deny: ScenarioRbacDeny[] };
   synthetic?: { nodes: number; pods: number; services: number };
+  /** The cluster's shape (`spec.cluster`): data plane, service proxy, DNS layout and settings; defaults when absent. */
+  cluster: ScenarioCluster;
 }
+
+/** Pod networks the lab can lay out (`spec.cluster.network`). */
+export const CLUSTER_NETWORKS = ['flannel', 'calico-vxlan', 'calico-bgp', 'cilium', 'cloud-routed'] as const;
+/** Service proxies (`spec.cluster.serviceProxy`); `cilium` requires `network: cilium`. */
+export const SERVICE_PROXIES = ['iptables', 'nftables', 'cilium'] as const;
+/** Where iptables rules live on the nodes (`spec.cluster.iptablesBackend`). */
+export const IPTABLES_BACKENDS = ['nft', 'legacy'] as const;
+/** The FORWARD chain's policy (`spec.cluster.forwardPolicy`). */
+export const FORWARD_POLICIES = ['ACCEPT', 'DROP'] as const;
+/** Address families (`spec.cluster.ipFamilies`, a Service's `ipFamilies`). */
+export const IP_FAMILIES = ['IPv4', 'IPv6'] as const;
+
+/** One of CLUSTER_NETWORKS. */
+export type ClusterNetwork = (typeof CLUSTER_NETWORKS)[number];
+/** One of SERVICE_PROXIES. */
+export type ServiceProxy = (typeof SERVICE_PROXIES)[number];
+/** One of IPTABLES_BACKENDS. */
+export type IptablesBackend = (typeof IPTABLES_BACKENDS)[number];
+/** One of FORWARD_POLICIES. */
+export type ForwardPolicy = (typeof FORWARD_POLICIES)[number];
+/** One of IP_FAMILIES. */
+export type IPFamily = (typeof IP_FAMILIES)[number];
+
+/** The cluster DNS as the distribution installs it (`spec.cluster.dns`). */
+export interface ScenarioClusterDNS {
+  namespace: string;
+  service: string;
+  workload: { kind: 'Deployment' | 'DaemonSet'; name: string };
+  /** The DNS pods' labels, which are also the Service's selector. */
+  labels: Record<string, string>;
+  /** The DNS pods' container port (the Service always serves 53). */
+  port: number;
+  /** The cluster domain in records and pods' search paths. */
+  domain: string;
+  /** NodeLocal DNSCache as upstream's nodelocaldns.yaml installs it. */
+  nodeLocalCache: boolean;
+}
+
+/** `spec.cluster` with every default applied. */
+export interface ScenarioCluster {
+  network: ClusterNetwork;
+  serviceProxy: ServiceProxy;
+  iptablesBackend: IptablesBackend;
+  forwardPolicy: ForwardPolicy;
+  dns: ScenarioClusterDNS;
+  ipFamilies: IPFamily[];
+  /** Added to every API response and to the start of every exec/attach stream. */
+  apiLatencyMs: number;
+  /** How long the first pull of an image not yet on a node takes. */
+  imagePullSeconds: number;
+  /** When non-empty, the only images nodes can pull (air-gapped); others fail. */
+  images: string[];
+}
+
+/** The cluster every scenario without `spec.cluster` describes (the lab's first shape). */
+export const DEFAULT_CLUSTER: Readonly<ScenarioCluster> = Object.freeze<ScenarioCluster>({
+  network: 'flannel',
+  serviceProxy: 'iptables',
+  iptablesBackend: 'nft',
+  forwardPolicy: 'ACCEPT',
+  dns: {
+    namespace: 'kube-system',
+    service: 'kube-dns',
+    workload: { kind: 'Deployment', name: 'coredns' },
+    labels: { 'k8s-app': 'kube-dns' },
+    port: 53,
+    domain: 'cluster.local',
+    nodeLocalCache: false,
+  },
+  ipFamilies: ['IPv4'],
+  apiLatencyMs: 0,
+  imagePullSeconds: 0,
+  images: [],
+});
 
 /** Fixed addresses of every lab. */
 export const LAB_ADDRESSES = {

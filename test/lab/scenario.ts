@@ -7,10 +7,18 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { cidrContains, parseCIDR, tryParseCIDR, tryParseIPv4, type IPv4CIDR } from './dataplane/addressing.ts';
 import {
+  CLUSTER_NETWORKS,
+  DEFAULT_CLUSTER,
   FAULT_TYPES,
+  FORWARD_POLICIES,
+  IP_FAMILIES,
+  IPTABLES_BACKENDS,
   LAB_ADDRESSES,
+  SERVICE_PROXIES,
   SCENARIO_API_VERSION,
   type Scenario,
+  type ScenarioCluster,
+  type ScenarioClusterDNS,
   type ScenarioFault,
   type ScenarioNamespace,
   type ScenarioNetworkPolicy,
@@ -308,7 +316,7 @@ class Validator {
     }
     const spec = root.spec === undefined
       ? undefined
-      : this.mapping(root.spec, 'spec', ['nodes', 'namespaces', 'pods', 'services', 'networkPolicies', 'faults', 'rbac', 'synthetic'], ['nodes']);
+      : this.mapping(root.spec, 'spec', ['nodes', 'namespaces', 'pods', 'services', 'networkPolicies', 'faults', 'rbac', 'synthetic', 'cluster'], ['nodes']);
     if (!spec) return undefined;
 
     const nodes = this.nodes(spec.nodes);
@@ -322,8 +330,9 @@ class Validator {
     const faults = this.faults(spec.faults, nodeNames, pods, services);
     const rbac = this.rbac(spec.rbac, nsNames);
     const synthetic = this.synthetic(spec.synthetic);
+    const cluster = this.cluster(spec.cluster);
     if (name === undefined) return undefined;
-    const scenario: Scenario = { name, description, source, nodes, namespaces, pods, services, networkPolicies, faults, rbac };
+    const scenario: Scenario = { name, description, source, nodes, namespaces, pods, services, networkPolicies, faults, rbac, cluster };
     if (synthetic) scenario.synthetic = synthetic;
     return scenario;
   }
@@ -980,4 +989,117 @@ class Validator {
     }
     return counts;
   }
+
+  /** `spec.cluster`: every field optional, defaults from DEFAULT_CLUSTER; values the lab cannot build yet are refused. */
+  cluster(raw: unknown): ScenarioCluster {
+    const d = DEFAULT_CLUSTER;
+    if (raw === undefined || raw === null) return structuredClone(d) as ScenarioCluster;
+    const path = 'spec.cluster';
+    const m = this.mapping(raw, path, ['network', 'serviceProxy', 'iptablesBackend', 'forwardPolicy', 'dns', 'ipFamilies', 'apiLatencyMs', 'imagePullSeconds', 'images']);
+    if (!m) return structuredClone(d) as ScenarioCluster;
+    const cluster: ScenarioCluster = {
+      network: this.oneOf(m.network, `${path}.network`, CLUSTER_NETWORKS) ?? d.network,
+      serviceProxy: this.oneOf(m.serviceProxy, `${path}.serviceProxy`, SERVICE_PROXIES) ?? d.serviceProxy,
+      iptablesBackend: this.oneOf(m.iptablesBackend, `${path}.iptablesBackend`, IPTABLES_BACKENDS) ?? d.iptablesBackend,
+      forwardPolicy: this.oneOf(m.forwardPolicy, `${path}.forwardPolicy`, FORWARD_POLICIES) ?? d.forwardPolicy,
+      dns: this.clusterDNS(m.dns, `${path}.dns`),
+      ipFamilies: this.ipFamilies(m.ipFamilies, `${path}.ipFamilies`) ?? [...d.ipFamilies],
+      apiLatencyMs: this.integer(m.apiLatencyMs, `${path}.apiLatencyMs`, 0, 10_000, 'an integer number of milliseconds from 0 to 10000') ?? d.apiLatencyMs,
+      imagePullSeconds: this.integer(m.imagePullSeconds, `${path}.imagePullSeconds`, 0, 600, 'an integer number of seconds from 0 to 600') ?? d.imagePullSeconds,
+      images: (this.list(m.images, `${path}.images`) ?? []).flatMap((item, i) => {
+        const s = this.string(item, `${path}.images[${i}]`);
+        if (s === undefined || s === '') {
+          if (s === '' || item === undefined || item === null) this.add(`${path}.images[${i}]`, 'must be an image reference');
+          return [];
+        }
+        return [s];
+      }),
+    };
+    if (cluster.serviceProxy === 'cilium' && cluster.network !== 'cilium') {
+      this.add(`${path}.serviceProxy`, `"cilium" (Cilium's kube-proxy replacement) needs network: cilium, got network: ${cluster.network}`);
+    }
+    for (const p of unbuiltClusterSettings(cluster)) this.add(p.path, p.message);
+    return cluster;
+  }
+
+  /** `spec.cluster.dns` with defaults. */
+  clusterDNS(raw: unknown, path: string): ScenarioClusterDNS {
+    const d = DEFAULT_CLUSTER.dns;
+    if (raw === undefined || raw === null) return structuredClone(d) as ScenarioClusterDNS;
+    const m = this.mapping(raw, path, ['namespace', 'service', 'workload', 'labels', 'port', 'domain', 'nodeLocalCache']);
+    if (!m) return structuredClone(d) as ScenarioClusterDNS;
+    const namespace = this.string(m.namespace, `${path}.namespace`) ?? d.namespace;
+    if (!DNS1123_LABEL.test(namespace) || namespace.length > 63) this.add(`${path}.namespace`, `must be ${DNS1123_LABEL_HELP}, got ${show(namespace)}`);
+    const service = this.string(m.service, `${path}.service`) ?? d.service;
+    if (!DNS1035_LABEL.test(service) || service.length > 63) this.add(`${path}.service`, `must be ${DNS1035_LABEL_HELP}, got ${show(service)}`);
+    let workload = { ...d.workload };
+    if (m.workload !== undefined && m.workload !== null) {
+      const w = this.mapping(m.workload, `${path}.workload`, ['kind', 'name'], ['kind', 'name']);
+      const kind = w ? this.oneOf(w.kind, `${path}.workload.kind`, ['Deployment', 'DaemonSet'] as const) : undefined;
+      const name = w ? this.string(w.name, `${path}.workload.name`) : undefined;
+      if (name !== undefined && (!DNS1123_SUBDOMAIN.test(name) || name.length > 253)) this.add(`${path}.workload.name`, `must be ${DNS1123_SUBDOMAIN_HELP}, got ${show(name)}`);
+      if (kind && name) workload = { kind, name };
+    }
+    const labels = m.labels === undefined || m.labels === null ? { ...d.labels } : this.labels(m.labels, `${path}.labels`);
+    if (Object.keys(labels).length === 0) this.add(`${path}.labels`, "must have at least one label (they are the DNS Service's selector)");
+    const domain = this.string(m.domain, `${path}.domain`) ?? d.domain;
+    if (!DNS1123_SUBDOMAIN.test(domain) || domain.length > 253) this.add(`${path}.domain`, `must be ${DNS1123_SUBDOMAIN_HELP}, got ${show(domain)}`);
+    return {
+      namespace,
+      service,
+      workload,
+      labels,
+      port: this.port(m.port, `${path}.port`) ?? d.port,
+      domain,
+      nodeLocalCache: this.bool(m.nodeLocalCache, `${path}.nodeLocalCache`, d.nodeLocalCache),
+    };
+  }
+
+  /** An address-family list: one or two distinct families, the first is the primary one. */
+  ipFamilies(raw: unknown, path: string): ScenarioCluster['ipFamilies'] | undefined {
+    if (raw === undefined || raw === null) return undefined;
+    const items = this.list(raw, path);
+    if (!items) return undefined;
+    const out = items.flatMap((item, i) => {
+      const f = this.oneOf(item, `${path}[${i}]`, IP_FAMILIES);
+      return f ? [f] : [];
+    });
+    if (items.length === 0 || items.length > 2 || new Set(out).size !== out.length) {
+      this.add(path, `must be [IPv4], [IPv6], [IPv4, IPv6] or [IPv6, IPv4], got ${show(raw)}`);
+      return undefined;
+    }
+    return out;
+  }
+
+  /** A string that must be one of `allowed`. */
+  oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[]): T | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+      this.add(path, `must be one of ${allowed.join(', ')}, got ${show(value)}`);
+      return undefined;
+    }
+    return value as T;
+  }
+}
+
+/**
+ * The `spec.cluster` settings the lab cannot build yet, as problems: a scenario asking for one is refused instead of
+ * silently getting the default cluster. Each entry goes away when the lab builds that setting.
+ */
+export function unbuiltClusterSettings(c: ScenarioCluster): ScenarioProblem[] {
+  const d = DEFAULT_CLUSTER;
+  const out: ScenarioProblem[] = [];
+  const no = (path: string, value: unknown): void => {
+    out.push({ path: `spec.cluster.${path}`, message: `${show(value)} is valid but not built by this lab yet` });
+  };
+  if (c.network !== d.network) no('network', c.network);
+  if (c.serviceProxy !== d.serviceProxy) no('serviceProxy', c.serviceProxy);
+  if (c.iptablesBackend !== d.iptablesBackend) no('iptablesBackend', c.iptablesBackend);
+  if (c.forwardPolicy !== d.forwardPolicy) no('forwardPolicy', c.forwardPolicy);
+  if (JSON.stringify(c.dns) !== JSON.stringify(d.dns)) no('dns', c.dns);
+  if (c.ipFamilies.join() !== d.ipFamilies.join()) no('ipFamilies', c.ipFamilies);
+  if (c.apiLatencyMs !== d.apiLatencyMs) no('apiLatencyMs', c.apiLatencyMs);
+  if (c.imagePullSeconds !== d.imagePullSeconds) no('imagePullSeconds', c.imagePullSeconds);
+  if (c.images.length > 0) no('images', c.images);
+  return out;
 }

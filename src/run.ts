@@ -4,7 +4,8 @@
  */
 import { buildReport, exitCodeForVerdict, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
 import { formatTarget, type TargetRef } from './core/target.ts';
-import { decideVerdict, summarizeRungs } from './core/verdict.ts';
+import { decideVerdict } from './core/diagnose/index.ts';
+import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { planLadder, type RungPlan } from './plan.ts';
 import { locationKey, type Cluster, type ClusterFacts, type LocationStatus, type Prober } from './ports.ts';
 

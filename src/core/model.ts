@@ -335,6 +335,19 @@ export const CAUSE_COMPONENTS = {
 /** A named cause of the output contract. */
 export type Cause = keyof typeof CAUSE_COMPONENTS;
 
+/**
+ * What a cited probe or node check is to a finding: the observation that proves it (`cause`), a failure it explains
+ * (`symptom`), a value or a healthy probe it is judged against (`reference`, e.g. the pod's real MAC, or the probe
+ * that shows the path works elsewhere), or a check that could not run and so leaves the question open (`not-run`).
+ */
+export type CitationRole = 'cause' | 'symptom' | 'reference' | 'not-run';
+
+/** One probe result a finding cites, by its ProbeSpec id. */
+export interface Citation {
+  probe: string;
+  role: CitationRole;
+}
+
 /** One diagnosed fact: the verdict is the first finding. */
 export interface Finding {
   status: FindingStatus;
@@ -344,7 +357,15 @@ export interface Finding {
   /** `Kind/namespace/name` of the object at fault. */
   object?: string;
   summary: string;
+  /**
+   * Human-readable evidence: facts from the API, then each cited probe as `where → what: what it saw` (a symptom
+   * prefixed `explains: `), rendered from `citations`.
+   */
   evidence: string[];
+  /** The probes and node checks the finding rests on, by id and role (absent on findings from the API alone). */
+  citations?: Citation[];
+  /** On the verdict: why the other candidates are not the answer (passed rungs, findings that rank below). */
+  ruledOut?: string[];
   /** Concrete next steps, preferably commands. */
   hints: string[];
 }

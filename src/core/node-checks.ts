@@ -3,7 +3,7 @@
  * both take it from, so they mark the same checks the same way.
  */
 import type { Finding, ProbeObservation, ProbeResult } from './model.ts';
-import { classifyObservation, describeEvidence, isLossy } from './verdict.ts';
+import { classifyObservation, isLossy } from './diagnose/describe.ts';
 
 /** A node check's own reading: ok, fail, warn (worth a look, a fault only if traffic fails), or not run. */
 export type NodeCheckJudgement = 'ok' | 'fail' | 'warn' | 'not-run';
@@ -52,18 +52,18 @@ export function judgeNodeCheck(obs: ProbeObservation): NodeCheckJudgement {
 }
 
 /**
- * Reads a node check against the verdict. A check the verdict cites as evidence is its cause, unless it is a value read
- * only to judge another check by (the pod's real MAC, its veth's ifindex); the verdict engine's own rules for pings
- * (all lost is the path down; on a lossy overlay a lost MTU ping proves nothing) apply here too.
+ * Reads a node check against the verdict, by the verdict's citations: a check it cites as its cause fails, one it cites
+ * as a reference (the pod's real MAC, its veth's ifindex, an MTU ping that passed elsewhere) keeps its own reading and
+ * is marked as evidence; the verdict engine's own rules for pings (all lost is the path down; on a lossy overlay a lost
+ * MTU ping proves nothing) apply here too.
  */
 export function readNodeCheck(r: Pick<ProbeResult, 'spec' | 'observation'>, verdict: Finding | undefined): NodeCheckReading {
   const obs = r.observation;
   const own = judgeNodeCheck(obs);
   const faulty = verdict !== undefined && verdict.status !== 'healthy' && verdict.status !== 'inconclusive';
-  if (faulty && verdict.evidence.includes(describeEvidence(r as ProbeResult))) {
-    const reference = r.spec.check === 'pod-mac' || obs.kind === 'veth-peer';
-    return reference ? { judged: own, role: 'evidence' } : { judged: 'fail', role: 'cause' };
-  }
+  const cited = faulty ? verdict.citations?.find((c) => c.probe === r.spec.id) : undefined;
+  if (cited?.role === 'cause') return { judged: 'fail', role: 'cause' };
+  if (cited?.role === 'reference') return { judged: own, role: 'evidence' };
   if (verdict?.cause === 'OVERLAY_PACKET_LOSS' && obs.kind === 'mtu' && !obs.passed) return { judged: 'warn', role: 'lossy-path' };
   if (own === 'warn' && (obs.kind === 'mtu' || obs.kind === 'loss')) return { judged: own, role: 'path-down' };
   return { judged: own };

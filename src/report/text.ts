@@ -4,7 +4,7 @@
  */
 import { NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
 import { readNodeCheck, type NodeCheckRole } from '../core/node-checks.ts';
-import { describeObservation, describeProbeTarget } from '../core/verdict.ts';
+import { describeObservation, describeProbeTarget } from '../core/diagnose/describe.ts';
 import type { OutputStream, Reporter } from './reporter.ts';
 
 /** Text reporter options. */

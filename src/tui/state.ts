@@ -4,7 +4,7 @@
  * verdict, and per row the probes behind it for the drill-down. `derivePath` turns the state into the packet path.
  */
 import { RUNG_IDS, formatObjectRef, type Finding, type ProbeObservation, type ProbeRaw, type ProbeSpec, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungId, type RungStatus } from '../core/model.ts';
-import { classifyObservation, describeObservation } from '../core/verdict.ts';
+import { classifyObservation, describeObservation } from '../core/diagnose/describe.ts';
 import { readNodeCheck } from '../core/node-checks.ts';
 
 /** How a ladder row stands: `warn` is a node check that is only a fault if traffic fails. */

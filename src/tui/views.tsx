@@ -6,7 +6,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { Finding } from '../core/model.ts';
-import { describeObservation, describeProbeLocation, describeProbeTarget, classifyObservation } from '../core/verdict.ts';
+import { describeObservation, describeProbeLocation, describeProbeTarget, classifyObservation } from '../core/diagnose/describe.ts';
 import { formatDuration } from '../report/text.ts';
 import { derivePath, objectsOfRow, RESOLVING, type Hop, type HopState, type LadderRow, type RowStatus, type TuiState } from './state.ts';
 

@@ -1,0 +1,157 @@
+/**
+ * The diagnosis context: one read-only view of a run, built once from the resolved targets, the API's static findings,
+ * the ladder's probe results and the node checks. Rules read only this (and, for later layers, the findings of earlier
+ * ones); nothing here does I/O or reads a clock.
+ */
+import { cidrContains } from '../address.ts';
+import type { Cause, Finding, ProbeResult, ResolvedTargets, RungId } from '../model.ts';
+import { classifyFailure, classifyObservation, isLossy, type Failure } from './describe.ts';
+
+/** What the diagnosis reads. */
+export interface VerdictInput {
+  targets: ResolvedTargets;
+  /** Findings from the API alone (no endpoints, policy deny, node NotReady, ...), computed by core/static-findings.ts. */
+  staticFindings: Finding[];
+  /** Results of the ladder probes (spec.rung is a RungId). */
+  observations: ProbeResult[];
+  /** Results of the node checks (spec.rung is `node-checks`, spec.where a node pod). */
+  nodeChecks: ProbeResult[];
+  /** The nodes the API described, for their pod CIDRs in hints. */
+  nodes?: Array<{ name: string; podCIDR?: string }>;
+}
+
+/** The DNS rung sorted by how each lookup went. */
+export interface DnsView {
+  /** Lookups through the source pod's resolv.conf (search path). */
+  search: ProbeResult[];
+  /** Lookups sent straight to a DNS server (a DNS pod). */
+  direct: ProbeResult[];
+  /** Every failed lookup. */
+  fails: ProbeResult[];
+  /** Port unreachable: nothing listens on the DNS port (the DNS pod itself answered, so not the network). */
+  closed: ProbeResult[];
+  /** No answer at all. */
+  timeouts: ProbeResult[];
+  /** NXDOMAIN answers. */
+  nx: ProbeResult[];
+  /** SERVFAIL or REFUSED answers. */
+  errors: ProbeResult[];
+  /** NXDOMAIN from a DNS pod asked directly: the record itself is missing. */
+  directNx: ProbeResult[];
+}
+
+/** The read-only context every rule reads. */
+export interface DiagnosisContext {
+  readonly targets: ResolvedTargets;
+  /** The node the source runs on (or is). */
+  readonly sourceNode: string;
+  readonly nodes: ReadonlyArray<{ name: string; podCIDR?: string }>;
+  readonly staticFindings: readonly Finding[];
+  /** Ladder probes and node checks together. */
+  readonly all: readonly ProbeResult[];
+  readonly nodeChecks: readonly ProbeResult[];
+  /** The probes of one rung, in run order. */
+  rung(id: RungId): ProbeResult[];
+  /** The node a probe ran on (the source's node for probes from the source pod). */
+  nodeOf(r: ProbeResult): string;
+  /** The node whose pod CIDR contains the address, if the API told us. */
+  podCIDROwner(address: string): { name: string; podCIDR?: string } | undefined;
+  /** Whether the API reported a static finding of this cause (any status). */
+  hasStatic(cause: Cause): boolean;
+  /** The probes among these that ran and saw the network fail. */
+  failing(rs: readonly ProbeResult[]): ProbeResult[];
+  /** The probes among these that passed. */
+  passing(rs: readonly ProbeResult[]): ProbeResult[];
+  /** Whether a probe failed in this way. */
+  failedAs(f: Failure): (r: ProbeResult) => boolean;
+  /** Failed probes outside the DNS rung. */
+  readonly dataFailures: readonly ProbeResult[];
+  /** Whether any probe got nothing back (the path is down somewhere). */
+  readonly symptomatic: boolean;
+  /** Whether the ClusterIP or the pod IP was reached at least once. */
+  readonly connectedAnywhere: boolean;
+  /** The MAC each pod IP really answers with, read from a pod on its own bridge (`pod-mac` checks). */
+  readonly podMacs: ReadonlyMap<string, ProbeResult>;
+  /** Ping bursts that lost a real share, the first per node. */
+  readonly lossy: readonly ProbeResult[];
+  /** Probes and node checks that could not run. */
+  readonly notRun: readonly ProbeResult[];
+  readonly dns: DnsView;
+}
+
+/** Builds the context once per diagnosis. */
+export function buildContext(input: VerdictInput): DiagnosisContext {
+  const { targets } = input;
+  const sourceNode = targets.source.kind === 'pod' ? targets.source.node : targets.source.name;
+  const nodes = input.nodes ?? [];
+  const all = [...input.observations, ...input.nodeChecks];
+  const rung = (id: RungId): ProbeResult[] => input.observations.filter((r) => r.spec.rung === id);
+  const failing = (rs: readonly ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'fail');
+  const passing = (rs: readonly ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'ok');
+  const failedAs = (f: Failure) => (r: ProbeResult): boolean => classifyFailure(r.observation) === f;
+  const nodeOf = (r: ProbeResult): string => (r.spec.where.kind === 'node-pod' ? r.spec.where.node : sourceNode);
+  const staticCauses = new Set(input.staticFindings.map((f) => f.cause));
+  return {
+    targets,
+    sourceNode,
+    nodes,
+    staticFindings: input.staticFindings,
+    all,
+    nodeChecks: input.nodeChecks,
+    rung,
+    nodeOf,
+    podCIDROwner: (address) => nodes.find((n) => n.podCIDR !== undefined && cidrContains(n.podCIDR, address)),
+    hasStatic: (cause) => staticCauses.has(cause),
+    failing,
+    passing,
+    failedAs,
+    dataFailures: input.observations.filter((r) => r.spec.rung !== 'dns' && classifyObservation(r.observation) === 'fail'),
+    symptomatic: input.observations.some(failedAs('unreachable')),
+    connectedAnywhere: passing([...rung('cluster-ip'), ...rung('pod-ip')]).length > 0,
+    podMacs: podMacsOf(input.nodeChecks),
+    lossy: lossyBursts(input.nodeChecks, nodeOf),
+    notRun: all.filter((r) => classifyObservation(r.observation) === 'not-run'),
+    dns: dnsView(rung('dns'), failing, failedAs),
+  };
+}
+
+function podMacsOf(nodeChecks: readonly ProbeResult[]): Map<string, ProbeResult> {
+  const out = new Map<string, ProbeResult>();
+  for (const r of nodeChecks) {
+    const obs = r.observation;
+    if (r.spec.check === 'pod-mac' && obs.kind === 'neighbor' && obs.mac && obs.state !== 'FAILED' && obs.state !== 'INCOMPLETE') out.set(obs.ip, r);
+  }
+  return out;
+}
+
+function lossyBursts(nodeChecks: readonly ProbeResult[], nodeOf: (r: ProbeResult) => string): ProbeResult[] {
+  const seen = new Set<string>();
+  return nodeChecks.filter((r) => {
+    if (r.observation.kind !== 'loss' || !isLossy(r.observation) || r.spec.action.tool !== 'packet-loss') return false;
+    const node = nodeOf(r);
+    if (seen.has(node)) return false;
+    seen.add(node);
+    return true;
+  });
+}
+
+function dnsView(
+  dns: ProbeResult[],
+  failing: (rs: readonly ProbeResult[]) => ProbeResult[],
+  failedAs: (f: Failure) => (r: ProbeResult) => boolean,
+): DnsView {
+  const search = dns.filter((r) => r.spec.action.tool === 'dns-lookup' && r.spec.action.server === undefined);
+  const direct = dns.filter((r) => r.spec.action.tool === 'dns-lookup' && r.spec.action.server !== undefined);
+  const fails = failing(dns);
+  const nx = fails.filter(failedAs('name-not-found'));
+  return {
+    search,
+    direct,
+    fails,
+    closed: fails.filter(failedAs('refused')),
+    timeouts: fails.filter(failedAs('unreachable')),
+    nx,
+    errors: fails.filter(failedAs('server-error')),
+    directNx: nx.filter((r) => direct.includes(r)),
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The one ordering of findings. The verdict is the first finding; it never depends on the order rules ran in.
+ *
+ * 1. Status: broken, then degraded, then inconclusive, then healthy (among healthy ones HEALTHY itself first, so a
+ *    note never stands as the verdict).
+ * 2. Cause, by CAUSE_RANK: more specific and more upstream first.
+ *
+ * | rank | causes | why here |
+ * |---|---|---|
+ * | 1-4 | SERVICE_NO_ENDPOINTS, SERVICE_NO_READY_ENDPOINTS, SERVICE_TARGET_PORT_MISMATCH, DESTINATION_NOT_READY | the API objects themselves say traffic cannot arrive: nothing below them can be the answer |
+ * | 5 | NODE_NOT_READY | a whole node down explains everything on it |
+ * | 6-11 | NODE_IP_FORWARD_DISABLED, NODE_FORWARD_DROP, NODE_BRIDGE_NF_DISABLED, NODE_ROUTE_MISSING, NODE_NEIGHBOR_STALE, NODE_HAIRPIN_DISABLED | a node setting read on the node: a definite misconfiguration, upstream of every timeout |
+ * | 12 | NETWORK_POLICY_DENY | a prediction from the API, proven only by the timeouts it explains |
+ * | 13 | SERVICE_PROXY_RULES_MISSING | the ClusterIP fails while the pods answer: a narrower fault than the node's own settings |
+ * | 14 | DESTINATION_NOT_LISTENING | the packet arrived and was refused: the application |
+ * | 15-17 | OVERLAY_BLOCKED, OVERLAY_PACKET_LOSS, PATH_MTU_MISMATCH | the path between nodes, named when the nodes' own checks are clean |
+ * | 18-21 | DNS_NO_ENDPOINTS, DNS_SERVER_UNRESPONSIVE, DNS_SERVER_FAILURE, DNS_NAME_NOT_FOUND | name resolution: downstream of a network that fails for everything |
+ * | 22 | CONNECTION_FAILED | a failure nothing explains |
+ * | 23 | CHECKS_COULD_NOT_RUN | could not look |
+ * | 24 | HEALTHY | nothing found |
+ *
+ * 3. Ties (two findings of one cause, e.g. on two nodes): the one whose evidence the ladder met first (the position of
+ *    its first cited probe in the run's plan), then by node, object and summary, so equal inputs give equal output
+ *    whatever order the rules ran in.
+ */
+import type { Cause, FindingStatus } from '../model.ts';
+
+/** Causes in root-cause order (see the table above). */
+export const CAUSE_RANK: readonly Cause[] = [
+  'SERVICE_NO_ENDPOINTS',
+  'SERVICE_NO_READY_ENDPOINTS',
+  'SERVICE_TARGET_PORT_MISMATCH',
+  'DESTINATION_NOT_READY',
+  'NODE_NOT_READY',
+  'NODE_IP_FORWARD_DISABLED',
+  'NODE_FORWARD_DROP',
+  'NODE_BRIDGE_NF_DISABLED',
+  'NODE_ROUTE_MISSING',
+  'NODE_NEIGHBOR_STALE',
+  'NODE_HAIRPIN_DISABLED',
+  'NETWORK_POLICY_DENY',
+  'SERVICE_PROXY_RULES_MISSING',
+  'DESTINATION_NOT_LISTENING',
+  'OVERLAY_BLOCKED',
+  'OVERLAY_PACKET_LOSS',
+  'PATH_MTU_MISMATCH',
+  'DNS_NO_ENDPOINTS',
+  'DNS_SERVER_UNRESPONSIVE',
+  'DNS_SERVER_FAILURE',
+  'DNS_NAME_NOT_FOUND',
+  'CONNECTION_FAILED',
+  'CHECKS_COULD_NOT_RUN',
+  'HEALTHY',
+];
+
+const STATUS_RANK: Record<FindingStatus, number> = { broken: 0, degraded: 1, inconclusive: 2, healthy: 3 };
+
+/** What ranking reads of a finding. */
+export interface Rankable {
+  status: FindingStatus;
+  cause: Cause;
+  node?: string;
+  object?: string;
+  summary: string;
+  citations?: ReadonlyArray<{ probe: string; role: string }>;
+}
+
+/** Where each probe stands in the run's plan (its index), for breaking ties; unknown probes come last. */
+export type ProbeOrder = (probeId: string) => number;
+
+/** The position of a finding's first cited cause in the plan (Infinity when it cites none). */
+function firstCause(f: Rankable, order: ProbeOrder): number {
+  return Math.min(Infinity, ...(f.citations ?? []).filter((c) => c.role === 'cause').map((c) => order(c.probe)));
+}
+
+/** Compares two findings by the ordering above (negative: `a` ranks first). */
+export function compareFindings(a: Rankable, b: Rankable, order: ProbeOrder = () => Infinity): number {
+  return (
+    STATUS_RANK[a.status] - STATUS_RANK[b.status] ||
+    Number(b.cause === 'HEALTHY') - Number(a.cause === 'HEALTHY') ||
+    CAUSE_RANK.indexOf(a.cause) - CAUSE_RANK.indexOf(b.cause) ||
+    Math.sign(firstCause(a, order) - firstCause(b, order)) ||
+    compareText(a.node ?? '', b.node ?? '') ||
+    compareText(a.object ?? '', b.object ?? '') ||
+    compareText(a.summary, b.summary)
+  );
+}
+
+/** Code-unit order: the same on every machine, whatever its locale. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Sorts findings by the ordering above (a new array; the first is the verdict). */
+export function rankFindings<F extends Rankable>(findings: readonly F[], order?: ProbeOrder): F[] {
+  return [...findings].sort((a, b) => compareFindings(a, b, order));
+}
+
+/** Says why `other` ranks below `verdict`, in a few words. */
+export function whyBelow(verdict: Rankable, other: Rankable): string {
+  if (STATUS_RANK[other.status] > STATUS_RANK[verdict.status]) return `${other.status}, while ${verdict.cause} is ${verdict.status}`;
+  if (other.cause === verdict.cause) return `the same cause on another ${other.node !== verdict.node ? 'node' : 'object'}`;
+  return `${verdict.cause} is more specific or further upstream`;
+}

@@ -1,0 +1,16 @@
+/** What the conclusion rules share: whether any fault was found, and the rung the user's path depends on. */
+import type { RungId } from '../../model.ts';
+import type { DiagnosisContext } from '../context.ts';
+import type { RuleFinding } from '../rule.ts';
+import { summarizeRungs } from '../rungs.ts';
+
+/** Whether an earlier finding names a fault (broken or degraded). */
+export function foundProblem(prior: readonly RuleFinding[]): boolean {
+  return prior.some((f) => f.status === 'broken' || f.status === 'degraded');
+}
+
+/** The rung that exercises the user's own path (the ClusterIP for a Service, else the destination's own address). */
+export function primaryRung(ctx: DiagnosisContext) {
+  const id: RungId = ctx.targets.destination.kind === 'service' ? 'cluster-ip' : 'pod-ip';
+  return { id, result: summarizeRungs(ctx.rung(id)).find((r) => r.id === id) };
+}

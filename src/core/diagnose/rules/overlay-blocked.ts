@@ -1,0 +1,38 @@
+/**
+ * OVERLAY_BLOCKED (seed 004, VXLAN packets that never reach the other node; seed 002, "security groups, firewalls ...
+ * blocking the Pod network"): the destination pod does not answer from the source's node, yet answers on its own node
+ * (same-node, or from its node's own network), and no node check found a fault: the tunnel between the nodes drops it.
+ */
+import type { DiagnosisContext } from '../context.ts';
+import { destinationNodes } from '../describe.ts';
+import type { Rule, RuleFinding } from '../rule.ts';
+import { cite, hasRoot } from '../rule.ts';
+
+/** The pod-IP probes that got nothing back, and the probes that show the destination answers on its own node. */
+export function crossNodeEvidence(ctx: DiagnosisContext) {
+  const podUnreachable = ctx.failing(ctx.rung('pod-ip')).filter(ctx.failedAs('unreachable'));
+  const localPasses = ctx.passing([...ctx.rung('same-node'), ...ctx.rung('node-origin').filter((r) => ctx.nodeOf(r) !== ctx.sourceNode)]);
+  const destNodes = destinationNodes(ctx.targets);
+  const crossNode = destNodes.length > 0 && destNodes.some((n) => n !== ctx.sourceNode);
+  return { podUnreachable, localPasses, destNodes, blocked: crossNode && localPasses.length > 0 };
+}
+
+function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding[] {
+  const { podUnreachable, localPasses, destNodes, blocked } = crossNodeEvidence(ctx);
+  if (podUnreachable.length === 0 || hasRoot(prior) || !blocked) return [];
+  return [
+    {
+      cause: 'OVERLAY_BLOCKED',
+      status: ctx.passing(ctx.rung('pod-ip')).length > 0 ? 'degraded' : 'broken',
+      summary: `pod traffic from node ${ctx.sourceNode} to node ${destNodes.filter((n) => n !== ctx.sourceNode).join(', ')} is dropped, though the destination answers on its own node and the node checks found nothing`,
+      citations: [...cite('cause', podUnreachable), ...cite('reference', localPasses)],
+      hints: [
+        'check that UDP 8472 (VXLAN) passes between the nodes: firewalls, security groups, iptables INPUT/OUTPUT rules on both nodes',
+        `on both nodes: tcpdump -ni any udp port 8472 while re-running this command`,
+      ],
+    },
+  ];
+}
+
+/** The rule. */
+export const rule: Rule = { cause: 'OVERLAY_BLOCKED', layer: 'ladder', find };

@@ -1,0 +1,41 @@
+/**
+ * PATH_MTU_MISMATCH (seed 004, the VXLAN MTU larger than the path carries; seed 000, MTU): from a node, a small
+ * don't-fragment ping passed and one the size of its own route's MTU did not, so small handshakes pass and full-size
+ * packets vanish. Broken even when every rung passed. On a lossy overlay one lost full-size ping says nothing of its
+ * size, so the rule stays silent there.
+ */
+import type { Rule } from '../rule.ts';
+import { cite } from '../rule.ts';
+
+/** The rule. */
+export const rule: Rule = {
+  cause: 'PATH_MTU_MISMATCH',
+  layer: 'facts',
+  find: (ctx) => {
+    if (ctx.lossy.length > 0) return [];
+    const seen = new Set<string>();
+    return ctx.nodeChecks.flatMap((r) => {
+      const obs = r.observation;
+      if (obs.kind !== 'mtu' || obs.passed || obs.smallPassed !== true || r.spec.action.tool !== 'path-mtu') return [];
+      const node = ctx.nodeOf(r);
+      if (seen.has(node)) return [];
+      seen.add(node);
+      const addr = r.spec.action.address;
+      const others = ctx.nodeChecks.filter((o) => o !== r && o.observation.kind === 'mtu' && o.observation.passed && o.observation.mtu !== undefined);
+      return [
+        {
+          cause: 'PATH_MTU_MISMATCH',
+          status: 'broken',
+          node,
+          summary: `small packets from node ${node} to ${addr} pass but full-size ones (${obs.size + 28} bytes, the MTU of ${obs.dev ?? 'its interface'}) are dropped: node ${node}'s overlay MTU exceeds what the path carries`,
+          citations: [...cite('cause', [r]), ...cite('reference', others)],
+          hints: [
+            `on node ${node}: ip -o link show ${obs.dev ?? 'flannel.1'}; ip -o link show cni0 (the overlay and pod MTU must be the path MTU minus the encapsulation, 50 bytes for VXLAN)`,
+            `compare with the other nodes' MTU, then fix the CNI's MTU setting (e.g. flannel's net-conf.json or calico's veth_mtu) and restart its agent on ${node}`,
+            `find the largest size that passes: ping -M do -s SIZE -c 1 ${addr}`,
+          ],
+        },
+      ];
+    });
+  },
+};

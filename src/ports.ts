@@ -3,38 +3,9 @@
  * targets; `Prober` prepares the places probes run (an ephemeral container in the source pod, short-lived pods on
  * nodes) and runs probes there. `main` builds the real ones on @kubernetes/client-node; tests use fakes.
  */
-import type { Finding, ProbeLocation, ProbeResult, ProbeSpec, ResolvedTargets } from './core/model.ts';
+import type { ClusterFacts } from './core/facts.ts';
+import type { ProbeLocation, ProbeResult, ProbeSpec } from './core/model.ts';
 import type { TargetRef } from './core/target.ts';
-
-/** The cluster DNS as the API describes it. */
-export interface DnsFacts {
-  /** ClusterIP of kube-system/kube-dns, when the Service exists. */
-  serviceIP?: string;
-  /** The DNS pods (label k8s-app=kube-dns) with their readiness. */
-  pods: Array<{ namespace: string; name: string; ip: string; node: string; ready: boolean }>;
-  /** Ready endpoints in the kube-dns EndpointSlices. */
-  readyEndpoints: number;
-}
-
-/** A node involved in the run. */
-export interface NodeFacts {
-  name: string;
-  ready: boolean;
-  internalIP: string;
-  podCIDR?: string;
-}
-
-/** Everything the API told us, resolved once at the start of a run. */
-export interface ClusterFacts {
-  targets: ResolvedTargets;
-  /** Findings from the API alone: no endpoints, wrong targetPort, policy deny, node NotReady, DNS without endpoints. */
-  staticFindings: Finding[];
-  dns: DnsFacts;
-  /** The source's and the destination's nodes (and the DNS pods' nodes). */
-  nodes: NodeFacts[];
-  /** The kubeconfig context used, for headers. */
-  context: string;
-}
 
 /** Reads the cluster through the Kubernetes API. */
 export interface Cluster {
@@ -61,9 +32,4 @@ export interface Prober {
   cleanup(): Promise<void>;
   /** Execs made so far (for stats). */
   execs(): number;
-}
-
-/** A stable key for a probe location (for the prepare map). */
-export function locationKey(where: ProbeLocation): string {
-  return where.kind === 'source-pod' ? 'source-pod' : `node-pod:${where.node}:${where.hostNetwork ? 'host' : 'pod'}`;
 }

@@ -2,12 +2,13 @@
  * Runs one diagnosis: resolve the targets, plan the ladder, prepare the probe locations and run the probes concurrently
  * through the injected Prober, decide the verdict, and emit every step as a RunEvent. Always cleans up the Prober.
  */
-import { buildReport, exitCodeForVerdict, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
+import { buildReport, exitCodeForVerdict, locationKey, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
 import { formatTarget, type TargetRef } from './core/target.ts';
 import { decideVerdict } from './core/diagnose/index.ts';
 import { summarizeRungs } from './core/diagnose/rungs.ts';
-import { planLadder, type RungPlan } from './plan.ts';
-import { locationKey, type Cluster, type ClusterFacts, type LocationStatus, type Prober } from './ports.ts';
+import type { ClusterFacts } from './core/facts.ts';
+import { planLadder, type RungPlan } from './core/plan.ts';
+import type { Cluster, LocationStatus, Prober } from './ports.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
 export interface Clock {

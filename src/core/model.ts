@@ -500,3 +500,8 @@ export function buildReport(input: {
     stats: input.stats,
   };
 }
+
+/** A stable key for a probe location (for the prepare map). */
+export function locationKey(where: ProbeLocation): string {
+  return where.kind === 'source-pod' ? 'source-pod' : `node-pod:${where.node}:${where.hostNetwork ? 'host' : 'pod'}`;
+}

@@ -3,6 +3,7 @@
  * Written from the API semantics: per-direction isolation, union of rules, ports AND peers, AND within one peer.
  * Policies see traffic after Service DNAT, so for a Service evaluate each endpoint pod with the resolved target port.
  */
+import { cidrContains } from './address.ts';
 import type { ContainerPort, Labels, Protocol } from './model.ts';
 
 /** A label selector requirement. */
@@ -176,27 +177,9 @@ export function matchesSelector(selector: LabelSelector, labels: Labels): boolea
   return true;
 }
 
-/** Returns true when the IPv4 address lies in the CIDR (IPv6 CIDRs never match an IPv4 address). */
+/** Returns true when the address lies in the CIDR; an address of the other family never does (either family). */
 export function ipInCidr(ip: string, cidr: string): boolean {
-  const [base, bitsText] = cidr.split('/');
-  const addr = parseIPv4(ip);
-  const net = parseIPv4(base ?? '');
-  const bits = bitsText === undefined ? 32 : Number(bitsText);
-  if (addr === null || net === null || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
-  if (bits === 0) return true;
-  const mask = (0xffffffff << (32 - bits)) >>> 0;
-  return ((addr & mask) >>> 0) === ((net & mask) >>> 0);
-}
-
-function parseIPv4(text: string): number | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return null;
-    value = value * 256 + Number(part);
-  }
-  return value;
+  return cidrContains(cidr, ip);
 }
 
 function policyName(policy: NetworkPolicy): string {

@@ -3,6 +3,7 @@
  * the command printed into a ProbeObservation. Parsers read stdout and stderr together (tools differ in which they use)
  * and were written against real outputs captured by test/unit/fixtures/capture.sh.
  */
+import { isIPv4 } from './address.ts';
 import type { ProbeAction, ProbeObservation, Protocol } from './model.ts';
 
 /** What an exec returned; exitCode null means the command was killed. */
@@ -366,8 +367,7 @@ function safeHost(host: string): string {
 }
 
 function safeIPv4(address: string): string {
-  const parts = address.split('.');
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) {
+  if (!isIPv4(address)) {
     throw new Error(`not an IPv4 address for a probe: ${JSON.stringify(address)}`);
   }
   return address;

@@ -1,6 +1,7 @@
 /**
  * The target grammar `[[NAMESPACE/]KIND/]NAME[:PORT]`, parsed into typed TargetRefs before anything talks to the API.
  */
+import { isIPv4 } from './address.ts';
 import { NetdebugError } from './errors.ts';
 
 /** Which side of the connection a target is. */
@@ -53,7 +54,6 @@ const HINT = `targets look like NAME, KIND/NAME, NAMESPACE/NAME or NAMESPACE/KIN
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /**
@@ -93,8 +93,8 @@ export function parseTarget(text: string, role: TargetRole, defaultNamespace: st
 
   if (parts.length === 1) {
     const name = parts[0] as string;
-    if (IPV4.test(name) || name.includes('.')) {
-      const isIP = IPV4.test(name);
+    if (isIPv4(name) || name.includes('.')) {
+      const isIP = isIPv4(name);
       if (!isIP && /^[\d.]+$/.test(name)) fail(`"${name}" is not a valid IPv4 address`);
       if (!isIP) checkSubdomain(name, 'host name', fail);
       if (role === 'source') {

@@ -19,11 +19,12 @@ import type {
 } from '../core/model.ts';
 import type { NetworkPolicy } from '../core/netpol.ts';
 import type { PortRef, TargetRef } from '../core/target.ts';
-import type { Cluster, ClusterFacts, DnsFacts, NodeFacts } from '../ports.ts';
+import type { ClusterFacts, DnsFacts, NodeFacts } from '../core/facts.ts';
+import type { Cluster } from '../ports.ts';
 import { createKubeApi } from './api.ts';
 import type { KubeApi } from './api.ts';
-import { computeStaticFindings } from './static-findings.ts';
-import type { BackendPod } from './static-findings.ts';
+import { computeStaticFindings } from '../core/static-findings.ts';
+import type { BackendPod } from '../core/static-findings.ts';
 import { suggestNames } from './suggest.ts';
 
 /** Options of the real Cluster. */

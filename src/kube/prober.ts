@@ -8,10 +8,10 @@ import { Writable } from 'node:stream';
 import { Exec, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, V1Container, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
 import { NetdebugError } from '../core/errors.ts';
-import { truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
+import { locationKey, truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
 import { parseProbeOutput } from '../core/parse.ts';
-import { locationKey } from '../ports.ts';
-import type { ClusterFacts, LocationStatus, Prober } from '../ports.ts';
+import type { ClusterFacts } from '../core/facts.ts';
+import type { LocationStatus, Prober } from '../ports.ts';
 import { apiMessageOf, createKubeApi, mapApiError, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 

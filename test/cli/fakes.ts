@@ -3,8 +3,9 @@
  * Prober that records what it was asked to do.
  */
 import type { ProbeLocation, ProbeObservation, ProbeResult, ProbeSpec, ResolvedDestination, ResolvedSource } from '../../src/core/model.ts';
-import type { ClusterFacts, Cluster, LocationStatus, Prober } from '../../src/ports.ts';
-import { locationKey } from '../../src/ports.ts';
+import type { ClusterFacts } from '../../src/core/facts.ts';
+import { locationKey } from '../../src/core/model.ts';
+import type { Cluster, LocationStatus, Prober } from '../../src/ports.ts';
 
 /** The usual source: pod front/client on node-1. */
 export const clientPod: ResolvedSource = {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeSpec, ResolvedDestination, ResolvedSource, RungId } from '../../src/core/model.ts';
 import { BRIDGE_PORTS_SCRIPT, buildProbeCommand, NEIGHBOR_REFRESH_SCRIPT, PATH_MTU_SCRIPT } from '../../src/core/parse.ts';
-import { planLadder, sampleEndpoints, type LadderPlan } from '../../src/plan.ts';
-import { locationKey } from '../../src/ports.ts';
+import { planLadder, sampleEndpoints, type LadderPlan } from '../../src/core/plan.ts';
+import { locationKey } from '../../src/core/model.ts';
 import { buildFacts, clientPod, webPod, webService } from './fakes.ts';
 
 const opts = { timeoutMs: 2000 };

@@ -7,7 +7,7 @@ import type { TargetRef } from '../../src/core/target.ts';
 import { createCluster } from '../../src/kube/cluster.ts';
 import { loadKubeConfig } from '../../src/kube/config.ts';
 import { cleanupAll, createProber } from '../../src/kube/prober.ts';
-import type { ClusterFacts } from '../../src/ports.ts';
+import type { ClusterFacts } from '../../src/core/facts.ts';
 import { skipLabSuite, startTestLab, type TestLab } from '../lab/harness.ts';
 
 const skip = skipLabSuite('kube adapter against the lab');

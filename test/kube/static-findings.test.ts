@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ResolvedDestination, ResolvedSource, ResolvedEndpoint } from '../../src/core/model.ts';
 import type { NetworkPolicy } from '../../src/core/netpol.ts';
-import { computeStaticFindings, targetPortMissing, type BackendPod, type StaticFacts } from '../../src/kube/static-findings.ts';
+import { computeStaticFindings, targetPortMissing, type BackendPod, type StaticFacts } from '../../src/core/static-findings.ts';
 
 const client: ResolvedSource = { kind: 'pod', namespace: 'default', name: 'client', node: 'node-1', ip: '10.244.1.3', labels: { app: 'client' }, hostNetwork: false };
 const web1: BackendPod = { namespace: 'shop', name: 'web-1', ip: '10.244.2.2', node: 'node-2', ready: true, labels: { app: 'web' }, hostNetwork: false, ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }] };

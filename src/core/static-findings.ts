@@ -3,11 +3,11 @@
  * a destination that is not Ready, a NetworkPolicy that denies the connection, a node NotReady, kube-dns without ready
  * endpoints. Pure: facts in, findings out.
  */
-import { CAUSE_COMPONENTS, formatObjectRef } from '../core/model.ts';
-import type { Cause, ContainerPort, Finding, FindingStatus, Labels, Protocol, ResolvedTargets } from '../core/model.ts';
-import { evaluatePolicies } from '../core/netpol.ts';
-import type { NetworkPolicy, PolicyDestination, PolicyExternal, PolicyPod } from '../core/netpol.ts';
-import type { DnsFacts, NodeFacts } from '../ports.ts';
+import type { DnsFacts, NodeFacts } from './facts.ts';
+import { CAUSE_COMPONENTS, formatObjectRef } from './model.ts';
+import type { Cause, ContainerPort, Finding, FindingStatus, Labels, Protocol, ResolvedTargets } from './model.ts';
+import { evaluatePolicies } from './netpol.ts';
+import type { NetworkPolicy, PolicyDestination, PolicyExternal, PolicyPod } from './netpol.ts';
 
 /** A pod selected by the destination Service (or the destination pod), as the API describes it. */
 export interface BackendPod {

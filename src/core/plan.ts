@@ -2,9 +2,10 @@
  * The ladder planner: a pure function from what the API told us to the probes to run, where to run them, and why a rung
  * does not apply. Running the plan is run.ts's job; turning actions into argv is parse.ts's.
  */
-import type { ClusterFacts } from './ports.ts';
-import { locationKey } from './ports.ts';
+import { isIPv4 } from './address.ts';
+import type { ClusterFacts } from './facts.ts';
 import {
+  locationKey,
   RUNG_IDS,
   type NodeCheckId,
   type ObjectRef,
@@ -13,8 +14,8 @@ import {
   type ProbeSpec,
   type ResolvedEndpoint,
   type RungId,
-} from './core/model.ts';
-import { buildProbeCommand } from './core/parse.ts';
+} from './model.ts';
+import { buildProbeCommand } from './parse.ts';
 
 /** Planner options: the per-probe timeout and how many endpoints (and DNS pods) to sample. */
 export interface PlanOptions {
@@ -294,6 +295,3 @@ function hasClusterIP(service: { clusterIP: string }): boolean {
   return service.clusterIP !== '' && service.clusterIP !== 'None';
 }
 
-function isIPv4(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
-}

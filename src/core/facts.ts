@@ -1,0 +1,32 @@
+/** What the Kubernetes API told a run, gathered once by src/kube/ and read by the planner and the diagnosis. */
+import type { Finding, ResolvedTargets } from './model.ts';
+
+/** The cluster DNS as the API describes it. */
+export interface DnsFacts {
+  /** ClusterIP of kube-system/kube-dns, when the Service exists. */
+  serviceIP?: string;
+  /** The DNS pods (label k8s-app=kube-dns) with their readiness. */
+  pods: Array<{ namespace: string; name: string; ip: string; node: string; ready: boolean }>;
+  /** Ready endpoints in the kube-dns EndpointSlices. */
+  readyEndpoints: number;
+}
+
+/** A node involved in the run. */
+export interface NodeFacts {
+  name: string;
+  ready: boolean;
+  internalIP: string;
+  podCIDR?: string;
+}
+
+/** Everything the API told us, resolved once at the start of a run. */
+export interface ClusterFacts {
+  targets: ResolvedTargets;
+  /** Findings from the API alone: no endpoints, wrong targetPort, policy deny, node NotReady, DNS without endpoints. */
+  staticFindings: Finding[];
+  dns: DnsFacts;
+  /** The source's and the destination's nodes (and the DNS pods' nodes). */
+  nodes: NodeFacts[];
+  /** The kubeconfig context used, for headers. */
+  context: string;
+}

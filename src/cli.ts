@@ -5,7 +5,7 @@
 import type { KubeFlags } from './kube/config.ts';
 import yargs from 'yargs';
 import { NetdebugError } from './core/errors.ts';
-import { parseTarget } from './core/target.ts';
+import { parseTargetArg, type ParsedTarget } from './core/target.ts';
 import { completionScript, SHELLS, type Shell } from './completion.ts';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -18,10 +18,10 @@ export const VERSION: string = pkg.version;
 /** The kubectl connection flags, typed: exactly what src/kube/config.ts reads. */
 export type ConnectionFlags = KubeFlags;
 
-/** `kubectl netdebug SRC DST`: the typed options. Targets stay strings until the namespace is known. */
+/** `kubectl netdebug SRC DST`: the typed options. Targets are parsed; their default namespace comes from the kubeconfig. */
 export interface DiagnoseOptions {
-  source: string;
-  destination: string;
+  source: ParsedTarget;
+  destination: ParsedTarget;
   output: OutputMode;
   image: string;
   timeoutMs: number;
@@ -191,12 +191,9 @@ function toConnectionFlags(a: RawArgs): ConnectionFlags {
 
 function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
   const connection = toConnectionFlags(a);
-  const source = String(a.source);
-  const destination = String(a.destination);
-  // Syntax errors surface now, before any kubeconfig is read; main re-parses with the real default namespace.
-  const ns = connection.namespace ?? 'default';
-  parseTarget(source, 'source', ns);
-  parseTarget(destination, 'destination', ns);
+  // Parsed once, now, so syntax errors surface before any kubeconfig is read; main completes the default namespace.
+  const source = parseTargetArg(String(a.source), 'source', connection.namespace);
+  const destination = parseTargetArg(String(a.destination), 'destination', connection.namespace);
   const timeoutMs = parseDuration(str(a, 'timeout') ?? '2s', '--timeout');
   if (timeoutMs < 100) throw new NetdebugError('USAGE', `--timeout ${String(a.timeout)} is too short: probes need at least 100ms`, { hint: 'e.g. --timeout=2s' });
   const image = str(a, 'image') ?? DEFAULT_IMAGE;

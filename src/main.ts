@@ -7,7 +7,7 @@ import { parseCli, type CleanupOptions, type DiagnoseOptions } from './cli.ts';
 import { runComplete } from './completion.ts';
 import { describeError } from './core/errors.ts';
 import { exitCodeForVerdict, type RunEvent } from './core/model.ts';
-import { parseTarget } from './core/target.ts';
+import { completeTarget } from './core/target.ts';
 import type { Cluster, Prober } from './ports.ts';
 import { createJsonReporter, createNdjsonReporter } from './report/json.ts';
 import { dispatchEvent, shouldUseColor, type OutputStream, type Reporter } from './report/reporter.ts';
@@ -84,8 +84,8 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const { createProber } = await import('./kube/prober.ts');
   const loaded = loadKubeConfig(options.connection);
   const namespace = options.connection.namespace ?? loaded.namespace;
-  const source = parseTarget(options.source, 'source', namespace);
-  const destination = parseTarget(options.destination, 'destination', namespace);
+  const source = completeTarget(options.source, namespace);
+  const destination = completeTarget(options.destination, namespace);
 
   let requests = 0;
   const countRequest = (): void => void (requests += 1);

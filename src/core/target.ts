@@ -68,6 +68,34 @@ const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
  * Throws NetdebugError (INVALID_TARGET or UNSUPPORTED_TARGET) with the exact reason.
  */
 export function parseTarget(text: string, role: TargetRole, defaultNamespace: string): TargetRef {
+  return parseTargetArg(text, role, defaultNamespace).ref;
+}
+
+/**
+ * A target as given on the command line, parsed once (Complete → Validate → Run): its typed ref, and whether its
+ * namespace is the default one, still to be completed from the kubeconfig's context (completeTarget) when no -n was given.
+ */
+export interface ParsedTarget {
+  text: string;
+  ref: TargetRef;
+  usesDefaultNamespace: boolean;
+}
+
+/** Gives a parsed target the default namespace if it uses it (a namespace written in the target stays). */
+export function completeTarget(t: ParsedTarget, defaultNamespace: string): TargetRef {
+  return t.usesDefaultNamespace && 'namespace' in t.ref ? { ...t.ref, namespace: defaultNamespace } : t.ref;
+}
+
+/** Parses one target like parseTarget, remembering whether it uses the default namespace (`''` until completed). */
+export function parseTargetArg(text: string, role: TargetRole, defaultNamespace = ''): ParsedTarget {
+  let usesDefaultNamespace = true;
+  const ref = parseRef(text, role, defaultNamespace, () => {
+    usesDefaultNamespace = false;
+  });
+  return { text, ref, usesDefaultNamespace: usesDefaultNamespace && 'namespace' in ref };
+}
+
+function parseRef(text: string, role: TargetRole, defaultNamespace: string, namespaceGiven: () => void): TargetRef {
   const input = text.trim();
   const fail = (reason: string): never => {
     throw new NetdebugError('INVALID_TARGET', `invalid ${role} "${text}": ${reason}`, { hint: HINT });
@@ -120,6 +148,7 @@ export function parseTarget(text: string, role: TargetRole, defaultNamespace: st
     } else {
       checkLabel(first, 'namespace', fail);
       namespace = first;
+      namespaceGiven();
       kindText = role === 'source' ? 'pod' : '';
     }
     name = second;
@@ -127,6 +156,7 @@ export function parseTarget(text: string, role: TargetRole, defaultNamespace: st
     const [ns, kind, n] = parts as [string, string, string];
     checkLabel(ns, 'namespace', fail);
     namespace = ns;
+    namespaceGiven();
     kindText = kind;
     name = n;
     if (KIND_ALIASES[kind.toLowerCase()] === undefined) fail(`unknown kind "${kind}"; expected one of ${KIND_LIST}`);
@@ -144,7 +174,7 @@ export function parseTarget(text: string, role: TargetRole, defaultNamespace: st
     case 'service':
       if (role === 'source') {
         throw new NetdebugError('UNSUPPORTED_TARGET', `invalid source "${text}": a Service cannot be a source (nothing to exec into)`, {
-          hint: `test from a pod instead, e.g. ${namespace}/pod/NAME, or from a pod of the workload behind it, e.g. ${namespace}/deploy/NAME`,
+          hint: `test from a pod instead, e.g. ${namespace ? `${namespace}/` : ''}pod/NAME, or from a pod of the workload behind it, e.g. ${namespace ? `${namespace}/` : ''}deploy/NAME`,
         });
       }
       if (!DNS1035_LABEL.test(name) || name.length > 63) {

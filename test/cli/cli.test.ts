@@ -33,8 +33,9 @@ describe('parseCli', () => {
       '--as-group', 'g1', '--as-group', 'g2', '--certificate-authority', '/ca', '--insecure-skip-tls-verify', '--request-timeout', '1m',
     ]);
     expect(o).toEqual({
-      source: 'client',
-      destination: 'shop/svc/web:http',
+      // Targets are typed at the edge too, each with the text it was given; -n completes the default namespace.
+      source: { text: 'client', ref: { kind: 'pod', namespace: 'front', name: 'client' }, usesDefaultNamespace: true },
+      destination: { text: 'shop/svc/web:http', ref: { kind: 'service', namespace: 'shop', name: 'web', port: { kind: 'name', name: 'http' } }, usesDefaultNamespace: false },
       output: 'json',
       image: 'netshoot:x',
       timeoutMs: 500,
@@ -48,7 +49,7 @@ describe('parseCli', () => {
 
   it('--as-group takes one value each time, as in kubectl (SRC and DST after it stay targets)', async () => {
     const o = await options(['--as', 'me', '--as-group', 'g1', 'client', 'web:80', '--as-group=g2']);
-    expect(o).toMatchObject({ source: 'client', destination: 'web:80', connection: { as: 'me', asGroups: ['g1', 'g2'] } });
+    expect(o).toMatchObject({ source: { text: 'client' }, destination: { text: 'web:80' }, connection: { as: 'me', asGroups: ['g1', 'g2'] } });
   });
 
   it.each([

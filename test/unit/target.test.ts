@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NetdebugError } from '../../src/core/errors.ts';
-import { formatTarget, parseTarget, type TargetRef, type TargetRole } from '../../src/core/target.ts';
+import { completeTarget, formatTarget, parseTarget, parseTargetArg, type TargetRef, type TargetRole } from '../../src/core/target.ts';
 
 const OK: { name: string; text: string; role: TargetRole; want: TargetRef }[] = [
   { name: 'bare name as source is a pod', text: 'client', role: 'source', want: { kind: 'pod', namespace: 'def', name: 'client' } },
@@ -102,5 +102,30 @@ describe('formatTarget', () => {
     { name: 'pod-or-service', text: 'web', want: 'def/web' },
   ])('$name', ({ text, want }) => {
     expect(formatTarget(parseTarget(text, 'destination', 'def'))).toBe(want);
+  });
+});
+
+describe('parseTargetArg and completeTarget: parsed once, namespace completed from the kubeconfig', () => {
+  it.each([
+    { text: 'client', role: 'source' as const, ns: 'team', want: { kind: 'pod', namespace: 'team', name: 'client' } },
+    { text: 'svc/web:80', role: 'destination' as const, ns: 'team', want: { kind: 'service', namespace: 'team', name: 'web', port: { kind: 'number', number: 80 } } },
+    { text: 'shop/svc/web', role: 'destination' as const, ns: 'team', want: { kind: 'service', namespace: 'shop', name: 'web' } },
+    { text: 'shop/web', role: 'destination' as const, ns: 'team', want: { kind: 'pod-or-service', namespace: 'shop', name: 'web' } },
+    { text: 'node/node-1', role: 'source' as const, ns: 'team', want: { kind: 'node', name: 'node-1' } },
+    { text: '10.0.0.1:53', role: 'destination' as const, ns: 'team', want: { kind: 'address', host: '10.0.0.1', isIP: true, port: { kind: 'number', number: 53 } } },
+  ])('$text completes to $want', ({ text, role, ns, want }) => {
+    const parsed = parseTargetArg(text, role);
+    expect(completeTarget(parsed, ns)).toEqual(want);
+    expect(completeTarget(parsed, ns)).toEqual(parseTarget(text, role, ns));
+  });
+
+  it('keeps a namespace given with -n when completing', () => {
+    const parsed = parseTargetArg('client', 'source', 'front');
+    expect(parsed.usesDefaultNamespace).toBe(true);
+    expect(completeTarget(parsed, 'front')).toEqual({ kind: 'pod', namespace: 'front', name: 'client' });
+  });
+
+  it('names no empty namespace in its hints before the namespace is known', () => {
+    expect(() => parseTargetArg('svc/web', 'source')).toThrow(expect.objectContaining({ hint: expect.stringContaining('e.g. pod/NAME') }));
   });
 });

@@ -10,6 +10,7 @@ import { completionScript, SHELLS, type Shell } from './completion.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 import { DEFAULT_IMAGE, OUTPUT_MODES, type OutputMode } from './defaults.ts';
+import { FLAGS, flagsOfGroup, type FlagSpec } from './flags.ts';
 
 export { DEFAULT_IMAGE, OUTPUT_MODES, type OutputMode };
 /** The plugin version, from package.json. */
@@ -95,7 +96,7 @@ export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand>
     .command(
       'cleanup',
       'delete every pod netdebug created (by its labels)',
-      (y) => y.option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'in every namespace' }),
+      (y) => y.options(yargsOptions(FLAGS.filter((f) => f.cleanupOnly === true))),
       (a) => {
         command = { kind: 'cleanup', options: { allNamespaces: a['all-namespaces'] === true, connection: toConnectionFlags(a) } };
       },
@@ -108,25 +109,9 @@ export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand>
         command = { kind: 'print', text: completionScript(a.shell as Shell) };
       },
     )
-    .option('output', { alias: 'o', type: 'string', choices: OUTPUT_MODES, describe: 'output format: tui, text, json (one Report) or ndjson (every event, streamed); default tui on a terminal, text otherwise' })
-    .option('image', { type: 'string', default: DEFAULT_IMAGE, describe: 'netbox image for the probe containers' })
-    .option('timeout', { type: 'string', default: '2s', describe: 'timeout of each probe (500ms, 2s, 1m)' })
-    .option('keep', { type: 'boolean', default: false, describe: 'leave the node debug pods for inspection' })
-    .option('exit-on-verdict', { type: 'boolean', default: false, describe: 'tui: exit once the verdict is shown' })
-    .option('namespace', { alias: 'n', type: 'string', describe: 'default namespace of both targets (default: the context\'s)' })
-    .group(['output', 'image', 'timeout', 'keep', 'exit-on-verdict', 'namespace', 'help', 'version'], 'Flags:')
-    .group(['kubeconfig', 'context', 'cluster', 'user', 'server', 'token', 'as', 'as-group', 'certificate-authority', 'insecure-skip-tls-verify', 'request-timeout'], 'Connection:')
-    .option('kubeconfig', { type: 'string', describe: 'path to the kubeconfig file' })
-    .option('context', { type: 'string', describe: 'kubeconfig context to use' })
-    .option('cluster', { type: 'string', describe: 'kubeconfig cluster to use' })
-    .option('user', { type: 'string', describe: 'kubeconfig user to use' })
-    .option('server', { alias: 's', type: 'string', describe: 'address of the Kubernetes API server' })
-    .option('token', { type: 'string', describe: 'bearer token for the API server' })
-    .option('as', { type: 'string', describe: 'user to impersonate' })
-    .option('as-group', { type: 'string', describe: 'group to impersonate, with --as (repeatable)' })
-    .option('certificate-authority', { type: 'string', describe: 'path to a CA certificate file' })
-    .option('insecure-skip-tls-verify', { type: 'boolean', describe: 'do not verify the server certificate (insecure)' })
-    .option('request-timeout', { type: 'string', describe: 'timeout of each API request (0 = none; 30s, 1m)' })
+    .options(yargsOptions(FLAGS.filter((f) => !f.cleanupOnly)))
+    .group(flagsOfGroup('Flags:', { cleanup: false }), 'Flags:')
+    .group(flagsOfGroup('Connection:', { cleanup: false }), 'Connection:')
     .example(EXAMPLES)
     .help('help')
     .alias('help', 'h')
@@ -149,6 +134,22 @@ export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand>
   if (printed !== undefined) return { kind: 'print', text: printed.endsWith('\n') ? printed : `${printed}\n` };
   if (!command) throw new NetdebugError('USAGE', 'missing SRC and DST', { hint: 'run `kubectl netdebug --help` for usage and examples' });
   return command;
+}
+
+/** The yargs option definitions of some flags of the table. */
+function yargsOptions(flags: readonly FlagSpec[]): Record<string, { alias?: string; type: 'string' | 'boolean'; describe: string; default?: string | boolean; choices?: readonly string[] }> {
+  return Object.fromEntries(
+    flags.map((f) => [
+      f.name,
+      {
+        type: f.type,
+        describe: f.describe,
+        ...(f.alias !== undefined ? { alias: f.alias } : {}),
+        ...(f.default !== undefined ? { default: f.default } : {}),
+        ...(f.choices !== undefined ? { choices: f.choices } : {}),
+      },
+    ]),
+  );
 }
 
 type RawArgs = Record<string, unknown>;

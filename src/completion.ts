@@ -4,7 +4,7 @@
  * and flag values, plus the bash/zsh/fish scripts `kubectl netdebug completion SHELL` prints for `kubectl-netdebug`.
  */
 import type { KubeFlags } from './kube/config.ts';
-import { DEFAULT_IMAGE, OUTPUT_MODES } from './defaults.ts';
+import { BUILTIN_FLAGS, FLAGS, type FlagValues } from './flags.ts';
 import { KIND_ALIASES, type WorkloadKind } from './core/target.ts';
 
 /** The shells `kubectl netdebug completion` writes scripts for. */
@@ -32,32 +32,12 @@ export interface Completion {
   directive: number;
 }
 
-/** Flags that take a value, by every spelling, mapped to their long name. */
-const VALUE_FLAGS: Readonly<Record<string, string>> = {
-  '--output': 'output',
-  '-o': 'output',
-  '--image': 'image',
-  '--timeout': 'timeout',
-  '--namespace': 'namespace',
-  '-n': 'namespace',
-  '--kubeconfig': 'kubeconfig',
-  '--context': 'context',
-  '--cluster': 'cluster',
-  '--user': 'user',
-  '--server': 'server',
-  '-s': 'server',
-  '--token': 'token',
-  '--as': 'as',
-  '--as-group': 'as-group',
-  '--certificate-authority': 'certificate-authority',
-  '--request-timeout': 'request-timeout',
-};
-const BOOLEAN_FLAGS = ['--keep', '--exit-on-verdict', '--insecure-skip-tls-verify', '--all-namespaces', '--help', '--version'];
-/** Flags whose value is a file: left to the shell's file completion. */
-const FILE_FLAGS = new Set(['kubeconfig', 'certificate-authority']);
-/** Typical values of the duration flags (any duration is accepted; these are the ones worth a Tab). */
-const PROBE_TIMEOUTS = ['1s', '2s', '5s', '10s'];
-const REQUEST_TIMEOUTS = ['0', '5s', '30s', '1m'];
+/** Flags that take a value, by every spelling, mapped to their long name (from the flag table). */
+const VALUE_FLAGS: Readonly<Record<string, string>> = Object.fromEntries(
+  FLAGS.filter((f) => f.type === 'string').flatMap((f) => [[`--${f.name}`, f.name], ...(f.alias ? [[`-${f.alias}`, f.name]] : [])]),
+);
+const BOOLEAN_FLAGS = [...FLAGS.filter((f) => f.type === 'boolean').map((f) => `--${f.name}`), ...BUILTIN_FLAGS.map((f) => `--${f}`)];
+const FLAG_VALUES: ReadonlyMap<string, FlagValues> = new Map(FLAGS.flatMap((f) => (f.values ? [[f.name, f.values] as const] : [])));
 /** The kind prefixes offered for a target, in kubectl's short spelling. */
 const KIND_PREFIXES = ['pod/', 'svc/', 'node/', 'deploy/', 'sts/', 'ds/'];
 
@@ -160,28 +140,28 @@ export async function completeWords(words: readonly string[], source: Completion
 }
 
 async function completeFlagValue(flag: string, prefix: string, partial: string, source: CompletionSource): Promise<Completion> {
-  if (FILE_FLAGS.has(flag)) return { candidates: [], directive: DIRECTIVE.default };
+  if (FLAG_VALUES.get(flag)?.kind === 'file') return { candidates: [], directive: DIRECTIVE.default };
   const values = await flagValues(flag, source);
   return { candidates: filterPrefix(values, partial).map((v) => prefix + v), directive: DIRECTIVE.noFileComp };
 }
 
 /** The candidate values of a value flag (none for free-form ones like --token). */
 async function flagValues(flag: string, source: CompletionSource): Promise<readonly string[]> {
-  switch (flag) {
-    case 'output':
-      return OUTPUT_MODES;
-    case 'image':
-      return [DEFAULT_IMAGE];
-    case 'timeout':
-      return PROBE_TIMEOUTS;
-    case 'request-timeout':
-      return REQUEST_TIMEOUTS;
-    case 'namespace':
+  const values = FLAG_VALUES.get(flag) ?? { kind: 'free' };
+  switch (values.kind) {
+    case 'fixed':
+      return values.values;
+    case 'namespaces':
       return source.namespaces();
-    case 'context':
+    case 'contexts':
       return source.contexts();
-    default:
+    case 'file':
+    case 'free':
       return [];
+    default: {
+      const never: never = values;
+      throw new Error(`unknown flag values ${JSON.stringify(never)}`);
+    }
   }
 }
 
@@ -274,49 +254,12 @@ export function formatCompletion(c: Completion): string {
   return `${c.candidates.map((x) => `${x}\n`).join('')}:${c.directive}\n`;
 }
 
-/** A CompletionSource backed by the cluster the words point at (same kubeconfig rules as the command). */
-export async function createClusterSource(flags: KubeFlags, env: NodeJS.ProcessEnv): Promise<{ source: CompletionSource; namespace: string }> {
-  const { loadKubeConfig } = await import('./kube/config.ts');
-  const { createKubeApi } = await import('./kube/api.ts');
-  const loaded = loadKubeConfig(flags, env);
-  // Completion must stay snappy: a slow cluster gets no candidates rather than a hung shell.
-  const api = createKubeApi(loaded.kc, { requestTimeoutMs: 5_000 });
-  const names = (items: { metadata?: { name?: string } }[]): string[] => items.map((o) => o.metadata?.name ?? '').filter((n) => n !== '');
-  const source: CompletionSource = {
-    namespaces: async () => names((await api.call({ verb: 'list', resource: 'namespaces' }, () => api.core.listNamespace())).items),
-    pods: async (namespace) => names((await api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace }))).items),
-    services: async (namespace) =>
-      names((await api.call({ verb: 'list', resource: 'services', namespace }, () => api.core.listNamespacedService({ namespace }))).items),
-    servicePorts: async (namespace, name) => {
-      const svc = await api.call({ verb: 'get', resource: 'services', namespace, name }, () => api.core.readNamespacedService({ namespace, name }));
-      return (svc.spec?.ports ?? []).map((p) => ({ port: p.port, ...(p.name ? { name: p.name } : {}) }));
-    },
-    nodes: async () => names((await api.call({ verb: 'list', resource: 'nodes' }, () => api.core.listNode())).items),
-    workloads: async (kind, namespace) => {
-      const info = { verb: 'list', group: 'apps', namespace };
-      switch (kind) {
-        case 'Deployment':
-          return names((await api.call({ ...info, resource: 'deployments' }, () => api.apps.listNamespacedDeployment({ namespace }))).items);
-        case 'StatefulSet':
-          return names((await api.call({ ...info, resource: 'statefulsets' }, () => api.apps.listNamespacedStatefulSet({ namespace }))).items);
-        case 'DaemonSet':
-          return names((await api.call({ ...info, resource: 'daemonsets' }, () => api.apps.listNamespacedDaemonSet({ namespace }))).items);
-        default: {
-          const never: never = kind;
-          throw new Error(`unknown workload kind ${String(never)}`);
-        }
-      }
-    },
-    contexts: () => loaded.kc.getContexts().map((c) => c.name),
-  };
-  return { source, namespace: loaded.namespace };
-}
-
 /** Answers `kubectl-netdebug __complete WORD…` (kubectl_complete-netdebug): writes the candidates, returns exit code 0. */
 export async function runComplete(words: readonly string[], out: { write(s: string): unknown }, env: NodeJS.ProcessEnv): Promise<number> {
   const all = words.length === 0 ? [''] : words;
   let completion: Completion;
   try {
+    const { createClusterSource } = await import('./kube/completion-source.ts');
     const { source, namespace } = await createClusterSource(connectionFlagsOf(scanWords(all.slice(0, -1))), env);
     completion = await completeWords(all, source, namespace);
   } catch {

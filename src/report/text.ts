@@ -161,6 +161,11 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
             write(p.bold('Also found'));
             for (const f of others) write(`  ${f.status === 'inconclusive' ? '?' : '!'} ${f.cause}${f.node ? ` on ${f.node}` : ''}: ${f.summary}`);
           }
+          if ((event.verdict.ruledOut ?? []).length > 0) {
+            write();
+            write(p.bold('Ruled out'));
+            for (const line of event.verdict.ruledOut ?? []) write(p.dim(`  · ${line}`));
+          }
           const notes = event.findings.filter((f) => f.status === 'healthy' && f.cause !== 'HEALTHY');
           if (notes.length > 0) {
             write();

@@ -237,6 +237,7 @@ export function buildDrillLines(row: LadderRow, state: TuiState): string[] {
     } else {
       out.push('  result:  running…');
     }
+    for (const line of citedBy(p.spec.id, state.findings)) out.push(`  cited:   ${line}`);
     if (p.spec.about) out.push(`  about:   ${p.spec.about.kind}/${p.spec.about.namespace ? `${p.spec.about.namespace}/` : ''}${p.spec.about.name}`);
     if (p.raw) {
       out.push(`  exit:    ${p.raw.exitCode ?? 'none (cut off at the timeout)'}`);
@@ -250,6 +251,14 @@ export function buildDrillLines(row: LadderRow, state: TuiState): string[] {
     }
   });
   return out;
+}
+
+/** What the findings say of one probe, from their citations: e.g. `cause of NODE_ROUTE_MISSING on node node-1`. */
+function citedBy(probeId: string, findings: readonly Finding[] | undefined): string[] {
+  const roleText = { cause: 'cause of', symptom: 'a symptom explained by', reference: 'reference for', 'not-run': 'left unchecked for' } as const;
+  return (findings ?? []).flatMap((f) =>
+    (f.citations ?? []).filter((c) => c.probe === probeId).map((c) => `${roleText[c.role]} ${f.cause}${f.node ? ` on node ${f.node}` : f.object ? ` (${f.object})` : ''}`),
+  );
 }
 
 /** The drill-down of one row: a scrollable view of buildDrillLines, `height` lines tall including its title. */

@@ -148,6 +148,12 @@ describe('text reporter', () => {
     expect(text).not.toContain('via direct');
   });
 
+  it('says under Ruled out why the verdict is not the other candidates (rungs that passed), and only for a fault', async () => {
+    const text = await replay(broken, (o) => createTextReporter(o, { color: false }));
+    expect(text).toContain('Ruled out\n  · not DNS: the name resolves (dns passed)');
+    expect(await replay(healthy, (o) => createTextReporter(o, { color: false }))).not.toContain('Ruled out');
+  });
+
   it('lists findings that are only notes (healthy status) under Notes', async () => {
     const events = healthy.map((e) =>
       e.type === 'verdict-decided'

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/core/model.ts';
 import { applyEvent, createInitialState, derivePath, replayEvents, type TuiState } from '../../src/tui/state.ts';
 import { runDiagnosis } from '../../src/run.ts';
+import { buildDrillLines } from '../../src/tui/views.tsx';
 import { buildFacts, createFakeCluster, createFakeProber, healthyAnswer, realClock } from '../cli/fakes.ts';
 import { loadEvents, type Recorded } from './fixtures.ts';
 
@@ -76,6 +77,20 @@ describe('applyEvent', () => {
     expect(base.rows.find((r) => r.key === 'pod-ip')?.status).toBe('skipped');
     const err: RunEvent = { type: 'rung-finished', rung: { id: 'dns', status: 'error', durationMs: 5, summary: 'could not run: exec failed', probes: [] } };
     expect(applyEvent(base, err).rows.find((r) => r.key === 'dns')?.status).toBe('could-not-run');
+  });
+
+  it('drill-down says what the findings cite each probe as (cause, symptom), from their citations', async () => {
+    const forwardOff = (spec: Parameters<typeof healthyAnswer>[0]) =>
+      spec.action.tool === 'sysctl' && spec.action.key === 'net.ipv4.ip_forward' && spec.where.kind === 'node-pod' && spec.where.node === 'node-2'
+        ? ({ kind: 'sysctl', key: spec.action.key, value: '0' } as const)
+        : spec.action.tool === 'tcp-connect' && spec.action.host === '10.244.2.7' && spec.where.kind === 'source-pod'
+          ? ({ kind: 'timeout' } as const)
+          : healthyAnswer(spec);
+    const s = replayEvents(await eventsOf(forwardOff));
+    const node2 = buildDrillLines(s.rows.find((r) => r.key === 'node:node-2') as NonNullable<(typeof s.rows)[number]>, s);
+    expect(node2).toContain('  cited:   cause of NODE_IP_FORWARD_DISABLED on node node-2');
+    const podIp = buildDrillLines(s.rows.find((r) => r.key === 'pod-ip') as NonNullable<(typeof s.rows)[number]>, s);
+    expect(podIp).toContain('  cited:   a symptom explained by NODE_IP_FORWARD_DISABLED on node node-2');
   });
 
   it('groups node checks per node and judges them: ip_forward = 0 fails node-2', () => {

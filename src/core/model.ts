@@ -505,3 +505,8 @@ export function buildReport(input: {
 export function locationKey(where: ProbeLocation): string {
   return where.kind === 'source-pod' ? 'source-pod' : `node-pod:${where.node}:${where.hostNetwork ? 'host' : 'pod'}`;
 }
+
+/** Whether a Service has a virtual IP to probe (a headless one, `clusterIP: None`, has none: DNS gives its pods). */
+export function hasClusterIP(service: { clusterIP: string }): boolean {
+  return service.clusterIP !== '' && service.clusterIP !== 'None';
+}

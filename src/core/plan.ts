@@ -5,6 +5,7 @@
 import { isIPv4 } from './address.ts';
 import type { ClusterFacts } from './facts.ts';
 import {
+  hasClusterIP,
   locationKey,
   RUNG_IDS,
   type NodeCheckId,
@@ -290,8 +291,4 @@ export function sampleEndpoints(endpoints: ResolvedEndpoint[], max: number): Res
   return picked;
 }
 
-/** Whether a Service has a virtual IP to probe (headless ones have none). */
-function hasClusterIP(service: { clusterIP: string }): boolean {
-  return service.clusterIP !== '' && service.clusterIP !== 'None';
-}
 

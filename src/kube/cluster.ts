@@ -275,19 +275,16 @@ async function resolveService(api: KubeApi, svc: V1Service, portRef: PortRef | u
       hint: `test the name it points to as an address instead, e.g. ${svc.spec.externalName ?? 'HOST'}:PORT`,
     });
   }
-  if (!svc.spec?.clusterIP || svc.spec.clusterIP === 'None') {
-    throw new NetdebugError('UNSUPPORTED_TARGET', `Service ${namespace}/${name} is headless (clusterIP: None): there is no ClusterIP or kube-proxy rule to check; DNS returns the pod IPs directly`, {
-      hint: `test one of its pods instead, e.g. ${namespace}/pod/NAME:PORT (kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${name})`,
-    });
-  }
-  const ports: ResolvedServicePort[] = (svc.spec.ports ?? []).map((p) => ({
+  // A headless Service (clusterIP: None) resolves like any other: its name gives the pod addresses, which the ladder
+  // tests directly (the planner skips the ClusterIP rung and the kube-proxy checks).
+  const ports: ResolvedServicePort[] = (svc.spec?.ports ?? []).map((p) => ({
     ...(p.name ? { name: p.name } : {}),
     port: p.port,
     targetPort: (p.targetPort as number | string | undefined) ?? p.port,
     protocol: (p.protocol ?? 'TCP') as Protocol,
   }));
   const port = pickServicePort({ namespace, name, ports }, portRef);
-  const selector: Labels = svc.spec.selector ?? {};
+  const selector: Labels = svc.spec?.selector ?? {};
   const selectorText = formatSelector({ matchLabels: selector });
   const [slices, pods] = await Promise.all([
     api.call({ verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace }, () =>
@@ -315,7 +312,7 @@ async function resolveService(api: KubeApi, svc: V1Service, portRef: PortRef | u
       kind: 'service',
       namespace,
       name,
-      clusterIP: svc.spec.clusterIP,
+      clusterIP: svc.spec?.clusterIP ?? 'None',
       dnsName: `${name}.${namespace}.svc.cluster.local`,
       port,
       selector,

@@ -2,7 +2,7 @@
  * The text reporter: streams a readable ladder (one line per rung, in ladder order, as soon as it and the rungs above it
  * finished), then the node checks and a verdict block with evidence and fixes. Colour only when asked for.
  */
-import { NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
+import { hasClusterIP, NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
 import { readNodeCheck, type NodeCheckRole } from '../core/node-checks.ts';
 import { describeObservation, describeProbeTarget } from '../core/diagnose/describe.ts';
 import type { OutputStream, Reporter } from './reporter.ts';
@@ -227,7 +227,8 @@ function describeDest(d: ResolvedDestination): string {
       return `pod ${d.namespace}/${d.name}${d.via ? ` (of ${d.via.kind} ${d.via.name})` : ''} on ${d.node}, ${d.ip}:${d.port}${d.ready ? '' : ' (not ready)'}`;
     case 'service': {
       const ready = d.endpoints.filter((e) => e.ready).length;
-      return `service ${d.namespace}/${d.name}, ${d.clusterIP}:${d.port.port} → ${d.port.targetPort}, ${ready}/${d.endpoints.length} endpoints ready`;
+      const vip = hasClusterIP(d) ? `${d.clusterIP}:${d.port.port}` : `headless, port ${d.port.port}`;
+      return `service ${d.namespace}/${d.name}, ${vip} → ${d.port.targetPort}, ${ready}/${d.endpoints.length} endpoints ready`;
     }
     case 'node':
       return `node ${d.name}, ${d.ip}:${d.port}`;

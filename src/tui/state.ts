@@ -3,7 +3,7 @@
  * ladder rows in a stable order (rows are only ever appended or updated in place, so finished lines never move), the
  * verdict, and per row the probes behind it for the drill-down. `derivePath` turns the state into the packet path.
  */
-import { RUNG_IDS, formatObjectRef, type Finding, type ProbeObservation, type ProbeRaw, type ProbeSpec, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungId, type RungStatus } from '../core/model.ts';
+import { hasClusterIP, RUNG_IDS, formatObjectRef, type Finding, type ProbeObservation, type ProbeRaw, type ProbeSpec, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungId, type RungStatus } from '../core/model.ts';
 import { classifyObservation, describeObservation } from '../core/diagnose/describe.ts';
 import { readNodeCheck } from '../core/node-checks.ts';
 
@@ -228,7 +228,7 @@ export function derivePath(state: TuiState): PacketPath {
   const dstNode = dst ? (dst.kind === 'pod' ? dst.node : dst.kind === 'node' ? dst.name : dst.kind === 'service' ? ep?.node : 'outside') : undefined;
   const dstIp = dst ? (dst.kind === 'pod' ? `${dst.ip}:${dst.port}` : dst.kind === 'node' ? `${dst.ip}:${dst.port}` : dst.kind === 'service' ? (ep ? `${ep.ip}:${ep.port}` : 'no endpoint') : `${dst.ips[0] ?? dst.host}:${dst.port}`) : RESOLVING;
   const dstTitle = dst ? (dst.kind === 'pod' ? `pod ${dst.namespace}/${dst.name}` : dst.kind === 'service' ? (ep?.pod ? `pod ${ep.pod.namespace}/${ep.pod.name}` : `endpoints of ${dst.namespace}/${dst.name}`) : dst.kind === 'node' ? `port on ${dst.name}` : dst.host) : state.destinationText || 'destination';
-  const nat = dst?.kind === 'service' ? ` → NAT ${dst.clusterIP}:${dst.port.port}→${ep ? `${ep.ip}:${ep.port}` : '∅'}` : dst ? ' → no NAT' : '';
+  const nat = dst?.kind === 'service' && hasClusterIP(dst) ? ` → NAT ${dst.clusterIP}:${dst.port.port}→${ep ? `${ep.ip}:${ep.port}` : '∅'}` : dst ? ' → no NAT' : '';
   const sameNode = srcNode !== undefined && srcNode === dstNode;
   const overlayDetail = !src || !dst ? RESOLVING : sameNode ? 'same node, not crossed' : `vxlan ${srcNode ?? '?'} → ${dstNode ?? '?'}`;
 

@@ -5,7 +5,7 @@
  */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
-import type { Finding } from '../core/model.ts';
+import { hasClusterIP, type Finding } from '../core/model.ts';
 import { describeObservation, describeProbeLocation, describeProbeTarget, classifyObservation } from '../core/diagnose/describe.ts';
 import { formatDuration } from '../report/text.ts';
 import { derivePath, objectsOfRow, RESOLVING, type Hop, type HopState, type LadderRow, type RowStatus, type TuiState } from './state.ts';
@@ -88,7 +88,7 @@ export function Header(props: { state: TuiState; elapsedMs: number; color: boole
   const src = s ? (s.kind === 'pod' ? `${s.namespace}/${s.name} ${s.ip} (${s.node})` : `node ${s.name} ${s.ip}`) : state.sourceText || 'source';
   const dst = d
     ? d.kind === 'service'
-      ? `svc ${d.namespace}/${d.name} ${d.clusterIP}:${d.port.port} → ${d.endpoints.map((e) => `${e.ip}:${e.port}${e.node ? ` (${e.node})` : ''}`).join(', ') || 'no endpoints'}`
+      ? `svc ${d.namespace}/${d.name} ${hasClusterIP(d) ? d.clusterIP : 'headless'}:${d.port.port} → ${d.endpoints.map((e) => `${e.ip}:${e.port}${e.node ? ` (${e.node})` : ''}`).join(', ') || 'no endpoints'}`
       : d.kind === 'pod'
         ? `${d.namespace}/${d.name} ${d.ip}:${d.port} (${d.node})`
         : d.kind === 'node'

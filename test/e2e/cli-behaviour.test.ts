@@ -172,11 +172,6 @@ describe.skipIf(skip)('kubectl netdebug CLI behaviour in the lab', () => {
       { name: 'a port the Service lacks (ports listed)', args: ['default/client', 'shop/svc/web:81'], stderr: [/shop\/web/, /no port 81/, /http:80/] },
       { name: 'multi-port Service without a port (ports listed)', args: ['default/client', 'payments/svc/api'], stderr: [/payments\/api/, /2 ports/, /grpc:9090/, /metrics:9100/] },
       {
-        name: 'headless Service (says what cannot be checked)',
-        args: ['default/client', 'payments/svc/api-headless'],
-        stderr: [/headless/, /no ClusterIP or kube-proxy rule to check/, /payments\/pod\//],
-      },
-      {
         name: 'ExternalName Service (says what it is and what to test instead)',
         args: ['default/client', 'shop/svc/ext:80'],
         stderr: [/ExternalName \(example\.com\)/, /no ClusterIP, endpoints or kube-proxy rules to check/, /example\.com:PORT/],

@@ -113,8 +113,15 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       expect(err.message).toContain('ports: http:80/TCP, metrics:9100/TCP');
     });
 
+    it('a headless Service resolves to its ready pods, with no ClusterIP (the ladder tests the pods directly)', async () => {
+      const { cluster } = clusterOf(lab);
+      const facts = await cluster.resolve(client, { kind: 'service', namespace: 'shop', name: 'web-headless' });
+      const dest = facts.targets.destination;
+      expect(dest).toMatchObject({ kind: 'service', namespace: 'shop', name: 'web-headless', clusterIP: 'None', dnsName: 'web-headless.shop.svc.cluster.local' });
+      expect(dest.kind === 'service' ? dest.endpoints.filter((e) => e.ready).length : 0).toBeGreaterThan(0);
+    });
+
     it.each([
-      { name: 'headless', svc: 'web-headless', re: /headless \(clusterIP: None\): there is no ClusterIP or kube-proxy rule to check; DNS returns the pod IPs/ },
       { name: 'ExternalName', svc: 'ext', re: /ExternalName \(example\.com\): it is only a DNS CNAME, with no ClusterIP, endpoints or kube-proxy rules/ },
     ])('a $name Service: a clear exit-2 error saying what is not checked', async ({ svc, re }) => {
       const { cluster } = clusterOf(lab);

@@ -343,6 +343,16 @@ export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; c
     cause: 'SERVICE_NO_ENDPOINTS', component: 'service', status: 'broken', object: 'Service/shop/web', exit: 1, absent: ['CHECKS_COULD_NOT_RUN'],
   },
   {
+    name: 'headless Service: no ClusterIP rung, healthy when its pods answer directly',
+    in: { ...input({ observations: [dnsSearch({ kind: 'resolved', ips: ['10.244.2.7'] }), podIp(ok)] }), targets: { ...targets, destination: { ...webService, clusterIP: 'None', endpoints: webService.endpoints.slice(0, 1) } } },
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0,
+  },
+  {
+    name: 'headless Service: its pod refusing is DESTINATION_NOT_LISTENING, not a skipped ClusterIP',
+    in: { ...input({ observations: [dnsSearch({ kind: 'resolved', ips: ['10.244.2.7'] }), podIp(refused)] }), targets: { ...targets, destination: { ...webService, clusterIP: 'None', endpoints: webService.endpoints.slice(0, 1) } } },
+    cause: 'DESTINATION_NOT_LISTENING', component: 'destination', status: 'broken', object: 'Pod/shop/web-1', exit: 1,
+  },
+  {
     name: 'could not run the DNS rung only: still healthy when the path works',
     in: input({ observations: [probe('dns', { tool: 'dns-lookup', name: 'web' }, { kind: 'could-not-run', reason: 'dig missing' }), clusterIp(ok), podIp(ok)] }),
     cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0,

@@ -1,5 +1,6 @@
 /** What the Kubernetes API told a run, gathered once by src/kube/ and read by the planner and the diagnosis. */
-import type { Finding, ResolvedTargets } from './model.ts';
+import type { ContainerPort, Finding, Labels, ResolvedTargets } from './model.ts';
+import type { NetworkPolicy } from './netpol.ts';
 
 /** The cluster DNS as the API describes it. */
 export interface DnsFacts {
@@ -29,4 +30,25 @@ export interface ClusterFacts {
   nodes: NodeFacts[];
   /** The kubeconfig context used, for headers. */
   context: string;
+  /** For predicting which of the plugin's own probes NetworkPolicy denies (absent: no prediction). */
+  policy?: PolicyFacts;
+}
+
+/** A pod selected by the destination Service (or the destination pod), as the API describes it. */
+export interface BackendPod {
+  namespace: string;
+  name: string;
+  ip: string;
+  node: string;
+  ready: boolean;
+  labels: Labels;
+  hostNetwork: boolean;
+  ports: ContainerPort[];
+}
+
+/** What NetworkPolicy predictions read: the policies of the namespaces involved, their labels, the Service's pods. */
+export interface PolicyFacts {
+  policies: NetworkPolicy[];
+  namespaces: Record<string, Labels>;
+  servicePods: BackendPod[];
 }

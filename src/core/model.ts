@@ -192,6 +192,19 @@ export interface ProbeSpec {
   timeoutMs: number;
   /** The Kubernetes object the probe is about (an endpoint pod, a DNS pod), for findings. */
   about?: ObjectRef;
+  /**
+   * Set on the plugin's own probes (same-node, node-origin) that the NetworkPolicies predict to be denied: the denying
+   * policies (`namespace/name`). Such a probe failing is expected, never a symptom.
+   */
+  deniedBy?: string[];
+}
+
+/** The label every pod the plugin creates carries, and its value. */
+export const DEBUG_POD_LABELS: Readonly<Labels> = Object.freeze({ 'app.kubernetes.io/managed-by': 'kubectl-netdebug' });
+
+/** The namespace node debug pods go to by default: the source pod's, else `default`. */
+export function defaultDebugNamespace(source: ResolvedSource): string {
+  return source.kind === 'pod' ? source.namespace : 'default';
 }
 
 /**
@@ -277,6 +290,8 @@ export interface RungProbe {
   where: string;
   observation: ProbeObservation;
   durationMs: number;
+  /** The NetworkPolicies predicted to deny this probe of the plugin's own (its failure is expected). */
+  deniedBy?: string[];
 }
 
 /** One rung of the Report. */

@@ -5,6 +5,7 @@
 import { isIPv4 } from './address.ts';
 import type { ClusterFacts } from './facts.ts';
 import {
+  defaultDebugNamespace,
   hasClusterIP,
   locationKey,
   RUNG_IDS,
@@ -17,12 +18,15 @@ import {
   type RungId,
 } from './model.ts';
 import { buildProbeCommand } from './parse.ts';
+import { markPredictedDenials, type DebugPods } from './policy-prediction.ts';
 
 /** Planner options: the per-probe timeout and how many endpoints (and DNS pods) to sample. */
 export interface PlanOptions {
   timeoutMs: number;
   /** At most this many endpoints of a Service (and DNS pods) are probed; default 3. */
   maxEndpoints?: number;
+  /** Where the debug pods run, to predict which of the plugin's own probes NetworkPolicy denies (default: the source's namespace). */
+  debugPods?: DebugPods;
 }
 
 /** The probes of one rung, or why the rung does not apply (then `probes` is empty). */
@@ -163,7 +167,8 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
   const sameNodePods = new Set(rungs.find((r) => r.rung === 'same-node')?.probes.flatMap((p) => (p.where.kind === 'node-pod' ? [p.where.node] : [])));
   const nodeChecks = planNodeChecks(facts, direct, sourceNode, spec, hostPod, sameNodePods);
 
-  const ordered = RUNG_IDS.map((id) => rungs.find((r) => r.rung === id) as RungPlan);
+  const debugPods = opts.debugPods ?? { namespace: defaultDebugNamespace(source) };
+  const ordered = RUNG_IDS.map((id) => rungs.find((r) => r.rung === id) as RungPlan).map((r) => ({ ...r, probes: markPredictedDenials(r.probes, facts, debugPods) }));
   const locations: ProbeLocation[] = [];
   const keys = new Set<string>();
   for (const p of [...ordered.flatMap((r) => r.probes), ...nodeChecks]) {

@@ -3,23 +3,13 @@
  * a destination that is not Ready, a NetworkPolicy that denies the connection, a node NotReady, kube-dns without ready
  * endpoints. Pure: facts in, findings out.
  */
-import type { DnsFacts, NodeFacts } from './facts.ts';
+import type { BackendPod, DnsFacts, NodeFacts } from './facts.ts';
 import { CAUSE_COMPONENTS, formatObjectRef } from './model.ts';
 import type { Cause, ContainerPort, Finding, FindingStatus, Labels, Protocol, ResolvedTargets } from './model.ts';
 import { evaluatePolicies } from './netpol.ts';
 import type { NetworkPolicy, PolicyDestination, PolicyExternal, PolicyPod } from './netpol.ts';
 
-/** A pod selected by the destination Service (or the destination pod), as the API describes it. */
-export interface BackendPod {
-  namespace: string;
-  name: string;
-  ip: string;
-  node: string;
-  ready: boolean;
-  labels: Labels;
-  hostNetwork: boolean;
-  ports: ContainerPort[];
-}
+export type { BackendPod } from './facts.ts';
 
 /** Everything the static findings are computed from. */
 export interface StaticFacts {

@@ -84,7 +84,7 @@ async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, 
 
   const targets = { source, destination };
   const staticFindings = computeStaticFindings({ targets, servicePods, policies, namespaces, nodes, dns });
-  return { targets, staticFindings, dns, nodes, context };
+  return { targets, staticFindings, dns, nodes, context, policy: { policies, namespaces, servicePods } };
 }
 
 // ---------- source ----------

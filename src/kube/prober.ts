@@ -8,17 +8,17 @@ import { Writable } from 'node:stream';
 import { Exec, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, V1Container, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
 import { NetdebugError } from '../core/errors.ts';
-import { locationKey, truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
+import { DEBUG_POD_LABELS, defaultDebugNamespace, locationKey, truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
 import { parseProbeOutput } from '../core/parse.ts';
 import type { ClusterFacts } from '../core/facts.ts';
 import type { LocationStatus, Prober } from '../ports.ts';
 import { apiMessageOf, createKubeApi, mapApiError, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 
-/** The label every pod the tool creates carries. */
+/** The label every pod the tool creates carries (core's DEBUG_POD_LABELS, which policy predictions match). */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 /** Its value. */
-export const MANAGED_BY_VALUE = 'kubectl-netdebug';
+export const MANAGED_BY_VALUE = DEBUG_POD_LABELS[MANAGED_BY_LABEL] as string;
 /** The label carrying the run id. */
 export const RUN_ID_LABEL = 'netdebug.dev/run-id';
 
@@ -72,7 +72,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const api = createKubeApi(kc, opts.countRequest ? { countRequest: opts.countRequest } : {});
   const exec = new Exec(kc);
   const source = facts.targets.source;
-  const podNamespace = opts.namespace ?? (source.kind === 'pod' ? source.namespace : 'default');
+  const podNamespace = opts.namespace ?? defaultDebugNamespace(source);
   const watcher = new Watch(kc);
   const margin = opts.execMarginMs ?? 1500;
   const targets = new Map<string, ExecTarget>();

@@ -58,8 +58,10 @@ export interface DiagnosisContext {
   podCIDROwner(address: string): { name: string; podCIDR?: string } | undefined;
   /** Whether the API reported a static finding of this cause (any status). */
   hasStatic(cause: Cause): boolean;
-  /** The probes among these that ran and saw the network fail. */
+  /** The probes among these that ran and saw the network fail (a failure NetworkPolicy was predicted to cause is none). */
   failing(rs: readonly ProbeResult[]): ProbeResult[];
+  /** The plugin's own probes that failed as NetworkPolicy was predicted to make them (expected, never symptoms). */
+  readonly deniedAsPredicted: readonly ProbeResult[];
   /** The probes among these that passed. */
   passing(rs: readonly ProbeResult[]): ProbeResult[];
   /** Whether a probe failed in this way. */
@@ -86,7 +88,7 @@ export function buildContext(input: VerdictInput): DiagnosisContext {
   const nodes = input.nodes ?? [];
   const all = [...input.observations, ...input.nodeChecks];
   const rung = (id: RungId): ProbeResult[] => input.observations.filter((r) => r.spec.rung === id);
-  const failing = (rs: readonly ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'fail');
+  const failing = (rs: readonly ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'fail' && !isDeniedAsPredicted(r));
   const passing = (rs: readonly ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'ok');
   const failedAs = (f: Failure) => (r: ProbeResult): boolean => classifyFailure(r.observation) === f;
   const nodeOf = (r: ProbeResult): string => (r.spec.where.kind === 'node-pod' ? r.spec.where.node : sourceNode);
@@ -105,14 +107,20 @@ export function buildContext(input: VerdictInput): DiagnosisContext {
     failing,
     passing,
     failedAs,
-    dataFailures: input.observations.filter((r) => r.spec.rung !== 'dns' && classifyObservation(r.observation) === 'fail'),
-    symptomatic: input.observations.some(failedAs('unreachable')),
+    deniedAsPredicted: all.filter(isDeniedAsPredicted),
+    dataFailures: failing(input.observations.filter((r) => r.spec.rung !== 'dns')),
+    symptomatic: failing(input.observations).some(failedAs('unreachable')),
     connectedAnywhere: passing([...rung('cluster-ip'), ...rung('pod-ip')]).length > 0,
     podMacs: podMacsOf(input.nodeChecks),
     lossy: lossyBursts(input.nodeChecks, nodeOf),
     notRun: all.filter((r) => classifyObservation(r.observation) === 'not-run'),
     dns: dnsView(rung('dns'), failing, failedAs),
   };
+}
+
+/** Whether a probe failed as NetworkPolicy was predicted to make it (ProbeSpec.deniedBy). */
+export function isDeniedAsPredicted(r: ProbeResult): boolean {
+  return r.spec.deniedBy !== undefined && classifyObservation(r.observation) === 'fail';
 }
 
 function podMacsOf(nodeChecks: readonly ProbeResult[]): Map<string, ProbeResult> {

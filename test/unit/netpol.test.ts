@@ -198,7 +198,10 @@ describe('ipInCidr and policyTypesOf', () => {
   });
   it('defaults policyTypes', () => {
     expect(policyTypesOf(policy('a', 'b', { podSelector: {} }))).toEqual(['Ingress']);
-    expect(policyTypesOf(policy('a', 'b', { podSelector: {}, egress: [] }))).toEqual(['Ingress', 'Egress']);
+    // Upstream SetDefaults_NetworkPolicy: when policyTypes is empty it becomes [Ingress], and Egress is added only
+    // "if len(obj.Spec.Egress) != 0", so an empty egress list stays Ingress-only.
+    expect(policyTypesOf(policy('a', 'b', { podSelector: {}, egress: [] }))).toEqual(['Ingress']);
+    expect(policyTypesOf(policy('a', 'b', { podSelector: {}, egress: [{}] }))).toEqual(['Ingress', 'Egress']);
     expect(policyTypesOf(policy('a', 'b', { podSelector: {}, policyTypes: ['Egress'], ingress: [{}] }))).toEqual(['Egress']);
   });
 });

@@ -72,7 +72,7 @@ export interface PolicyQuery {
   /** The destination port (after Service DNAT, i.e. the target port). */
   port: number;
   protocol?: Protocol;
-  /** Namespace name → labels, for namespaceSelectors; `kubernetes.io/metadata.name` is added when missing. */
+  /** Namespace name → labels, for namespaceSelectors; `kubernetes.io/metadata.name` is always the name, as the API sets it. */
   namespaces: Record<string, Labels>;
 }
 
@@ -241,5 +241,6 @@ function peersMatch(
 }
 
 function namespaceLabels(name: string, namespaces: Record<string, Labels>): Labels {
-  return { 'kubernetes.io/metadata.name': name, ...(namespaces[name] ?? {}) };
+  // The API server sets this label to the namespace's name on every write, so it wins over whatever the data carries.
+  return { ...(namespaces[name] ?? {}), 'kubernetes.io/metadata.name': name };
 }

@@ -72,7 +72,7 @@ export interface PolicyQuery {
   /** The destination port (after Service DNAT, i.e. the target port). */
   port: number;
   protocol?: Protocol;
-  /** Namespace name → labels, for namespaceSelectors; `kubernetes.io/metadata.name` is added when missing. */
+  /** Namespace name → labels, for namespaceSelectors; `kubernetes.io/metadata.name` is always the name, as the API sets it. */
   namespaces: Record<string, Labels>;
 }
 
@@ -98,10 +98,12 @@ export interface PolicyDecision {
 
 const OPEN: DirectionDecision = { isolated: false, allowed: true, allowedBy: [] };
 
-/** Returns a policy's effective policyTypes (default: Ingress, plus Egress when it has an egress section). */
+/** Returns a policy's effective policyTypes as the API server defaults them (Ingress, plus Egress when egress has a rule). */
 export function policyTypesOf(policy: NetworkPolicy): ('Ingress' | 'Egress')[] {
   if (policy.spec.policyTypes && policy.spec.policyTypes.length > 0) return policy.spec.policyTypes;
-  return policy.spec.egress !== undefined ? ['Ingress', 'Egress'] : ['Ingress'];
+  // The API server's defaulting: an absent or empty egress list leaves the policy Ingress-only, so `egress: []` without
+  // policyTypes does not isolate egress (only an explicit policyTypes: [Egress] with no rules denies all egress).
+  return (policy.spec.egress ?? []).length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
 }
 
 /** Evaluates whether the policies allow source → destination:port/protocol (v1 semantics). */
@@ -239,5 +241,6 @@ function peersMatch(
 }
 
 function namespaceLabels(name: string, namespaces: Record<string, Labels>): Labels {
-  return { 'kubernetes.io/metadata.name': name, ...(namespaces[name] ?? {}) };
+  // The API server sets this label to the namespace's name on every write, so it wins over whatever the data carries.
+  return { ...(namespaces[name] ?? {}), 'kubernetes.io/metadata.name': name };
 }

@@ -37,6 +37,16 @@ const CASES: { name: string; q: PolicyQuery; allowed: boolean; ingress?: object;
     allowed: true,
   },
   {
+    // The API server sets kubernetes.io/metadata.name to the namespace's name on every write: a stale value in the
+    // listing must not let namespace "other" pass for "front".
+    name: 'namespaceSelector by kubernetes.io/metadata.name: the name wins over a listed value',
+    q: query([policy('shop', 'p', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'front' } } }] }] })], {
+      source: { ...client, namespace: 'other' },
+      namespaces: { ...namespaces, other: { 'kubernetes.io/metadata.name': 'front' } },
+    }),
+    allowed: false,
+  },
+  {
     name: 'podSelector alone means the policy namespace: same labels elsewhere denied',
     q: query([policy('shop', 'p', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }] }] })]),
     allowed: false,
@@ -198,7 +208,10 @@ describe('ipInCidr and policyTypesOf', () => {
   });
   it('defaults policyTypes', () => {
     expect(policyTypesOf(policy('a', 'b', { podSelector: {} }))).toEqual(['Ingress']);
-    expect(policyTypesOf(policy('a', 'b', { podSelector: {}, egress: [] }))).toEqual(['Ingress', 'Egress']);
+    // Upstream SetDefaults_NetworkPolicy: when policyTypes is empty it becomes [Ingress], and Egress is added only
+    // "if len(obj.Spec.Egress) != 0", so an empty egress list stays Ingress-only.
+    expect(policyTypesOf(policy('a', 'b', { podSelector: {}, egress: [] }))).toEqual(['Ingress']);
+    expect(policyTypesOf(policy('a', 'b', { podSelector: {}, egress: [{}] }))).toEqual(['Ingress', 'Egress']);
     expect(policyTypesOf(policy('a', 'b', { podSelector: {}, policyTypes: ['Egress'], ingress: [{}] }))).toEqual(['Egress']);
   });
 });

@@ -6,6 +6,7 @@ import { buildReport, exitCodeForVerdict, locationKey, type ProbeResult, type Pr
 import { formatTarget, type TargetRef } from './core/target.ts';
 import { decideVerdict } from './core/diagnose/index.ts';
 import { summarizeRungs } from './core/diagnose/rungs.ts';
+import { confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import type { ClusterFacts } from './core/facts.ts';
 import { planLadder, type RungPlan } from './core/plan.ts';
 import type { Cluster, LocationStatus, Prober } from './ports.ts';
@@ -68,6 +69,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
   const rungResults = new Map<RungId, RungResult>();
   let observations: ProbeResult[] = [];
   let nodeChecks: ProbeResult[] = [];
+  let datapath: Datapath | undefined;
   try {
     const ready = new Map<string, Promise<LocationStatus>>();
     for (const where of plan.locations) {
@@ -109,7 +111,12 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       return results;
     };
 
-    const [ladder, checks] = await Promise.all([Promise.all(plan.rungs.map(runRung)), Promise.all(plan.nodeChecks.map(runProbe))]);
+    const checksThenDatapath = Promise.all(plan.nodeChecks.map(runProbe)).then(async (checks) => {
+      datapath = detectDatapath(facts, checks);
+      await emit({ type: 'datapath-detected', datapath });
+      return checks;
+    });
+    const [ladder, checks] = await Promise.all([Promise.all(plan.rungs.map(runRung)), checksThenDatapath]);
     observations = ladder.flat();
     nodeChecks = checks;
   } finally {
@@ -125,9 +132,19 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     findings: decided.findings,
     verdict: decided.verdict,
     stats: { wallMs: clock.now() - started, apiRequests: cluster.apiRequests(), execs: prober.execs() },
+    ...(datapath ? { datapath } : {}),
   });
   await emit({ type: 'run-finished', report, exitCode: exitCodeForVerdict(decided.verdict) });
   return report;
+}
+
+/** The datapath from what the API showed, confirmed by the interfaces the nodes' `links` checks listed. */
+function detectDatapath(facts: ClusterFacts, checks: readonly ProbeResult[]): Datapath {
+  const api = detectFromApi(facts.datapath ?? { daemonSets: [], unreadable: [] });
+  const nodes = checks.flatMap((r) =>
+    r.spec.check === 'links' && r.observation.kind === 'links' && r.spec.where.kind === 'node-pod' ? [{ node: r.spec.where.node, links: r.observation.links }] : [],
+  );
+  return confirmOnNodes(api, nodes);
 }
 
 /** Puts the planner's skip reason and the measured wall time into a rung's summary. */

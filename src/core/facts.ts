@@ -1,5 +1,6 @@
 /** What the Kubernetes API told a run, gathered once by src/kube/ and read by the planner and the diagnosis. */
 import type { ContainerPort, Finding, Labels, ResolvedTargets } from './model.ts';
+import type { DatapathApiFacts } from './datapath.ts';
 import type { NetworkPolicy } from './netpol.ts';
 
 /** The cluster DNS as the API describes it. */
@@ -32,6 +33,8 @@ export interface ClusterFacts {
   context: string;
   /** For predicting which of the plugin's own probes NetworkPolicy denies (absent: no prediction). */
   policy?: PolicyFacts;
+  /** What the API shows of the datapath (absent: not read). */
+  datapath?: DatapathApiFacts;
 }
 
 /** A pod selected by the destination Service (or the destination pod), as the API describes it. */

@@ -3,6 +3,7 @@
  * resolved targets, the probe ladder, probe specs and observations, events, findings and the JSON Report.
  * Everything here is plain JSON-safe data; no I/O.
  */
+import type { Datapath } from './datapath.ts';
 
 /** A transport protocol as Kubernetes spells it. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
@@ -134,6 +135,7 @@ export const NODE_CHECK_IDS = [
   'nat-rules',
   'mtu',
   'loss',
+  'links',
 ] as const;
 
 /** One node check kind. */
@@ -171,6 +173,10 @@ export type ProbeAction =
   | {
       /** Run on a node: every bridge port with its ifindex, bridge and hairpin mode. */
       tool: 'bridge-ports';
+    }
+  | {
+      /** Run on a node: every network interface with its type, MTU and master (`ip -o -d link show`). */
+      tool: 'links';
     }
   | {
       tool: 'path-mtu';
@@ -239,6 +245,7 @@ export type ProbeObservation =
   | { kind: 'veth-peer'; ifindex: number }
   | { kind: 'loss'; sent: number; received: number; /** Average round trip of the answered pings. */ rttMs?: number }
   | { kind: 'bridge-ports'; ports: { ifindex: number; dev: string; bridge: string; hairpin: boolean }[] }
+  | { kind: 'links'; links: NodeLink[] }
   | {
       kind: 'mtu';
       /** ICMP payload bytes of the full-size ping. */
@@ -253,6 +260,18 @@ export type ProbeObservation =
       smallPassed?: boolean;
     }
   | { kind: 'could-not-run'; reason: string };
+
+/** One network interface of a node, as `ip -o -d link show` lists it. */
+export interface NodeLink {
+  name: string;
+  /** The link type from the details (`veth`, `bridge`, `vxlan`, `dummy`, `ipip`, ...), absent for plain devices. */
+  type?: string;
+  mtu: number;
+  /** The bridge (or other master) it is enslaved to. */
+  master?: string;
+  /** For a VXLAN device: its UDP destination port. */
+  vxlanPort?: number;
+}
 
 /** A probe together with what it observed. */
 export interface ProbeResult {
@@ -417,6 +436,8 @@ export interface Report {
   findings: Finding[];
   verdict: Finding;
   stats: { wallMs: number; apiRequests: number; execs: number };
+  /** The cluster's datapath as detected from the API and the nodes' interfaces (since 0.2.0). */
+  datapath?: Datapath;
 }
 
 /** The events a run emits, in order; facts in the past tense, JSON-safe, replayable through every reporter. */
@@ -429,6 +450,7 @@ export type RunEvent =
   | { type: 'probe-started'; probe: ProbeSpec }
   | { type: 'probe-finished'; result: ProbeResult }
   | { type: 'rung-finished'; rung: RungResult }
+  | { type: 'datapath-detected'; datapath: Datapath }
   | { type: 'verdict-decided'; verdict: Finding; findings: Finding[] }
   | { type: 'run-finished'; report: Report; exitCode: number };
 
@@ -503,6 +525,7 @@ export function buildReport(input: {
   findings: Finding[];
   verdict: Finding;
   stats: Report['stats'];
+  datapath?: Datapath;
 }): Report {
   return {
     apiVersion: 'netdebug.dev/v1',
@@ -513,6 +536,7 @@ export function buildReport(input: {
     findings: input.findings,
     verdict: input.verdict,
     stats: input.stats,
+    ...(input.datapath ? { datapath: input.datapath } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
  * and were written against real outputs captured by test/unit/fixtures/capture.sh.
  */
 import { isIPv4 } from './address.ts';
-import type { ProbeAction, ProbeObservation, Protocol } from './model.ts';
+import type { NodeLink, ProbeAction, ProbeObservation, Protocol } from './model.ts';
 
 /** What an exec returned; exitCode null means the command was killed. */
 export interface RawOutput {
@@ -89,6 +89,8 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
       return ['cat', '/sys/class/net/eth0/iflink'];
     case 'bridge-ports':
       return ['sh', '-c', BRIDGE_PORTS_SCRIPT];
+    case 'links':
+      return ['ip', '-o', '-d', 'link', 'show'];
     case 'path-mtu':
       // Two pings share the probe's time budget.
       return ['sh', '-c', PATH_MTU_SCRIPT, 'sh', safeIPv4(action.address), String(Math.max(1, Math.floor(timeoutMs / 2000)))];
@@ -124,6 +126,8 @@ export function parseProbeOutput(action: ProbeAction, raw: RawOutput): ProbeObse
       return parseVethPeer(raw);
     case 'bridge-ports':
       return parseBridgePorts(raw);
+    case 'links':
+      return parseLinks(raw);
     case 'path-mtu':
       return parsePathMtu(raw);
     default: {
@@ -286,6 +290,32 @@ export function parseBridgePorts(raw: RawOutput): ProbeObservation {
     return m ? [{ ifindex: Number(m[1]), dev: m[2] as string, bridge: m[3] as string, hairpin: m[4] === '1' }] : [];
   });
   return { kind: 'bridge-ports', ports };
+}
+
+/**
+ * Parses `ip -o -d link show`: one line per interface, its sections joined by `\` (the header with name, flags, MTU
+ * and master; the link layer; then the type's details, whose first word is the type).
+ */
+export function parseLinks(raw: RawOutput): ProbeObservation {
+  if (raw.exitCode !== 0) return { kind: 'could-not-run', reason: `could not list the interfaces: ${firstLine(combined(raw))}` };
+  const links = raw.stdout.split('\n').flatMap((line): NodeLink[] => {
+    const head = /^\d+: ([^:@\s]+)(?:@\S+)?: <[^>]*> mtu (\d+)/.exec(line);
+    if (!head) return [];
+    const sections = line.split('\\').map((s) => s.trim());
+    const type = sections[2]?.split(/\s+/)[0];
+    const master = / master (\S+)/.exec(sections[0] ?? '')?.[1];
+    const port = type === 'vxlan' ? / dstport (\d+)/.exec(sections[2] ?? '')?.[1] : undefined;
+    return [
+      {
+        name: head[1] as string,
+        mtu: Number(head[2]),
+        ...(type && type !== 'addrgenmode' ? { type } : {}),
+        ...(master ? { master } : {}),
+        ...(port ? { vxlanPort: Number(port) } : {}),
+      },
+    ];
+  });
+  return links.length > 0 ? { kind: 'links', links } : { kind: 'could-not-run', reason: `no interface in the output: ${firstLine(combined(raw))}` };
 }
 
 /** Parses one `ping -M do -s SIZE -c 1 -W N ADDR`: passed, or failed with the MTU the kernel reported when it did. */

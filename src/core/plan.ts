@@ -202,6 +202,8 @@ function planNodeChecks(
     check(node, 'ip-forward', 'ip-forward', { tool: 'sysctl', key: 'net.ipv4.ip_forward' });
     check(node, 'bridge-nf', 'bridge-nf', { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' });
     check(node, 'forward-policy', 'forward-policy', { tool: 'forward-policy' });
+    // The node's interfaces say which pod network it runs (and confirm what the API suggested).
+    check(node, 'links', 'links', { tool: 'links' });
   }
   for (const t of podTargets) check(sourceNode, 'route-to-destination', `route:${t.host}`, { tool: 'route-match', address: t.host }, t.about);
   const sourcePodIP = source.kind === 'pod' && !source.hostNetwork ? source.ip : undefined;

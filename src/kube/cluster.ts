@@ -19,9 +19,10 @@ import type {
 } from '../core/model.ts';
 import type { NetworkPolicy } from '../core/netpol.ts';
 import type { PortRef, TargetRef } from '../core/target.ts';
+import { DATAPATH_NAMESPACES, type DatapathApiFacts } from '../core/datapath.ts';
 import type { ClusterFacts, DnsFacts, NodeFacts } from '../core/facts.ts';
 import type { Cluster } from '../ports.ts';
-import { createKubeApi } from './api.ts';
+import { createKubeApi, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 import { computeStaticFindings } from '../core/static-findings.ts';
 import type { BackendPod } from '../core/static-findings.ts';
@@ -65,10 +66,11 @@ async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, 
   if (destination.kind === 'pod' || destination.kind === 'service') namespaceNames.add(destination.namespace);
   for (const p of servicePods) namespaceNames.add(p.namespace);
 
-  const [namespaces, policies, dns] = await Promise.all([
+  const [namespaces, policies, dns, datapath] = await Promise.all([
     readNamespaceLabels(api, [...namespaceNames]),
     listPolicies(api, [...namespaceNames]),
     readDns(api),
+    readDatapath(api),
   ]);
 
   const nodeNames = new Set<string>();
@@ -84,7 +86,7 @@ async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, 
 
   const targets = { source, destination };
   const staticFindings = computeStaticFindings({ targets, servicePods, policies, namespaces, nodes, dns });
-  return { targets, staticFindings, dns, nodes, context, policy: { policies, namespaces, servicePods } };
+  return { targets, staticFindings, dns, nodes, context, policy: { policies, namespaces, servicePods }, datapath };
 }
 
 // ---------- source ----------
@@ -550,6 +552,44 @@ export function policyFromApi(p: V1NetworkPolicy): NetworkPolicy {
   return {
     metadata: { name: p.metadata?.name ?? '', namespace: p.metadata?.namespace ?? '' },
     spec: ObjectSerializer.serialize(p.spec ?? { podSelector: {} }, 'V1NetworkPolicySpec') as NetworkPolicy['spec'],
+  };
+}
+
+/** A read that may be refused or find nothing: the value, `undefined` when not found, or why it could not be read. */
+async function readTolerant<T>(read: () => Promise<T>): Promise<{ value: T } | { missing: true } | { error: string }> {
+  try {
+    return { value: await read() };
+  } catch (err) {
+    if (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND') return { missing: true };
+    if (err instanceof NetdebugError && err.code === 'FORBIDDEN') return { error: 'forbidden' };
+    if (statusCodeOf(err) === 404) return { missing: true };
+    throw err;
+  }
+}
+
+/** What the API shows of the datapath: the CNI's and kube-proxy's DaemonSets, kube-proxy's mode, Cilium's settings. */
+async function readDatapath(api: KubeApi): Promise<DatapathApiFacts> {
+  const lists = await Promise.all(
+    DATAPATH_NAMESPACES.map(async (namespace) => ({
+      namespace,
+      res: await readTolerant(() => api.call({ verb: 'list', resource: 'daemonsets', group: 'apps', namespace }, () => api.apps.listNamespacedDaemonSet({ namespace }))),
+    })),
+  );
+  const readConfigMap = (name: string) =>
+    readTolerant(() => api.call({ verb: 'get', resource: 'configmaps', namespace: 'kube-system', name }, () => api.core.readNamespacedConfigMap({ namespace: 'kube-system', name })));
+  const daemonSets = lists.flatMap(({ namespace, res }) => ('value' in res ? res.value.items.map((d) => `${namespace}/${d.metadata?.name ?? ''}`) : []));
+  const unreadable = lists.flatMap(({ namespace, res }) => ('error' in res ? [`${namespace} (${res.error})`] : []));
+  const [kubeProxy, cilium] = await Promise.all([
+    readConfigMap('kube-proxy'),
+    daemonSets.includes('kube-system/cilium') ? readConfigMap('cilium-config') : Promise.resolve({ missing: true as const }),
+  ]);
+  const mode = 'value' in kubeProxy ? /^mode:\s*"?([A-Za-z]*)"?\s*$/m.exec(kubeProxy.value.data?.['config.conf'] ?? '')?.[1] ?? '' : undefined;
+  const replacement = 'value' in cilium ? cilium.value.data?.['kube-proxy-replacement'] : undefined;
+  return {
+    daemonSets,
+    unreadable,
+    ...(mode !== undefined ? { kubeProxy: { mode } } : 'error' in kubeProxy ? { kubeProxy: { error: kubeProxy.error } } : {}),
+    ...(replacement !== undefined ? { ciliumKubeProxyReplacement: replacement } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * finished), then the node checks and a verdict block with evidence and fixes. Colour only when asked for.
  */
 import { hasClusterIP, NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
+import { describeDatapath, type Datapath } from '../core/datapath.ts';
 import { readNodeCheck, type NodeCheckRole } from '../core/node-checks.ts';
 import { describeObservation, describeProbeTarget } from '../core/diagnose/describe.ts';
 import type { OutputStream, Reporter } from './reporter.ts';
@@ -61,6 +62,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
   let printedRungs = 0;
   let header: string | undefined;
   let sourceNode = '';
+  let datapath: Datapath | undefined;
   const write = (line = ''): void => void out.write(`${line}\n`);
   const statusPaint = (status: RungStatus): Paint =>
     status === 'passed' ? p.green : status === 'failed' ? p.red : status === 'error' ? p.yellow : p.dim;
@@ -150,8 +152,15 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
           finished.set(event.rung.id, event.rung);
           flushRungs();
           return;
+        case 'datapath-detected':
+          datapath = event.datapath;
+          return;
         case 'verdict-decided': {
           flushRungs();
+          if (datapath) {
+            write();
+            write(`${p.bold('Datapath')}  ${describeDatapath(datapath)}`);
+          }
           writeNodeChecks(event.verdict);
           write();
           writeFinding(event.verdict, 'Verdict');

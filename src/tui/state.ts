@@ -5,6 +5,7 @@
  */
 import { hasClusterIP, RUNG_IDS, formatObjectRef, type Finding, type ProbeObservation, type ProbeRaw, type ProbeSpec, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungId, type RungStatus } from '../core/model.ts';
 import { classifyObservation, describeObservation } from '../core/diagnose/describe.ts';
+import type { Datapath } from '../core/datapath.ts';
 import { readNodeCheck } from '../core/node-checks.ts';
 
 /** How a ladder row stands: `warn` is a node check that is only a fault if traffic fails. */
@@ -49,6 +50,8 @@ export interface TuiState {
   verdict?: Finding;
   findings: Finding[];
   exitCode?: number;
+  /** The cluster's datapath, once the node checks confirmed it. */
+  datapath?: Datapath;
 }
 
 const STATIC_KEY = 'static';
@@ -117,6 +120,8 @@ export function applyEvent(state: TuiState, event: RunEvent): TuiState {
     }
     case 'rung-finished':
       return updateRow(state, event.rung.id, (r) => ({ ...r, status: rowStatusForRung(event.rung.status), durationMs: event.rung.durationMs, summary: event.rung.summary }));
+    case 'datapath-detected':
+      return { ...state, datapath: event.datapath };
     case 'verdict-decided':
       // Node rows read again with the verdict: the check it cites fails its row, a lost ping it explains only warns.
       return {

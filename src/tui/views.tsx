@@ -5,6 +5,7 @@
  */
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
+import { describeDatapath } from '../core/datapath.ts';
 import { hasClusterIP, type Finding } from '../core/model.ts';
 import { describeObservation, describeProbeLocation, describeProbeTarget, classifyObservation } from '../core/diagnose/describe.ts';
 import { formatDuration } from '../report/text.ts';
@@ -105,6 +106,7 @@ export function Header(props: { state: TuiState; elapsedMs: number; color: boole
         {done ? '' : props.interrupted ? <Text color={paint(color, 'yellow')}>{'  interrupted'}</Text> : <Text color={paint(color, 'cyan')}>{'  running…'}</Text>}
       </Line>
       <Line>{`${src} → ${dst}${s && d ? '' : `  (${RESOLVING})`}`}</Line>
+      {state.datapath ? <Line dim>{`datapath ${describeDatapath(state.datapath)}`}</Line> : null}
     </Box>
   );
 }

@@ -111,6 +111,8 @@ export const healthyAnswer: Answer = (spec) => {
       return { kind: 'veth-peer', ifindex: 7 };
     case 'bridge-ports':
       return { kind: 'bridge-ports', ports: [{ ifindex: 7, dev: 'veth1', bridge: 'cni0', hairpin: true }] };
+    case 'links':
+      return { kind: 'links', links: [{ name: 'eth0', type: 'veth', mtu: 1500 }, { name: 'cni0', type: 'bridge', mtu: 1450 }, { name: 'flannel.1', type: 'vxlan', mtu: 1450, vxlanPort: 8472 }] };
     default: {
       const never: never = a;
       throw new Error(`unknown action ${JSON.stringify(never)}`);

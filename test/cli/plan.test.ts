@@ -163,9 +163,12 @@ describe('planLadder', () => {
       'node-pod:node-1:host ip-forward sysctl -n net.ipv4.ip_forward',
       'node-pod:node-1:host bridge-nf sysctl -n net.bridge.bridge-nf-call-iptables',
       'node-pod:node-1:host forward-policy iptables -S FORWARD',
+      // Each node's interfaces, which confirm the pod network the API suggests.
+      'node-pod:node-1:host links ip -o -d link show',
       'node-pod:node-2:host ip-forward sysctl -n net.ipv4.ip_forward',
       'node-pod:node-2:host bridge-nf sysctl -n net.bridge.bridge-nf-call-iptables',
       'node-pod:node-2:host forward-policy iptables -S FORWARD',
+      'node-pod:node-2:host links ip -o -d link show',
       'node-pod:node-1:host route-to-destination ip -4 route list match 10.244.2.7',
       'node-pod:node-2:host route-to-source ip -4 route list match 10.244.1.5',
       'node-pod:node-2:host neighbor ip neigh show 10.244.2.7',

@@ -154,6 +154,14 @@ describe('text reporter', () => {
     expect(await replay(healthy, (o) => createTextReporter(o, { color: false }))).not.toContain('Ruled out');
   });
 
+  it('names the datapath the nodes confirmed, with what it is unsure of, before the verdict', async () => {
+    const text = await replay(healthy, (o) => createTextReporter(o, { color: false }));
+    expect(text).toContain('Datapath  flannel · service proxy unknown (unsure: no kube-proxy DaemonSet or ConfigMap in kube-system)\n');
+    expect(text.indexOf('Datapath')).toBeLessThan(text.indexOf('Verdict'));
+    const report = JSON.parse(await replay(healthy, (o) => createJsonReporter(o))) as Report;
+    expect(report.datapath).toMatchObject({ network: 'flannel', serviceProxy: 'unknown', evidence: ['node node-1: flannel.1 (vxlan port 8472)', 'node node-2: flannel.1 (vxlan port 8472)'] });
+  });
+
   it('lists findings that are only notes (healthy status) under Notes', async () => {
     const events = healthy.map((e) =>
       e.type === 'verdict-decided'

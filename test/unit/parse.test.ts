@@ -110,6 +110,24 @@ const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObser
  * Single `ping -M do` outputs, the pings the path MTU script runs, read by parsePing: [mtu-mismatch] node-2 (MTU 1500)
  * and node-1 (flannel.1 at 1450) towards each other's pods; `unreachable` from capture.sh.
  */
+CASES.push({
+  tool: 'ip-link',
+  file: 'flannel-node',
+  action: { tool: 'links' },
+  want: {
+    kind: 'links',
+    links: [
+      { name: 'lo', mtu: 65536 },
+      { name: 'eth0', type: 'veth', mtu: 1500 },
+      { name: 'cni0', type: 'bridge', mtu: 1450 },
+      { name: 'flannel.1', type: 'vxlan', mtu: 1450, vxlanPort: 8472 },
+      { name: 'veth2', type: 'veth', mtu: 1450, master: 'cni0' },
+      { name: 'veth1', type: 'veth', mtu: 1450, master: 'cni0' },
+      { name: 'veth4', type: 'veth', mtu: 1450, master: 'cni0' },
+    ],
+  },
+});
+
 const PINGS: { file: string; size: number; want: ProbeObservation }[] = [
   { file: 'small-passed', size: 56, want: { kind: 'mtu', size: 56, passed: true } },
   { file: 'fits-passed', size: 1422, want: { kind: 'mtu', size: 1422, passed: true } },

@@ -27,6 +27,7 @@ export function classifyObservation(obs: ProbeObservation): Outcome {
     case 'nat-rules':
     case 'veth-peer':
     case 'bridge-ports':
+    case 'links':
     case 'loss':
       return 'value';
     default:
@@ -63,6 +64,7 @@ export function classifyFailure(obs: ProbeObservation): Failure | undefined {
     case 'nat-rules':
     case 'veth-peer':
     case 'bridge-ports':
+    case 'links':
     case 'loss':
       return undefined;
     default: {
@@ -95,6 +97,8 @@ export function describeProbeTarget(action: ProbeAction): string {
       return "the pod's eth0 peer on the node";
     case 'bridge-ports':
       return 'bridge ports (hairpin mode)';
+    case 'links':
+      return 'network interfaces';
     case 'path-mtu':
       return `${action.address} (full-size DF ping)`;
     default: {
@@ -157,6 +161,10 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
       return `${obs.received}/${obs.sent} answered (${lossPercent(obs)}% lost)${obs.rttMs !== undefined ? `, ${obs.rttMs} ms average round trip` : ''}`;
     case 'veth-peer':
       return `ifindex ${obs.ifindex}`;
+    case 'links': {
+      const special = obs.links.filter((l) => l.type !== undefined && l.type !== 'veth' && l.name !== 'lo');
+      return `${obs.links.length} interfaces${special.length > 0 ? `: ${special.map((l) => `${l.name} (${l.type}${l.vxlanPort ? ` port ${l.vxlanPort}` : ''}, mtu ${l.mtu})`).join(', ')}` : ''}`;
+    }
     case 'bridge-ports': {
       const off = obs.ports.filter((p) => !p.hairpin).map((p) => p.dev);
       return off.length === 0 ? `hairpin on for all ${obs.ports.length} ports` : `hairpin off on ${off.join(', ')} (${off.length} of ${obs.ports.length} ports)`;

@@ -1,0 +1,146 @@
+/**
+ * Which datapath the cluster runs: the pod network (flannel, Calico, Cilium, a cloud-routed CNI), the service proxy
+ * (kube-proxy's iptables, nftables or IPVS mode, or Cilium's replacement), and where iptables rules live. Detected
+ * once per run from what the API shows (the CNI's DaemonSet, kube-proxy's ConfigMap) and confirmed from the nodes'
+ * own interfaces; what neither settles is said to be unsure rather than guessed. Pure.
+ */
+import type { NodeLink } from './model.ts';
+
+/** The pod network, as far as it matters for the checks. */
+export type PodNetwork = 'flannel' | 'calico-vxlan' | 'calico-ipip' | 'calico-bgp' | 'calico' | 'cilium' | 'cloud-routed' | 'unknown';
+/** What translates Service addresses. */
+export type ServiceProxy = 'iptables' | 'nftables' | 'ipvs' | 'cilium' | 'unknown';
+
+/** The datapath of the cluster as the report shows it. */
+export interface Datapath {
+  network: PodNetwork;
+  serviceProxy: ServiceProxy;
+  /** Where the iptables rules live on the nodes: nft (iptables-nft), legacy (x_tables), or unknown. */
+  iptablesBackend: 'nft' | 'legacy' | 'unknown';
+  /** The cluster DNS Service (`namespace/name`) the source resolves through, when known. */
+  dns?: string;
+  /** What the detection rests on, one fact a line (e.g. `DaemonSet calico-system/calico-node`). */
+  evidence: string[];
+  /** What it could not settle, and why (e.g. `kube-proxy's ConfigMap could not be read: forbidden`). */
+  unsure: string[];
+}
+
+/** What the API showed about the datapath. */
+export interface DatapathApiFacts {
+  /** DaemonSets found in the system namespaces, as `namespace/name`. */
+  daemonSets: string[];
+  /** Namespaces whose DaemonSets could not be listed, with why. */
+  unreadable: string[];
+  /** kube-proxy's ConfigMap: its `mode:` ('' is the default, iptables on Linux), absent when there is none. */
+  kubeProxy?: { mode: string } | { error: string };
+  /** Cilium's ConfigMap `kube-proxy-replacement` value, when Cilium's ConfigMap exists. */
+  ciliumKubeProxyReplacement?: string;
+}
+
+/** The namespaces whose DaemonSets tell the CNI and kube-proxy apart (the Tigera operator's, flannel's own, and kube-system). */
+export const DATAPATH_NAMESPACES = ['kube-system', 'calico-system', 'kube-flannel'] as const;
+
+const NETWORK_DAEMONSETS: ReadonlyArray<{ names: readonly string[]; network: PodNetwork }> = [
+  { names: ['calico-system/calico-node', 'kube-system/calico-node'], network: 'calico' },
+  { names: ['kube-system/cilium'], network: 'cilium' },
+  { names: ['kube-system/aws-node'], network: 'cloud-routed' },
+  { names: ['kube-flannel/kube-flannel-ds', 'kube-system/kube-flannel-ds'], network: 'flannel' },
+];
+
+/** The datapath the API alone shows. */
+export function detectFromApi(api: DatapathApiFacts): Datapath {
+  const evidence: string[] = [];
+  const unsure = api.unreadable.map((u) => `DaemonSets not readable in ${u}`);
+  const found = NETWORK_DAEMONSETS.filter((n) => n.names.some((name) => api.daemonSets.includes(name)));
+  for (const n of found) evidence.push(`DaemonSet ${n.names.find((name) => api.daemonSets.includes(name)) ?? ''}`);
+  const network: PodNetwork = found.length === 1 ? (found[0]?.network ?? 'unknown') : 'unknown';
+  if (found.length > 1) unsure.push(`several CNI DaemonSets: ${found.map((n) => n.network).join(', ')}`);
+  return { network, serviceProxy: proxyFromApi(api, evidence, unsure), iptablesBackend: 'unknown', evidence, unsure };
+}
+
+function proxyFromApi(api: DatapathApiFacts, evidence: string[], unsure: string[]): ServiceProxy {
+  const replacement = api.ciliumKubeProxyReplacement;
+  if (replacement !== undefined && ['true', 'strict'].includes(replacement.toLowerCase())) {
+    evidence.push(`ConfigMap kube-system/cilium-config kube-proxy-replacement: ${replacement}`);
+    return 'cilium';
+  }
+  const kp = api.kubeProxy;
+  if (kp === undefined) {
+    unsure.push(api.daemonSets.includes('kube-system/kube-proxy') ? "kube-proxy runs, but its ConfigMap is missing" : 'no kube-proxy DaemonSet or ConfigMap in kube-system');
+    return 'unknown';
+  }
+  if ('error' in kp) {
+    unsure.push(`kube-proxy's ConfigMap could not be read: ${kp.error}`);
+    return 'unknown';
+  }
+  evidence.push(`ConfigMap kube-system/kube-proxy mode: ${kp.mode === '' ? '"" (iptables)' : kp.mode}`);
+  switch (kp.mode) {
+    case '':
+    case 'iptables':
+      return 'iptables';
+    case 'nftables':
+      return 'nftables';
+    case 'ipvs':
+      return 'ipvs';
+    default:
+      unsure.push(`kube-proxy mode "${kp.mode}" is not one netdebug knows`);
+      return 'unknown';
+  }
+}
+
+/** What the interfaces of one node say about the network and proxy. */
+function readLinks(links: readonly NodeLink[]): { network?: PodNetwork; proxy?: ServiceProxy; evidence: string[] } {
+  const has = (name: string | RegExp): NodeLink | undefined => links.find((l) => (typeof name === 'string' ? l.name === name : name.test(l.name)));
+  const evidence: string[] = [];
+  const note = (l: NodeLink | undefined): void => void (l && evidence.push(`${l.name}${l.type ? ` (${l.type}${l.vxlanPort ? ` port ${l.vxlanPort}` : ''})` : ''}`));
+  let network: PodNetwork | undefined;
+  const flannel = has('flannel.1');
+  const calicoVxlan = has('vxlan.calico');
+  const cilium = has('cilium_host') ?? has('cilium_vxlan');
+  const tunl = links.find((l) => l.name === 'tunl0' && l.type === 'ipip');
+  const cali = has(/^cali[0-9a-f]{11}$/);
+  const eni = has(/^eni[0-9a-f]{11}$/);
+  if (cilium) (network = 'cilium'), note(cilium);
+  else if (calicoVxlan) (network = 'calico-vxlan'), note(calicoVxlan);
+  else if (cali && tunl) (network = 'calico-ipip'), note(tunl);
+  else if (cali) (network = 'calico-bgp'), note(cali);
+  else if (flannel) (network = 'flannel'), note(flannel);
+  else if (eni) (network = 'cloud-routed'), note(eni);
+  const ipvs = has('kube-ipvs0');
+  if (ipvs) note(ipvs);
+  return { ...(network ? { network } : {}), ...(ipvs ? { proxy: 'ipvs' as const } : {}), evidence };
+}
+
+/**
+ * Confirms (or settles) the API's detection with the interfaces of the nodes involved: a node's own devices name the
+ * network and the Calico encapsulation; a disagreement is reported, and the nodes win over the API.
+ */
+export function confirmOnNodes(api: Datapath, nodes: ReadonlyArray<{ node: string; links: readonly NodeLink[] }>): Datapath {
+  const out: Datapath = { ...api, evidence: [...api.evidence], unsure: [...api.unsure] };
+  const seen = nodes.map((n) => ({ node: n.node, ...readLinks(n.links) }));
+  const networks = [...new Set(seen.flatMap((s) => (s.network ? [s.network] : [])))];
+  for (const s of seen) if (s.evidence.length > 0) out.evidence.push(`node ${s.node}: ${s.evidence.join(', ')}`);
+  if (networks.length === 1) {
+    const onNodes = networks[0] as PodNetwork;
+    const agrees = api.network === onNodes || (api.network === 'calico' && onNodes.startsWith('calico'));
+    if (!agrees && api.network !== 'unknown') out.unsure.push(`the API suggests ${api.network}, the nodes' interfaces ${onNodes}: going by the nodes`);
+    out.network = onNodes;
+  } else if (networks.length > 1) {
+    out.unsure.push(`the nodes disagree on the network: ${networks.join(', ')}`);
+  } else if (nodes.length > 0 && api.network === 'unknown') {
+    out.unsure.push("neither the API nor the nodes' interfaces name the pod network");
+  }
+  if (seen.some((s) => s.proxy === 'ipvs') && api.serviceProxy !== 'ipvs') {
+    if (api.serviceProxy !== 'unknown') out.unsure.push(`kube-ipvs0 exists but the API says ${api.serviceProxy}: going by the nodes`);
+    out.serviceProxy = 'ipvs';
+  }
+  if (out.network === 'calico' && networks.length === 0) out.unsure.push("Calico's encapsulation (VXLAN, IP-in-IP or none) could not be read from the nodes");
+  return out;
+}
+
+/** The datapath in a few words for headers, e.g. `calico-vxlan · kube-proxy nftables · iptables-nft (unsure: …)`. */
+export function describeDatapath(d: Datapath): string {
+  const proxy = d.serviceProxy === 'cilium' ? 'cilium (no kube-proxy)' : d.serviceProxy === 'unknown' ? 'service proxy unknown' : `kube-proxy ${d.serviceProxy}`;
+  const backend = d.iptablesBackend === 'unknown' ? '' : ` · iptables-${d.iptablesBackend}`;
+  return `${d.network === 'unknown' ? 'network unknown' : d.network} · ${proxy}${backend}${d.dns ? ` · DNS ${d.dns}` : ''}${d.unsure.length > 0 ? ` (unsure: ${d.unsure.join('; ')})` : ''}`;
+}

@@ -329,3 +329,31 @@ describe('kube-proxy in the API', () => {
     expect(servesKubeProxy(cluster({ iptablesBackend: 'legacy' }))).toBe(true);
   });
 });
+
+describe('captured fixtures (test/unit/fixtures-proxies, written by its capture.ts from the example scenarios)', () => {
+  const read = (file: string): string => fs.readFileSync(new URL(`../unit/fixtures-proxies/${file}.txt`, import.meta.url), 'utf8');
+
+  it('legacy backend: iptables-legacy-save holds every rule, iptables-nft-save only warns that legacy tables exist', () => {
+    const legacy = read('healthy-legacy-iptables/iptables-legacy-save');
+    for (const s of [':KUBE-SERVICES', '-A KUBE-FORWARD', '-A FLANNEL-FWD', '-A FLANNEL-POSTRTG', '-j DNAT --to-destination']) expect(legacy).toContain(s);
+    expect(legacy).not.toContain('(nf_tables)');
+    expect(read('healthy-legacy-iptables/iptables-nft-save').split('\n').slice(2).join('\n')).toBe('# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n');
+  });
+
+  it('nftables mode: table ip kube-proxy in the ruleset, no KUBE-* in either iptables backend', () => {
+    const ruleset = read('healthy-nftables/nft-list-ruleset');
+    expect(ruleset).toContain('table ip kube-proxy {');
+    expect(ruleset).toMatch(/map service-ips \{[^}]*elements = \{[^}]*: goto service-[A-Z2-7]{8}-shop\/web\/tcp\/http/);
+    expect(ruleset).not.toContain('KUBE-');
+    expect(read('healthy-nftables/iptables-nft-save')).not.toContain('KUBE-');
+    expect(read('healthy-nftables/iptables-nft-save')).toContain('-A FLANNEL-FWD -s 10.244.0.0/16');
+  });
+
+  it('FORWARD DROP: the policy with its accept rules, and without them under the fault', () => {
+    expect(read('healthy-forward-drop/iptables-nft-save')).toMatch(/^:FORWARD DROP \[\d+:\d+\]$/m);
+    expect(read('healthy-forward-drop/iptables-nft-save')).toContain('-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT');
+    const broken = read('forward-policy-drop-with-accept-rules/iptables-nft-save-node-2');
+    expect(broken).toMatch(/^:FORWARD DROP /m);
+    expect(broken).not.toMatch(/^-A (FLANNEL-FWD|KUBE-FORWARD) /m);
+  });
+});

@@ -15,8 +15,9 @@ export interface IptablesTools {
 }
 
 /**
- * The binaries of a backend. `nft` keeps the plain names the lab always used (the host's alternatives point them at
- * iptables-nft; preflight checks that); `legacy` calls the x_tables variants by name.
+ * The binaries of a backend. `nft` keeps the plain names the lab always used (on the lab's Debian host the alternatives
+ * resolve them to iptables-nft; dataplane-proxies.test.ts checks that the legacy tables then stay empty); `legacy` calls
+ * the x_tables variants by name.
  */
 export function getIptablesTools(backend: IptablesBackend): IptablesTools {
   switch (backend) {

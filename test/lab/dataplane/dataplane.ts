@@ -7,25 +7,14 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CLUSTER, LAB_ADDRESSES } from '../model.ts';
+import { LAB_ADDRESSES } from '../model.ts';
 import type { CommandRunner, NodeNet, PodNet, ScenarioFault } from '../model.ts';
 import { formatIPv4, getLabPrefix, getPodMAC, getPrefixLength, parseCIDR } from './addressing.ts';
-import { mergeOmit, renderKubeProxyHooks, renderKubeProxyRules } from './kube-proxy.ts';
+import { mergeOmit } from './kube-proxy.ts';
 import type { ServiceRules } from './kube-proxy.ts';
-import { renderNftablesProxy } from './kube-proxy-nft.ts';
-import {
-  getIptablesTools,
-  hasFlannelChains,
-  hasKubeForward,
-  renderFlannelForwardAccepts,
-  renderFlannelRules,
-  renderForwardPolicy,
-  runsKubeProxy,
-  writeLegacyAlternatives,
-  type IptablesTools,
-  type ProxySettings,
-} from './cluster-rules.ts';
-import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
+import type { IptablesTools, ProxySettings } from './cluster-rules.ts';
+import { NodeProxy } from './node-proxy.ts';
+import { inNetns, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
 
 /** Constructor options of Dataplane. */
 export interface DataplaneOptions {
@@ -125,6 +114,7 @@ export class Dataplane {
   readonly proxy: ProxySettings;
   /** The iptables programs of this cluster's backend: every iptables rule the lab writes goes through them. */
   readonly iptables: IptablesTools;
+  private readonly nodeProxy: NodeProxy;
 
   constructor(options: DataplaneOptions) {
     this.labId = options.labId;
@@ -132,9 +122,9 @@ export class Dataplane {
     this.underlayNetns = `${this.prefix}u`;
     this.runner = options.runner;
     this.dir = path.join(options.stateDir, 'dataplane');
-    const d = DEFAULT_CLUSTER;
-    this.proxy = options.cluster ?? { network: d.network, serviceProxy: d.serviceProxy, iptablesBackend: d.iptablesBackend, forwardPolicy: d.forwardPolicy };
-    this.iptables = getIptablesTools(this.proxy.iptablesBackend);
+    this.nodeProxy = new NodeProxy(this.runner, options.cluster);
+    this.proxy = this.nodeProxy.settings;
+    this.iptables = this.nodeProxy.iptables;
   }
 
   /** Creates the underlay namespace with bridge br0 (MTU 1500, up). */
@@ -180,7 +170,7 @@ export class Dataplane {
         'net.ipv4.conf.all.rp_filter': 0,
         'net.ipv4.conf.default.rp_filter': 0,
       }),
-      this.installNodeRules(node),
+      this.nodeProxy.installNodeRules(node),
     ]);
     this.nodes.set(node.name, node);
   }
@@ -404,21 +394,8 @@ export class Dataplane {
     const n = typeof node === 'string' ? this.requireNode(node) : node;
     const prev = this.serviceState.get(n.name);
     const omit = mergeOmit(opts.omit, this.faultOmit.get(n.name));
-    if (this.proxy.serviceProxy === 'nftables') {
-      await this.applyNftablesProxy(n, services, omit);
-      this.serviceState.set(n.name, { services, omit: opts.omit, chains: [] });
-      return;
-    }
-    if (!runsKubeProxy(this.proxy)) throw new Error(`applyServiceRules: serviceProxy ${this.proxy.serviceProxy} runs no kube-proxy`);
-    const out = renderKubeProxyRules({
-      services,
-      clusterCIDR: LAB_ADDRESSES.clusterCIDR,
-      omit,
-      previousChains: prev?.chains ?? [],
-      nodeName: n.name,
-    });
-    await restoreIptables(this.runner, n.netns, out.text, this.iptables.restore);
-    this.serviceState.set(n.name, { services, omit: opts.omit, chains: out.chains });
+    const chains = await this.nodeProxy.applyServiceRules(n, services, omit, prev?.chains ?? []);
+    this.serviceState.set(n.name, { services, omit: opts.omit, chains });
   }
 
   /** Applies the same services on every node in parallel. */
@@ -484,7 +461,7 @@ export class Dataplane {
       case 'bridge-nf-off':
         return setSysctls(this.runner, node(fault.node).netns, { 'net.bridge.bridge-nf-call-iptables': on ? 0 : 1 });
       case 'forward-policy-drop':
-        return this.switchForwardPolicyDrop(node(fault.node), on);
+        return this.nodeProxy.switchForwardPolicyDrop(node(fault.node), on);
       case 'overlay-blocked': {
         const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(LAB_ADDRESSES.vxlanPort), '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
         await this.runner.run(inNetns(node(fault.node).netns, [this.iptables.iptables, on ? '-I' : '-D', ...spec]));
@@ -584,57 +561,12 @@ export class Dataplane {
     await this.runner.run(inNetns(this.underlayNetns, ['nft', '-f', '-']), { input: nft, allowFailure: !on });
   }
 
-  // ---- spec.cluster proxy settings: kube-proxy mode, iptables backend, FORWARD policy (see cluster-rules.ts) ----
-
   /**
    * The directory a hostNetwork pod's exec on this lab's nodes puts first on PATH, standing for the node's iptables
    * alternatives: set for the legacy backend (iptables → iptables-legacy), undefined for nft (the host's own default).
    */
   execPathDir(): string | undefined {
-    if (this.proxy.iptablesBackend !== 'legacy') return undefined;
-    return writeLegacyAlternatives(path.join(this.dir, 'alternatives'));
-  }
-
-  /** A node's fixed rules: kube-proxy's hooks (iptables mode), flannel's chains and the FORWARD policy, in the cluster's backend. */
-  private async installNodeRules(node: NodeNet): Promise<void> {
-    if (this.proxy.serviceProxy === 'iptables') {
-      await restoreIptables(this.runner, node.netns, renderKubeProxyHooks({ forward: hasKubeForward(this.proxy) }), this.iptables.restore);
-    }
-    if (hasFlannelChains(this.proxy)) {
-      await restoreIptables(this.runner, node.netns, renderFlannelRules(LAB_ADDRESSES.clusterCIDR, node.podCIDR), this.iptables.restore);
-    }
-    if (this.proxy.forwardPolicy !== 'ACCEPT') {
-      await restoreIptables(this.runner, node.netns, renderForwardPolicy(this.proxy.forwardPolicy), this.iptables.restore);
-    }
-  }
-
-  /** kube-proxy nftables mode: replaces the node's `table ip kube-proxy` in one transaction. */
-  private async applyNftablesProxy(n: NodeNet, services: ServiceRules[], omit: 'all' | string[] | undefined): Promise<void> {
-    const text = renderNftablesProxy({
-      services,
-      clusterCIDR: LAB_ADDRESSES.clusterCIDR,
-      serviceCIDR: LAB_ADDRESSES.serviceCIDR,
-      nodeIP: n.underlayIP,
-      nodeName: n.name,
-      ...(omit === undefined ? {} : { omit }),
-    });
-    await this.runner.run(inNetns(n.netns, ['nft', '-f', '-']), { input: text });
-  }
-
-  /**
-   * forward-policy-drop: FORWARD policy DROP, and the accept rules that make DROP harmless (FLANNEL-FWD's, and
-   * KUBE-FORWARD's in iptables mode) flushed, so forwarded pod traffic really is dropped; reverting restores both as the
-   * cluster has them. The lab's first shape has no accept rules, so there it only switches the policy, as it always did.
-   */
-  private async switchForwardPolicyDrop(n: NodeNet, on: boolean): Promise<void> {
-    const policy = on ? 'DROP' : this.proxy.forwardPolicy;
-    const parts = [renderForwardPolicy(policy)];
-    if (hasFlannelChains(this.proxy)) parts.push(on ? '*filter\n:FLANNEL-FWD - [0:0]\nCOMMIT\n' : renderFlannelForwardAccepts(LAB_ADDRESSES.clusterCIDR));
-    if (hasKubeForward(this.proxy)) {
-      // The hooks text redeclares KUBE-FORWARD (flushing it) and re-adds its rules; only its chain body is wanted here.
-      parts.push(on ? '*filter\n:KUBE-FORWARD - [0:0]\nCOMMIT\n' : kubeForwardBody());
-    }
-    await restoreIptables(this.runner, n.netns, parts.join(''), this.iptables.restore);
+    return this.nodeProxy.execPathDir(path.join(this.dir, 'alternatives'));
   }
 
   private defaultContext(): FaultContext {
@@ -791,12 +723,4 @@ async function waitForListen(pid: number, protocol: 'TCP' | 'UDP', port: number,
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** KUBE-FORWARD's own rules (without the FORWARD jump), cut from the hooks kube-proxy installs. */
-function kubeForwardBody(): string {
-  const lines = renderKubeProxyHooks({ forward: true })
-    .split('\n')
-    .filter((l) => l === ':KUBE-FORWARD - [0:0]' || l.startsWith('-A KUBE-FORWARD '));
-  return `*filter\n${lines.join('\n')}\nCOMMIT\n`;
 }

@@ -148,8 +148,3 @@ export function renderNftablesProxy(input: NftablesProxyInput): string {
   }
   return `${out.join('\n')}\n`;
 }
-
-/** The `nft -f` text that removes kube-proxy's table (used when a node stops running the nftables proxy). */
-export function renderNftablesProxyRemoval(): string {
-  return `add table ip ${KUBE_PROXY_TABLE}\ndelete table ip ${KUBE_PROXY_TABLE}\n`;
-}

@@ -190,6 +190,19 @@ describe.skipIf(!canRunLab).each(COMBOS.map((c, i) => ({ ...c, i })))(
       expect(await canConnect(pods.client!.netns, '10.96.0.21', 80)).toBe(true);
     });
 
+    it('overlay-blocked: its INPUT rule goes to the cluster backend, breaks the overlay into node-2, and goes away on revert', async () => {
+      const fault = { type: 'overlay-blocked' as const, node: 'node-2' };
+      await dp.applyFault(fault);
+      try {
+        expect(await canConnect(pods.client!.netns, pods.web!.ip, 8080)).toBe(false);
+        expect(await out(nodes[1]!.netns, [tools.save, '-t', 'filter'])).toContain('-A INPUT -p udp -m udp --dport 8472 -m comment --comment netdebug-lab-fault -j DROP');
+        expect(await out(nodes[1]!.netns, [other.save, '-t', 'filter'])).not.toContain('netdebug-lab-fault');
+      } finally {
+        await dp.revertFault(fault);
+      }
+      expect(await canConnect(pods.client!.netns, pods.web!.ip, 8080)).toBe(true);
+    });
+
     it('internalTrafficPolicy Local: dropped from a node without a local endpoint, served on the node with one', async () => {
       expect(await canConnect(pods.client!.netns, '10.96.0.22', 80)).toBe(false);
       expect(await canConnect(nodes[2]!.netns, '10.96.0.22', 80)).toBe(false);

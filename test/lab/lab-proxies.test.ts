@@ -105,6 +105,20 @@ describe.skipIf(skip)('lab proxy settings', () => {
       expect((await lab.exec(pod, ['iptables-legacy-save'])).stdout).toContain(':KUBE-SERVICES');
       const nft = await lab.exec(pod, ['iptables-nft-save']);
       expect(nft.stdout).not.toMatch(/KUBE-|FLANNEL-/);
+      // The NetworkPolicy agent writes its chains in the legacy backend too, and they enforce.
+      const policy = {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'web-shop-only', namespace: 'shop' },
+        spec: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }] },
+      };
+      expect((await lab.kubectl(['create', '--validate=false', '-f', '-'], { input: JSON.stringify(policy) })).code).toBe(0);
+      const web1 = (await lab.kubectl(['get', 'pod', '-n', 'shop', 'web-1', '-o', 'jsonpath={.status.podIP}'])).stdout;
+      let blocked = false;
+      for (let i = 0; i < 20 && !blocked; i++) blocked = (await tcp(lab, 'default/client', web1, 8080)).code !== 0;
+      expect(blocked).toBe(true);
+      expect((await lab.exec(pod, ['iptables-save', '-t', 'filter'])).stdout).toContain('-A FORWARD -j NETPOL-FORWARD');
+      expect((await lab.exec(pod, ['iptables-nft-save', '-t', 'filter'])).stdout).not.toContain('NETPOL');
       // A pod with its own network namespace is not the node: no alternatives there.
       expect((await lab.exec('default/client', ['iptables', '-V'])).stdout).toMatch(/\(nf_tables\)/);
       expect((await lab.kubectl(['get', 'cm', '-n', 'kube-system', 'kube-proxy', '-o', 'jsonpath={.data.config\\.conf}'])).stdout).toMatch(/^mode: iptables$/m);

@@ -28,6 +28,11 @@ export interface KubeletOptions {
   runsResponders?: (pod: Record<string, any>) => boolean;
   log?: (line: string) => void;
   now?: () => Date;
+  /**
+   * A directory an exec in this pod puts first on PATH (the node's iptables alternatives pointing at the legacy
+   * backend, for hostNetwork pods on a legacy node), or undefined for the plain PATH.
+   */
+  execPathFor?: (pod: PodNet) => string | undefined;
 }
 
 /** Internal state of a realized pod. */
@@ -239,9 +244,10 @@ export class Kubelet implements KubeletBackend {
       const st = (pod.status?.ephemeralContainerStatuses ?? []).find((s: Obj) => s.name === name);
       if (!st?.state?.running) throw new LabApiError(400, 'BadRequest', `container ${name} is not running`);
     }
+    const extraPath = this.opts.execPathFor?.(live.net);
     const child = spawn('ip', ['netns', 'exec', live.net.netns, ...req.command], {
       stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', TERM: req.tty ? 'xterm' : 'dumb', HOSTNAME: req.pod },
+      env: { PATH: `${extraPath === undefined ? '' : `${extraPath}:`}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/root', TERM: req.tty ? 'xterm' : 'dumb', HOSTNAME: req.pod },
     });
     live.execs.add(child);
     const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve) => {

@@ -11,10 +11,12 @@ import { ObjectStore, type KubeObject } from './api/store.ts';
 import { generateTls } from './api/tls.ts';
 import { writeKubeconfig } from './api/kubeconfig.ts';
 import { planNodeNet } from './dataplane/addressing.ts';
+import { runsKubeProxy } from './dataplane/cluster-rules.ts';
 import { Dataplane, type DnsRecord } from './dataplane/dataplane.ts';
 import type { ServiceRules } from './dataplane/kube-proxy.ts';
 import { createExecRunner } from './dataplane/runner.ts';
 import { computeEndpoints, computeEndpointSlices } from './endpoints.ts';
+import { buildKubeProxyObjects } from './kube-proxy-objects.ts';
 import { Kubelet } from './kubelet.ts';
 import { LAB_ADDRESSES, type CommandRunner, type NodeNet, type PodNet, type Scenario } from './model.ts';
 import { applyPolicyRules } from './netpol/apply.ts';
@@ -55,7 +57,7 @@ function isDnsPod(pod: Obj): boolean {
 /** Builds and starts the lab a scenario describes; on failure removes whatever was built and rethrows. */
 export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: string) => void): Promise<RunningLab> {
   const runner = createExecRunner();
-  const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir });
+  const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir, cluster: scenario.cluster });
   let kubelet: Kubelet | undefined;
   let api: ApiServerHandle | undefined;
   let controller: Controller | undefined;
@@ -76,6 +78,10 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     for (const o of objects.services) store.create('services', stored(o));
     for (const o of objects.networkPolicies) store.create('networkpolicies', stored(o));
     for (const o of objects.pods) store.create('pods', stored(o));
+    const kubeProxy = buildKubeProxyObjects(scenario.cluster, scenario.nodes, { now: new Date(), uid: randomUUID });
+    for (const o of kubeProxy.configMaps) store.create('configmaps', stored(o));
+    for (const o of kubeProxy.workloads) store.create('daemonsets', stored(o));
+    for (const o of kubeProxy.pods) store.create('pods', stored(o));
     if (scenario.synthetic) loadSynthetic(store, scenario, objects.services);
 
     const nodes: NodeNet[] = scenario.nodes.map((n) => planNodeNet(rec.labId, n));
@@ -83,9 +89,11 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     await Promise.all(nodes.map((n) => dataplane.addNode(n)));
     await dataplane.connectNodes(nodes);
 
+    const legacyPath = dataplane.execPathDir();
     kubelet = new Kubelet({
       store,
       nodes,
+      ...(legacyPath === undefined ? {} : { execPathFor: (pod: PodNet) => (pod.hostNetwork ? legacyPath : undefined) }),
       runtime: {
         startPodNetwork: (pod, resolvConf) => dataplane.addPod(pod, { resolvConf }),
         stopPodNetwork: (pod) => dataplane.removePod(pod),
@@ -343,11 +351,11 @@ class Controller {
     const rules: ServiceRules[] = [];
     for (const { svc, slices } of views) {
       if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None' || svc.spec.type === 'ExternalName') continue;
-      const byIP = new Map<string, { ip: string; ready: boolean; ports: Record<string, number> }>();
+      const byIP = new Map<string, ServiceRules['endpoints'][number]>();
       for (const sl of slices) {
         for (const ep of sl.endpoints ?? []) {
           const ip = ep.addresses[0] as string;
-          const e = byIP.get(ip) ?? { ip, ready: ep.conditions?.ready !== false, ports: {} };
+          const e: ServiceRules['endpoints'][number] = byIP.get(ip) ?? { ip, ready: ep.conditions?.ready !== false, ports: {}, ...(ep.nodeName ? { nodeName: ep.nodeName as string } : {}) };
           for (const p of sl.ports ?? []) if (typeof p.port === 'number') e.ports[p.name ?? ''] = p.port;
           byIP.set(ip, e);
         }
@@ -358,8 +366,10 @@ class Controller {
         clusterIP: svc.spec.clusterIP,
         ports: (svc.spec.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' })),
         endpoints: [...byIP.values()],
+        ...(svc.spec.internalTrafficPolicy === 'Local' ? { internalTrafficPolicy: 'Local' as const } : {}),
       });
     }
+    if (!runsKubeProxy(this.dataplane.proxy)) return;
     const text = JSON.stringify(rules);
     if (this.applied.get('kube-proxy') === text) return;
     this.applied.set('kube-proxy', text);
@@ -399,7 +409,7 @@ class Controller {
         const text = JSON.stringify(plan.pods.filter((p) => p.node === n.name));
         if (this.applied.get(key) === text) return;
         this.applied.set(key, text);
-        await applyPolicyRules(this.runner, n.netns, plan, n.name);
+        await applyPolicyRules(this.runner, n.netns, plan, n.name, this.dataplane.iptables);
       }),
     );
   }

@@ -60,7 +60,14 @@ export interface ScenarioService {
   ports: ScenarioServicePort[];
   clusterIP?: string;
   externalName?: string;
+  /** `spec.internalTrafficPolicy`; absent means Cluster. Local: a node without a ready endpoint of its own drops the traffic. */
+  internalTrafficPolicy?: InternalTrafficPolicy;
 }
+
+/** Values of a Service's `internalTrafficPolicy`. */
+export const INTERNAL_TRAFFIC_POLICIES = ['Cluster', 'Local'] as const;
+/** One of INTERNAL_TRAFFIC_POLICIES. */
+export type InternalTrafficPolicy = (typeof INTERNAL_TRAFFIC_POLICIES)[number];
 
 /** A networking.k8s.io/v1 NetworkPolicy exactly as written in the scenario (metadata + spec). */
 export interface ScenarioNetworkPolicy {

@@ -283,7 +283,8 @@ function nodeObject(
   };
 }
 
-interface PodInput {
+/** What podObject needs to build one Running pod. */
+export interface PodInput {
   name: string;
   namespace: string;
   node: string;
@@ -298,7 +299,8 @@ interface PodInput {
   ownerReferences?: KubeOwnerReference[];
 }
 
-function podObject(p: PodInput, opts: BuildOptions): KubePod {
+/** Builds a core/v1 Pod as the kubelet reports it once running. */
+export function podObject(p: PodInput, opts: BuildOptions): KubePod {
   const time = timestamp(opts.now);
   const status = p.ready ? 'True' : 'False';
   const notReady = p.ready ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${p.container}]` };
@@ -354,7 +356,7 @@ function podObject(p: PodInput, opts: BuildOptions): KubePod {
 }
 
 function serviceObject(
-  s: { name: string; namespace: string; type: string; selector?: Record<string, string>; ports: KubeServicePort[]; clusterIP?: string; externalName?: string; labels?: Record<string, string> },
+  s: { name: string; namespace: string; type: string; selector?: Record<string, string>; ports: KubeServicePort[]; clusterIP?: string; externalName?: string; labels?: Record<string, string>; internalTrafficPolicy?: string },
   opts: BuildOptions,
 ): KubeService {
   const spec: KubeService['spec'] = { type: s.type, sessionAffinity: 'None' };
@@ -367,7 +369,7 @@ function serviceObject(
     spec.clusterIPs = [spec.clusterIP];
     spec.ipFamilies = ['IPv4'];
     spec.ipFamilyPolicy = 'SingleStack';
-    spec.internalTrafficPolicy = 'Cluster';
+    spec.internalTrafficPolicy = s.internalTrafficPolicy ?? 'Cluster';
   }
   return {
     apiVersion: 'v1',
@@ -382,7 +384,8 @@ function containerPortsOf(pod: ScenarioPod): KubeContainerPort[] {
   return pod.ports.map((p) => (p.name === undefined ? { containerPort: p.containerPort, protocol: p.protocol } : { name: p.name, containerPort: p.containerPort, protocol: p.protocol }));
 }
 
-function workloadObject(
+/** Builds the Deployment, StatefulSet or DaemonSet that owns the given pods, with matching status counts. */
+export function workloadObject(
   kind: 'Deployment' | 'StatefulSet' | 'DaemonSet',
   name: string,
   namespace: string,
@@ -534,6 +537,7 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
     const ip = clusterIPs.get(`${svc.namespace}/${svc.name}`);
     if (ip) input.clusterIP = ip;
     if (svc.externalName !== undefined) input.externalName = svc.externalName;
+    if (svc.internalTrafficPolicy !== undefined) input.internalTrafficPolicy = svc.internalTrafficPolicy;
     services.push(serviceObject(input, opts));
   }
 

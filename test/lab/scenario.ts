@@ -11,6 +11,7 @@ import {
   DEFAULT_CLUSTER,
   FAULT_TYPES,
   FORWARD_POLICIES,
+  INTERNAL_TRAFFIC_POLICIES,
   IP_FAMILIES,
   IPTABLES_BACKENDS,
   LAB_ADDRESSES,
@@ -561,7 +562,7 @@ class Validator {
     const serviceCidr = parseCIDR(LAB_ADDRESSES.serviceCIDR);
     items.forEach((item, i) => {
       const path = `spec.services[${i}]`;
-      const m = this.mapping(item, path, ['name', 'namespace', 'type', 'selector', 'ports', 'clusterIP', 'externalName'], ['name']);
+      const m = this.mapping(item, path, ['name', 'namespace', 'type', 'selector', 'ports', 'clusterIP', 'externalName', 'internalTrafficPolicy'], ['name']);
       if (!m) return;
       const name = this.name(m.name, `${path}.name`, 'dns1035');
       const namespace = this.namespaceRef(m.namespace, `${path}.namespace`, namespaces);
@@ -601,6 +602,10 @@ class Validator {
       } else if (m.externalName !== undefined) {
         this.add(`${path}.externalName`, 'is only allowed with type: ExternalName');
       }
+      const internalTrafficPolicy = this.oneOf(m.internalTrafficPolicy, `${path}.internalTrafficPolicy`, INTERNAL_TRAFFIC_POLICIES);
+      if (internalTrafficPolicy !== undefined && type === 'ExternalName') {
+        this.add(`${path}.internalTrafficPolicy`, 'is not allowed for type ExternalName (it has no ClusterIP to route)');
+      }
       const ports = this.servicePorts(m.ports, `${path}.ports`);
       if (type === 'ClusterIP' && clusterIP !== 'None' && (m.ports === undefined || m.ports === null || (Array.isArray(m.ports) && m.ports.length === 0))) {
         this.add(`${path}.ports`, 'must list at least one port (only headless and ExternalName Services may have none)');
@@ -622,6 +627,7 @@ class Validator {
       if (selector) svc.selector = selector;
       if (clusterIP) svc.clusterIP = clusterIP;
       if (externalName) svc.externalName = externalName;
+      if (internalTrafficPolicy !== undefined && type === 'ClusterIP') svc.internalTrafficPolicy = internalTrafficPolicy;
       out.push(svc);
     });
     return out;
@@ -1093,9 +1099,9 @@ export function unbuiltClusterSettings(c: ScenarioCluster): ScenarioProblem[] {
     out.push({ path: `spec.cluster.${path}`, message: `${show(value)} is valid but not built by this lab yet` });
   };
   if (c.network !== d.network) no('network', c.network);
-  if (c.serviceProxy !== d.serviceProxy) no('serviceProxy', c.serviceProxy);
-  if (c.iptablesBackend !== d.iptablesBackend) no('iptablesBackend', c.iptablesBackend);
-  if (c.forwardPolicy !== d.forwardPolicy) no('forwardPolicy', c.forwardPolicy);
+  // serviceProxy iptables/nftables, iptablesBackend nft/legacy and forwardPolicy ACCEPT/DROP are built
+  // (test/lab/dataplane/kube-proxy*.ts, cluster-rules.ts); Cilium's kube-proxy replacement comes with network: cilium.
+  if (c.serviceProxy === 'cilium') no('serviceProxy', c.serviceProxy);
   if (JSON.stringify(c.dns) !== JSON.stringify(d.dns)) no('dns', c.dns);
   if (c.ipFamilies.join() !== d.ipFamilies.join()) no('ipFamilies', c.ipFamilies);
   if (c.apiLatencyMs !== d.apiLatencyMs) no('apiLatencyMs', c.apiLatencyMs);

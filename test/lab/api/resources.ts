@@ -60,6 +60,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   }),
   describeResource('services', 'Service', '', 'v1', true, ['svc'], { subresources: [statusSub('Service')], hasStatus: true }),
   describeResource('endpoints', 'Endpoints', '', 'v1', true, ['ep']),
+  describeResource('configmaps', 'ConfigMap', '', 'v1', true, ['cm']),
   describeResource('events', 'Event', '', 'v1', true, ['ev']),
   describeResource('endpointslices', 'EndpointSlice', 'discovery.k8s.io', 'v1', true, []),
   describeResource('networkpolicies', 'NetworkPolicy', 'networking.k8s.io', 'v1', true, ['netpol']),

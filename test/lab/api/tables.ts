@@ -82,6 +82,10 @@ function podStatusText(pod: KubeObject): string {
 }
 
 const printers: Record<string, Printer> = {
+  configmaps: {
+    columns: [nameColumn, column('Data', 'integer'), column('Age')],
+    cells: (cm, now) => [cm.metadata.name, Object.keys(field<Record<string, string>>(cm, 'data') ?? {}).length + Object.keys(field<Record<string, string>>(cm, 'binaryData') ?? {}).length, age(cm, now)],
+  },
   pods: {
     columns: [
       nameColumn,

@@ -10,9 +10,11 @@ import * as path from 'node:path';
 import { LAB_ADDRESSES } from '../model.ts';
 import type { CommandRunner, NodeNet, PodNet, ScenarioFault } from '../model.ts';
 import { formatIPv4, getLabPrefix, getPodMAC, getPrefixLength, parseCIDR } from './addressing.ts';
-import { mergeOmit, renderKubeProxyHooks, renderKubeProxyRules } from './kube-proxy.ts';
+import { mergeOmit } from './kube-proxy.ts';
 import type { ServiceRules } from './kube-proxy.ts';
-import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
+import type { IptablesTools, ProxySettings } from './cluster-rules.ts';
+import { NodeProxy } from './node-proxy.ts';
+import { inNetns, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
 
 /** Constructor options of Dataplane. */
 export interface DataplaneOptions {
@@ -21,6 +23,8 @@ export interface DataplaneOptions {
   runner: CommandRunner;
   /** Directory for PIDs, logs and generated files (the data plane uses its `dataplane/` subdirectory). */
   stateDir: string;
+  /** The cluster's service proxy, iptables backend and FORWARD policy (`spec.cluster`); the lab's first shape when absent. */
+  cluster?: ProxySettings;
 }
 
 /** A process the data plane started, as recorded in the state file. */
@@ -106,6 +110,11 @@ export class Dataplane {
   private readonly serviceState = new Map<string, { services: ServiceRules[]; omit: 'all' | string[] | undefined; chains: string[] }>();
   private readonly faultOmit = new Map<string, 'all' | string[]>();
   private podCounter = 0;
+  /** `spec.cluster`'s proxy settings. */
+  readonly proxy: ProxySettings;
+  /** The iptables programs of this cluster's backend: every iptables rule the lab writes goes through them. */
+  readonly iptables: IptablesTools;
+  private readonly nodeProxy: NodeProxy;
 
   constructor(options: DataplaneOptions) {
     this.labId = options.labId;
@@ -113,6 +122,9 @@ export class Dataplane {
     this.underlayNetns = `${this.prefix}u`;
     this.runner = options.runner;
     this.dir = path.join(options.stateDir, 'dataplane');
+    this.nodeProxy = new NodeProxy(this.runner, options.cluster);
+    this.proxy = this.nodeProxy.settings;
+    this.iptables = this.nodeProxy.iptables;
   }
 
   /** Creates the underlay namespace with bridge br0 (MTU 1500, up). */
@@ -158,7 +170,7 @@ export class Dataplane {
         'net.ipv4.conf.all.rp_filter': 0,
         'net.ipv4.conf.default.rp_filter': 0,
       }),
-      restoreIptables(this.runner, node.netns, renderKubeProxyHooks()),
+      this.nodeProxy.installNodeRules(node),
     ]);
     this.nodes.set(node.name, node);
   }
@@ -382,14 +394,8 @@ export class Dataplane {
     const n = typeof node === 'string' ? this.requireNode(node) : node;
     const prev = this.serviceState.get(n.name);
     const omit = mergeOmit(opts.omit, this.faultOmit.get(n.name));
-    const out = renderKubeProxyRules({
-      services,
-      clusterCIDR: LAB_ADDRESSES.clusterCIDR,
-      omit,
-      previousChains: prev?.chains ?? [],
-    });
-    await restoreIptables(this.runner, n.netns, out.text);
-    this.serviceState.set(n.name, { services, omit: opts.omit, chains: out.chains });
+    const chains = await this.nodeProxy.applyServiceRules(n, services, omit, prev?.chains ?? []);
+    this.serviceState.set(n.name, { services, omit: opts.omit, chains });
   }
 
   /** Applies the same services on every node in parallel. */
@@ -455,11 +461,10 @@ export class Dataplane {
       case 'bridge-nf-off':
         return setSysctls(this.runner, node(fault.node).netns, { 'net.bridge.bridge-nf-call-iptables': on ? 0 : 1 });
       case 'forward-policy-drop':
-        await this.runner.run(inNetns(node(fault.node).netns, ['iptables', '-P', 'FORWARD', on ? 'DROP' : 'ACCEPT']));
-        return;
+        return this.nodeProxy.switchForwardPolicyDrop(node(fault.node), on);
       case 'overlay-blocked': {
         const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(LAB_ADDRESSES.vxlanPort), '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
-        await this.runner.run(inNetns(node(fault.node).netns, ['iptables', on ? '-I' : '-D', ...spec]));
+        await this.runner.run(inNetns(node(fault.node).netns, [this.iptables.iptables, on ? '-I' : '-D', ...spec]));
         return;
       }
       case 'pod-route-missing': {
@@ -511,7 +516,7 @@ export class Dataplane {
         // Seed 003's lossy overlay: a share of the VXLAN packets arriving at the node is dropped at random.
         const share = ((fault.percent ?? DEFAULT_LOSS_PERCENT) / 100).toFixed(2);
         const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(LAB_ADDRESSES.vxlanPort), '-m', 'statistic', '--mode', 'random', '--probability', share, '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
-        await this.runner.run(inNetns(node(fault.node).netns, ['iptables', on ? '-I' : '-D', ...spec]));
+        await this.runner.run(inNetns(node(fault.node).netns, [this.iptables.iptables, on ? '-I' : '-D', ...spec]));
         return;
       }
       case 'hairpin-off': {
@@ -554,6 +559,14 @@ export class Dataplane {
       ? `table bridge ${table} {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  iifname "${uport}" ip length > ${LAB_ADDRESSES.pathMTU} counter drop\n }\n}\n`
       : `delete table bridge ${table}\n`;
     await this.runner.run(inNetns(this.underlayNetns, ['nft', '-f', '-']), { input: nft, allowFailure: !on });
+  }
+
+  /**
+   * The directory a hostNetwork pod's exec on this lab's nodes puts first on PATH, standing for the node's iptables
+   * alternatives: set for the legacy backend (iptables → iptables-legacy), undefined for nft (the host's own default).
+   */
+  execPathDir(): string | undefined {
+    return this.nodeProxy.execPathDir(path.join(this.dir, 'alternatives'));
   }
 
   private defaultContext(): FaultContext {

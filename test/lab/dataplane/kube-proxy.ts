@@ -10,6 +10,8 @@ export interface ServiceEndpoint {
   ip: string;
   ready: boolean;
   ports: Record<string, number>;
+  /** The node the endpoint runs on (EndpointSlice `nodeName`); internalTrafficPolicy Local keeps only this node's. */
+  nodeName?: string;
 }
 
 /** A Service as kube-proxy sees it. */
@@ -20,6 +22,8 @@ export interface ServiceRules {
   clusterIP: string;
   ports: { name?: string; port: number; protocol: 'TCP' | 'UDP' }[];
   endpoints: ServiceEndpoint[];
+  /** Absent means Cluster. */
+  internalTrafficPolicy?: 'Cluster' | 'Local';
 }
 
 /** Input of renderKubeProxyRules. */
@@ -31,6 +35,8 @@ export interface KubeProxyInput {
   omit?: 'all' | string[];
   /** nat chains the previous render created; those no longer needed are deleted. */
   previousChains?: string[];
+  /** The node these rules are for: a Service with internalTrafficPolicy Local uses only endpoints on it. */
+  nodeName?: string;
 }
 
 /** Output of renderKubeProxyRules: the restore text and the per-service nat chains it declares. */
@@ -73,6 +79,11 @@ export function formatServicePortName(svc: { namespace: string; name: string }, 
 /** Returns the KUBE-SVC chain of a service port. */
 export function getServiceChainName(spn: string, protocol: string): string {
   return `KUBE-SVC-${hashChainSuffix(spn + protocol.toLowerCase())}`;
+}
+
+/** Returns the KUBE-SVL chain of a service port (internalTrafficPolicy Local): the KUBE-SVC hash with another prefix. */
+export function getLocalServiceChainName(spn: string, protocol: string): string {
+  return `KUBE-SVL-${hashChainSuffix(spn + protocol.toLowerCase())}`;
 }
 
 /** Returns the KUBE-SEP chain of one endpoint of a service port. */
@@ -120,7 +131,7 @@ export function renderKubeProxyRules(input: KubeProxyInput): KubeProxyOutput {
         .filter((e) => e.ready)
         .flatMap((e) => {
           const target = e.ports[port.name ?? ''];
-          return target === undefined ? [] : [{ ip: e.ip, port: target }];
+          return target === undefined ? [] : [{ ip: e.ip, port: target, nodeName: e.nodeName }];
         });
       if (ready.length === 0) {
         filterRules.push(
@@ -128,15 +139,23 @@ export function renderKubeProxyRules(input: KubeProxyInput): KubeProxyOutput {
         );
         continue;
       }
-      const svcChain = getServiceChainName(spn, proto);
+      // pkg/proxy/iptables/proxier.go syncProxyRules: with internalTrafficPolicy Local the ClusterIP jumps to KUBE-SVL,
+      // which holds only this node's endpoints; a node without one DROPs in the filter table ("has no local endpoints").
+      const local = svc.internalTrafficPolicy === 'Local';
+      const usable = local ? ready.filter((e) => e.nodeName !== undefined && e.nodeName === input.nodeName) : ready;
+      if (usable.length === 0) {
+        filterRules.push(`-A KUBE-SERVICES ${match} -m comment --comment "${spn} has no local endpoints" -j DROP`);
+        continue;
+      }
+      const svcChain = local ? getLocalServiceChainName(spn, proto) : getServiceChainName(spn, proto);
       chains.push(svcChain);
       natRules.push(`-A KUBE-SERVICES ${match} -m comment --comment "${spn} cluster IP" -j ${svcChain}`);
       natRules.push(`-A ${svcChain} ! -s ${input.clusterCIDR} ${match} -m comment --comment "${spn} cluster IP" -j KUBE-MARK-MASQ`);
-      ready.forEach((ep, i) => {
+      usable.forEach((ep, i) => {
         const endpoint = `${ep.ip}:${ep.port}`;
         const sepChain = getEndpointChainName(spn, proto, endpoint);
         chains.push(sepChain);
-        const left = ready.length - i;
+        const left = usable.length - i;
         const pick = left > 1 ? `-m statistic --mode random --probability ${(1 / left).toFixed(10)} ` : '';
         natRules.push(`-A ${svcChain} -m comment --comment "${spn} -> ${endpoint}" ${pick}-j ${sepChain}`);
         natRules.push(`-A ${sepChain} -s ${ep.ip}/32 -m comment --comment "${spn}" -j KUBE-MARK-MASQ`);
@@ -161,15 +180,32 @@ export function renderKubeProxyRules(input: KubeProxyInput): KubeProxyOutput {
   return { text: `${[...filter, ...nat].join('\n')}\n`, chains };
 }
 
-/** Rules that hook the KUBE-* chains into the built-in chains; installed once per node, never re-applied. */
-export function renderKubeProxyHooks(): string {
+/**
+ * Rules that hook the KUBE-* chains into the built-in chains; installed once per node, never re-applied. With
+ * `forward`, also kube-proxy's KUBE-FORWARD chain (pkg/proxy/iptables/proxier.go syncProxyRules, "kubernetes forwarding
+ * rules"): it ACCEPTs masquerade-marked and established traffic, which is what lets Services work under a FORWARD policy
+ * of DROP. The lab's first cluster shape has no KUBE-FORWARD (its rules stay as they always were).
+ */
+export function renderKubeProxyHooks(opts: { forward?: boolean } = {}): string {
   const portals = '-m comment --comment "kubernetes service portals"';
+  const forwarding = '-m comment --comment "kubernetes forwarding rules"';
+  const forward = opts.forward
+    ? [
+        `-A FORWARD ${forwarding} -j KUBE-FORWARD`,
+        '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
+        `-A KUBE-FORWARD ${forwarding} -m mark --mark ${MASQ_MARK}/${MASQ_MARK} -j ACCEPT`,
+        '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      ]
+    : [];
   return `${[
     '*filter',
     ':KUBE-SERVICES - [0:0]',
+    ...(opts.forward ? [':KUBE-FORWARD - [0:0]'] : []),
+    ...forward.slice(0, 1),
     `-A INPUT -m conntrack --ctstate NEW ${portals} -j KUBE-SERVICES`,
     `-A FORWARD -m conntrack --ctstate NEW ${portals} -j KUBE-SERVICES`,
     `-A OUTPUT -m conntrack --ctstate NEW ${portals} -j KUBE-SERVICES`,
+    ...forward.slice(1),
     'COMMIT',
     '*nat',
     ':KUBE-SERVICES - [0:0]',

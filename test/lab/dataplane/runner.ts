@@ -87,7 +87,10 @@ export async function setSysctls(runner: CommandRunner, netns: string, values: R
   await runner.run(inNetns(netns, ['sysctl', '-q', '-w', ...pairs]));
 }
 
-/** Feeds rules to `iptables-restore --noflush` inside netns (only the chains the text declares are replaced). */
-export async function restoreIptables(runner: CommandRunner, netns: string, rules: string): Promise<void> {
-  await runner.run(inNetns(netns, ['iptables-restore', '--noflush']), { input: rules });
+/**
+ * Feeds rules to `iptables-restore --noflush` inside netns (only the chains the text declares are replaced); `restore`
+ * names the backend's program (`iptables-legacy-restore` for the legacy x_tables).
+ */
+export async function restoreIptables(runner: CommandRunner, netns: string, rules: string, restore = 'iptables-restore'): Promise<void> {
+  await runner.run(inNetns(netns, [restore, '--noflush']), { input: rules });
 }

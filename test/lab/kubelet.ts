@@ -22,6 +22,8 @@ export interface KubeletOptions {
   store: ObjectStore;
   runtime: PodRuntime;
   nodes: NodeNet[];
+  /** Nodes served through the API only (Windows nodes): their pods get an address and a Running status, no network. */
+  apiOnlyNodes?: { name: string; podCIDR: string; hostIP: string }[];
   /** resolv.conf for a pod of this namespace. */
   resolvConfFor: (namespace: string) => string;
   /** Whether the kubelet starts the generic responder on a pod's container ports (false for pods that run their own server). */
@@ -53,6 +55,10 @@ export class Kubelet implements KubeletBackend {
   constructor(opts: KubeletOptions) {
     this.opts = opts;
     for (const n of opts.nodes) this.used.set(n.name, new Set([n.gatewayIP, n.vtepIP]));
+    for (const n of opts.apiOnlyNodes ?? []) {
+      const [a, b, c] = n.podCIDR.split('/')[0]!.split('.');
+      this.used.set(n.name, new Set([`${a}.${b}.${c}.0`, `${a}.${b}.${c}.1`]));
+    }
   }
 
   /** Realizes every pod already in the store, then follows the store's changes. */
@@ -94,7 +100,7 @@ export class Kubelet implements KubeletBackend {
     if (ip && node && !p.spec?.hostNetwork) this.used.get(node)?.add(ip);
   }
 
-  private allocateIP(node: NodeNet): string {
+  private allocateIP(node: { name: string; podCIDR: string }): string {
     const used = this.used.get(node.name)!;
     const [a, b, c] = node.podCIDR.split('/')[0]!.split('.');
     for (let d = 2; d < 255; d++) {
@@ -129,9 +135,14 @@ export class Kubelet implements KubeletBackend {
   private async realize(pod: Obj): Promise<void> {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     const node = this.nodeOf(pod.spec?.nodeName);
-    if (!node) return; // unscheduled or a synthetic node: API only
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return;
+    const apiOnly = (this.opts.apiOnlyNodes ?? []).find((n) => n.name === pod.spec?.nodeName);
+    if (apiOnly) {
+      this.startApiOnly(pod, apiOnly);
+      return;
+    }
+    if (!node) return; // unscheduled or a synthetic node: API only
     const hostNetwork = pod.spec?.hostNetwork === true;
     const ip = hostNetwork ? node.underlayIP : ((pod.status?.podIP as string | undefined) ?? this.allocateIP(node));
     const live: LivePod = { net: { key, node: node.name, netns: node.netns, hostNetwork, ip }, uid: pod.metadata.uid, ports: [], execs: new Set() };
@@ -175,6 +186,27 @@ export class Kubelet implements KubeletBackend {
     const deadline = pod.spec?.activeDeadlineSeconds as number | undefined;
     if (deadline !== undefined) live.deadline = setTimeout(() => void this.expire(key, live), deadline * 1000).unref();
     this.markEphemeralRunning(this.opts.store.get('pods', pod.metadata.namespace, pod.metadata.name) ?? pod);
+  }
+
+  /** A pod on an API-only (Windows) node: an address from the node's pod CIDR and a Running status, with no network. */
+  private startApiOnly(pod: Obj, node: { name: string; podCIDR: string; hostIP: string }): void {
+    if (pod.status?.podIP) return; // a scenario pod: the API already holds its status
+    const ip = pod.spec?.hostNetwork === true ? node.hostIP : this.allocateIP(node);
+    const now = (this.opts.now?.() ?? new Date()).toISOString();
+    this.opts.store.mutate('pods', pod.metadata.namespace, pod.metadata.name, (o: Obj) => {
+      o.status ??= {};
+      const s = o.status;
+      s.phase = 'Running';
+      s.podIP = ip;
+      s.podIPs = [{ ip }];
+      s.hostIP = node.hostIP;
+      s.hostIPs = [{ ip: node.hostIP }];
+      s.startTime ??= now;
+      s.conditions = ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((t) => ({ type: t, status: 'True', lastTransitionTime: now }));
+      s.containerStatuses = (o.spec.containers ?? []).map((c: Obj) => ({
+        name: c.name, image: c.image, imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } },
+      }));
+    });
   }
 
   /** Marks every ephemeral container without a status as running, as a kubelet does once it has started it. */
@@ -232,6 +264,9 @@ export class Kubelet implements KubeletBackend {
     const name = req.container ?? containers[0]?.name;
     const isEphemeral = ephemeral.some((c) => c.name === name);
     const live = this.pods.get(`${req.namespace}/${req.pod}`);
+    if ((this.opts.apiOnlyNodes ?? []).some((n) => n.name === pod.spec?.nodeName)) {
+      throw new LabApiError(400, 'BadRequest', `pod ${req.pod} runs on node ${pod.spec.nodeName}, which the lab serves through the API only (a Windows node has no data plane in the lab)`);
+    }
     if (!live || pod.status?.phase !== 'Running') {
       throw new LabApiError(400, 'BadRequest', `cannot exec into a container in a completed pod; current phase is ${pod.status?.phase ?? 'Pending'}`);
     }

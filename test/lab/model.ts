@@ -22,6 +22,22 @@ export interface ScenarioNode {
   podCIDR: string;
   ready: boolean;
   labels: Record<string, string>;
+  /** `windows` nodes are API-only: labelled and tainted as cloud providers do, with no data plane (absent: linux). */
+  os?: NodeOS;
+}
+
+/** Operating systems a scenario node can run (`spec.nodes[].os`). */
+export const NODE_OS = ['linux', 'windows'] as const;
+/** One of NODE_OS. */
+export type NodeOS = (typeof NODE_OS)[number];
+
+/** A pod-level securityContext of a scenario pod (`spec.pods[].securityContext`), as core/v1 PodSecurityContext. */
+export interface ScenarioPodSecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  fsGroup?: number;
+  seccompProfile?: { type: 'RuntimeDefault' | 'Unconfined' | 'Localhost'; localhostProfile?: string };
 }
 
 /** A namespace of the scenario (default and kube-system are always added). */
@@ -41,6 +57,8 @@ export interface ScenarioPod {
   hostNetwork: boolean;
   /** Set when the pod belongs to a workload (e.g. {kind: 'Deployment', name: 'web'}); the lab writes ownerReferences. */
   owner?: { kind: 'Deployment' | 'StatefulSet' | 'DaemonSet'; name: string };
+  /** The pod's securityContext, written to the pod and enforced by the lab's kubelet (runAsNonRoot). */
+  securityContext?: ScenarioPodSecurityContext;
 }
 
 /** A Service port; targetPort is a number or the name of a container port. */

@@ -180,7 +180,7 @@ describe('parseScenario: invalid files', () => {
     {
       name: 'unknown key without close match',
       text: variant((x) => { x.spec.nodes[0].zone = 'a'; }),
-      problems: [{ path: 'spec.nodes[0].zone', message: 'unknown field, allowed: name, podCIDR, ready, labels' }],
+      problems: [{ path: 'spec.nodes[0].zone', message: 'unknown field, allowed: name, podCIDR, ready, labels, os' }],
     },
     { name: 'no nodes', text: variant((x) => { x.spec.nodes = []; x.spec.pods = []; }), problems: [{ path: 'spec.nodes', message: 'must list at least one node' }] },
     { name: 'duplicate node', text: variant((x) => { x.spec.nodes[1].name = 'node-1'; x.spec.pods = []; }), problems: [{ path: 'spec.nodes[1].name', message: 'duplicate node "node-1" (also spec.nodes[0])' }] },

@@ -25,6 +25,13 @@ export interface ApiServerOptions {
   token: string;
   tls: { cert: string; key: string };
   rbacDeny: readonly ScenarioRbacDeny[];
+  /** Added before every API response and before every exec stream starts, as a remote control plane's round trip. */
+  apiLatencyMs?: number;
+}
+
+/** Waits ms milliseconds (nothing for 0). */
+function delay(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
 /** A running API server. */
@@ -529,6 +536,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       sendJson(res, 200, log);
       return;
     }
+    await delay(opts.apiLatencyMs ?? 0);
     const verb = route?.kind === 'resource' ? readVerb(method, route, url.searchParams) : method.toLowerCase();
     count(method, url.pathname, route, verb);
     record(route, verb, url.searchParams);
@@ -593,6 +601,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     if (!pickExecProtocol(readOfferedProtocols(req))) {
       throw badRequest(`unable to upgrade: none of the offered subprotocols is supported (supported: v5.channel.k8s.io, v4.channel.k8s.io)`);
     }
+    await delay(opts.apiLatencyMs ?? 0);
     const proc = await opts.kubelet.exec(execReq);
     serveExecSocket(wss, req, socket, head, execReq, proc);
   };

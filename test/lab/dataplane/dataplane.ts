@@ -41,6 +41,12 @@ export interface ResponderHandle {
   pid: number | undefined;
 }
 
+/** Where the cluster DNS listens and what it is authoritative for (defaults: port 53, cluster.local). */
+export interface DnsServerOptions {
+  port?: number;
+  domain?: string;
+}
+
 /** An A record set dnsmasq serves. */
 export interface DnsRecord {
   name: string;
@@ -102,7 +108,7 @@ export class Dataplane {
   private readonly nodes = new Map<string, NodeNet>();
   private readonly pods = new Map<string, PodRecord>();
   private readonly responders: ResponderHandle[] = [];
-  private dns: { pod: PodNet; records: DnsRecord[]; pid: number | undefined } | undefined;
+  private dns: { servers: { pod: PodNet; pid: number | undefined }[]; records: DnsRecord[]; options: DnsServerOptions } | undefined;
   private readonly serviceState = new Map<string, { services: ServiceRules[]; omit: 'all' | string[] | undefined; chains: string[] }>();
   private readonly faultOmit = new Map<string, 'all' | string[]>();
   private podCounter = 0;
@@ -326,37 +332,48 @@ export class Dataplane {
   }
 
   /**
-   * Runs dnsmasq in the DNS pod's namespace on <podIP>:53 (UDP and TCP), authoritative for cluster.local with the given
-   * A records (nothing is ever forwarded upstream); waits until it listens and returns its PID.
+   * Runs dnsmasq in each DNS pod's namespace on <podIP>:<port> (UDP and TCP, port 53 unless given), authoritative for the
+   * cluster domain (cluster.local unless given) with the given A records (nothing is ever forwarded upstream); waits
+   * until every one listens and returns their PIDs in order.
    */
-  async startDnsServer(pod: PodNet, records: DnsRecord[]): Promise<number> {
-    if (this.dns?.pid !== undefined) await this.stopDnsServer();
+  async startDnsServer(pods: PodNet | PodNet[], records: DnsRecord[], options: DnsServerOptions = {}): Promise<number> {
+    if (this.dns?.servers.some((s) => s.pid !== undefined)) await this.stopDnsServer();
     fs.mkdirSync(this.dir, { recursive: true });
     this.writeHostsFile(records);
-    const argv = [
-      'dnsmasq',
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      '--user=root',
-      `--pid-file=${path.join(this.dir, 'dnsmasq.pid')}`,
-      '--no-resolv',
-      '--no-hosts',
-      `--addn-hosts=${this.hostsFile()}`,
-      '--bind-interfaces',
-      `--listen-address=${pod.ip}`,
-      '--port=53',
-      '--local=/cluster.local/',
-      // Every other name gets NXDOMAIN, as from an upstream that has no such name (the lab has no upstream; dnsmasq
-      // would otherwise answer REFUSED, which no real cluster DNS does for an unknown name).
-      '--local=/#/',
-      '--domain-needed',
-      '--log-facility=-',
-    ];
-    const child = this.spawnIn(pod.netns, argv, { role: 'dnsmasq' });
-    this.dns = { pod, records, pid: child.pid };
-    await waitForListen(child.pid as number, 'UDP', 53, `dnsmasq in ${pod.netns}`);
-    await waitForListen(child.pid as number, 'TCP', 53, `dnsmasq in ${pod.netns}`);
-    return child.pid as number;
+    const list = Array.isArray(pods) ? pods : [pods];
+    const port = options.port ?? 53;
+    const domain = options.domain ?? 'cluster.local';
+    this.dns = { servers: list.map((pod) => ({ pod, pid: undefined })), records, options };
+    const pids = await Promise.all(
+      list.map(async (pod, i) => {
+        const argv = [
+          'dnsmasq',
+          '--keep-in-foreground',
+          '--conf-file=/dev/null',
+          '--user=root',
+          `--pid-file=${path.join(this.dir, i === 0 ? 'dnsmasq.pid' : `dnsmasq-${i}.pid`)}`,
+          '--no-resolv',
+          '--no-hosts',
+          `--addn-hosts=${this.hostsFile()}`,
+          '--bind-interfaces',
+          `--listen-address=${pod.ip}`,
+          `--port=${port}`,
+          `--local=/${domain}/`,
+          // Every other name gets NXDOMAIN, as from an upstream that has no such name (the lab has no upstream; dnsmasq
+          // would otherwise answer REFUSED, which no real cluster DNS does for an unknown name).
+          '--local=/#/',
+          '--domain-needed',
+          '--log-facility=-',
+        ];
+        const child = this.spawnIn(pod.netns, argv, { role: 'dnsmasq' });
+        const server = this.dns!.servers[i]!;
+        server.pid = child.pid;
+        await waitForListen(child.pid as number, 'UDP', port, `dnsmasq in ${pod.netns}`);
+        await waitForListen(child.pid as number, 'TCP', port, `dnsmasq in ${pod.netns}`);
+        return child.pid as number;
+      }),
+    );
+    return pids[0] as number;
   }
 
   /** Replaces dnsmasq's records (rewrites its hosts file and sends SIGHUP; dnsmasq reloads within milliseconds). */
@@ -364,14 +381,16 @@ export class Dataplane {
     if (this.dns === undefined) throw new Error('updateDnsRecords: the DNS server was never started');
     this.dns.records = records;
     this.writeHostsFile(records);
-    if (this.dns.pid !== undefined) process.kill(this.dns.pid, 'SIGHUP');
+    for (const server of this.dns.servers) if (server.pid !== undefined) process.kill(server.pid, 'SIGHUP');
   }
 
-  /** Stops dnsmasq (its records are kept for a restart). */
+  /** Stops every dnsmasq (their records are kept for a restart). */
   async stopDnsServer(): Promise<void> {
-    if (this.dns?.pid === undefined) return;
-    await this.stopProcess(this.dns.pid);
-    this.dns.pid = undefined;
+    for (const server of this.dns?.servers ?? []) {
+      if (server.pid === undefined) continue;
+      await this.stopProcess(server.pid);
+      server.pid = undefined;
+    }
   }
 
   /**
@@ -485,7 +504,7 @@ export class Dataplane {
       case 'dns-server-down':
         if (on) return this.stopDnsServer();
         if (this.dns === undefined) throw new Error('dns-server-down: the DNS server was never started');
-        await this.startDnsServer(this.dns.pod, this.dns.records);
+        await this.startDnsServer(this.dns.servers.map((s) => s.pod), this.dns.records, this.dns.options);
         return;
       case 'dns-no-endpoints':
         // Purely API-side: the DNS pod is reported not Ready, so the caller renders kube-dns without ready endpoints

@@ -106,6 +106,7 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
         startResponder: async (pod, port, protocol) => void (await dataplane.startResponder(pod, port, protocol)),
       },
       apiOnlyNodes,
+      images: { pullSeconds: scenario.cluster.imagePullSeconds, allowed: scenario.cluster.images },
       resolvConfFor: (namespace) => renderResolvConf(namespace, { domain: dns.domain }),
       runsResponders: (pod) => !isDnsPod(pod, dns),
       log,

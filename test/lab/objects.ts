@@ -318,6 +318,8 @@ interface PodInput {
   image: string;
   ownerReferences?: KubeOwnerReference[];
   securityContext?: Record<string, unknown>;
+  /** The container's securityContext (set for pods of namespaces that enforce Pod Security restricted). */
+  containerSecurityContext?: Record<string, unknown>;
   /** Set for pods on Windows nodes: the nodeSelector and toleration such pods carry. */
   windows?: boolean;
 }
@@ -329,6 +331,7 @@ function podObject(p: PodInput, opts: BuildOptions): KubePod {
   const metadata = meta(p.name, p.namespace, p.labels, opts);
   if (p.ownerReferences) metadata.ownerReferences = p.ownerReferences;
   const container: KubePod['spec']['containers'][number] = { name: p.container, image: p.image, imagePullPolicy: 'IfNotPresent' };
+  if (p.containerSecurityContext) container.securityContext = structuredClone(p.containerSecurityContext);
   if (p.ports.length > 0) container.ports = p.ports.map((port) => ({ ...port }));
   return {
     apiVersion: 'v1',
@@ -470,6 +473,7 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
   const nodes = scenario.nodes.map((n) => nodeObject({ ...n, address: getNodeUnderlayIP(n.index) }, opts));
   const dns = clusterDnsLayout(scenario);
   const windowsNodes = new Set(scenario.nodes.filter((n) => n.os === 'windows').map((n) => n.name));
+  const restrictedNamespaces = new Set(scenario.namespaces.filter((n) => n.labels['pod-security.kubernetes.io/enforce'] === 'restricted').map((n) => n.name));
   const hostIPOf = (nodeName: string): string => {
     const node = scenario.nodes.find((n) => n.name === nodeName);
     if (!node) throw new Error(`unknown node ${nodeName}`);
@@ -534,6 +538,9 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
     const refs = pod.owner ? ownerRefs.get(`${pod.namespace}/${pod.owner.kind}/${pod.owner.name}`) : undefined;
     if (refs) input.ownerReferences = refs;
     if (pod.securityContext) input.securityContext = { ...pod.securityContext };
+    // A pod running in a namespace that enforces restricted was admitted there: its container drops every capability
+    // and forbids privilege escalation, as restricted requires of each container.
+    if (restrictedNamespaces.has(pod.namespace)) input.containerSecurityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
     if (windowsNodes.has(pod.node)) input.windows = true;
     pods.push(podObject(input, opts));
   }

@@ -1179,7 +1179,5 @@ export function unbuiltClusterSettings(c: ScenarioCluster): ScenarioProblem[] {
   if (c.forwardPolicy !== d.forwardPolicy) no('forwardPolicy', c.forwardPolicy);
   if (c.dns.nodeLocalCache !== d.dns.nodeLocalCache) no('dns.nodeLocalCache', c.dns.nodeLocalCache);
   if (c.ipFamilies.join() !== d.ipFamilies.join()) no('ipFamilies', c.ipFamilies);
-  if (c.imagePullSeconds !== d.imagePullSeconds) no('imagePullSeconds', c.imagePullSeconds);
-  if (c.images.length > 0) no('images', c.images);
   return out;
 }

@@ -218,3 +218,64 @@ describe.skipIf(skip)('lab up --api-latency', () => {
     expect(readFileSync(kubeconfig, 'utf8')).toContain('server: https://127.0.0.1:');
   });
 });
+
+describe.skipIf(skip)('NodeLocal DNSCache (scenarios/node-local-dns.yaml)', () => {
+  let lab: TestLab;
+  beforeAll(async () => {
+    lab = await startTestLab('node-local-dns');
+  }, 90_000);
+  afterAll(async () => lab?.down(), 60_000);
+
+  it('runs the node-local-dns DaemonSet (hostNetwork, one Ready pod per node) and the kube-dns-upstream Service', async () => {
+    const pods = json((await lab.kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=node-local-dns', '-o', 'json'])).stdout).items;
+    expect(pods.map((p: any) => [p.spec.nodeName, p.spec.hostNetwork, p.status.podIP, p.status.conditions.find((c: any) => c.type === 'Ready').status]).sort()).toEqual([
+      ['node-1', true, '172.31.0.11', 'True'],
+      ['node-2', true, '172.31.0.12', 'True'],
+    ]);
+    for (const p of pods) {
+      expect(p.metadata.name).toMatch(/^node-local-dns-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+      expect(p.metadata.ownerReferences[0]).toMatchObject({ kind: 'DaemonSet', name: 'node-local-dns' });
+      expect(p.spec.containers[0]).toMatchObject({ name: 'node-cache', image: 'registry.k8s.io/dns/k8s-dns-node-cache:1.26.4', securityContext: { capabilities: { add: ['NET_ADMIN'] } } });
+      expect(p.spec.dnsPolicy).toBe('Default');
+    }
+    const upstream = json((await lab.kubectl(['get', 'svc', '-n', 'kube-system', 'kube-dns-upstream', '-o', 'json'])).stdout);
+    expect(upstream.spec.selector).toEqual({ 'k8s-app': 'kube-dns' });
+    expect(upstream.metadata.labels['kubernetes.io/name']).toBe('KubeDNSUpstream');
+    const coredns = (await lab.kubectl(['get', 'pod', '-n', 'kube-system', 'coredns-6f6b679f8f-k8x2q', '-o', 'jsonpath={.status.podIP}'])).stdout;
+    const slices = json((await lab.kubectl(['get', 'endpointslices', '-n', 'kube-system', '-l', 'kubernetes.io/service-name=kube-dns-upstream', '-o', 'json'])).stdout).items;
+    expect(slices.flatMap((s: any) => s.endpoints.map((e: any) => e.addresses[0]))).toEqual([coredns]);
+  });
+
+  it('points every pod at 169.254.20.10, where each node’s cache answers from CoreDNS through kube-dns-upstream', async () => {
+    const web = (await lab.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+    for (const pod of ['default/client', 'shop/web-1']) {
+      expect((await lab.exec(pod, ['cat', '/etc/resolv.conf'])).stdout).toBe(resolvConf(pod.split('/')[0]!, 'cluster.local', '169.254.20.10'));
+      expect((await lab.exec(pod, ['dig', '+short', '+search', '+time=2', '+tries=2', 'web.shop'])).stdout).toBe(`${web}\n`);
+    }
+    const cache = json((await lab.kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=node-local-dns', '--field-selector', 'spec.nodeName=node-2', '-o', 'json'])).stdout).items[0];
+    const link = await lab.exec(`kube-system/${cache.metadata.name}`, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'nodelocaldns']);
+    expect(link.stdout).toMatch(/^\d+: nodelocaldns\s+inet 169\.254\.20\.10\/32 scope global nodelocaldns/);
+    const raw = await lab.exec(`kube-system/${cache.metadata.name}`, ['iptables', '-t', 'raw', '-S', 'PREROUTING']);
+    expect(raw.stdout).toContain('-A PREROUTING -d 169.254.20.10/32 -p udp -m udp --dport 53 -j NOTRACK\n');
+    expect(raw.stdout).toContain('-A PREROUTING -d 169.254.20.10/32 -p tcp -m tcp --dport 53 -j NOTRACK\n');
+  });
+});
+
+describe.skipIf(skip)('node-local-dns-down (scenarios/node-local-dns-down.yaml)', () => {
+  let lab: TestLab;
+  beforeAll(async () => {
+    lab = await startTestLab('node-local-dns-down');
+  }, 90_000);
+  afterAll(async () => lab?.down(), 60_000);
+
+  it('stops name resolution on node-2 only, while its cache pod stays Ready and CoreDNS answers', async () => {
+    const web = (await lab.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+    const broken = await lab.exec('shop/web-1', ['dig', '+time=1', '+tries=1', '+search', 'web.shop']);
+    expect(broken.stdout).toContain(';; communications error to 169.254.20.10#53: connection refused');
+    expect(broken.stdout).toContain(';; no servers could be reached');
+    expect((await lab.exec('default/client', ['dig', '+short', '+search', '+time=2', '+tries=2', 'web.shop'])).stdout).toBe(`${web}\n`);
+    expect((await lab.exec('shop/web-1', ['dig', '+short', '+time=2', '+tries=2', '@10.96.0.10', 'web.shop.svc.cluster.local'])).stdout).toBe(`${web}\n`);
+    const table = await lab.kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=node-local-dns', '-o', 'wide']);
+    expect(table.stdout).toMatch(/^node-local-dns-\S+\s+1\/1\s+Running\s+0\s+\S+\s+172\.31\.0\.12\s+node-2\s/m);
+  });
+});

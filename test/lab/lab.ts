@@ -19,7 +19,7 @@ import { Kubelet } from './kubelet.ts';
 import { LAB_ADDRESSES, type CommandRunner, type NodeNet, type PodNet, type Scenario } from './model.ts';
 import { applyPolicyRules } from './netpol/apply.ts';
 import { compileNetworkPolicies, type NetpolPod } from './netpol/compile.ts';
-import { buildClusterObjects, buildSyntheticObjects, clusterDnsLayout, type ClusterDnsLayout, type KubeNode, type KubePod, type KubeService } from './objects.ts';
+import { buildClusterObjects, buildSyntheticObjects, clusterDnsLayout, NODE_LOCAL_DNS, type ClusterDnsLayout, type KubeNode, type KubePod, type KubeService } from './objects.ts';
 import type { LabRecord } from './registry.ts';
 import { SYNTHETIC_NAMESPACE } from './scenario.ts';
 
@@ -61,6 +61,11 @@ function isDnsPod(pod: Obj, dns: ClusterDnsLayout): boolean {
 export interface StartLabOptions {
   /** Overrides `spec.cluster.apiLatencyMs`. */
   apiLatencyMs?: number;
+}
+
+/** True for NodeLocal DNSCache's pods: the cache runs in their node's namespace, not the generic responder. */
+function isNodeLocalDnsPod(pod: Obj): boolean {
+  return pod.metadata?.namespace === NODE_LOCAL_DNS.namespace && pod.metadata?.labels?.['k8s-app'] === NODE_LOCAL_DNS.labels['k8s-app'];
 }
 
 /** Builds and starts the lab a scenario describes; on failure removes whatever was built and rethrows. */
@@ -107,8 +112,9 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
       },
       apiOnlyNodes,
       images: { pullSeconds: scenario.cluster.imagePullSeconds, allowed: scenario.cluster.images },
-      resolvConfFor: (namespace) => renderResolvConf(namespace, { domain: dns.domain }),
-      runsResponders: (pod) => !isDnsPod(pod, dns),
+      // kubelet's clusterDNS is the node-local cache's address when NodeLocal DNSCache runs
+      resolvConfFor: (namespace) => renderResolvConf(namespace, dns.nodeLocalCache ? { domain: dns.domain, nameserver: LAB_ADDRESSES.nodeLocalDnsIP } : { domain: dns.domain }),
+      runsResponders: (pod) => !isDnsPod(pod, dns) && !isNodeLocalDnsPod(pod),
       log,
     });
     await kubelet.start();
@@ -119,6 +125,11 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     const dnsNets = dns.pods.map((p) => kubelet!.podNet(`${dns.namespace}/${p.name}`));
     if (dnsNets.length === 0 || dnsNets.some((n) => n === undefined)) throw new Error('a cluster DNS pod has no network');
     await controller.startDns(dnsNets as PodNet[], dns.port);
+    if (dns.nodeLocalCache) {
+      const upstreamIP = (store.get('services', NODE_LOCAL_DNS.namespace, NODE_LOCAL_DNS.upstreamService) as KubeService | undefined)?.spec.clusterIP;
+      if (!upstreamIP) throw new Error(`the ${NODE_LOCAL_DNS.upstreamService} Service has no ClusterIP`);
+      await Promise.all(nodes.map((n) => dataplane.startNodeLocalDns(n, { localIP: LAB_ADDRESSES.nodeLocalDnsIP, upstreamIP, domain: dns.domain })));
+    }
     for (const f of scenario.faults) await dataplane.applyFault(f);
     controller.start();
 

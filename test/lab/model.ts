@@ -101,7 +101,8 @@ export type ScenarioFault =
   | { type: 'neighbor-stale'; node: string; pod: string }
   | { type: 'dns-record-missing'; service: string }
   | { type: 'hairpin-off'; pod: string }
-  | { type: 'overlay-lossy'; node: string; percent?: number };
+  | { type: 'overlay-lossy'; node: string; percent?: number }
+  | { type: 'node-local-dns-down'; node: string };
 
 /** Every fault type name, in catalog order. */
 export const FAULT_TYPES = [
@@ -119,6 +120,7 @@ export const FAULT_TYPES = [
   'dns-record-missing',
   'hairpin-off',
   'overlay-lossy',
+  'node-local-dns-down',
 ] as const satisfies readonly ScenarioFault['type'][];
 
 /** One RBAC denial: requests matching it get 403 and SelfSubjectAccessReviews say not allowed. */
@@ -229,6 +231,8 @@ export const LAB_ADDRESSES = {
   serviceCIDR: '10.96.0.0/16',
   /** The cluster DNS Service's ClusterIP. */
   dnsClusterIP: '10.96.0.10',
+  /** Where NodeLocal DNSCache listens on every node (upstream's default __PILLAR__LOCAL__DNS__). */
+  nodeLocalDnsIP: '169.254.20.10',
   /** The cluster-wide pod network (the flannel "Network"). */
   clusterCIDR: '10.244.0.0/16',
   /** VXLAN port, flannel's default. */

@@ -5,7 +5,7 @@
  */
 import { formatIPv4, getNodeUnderlayIP, parseCIDR, parseIPv4 } from './dataplane/addressing.ts';
 import { DEFAULT_CLUSTER, LAB_ADDRESSES, type NodeOS, type Scenario, type ScenarioClusterDNS, type ScenarioPod } from './model.ts';
-import { clusterDnsPods, DNS_POD_NAME, SYNTHETIC_NAMESPACE } from './scenario.ts';
+import { clusterDnsPods, DNS_POD_NAME, nodeLocalDnsPods, SYNTHETIC_NAMESPACE } from './scenario.ts';
 
 /** Metadata every object carries (resourceVersion is set by the store). */
 export interface KubeMeta {
@@ -142,6 +142,17 @@ export function clusterDnsLayout(scenario: Pick<Scenario, 'cluster' | 'nodes'>):
   return { ...scenario.cluster.dns, clusterIP: LAB_ADDRESSES.dnsClusterIP, pods: clusterDnsPods(scenario.cluster.dns, scenario.nodes) };
 }
 
+/** NodeLocal DNSCache as upstream's nodelocaldns.yaml installs it (cluster/addons/dns/nodelocaldns). */
+export const NODE_LOCAL_DNS = {
+  namespace: 'kube-system',
+  workloadName: 'node-local-dns',
+  labels: { 'k8s-app': 'node-local-dns' },
+  upstreamService: 'kube-dns-upstream',
+  metricsService: 'node-local-dns',
+  container: 'node-cache',
+  image: 'registry.k8s.io/dns/k8s-dns-node-cache:1.26.4',
+} as const;
+
 /** The taint cloud providers put on Windows nodes (AKS and EKS document `os=windows:NoSchedule`). */
 export const WINDOWS_NODE_TAINT = { key: 'os', value: 'windows', effect: 'NoSchedule' } as const;
 
@@ -212,6 +223,7 @@ export function assignClusterIPs(scenario: Scenario): Map<string, string> {
     if (svc.type !== 'ClusterIP') continue;
     out.set(`${svc.namespace}/${svc.name}`, svc.clusterIP ?? allocate());
   }
+  if (dns.nodeLocalCache) out.set(`${NODE_LOCAL_DNS.namespace}/${NODE_LOCAL_DNS.upstreamService}`, allocate());
   return out;
 }
 
@@ -322,6 +334,8 @@ interface PodInput {
   containerSecurityContext?: Record<string, unknown>;
   /** Set for pods on Windows nodes: the nodeSelector and toleration such pods carry. */
   windows?: boolean;
+  /** Overrides the dnsPolicy the lab derives from hostNetwork. */
+  dnsPolicy?: string;
 }
 
 function podObject(p: PodInput, opts: BuildOptions): KubePod {
@@ -342,7 +356,7 @@ function podObject(p: PodInput, opts: BuildOptions): KubePod {
       hostNetwork: p.hostNetwork,
       containers: [container],
       restartPolicy: 'Always',
-      dnsPolicy: p.hostNetwork ? 'ClusterFirstWithHostNet' : 'ClusterFirst',
+      dnsPolicy: p.dnsPolicy ?? (p.hostNetwork ? 'ClusterFirstWithHostNet' : 'ClusterFirst'),
       serviceAccountName: 'default',
       terminationGracePeriodSeconds: 30,
       schedulerName: 'default-scheduler',
@@ -495,6 +509,14 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
     return [{ apiVersion: 'apps/v1', kind, name, uid: w.metadata.uid, controller: true, blockOwnerDeletion: true }];
   };
   const dnsOwner = dns.pods.length > 0 ? addWorkload(dns.workload.kind, dns.workload.name, dns.namespace, dns.pods.map(() => dnsPod)) : undefined;
+  const nodeLocalPods = dns.nodeLocalCache ? nodeLocalDnsPods(scenario.nodes) : [];
+  const nodeLocalPorts: KubeContainerPort[] = [
+    { name: 'dns', containerPort: 53, protocol: 'UDP' },
+    { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+    { name: 'metrics', containerPort: 9253, protocol: 'TCP' },
+  ];
+  const nodeLocalPod = { labels: { ...NODE_LOCAL_DNS.labels }, ready: true, ports: nodeLocalPorts, container: NODE_LOCAL_DNS.container, image: NODE_LOCAL_DNS.image };
+  const nodeLocalOwner = nodeLocalPods.length > 0 ? addWorkload('DaemonSet', NODE_LOCAL_DNS.workloadName, NODE_LOCAL_DNS.namespace, nodeLocalPods.map(() => nodeLocalPod)) : undefined;
   const groups = new Map<string, ScenarioPod[]>();
   for (const pod of scenario.pods) {
     if (!pod.owner) continue;
@@ -519,6 +541,21 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
       hostIP: hostIPOf(d.node),
     };
     if (dnsOwner) input.ownerReferences = dnsOwner;
+    pods.push(podObject(input, opts));
+  }
+  for (const p of nodeLocalPods) {
+    const input: PodInput = {
+      name: p.name,
+      namespace: NODE_LOCAL_DNS.namespace,
+      node: p.node,
+      ...nodeLocalPod,
+      hostNetwork: true,
+      podIP: hostIPOf(p.node),
+      hostIP: hostIPOf(p.node),
+      dnsPolicy: 'Default',
+      containerSecurityContext: { capabilities: { add: ['NET_ADMIN'] } },
+    };
+    if (nodeLocalOwner) input.ownerReferences = nodeLocalOwner;
     pods.push(podObject(input, opts));
   }
   for (const pod of scenario.pods) {
@@ -561,6 +598,32 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
         : { ...dns.labels },
     }, opts),
   ];
+  if (dns.nodeLocalCache) {
+    const upstream = clusterIPs.get(`${NODE_LOCAL_DNS.namespace}/${NODE_LOCAL_DNS.upstreamService}`);
+    services.push(
+      serviceObject({
+        name: NODE_LOCAL_DNS.upstreamService,
+        namespace: NODE_LOCAL_DNS.namespace,
+        type: 'ClusterIP',
+        selector: { ...dns.labels },
+        ports: [
+          { name: 'dns', port: 53, targetPort: dns.port, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, targetPort: dns.port, protocol: 'TCP' },
+        ],
+        ...(upstream ? { clusterIP: upstream } : {}),
+        labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'addonmanager.kubernetes.io/mode': 'Reconcile', 'kubernetes.io/name': 'KubeDNSUpstream' },
+      }, opts),
+      serviceObject({
+        name: NODE_LOCAL_DNS.metricsService,
+        namespace: NODE_LOCAL_DNS.namespace,
+        type: 'ClusterIP',
+        selector: { ...NODE_LOCAL_DNS.labels },
+        ports: [{ name: 'metrics', port: 9253, targetPort: 9253, protocol: 'TCP' }],
+        clusterIP: 'None',
+        labels: { ...NODE_LOCAL_DNS.labels },
+      }, opts),
+    );
+  }
   for (const svc of scenario.services) {
     const input: Parameters<typeof serviceObject>[0] = {
       name: svc.name,

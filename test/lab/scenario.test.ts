@@ -144,7 +144,8 @@ describe('parseScenario: valid files', () => {
       'overlay-lossy': { node: 'node-2', percent: 30 },
     };
     const fault = { type, ...(params[type] ?? { node: 'node-2' }) };
-    const s = parseScenario(variant((x) => { x.spec.faults = [fault]; }), 'f.yaml');
+    // node-local-dns-down needs the cache it stops (spec.cluster.dns.nodeLocalCache)
+    const s = parseScenario(variant((x) => { x.spec.faults = [fault]; if (type === 'node-local-dns-down') x.spec.cluster = { dns: { nodeLocalCache: true } }; }), 'f.yaml');
     expect(s.faults).toEqual([fault]);
   });
 

@@ -86,6 +86,14 @@ export function clusterDnsPods(dns: ScenarioClusterDNS, nodes: readonly Pick<Sce
   }
 }
 
+/** The `node-local-dns` DaemonSet's pods (NodeLocal DNSCache): one `node-local-dns-<5 chars>` per Linux node. */
+export function nodeLocalDnsPods(nodes: readonly Pick<ScenarioNode, 'name' | 'os'>[]): { name: string; node: string }[] {
+  return nodes.filter((n) => n.os !== 'windows').map((n) => ({ name: `node-local-dns-${nameSuffix(`node-local-dns/${n.name}`)}`, node: n.name }));
+}
+
+/** The Services NodeLocal DNSCache adds to kube-system (upstream's nodelocaldns.yaml). */
+export const NODE_LOCAL_DNS_SERVICES = ['kube-dns-upstream', 'node-local-dns'] as const;
+
 /** A stable 5-character generated-name suffix for a key (FNV-1a over the key, in NAME_SUFFIX_ALPHABET). */
 function nameSuffix(key: string): string {
   let h = 0x811c9dc5;
@@ -131,6 +139,7 @@ const FAULT_PARAMS: Record<ScenarioFault['type'], { required: string[]; optional
   'dns-record-missing': { required: ['service'], optional: [] },
   'hairpin-off': { required: ['pod'], optional: [] },
   'overlay-lossy': { required: ['node'], optional: ['percent'] },
+  'node-local-dns-down': { required: ['node'], optional: [] },
 };
 
 /** Reads a scenario file and validates it; throws ScenarioError naming the file when it is unreadable or invalid. */
@@ -365,7 +374,10 @@ class Validator {
     const nodeNames = nodes.map((n) => n.name);
     const nsNames = namespaces.map((n) => n.name);
     const dnsPods = clusterDnsPods(cluster.dns, nodes);
-    const pods = this.pods(spec.pods, nodes, nsNames, cluster.dns, dnsPods);
+    const reservedPods = cluster.dns.nodeLocalCache
+      ? [...dnsPods, ...nodeLocalDnsPods(nodes).map((p) => ({ ...p, namespace: 'kube-system' }))]
+      : dnsPods;
+    const pods = this.pods(spec.pods, nodes, nsNames, cluster.dns, reservedPods);
     this.checkPodCapacity(nodes, pods, dnsPods);
     const services = this.services(spec.services, nsNames, cluster.dns);
     const networkPolicies = this.networkPolicies(spec.networkPolicies, nsNames);
@@ -462,7 +474,7 @@ class Validator {
     return out;
   }
 
-  pods(raw: unknown, nodes: ScenarioNode[], namespaces: string[], dns: ScenarioClusterDNS, dnsPods: { name: string }[]): ScenarioPod[] {
+  pods(raw: unknown, nodes: ScenarioNode[], namespaces: string[], dns: ScenarioClusterDNS, dnsPods: { name: string; namespace?: string }[]): ScenarioPod[] {
     const items = this.list(raw, 'spec.pods') ?? [];
     const out: ScenarioPod[] = [];
     const seen = new Map<string, string>();
@@ -497,7 +509,7 @@ class Validator {
         this.add(`${path}.name`, `duplicate pod "${key}" (also ${previous})`);
         return;
       }
-      if (dnsPods.some((d) => key === nsName(dns.namespace, d.name))) {
+      if (dnsPods.some((d) => key === nsName(d.namespace ?? dns.namespace, d.name))) {
         this.add(`${path}.name`, `"${key}" is reserved for the lab's cluster DNS pod`);
         return;
       }
@@ -687,6 +699,10 @@ class Validator {
       }
       if (key === nsName(dns.namespace, dns.service)) {
         this.add(`${path}.name`, `"${key}" is reserved for the lab's cluster DNS Service`);
+        return;
+      }
+      if (dns.nodeLocalCache && namespace === 'kube-system' && (NODE_LOCAL_DNS_SERVICES as readonly string[]).includes(name)) {
+        this.add(`${path}.name`, `"${key}" is reserved for NodeLocal DNSCache (spec.cluster.dns.nodeLocalCache)`);
         return;
       }
       seen.set(key, path);
@@ -976,6 +992,15 @@ class Validator {
         if (n === undefined) return undefined;
         return percent === undefined ? { type, node: n } : { type, node: n, percent };
       }
+      case 'node-local-dns-down': {
+        const n = node();
+        if (n === undefined) return undefined;
+        if (!cluster.dns.nodeLocalCache) {
+          this.add(`${path}.type`, 'needs spec.cluster.dns.nodeLocalCache: true (there is no node-local DNS cache to stop)');
+          return undefined;
+        }
+        return { type, node: n };
+      }
       case 'hairpin-off': {
         const ref = item.pod === undefined || item.pod === null ? undefined : this.objectRef(item.pod, `${path}.pod`, 'pod', pods.map((p) => nsName(p.namespace, p.name)));
         const pod = pods.find((p) => nsName(p.namespace, p.name) === ref);
@@ -1177,7 +1202,6 @@ export function unbuiltClusterSettings(c: ScenarioCluster): ScenarioProblem[] {
   if (c.serviceProxy !== d.serviceProxy) no('serviceProxy', c.serviceProxy);
   if (c.iptablesBackend !== d.iptablesBackend) no('iptablesBackend', c.iptablesBackend);
   if (c.forwardPolicy !== d.forwardPolicy) no('forwardPolicy', c.forwardPolicy);
-  if (c.dns.nodeLocalCache !== d.dns.nodeLocalCache) no('dns.nodeLocalCache', c.dns.nodeLocalCache);
   if (c.ipFamilies.join() !== d.ipFamilies.join()) no('ipFamilies', c.ipFamilies);
   return out;
 }

@@ -13,6 +13,7 @@ import { formatIPv4, getLabPrefix, getPodMAC, getPrefixLength, parseCIDR } from 
 import { mergeOmit, renderKubeProxyHooks, renderKubeProxyRules } from './kube-proxy.ts';
 import type { ServiceRules } from './kube-proxy.ts';
 import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
+import { NODE_LOCAL_DNS_INTERFACE, nodeCacheArgv, nodeLocalDnsLinks, nodeLocalDnsRules, type NodeLocalDnsPlan } from './node-local-dns.ts';
 
 /** Constructor options of Dataplane. */
 export interface DataplaneOptions {
@@ -111,6 +112,8 @@ export class Dataplane {
   private dns: { servers: { pod: PodNet; pid: number | undefined }[]; records: DnsRecord[]; options: DnsServerOptions } | undefined;
   private readonly serviceState = new Map<string, { services: ServiceRules[]; omit: 'all' | string[] | undefined; chains: string[] }>();
   private readonly faultOmit = new Map<string, 'all' | string[]>();
+  /** NodeLocal DNSCache per node: its plan and its cache's PID (undefined while stopped). */
+  private readonly nodeLocalDns = new Map<string, { plan: NodeLocalDnsPlan; pid: number | undefined }>();
   private podCounter = 0;
 
   constructor(options: DataplaneOptions) {
@@ -394,6 +397,41 @@ export class Dataplane {
   }
 
   /**
+   * Sets NodeLocal DNSCache up in a node's namespace as node-cache does: the nodelocaldns dummy interface with the local
+   * IP, its iptables rules, and the cache listening there; waits until it listens.
+   */
+  async startNodeLocalDns(node: NodeNet, plan: NodeLocalDnsPlan): Promise<void> {
+    this.assertOwned(node.netns);
+    try {
+      await runIpBatch(this.runner, node.netns, nodeLocalDnsLinks(plan));
+    } catch (e) {
+      if (!/Unknown device type/.test((e as Error).message)) throw e;
+      await runIpBatch(this.runner, node.netns, [`link del ${NODE_LOCAL_DNS_INTERFACE}`]).catch(() => {});
+      await runIpBatch(this.runner, node.netns, nodeLocalDnsLinks(plan, 'bridge')); // this kernel has no dummy driver
+    }
+    for (const [table, chain, ...rule] of nodeLocalDnsRules(plan)) {
+      await this.runner.run(inNetns(node.netns, ['iptables', '-w', '-t', table!, '-I', chain!, ...rule]));
+    }
+    await this.runNodeCache(node, plan);
+  }
+
+  /** Stops a node's NodeLocal DNSCache process, leaving its interface and rules (a crashed node-cache). */
+  async stopNodeLocalDns(node: NodeNet): Promise<void> {
+    const cur = this.nodeLocalDns.get(node.name);
+    if (cur?.pid === undefined) return;
+    await this.stopProcess(cur.pid);
+    cur.pid = undefined;
+  }
+
+  private async runNodeCache(node: NodeNet, plan: NodeLocalDnsPlan): Promise<void> {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const child = this.spawnIn(node.netns, nodeCacheArgv(plan, path.join(this.dir, `node-cache-${node.name}.pid`)), { role: 'node-cache' });
+    this.nodeLocalDns.set(node.name, { plan, pid: child.pid });
+    await waitForListen(child.pid as number, 'UDP', 53, `node-cache in ${node.netns}`);
+    await waitForListen(child.pid as number, 'TCP', 53, `node-cache in ${node.netns}`);
+  }
+
+  /**
    * Applies kube-proxy iptables-mode rules for services on a node, replacing that node's previous KUBE-* content in one
    * iptables-restore; rules of active kube-proxy-rules-missing faults are left out as well as opts.omit.
    */
@@ -445,6 +483,7 @@ export class Dataplane {
     this.pods.clear();
     this.responders.length = 0;
     this.dns = undefined;
+    this.nodeLocalDns.clear();
     this.serviceState.clear();
     this.faultOmit.clear();
   }
@@ -538,6 +577,16 @@ export class Dataplane {
         const rec = this.pods.get(fault.pod);
         if (rec?.hostVeth === undefined) throw new Error(`hairpin-off: pod ${fault.pod} has no bridge port (unknown, or hostNetwork)`);
         await runIpBatch(this.runner, node(rec.pod.node).netns, [`link set dev ${rec.hostVeth} type bridge_slave hairpin ${on ? 'off' : 'on'}`]);
+        return;
+      }
+      case 'node-local-dns-down': {
+        // The node's cache process dies (as a crashed node-cache: its interface and iptables rules stay behind), so
+        // queries to the local IP on that node get ICMP port unreachable; its pod stays Ready in the API.
+        const n = node(fault.node);
+        if (on) return this.stopNodeLocalDns(n);
+        const cur = this.nodeLocalDns.get(n.name);
+        if (!cur) throw new Error(`node-local-dns-down: no NodeLocal DNSCache on ${n.name}`);
+        await this.runNodeCache(n, cur.plan);
         return;
       }
       case 'dns-record-missing':

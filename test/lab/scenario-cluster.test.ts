@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { DEFAULT_CLUSTER, type ScenarioCluster } from './model.ts';
+import { buildClusterObjects } from './objects.ts';
 import { clusterDnsPods, parseScenario, ScenarioError, unbuiltClusterSettings, type ScenarioProblem } from './scenario.ts';
 
 /** A small valid scenario with `cluster` as its spec.cluster (omitted when undefined). */
@@ -112,5 +113,24 @@ describe('spec.cluster.dns layout, Windows nodes and pod securityContext', () =>
     expect(problemsOf(pod({ runAsUser: -1 }))).toEqual([{ path: 'spec.pods[0].securityContext.runAsUser', message: 'must be a user or group id from 0 to 2147483647, got -1' }]);
     expect(problemsOf(pod({ runAsNonroot: true }))).toEqual([{ path: 'spec.pods[0].securityContext.runAsNonroot', message: 'unknown field, did you mean "runAsNonRoot"?' }]);
     expect(problemsOf(pod({ seccompProfile: { type: 'Localhost' } }))).toEqual([{ path: 'spec.pods[0].securityContext.seccompProfile.localhostProfile', message: 'is required for type Localhost' }]);
+  });
+});
+
+describe('NodeLocal DNSCache objects', () => {
+  it('adds the DaemonSet, its hostNetwork pods and kube-dns-upstream after the scenario’s own ClusterIPs; the fault needs the cache', () => {
+    const text = (cluster: unknown, faults: unknown[] = []) => stringify({
+      apiVersion: 'lab.netdebug.dev/v1', kind: 'Scenario', metadata: { name: 'c' },
+      spec: { cluster, nodes: [{ name: 'node-1' }, { name: 'node-2' }], services: [{ name: 'web', selector: { app: 'web' }, ports: [{ port: 80 }] }], faults },
+    });
+    const s = parseScenario(text({ dns: { nodeLocalCache: true } }), 'a.yaml');
+    const objects = buildClusterObjects(s, { now: new Date(0), uid: () => 'u' });
+    const ip = (name: string) => objects.services.find((x) => x.metadata.name === name)?.spec.clusterIP;
+    expect([ip('kube-dns'), ip('web'), ip('kube-dns-upstream'), ip('node-local-dns')]).toEqual(['10.96.0.10', '10.96.0.2', '10.96.0.3', 'None']);
+    const cache = objects.pods.filter((p) => p.metadata.labels?.['k8s-app'] === 'node-local-dns');
+    expect(cache.map((p) => [p.spec.nodeName, p.spec.hostNetwork, p.status?.podIP])).toEqual([['node-1', true, '172.31.0.11'], ['node-2', true, '172.31.0.12']]);
+    expect(objects.workloads.map((w) => `${w.kind}/${w.metadata.name}`)).toEqual(['Deployment/coredns', 'DaemonSet/node-local-dns']);
+    expect(problemsOf(text({}, [{ type: 'node-local-dns-down', node: 'node-2' }]))).toEqual([
+      { path: 'spec.faults[0].type', message: 'needs spec.cluster.dns.nodeLocalCache: true (there is no node-local DNS cache to stop)' },
+    ]);
   });
 });

@@ -17,7 +17,7 @@ import { teardownLab } from './teardown.ts';
 const DAEMON = fileURLToPath(new URL('./daemon.ts', import.meta.url));
 
 /** Starts a lab from a scenario file and resolves once its API answers; returns its record. */
-export async function upLab(scenarioPath: string, opts: { kubeconfig?: string; timeoutMs?: number } = {}): Promise<LabRecord> {
+export async function upLab(scenarioPath: string, opts: { kubeconfig?: string; timeoutMs?: number; apiLatencyMs?: number } = {}): Promise<LabRecord> {
   const path = resolve(scenarioPath);
   const scenario = await loadScenario(path); // throws a ScenarioError naming file, field and expectation
   ensureMachineReady((l) => process.stderr.write(`lab: ${l}\n`));
@@ -27,6 +27,7 @@ export async function upLab(scenarioPath: string, opts: { kubeconfig?: string; t
     name: scenario.name,
     scenarioPath: path,
     ...(opts.kubeconfig ? { kubeconfig: resolve(opts.kubeconfig) } : {}),
+    ...(opts.apiLatencyMs !== undefined ? { apiLatencyMs: opts.apiLatencyMs } : {}),
     startedAt: new Date().toISOString(),
   });
   const log = openSync(`${rec.stateDir}/daemon.log`, 'a');
@@ -81,9 +82,18 @@ async function main(): Promise<void> {
       (y) =>
         y
           .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
-          .option('kubeconfig', { type: 'string', describe: 'also write the kubeconfig to this path' }),
+          .option('kubeconfig', { type: 'string', describe: 'also write the kubeconfig to this path' })
+          .option('api-latency', { type: 'number', describe: 'milliseconds added to every API response and exec start (overrides spec.cluster.apiLatencyMs)' })
+          .check((argv) => {
+            const ms = argv['api-latency'];
+            if (ms !== undefined && (!Number.isInteger(ms) || ms < 0 || ms > 10_000)) throw new Error(`--api-latency must be an integer number of milliseconds from 0 to 10000, got ${String(ms)}`);
+            return true;
+          }),
       async (argv) => {
-        const rec = await upLab(argv.scenario, argv.kubeconfig ? { kubeconfig: argv.kubeconfig } : {});
+        const rec = await upLab(argv.scenario, {
+          ...(argv.kubeconfig ? { kubeconfig: argv.kubeconfig } : {}),
+          ...(argv['api-latency'] !== undefined ? { apiLatencyMs: argv['api-latency'] } : {}),
+        });
         process.stderr.write(`lab ${rec.labId} (${rec.name}) is up: ${rec.apiUrl}\n`);
         process.stdout.write(`${rec.kubeconfig}\n`);
       },

@@ -41,7 +41,7 @@ process.on('SIGINT', () => void stop(0));
 try {
   const scenario = await loadScenario(rec.scenarioPath);
   const started = Date.now();
-  lab = await startLab(scenario, rec, log);
+  lab = await startLab(scenario, rec, log, rec.apiLatencyMs === undefined ? {} : { apiLatencyMs: rec.apiLatencyMs });
   rec.apiUrl = lab.apiUrl;
   writeLabRecord(rec);
   writeFileSync(join(stateDir, 'ready.json'), JSON.stringify({ apiUrl: lab.apiUrl, kubeconfig: rec.kubeconfig }) + '\n');

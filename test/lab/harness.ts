@@ -93,9 +93,9 @@ export function run(file: string, args: string[], opts: { input?: string; timeou
 }
 
 /** Starts a lab from a shipped scenario (or a path) and binds kubectl to it. */
-export async function startTestLab(scenario: string): Promise<TestLab> {
+export async function startTestLab(scenario: string, opts: { apiLatencyMs?: number } = {}): Promise<TestLab> {
   const path = scenario.includes('/') ? scenario : scenarioPath(scenario);
-  const rec = await upLab(path);
+  const rec = await upLab(path, opts.apiLatencyMs === undefined ? {} : { apiLatencyMs: opts.apiLatencyMs });
   const cacheRoot = mkdtempSync(join(tmpdir(), 'kubectl-cache-'));
   const kubectl = async (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> => {
     const cacheDir = await mkdtemp(join(cacheRoot, 'call-'));

@@ -6,6 +6,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { LabApiError, type ExecProcess, type ExecRequest, type KubeletBackend, type NodeNet, type PodNet } from './model.ts';
 import type { ObjectStore } from './api/store.ts';
+import { canPull, formatGoDuration, imageFacts, parseImageRef, unreachableRegistryError, verifyRunAsNonRoot } from './images.ts';
+
+/** How nodes get images (`spec.cluster.imagePullSeconds` and `images`). */
+export interface ImagePullSettings {
+  /** How long the first pull of an image not yet on a node takes. */
+  pullSeconds: number;
+  /** When non-empty, the only images nodes can pull (air-gapped). */
+  allowed: string[];
+}
+
+/** kubelet's image pull back-off: 10 s doubling up to 5 min (pkg/kubelet: backOffPeriod, MaxContainerBackOff). */
+const PULL_BACKOFF = { initialMs: 10_000, maxMs: 300_000 } as const;
+/** How soon after an ErrImagePull the next pod sync reports ImagePullBackOff. */
+const NEXT_SYNC_MS = 1_000;
 
 /** What the kubelet needs from the data plane. */
 export interface PodRuntime {
@@ -22,8 +36,12 @@ export interface KubeletOptions {
   store: ObjectStore;
   runtime: PodRuntime;
   nodes: NodeNet[];
+  /** Nodes served through the API only (Windows nodes): their pods get an address and a Running status, no network. */
+  apiOnlyNodes?: { name: string; podCIDR: string; hostIP: string }[];
   /** resolv.conf for a pod of this namespace. */
   resolvConfFor: (namespace: string) => string;
+  /** Image pulls; absent means every image is on every node already. */
+  images?: ImagePullSettings;
   /** Whether the kubelet starts the generic responder on a pod's container ports (false for pods that run their own server). */
   runsResponders?: (pod: Record<string, any>) => boolean;
   log?: (line: string) => void;
@@ -47,6 +65,9 @@ interface LivePod {
 
 type Obj = Record<string, any>;
 
+/** Where a container sits in the pod spec (the events' fieldPath). */
+type ContainerKind = 'containers' | 'ephemeralContainers';
+
 /** Returns the lab's kubelet; call start() once the store holds the scenario's objects. */
 export class Kubelet implements KubeletBackend {
   private readonly opts: KubeletOptions;
@@ -54,16 +75,35 @@ export class Kubelet implements KubeletBackend {
   private readonly used = new Map<string, Set<string>>();
   private unwatch?: () => void;
   private queue: Promise<void> = Promise.resolve();
+  /** Images on each node (fully qualified), and pulls under way (`node image` → their end). */
+  private readonly present = new Map<string, Set<string>>();
+  private readonly pulling = new Map<string, Promise<void>>();
+  /** Containers whose start is under way (`ns/name/uid/container`), so a watch event does not start them twice. */
+  private readonly starting = new Set<string>();
+  /** Events already recorded (`uid fieldPath reason message` → event name), counted up on repeats as kubelet's recorder does. */
+  private readonly events = new Map<string, string>();
+  private eventSeq = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(opts: KubeletOptions) {
     this.opts = opts;
     for (const n of opts.nodes) this.used.set(n.name, new Set([n.gatewayIP, n.vtepIP]));
+    for (const n of opts.apiOnlyNodes ?? []) {
+      const [a, b, c] = n.podCIDR.split('/')[0]!.split('.');
+      this.used.set(n.name, new Set([`${a}.${b}.${c}.0`, `${a}.${b}.${c}.1`]));
+    }
   }
 
   /** Realizes every pod already in the store, then follows the store's changes. */
   async start(): Promise<void> {
     const { items } = this.opts.store.list('pods', undefined, {});
     for (const p of items) this.reservePodIP(p);
+    // The images of the pods the cluster starts with are on their nodes already.
+    for (const p of items as Obj[]) {
+      if (!p.status?.podIP || !p.spec?.nodeName) continue;
+      for (const c of p.spec.containers ?? []) if (c.image) this.imagesOn(p.spec.nodeName).add(parseImageRef(c.image).full);
+    }
     await Promise.all(items.map((p) => this.realize(p)));
     this.unwatch = this.opts.store.watch('pods', undefined, undefined, (ev) => {
       // Serialize: a pod's network must exist before a later event for it is handled.
@@ -78,6 +118,8 @@ export class Kubelet implements KubeletBackend {
 
   /** Stops everything the kubelet started (responders, execs, deadlines); pod namespaces go with the data plane. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
     this.unwatch?.();
     await this.queue;
     for (const live of this.pods.values()) await this.stopLive(live, false);
@@ -99,7 +141,7 @@ export class Kubelet implements KubeletBackend {
     if (ip && node && !p.spec?.hostNetwork) this.used.get(node)?.add(ip);
   }
 
-  private allocateIP(node: NodeNet): string {
+  private allocateIP(node: { name: string; podCIDR: string }): string {
     const used = this.used.get(node.name)!;
     const [a, b, c] = node.podCIDR.split('/')[0]!.split('.');
     for (let d = 2; d < 255; d++) {
@@ -134,9 +176,14 @@ export class Kubelet implements KubeletBackend {
   private async realize(pod: Obj): Promise<void> {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     const node = this.nodeOf(pod.spec?.nodeName);
-    if (!node) return; // unscheduled or a synthetic node: API only
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') return;
+    const apiOnly = (this.opts.apiOnlyNodes ?? []).find((n) => n.name === pod.spec?.nodeName);
+    if (apiOnly) {
+      this.startApiOnly(pod, apiOnly);
+      return;
+    }
+    if (!node) return; // unscheduled or a synthetic node: API only
     const hostNetwork = pod.spec?.hostNetwork === true;
     const ip = hostNetwork ? node.underlayIP : ((pod.status?.podIP as string | undefined) ?? this.allocateIP(node));
     const live: LivePod = { net: { key, node: node.name, netns: node.netns, hostNetwork, ip }, uid: pod.metadata.uid, ports: [], execs: new Set() };
@@ -151,10 +198,35 @@ export class Kubelet implements KubeletBackend {
       }
     }
     const now = (this.opts.now?.() ?? new Date()).toISOString();
+    // A pod created through the API starts its containers now: at once when every image is there and may run, else
+    // through pulls and checks that leave it Pending with waiting containers (the scenario's pods are running already).
+    const wasFresh = !pod.status?.podIP;
+    const waits = wasFresh ? (pod.spec?.containers ?? []).filter((c: Obj) => !this.startsAtOnce(pod, node.name, c)) : [];
     this.opts.store.mutate('pods', pod.metadata.namespace, pod.metadata.name, (o: Obj) => {
       o.status ??= {};
       const s = o.status;
       const fresh = !s.podIP;
+      if (fresh && waits.length > 0) {
+        s.phase = 'Pending';
+        s.podIP = ip;
+        s.podIPs = [{ ip }];
+        s.hostIP = node.underlayIP;
+        s.hostIPs = [{ ip: node.underlayIP }];
+        s.startTime ??= now;
+        const names = (o.spec.containers ?? []).map((c: Obj) => c.name).join(' ');
+        const notReady = { status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${names}]` };
+        s.conditions = [
+          { type: 'PodReadyToStartContainers', status: 'True', lastTransitionTime: now },
+          { type: 'Initialized', status: 'True', lastTransitionTime: now },
+          { type: 'Ready', ...notReady, lastTransitionTime: now },
+          { type: 'ContainersReady', ...notReady, lastTransitionTime: now },
+          { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+        ];
+        s.containerStatuses = (o.spec.containers ?? []).map((c: Obj) => ({
+          name: c.name, image: c.image, imageID: '', ready: false, started: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } },
+        }));
+        return;
+      }
       s.phase = 'Running';
       s.podIP = ip;
       s.podIPs = [{ ip }];
@@ -179,23 +251,272 @@ export class Kubelet implements KubeletBackend {
     });
     const deadline = pod.spec?.activeDeadlineSeconds as number | undefined;
     if (deadline !== undefined) live.deadline = setTimeout(() => void this.expire(key, live), deadline * 1000).unref();
+    if (wasFresh) {
+      const current = this.opts.store.get('pods', pod.metadata.namespace, pod.metadata.name) ?? pod;
+      for (const c of current.spec?.containers ?? []) {
+        if (waits.some((w: Obj) => w.name === c.name)) void this.startContainer(current, node.name, c, 'containers');
+        else this.recordStartAtOnce(current, node.name, c, 'containers');
+      }
+    }
     this.markEphemeralRunning(this.opts.store.get('pods', pod.metadata.namespace, pod.metadata.name) ?? pod);
   }
 
-  /** Marks every ephemeral container without a status as running, as a kubelet does once it has started it. */
+  private imagesOn(node: string): Set<string> {
+    let set = this.present.get(node);
+    if (!set) this.present.set(node, (set = new Set()));
+    return set;
+  }
+
+  /** The pull policy the API server defaults: Always for `:latest` or no tag, IfNotPresent otherwise. */
+  private pullPolicy(c: Obj): string {
+    if (typeof c.imagePullPolicy === 'string') return c.imagePullPolicy;
+    return parseImageRef(String(c.image ?? '')).tag === 'latest' ? 'Always' : 'IfNotPresent';
+  }
+
+  /** True when a container can start in the same step: its image is there (or pulls instantly) and runAsNonRoot holds. */
+  private startsAtOnce(pod: Obj, node: string, c: Obj): boolean {
+    if (!c.image) return true;
+    const settings = this.opts.images ?? { pullSeconds: 0, allowed: [] };
+    const present = this.imagesOn(node).has(parseImageRef(c.image).full);
+    const pulls = !present || this.pullPolicy(c) === 'Always';
+    if (pulls && !canPull(c.image, settings.allowed)) return false;
+    if (!present && (settings.pullSeconds > 0 || this.pulling.has(`${node} ${parseImageRef(c.image).full}`))) return false;
+    return this.runAsNonRootError(pod, c) === undefined;
+  }
+
+  private runAsNonRootError(pod: Obj, c: Obj): string | undefined {
+    if (!c.image) return undefined;
+    return verifyRunAsNonRoot(pod.spec ?? {}, c as { name: string }, imageFacts(c.image), `${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`);
+  }
+
+  /** The events of a container that starts at once: its image found or pulled in no time, created, started. */
+  private recordStartAtOnce(pod: Obj, node: string, c: Obj, kind: ContainerKind): void {
+    const fieldPath = `spec.${kind}{${c.name}}`;
+    if (c.image) {
+      const full = parseImageRef(c.image).full;
+      const present = this.imagesOn(node).has(full);
+      if (present && this.pullPolicy(c) !== 'Always') {
+        this.recordEvent(pod, node, fieldPath, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
+      } else {
+        this.recordEvent(pod, node, fieldPath, 'Normal', 'Pulling', `Pulling image "${c.image}"`);
+        this.imagesOn(node).add(full);
+        this.recordEvent(pod, node, fieldPath, 'Normal', 'Pulled', `Successfully pulled image "${c.image}" in 0s (0s including waiting). Image size: ${imageFacts(c.image).sizeBytes} bytes.`);
+      }
+    }
+    this.recordEvent(pod, node, fieldPath, 'Normal', 'Created', `Created container: ${c.name}`);
+    this.recordEvent(pod, node, fieldPath, 'Normal', 'Started', `Started container ${c.name}`);
+  }
+
+  /** Waits ms, unless the kubelet stops meanwhile (then resolves false). */
+  private sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve(false);
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve(!this.stopped);
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  /** True while the pod this container belongs to is the same pod (not deleted or replaced). */
+  private stillThere(pod: Obj): boolean {
+    const cur = this.opts.store.get('pods', pod.metadata.namespace, pod.metadata.name);
+    return !this.stopped && cur !== undefined && cur.metadata.uid === pod.metadata.uid;
+  }
+
+  /** Sets the state of one container's status (regular or ephemeral) and, for regular ones, the pod's phase and readiness. */
+  private setContainerState(pod: Obj, c: Obj, kind: ContainerKind, state: Obj): void {
+    if (!this.stillThere(pod)) return;
+    const running = state.running !== undefined;
+    const now = (this.opts.now?.() ?? new Date()).toISOString();
+    this.opts.store.mutate('pods', pod.metadata.namespace, pod.metadata.name, (o: Obj) => {
+      o.status ??= {};
+      const field = kind === 'containers' ? 'containerStatuses' : 'ephemeralContainerStatuses';
+      const list: Obj[] = (o.status[field] ??= []);
+      let st = list.find((x) => x.name === c.name);
+      if (!st) list.push((st = { name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0 }));
+      st.state = state;
+      if (kind === 'containers') {
+        st.ready = running;
+        st.started = running;
+        const all = list.length > 0 && list.every((x) => x.state?.running);
+        o.status.phase = all ? 'Running' : 'Pending';
+        const unready = list.filter((x) => !x.state?.running).map((x) => x.name).join(' ');
+        for (const cond of o.status.conditions ?? []) {
+          if (cond.type !== 'Ready' && cond.type !== 'ContainersReady') continue;
+          const want = all ? 'True' : 'False';
+          if (cond.status !== want) cond.lastTransitionTime = now;
+          cond.status = want;
+          if (all) {
+            delete cond.reason;
+            delete cond.message;
+          } else {
+            cond.reason = 'ContainersNotReady';
+            cond.message = `containers with unready status: [${unready}]`;
+          }
+        }
+      }
+    });
+  }
+
+  /**
+   * Starts one container as kubelet does: ensure its image (pull, or fail and back off while the registry is out of
+   * reach), check runAsNonRoot against the image's user, then create and start it; every step is an event and a
+   * waiting reason on the container's status.
+   */
+  private async startContainer(pod: Obj, node: string, c: Obj, kind: ContainerKind): Promise<void> {
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}/${pod.metadata.uid}/${c.name}`;
+    if (this.starting.has(key)) return;
+    this.starting.add(key);
+    const fieldPath = `spec.${kind}{${c.name}}`;
+    const event = (type: 'Normal' | 'Warning', reason: string, message: string) => this.stillThere(pod) && this.recordEvent(pod, node, fieldPath, type, reason, message);
+    const settings = this.opts.images ?? { pullSeconds: 0, allowed: [] };
+    try {
+      if (c.image) {
+        const image = String(c.image);
+        const full = parseImageRef(image).full;
+        const present = this.imagesOn(node).has(full);
+        const pulls = !present || this.pullPolicy(c) === 'Always';
+        if (!pulls) {
+          event('Normal', 'Pulled', `Container image "${image}" already present on machine`);
+        } else if (!canPull(image, settings.allowed)) {
+          const err = unreachableRegistryError(image);
+          for (let backoff: number = PULL_BACKOFF.initialMs; ; backoff = Math.min(backoff * 2, PULL_BACKOFF.maxMs)) {
+            event('Normal', 'Pulling', `Pulling image "${image}"`);
+            event('Warning', 'Failed', `Failed to pull image "${image}": ${err}`);
+            this.setContainerState(pod, c, kind, { waiting: { reason: 'ErrImagePull', message: err } });
+            event('Warning', 'Failed', 'Error: ErrImagePull');
+            if (!(await this.sleep(NEXT_SYNC_MS)) || !this.stillThere(pod)) return;
+            event('Normal', 'BackOff', `Back-off pulling image "${image}"`);
+            event('Warning', 'Failed', 'Error: ImagePullBackOff');
+            this.setContainerState(pod, c, kind, { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}": ErrImagePull: ${err}` } });
+            if (!(await this.sleep(backoff)) || !this.stillThere(pod)) return;
+          }
+        } else {
+          event('Normal', 'Pulling', `Pulling image "${image}"`);
+          const started = Date.now();
+          const pullKey = `${node} ${full}`;
+          let pull = this.pulling.get(pullKey);
+          const pulledByUs = !present && pull === undefined;
+          if (pulledByUs) {
+            pull = this.sleep(settings.pullSeconds * 1000).then(() => {
+              this.imagesOn(node).add(full);
+              this.pulling.delete(pullKey);
+            });
+            this.pulling.set(pullKey, pull);
+          }
+          await pull;
+          if (!this.stillThere(pod)) return;
+          const took = formatGoDuration(Date.now() - started);
+          event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${imageFacts(image).sizeBytes} bytes.`);
+        }
+      }
+      const current = this.opts.store.get('pods', pod.metadata.namespace, pod.metadata.name) ?? pod;
+      const refused = this.runAsNonRootError(current, c);
+      if (refused !== undefined) {
+        this.setContainerState(pod, c, kind, { waiting: { reason: 'CreateContainerConfigError', message: refused } });
+        event('Warning', 'Failed', `Error: ${refused}`);
+        return;
+      }
+      event('Normal', 'Created', `Created container: ${c.name}`);
+      event('Normal', 'Started', `Started container ${c.name}`);
+      this.setContainerState(pod, c, kind, { running: { startedAt: (this.opts.now?.() ?? new Date()).toISOString() } });
+    } catch (e) {
+      this.opts.log?.(`kubelet: starting ${key}: ${(e as Error).message}`);
+    } finally {
+      this.starting.delete(key);
+    }
+  }
+
+  /**
+   * Records a core/v1 Event about a pod's container as kubelet's recorder does: source kubelet on the node, and a repeat
+   * of the same reason and message counted up on the first event (count, lastTimestamp) instead of a new one.
+   */
+  private recordEvent(pod: Obj, node: string, fieldPath: string, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const now = (this.opts.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const ns = pod.metadata.namespace;
+    const dedupe = `${pod.metadata.uid} ${fieldPath} ${type} ${reason} ${message}`;
+    const seen = this.events.get(dedupe);
+    if (seen) {
+      try {
+        this.opts.store.mutate('events', ns, seen, (e: Obj) => {
+          e.count = (e.count ?? 1) + 1;
+          e.lastTimestamp = now;
+        });
+        return;
+      } catch {
+        this.events.delete(dedupe);
+      }
+    }
+    // Event names are `<object>.<hex time>`, as client-go's recorder makes them (here a strictly growing nanosecond count).
+    const nanos = BigInt(Date.now()) * 1_000_000n + BigInt(this.eventSeq++ % 1_000_000);
+    const name = `${pod.metadata.name}.${nanos.toString(16)}`;
+    this.opts.store.create('events', {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace: ns },
+      involvedObject: { kind: 'Pod', namespace: ns, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1', resourceVersion: pod.metadata.resourceVersion, fieldPath },
+      reason,
+      message,
+      source: { component: 'kubelet', host: node },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+      type,
+      eventTime: null,
+      reportingComponent: 'kubelet',
+      reportingInstance: node,
+    } as never);
+    this.events.set(dedupe, name);
+  }
+
+  /** A pod on an API-only (Windows) node: an address from the node's pod CIDR and a Running status, with no network. */
+  private startApiOnly(pod: Obj, node: { name: string; podCIDR: string; hostIP: string }): void {
+    if (pod.status?.podIP) return; // a scenario pod: the API already holds its status
+    const ip = pod.spec?.hostNetwork === true ? node.hostIP : this.allocateIP(node);
+    const now = (this.opts.now?.() ?? new Date()).toISOString();
+    this.opts.store.mutate('pods', pod.metadata.namespace, pod.metadata.name, (o: Obj) => {
+      o.status ??= {};
+      const s = o.status;
+      s.phase = 'Running';
+      s.podIP = ip;
+      s.podIPs = [{ ip }];
+      s.hostIP = node.hostIP;
+      s.hostIPs = [{ ip: node.hostIP }];
+      s.startTime ??= now;
+      s.conditions = ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((t) => ({ type: t, status: 'True', lastTransitionTime: now }));
+      s.containerStatuses = (o.spec.containers ?? []).map((c: Obj) => ({
+        name: c.name, image: c.image, imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } },
+      }));
+    });
+  }
+
+  /**
+   * Starts every ephemeral container without a status: at once (running) when its image is there and runAsNonRoot holds,
+   * else through the same pull and checks as any container, waiting meanwhile (ContainerCreating).
+   */
   private markEphemeralRunning(pod: Obj): void {
     const specs: Obj[] = pod.spec?.ephemeralContainers ?? [];
     const have = new Set((pod.status?.ephemeralContainerStatuses ?? []).map((s: Obj) => s.name));
-    if (specs.every((c) => have.has(c.name))) return;
+    const fresh = specs.filter((c) => !have.has(c.name));
+    if (fresh.length === 0) return;
+    const node = pod.spec?.nodeName as string;
+    const waits = fresh.filter((c) => !this.startsAtOnce(pod, node, c));
     const now = (this.opts.now?.() ?? new Date()).toISOString();
-    this.opts.store.mutate('pods', pod.metadata.namespace, pod.metadata.name, (o: Obj) => {
+    const updated = this.opts.store.mutate('pods', pod.metadata.namespace, pod.metadata.name, (o: Obj) => {
       o.status ??= {};
       const list: Obj[] = (o.status.ephemeralContainerStatuses ??= []);
       for (const c of o.spec.ephemeralContainers ?? []) {
         if (list.some((s) => s.name === c.name)) continue;
-        list.push({ name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, state: { running: { startedAt: now } } });
+        const state = waits.some((w) => w.name === c.name) ? { waiting: { reason: 'ContainerCreating' } } : { running: { startedAt: now } };
+        list.push({ name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, state });
       }
-    });
+    }) as Obj;
+    for (const c of fresh) {
+      if (waits.includes(c)) void this.startContainer(updated, node, c, 'ephemeralContainers');
+      else this.recordStartAtOnce(updated, node, c, 'ephemeralContainers');
+    }
   }
 
   /** activeDeadlineSeconds passed: the pod fails with DeadlineExceeded and its processes and network go away. */
@@ -237,6 +558,9 @@ export class Kubelet implements KubeletBackend {
     const name = req.container ?? containers[0]?.name;
     const isEphemeral = ephemeral.some((c) => c.name === name);
     const live = this.pods.get(`${req.namespace}/${req.pod}`);
+    if ((this.opts.apiOnlyNodes ?? []).some((n) => n.name === pod.spec?.nodeName)) {
+      throw new LabApiError(400, 'BadRequest', `pod ${req.pod} runs on node ${pod.spec.nodeName}, which the lab serves through the API only (a Windows node has no data plane in the lab)`);
+    }
     if (!live || pod.status?.phase !== 'Running') {
       throw new LabApiError(400, 'BadRequest', `cannot exec into a container in a completed pod; current phase is ${pod.status?.phase ?? 'Pending'}`);
     }

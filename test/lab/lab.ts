@@ -10,7 +10,7 @@ import { startApiServer, type ApiServerHandle } from './api/server.ts';
 import { ObjectStore, type KubeObject } from './api/store.ts';
 import { generateTls } from './api/tls.ts';
 import { writeKubeconfig } from './api/kubeconfig.ts';
-import { planNodeNet } from './dataplane/addressing.ts';
+import { getNodeUnderlayIP, planNodeNet } from './dataplane/addressing.ts';
 import { runsKubeProxy } from './dataplane/cluster-rules.ts';
 import { Dataplane, type DnsRecord } from './dataplane/dataplane.ts';
 import type { ServiceRules } from './dataplane/kube-proxy.ts';
@@ -21,7 +21,7 @@ import { Kubelet } from './kubelet.ts';
 import { LAB_ADDRESSES, type CommandRunner, type NodeNet, type PodNet, type Scenario } from './model.ts';
 import { applyPolicyRules } from './netpol/apply.ts';
 import { compileNetworkPolicies, type NetpolPod } from './netpol/compile.ts';
-import { buildClusterObjects, buildSyntheticObjects, CLUSTER_DNS, type KubeNode, type KubePod, type KubeService } from './objects.ts';
+import { buildClusterObjects, buildSyntheticObjects, clusterDnsLayout, NODE_LOCAL_DNS, type ClusterDnsLayout, type KubeNode, type KubePod, type KubeService } from './objects.ts';
 import type { LabRecord } from './registry.ts';
 import { SYNTHETIC_NAMESPACE } from './scenario.ts';
 
@@ -39,23 +39,39 @@ export interface RunningLab {
 
 type Obj = Record<string, any>;
 
-/** The resolv.conf every pod of a namespace gets: the cluster DNS and the Kubernetes search path. */
-export function renderResolvConf(namespace: string): string {
+/**
+ * The resolv.conf every pod of a namespace gets, as kubelet (dnsPolicy ClusterFirst) has the runtime write it: the
+ * Kubernetes search path under the cluster domain, kubelet's clusterDNS as nameserver and `options ndots:5`.
+ */
+export function renderResolvConf(namespace: string, cluster: { domain?: string; nameserver?: string } = {}): string {
+  const domain = cluster.domain ?? 'cluster.local';
   return [
-    `search ${namespace}.svc.cluster.local svc.cluster.local cluster.local`,
-    `nameserver ${LAB_ADDRESSES.dnsClusterIP}`,
+    `search ${namespace}.svc.${domain} svc.${domain} ${domain}`,
+    `nameserver ${cluster.nameserver ?? LAB_ADDRESSES.dnsClusterIP}`,
     'options ndots:5',
     '',
   ].join('\n');
 }
 
-/** True for the cluster DNS pods: they run dnsmasq instead of the generic responder. */
-function isDnsPod(pod: Obj): boolean {
-  return pod.metadata?.namespace === CLUSTER_DNS.namespace && pod.metadata?.labels?.['k8s-app'] === 'kube-dns';
+/** True for the cluster DNS pods (in the DNS namespace, carrying every DNS label): they run dnsmasq, not the responder. */
+function isDnsPod(pod: Obj, dns: ClusterDnsLayout): boolean {
+  const labels: Record<string, string> = pod.metadata?.labels ?? {};
+  return pod.metadata?.namespace === dns.namespace && Object.entries(dns.labels).every(([k, v]) => labels[k] === v);
+}
+
+/** Settings of one lab run that override the scenario's (`lab up --api-latency`). */
+export interface StartLabOptions {
+  /** Overrides `spec.cluster.apiLatencyMs`. */
+  apiLatencyMs?: number;
+}
+
+/** True for NodeLocal DNSCache's pods: the cache runs in their node's namespace, not the generic responder. */
+function isNodeLocalDnsPod(pod: Obj): boolean {
+  return pod.metadata?.namespace === NODE_LOCAL_DNS.namespace && pod.metadata?.labels?.['k8s-app'] === NODE_LOCAL_DNS.labels['k8s-app'];
 }
 
 /** Builds and starts the lab a scenario describes; on failure removes whatever was built and rethrows. */
-export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: string) => void): Promise<RunningLab> {
+export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: string) => void, options: StartLabOptions = {}): Promise<RunningLab> {
   const runner = createExecRunner();
   const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir, cluster: scenario.cluster });
   let kubelet: Kubelet | undefined;
@@ -84,7 +100,10 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     for (const o of kubeProxy.pods) store.create('pods', stored(o));
     if (scenario.synthetic) loadSynthetic(store, scenario, objects.services);
 
-    const nodes: NodeNet[] = scenario.nodes.map((n) => planNodeNet(rec.labId, n));
+    const dns = clusterDnsLayout(scenario);
+    // Windows nodes are API-only: no namespace, no overlay; their pods keep the status the API gives them.
+    const nodes: NodeNet[] = scenario.nodes.filter((n) => n.os !== 'windows').map((n) => planNodeNet(rec.labId, n));
+    const apiOnlyNodes = scenario.nodes.filter((n) => n.os === 'windows').map((n) => ({ name: n.name, podCIDR: n.podCIDR, hostIP: getNodeUnderlayIP(n.index) }));
     await dataplane.createUnderlay();
     await Promise.all(nodes.map((n) => dataplane.addNode(n)));
     await dataplane.connectNodes(nodes);
@@ -99,25 +118,32 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
         stopPodNetwork: (pod) => dataplane.removePod(pod),
         startResponder: async (pod, port, protocol) => void (await dataplane.startResponder(pod, port, protocol)),
       },
-      resolvConfFor: renderResolvConf,
-      runsResponders: (pod) => !isDnsPod(pod),
+      apiOnlyNodes,
+      images: { pullSeconds: scenario.cluster.imagePullSeconds, allowed: scenario.cluster.images },
+      // kubelet's clusterDNS is the node-local cache's address when NodeLocal DNSCache runs
+      resolvConfFor: (namespace) => renderResolvConf(namespace, dns.nodeLocalCache ? { domain: dns.domain, nameserver: LAB_ADDRESSES.nodeLocalDnsIP } : { domain: dns.domain }),
+      runsResponders: (pod) => !isDnsPod(pod, dns) && !isNodeLocalDnsPod(pod),
       log,
     });
     await kubelet.start();
 
     const dnsRecordMissing = new Set(scenario.faults.flatMap((f) => (f.type === 'dns-record-missing' ? [f.service] : [])));
-    controller = new Controller({ store, dataplane, runner, nodes, kubelet, log, dnsRecordMissing });
+    controller = new Controller({ store, dataplane, runner, nodes, kubelet, log, dnsRecordMissing, domain: dns.domain });
     await controller.reconcile();
-    const dnsPod = store.list('pods', CLUSTER_DNS.namespace, { labelSelector: 'k8s-app=kube-dns' }).items[0];
-    const dnsNet = dnsPod && kubelet.podNet(`${CLUSTER_DNS.namespace}/${dnsPod.metadata.name}`);
-    if (!dnsNet) throw new Error('the cluster DNS pod has no network');
-    await controller.startDns(dnsNet);
+    const dnsNets = dns.pods.map((p) => kubelet!.podNet(`${dns.namespace}/${p.name}`));
+    if (dnsNets.length === 0 || dnsNets.some((n) => n === undefined)) throw new Error('a cluster DNS pod has no network');
+    await controller.startDns(dnsNets as PodNet[], dns.port);
+    if (dns.nodeLocalCache) {
+      const upstreamIP = (store.get('services', NODE_LOCAL_DNS.namespace, NODE_LOCAL_DNS.upstreamService) as KubeService | undefined)?.spec.clusterIP;
+      if (!upstreamIP) throw new Error(`the ${NODE_LOCAL_DNS.upstreamService} Service has no ClusterIP`);
+      await Promise.all(nodes.map((n) => dataplane.startNodeLocalDns(n, { localIP: LAB_ADDRESSES.nodeLocalDnsIP, upstreamIP, domain: dns.domain })));
+    }
     for (const f of scenario.faults) await dataplane.applyFault(f);
     controller.start();
 
     const tls = await tlsP;
     const token = randomBytes(24).toString('hex');
-    api = await startApiServer({ store, kubelet, token, tls, rbacDeny: scenario.rbac.deny });
+    api = await startApiServer({ store, kubelet, token, tls, rbacDeny: scenario.rbac.deny, apiLatencyMs: options.apiLatencyMs ?? scenario.cluster.apiLatencyMs });
     const kc = { server: api.url, caCert: tls.caCert, token, contextName: `lab-${scenario.name}` };
     await writeKubeconfig(join(rec.stateDir, 'kubeconfig'), kc);
     if (rec.kubeconfig !== join(rec.stateDir, 'kubeconfig')) await writeKubeconfig(rec.kubeconfig, kc);
@@ -190,12 +216,12 @@ interface ServiceView {
  * The A records the cluster DNS serves: a Service's ClusterIP, or a headless Service's ready pod IPs. Services in
  * `missing` (`ns/name`, the dns-record-missing fault) get none, as when CoreDNS has not synced them.
  */
-function dnsRecordsOf(views: ServiceView[], missing: ReadonlySet<string> = new Set()): DnsRecord[] {
+function dnsRecordsOf(views: ServiceView[], missing: ReadonlySet<string> = new Set(), domain = 'cluster.local'): DnsRecord[] {
   const out: DnsRecord[] = [];
   for (const { svc, slices } of views) {
     if (svc.spec.type === 'ExternalName') continue;
     if (missing.has(`${svc.metadata.namespace}/${svc.metadata.name}`)) continue;
-    const name = `${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`;
+    const name = `${svc.metadata.name}.${svc.metadata.namespace}.svc.${domain}`;
     if (svc.spec.clusterIP && svc.spec.clusterIP !== 'None') {
       out.push({ name, ips: [svc.spec.clusterIP] });
       continue;
@@ -228,6 +254,8 @@ class Controller {
   private readonly log: (line: string) => void;
   /** Services (`ns/name`) whose DNS record the dns-record-missing fault keeps out. */
   private readonly dnsRecordMissing: ReadonlySet<string>;
+  /** The cluster domain the records live under. */
+  private readonly domain: string;
 
   constructor(deps: {
     store: ObjectStore;
@@ -237,6 +265,7 @@ class Controller {
     kubelet: Kubelet;
     log: (line: string) => void;
     dnsRecordMissing?: ReadonlySet<string>;
+    domain?: string;
   }) {
     this.store = deps.store;
     this.dataplane = deps.dataplane;
@@ -245,6 +274,7 @@ class Controller {
     this.kubelet = deps.kubelet;
     this.log = deps.log;
     this.dnsRecordMissing = deps.dnsRecordMissing ?? new Set();
+    this.domain = deps.domain ?? 'cluster.local';
   }
 
   /** Follows the store: every relevant change schedules one reconcile (coalesced). */
@@ -294,11 +324,11 @@ class Controller {
     return { namespaces, pods, services };
   }
 
-  /** Starts the cluster DNS server in its pod with the records of the current Services. */
-  async startDns(pod: PodNet): Promise<void> {
+  /** Starts the cluster DNS server in its pods, listening on `port`, with the records of the current Services. */
+  async startDns(pods: PodNet[], port: number): Promise<void> {
     const snap = this.snapshot();
-    const records = dnsRecordsOf(snap.services.map((svc) => ({ svc, slices: this.storedSlicesOf(svc) })), this.dnsRecordMissing);
-    await this.dataplane.startDnsServer(pod, records);
+    const records = dnsRecordsOf(snap.services.map((svc) => ({ svc, slices: this.storedSlicesOf(svc) })), this.dnsRecordMissing, this.domain);
+    await this.dataplane.startDnsServer(pods, records, { port, domain: this.domain });
     this.lastDns = JSON.stringify(records);
   }
 
@@ -314,7 +344,7 @@ class Controller {
     await this.syncKubeProxy(views);
     await this.syncPolicies(snap);
     if (this.lastDns !== undefined) {
-      const records = dnsRecordsOf(views, this.dnsRecordMissing);
+      const records = dnsRecordsOf(views, this.dnsRecordMissing, this.domain);
       const text = JSON.stringify(records);
       if (text !== this.lastDns) {
         this.lastDns = text;

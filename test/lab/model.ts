@@ -22,6 +22,22 @@ export interface ScenarioNode {
   podCIDR: string;
   ready: boolean;
   labels: Record<string, string>;
+  /** `windows` nodes are API-only: labelled and tainted as cloud providers do, with no data plane (absent: linux). */
+  os?: NodeOS;
+}
+
+/** Operating systems a scenario node can run (`spec.nodes[].os`). */
+export const NODE_OS = ['linux', 'windows'] as const;
+/** One of NODE_OS. */
+export type NodeOS = (typeof NODE_OS)[number];
+
+/** A pod-level securityContext of a scenario pod (`spec.pods[].securityContext`), as core/v1 PodSecurityContext. */
+export interface ScenarioPodSecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  fsGroup?: number;
+  seccompProfile?: { type: 'RuntimeDefault' | 'Unconfined' | 'Localhost'; localhostProfile?: string };
 }
 
 /** A namespace of the scenario (default and kube-system are always added). */
@@ -41,6 +57,8 @@ export interface ScenarioPod {
   hostNetwork: boolean;
   /** Set when the pod belongs to a workload (e.g. {kind: 'Deployment', name: 'web'}); the lab writes ownerReferences. */
   owner?: { kind: 'Deployment' | 'StatefulSet' | 'DaemonSet'; name: string };
+  /** The pod's securityContext, written to the pod and enforced by the lab's kubelet (runAsNonRoot). */
+  securityContext?: ScenarioPodSecurityContext;
 }
 
 /** A Service port; targetPort is a number or the name of a container port. */
@@ -90,7 +108,8 @@ export type ScenarioFault =
   | { type: 'neighbor-stale'; node: string; pod: string }
   | { type: 'dns-record-missing'; service: string }
   | { type: 'hairpin-off'; pod: string }
-  | { type: 'overlay-lossy'; node: string; percent?: number };
+  | { type: 'overlay-lossy'; node: string; percent?: number }
+  | { type: 'node-local-dns-down'; node: string };
 
 /** Every fault type name, in catalog order. */
 export const FAULT_TYPES = [
@@ -108,6 +127,7 @@ export const FAULT_TYPES = [
   'dns-record-missing',
   'hairpin-off',
   'overlay-lossy',
+  'node-local-dns-down',
 ] as const satisfies readonly ScenarioFault['type'][];
 
 /** One RBAC denial: requests matching it get 403 and SelfSubjectAccessReviews say not allowed. */
@@ -218,6 +238,8 @@ export const LAB_ADDRESSES = {
   serviceCIDR: '10.96.0.0/16',
   /** The cluster DNS Service's ClusterIP. */
   dnsClusterIP: '10.96.0.10',
+  /** Where NodeLocal DNSCache listens on every node (upstream's default __PILLAR__LOCAL__DNS__). */
+  nodeLocalDnsIP: '169.254.20.10',
   /** The cluster-wide pod network (the flannel "Network"). */
   clusterCIDR: '10.244.0.0/16',
   /** VXLAN port, flannel's default. */

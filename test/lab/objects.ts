@@ -4,8 +4,8 @@
  * resourceVersion is left to the store.
  */
 import { formatIPv4, getNodeUnderlayIP, parseCIDR, parseIPv4 } from './dataplane/addressing.ts';
-import { LAB_ADDRESSES, type Scenario, type ScenarioPod } from './model.ts';
-import { DNS_POD_NAME, SYNTHETIC_NAMESPACE } from './scenario.ts';
+import { DEFAULT_CLUSTER, LAB_ADDRESSES, type NodeOS, type Scenario, type ScenarioClusterDNS, type ScenarioPod } from './model.ts';
+import { clusterDnsPods, DNS_POD_NAME, nodeLocalDnsPods, SYNTHETIC_NAMESPACE } from './scenario.ts';
 
 /** Metadata every object carries (resourceVersion is set by the store). */
 export interface KubeMeta {
@@ -97,7 +97,7 @@ export interface KubeService extends KubeObject {
 export interface KubeNode extends KubeObject {
   apiVersion: 'v1';
   kind: 'Node';
-  spec: { podCIDR: string; podCIDRs: string[]; taints?: { key: string; effect: string }[] };
+  spec: { podCIDR: string; podCIDRs: string[]; taints?: { key: string; value?: string; effect: string }[] };
   status: Record<string, unknown> & {
     addresses: { type: string; address: string }[];
     conditions: { type: string; status: string; reason: string; message: string; lastHeartbeatTime: string; lastTransitionTime: string }[];
@@ -121,7 +121,7 @@ export interface BuildOptions {
   uid: () => string;
 }
 
-/** Name, labels and workload of the cluster DNS the lab always adds. */
+/** Name, labels and workload of the cluster DNS the lab adds in the default layout (no `spec.cluster.dns`). */
 export const CLUSTER_DNS = {
   namespace: 'kube-system',
   podName: DNS_POD_NAME,
@@ -130,6 +130,31 @@ export const CLUSTER_DNS = {
   labels: { 'k8s-app': 'kube-dns' },
   clusterIP: LAB_ADDRESSES.dnsClusterIP,
 } as const;
+
+/** The cluster DNS of one scenario as the lab builds it: `spec.cluster.dns`, its ClusterIP and its pods' names and nodes. */
+export interface ClusterDnsLayout extends ScenarioClusterDNS {
+  clusterIP: string;
+  pods: { name: string; node: string }[];
+}
+
+/** The cluster DNS layout of a scenario (the default one is CLUSTER_DNS: kube-system/kube-dns, Deployment coredns). */
+export function clusterDnsLayout(scenario: Pick<Scenario, 'cluster' | 'nodes'>): ClusterDnsLayout {
+  return { ...scenario.cluster.dns, clusterIP: LAB_ADDRESSES.dnsClusterIP, pods: clusterDnsPods(scenario.cluster.dns, scenario.nodes) };
+}
+
+/** NodeLocal DNSCache as upstream's nodelocaldns.yaml installs it (cluster/addons/dns/nodelocaldns). */
+export const NODE_LOCAL_DNS = {
+  namespace: 'kube-system',
+  workloadName: 'node-local-dns',
+  labels: { 'k8s-app': 'node-local-dns' },
+  upstreamService: 'kube-dns-upstream',
+  metricsService: 'node-local-dns',
+  container: 'node-cache',
+  image: 'registry.k8s.io/dns/k8s-dns-node-cache:1.26.4',
+} as const;
+
+/** The taint cloud providers put on Windows nodes (AKS and EKS document `os=windows:NoSchedule`). */
+export const WINDOWS_NODE_TAINT = { key: 'os', value: 'windows', effect: 'NoSchedule' } as const;
 
 /** Image the lab reports for scenario pods (its responder). */
 export const RESPONDER_IMAGE = 'lab/responder';
@@ -145,11 +170,11 @@ function timestamp(now: Date): string {
   return lastTime.text;
 }
 
-/** Returns the pod IP of every scenario pod, keyed `ns/name`, plus the DNS pod (first on the first node). */
+/** Returns the pod IP of every scenario pod, keyed `ns/name`, plus the DNS pods (each first on its node). */
 export function assignPodIPs(scenario: Scenario): Map<string, string> {
   const out = new Map<string, string>();
   const next = new Map<string, number>();
-  const first = scenario.nodes[0];
+  const dns = clusterDnsLayout(scenario);
   const take = (nodeName: string): string => {
     const node = scenario.nodes.find((n) => n.name === nodeName);
     if (!node) throw new Error(`pod placed on unknown node ${nodeName}`);
@@ -159,7 +184,7 @@ export function assignPodIPs(scenario: Scenario): Map<string, string> {
     next.set(nodeName, offset + 1);
     return formatIPv4(base + offset);
   };
-  if (first) out.set(`${CLUSTER_DNS.namespace}/${CLUSTER_DNS.podName}`, take(first.name));
+  for (const d of dns.pods) out.set(`${dns.namespace}/${d.name}`, take(d.node));
   for (const pod of scenario.pods) {
     const key = `${pod.namespace}/${pod.name}`;
     if (pod.hostNetwork) {
@@ -188,15 +213,17 @@ export function createClusterIPAllocator(taken: Iterable<string> = [], fromTop =
   };
 }
 
-/** Returns the ClusterIP of every ClusterIP scenario service keyed `ns/name` ('None' for headless), plus kube-dns. */
+/** Returns the ClusterIP of every ClusterIP scenario service keyed `ns/name` ('None' for headless), plus the DNS Service. */
 export function assignClusterIPs(scenario: Scenario): Map<string, string> {
   const explicit = scenario.services.flatMap((s) => (s.clusterIP && s.clusterIP !== 'None' ? [s.clusterIP] : []));
   const allocate = createClusterIPAllocator(explicit);
-  const out = new Map<string, string>([[`${CLUSTER_DNS.namespace}/${CLUSTER_DNS.serviceName}`, CLUSTER_DNS.clusterIP]]);
+  const dns = scenario.cluster?.dns ?? DEFAULT_CLUSTER.dns;
+  const out = new Map<string, string>([[`${dns.namespace}/${dns.service}`, LAB_ADDRESSES.dnsClusterIP]]);
   for (const svc of scenario.services) {
     if (svc.type !== 'ClusterIP') continue;
     out.set(`${svc.namespace}/${svc.name}`, svc.clusterIP ?? allocate());
   }
+  if (dns.nodeLocalCache) out.set(`${NODE_LOCAL_DNS.namespace}/${NODE_LOCAL_DNS.upstreamService}`, allocate());
   return out;
 }
 
@@ -218,14 +245,19 @@ function namespaceObject(name: string, labels: Record<string, string>, opts: Bui
   };
 }
 
+/** What a Windows Server 2022 node reports (its build label and nodeInfo), as on AKS and EKS Windows node pools. */
+const WINDOWS_NODE = { build: '10.0.20348', kernelVersion: '10.0.20348.2849', osImage: 'Windows Server 2022 Datacenter', runtime: 'containerd://1.7.20' } as const;
+
 function nodeObject(
-  node: { name: string; podCIDR: string; ready: boolean; labels: Record<string, string>; address: string },
+  node: { name: string; podCIDR: string; ready: boolean; labels: Record<string, string>; address: string; os?: NodeOS },
   opts: BuildOptions,
 ): KubeNode {
   const time = timestamp(opts.now);
+  const windows = node.os === 'windows';
   const labels = {
     'kubernetes.io/arch': 'amd64',
-    'kubernetes.io/os': 'linux',
+    'kubernetes.io/os': windows ? 'windows' : 'linux',
+    ...(windows ? { 'node.kubernetes.io/windows-build': WINDOWS_NODE.build } : {}),
     ...node.labels,
     'kubernetes.io/hostname': node.name,
   };
@@ -239,6 +271,7 @@ function nodeObject(
       { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' },
     ];
   }
+  if (windows) spec.taints = [...(spec.taints ?? []), { ...WINDOWS_NODE_TAINT }];
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -269,12 +302,12 @@ function nodeObject(
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       nodeInfo: {
         architecture: 'amd64',
-        operatingSystem: 'linux',
-        osImage: 'netdebug lab',
-        kernelVersion: 'lab',
+        operatingSystem: windows ? 'windows' : 'linux',
+        osImage: windows ? WINDOWS_NODE.osImage : 'netdebug lab',
+        kernelVersion: windows ? WINDOWS_NODE.kernelVersion : 'lab',
         kubeletVersion: KUBELET_VERSION,
         kubeProxyVersion: KUBELET_VERSION,
-        containerRuntimeVersion: 'lab://1.0',
+        containerRuntimeVersion: windows ? WINDOWS_NODE.runtime : 'lab://1.0',
         machineID: '',
         systemUUID: '',
         bootID: '',
@@ -297,6 +330,13 @@ export interface PodInput {
   container: string;
   image: string;
   ownerReferences?: KubeOwnerReference[];
+  securityContext?: Record<string, unknown>;
+  /** The container's securityContext (set for pods of namespaces that enforce Pod Security restricted). */
+  containerSecurityContext?: Record<string, unknown>;
+  /** Set for pods on Windows nodes: the nodeSelector and toleration such pods carry. */
+  windows?: boolean;
+  /** Overrides the dnsPolicy the lab derives from hostNetwork. */
+  dnsPolicy?: string;
 }
 
 /** Builds a core/v1 Pod as the kubelet reports it once running. */
@@ -307,6 +347,7 @@ export function podObject(p: PodInput, opts: BuildOptions): KubePod {
   const metadata = meta(p.name, p.namespace, p.labels, opts);
   if (p.ownerReferences) metadata.ownerReferences = p.ownerReferences;
   const container: KubePod['spec']['containers'][number] = { name: p.container, image: p.image, imagePullPolicy: 'IfNotPresent' };
+  if (p.containerSecurityContext) container.securityContext = structuredClone(p.containerSecurityContext);
   if (p.ports.length > 0) container.ports = p.ports.map((port) => ({ ...port }));
   return {
     apiVersion: 'v1',
@@ -317,11 +358,15 @@ export function podObject(p: PodInput, opts: BuildOptions): KubePod {
       hostNetwork: p.hostNetwork,
       containers: [container],
       restartPolicy: 'Always',
-      dnsPolicy: p.hostNetwork ? 'ClusterFirstWithHostNet' : 'ClusterFirst',
+      dnsPolicy: p.dnsPolicy ?? (p.hostNetwork ? 'ClusterFirstWithHostNet' : 'ClusterFirst'),
       serviceAccountName: 'default',
       terminationGracePeriodSeconds: 30,
       schedulerName: 'default-scheduler',
       enableServiceLinks: true,
+      ...(p.securityContext ? { securityContext: structuredClone(p.securityContext) } : {}),
+      ...(p.windows
+        ? { nodeSelector: { 'kubernetes.io/os': 'windows' }, tolerations: [{ key: WINDOWS_NODE_TAINT.key, operator: 'Equal', value: WINDOWS_NODE_TAINT.value, effect: WINDOWS_NODE_TAINT.effect }] }
+        : {}),
     },
     status: {
       phase: 'Running',
@@ -443,6 +488,9 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
   const clusterIPs = assignClusterIPs(scenario);
   const namespaces = scenario.namespaces.map((ns) => namespaceObject(ns.name, ns.labels, opts));
   const nodes = scenario.nodes.map((n) => nodeObject({ ...n, address: getNodeUnderlayIP(n.index) }, opts));
+  const dns = clusterDnsLayout(scenario);
+  const windowsNodes = new Set(scenario.nodes.filter((n) => n.os === 'windows').map((n) => n.name));
+  const restrictedNamespaces = new Set(scenario.namespaces.filter((n) => n.labels['pod-security.kubernetes.io/enforce'] === 'restricted').map((n) => n.name));
   const hostIPOf = (nodeName: string): string => {
     const node = scenario.nodes.find((n) => n.name === nodeName);
     if (!node) throw new Error(`unknown node ${nodeName}`);
@@ -454,17 +502,24 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
   const ownerRefs = new Map<string, KubeOwnerReference[]>();
   const dnsReady = !scenario.faults.some((f) => f.type === 'dns-no-endpoints');
   const dnsPorts: KubeContainerPort[] = [
-    { name: 'dns', containerPort: 53, protocol: 'UDP' },
-    { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+    { name: 'dns', containerPort: dns.port, protocol: 'UDP' },
+    { name: 'dns-tcp', containerPort: dns.port, protocol: 'TCP' },
   ];
-  const firstNode = scenario.nodes[0];
-  const dnsPod = { labels: { ...CLUSTER_DNS.labels }, ready: dnsReady, ports: dnsPorts, container: 'coredns', image: 'lab/dns' };
+  const dnsPod = { labels: { ...dns.labels }, ready: dnsReady, ports: dnsPorts, container: 'coredns', image: 'lab/dns' };
   const addWorkload = (kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string, namespace: string, pods: Parameters<typeof workloadObject>[3]): KubeOwnerReference[] => {
     const w = workloadObject(kind, name, namespace, pods, opts);
     workloads.push(w);
     return [{ apiVersion: 'apps/v1', kind, name, uid: w.metadata.uid, controller: true, blockOwnerDeletion: true }];
   };
-  const dnsOwner = firstNode ? addWorkload('Deployment', CLUSTER_DNS.workloadName, CLUSTER_DNS.namespace, [dnsPod]) : undefined;
+  const dnsOwner = dns.pods.length > 0 ? addWorkload(dns.workload.kind, dns.workload.name, dns.namespace, dns.pods.map(() => dnsPod)) : undefined;
+  const nodeLocalPods = dns.nodeLocalCache ? nodeLocalDnsPods(scenario.nodes) : [];
+  const nodeLocalPorts: KubeContainerPort[] = [
+    { name: 'dns', containerPort: 53, protocol: 'UDP' },
+    { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+    { name: 'metrics', containerPort: 9253, protocol: 'TCP' },
+  ];
+  const nodeLocalPod = { labels: { ...NODE_LOCAL_DNS.labels }, ready: true, ports: nodeLocalPorts, container: NODE_LOCAL_DNS.container, image: NODE_LOCAL_DNS.image };
+  const nodeLocalOwner = nodeLocalPods.length > 0 ? addWorkload('DaemonSet', NODE_LOCAL_DNS.workloadName, NODE_LOCAL_DNS.namespace, nodeLocalPods.map(() => nodeLocalPod)) : undefined;
   const groups = new Map<string, ScenarioPod[]>();
   for (const pod of scenario.pods) {
     if (!pod.owner) continue;
@@ -478,17 +533,32 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
   }
 
   const pods: KubePod[] = [];
-  if (firstNode) {
+  for (const d of dns.pods) {
     const input: PodInput = {
-      name: CLUSTER_DNS.podName,
-      namespace: CLUSTER_DNS.namespace,
-      node: firstNode.name,
+      name: d.name,
+      namespace: dns.namespace,
+      node: d.node,
       ...dnsPod,
       hostNetwork: false,
-      podIP: podIPs.get(`${CLUSTER_DNS.namespace}/${CLUSTER_DNS.podName}`) ?? '',
-      hostIP: hostIPOf(firstNode.name),
+      podIP: podIPs.get(`${dns.namespace}/${d.name}`) ?? '',
+      hostIP: hostIPOf(d.node),
     };
     if (dnsOwner) input.ownerReferences = dnsOwner;
+    pods.push(podObject(input, opts));
+  }
+  for (const p of nodeLocalPods) {
+    const input: PodInput = {
+      name: p.name,
+      namespace: NODE_LOCAL_DNS.namespace,
+      node: p.node,
+      ...nodeLocalPod,
+      hostNetwork: true,
+      podIP: hostIPOf(p.node),
+      hostIP: hostIPOf(p.node),
+      dnsPolicy: 'Default',
+      containerSecurityContext: { capabilities: { add: ['NET_ADMIN'] } },
+    };
+    if (nodeLocalOwner) input.ownerReferences = nodeLocalOwner;
     pods.push(podObject(input, opts));
   }
   for (const pod of scenario.pods) {
@@ -507,23 +577,56 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
     };
     const refs = pod.owner ? ownerRefs.get(`${pod.namespace}/${pod.owner.kind}/${pod.owner.name}`) : undefined;
     if (refs) input.ownerReferences = refs;
+    if (pod.securityContext) input.securityContext = { ...pod.securityContext };
+    // A pod running in a namespace that enforces restricted was admitted there: its container drops every capability
+    // and forbids privilege escalation, as restricted requires of each container.
+    if (restrictedNamespaces.has(pod.namespace)) input.containerSecurityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
+    if (windowsNodes.has(pod.node)) input.windows = true;
     pods.push(podObject(input, opts));
   }
 
   const services: KubeService[] = [
     serviceObject({
-      name: CLUSTER_DNS.serviceName,
-      namespace: CLUSTER_DNS.namespace,
+      name: dns.service,
+      namespace: dns.namespace,
       type: 'ClusterIP',
-      selector: { ...CLUSTER_DNS.labels },
+      selector: { ...dns.labels },
       ports: [
-        { name: 'dns', port: 53, targetPort: 53, protocol: 'UDP' },
-        { name: 'dns-tcp', port: 53, targetPort: 53, protocol: 'TCP' },
+        { name: 'dns', port: 53, targetPort: dns.port, protocol: 'UDP' },
+        { name: 'dns-tcp', port: 53, targetPort: dns.port, protocol: 'TCP' },
       ],
-      clusterIP: CLUSTER_DNS.clusterIP,
-      labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' },
+      clusterIP: dns.clusterIP,
+      labels: dns.labels['k8s-app'] === 'kube-dns'
+        ? { ...dns.labels, 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' }
+        : { ...dns.labels },
     }, opts),
   ];
+  if (dns.nodeLocalCache) {
+    const upstream = clusterIPs.get(`${NODE_LOCAL_DNS.namespace}/${NODE_LOCAL_DNS.upstreamService}`);
+    services.push(
+      serviceObject({
+        name: NODE_LOCAL_DNS.upstreamService,
+        namespace: NODE_LOCAL_DNS.namespace,
+        type: 'ClusterIP',
+        selector: { ...dns.labels },
+        ports: [
+          { name: 'dns', port: 53, targetPort: dns.port, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, targetPort: dns.port, protocol: 'TCP' },
+        ],
+        ...(upstream ? { clusterIP: upstream } : {}),
+        labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'addonmanager.kubernetes.io/mode': 'Reconcile', 'kubernetes.io/name': 'KubeDNSUpstream' },
+      }, opts),
+      serviceObject({
+        name: NODE_LOCAL_DNS.metricsService,
+        namespace: NODE_LOCAL_DNS.namespace,
+        type: 'ClusterIP',
+        selector: { ...NODE_LOCAL_DNS.labels },
+        ports: [{ name: 'metrics', port: 9253, targetPort: 9253, protocol: 'TCP' }],
+        clusterIP: 'None',
+        labels: { ...NODE_LOCAL_DNS.labels },
+      }, opts),
+    );
+  }
   for (const svc of scenario.services) {
     const input: Parameters<typeof serviceObject>[0] = {
       name: svc.name,

@@ -21,6 +21,8 @@ export interface LabRecord {
   kubeconfig: string;
   apiUrl?: string;
   startedAt: string;
+  /** `lab up --api-latency <ms>`: overrides the scenario's spec.cluster.apiLatencyMs. */
+  apiLatencyMs?: number;
 }
 
 /** Picks a fresh lab id (4 hex digits, short because it prefixes namespace names). */

@@ -144,7 +144,8 @@ describe('parseScenario: valid files', () => {
       'overlay-lossy': { node: 'node-2', percent: 30 },
     };
     const fault = { type, ...(params[type] ?? { node: 'node-2' }) };
-    const s = parseScenario(variant((x) => { x.spec.faults = [fault]; }), 'f.yaml');
+    // node-local-dns-down needs the cache it stops (spec.cluster.dns.nodeLocalCache)
+    const s = parseScenario(variant((x) => { x.spec.faults = [fault]; if (type === 'node-local-dns-down') x.spec.cluster = { dns: { nodeLocalCache: true } }; }), 'f.yaml');
     expect(s.faults).toEqual([fault]);
   });
 
@@ -180,7 +181,7 @@ describe('parseScenario: invalid files', () => {
     {
       name: 'unknown key without close match',
       text: variant((x) => { x.spec.nodes[0].zone = 'a'; }),
-      problems: [{ path: 'spec.nodes[0].zone', message: 'unknown field, allowed: name, podCIDR, ready, labels' }],
+      problems: [{ path: 'spec.nodes[0].zone', message: 'unknown field, allowed: name, podCIDR, ready, labels, os' }],
     },
     { name: 'no nodes', text: variant((x) => { x.spec.nodes = []; x.spec.pods = []; }), problems: [{ path: 'spec.nodes', message: 'must list at least one node' }] },
     { name: 'duplicate node', text: variant((x) => { x.spec.nodes[1].name = 'node-1'; x.spec.pods = []; }), problems: [{ path: 'spec.nodes[1].name', message: 'duplicate node "node-1" (also spec.nodes[0])' }] },

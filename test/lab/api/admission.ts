@@ -42,10 +42,19 @@ interface PodSpec {
   securityContext?: SecurityContext;
 }
 
-/** Reads the enforce level from a namespace's labels (absent or unknown means privileged). */
-function readEnforceLevel(namespace: KubeObject | undefined): PodSecurityLevel {
-  const level = namespace?.metadata.labels?.['pod-security.kubernetes.io/enforce'];
+/** The Pod Security modes a namespace label can set. */
+type PodSecurityMode = 'enforce' | 'warn' | 'audit';
+
+/** Reads a mode's level from a namespace's labels (absent or unknown means privileged). */
+function readLevel(namespace: KubeObject | undefined, mode: PodSecurityMode): PodSecurityLevel {
+  const level = namespace?.metadata.labels?.[`pod-security.kubernetes.io/${mode}`];
   return level === 'baseline' || level === 'restricted' ? level : 'privileged';
+}
+
+/** What Pod Security admission adds to an admitted request: Warning headers (`warn`) and audit annotations (`audit`). */
+export interface PodSecurityOutcome {
+  warnings: string[];
+  auditAnnotations: Record<string, string>;
 }
 
 function quoteList(values: readonly string[]): string {
@@ -98,13 +107,28 @@ export function checkPodSecurity(level: PodSecurityLevel, spec: PodSpec): string
   return violations;
 }
 
-/** Throws 403 Forbidden when a pod violates its namespace's enforced Pod Security level. */
-export function admitPodSecurity(pod: KubeObject, namespace: KubeObject | undefined): void {
-  const level = readEnforceLevel(namespace);
-  const violations = checkPodSecurity(level, (pod['spec'] ?? {}) as PodSpec);
-  if (violations.length === 0) return;
+/**
+ * Pod Security admission of a pod create or a `pods/ephemeralcontainers` update, as the real plugin does it: throws 403
+ * Forbidden when the pod violates the namespace's `enforce` level; otherwise returns a `would violate` warning for the
+ * `warn` level and audit annotations for the `audit` level (each only when the pod violates that level).
+ */
+export function admitPodSecurity(pod: KubeObject, namespace: KubeObject | undefined): PodSecurityOutcome {
+  const spec = (pod['spec'] ?? {}) as PodSpec;
+  const enforce = readLevel(namespace, 'enforce');
+  const violations = checkPodSecurity(enforce, spec);
   const name = pod.metadata.name ?? '';
-  throw new StatusError(403, 'Forbidden', `pods "${name}" is forbidden: violates PodSecurity "${level}:latest": ${violations.join(', ')}`, { name, kind: 'pods' });
+  if (violations.length > 0) {
+    throw new StatusError(403, 'Forbidden', `pods "${name}" is forbidden: violates PodSecurity "${enforce}:latest": ${violations.join(', ')}`, { name, kind: 'pods' });
+  }
+  const outcome: PodSecurityOutcome = { warnings: [], auditAnnotations: {} };
+  const warn = readLevel(namespace, 'warn');
+  const warned = checkPodSecurity(warn, spec);
+  if (warned.length > 0) outcome.warnings.push(`would violate PodSecurity "${warn}:latest": ${warned.join(', ')}`);
+  const audit = readLevel(namespace, 'audit');
+  const audited = checkPodSecurity(audit, spec);
+  outcome.auditAnnotations['pod-security.kubernetes.io/enforce-policy'] = `${enforce}:latest`;
+  if (audited.length > 0) outcome.auditAnnotations['pod-security.kubernetes.io/audit-violations'] = `would violate PodSecurity "${audit}:latest": ${audited.join(', ')}`;
+  return outcome;
 }
 
 /**

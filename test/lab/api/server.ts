@@ -7,7 +7,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { KubeletBackend, ScenarioRbacDeny } from '../model.ts';
-import { admitPodSecurity, authorize, matchesDeny, validateEphemeralContainers, type RequestAttributes } from './admission.ts';
+import { admitPodSecurity, authorize, matchesDeny, validateEphemeralContainers, type PodSecurityOutcome, type RequestAttributes } from './admission.ts';
 import { renderCoreVersions, renderGroup, renderGroupList, renderResourceList, renderVersion } from './discovery.ts';
 import { createExecSocketServer, pickExecProtocol, readExecRequest, readOfferedProtocols, serveExecSocket } from './exec.ts';
 import { applyPatch } from './patch.ts';
@@ -25,6 +25,13 @@ export interface ApiServerOptions {
   token: string;
   tls: { cert: string; key: string };
   rbacDeny: readonly ScenarioRbacDeny[];
+  /** Added before every API response and before every exec stream starts, as a remote control plane's round trip. */
+  apiLatencyMs?: number;
+}
+
+/** Waits ms milliseconds (nothing for 0). */
+function delay(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
 /** A running API server. */
@@ -60,6 +67,7 @@ type Route =
   | { kind: 'resource-list'; group: string; version: string }
   | { kind: 'lab-requests' }
   | { kind: 'lab-request-log' }
+  | { kind: 'lab-audit' }
   | { kind: 'resource'; info: ResourceInfo; namespace?: string; name?: string; subresource?: string };
 
 const coreNamespaceSubresources = new Set(['status', 'finalize']);
@@ -70,6 +78,7 @@ function routePath(path: string): Route | undefined {
   if (path === '/version' || path === '/version/') return { kind: 'version' };
   if (segs[0] === 'lab' && segs[1] === 'v1' && segs[2] === 'requests' && segs.length === 3) return { kind: 'lab-requests' };
   if (segs[0] === 'lab' && segs[1] === 'v1' && segs[2] === 'requests' && segs[3] === 'log' && segs.length === 4) return { kind: 'lab-request-log' };
+  if (segs[0] === 'lab' && segs[1] === 'v1' && segs[2] === 'audit' && segs.length === 3) return { kind: 'lab-audit' };
   let group: string;
   let version: string;
   let rest: string[];
@@ -192,6 +201,22 @@ interface Ctx {
   /** The raw request body ('' for none). */
   body: string;
   watches: Set<ServerResponse>;
+  /** Records what Pod Security admission said about this request (Warning headers, audit annotations). */
+  admitted(outcome: PodSecurityOutcome): void;
+}
+
+/** One audit event the lab keeps: a request Pod Security admission annotated (the `audit` mode's only output). */
+export interface AuditEvent {
+  verb: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+  annotations: Record<string, string>;
+}
+
+/** Formats a warning as the HTTP Warning header the API server sends (299, agent "-", quoted text). */
+function warningHeader(text: string): string {
+  return `299 - "${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 function namespaceOrFail(store: ObjectStore, namespace: string): KubeObject {
@@ -304,7 +329,7 @@ function prepareWrite(ctx: Ctx, current: KubeObject, proposed: KubeObject): Kube
         spec: { ...spec(current), ephemeralContainers: spec(proposed)['ephemeralContainers'] ?? [] },
       };
       validateEphemeralContainers(current, next);
-      admitPodSecurity(next, opts.store.get('namespaces', undefined, current.metadata.namespace ?? ''));
+      ctx.admitted(admitPodSecurity(next, opts.store.get('namespaces', undefined, current.metadata.namespace ?? '')));
       return next;
     }
     default:
@@ -359,7 +384,7 @@ function handleCreate(ctx: Ctx): void {
     const ns = namespaceOrFail(opts.store, route.namespace);
     if (route.info.plural === 'pods') {
       obj = defaultPod(obj);
-      admitPodSecurity({ ...obj, metadata: { ...obj.metadata, name: obj.metadata.name ?? obj.metadata.generateName ?? '' } }, ns);
+      ctx.admitted(admitPodSecurity({ ...obj, metadata: { ...obj.metadata, name: obj.metadata.name ?? obj.metadata.generateName ?? '' } }, ns));
     }
   }
   if (route.info.plural === 'namespaces') obj = { ...obj, status: { phase: 'Active' } };
@@ -483,6 +508,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
   const counts = new Map<string, number>();
   /** The API resource requests since start or the last reset, with their scope: what an efficiency test asserts on. */
   const log: LoggedRequest[] = [];
+  const audit: AuditEvent[] = [];
   const watches = new Set<ServerResponse>();
   const wss = createExecSocketServer();
   let serverAddress = '127.0.0.1:0';
@@ -529,6 +555,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       sendJson(res, 200, log);
       return;
     }
+    if (route?.kind === 'lab-audit') {
+      if (!isAuthorized(req, opts.token)) throw unauthorized;
+      sendJson(res, 200, audit);
+      return;
+    }
+    await delay(opts.apiLatencyMs ?? 0);
     const verb = route?.kind === 'resource' ? readVerb(method, route, url.searchParams) : method.toLowerCase();
     count(method, url.pathname, route, verb);
     record(route, verb, url.searchParams);
@@ -560,7 +592,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
         return;
       case 'resource':
         if (route.info.plural !== 'selfsubjectaccessreviews') authorize(opts.rbacDeny, attributesOf(route, verb));
-        await handleResource({ opts, req, res, query: url.searchParams, route, verb, body, watches });
+        await handleResource({
+          opts, req, res, query: url.searchParams, route, verb, body, watches,
+          admitted: (outcome) => {
+            if (outcome.warnings.length > 0) res.setHeader('Warning', outcome.warnings.map(warningHeader));
+            if (Object.keys(outcome.auditAnnotations).length > 0 && audit.length < MAX_LOGGED_REQUESTS) {
+              audit.push({
+                verb,
+                resource: route.subresource ? `${route.info.plural}/${route.subresource}` : route.info.plural,
+                ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
+                ...(route.name !== undefined ? { name: route.name } : {}),
+                annotations: outcome.auditAnnotations,
+              });
+            }
+          },
+        });
         return;
       default: {
         const never: never = route;
@@ -593,6 +639,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     if (!pickExecProtocol(readOfferedProtocols(req))) {
       throw badRequest(`unable to upgrade: none of the offered subprotocols is supported (supported: v5.channel.k8s.io, v4.channel.k8s.io)`);
     }
+    await delay(opts.apiLatencyMs ?? 0);
     const proc = await opts.kubelet.exec(execReq);
     serveExecSocket(wss, req, socket, head, execReq, proc);
   };

@@ -195,6 +195,45 @@ const printers: Record<string, Printer> = {
       ];
     },
   },
+  events: {
+    // The columns of the API server's event printer (pkg/printers/internalversion: printEvent).
+    columns: [
+      column('Last Seen'),
+      column('Type'),
+      column('Reason'),
+      column('Object'),
+      column('Subobject', 'string', 1),
+      column('Source', 'string', 1),
+      column('Message'),
+      column('First Seen', 'string', 1),
+      column('Count', 'string', 1),
+      column('Name', 'string', 1, 'name'),
+    ],
+    cells: (ev, now) => {
+      const since = (t: string | undefined) => {
+        const ms = Date.parse(t ?? '');
+        return Number.isNaN(ms) ? '<unknown>' : formatAge((now - ms) / 1000);
+      };
+      const first = since(field<string>(ev, 'firstTimestamp'));
+      const count = field<number>(ev, 'count') ?? 1;
+      let last = since(field<string>(ev, 'lastTimestamp'));
+      if (count > 1) last = `${last} (x${count} over ${first})`;
+      const obj = field<{ kind?: string; name?: string; fieldPath?: string }>(ev, 'involvedObject') ?? {};
+      const source = field<{ component?: string; host?: string }>(ev, 'source') ?? {};
+      return [
+        last,
+        field<string>(ev, 'type') ?? '',
+        field<string>(ev, 'reason') ?? '',
+        `${(obj.kind ?? '').toLowerCase()}/${obj.name ?? ''}`,
+        obj.fieldPath ?? '',
+        [source.component, source.host].filter((x) => x).join(', '),
+        field<string>(ev, 'message')?.trim() ?? '',
+        first,
+        String(count),
+        ev.metadata.name,
+      ];
+    },
+  },
   namespaces: {
     columns: [nameColumn, column('Status'), column('Age')],
     cells: (ns, now) => [ns.metadata.name, field<string>(ns, 'status', 'phase') ?? 'Active', age(ns, now)],

@@ -14,7 +14,8 @@ import { mergeOmit } from './kube-proxy.ts';
 import type { ServiceRules } from './kube-proxy.ts';
 import type { IptablesTools, ProxySettings } from './cluster-rules.ts';
 import { NodeProxy } from './node-proxy.ts';
-import { inNetns, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
+import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
+import { NODE_LOCAL_DNS_INTERFACE, nodeCacheArgv, nodeLocalDnsLinks, nodeLocalDnsRules, type NodeLocalDnsPlan } from './node-local-dns.ts';
 
 /** Constructor options of Dataplane. */
 export interface DataplaneOptions {
@@ -43,6 +44,12 @@ export interface ResponderHandle {
   protocol: 'TCP' | 'UDP';
   /** undefined while stopped. */
   pid: number | undefined;
+}
+
+/** Where the cluster DNS listens and what it is authoritative for (defaults: port 53, cluster.local). */
+export interface DnsServerOptions {
+  port?: number;
+  domain?: string;
 }
 
 /** An A record set dnsmasq serves. */
@@ -106,9 +113,11 @@ export class Dataplane {
   private readonly nodes = new Map<string, NodeNet>();
   private readonly pods = new Map<string, PodRecord>();
   private readonly responders: ResponderHandle[] = [];
-  private dns: { pod: PodNet; records: DnsRecord[]; pid: number | undefined } | undefined;
+  private dns: { servers: { pod: PodNet; pid: number | undefined }[]; records: DnsRecord[]; options: DnsServerOptions } | undefined;
   private readonly serviceState = new Map<string, { services: ServiceRules[]; omit: 'all' | string[] | undefined; chains: string[] }>();
   private readonly faultOmit = new Map<string, 'all' | string[]>();
+  /** NodeLocal DNSCache per node: its plan and its cache's PID (undefined while stopped). */
+  private readonly nodeLocalDns = new Map<string, { plan: NodeLocalDnsPlan; pid: number | undefined }>();
   private podCounter = 0;
   /** `spec.cluster`'s proxy settings. */
   readonly proxy: ProxySettings;
@@ -338,37 +347,48 @@ export class Dataplane {
   }
 
   /**
-   * Runs dnsmasq in the DNS pod's namespace on <podIP>:53 (UDP and TCP), authoritative for cluster.local with the given
-   * A records (nothing is ever forwarded upstream); waits until it listens and returns its PID.
+   * Runs dnsmasq in each DNS pod's namespace on <podIP>:<port> (UDP and TCP, port 53 unless given), authoritative for the
+   * cluster domain (cluster.local unless given) with the given A records (nothing is ever forwarded upstream); waits
+   * until every one listens and returns their PIDs in order.
    */
-  async startDnsServer(pod: PodNet, records: DnsRecord[]): Promise<number> {
-    if (this.dns?.pid !== undefined) await this.stopDnsServer();
+  async startDnsServer(pods: PodNet | PodNet[], records: DnsRecord[], options: DnsServerOptions = {}): Promise<number> {
+    if (this.dns?.servers.some((s) => s.pid !== undefined)) await this.stopDnsServer();
     fs.mkdirSync(this.dir, { recursive: true });
     this.writeHostsFile(records);
-    const argv = [
-      'dnsmasq',
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      '--user=root',
-      `--pid-file=${path.join(this.dir, 'dnsmasq.pid')}`,
-      '--no-resolv',
-      '--no-hosts',
-      `--addn-hosts=${this.hostsFile()}`,
-      '--bind-interfaces',
-      `--listen-address=${pod.ip}`,
-      '--port=53',
-      '--local=/cluster.local/',
-      // Every other name gets NXDOMAIN, as from an upstream that has no such name (the lab has no upstream; dnsmasq
-      // would otherwise answer REFUSED, which no real cluster DNS does for an unknown name).
-      '--local=/#/',
-      '--domain-needed',
-      '--log-facility=-',
-    ];
-    const child = this.spawnIn(pod.netns, argv, { role: 'dnsmasq' });
-    this.dns = { pod, records, pid: child.pid };
-    await waitForListen(child.pid as number, 'UDP', 53, `dnsmasq in ${pod.netns}`);
-    await waitForListen(child.pid as number, 'TCP', 53, `dnsmasq in ${pod.netns}`);
-    return child.pid as number;
+    const list = Array.isArray(pods) ? pods : [pods];
+    const port = options.port ?? 53;
+    const domain = options.domain ?? 'cluster.local';
+    this.dns = { servers: list.map((pod) => ({ pod, pid: undefined })), records, options };
+    const pids = await Promise.all(
+      list.map(async (pod, i) => {
+        const argv = [
+          'dnsmasq',
+          '--keep-in-foreground',
+          '--conf-file=/dev/null',
+          '--user=root',
+          `--pid-file=${path.join(this.dir, i === 0 ? 'dnsmasq.pid' : `dnsmasq-${i}.pid`)}`,
+          '--no-resolv',
+          '--no-hosts',
+          `--addn-hosts=${this.hostsFile()}`,
+          '--bind-interfaces',
+          `--listen-address=${pod.ip}`,
+          `--port=${port}`,
+          `--local=/${domain}/`,
+          // Every other name gets NXDOMAIN, as from an upstream that has no such name (the lab has no upstream; dnsmasq
+          // would otherwise answer REFUSED, which no real cluster DNS does for an unknown name).
+          '--local=/#/',
+          '--domain-needed',
+          '--log-facility=-',
+        ];
+        const child = this.spawnIn(pod.netns, argv, { role: 'dnsmasq' });
+        const server = this.dns!.servers[i]!;
+        server.pid = child.pid;
+        await waitForListen(child.pid as number, 'UDP', port, `dnsmasq in ${pod.netns}`);
+        await waitForListen(child.pid as number, 'TCP', port, `dnsmasq in ${pod.netns}`);
+        return child.pid as number;
+      }),
+    );
+    return pids[0] as number;
   }
 
   /** Replaces dnsmasq's records (rewrites its hosts file and sends SIGHUP; dnsmasq reloads within milliseconds). */
@@ -376,14 +396,51 @@ export class Dataplane {
     if (this.dns === undefined) throw new Error('updateDnsRecords: the DNS server was never started');
     this.dns.records = records;
     this.writeHostsFile(records);
-    if (this.dns.pid !== undefined) process.kill(this.dns.pid, 'SIGHUP');
+    for (const server of this.dns.servers) if (server.pid !== undefined) process.kill(server.pid, 'SIGHUP');
   }
 
-  /** Stops dnsmasq (its records are kept for a restart). */
+  /** Stops every dnsmasq (their records are kept for a restart). */
   async stopDnsServer(): Promise<void> {
-    if (this.dns?.pid === undefined) return;
-    await this.stopProcess(this.dns.pid);
-    this.dns.pid = undefined;
+    for (const server of this.dns?.servers ?? []) {
+      if (server.pid === undefined) continue;
+      await this.stopProcess(server.pid);
+      server.pid = undefined;
+    }
+  }
+
+  /**
+   * Sets NodeLocal DNSCache up in a node's namespace as node-cache does: the nodelocaldns dummy interface with the local
+   * IP, its iptables rules, and the cache listening there; waits until it listens.
+   */
+  async startNodeLocalDns(node: NodeNet, plan: NodeLocalDnsPlan): Promise<void> {
+    this.assertOwned(node.netns);
+    try {
+      await runIpBatch(this.runner, node.netns, nodeLocalDnsLinks(plan));
+    } catch (e) {
+      if (!/Unknown device type/.test((e as Error).message)) throw e;
+      await runIpBatch(this.runner, node.netns, [`link del ${NODE_LOCAL_DNS_INTERFACE}`]).catch(() => {});
+      await runIpBatch(this.runner, node.netns, nodeLocalDnsLinks(plan, 'bridge')); // this kernel has no dummy driver
+    }
+    for (const [table, chain, ...rule] of nodeLocalDnsRules(plan)) {
+      await this.runner.run(inNetns(node.netns, ['iptables', '-w', '-t', table!, '-I', chain!, ...rule]));
+    }
+    await this.runNodeCache(node, plan);
+  }
+
+  /** Stops a node's NodeLocal DNSCache process, leaving its interface and rules (a crashed node-cache). */
+  async stopNodeLocalDns(node: NodeNet): Promise<void> {
+    const cur = this.nodeLocalDns.get(node.name);
+    if (cur?.pid === undefined) return;
+    await this.stopProcess(cur.pid);
+    cur.pid = undefined;
+  }
+
+  private async runNodeCache(node: NodeNet, plan: NodeLocalDnsPlan): Promise<void> {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const child = this.spawnIn(node.netns, nodeCacheArgv(plan, path.join(this.dir, `node-cache-${node.name}.pid`)), { role: 'node-cache' });
+    this.nodeLocalDns.set(node.name, { plan, pid: child.pid });
+    await waitForListen(child.pid as number, 'UDP', 53, `node-cache in ${node.netns}`);
+    await waitForListen(child.pid as number, 'TCP', 53, `node-cache in ${node.netns}`);
   }
 
   /**
@@ -432,6 +489,7 @@ export class Dataplane {
     this.pods.clear();
     this.responders.length = 0;
     this.dns = undefined;
+    this.nodeLocalDns.clear();
     this.serviceState.clear();
     this.faultOmit.clear();
   }
@@ -490,7 +548,7 @@ export class Dataplane {
       case 'dns-server-down':
         if (on) return this.stopDnsServer();
         if (this.dns === undefined) throw new Error('dns-server-down: the DNS server was never started');
-        await this.startDnsServer(this.dns.pod, this.dns.records);
+        await this.startDnsServer(this.dns.servers.map((s) => s.pod), this.dns.records, this.dns.options);
         return;
       case 'dns-no-endpoints':
         // Purely API-side: the DNS pod is reported not Ready, so the caller renders kube-dns without ready endpoints
@@ -524,6 +582,16 @@ export class Dataplane {
         const rec = this.pods.get(fault.pod);
         if (rec?.hostVeth === undefined) throw new Error(`hairpin-off: pod ${fault.pod} has no bridge port (unknown, or hostNetwork)`);
         await runIpBatch(this.runner, node(rec.pod.node).netns, [`link set dev ${rec.hostVeth} type bridge_slave hairpin ${on ? 'off' : 'on'}`]);
+        return;
+      }
+      case 'node-local-dns-down': {
+        // The node's cache process dies (as a crashed node-cache: its interface and iptables rules stay behind), so
+        // queries to the local IP on that node get ICMP port unreachable; its pod stays Ready in the API.
+        const n = node(fault.node);
+        if (on) return this.stopNodeLocalDns(n);
+        const cur = this.nodeLocalDns.get(n.name);
+        if (!cur) throw new Error(`node-local-dns-down: no NodeLocal DNSCache on ${n.name}`);
+        await this.runNodeCache(n, cur.plan);
         return;
       }
       case 'dns-record-missing':

@@ -1,0 +1,133 @@
+/**
+ * `npm run bench`: the whole command as a user waits for it, against a lab whose control plane answers 50 ms late
+ * (`lab up --api-latency 50`), beside the same ladder climbed by hand with plain kubectl (test/bench/manual-ladder.sh).
+ * Prints one table: wall time (min / median / max over the runs) and API requests per run.
+ *
+ *   npm run bench                 5 runs of each (about two minutes)
+ *   npm run bench -- --smoke      1 run of each, as CI does (no figure is asserted)
+ *   npm run bench -- --runs 10 --latency 100
+ *
+ * Needs root and Linux (it builds labs) and the built bundle (`npm run build`, which `npm run bench` runs first).
+ * Every lab it starts is torn down by its id, on every exit path.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { canRunLab, startTestLab, type TestLab } from '../lab/harness.ts';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+
+/** One measured command: what it is, and how to run it against a lab. */
+interface Case {
+  name: string;
+  scenario: string;
+  run: (lab: TestLab) => Promise<{ ok: boolean; apiRequests?: number; detail: string; ms: number }>;
+}
+
+/** Runs a program, timing it; never throws for a non-zero exit. */
+function timed(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ ms: number; code: number; stdout: string; stderr: string }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ ms: performance.now() - t0, code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Runs `kubectl netdebug SRC DST -o json` through the real kubectl and reads the report's request count. */
+function netdebug(src: string, dst: string, expectExit: number) {
+  return async (lab: TestLab) => {
+    const env = { ...process.env, KUBECONFIG: lab.kubeconfig, PATH: `${repo}bin:${process.env.PATH ?? ''}` };
+    const res = await timed('kubectl', ['netdebug', src, dst, '-o', 'json'], env);
+    let apiRequests: number | undefined;
+    let cause = '?';
+    try {
+      const report = JSON.parse(res.stdout) as { verdict: { cause: string }; stats: { apiRequests: number } };
+      apiRequests = report.stats.apiRequests;
+      cause = report.verdict.cause;
+    } catch {
+      cause = `no report: ${res.stderr.split('\n')[0] ?? ''}`;
+    }
+    return { ok: res.code === expectExit, apiRequests, detail: `${cause} (exit ${res.code})`, ms: res.ms };
+  };
+}
+
+/** Runs the manual ladder script, counting the requests the lab saw during it. */
+function manualLadder(src: string, svc: string) {
+  return async (lab: TestLab) => {
+    const cache = mkdtempSync(join(tmpdir(), 'bench-kubectl-cache-'));
+    try {
+      await lab.labApi('DELETE', '/lab/v1/requests');
+      const env = { ...process.env, KUBECONFIG: lab.kubeconfig, KUBECTL_CACHE_DIR: cache };
+      const res = await timed('bash', [fileURLToPath(new URL('./manual-ladder.sh', import.meta.url)), src, svc], env);
+      const counts = (await lab.labApi('GET', '/lab/v1/requests')) as Record<string, number>;
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      return { ok: res.code === 0, apiRequests: total, detail: res.code === 0 ? 'every rung answered' : `exit ${res.code}: ${res.stderr.trim().split('\n').pop() ?? ''}`, ms: res.ms };
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  };
+}
+
+const CASES: Case[] = [
+  { name: 'kubectl netdebug, healthy 3 nodes', scenario: 'healthy-3-nodes', run: netdebug('default/client', 'shop/svc/web', 0) },
+  { name: 'manual ladder (kubectl debug + exec per rung), healthy 3 nodes', scenario: 'healthy-3-nodes', run: manualLadder('default/client', 'shop/web') },
+  { name: 'kubectl netdebug, one blackholed rung (overlay blocked, 2 s probe timeout)', scenario: 'overlay-blocked', run: netdebug('default/client', 'shop/svc/web', 1) },
+];
+
+function stats(values: number[]): { min: number; median: number; max: number } {
+  const s = [...values].sort((a, b) => a - b);
+  return { min: s[0] ?? NaN, median: s[Math.floor((s.length - 1) / 2)] ?? NaN, max: s[s.length - 1] ?? NaN };
+}
+
+const fmt = (ms: number): string => (Number.isNaN(ms) ? '–' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { smoke: { type: 'boolean', default: false }, runs: { type: 'string' }, latency: { type: 'string', default: '50' } } });
+  if (!canRunLab) {
+    console.error('bench: the lab needs Linux and root');
+    return 2;
+  }
+  const runs = values.smoke ? 1 : Number(values.runs ?? 5);
+  const latency = Number(values.latency);
+  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(latency) || latency < 0) {
+    console.error('bench: --runs must be a positive integer and --latency a whole number of milliseconds');
+    return 2;
+  }
+  console.log(`control plane latency ${latency} ms per request and per exec start; ${runs} run${runs === 1 ? '' : 's'} each\n`);
+  const rows: { cells: string[]; medianMs: number }[] = [];
+  let failed = false;
+  for (const c of CASES) {
+    const lab = await startTestLab(c.scenario, { apiLatencyMs: latency });
+    try {
+      const times: number[] = [];
+      const requests: number[] = [];
+      let detail = '';
+      for (let i = 0; i < runs; i += 1) {
+        const r = await c.run(lab);
+        times.push(r.ms);
+        if (r.apiRequests !== undefined) requests.push(r.apiRequests);
+        detail = r.detail;
+        if (!r.ok) failed = true;
+        process.stderr.write(`  ${c.name}: run ${i + 1}/${runs} ${fmt(r.ms)} ${r.detail}\n`);
+      }
+      const t = stats(times);
+      rows.push({ cells: [c.name, fmt(t.median), fmt(t.min), fmt(t.max), requests.length > 0 ? String(stats(requests).median) : '–', detail], medianMs: t.median });
+    } finally {
+      await lab.down();
+    }
+  }
+  const head = ['command', 'median', 'min', 'max', 'API requests', 'outcome'];
+  console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
+  for (const r of rows) console.log(`| ${r.cells.join(' | ')} |`);
+  const [ours, manual] = [rows[0], rows[1]];
+  if (ours && manual) console.log(`\nspeed-up over the manual ladder (medians): ${(manual.medianMs / ours.medianMs).toFixed(1)}×`);
+  if (failed) console.error('\nbench: a run did not end as expected (see the outcome column)');
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main();

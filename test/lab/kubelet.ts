@@ -307,6 +307,17 @@ export class Kubelet implements KubeletBackend {
     this.recordEvent(pod, node, fieldPath, 'Normal', 'Started', `Started container ${c.name}`);
   }
 
+  /**
+   * Waits until the wall clock reaches `deadline` (Date.now() ms), unless the kubelet stops meanwhile: a timer runs on
+   * the monotonic clock and may fire a millisecond before the wall clock gets there, so it is checked and re-armed.
+   */
+  private async sleepUntil(deadline: number): Promise<boolean> {
+    for (let left = deadline - Date.now(); left > 0; left = deadline - Date.now()) {
+      if (!(await this.sleep(left))) return false;
+    }
+    return !this.stopped;
+  }
+
   /** Waits ms, unless the kubelet stops meanwhile (then resolves false). */
   private sleep(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
@@ -400,7 +411,7 @@ export class Kubelet implements KubeletBackend {
           let pull = this.pulling.get(pullKey);
           const pulledByUs = !present && pull === undefined;
           if (pulledByUs) {
-            pull = this.sleep(settings.pullSeconds * 1000).then(() => {
+            pull = this.sleepUntil(started + settings.pullSeconds * 1000).then(() => {
               this.imagesOn(node).add(full);
               this.pulling.delete(pullKey);
             });

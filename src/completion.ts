@@ -125,6 +125,12 @@ export function connectionFlagsOf(scanned: ScannedWords): KubeFlags {
   if (scanned.switches.has('insecure-skip-tls-verify')) flags.insecureSkipTlsVerify = true;
   const groups = scanned.asGroups.filter((g) => g !== '');
   if (groups.length > 0) flags.asGroups = groups;
+  // The same durations as the command (500ms, 2s, 1m, bare seconds); a malformed one is left to the command to refuse.
+  const rt = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v('request-timeout')?.trim() ?? '');
+  if (rt) {
+    const ms = Math.round(Number(rt[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(rt[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
+    if (ms <= 3_600_000) flags.requestTimeoutMs = ms;
+  }
   return flags;
 }
 
@@ -274,13 +280,18 @@ export function formatCompletion(c: Completion): string {
   return `${c.candidates.map((x) => `${x}\n`).join('')}:${c.directive}\n`;
 }
 
+/** The bound on each request of tab completion (and its credential plugin) unless --request-timeout says otherwise. */
+const COMPLETION_TIMEOUT_MS = 5_000;
+
 /** A CompletionSource backed by the cluster the words point at (same kubeconfig rules as the command). */
 export async function createClusterSource(flags: KubeFlags, env: NodeJS.ProcessEnv): Promise<{ source: CompletionSource; namespace: string }> {
-  const { loadKubeConfig } = await import('./kube/config.ts');
+  const { loadKubeConfig, ImpersonatingKubeConfig } = await import('./kube/config.ts');
   const { createKubeApi } = await import('./kube/api.ts');
   const loaded = loadKubeConfig(flags, env);
-  // Completion must stay snappy: a slow cluster gets no candidates rather than a hung shell.
-  const api = createKubeApi(loaded.kc, { requestTimeoutMs: 5_000 });
+  // Completion must stay snappy: a slow cluster (or credential plugin) gets no candidates rather than a hung shell.
+  const requestTimeoutMs = flags.requestTimeoutMs || COMPLETION_TIMEOUT_MS;
+  if (loaded.kc instanceof ImpersonatingKubeConfig) loaded.kc.credentialTimeoutMs = requestTimeoutMs;
+  const api = createKubeApi(loaded.kc, { requestTimeoutMs, retry: { retries: 0, baseDelayMs: 0, maxDelayMs: 0 } });
   const names = (items: { metadata?: { name?: string } }[]): string[] => items.map((o) => o.metadata?.name ?? '').filter((n) => n !== '');
   const source: CompletionSource = {
     namespaces: async () => names((await api.call({ verb: 'list', resource: 'namespaces' }, () => api.core.listNamespace())).items),

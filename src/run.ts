@@ -1,12 +1,13 @@
 /**
  * Runs one diagnosis: resolve the targets, plan the ladder, prepare the probe locations and run the probes concurrently
- * through the injected Prober, decide the verdict, and emit every step as a RunEvent. Always cleans up the Prober.
+ * through the injected Prober, decide the verdict, and emit every step as a RunEvent. Always cleans up the Prober: after
+ * the verdict is shown (so a slow delete never holds the answer back) and before the final stats, or on any error.
  */
-import { buildReport, exitCodeForVerdict, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
+import { buildReport, EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
 import { formatTarget, type TargetRef } from './core/target.ts';
 import { decideVerdict, summarizeRungs } from './core/verdict.ts';
 import { planLadder, type RungPlan } from './plan.ts';
-import { locationKey, type Cluster, type ClusterFacts, type LocationStatus, type Prober } from './ports.ts';
+import { locationKey, type CleanupReport, type Cluster, type ClusterFacts, type LocationStatus, type Prober } from './ports.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
 export interface Clock {
@@ -66,6 +67,8 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
   const rungResults = new Map<RungId, RungResult>();
   let observations: ProbeResult[] = [];
   let nodeChecks: ProbeResult[] = [];
+  let cleanup: Promise<CleanupReport | void> | undefined;
+  const cleanupOnce = (): Promise<CleanupReport | void> => (cleanup ??= prober.cleanup());
   try {
     const ready = new Map<string, Promise<LocationStatus>>();
     for (const where of plan.locations) {
@@ -110,22 +113,25 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     const [ladder, checks] = await Promise.all([Promise.all(plan.rungs.map(runRung)), Promise.all(plan.nodeChecks.map(runProbe))]);
     observations = ladder.flat();
     nodeChecks = checks;
-  } finally {
-    await prober.cleanup();
-  }
 
-  const decided = decideVerdict({ targets: facts.targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes });
-  const rungs = decided.rungs.map((r) => rungResults.get(r.id) ?? r);
-  await emit({ type: 'verdict-decided', verdict: decided.verdict, findings: decided.findings });
-  const report = buildReport({
-    targets: facts.targets,
-    rungs,
-    findings: decided.findings,
-    verdict: decided.verdict,
-    stats: { wallMs: clock.now() - started, apiRequests: cluster.apiRequests(), execs: prober.execs() },
-  });
-  await emit({ type: 'run-finished', report, exitCode: exitCodeForVerdict(decided.verdict) });
-  return report;
+    const decided = decideVerdict({ targets: facts.targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes });
+    const rungs = decided.rungs.map((r) => rungResults.get(r.id) ?? r);
+    await emit({ type: 'verdict-decided', verdict: decided.verdict, findings: decided.findings });
+    // The verdict is out; now delete the debug pods, so the stats below count those requests too.
+    const cleaned = await cleanupOnce();
+    const report = buildReport({
+      targets: facts.targets,
+      rungs,
+      findings: decided.findings,
+      verdict: decided.verdict,
+      stats: { wallMs: clock.now() - started, apiRequests: cluster.apiRequests(), execs: prober.execs() },
+    });
+    const exitCode = cleaned && cleaned.left.length > 0 ? EXIT_DEBUG_PODS_LEFT : exitCodeForVerdict(decided.verdict);
+    await emit({ type: 'run-finished', report, exitCode });
+    return report;
+  } finally {
+    await cleanupOnce();
+  }
 }
 
 /** Puts the planner's skip reason and the measured wall time into a rung's summary. */

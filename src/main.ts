@@ -237,10 +237,11 @@ function installSignalHandlers(currentProber: () => Prober | undefined): () => v
     cleanupThenExit(code);
   };
   const onCrash = (err: unknown): void => {
-    const d = describeError(err);
-    process.stderr.write(forTerminal(`error: ${d.message}\n${d.hint ? `  hint: ${d.hint}\n` : ''}`));
+    // Once ending (a signal or an earlier crash), later errors are its echoes: the first one said what happened.
     if (firstAt !== undefined) return;
     firstAt = Date.now();
+    const d = describeError(err);
+    process.stderr.write(forTerminal(`error: ${d.message}\n${d.hint ? `  hint: ${d.hint}\n` : ''}`));
     process.stderr.write('cleaning up debug pods\n');
     cleanupThenExit(3);
   };

@@ -99,8 +99,9 @@ export function createKubeApi(kc: KubeConfig, opts: KubeApiOptions = {}): KubeAp
     try {
       return await currentSignal.run(controller.signal, fn);
     } catch (err) {
-      // fetch rejects with the abort reason (or a bare AbortError): say it was our deadline.
-      if (controller.signal.aborted) throw controller.signal.reason;
+      // fetch rejects with the abort reason (or a bare AbortError): say it was our deadline. An error we already
+      // explained (a credential plugin that timed out on its own bound) stays as it is.
+      if (controller.signal.aborted && !(err instanceof NetdebugError)) throw controller.signal.reason;
       throw err;
     } finally {
       clearTimeout(timer);

@@ -111,6 +111,9 @@ export class ImpersonatingKubeConfig extends KubeConfig {
           // ExecAuth turns a failed plugin into an Error of its stderr: say why it failed there, then end it.
           child.stderr?.emit('data', `${PLUGIN_TIMED_OUT} ${ms} ms`);
           child.kill('SIGKILL');
+          // A grandchild holding the pipes would keep 'close' (which ExecAuth waits for) from ever coming.
+          child.stdout?.destroy();
+          child.stderr?.destroy();
         }, ms);
         child.on('close', () => clearTimeout(timer));
         child.on('error', () => clearTimeout(timer));

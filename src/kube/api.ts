@@ -7,6 +7,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { ApiException, AppsV1Api, CoreV1Api, createConfiguration, DiscoveryV1Api, NetworkingV1Api, ServerConfiguration } from '@kubernetes/client-node';
 import type { Configuration, KubeConfig, RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
 import { NetdebugError } from '../core/errors.ts';
+import pkg from '../../package.json' with { type: 'json' };
+
+/** The User-Agent of every API request, so a cluster's audit log can tell netdebug's requests apart. */
+export const USER_AGENT = `kubectl-netdebug/${pkg.version}`;
 
 /** What a call is about, for counting and error messages. */
 export interface CallInfo {
@@ -74,6 +78,7 @@ function makeClient<T>(kc: KubeConfig, Api: new (config: Configuration) => T): T
     getName: () => 'kubeconfig authentication (bounded)',
     async applySecurityAuthentication(context: RequestContext): Promise<void> {
       await kc.applySecurityAuthentication(context);
+      context.setHeaderParam('User-Agent', USER_AGENT);
       const signal = currentSignal.getStore();
       if (signal) context.setSignal(signal);
     },

@@ -14,7 +14,7 @@ import { ApiException, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PROBE_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS, parseCli, parseDuration } from '../../src/cli.ts';
 import { redactCredentials, sanitizeDeep, stripControl } from '../../src/core/sanitize.ts';
-import { createKubeApi, DEFAULT_RETRY, redactUrl, retryDelayMs } from '../../src/kube/api.ts';
+import { createKubeApi, DEFAULT_RETRY, redactUrl, retryDelayMs, USER_AGENT } from '../../src/kube/api.ts';
 import { loadKubeConfig } from '../../src/kube/config.ts';
 import { deleteCommands, isExpiredDebugPod } from '../../src/kube/prober.ts';
 import { endpointsFromSlices } from '../../src/kube/cluster.ts';
@@ -189,8 +189,12 @@ describe('TLS flags as kubectl reads them, on the wire', () => {
 describe('a request is aborted at its deadline, not abandoned', () => {
   let server: Server;
   let closed = 0;
+  const agents: (string | undefined)[] = [];
   beforeAll(async () => {
-    server = createHttpServer((_req, res) => res.on('close', () => (closed += 1)));
+    server = createHttpServer((req, res) => {
+      agents.push(req.headers['user-agent']);
+      res.on('close', () => (closed += 1));
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   });
   afterAll(() => void server.close());
@@ -205,5 +209,8 @@ describe('a request is aborted at its deadline, not abandoned', () => {
     });
     expect(Date.now() - t0).toBeLessThan(5_000);
     await expect.poll(() => closed).toBe(1);
+    // Named in the audit log as what it is (see SECURITY.md).
+    expect(agents).toEqual([USER_AGENT]);
+    expect(USER_AGENT).toMatch(/^kubectl-netdebug\/\d+\.\d+\.\d+/);
   });
 });

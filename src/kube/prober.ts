@@ -13,7 +13,7 @@ import { truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, 
 import { parseProbeOutput } from '../core/parse.ts';
 import { locationKey } from '../ports.ts';
 import type { CleanupReport, ClusterFacts, LeftPod, LocationStatus, Prober } from '../ports.ts';
-import { apiMessageOf, createKubeApi, mapApiError, statusCodeOf } from './api.ts';
+import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 
 /** The label every pod the tool creates carries. */
@@ -219,26 +219,36 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       };
       const timer = setTimeout(() => finish(new Error(`${what} was not running after ${Math.round(opts.timeoutMs / 1000)} s`)), opts.timeoutMs);
       const info = { verb: 'watch', resource: 'pods', namespace, name };
-      api.countRequest();
-      watcher
-        .watch(
-          `/api/v1/namespaces/${namespace}/pods`,
-          { fieldSelector: `metadata.name=${name}` },
-          (type: string, pod: V1Pod) => {
-            if (type === 'DELETED') return finish(new Error(`${what} did not start: the pod was deleted`));
-            const outcome = check(pod);
-            if (outcome === 'ready') finish();
-            else if (outcome !== undefined) finish(new Error(`${what} did not start: ${outcome}`));
-          },
-          (err: unknown) => finish(err ? mapApiError(err, info, api.server) : new Error(`the watch of ${what} ended before it was running`)),
-        )
-        .then(
-          (ac) => {
-            request = ac;
-            if (done) ac.abort();
-          },
-          (err: unknown) => finish(mapApiError(err, info, api.server)),
-        );
+      // Setting up a watch is idempotent: a 429 or 5xx answer is retried with the same bounded backoff as `call`.
+      const start = (attempt: number): void => {
+        if (done) return;
+        api.countRequest();
+        watcher
+          .watch(
+            `/api/v1/namespaces/${namespace}/pods`,
+            { fieldSelector: `metadata.name=${name}` },
+            (type: string, pod: V1Pod) => {
+              if (type === 'DELETED') return finish(new Error(`${what} did not start: the pod was deleted`));
+              const outcome = check(pod);
+              if (outcome === 'ready') finish();
+              else if (outcome !== undefined) finish(new Error(`${what} did not start: ${outcome}`));
+            },
+            (err: unknown) => {
+              const status = (err as { statusCode?: unknown } | null)?.statusCode;
+              const wait = typeof status === 'number' && attempt < DEFAULT_RETRY.retries ? retryDelayMs(Object.assign(new Error(''), { code: status }), attempt, DEFAULT_RETRY) : undefined;
+              if (wait !== undefined && !done) return void setTimeout(() => start(attempt + 1), wait);
+              finish(err ? mapApiError(err, info, api.server) : new Error(`the watch of ${what} ended before it was running`));
+            },
+          )
+          .then(
+            (ac) => {
+              request = ac;
+              if (done) ac.abort();
+            },
+            (err: unknown) => finish(mapApiError(err, info, api.server)),
+          );
+      };
+      start(0);
     });
 
   /**

@@ -33,6 +33,8 @@ export interface Failure {
   headers?: Record<string, string>;
   /** The Status message (default `scripted <status>`). */
   message?: string;
+  /** A regular expression the query string must match too. */
+  query?: RegExp;
   times: number;
 }
 
@@ -196,7 +198,7 @@ export class FakeApiServer extends EventEmitter {
     let body = '';
     for await (const chunk of req) body += String(chunk);
 
-    const failure = this.failures.find((f) => f.times > 0 && f.method === seen.method && f.path.test(seen.path));
+    const failure = this.failures.find((f) => f.times > 0 && f.method === seen.method && f.path.test(seen.path) && (!f.query || f.query.test(url.search)));
     if (failure) {
       failure.times--;
       if (failure.status === 'hang') {

@@ -127,6 +127,20 @@ describe('the API never hangs the run', () => {
     expect(f.debugPods()).toEqual([]);
   });
 
+  it('a watch set up against 429 and 503 is set up again, and the pods come up', async () => {
+    const f = await fake();
+    f.failures.push({ method: 'GET', path: /\/pods$/, query: /watch=true/, status: 429, times: 1 });
+    f.failures.push({ method: 'GET', path: /\/pods$/, query: /watch=true/, status: 503, times: 1 });
+    const r = await runPlugin(f, [...TARGETS, '-o', 'json']);
+    expect(r.code, r.stderr).toBe(1);
+    // Every location came up: no probe failed for want of one (the fake's empty exec output is another matter).
+    const notReady = observations(JSON.parse(r.stdout) as JsonReport).filter((o) => /Too Many Requests|Service Unavailable|did not start|not running|watch/i.test(o.reason ?? ''));
+    expect(notReady).toEqual([]);
+    expect(r.stdout).toMatch(/unrecognised nc output/);
+    expect(f.log.filter((l) => l.query.get('watch') === 'true').length).toBe(4 + 2);
+    expect(f.debugPods()).toEqual([]);
+  });
+
   it('5xx that never ends: bounded retries, then exit 3 with the server\'s message', async () => {
     const f = await fake();
     f.failures.push({ method: 'GET', path: /\/services\/web$/, status: 500, times: 100 });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../../src/main.ts';
 import { FakeApiServer } from './fake-api-server.ts';
 
 const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -284,6 +285,35 @@ describe('signals and crashes clean up', () => {
     const r = await runPlugin(f, ['cleanup']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^deleted ${left.length} netdebug pod\\(s\\) in all namespaces: `));
+    expect(f.debugPods()).toEqual([]);
+  });
+});
+
+describe('the verdict first, then a bounded cleanup with progress', () => {
+  it('on a terminal: the verdict is written before "cleanup: deleting", and the deletes are counted in the stats', async () => {
+    const f = await fake();
+    const writes: { stream: 'out' | 'err'; text: string }[] = [];
+    const io = {
+      stdout: { write: (t: string) => writes.push({ stream: 'out', text: t }), isTTY: false },
+      stderr: { write: (t: string) => writes.push({ stream: 'err', text: t }), isTTY: true },
+      env: { CI: 'true', NO_COLOR: '1' },
+    };
+    const saved = process.exitCode;
+    try {
+      const code = await run([...TARGETS, '-o', 'text', '--kubeconfig', f.kubeconfig], io);
+      expect(code).toBe(1);
+    } finally {
+      process.exitCode = saved;
+    }
+    const verdictAt = writes.findIndex((w) => w.stream === 'out' && /Verdict/.test(w.text));
+    const startAt = writes.findIndex((w) => w.stream === 'err' && w.text === 'cleanup: deleting 3 debug pod(s)…\n');
+    const doneAt = writes.findIndex((w) => w.stream === 'err' && w.text === 'cleanup: deleted 3 debug pod(s)\n');
+    const statsAt = writes.findIndex((w) => w.stream === 'out' && /API requests/.test(w.text));
+    expect(verdictAt).toBeGreaterThanOrEqual(0);
+    expect([verdictAt < startAt, startAt < doneAt, doneAt < statsAt]).toEqual([true, true, true]);
+    // The stats line counts every request the fake saw, the deletes (and exec upgrades) included.
+    const apiRequests = Number(/(\d+) API requests/.exec(writes[statsAt]!.text)?.[1]);
+    expect(apiRequests).toBe(f.log.length);
     expect(f.debugPods()).toEqual([]);
   });
 });

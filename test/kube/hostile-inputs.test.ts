@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runComplete } from '../../src/completion.ts';
 import { MAX_PROBE_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS, parseCli, parseDuration } from '../../src/cli.ts';
 import { redactCredentials, sanitizeDeep, stripControl } from '../../src/core/sanitize.ts';
 import { createKubeApi, DEFAULT_RETRY, redactUrl, retryDelayMs, USER_AGENT } from '../../src/kube/api.ts';
@@ -212,5 +213,17 @@ describe('a request is aborted at its deadline, not abandoned', () => {
     // Named in the audit log as what it is (see SECURITY.md).
     expect(agents).toEqual([USER_AGENT]);
     expect(USER_AGENT).toMatch(/^kubectl-netdebug\/\d+\.\d+\.\d+/);
+  });
+
+  it('tab completion against a hanging API gives up at --request-timeout with the error directive', async () => {
+    let out = '';
+    const t0 = Date.now();
+    const before = closed;
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const code = await runComplete(['-s', url, '--insecure-skip-tls-verify', '--token', 't', '--request-timeout', '500ms', 'pod/'], { write: (s: string) => (out += s) }, { KUBECONFIG: join(tmpdir(), 'netdebug-no-such-kubeconfig') });
+    expect(code).toBe(0);
+    expect(out).toBe(':1\n');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    await expect.poll(() => closed).toBe(before + 1);
   });
 });

@@ -33,6 +33,12 @@ export type ProberEvent =
 
 /** How long the API server may take to answer an exec's WebSocket upgrade when no --request-timeout is given. */
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 30_000;
+/** The channel of v5.channel.k8s.io's close-stream frames (`[255, channel]`). */
+const CLOSE_STREAM_CHANNEL = 255;
+/** How long the status frame may lag behind the close of stdout and stderr. */
+const STATUS_GRACE_MS = 1000;
+/** What a probe observed when its exec stream ended without the status frame that carries the exit code. */
+const STREAM_ENDED_WITHOUT_STATUS = "the exec stream closed without an exit status: the command's outcome is unknown";
 /** The bound on each delete of cleanup when no --request-timeout is given (cleanup never waits unbounded). */
 export const CLEANUP_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -298,9 +304,32 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       const exec = new Exec(kc);
       const handler = (exec as unknown as { handler: { socketFactory?: (uri: string, protocols: string[], o: WebSocket.ClientOptions) => WebSocket } }).handler;
       handler.socketFactory = (uri, protocols, o) => {
-        socket = new WebSocket(uri, protocols, { ...o, handshakeTimeout: upgradeTimeoutMs });
+        const ws = new WebSocket(uri, protocols, { ...o, handshakeTimeout: upgradeTimeoutMs });
+        socket = ws;
+        // v5.channel.k8s.io lets a side close one stream with a channel-255 frame, which client-node's handler cannot
+        // read (it throws "Unknown stream: 255" out of the socket's event). Take those frames here: once stdout and
+        // stderr are both closed, the status frame must follow soon, or the stream ended without one.
+        const closed = new Set<number>();
+        const attribute = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
+        Object.defineProperty(ws, 'onmessage', {
+          configurable: true,
+          get: () => attribute?.get?.call(ws),
+          set: (h: ((e: WebSocket.MessageEvent) => void) | null) =>
+            attribute?.set?.call(ws, (e: WebSocket.MessageEvent) => {
+              const data = e.data;
+              if (Buffer.isBuffer(data) && data.length >= 2 && data[0] === CLOSE_STREAM_CHANNEL) {
+                closed.add(data[1] ?? -1);
+                if (closed.has(1) && closed.has(2) && !status) {
+                  const grace = setTimeout(() => finish(STREAM_ENDED_WITHOUT_STATUS), STATUS_GRACE_MS);
+                  grace.unref();
+                }
+                return;
+              }
+              h?.(e);
+            }),
+        });
         if (settled) closeSocket();
-        return socket;
+        return ws;
       };
       exec
         .exec(target.namespace, target.pod, target.container, spec.command, sink((s) => (stdout += s)), sink((s) => (stderr += s)), null, false, (s) => {
@@ -313,7 +342,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
             timedOut = true;
             finish();
           }, spec.timeoutMs + margin);
-          ws.on('close', () => setImmediate(() => finish(status ? undefined : 'the exec stream closed without an exit status: the command\'s outcome is unknown')));
+          ws.on('close', () => setImmediate(() => finish(status ? undefined : STREAM_ENDED_WITHOUT_STATUS)));
           ws.on('error', (e: Error) => finish(`exec failed: ${e.message}`));
         })
         .catch((err: unknown) => finish(`exec failed: ${describeExecError(err)}`));

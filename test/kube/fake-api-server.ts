@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 
 /** How the fake answers an exec. */
-export type ExecMode = 'ok' | 'no-status' | 'unanswered' | 'hang' | 'crash';
+export type ExecMode = 'ok' | 'no-status' | 'no-status-abrupt' | 'no-status-open' | 'unanswered' | 'hang' | 'crash';
 
 /** A request as the fake saw it. */
 export interface SeenRequest {
@@ -305,6 +305,17 @@ export class FakeApiServer extends EventEmitter {
         case 'no-status':
           ws.send(frame(1, 'partial output'));
           ws.close();
+          return;
+        case 'no-status-abrupt':
+          // The connection dropped mid-stream: no close frame either.
+          ws.send(frame(1, 'partial output'), () => ws.terminate());
+          return;
+        case 'no-status-open':
+          // v5.channel.k8s.io: stdout and stderr closed (channel 255 frames), no status, and the socket left open.
+          ws.send(frame(1, 'partial output'));
+          ws.send(Buffer.from([255, 1]));
+          ws.send(Buffer.from([255, 2]));
+          ws.on('close', () => (this.aborted += 1));
           return;
         case 'hang':
           ws.on('close', () => (this.aborted += 1));

@@ -64,9 +64,13 @@ interface JsonReport {
 const observations = (r: JsonReport): { kind: string; reason?: string }[] => r.rungs.flatMap((g) => g.probes.map((p) => p.observation));
 
 describe('exec faults are "could not check", never a failed connection', () => {
-  it('a stream that ends without a status frame: could-not-run, INCONCLUSIVE, exit 3, nothing left', async () => {
+  it.each([
+    { how: 'the socket closed cleanly', mode: 'no-status' as const },
+    { how: 'the connection dropped', mode: 'no-status-abrupt' as const },
+    { how: 'stdout and stderr closed by v5 close frames, the socket left open', mode: 'no-status-open' as const },
+  ])('a stream that ends without a status frame ($how): could-not-run, INCONCLUSIVE, exit 3, nothing left', async ({ mode }) => {
     const f = await fake();
-    f.execMode = 'no-status';
+    f.execMode = mode;
     const r = await runPlugin(f, [...TARGETS, '-o', 'json']);
     expect(r.code, r.stderr).toBe(3);
     const report = JSON.parse(r.stdout) as JsonReport;

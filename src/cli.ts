@@ -52,11 +52,16 @@ export interface CliEnv {
   ci: boolean;
 }
 
+/** The longest `--timeout` a probe may have (each probe waits this long at most; longer is a typo, not a wish). */
+export const MAX_PROBE_TIMEOUT_MS = 5 * 60_000;
+/** The longest `--request-timeout` (kubectl allows any, but Node timers overflow past 2^31-1 ms into "now"). */
+export const MAX_REQUEST_TIMEOUT_MS = 60 * 60_000;
+
 /**
  * Parses a duration: `500ms`, `2s`, `1.5s`, `1m`, `1h`, or a bare number of seconds (as kubectl's --request-timeout).
- * Throws NetdebugError USAGE naming the flag.
+ * Throws NetdebugError USAGE naming the flag, also when it is longer than `maxMs`.
  */
-export function parseDuration(text: string, flag: string): number {
+export function parseDuration(text: string, flag: string, maxMs?: number): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (!m) {
     throw new NetdebugError('USAGE', `invalid ${flag} "${text}": expected a duration like 500ms, 2s or 1m`, { hint: `e.g. ${flag}=2s` });
@@ -64,7 +69,18 @@ export function parseDuration(text: string, flag: string): number {
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
   const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(n * factor);
+  const ms = Math.round(n * factor);
+  if (maxMs !== undefined && !(ms <= maxMs)) {
+    throw new NetdebugError('USAGE', `${flag} ${text} is too long: at most ${formatLimit(maxMs)}`, { hint: `e.g. ${flag}=${formatLimit(Math.min(maxMs, 30_000))}` });
+  }
+  return ms;
+}
+
+/** A limit in the unit a user would type: 5m, 1h, 30s. */
+function formatLimit(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 const EXAMPLES: [string, string][] = [
@@ -121,6 +137,12 @@ export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand>
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err instanceof NetdebugError) throw err;
+      if (argv[0] === 'completion') {
+        // yargs counts the missing <shell> as missing SRC DST of the default command.
+        throw new NetdebugError('USAGE', argv.length < 2 ? `completion needs a shell: ${SHELLS.join(', ')}` : msg || 'invalid completion command', {
+          hint: 'e.g. source <(kubectl netdebug completion bash)',
+        });
+      }
       const got = /^Not enough non-option arguments: got (\d+)/.exec(msg ?? '')?.[1];
       const message = got !== undefined ? `expected SRC and DST, got ${got} argument${got === '1' ? '' : 's'}` : msg || err?.message || 'invalid command line';
       throw new NetdebugError('USAGE', message, { hint: 'run `kubectl netdebug --help` for usage and examples' });
@@ -181,8 +203,8 @@ function toConnectionFlags(a: RawArgs): ConnectionFlags {
   if (a['insecure-skip-tls-verify'] === true) flags.insecureSkipTlsVerify = true;
   const rt = str(a, 'request-timeout');
   if (rt !== undefined) {
-    const ms = parseDuration(rt, '--request-timeout');
-    if (ms > 0) flags.requestTimeoutMs = ms;
+    // 0 stays: it means "no timeout" (as in kubectl), unlike an absent flag, which gets the documented default.
+    flags.requestTimeoutMs = parseDuration(rt, '--request-timeout', MAX_REQUEST_TIMEOUT_MS);
   }
   if (flags.namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(flags.namespace)) {
     throw new NetdebugError('USAGE', `invalid --namespace "${flags.namespace}": not a DNS-1123 label`, { hint: 'namespaces are lower case letters, digits and -' });
@@ -195,7 +217,7 @@ function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
   // Parsed once, now, so syntax errors surface before any kubeconfig is read; main completes the default namespace.
   const source = parseTargetArg(String(a.source), 'source', connection.namespace);
   const destination = parseTargetArg(String(a.destination), 'destination', connection.namespace);
-  const timeoutMs = parseDuration(str(a, 'timeout') ?? '2s', '--timeout');
+  const timeoutMs = parseDuration(str(a, 'timeout') ?? '2s', '--timeout', MAX_PROBE_TIMEOUT_MS);
   if (timeoutMs < 100) throw new NetdebugError('USAGE', `--timeout ${String(a.timeout)} is too short: probes need at least 100ms`, { hint: 'e.g. --timeout=2s' });
   const image = str(a, 'image') ?? DEFAULT_IMAGE;
   if (image.trim() === '' || /\s/.test(image)) throw new NetdebugError('USAGE', `invalid --image "${image}"`, { hint: `e.g. --image=${DEFAULT_IMAGE}` });

@@ -105,6 +105,12 @@ export function connectionFlagsOf(scanned: ScannedWords): KubeFlags {
   if (scanned.switches.has('insecure-skip-tls-verify')) flags.insecureSkipTlsVerify = true;
   const groups = scanned.asGroups.filter((g) => g !== '');
   if (groups.length > 0) flags.asGroups = groups;
+  // The same durations as the command (500ms, 2s, 1m, bare seconds); a malformed one is left to the command to refuse.
+  const rt = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v('request-timeout')?.trim() ?? '');
+  if (rt) {
+    const ms = Math.round(Number(rt[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(rt[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
+    if (ms <= 3_600_000) flags.requestTimeoutMs = ms;
+  }
   return flags;
 }
 

@@ -6,9 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { parseCli, type CleanupOptions, type DiagnoseOptions } from './cli.ts';
 import { runComplete } from './completion.ts';
 import { describeError } from './core/errors.ts';
-import { exitCodeForVerdict, type RunEvent } from './core/model.ts';
+import { EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, type RunEvent } from './core/model.ts';
+import { redactCredentials, sanitizeDeep, stripControl } from './core/sanitize.ts';
 import { completeTarget } from './core/target.ts';
-import type { Cluster, Prober } from './ports.ts';
+import type { CleanupReport, Cluster, LeftPod, Prober } from './ports.ts';
 import { createJsonReporter, createNdjsonReporter } from './report/json.ts';
 import { dispatchEvent, shouldUseColor, type OutputStream, type Reporter } from './report/reporter.ts';
 import { createTextReporter } from './report/text.ts';
@@ -25,6 +26,31 @@ export interface MainIo {
 const PREPARE_TIMEOUT_MS = 30_000;
 /** How long a signal handler waits for cleanup before exiting anyway. */
 const SIGNAL_CLEANUP_MS = 10_000;
+/** The bound on each API request when --request-timeout is not given (`--request-timeout 0` means none, as kubectl). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Text for a terminal: control characters from the cluster stripped, passwords in URLs redacted. */
+function forTerminal(text: string): string {
+  return redactCredentials(stripControl(text));
+}
+
+/** A reporter that sees every event with its strings made safe for a terminal (text and TUI; never JSON). */
+function sanitizing(reporter: Reporter): Reporter {
+  return {
+    ...(reporter.onEvent ? { onEvent: (e: RunEvent) => reporter.onEvent?.(sanitizeDeep(e)) } : {}),
+    ...(reporter.finish ? { finish: () => reporter.finish?.() } : {}),
+  };
+}
+
+/** Says on stderr which debug pods could not be deleted, and the commands that delete them. */
+function reportLeftovers(left: readonly LeftPod[], stderr: MainIo['stderr'], context: string | undefined, deleteCommands: (l: readonly LeftPod[], c?: string) => string[]): void {
+  if (left.length === 0) return;
+  const lines = [`error: could not delete ${left.length} debug pod(s); they are still in the cluster:`];
+  for (const p of left) lines.push(`  ${p.namespace}/${p.name}: ${p.reason}`);
+  lines.push('  delete them with:');
+  for (const c of deleteCommands(left, context)) lines.push(`    ${c}`);
+  stderr.write(`${forTerminal(lines.join('\n'))}\n`);
+}
 
 /** Whether we run in CI, where the terminal UI never starts (as Ink decides too). */
 function isCi(env: NodeJS.ProcessEnv): boolean {
@@ -60,7 +86,7 @@ export async function run(argv: string[] = process.argv.slice(2), io: MainIo = {
     }
   } catch (err) {
     const d = describeError(err);
-    io.stderr.write(`error: ${d.message}\n${d.hint ? `  hint: ${d.hint}\n` : ''}`);
+    io.stderr.write(forTerminal(`error: ${d.message}\n${d.hint ? `  hint: ${d.hint}\n` : ''}`));
     code = d.exitCode;
   }
   process.exitCode = code;
@@ -69,19 +95,28 @@ export async function run(argv: string[] = process.argv.slice(2), io: MainIo = {
 
 async function runCleanup(options: CleanupOptions, io: MainIo): Promise<number> {
   const { loadKubeConfig } = await import('./kube/config.ts');
-  const { cleanupAll } = await import('./kube/prober.ts');
+  const { cleanupDebugPods, deleteCommands } = await import('./kube/prober.ts');
   const loaded = loadKubeConfig(options.connection);
-  const namespace = options.connection.namespace ?? loaded.namespace;
-  const deleted = await cleanupAll(loaded.kc, options.allNamespaces ? { allNamespaces: true } : { namespace });
-  const scope = options.allNamespaces ? 'all namespaces' : `namespace ${namespace}`;
-  io.stdout.write(deleted.length === 0 ? `no netdebug pods in ${scope}\n` : `deleted ${deleted.length} netdebug pod(s) in ${scope}: ${deleted.join(', ')}\n`);
-  return 0;
+  const requestTimeoutMs = options.connection.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // -n NS: that namespace; -A or neither: every namespace (debug pods go to the source pod's namespace, whichever it was).
+  const explicit = options.allNamespaces ? undefined : options.connection.namespace;
+  const result = await cleanupDebugPods(loaded.kc, {
+    ...(explicit !== undefined ? { namespace: explicit } : { fallbackNamespace: loaded.namespace }),
+    ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
+  });
+  if (result.narrowed) io.stderr.write(`note: ${result.narrowed}\n`);
+  const { deleted, scope } = result;
+  if (deleted.length > 0 || result.left.length === 0) {
+    io.stdout.write(forTerminal(deleted.length === 0 ? `no netdebug pods in ${scope}\n` : `deleted ${deleted.length} netdebug pod(s) in ${scope}: ${deleted.join(', ')}\n`));
+  }
+  reportLeftovers(result.left, io.stderr, options.connection.context, deleteCommands);
+  return result.left.length > 0 ? EXIT_DEBUG_PODS_LEFT : 0;
 }
 
 async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number> {
   const { loadKubeConfig } = await import('./kube/config.ts');
   const { createCluster } = await import('./kube/cluster.ts');
-  const { createProber } = await import('./kube/prober.ts');
+  const { createProber, deleteCommands } = await import('./kube/prober.ts');
   const loaded = loadKubeConfig(options.connection);
   const namespace = options.connection.namespace ?? loaded.namespace;
   const source = completeTarget(options.source, namespace);
@@ -89,12 +124,12 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
 
   let requests = 0;
   const countRequest = (): void => void (requests += 1);
-  const requestTimeoutMs = options.connection.requestTimeoutMs ?? loaded.requestTimeoutMs;
+  const requestTimeoutMs = options.connection.requestTimeoutMs ?? loaded.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const real = createCluster(loaded.kc, {
     namespace,
     context: loaded.context,
     countRequest,
-    ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+    ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
   });
   // One counter for the cluster and the prober, so stats.apiRequests is the whole run's cost.
   const cluster: Cluster = { resolve: (s, d) => real.resolve(s, d), apiRequests: () => requests };
@@ -119,10 +154,14 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
             }),
           ]
         : [createTextReporter(io.stdout, { color: shouldUseColor(io.stdout, io.env) })];
+  // Only JSON keeps the cluster's exact strings; what reaches a terminal has its control characters stripped.
+  const shown = options.output === 'json' || options.output === 'ndjson' ? reporters : reporters.map(sanitizing);
+  // Cleanup progress, for a person watching stderr (not while the TUI owns the terminal).
+  const progress = io.stderr.isTTY === true && !interactive;
   let exitCode: number | undefined;
   const emit = async (e: RunEvent): Promise<void> => {
     if (e.type === 'run-finished') exitCode = e.exitCode;
-    await dispatchEvent(reporters, e);
+    await dispatchEvent(shown, e);
   };
 
   const removeHandlers = installSignalHandlers(() => prober);
@@ -133,7 +172,19 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
       destination,
       cluster,
       makeProber: (facts) => {
-        prober = createProber(loaded.kc, facts, { image: options.image, runId, keep: options.keep, timeoutMs: PREPARE_TIMEOUT_MS, countRequest });
+        prober = createProber(loaded.kc, facts, {
+          image: options.image,
+          runId,
+          keep: options.keep,
+          timeoutMs: PREPARE_TIMEOUT_MS,
+          countRequest,
+          ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
+          onEvent: (ev) => {
+            if (!progress) return;
+            if (ev.type === 'cleanup-started') io.stderr.write(`cleanup: deleting ${ev.pods.length} debug pod(s)…\n`);
+            if (ev.type === 'cleanup-finished') io.stderr.write(`cleanup: deleted ${ev.report.deleted.length} debug pod(s)${ev.report.left.length ? `, ${ev.report.left.length} left` : ''}\n`);
+          },
+        });
         return prober;
       },
       opts: { timeoutMs: options.timeoutMs },
@@ -143,6 +194,9 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
     return exitCode ?? exitCodeForVerdict(report.verdict);
   } finally {
     for (const r of reporters) await r.finish?.();
+    // run.ts has cleaned up already (the same promise): say what it could not delete.
+    const cleaned: CleanupReport | void = await prober?.cleanup();
+    if (cleaned) reportLeftovers(cleaned.left, io.stderr, options.connection.context, deleteCommands);
     removeHandlers();
   }
 }
@@ -150,33 +204,55 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
 /** Signals closer together than this are one event (see installSignalHandlers). */
 const SIGNAL_COALESCE_MS = 500;
 
+/** The signals that end a run, with the words said and the exit code (128 + the signal number, as shells report). */
+const ENDING_SIGNALS = {
+  SIGINT: { says: 'interrupted', code: 130 },
+  SIGTERM: { says: 'terminated', code: 143 },
+  SIGHUP: { says: 'hung up', code: 129 },
+} as const;
+type EndingSignal = keyof typeof ENDING_SIGNALS;
+
 /**
- * On SIGINT/SIGTERM: clean up the prober's pods, then exit 130/143; a later signal exits at once. One Ctrl-C or one
- * `kill` of a process group can reach us twice (directly and forwarded by the launcher re-running us on a newer Node),
- * so a repeat within SIGNAL_COALESCE_MS counts as the same signal, not as the user insisting.
+ * On SIGINT/SIGTERM/SIGHUP, and on a crash (an uncaught exception or unhandled rejection anywhere, e.g. in an exec
+ * stream's handler): clean up the prober's pods (bounded), then exit 130/143/129, or 3 after a crash; a later signal
+ * exits at once. One Ctrl-C or one `kill` of a process group can reach us twice (directly and forwarded by the launcher
+ * re-running us on a newer Node), so a repeat within SIGNAL_COALESCE_MS counts as the same signal, not as insistence.
  */
 function installSignalHandlers(currentProber: () => Prober | undefined): () => void {
   let firstAt: number | undefined;
-  const handle = (signal: 'SIGINT' | 'SIGTERM'): void => {
-    const code = signal === 'SIGINT' ? 130 : 143;
-    if (firstAt !== undefined) {
-      if (Date.now() - firstAt < SIGNAL_COALESCE_MS) return;
-      process.exit(code);
-    }
-    firstAt = Date.now();
-    process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: cleaning up debug pods (again to skip)\n`);
+  const cleanupThenExit = (code: number): void => {
     const prober = currentProber();
     const cleanup = prober ? prober.cleanup() : Promise.resolve();
     const timer = new Promise<void>((r) => setTimeout(r, SIGNAL_CLEANUP_MS).unref());
     void Promise.race([cleanup.catch(() => undefined), timer]).then(() => process.exit(code));
   };
-  const onInt = (): void => handle('SIGINT');
-  const onTerm = (): void => handle('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const handle = (signal: EndingSignal): void => {
+    const { says, code } = ENDING_SIGNALS[signal];
+    if (firstAt !== undefined) {
+      if (Date.now() - firstAt < SIGNAL_COALESCE_MS) return;
+      process.exit(code);
+    }
+    firstAt = Date.now();
+    process.stderr.write(`\n${says}: cleaning up debug pods (again to skip)\n`);
+    cleanupThenExit(code);
+  };
+  const onCrash = (err: unknown): void => {
+    // Once ending (a signal or an earlier crash), later errors are its echoes: the first one said what happened.
+    if (firstAt !== undefined) return;
+    firstAt = Date.now();
+    const d = describeError(err);
+    process.stderr.write(forTerminal(`error: ${d.message}\n${d.hint ? `  hint: ${d.hint}\n` : ''}`));
+    process.stderr.write('cleaning up debug pods\n');
+    cleanupThenExit(3);
+  };
+  const handlers = (Object.keys(ENDING_SIGNALS) as EndingSignal[]).map((signal) => [signal, () => handle(signal)] as const);
+  for (const [signal, h] of handlers) process.on(signal, h);
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
   return () => {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    for (const [signal, h] of handlers) process.off(signal, h);
+    process.off('uncaughtException', onCrash);
+    process.off('unhandledRejection', onCrash);
   };
 }
 

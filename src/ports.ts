@@ -15,6 +15,19 @@ export interface Cluster {
   apiRequests(): number;
 }
 
+/** A debug pod cleanup could not delete, and why. */
+export interface LeftPod {
+  namespace: string;
+  name: string;
+  reason: string;
+}
+
+/** What a cleanup did: the pods it deleted (`ns/name`) and those it had to leave. */
+export interface CleanupReport {
+  deleted: string[];
+  left: LeftPod[];
+}
+
 /** Where probes could or could not be set up. */
 export type LocationStatus = { ready: true } | { ready: false; reason: string };
 
@@ -28,8 +41,11 @@ export interface Prober {
   prepare(locations: ProbeLocation[]): Promise<Map<string, LocationStatus>>;
   /** Runs one probe (bounded by spec.timeoutMs); never throws: failures to run become `could-not-run`. */
   run(spec: ProbeSpec): Promise<ProbeResult>;
-  /** Deletes every pod this run created (unless kept); safe to call twice and from a signal handler. */
-  cleanup(): Promise<void>;
+  /**
+   * Deletes every pod this run created (unless kept), bounded in time; safe to call twice (the same promise) and from a
+   * signal handler. Says which pods it could not delete, when it knows (a fake may return nothing).
+   */
+  cleanup(): Promise<CleanupReport | void>;
   /** Execs made so far (for stats). */
   execs(): number;
 }

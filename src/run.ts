@@ -1,15 +1,16 @@
 /**
  * Runs one diagnosis: resolve the targets, plan the ladder, prepare the probe locations and run the probes concurrently
- * through the injected Prober, decide the verdict, and emit every step as a RunEvent. Always cleans up the Prober.
+ * through the injected Prober, decide the verdict, and emit every step as a RunEvent. Always cleans up the Prober: after
+ * the verdict is shown (so a slow delete never holds the answer back) and before the final stats, or on any error.
  */
-import { buildReport, exitCodeForVerdict, locationKey, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
+import { buildReport, EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, locationKey, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
 import { formatTarget, type TargetRef } from './core/target.ts';
 import { decideVerdict } from './core/diagnose/index.ts';
 import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import type { ClusterFacts } from './core/facts.ts';
 import { planLadder, type RungPlan } from './core/plan.ts';
-import type { Cluster, LocationStatus, Prober } from './ports.ts';
+import type { CleanupReport, Cluster, LocationStatus, Prober } from './ports.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
 export interface Clock {
@@ -70,6 +71,8 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
   let observations: ProbeResult[] = [];
   let nodeChecks: ProbeResult[] = [];
   let datapath: Datapath | undefined;
+  let cleanup: Promise<CleanupReport | void> | undefined;
+  const cleanupOnce = (): Promise<CleanupReport | void> => (cleanup ??= prober.cleanup());
   try {
     const ready = new Map<string, Promise<LocationStatus>>();
     for (const where of plan.locations) {
@@ -119,23 +122,26 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     const [ladder, checks] = await Promise.all([Promise.all(plan.rungs.map(runRung)), checksThenDatapath]);
     observations = ladder.flat();
     nodeChecks = checks;
-  } finally {
-    await prober.cleanup();
-  }
 
-  const decided = decideVerdict({ targets: facts.targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes });
-  const rungs = decided.rungs.map((r) => rungResults.get(r.id) ?? r);
-  await emit({ type: 'verdict-decided', verdict: decided.verdict, findings: decided.findings });
-  const report = buildReport({
-    targets: facts.targets,
-    rungs,
-    findings: decided.findings,
-    verdict: decided.verdict,
-    stats: { wallMs: clock.now() - started, apiRequests: cluster.apiRequests(), execs: prober.execs() },
-    ...(datapath ? { datapath } : {}),
-  });
-  await emit({ type: 'run-finished', report, exitCode: exitCodeForVerdict(decided.verdict) });
-  return report;
+    const decided = decideVerdict({ targets: facts.targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes });
+    const rungs = decided.rungs.map((r) => rungResults.get(r.id) ?? r);
+    await emit({ type: 'verdict-decided', verdict: decided.verdict, findings: decided.findings });
+    // The verdict is out; now delete the debug pods, so the stats below count those requests too.
+    const cleaned = await cleanupOnce();
+    const report = buildReport({
+      targets: facts.targets,
+      rungs,
+      findings: decided.findings,
+      verdict: decided.verdict,
+      stats: { wallMs: clock.now() - started, apiRequests: cluster.apiRequests(), execs: prober.execs() },
+      ...(datapath ? { datapath } : {}),
+    });
+    const exitCode = cleaned && cleaned.left.length > 0 ? EXIT_DEBUG_PODS_LEFT : exitCodeForVerdict(decided.verdict);
+    await emit({ type: 'run-finished', report, exitCode });
+    return report;
+  } finally {
+    await cleanupOnce();
+  }
 }
 
 /** The datapath from what the API showed, confirmed by the interfaces the nodes' `links` checks listed. */

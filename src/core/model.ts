@@ -454,6 +454,9 @@ export type RunEvent =
   | { type: 'verdict-decided'; verdict: Finding; findings: Finding[] }
   | { type: 'run-finished'; report: Report; exitCode: number };
 
+/** The exit code of a run whose verdict was shown but whose debug pods could not all be deleted (they are named on stderr). */
+export const EXIT_DEBUG_PODS_LEFT = 4;
+
 /** The process exit code for a verdict: 0 healthy, 1 a fault was found, 3 could not diagnose. */
 export function exitCodeForVerdict(verdict: Finding): 0 | 1 | 3 {
   switch (verdict.status) {

@@ -1,10 +1,16 @@
 /**
- * The one door to the Kubernetes API: typed clients, a call wrapper that counts every request, bounds it in time and
- * maps failures to NetdebugErrors (403 FORBIDDEN with the RBAC needed, unreachable API, 404 TARGET_NOT_FOUND).
+ * The one door to the Kubernetes API: typed clients, a call wrapper that counts every request, bounds it in time (the
+ * request is aborted at its deadline, not merely abandoned), retries idempotent ones on 429/5xx with a bounded backoff,
+ * and maps failures to NetdebugErrors (403 FORBIDDEN with the RBAC needed, unreachable API, 404 TARGET_NOT_FOUND).
  */
-import { ApiException, AppsV1Api, CoreV1Api, DiscoveryV1Api, NetworkingV1Api } from '@kubernetes/client-node';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ApiException, AppsV1Api, CoreV1Api, createConfiguration, DiscoveryV1Api, NetworkingV1Api, ServerConfiguration } from '@kubernetes/client-node';
+import type { Configuration, KubeConfig, RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
 import { NetdebugError } from '../core/errors.ts';
+import pkg from '../../package.json' with { type: 'json' };
+
+/** The User-Agent of every API request, so a cluster's audit log can tell netdebug's requests apart. */
+export const USER_AGENT = `kubectl-netdebug/${pkg.version}`;
 
 /** What a call is about, for counting and error messages. */
 export interface CallInfo {
@@ -23,8 +29,9 @@ export interface KubeApi {
   apps: AppsV1Api;
   discovery: DiscoveryV1Api;
   networking: NetworkingV1Api;
+  /** The API server URL, with any password in it redacted (safe to print). */
   server: string;
-  /** Runs one API request, counting it and mapping its errors. */
+  /** Runs one API request, counting it, bounding it by the request timeout (aborting it), retrying and mapping errors. */
   call<T>(info: CallInfo, fn: () => Promise<T>): Promise<T>;
   /** Counts a request made outside `call` (e.g. an exec). */
   countRequest(): void;
@@ -32,40 +39,123 @@ export interface KubeApi {
   requests(): number;
 }
 
-/** Builds the API clients for a kubeconfig; `countRequest` is called once per request (for shared counters). */
-export function createKubeApi(kc: KubeConfig, opts: { requestTimeoutMs?: number; countRequest?: () => void } = {}): KubeApi {
+/** How `call` retries an idempotent request the API server turned away (429) or failed (5xx). */
+export interface RetryPolicy {
+  /** Retries after the first attempt (0 = never retry). */
+  retries: number;
+  /** First backoff; doubled on each retry. */
+  baseDelayMs: number;
+  /** The longest wait between attempts, whatever Retry-After asks for. */
+  maxDelayMs: number;
+}
+
+/** The default retry policy: 3 retries, 200 ms doubling, at most 5 s between attempts (Retry-After is capped there). */
+export const DEFAULT_RETRY: RetryPolicy = { retries: 3, baseDelayMs: 200, maxDelayMs: 5_000 };
+
+/** Verbs safe to send again: reading and deleting change nothing more the second time. */
+const IDEMPOTENT_VERBS = new Set(['get', 'list', 'watch', 'delete']);
+/** Statuses worth another attempt: throttled, or the server (or a proxy in front of it) failed. */
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+
+/** The abort signal of the `call` a request belongs to, read by the auth hook every client request passes through. */
+const currentSignal = new AsyncLocalStorage<AbortSignal>();
+
+/** Options of createKubeApi. */
+export interface KubeApiOptions {
+  /** Bound on each attempt of each request (the request is aborted at the deadline); undefined = none. */
+  requestTimeoutMs?: number;
+  /** Called once per request (for shared counters). */
+  countRequest?: () => void;
+  /** Retry policy of idempotent requests (default DEFAULT_RETRY). */
+  retry?: RetryPolicy;
+}
+
+/** Builds one typed client whose every request carries the abort signal of the `call` it was made in. */
+function makeClient<T>(kc: KubeConfig, Api: new (config: Configuration) => T): T {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) return kc.makeApiClient(Api as never) as T;
+  const auth: SecurityAuthentication = {
+    getName: () => 'kubeconfig authentication (bounded)',
+    async applySecurityAuthentication(context: RequestContext): Promise<void> {
+      await kc.applySecurityAuthentication(context);
+      context.setHeaderParam('User-Agent', USER_AGENT);
+      const signal = currentSignal.getStore();
+      if (signal) context.setSignal(signal);
+    },
+  };
+  return new Api(createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: auth } }));
+}
+
+/** Builds the API clients for a kubeconfig; see KubeApiOptions. */
+export function createKubeApi(kc: KubeConfig, opts: KubeApiOptions = {}): KubeApi {
   let count = 0;
-  const server = kc.getCurrentCluster()?.server ?? '(no server)';
+  const server = redactUrl(kc.getCurrentCluster()?.server ?? '(no server)');
+  const retry = opts.retry ?? DEFAULT_RETRY;
   const countRequest = (): void => {
     count++;
     opts.countRequest?.();
   };
+  const attempt = async <T>(fn: () => Promise<T>): Promise<T> => {
+    countRequest();
+    const ms = opts.requestTimeoutMs;
+    if (!ms) return fn();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(Object.assign(new Error(`${REQUEST_TIMED_OUT} ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+    try {
+      return await currentSignal.run(controller.signal, fn);
+    } catch (err) {
+      // fetch rejects with the abort reason (or a bare AbortError): say it was our deadline. An error we already
+      // explained (a credential plugin that timed out on its own bound) stays as it is.
+      if (controller.signal.aborted && !(err instanceof NetdebugError)) throw controller.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    discovery: kc.makeApiClient(DiscoveryV1Api),
-    networking: kc.makeApiClient(NetworkingV1Api),
+    core: makeClient(kc, CoreV1Api),
+    apps: makeClient(kc, AppsV1Api),
+    discovery: makeClient(kc, DiscoveryV1Api),
+    networking: makeClient(kc, NetworkingV1Api),
     server,
     countRequest,
     requests: () => count,
     async call<T>(info: CallInfo, fn: () => Promise<T>): Promise<T> {
-      countRequest();
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        const pending = fn();
-        if (!opts.requestTimeoutMs) return await pending;
-        const ms = opts.requestTimeoutMs;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(Object.assign(new Error(`${REQUEST_TIMED_OUT} ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
-        });
-        return await Promise.race([pending, timeout]);
-      } catch (err) {
-        throw mapApiError(err, info, server);
-      } finally {
-        if (timer) clearTimeout(timer);
+      for (let n = 0; ; n++) {
+        try {
+          return await attempt(fn);
+        } catch (err) {
+          const wait = n < retry.retries && IDEMPOTENT_VERBS.has(info.verb) ? retryDelayMs(err, n, retry) : undefined;
+          if (wait === undefined) throw mapApiError(err, info, server);
+          await new Promise((r) => setTimeout(r, wait));
+        }
       }
     },
   };
+}
+
+/**
+ * How long to wait before retrying after `err` (attempt n, from 0), or undefined when it is not worth retrying: 429
+ * waits for its Retry-After (seconds, capped at maxDelayMs) or the backoff; 5xx waits baseDelayMs·2ⁿ (capped).
+ */
+export function retryDelayMs(err: unknown, n: number, policy: RetryPolicy): number | undefined {
+  const status = statusCodeOf(err);
+  if (status === undefined || !RETRYABLE_STATUS.has(status)) return undefined;
+  const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** n);
+  if (status !== 429) return backoff;
+  const header = err instanceof ApiException ? headerOf(err.headers, 'retry-after') : undefined;
+  const seconds = header !== undefined && /^\d+$/.test(header.trim()) ? Number(header.trim()) : undefined;
+  return seconds === undefined ? backoff : Math.min(policy.maxDelayMs, seconds * 1000);
+}
+
+function headerOf(headers: Record<string, string> | undefined, name: string): string | undefined {
+  for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+/** A URL with the password of its user info replaced by `xxxxx` (as Go's url.Redacted), for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:xxxxx@');
 }
 
 /** The HTTP status of an API error, or undefined for transport errors. */

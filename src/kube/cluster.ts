@@ -324,11 +324,16 @@ async function resolveService(api: KubeApi, svc: V1Service, portRef: PortRef | u
   };
 }
 
-/** Unions the endpoints of all slices that carry the Service port (matched by port name and protocol). */
+/** Whether a slice lists IP addresses (IPv4/IPv6); FQDN slices name hosts, which no packet path can be checked to. */
+function isIpSlice(slice: V1EndpointSlice): boolean {
+  return slice.addressType !== 'FQDN';
+}
+
+/** Unions the endpoints of all IP slices that carry the Service port (matched by port name and protocol). */
 export function endpointsFromSlices(slices: V1EndpointSlice[], port: ResolvedServicePort): ResolvedEndpoint[] {
   const out: ResolvedEndpoint[] = [];
   const seen = new Set<string>();
-  for (const slice of slices) {
+  for (const slice of slices.filter(isIpSlice)) {
     const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '') && (p.protocol ?? 'TCP') === port.protocol);
     if (!sp || sp.port === undefined) continue;
     for (const ep of slice.endpoints ?? []) {
@@ -603,7 +608,7 @@ async function readDns(api: KubeApi): Promise<DnsFacts> {
     api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: 'k8s-app=kube-dns' })),
   ]);
   const readyIPs = new Set<string>();
-  for (const s of slices.items) for (const e of s.endpoints ?? []) if (e.conditions?.ready ?? true) for (const ip of e.addresses ?? []) readyIPs.add(ip);
+  for (const s of slices.items.filter(isIpSlice)) for (const e of s.endpoints ?? []) if (e.conditions?.ready ?? true) for (const ip of e.addresses ?? []) readyIPs.add(ip);
   return {
     ...(svc?.spec?.clusterIP && svc.spec.clusterIP !== 'None' ? { serviceIP: svc.spec.clusterIP } : {}),
     pods: pods.items.map((p) => ({

@@ -1,13 +1,18 @@
 /** Tab completion's view of the cluster: names of namespaces, pods, Services and their ports, nodes and workloads. */
 import type { CompletionSource } from '../completion.ts';
 import { createKubeApi } from './api.ts';
-import { loadKubeConfig, type KubeFlags } from './config.ts';
+import { ImpersonatingKubeConfig, loadKubeConfig, type KubeFlags } from './config.ts';
+
+/** The bound on each request of tab completion (and its credential plugin) unless --request-timeout says otherwise. */
+const COMPLETION_TIMEOUT_MS = 5_000;
 
 /** A CompletionSource backed by the cluster the words point at (same kubeconfig rules as the command). */
 export async function createClusterSource(flags: KubeFlags, env: NodeJS.ProcessEnv): Promise<{ source: CompletionSource; namespace: string }> {
   const loaded = loadKubeConfig(flags, env);
-  // Completion must stay snappy: a slow cluster gets no candidates rather than a hung shell.
-  const api = createKubeApi(loaded.kc, { requestTimeoutMs: 5_000 });
+  // Completion must stay snappy: a slow cluster (or credential plugin) gets no candidates rather than a hung shell.
+  const requestTimeoutMs = flags.requestTimeoutMs || COMPLETION_TIMEOUT_MS;
+  if (loaded.kc instanceof ImpersonatingKubeConfig) loaded.kc.credentialTimeoutMs = requestTimeoutMs;
+  const api = createKubeApi(loaded.kc, { requestTimeoutMs, retry: { retries: 0, baseDelayMs: 0, maxDelayMs: 0 } });
   const names = (items: { metadata?: { name?: string } }[]): string[] => items.map((o) => o.metadata?.name ?? '').filter((n) => n !== '');
   const source: CompletionSource = {
     namespaces: async () => names((await api.call({ verb: 'list', resource: 'namespaces' }, () => api.core.listNamespace())).items),

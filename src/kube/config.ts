@@ -2,6 +2,7 @@
  * Loads the kubeconfig the way kubectl does (KUBECONFIG with several files, --kubeconfig, context/cluster/user
  * overrides) and picks the default namespace; the only place that decides which cluster we talk to.
  */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -56,6 +57,16 @@ function mergeFirstWins(kc: KubeConfig, more: KubeConfig): void {
 
 const IMPERSONATE_GROUP = 'Impersonate-Group';
 
+/** How long an exec-credential plugin may run when --request-timeout is not given (a browser login needs a while). */
+export const DEFAULT_CREDENTIAL_TIMEOUT_MS = 60_000;
+/** Written into a killed plugin's stderr so the error it becomes can be told apart from the plugin's own failure. */
+const PLUGIN_TIMED_OUT = 'netdebug: credential plugin timed out after';
+
+/** Whether a value looks like client-node's ExecAuth (the authenticator that spawns exec-credential plugins). */
+function isExecAuth(a: unknown): a is { execFn: (command: string, args: string[], opts: SpawnOptions) => ChildProcess } {
+  return typeof a === 'object' && a !== null && typeof (a as { execFn?: unknown }).execFn === 'function';
+}
+
 /** Request headers without any Impersonate-Group, plus one Impersonate-Group line per group. */
 function withGroupHeaders(headers: Dispatcher.DispatchOptions['headers'], groups: readonly string[]): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
@@ -85,8 +96,50 @@ export class ImpersonatingKubeConfig extends KubeConfig {
   /** Groups sent as Impersonate-Group, one header line each. */
   impersonateGroups: string[] = [];
 
+  /** How long an exec-credential plugin may run before it is killed and the request fails (see loadKubeConfig). */
+  credentialTimeoutMs = DEFAULT_CREDENTIAL_TIMEOUT_MS;
+
+  constructor() {
+    super();
+    // client-node spawns exec-credential plugins without any time bound: give each child a deadline that kills it.
+    const authenticators = (this as unknown as { authenticators?: unknown[] }).authenticators ?? [];
+    for (const auth of authenticators.filter(isExecAuth)) {
+      auth.execFn = (command, args, options) => {
+        const child = spawn(command, args, options);
+        const ms = this.credentialTimeoutMs;
+        const timer = setTimeout(() => {
+          // ExecAuth turns a failed plugin into an Error of its stderr: say why it failed there, then end it.
+          child.stderr?.emit('data', `${PLUGIN_TIMED_OUT} ${ms} ms`);
+          child.kill('SIGKILL');
+          // A grandchild holding the pipes would keep 'close' (which ExecAuth waits for) from ever coming.
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+        }, ms);
+        child.on('close', () => clearTimeout(timer));
+        child.on('error', () => clearTimeout(timer));
+        return child;
+      };
+    }
+  }
+
+  /** Turns a killed plugin's error into one that names the plugin and the bound. */
+  private credentialError(err: unknown): unknown {
+    const message = err instanceof Error ? err.message : '';
+    const at = message.indexOf(PLUGIN_TIMED_OUT);
+    if (at < 0) return err;
+    const ms = Number(/(\d+) ms/.exec(message.slice(at))?.[1] ?? this.credentialTimeoutMs);
+    const command = this.getCurrentUser()?.exec?.command ?? 'the exec-credential plugin';
+    return new NetdebugError('CREDENTIALS_TIMEOUT', `the credential plugin "${String(command)}" of user "${this.getCurrentUser()?.name ?? ''}" did not answer within ${formatMs(ms)}`, {
+      hint: 'run the plugin yourself to see what it waits for (a login prompt, the network), or allow longer with --request-timeout',
+    });
+  }
+
   override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
-    await super.applySecurityAuthentication(context);
+    try {
+      await super.applySecurityAuthentication(context);
+    } catch (err) {
+      throw this.credentialError(err);
+    }
     const groups = this.impersonateGroups;
     if (groups.length === 0) return;
     // No dispatcher of its own means fetch would use the global one: wrap that instead.
@@ -95,7 +148,11 @@ export class ImpersonatingKubeConfig extends KubeConfig {
   }
 
   override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
-    await super.applyToHTTPSOptions(opts);
+    try {
+      await super.applyToHTTPSOptions(opts);
+    } catch (err) {
+      throw this.credentialError(err);
+    }
     if (this.impersonateGroups.length === 0) return;
     // Node's http (under ws) writes one header line per array element.
     const headers = (opts.headers ?? {}) as OutgoingHttpHeaders;
@@ -160,6 +217,12 @@ export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = proces
       });
     }
     if (flags.server || flags.insecureSkipTlsVerify || flags.certificateAuthority) {
+      if (flags.insecureSkipTlsVerify && flags.certificateAuthority) {
+        // kubectl refuses the pair too: a CA to verify against and no verification contradict each other.
+        throw new NetdebugError('USAGE', 'specifying a root certificates file with the insecure flag is not allowed', {
+          hint: 'give --certificate-authority FILE to verify the server, or --insecure-skip-tls-verify to skip verification, not both',
+        });
+      }
       const server = flags.server ?? cluster?.server;
       if (!server) throw new NetdebugError('NO_CONTEXT', `cluster "${clusterName}" has no server`, { hint: 'pass --server URL' });
       clusterName = `${OVERRIDE_CONTEXT}-cluster`;
@@ -167,14 +230,22 @@ export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = proces
         ...(cluster ?? {}),
         name: clusterName,
         server,
-        skipTLSVerify: flags.insecureSkipTlsVerify ?? cluster?.skipTLSVerify ?? false,
+        // As kubectl: an explicit CA or insecure flag replaces the kubeconfig's whole TLS trust (its CA and its
+        // insecure-skip-tls-verify alike); without either, the kubeconfig's stays.
+        skipTLSVerify: flags.certificateAuthority ? false : (flags.insecureSkipTlsVerify ?? cluster?.skipTLSVerify ?? false),
         ...(flags.certificateAuthority ? { caFile: flags.certificateAuthority, caData: undefined } : {}),
+        ...(flags.insecureSkipTlsVerify ? { caFile: undefined, caData: undefined } : {}),
       });
     }
     if (flags.token || flags.as) {
       const user = flags.token ? { token: flags.token } : (kc.getUser(userName) ?? {});
       userName = `${OVERRIDE_CONTEXT}-user`;
       kc.addUser({ ...user, name: userName, ...(flags.as ? { impersonateUser: flags.as } : {}) });
+    }
+    if (!kc.getUser(userName)) {
+      // client-node applies no TLS settings at all (not even insecure-skip-tls-verify) when the context has no user.
+      userName = `${OVERRIDE_CONTEXT}-user`;
+      kc.addUser({ name: userName });
     }
     const name = `${OVERRIDE_CONTEXT}-${Date.now()}`;
     kc.addContext({ name, cluster: clusterName, user: userName, ...(base?.namespace ? { namespace: base.namespace } : {}) });
@@ -190,6 +261,12 @@ export function loadKubeConfig(flags: KubeFlags, env: NodeJS.ProcessEnv = proces
     }
     kc.impersonateGroups = [...flags.asGroups];
   }
+  if (flags.requestTimeoutMs) kc.credentialTimeoutMs = flags.requestTimeoutMs;
   const namespace = flags.namespace ?? base?.namespace ?? 'default';
   return { kc, namespace, context: contextName, ...(flags.requestTimeoutMs !== undefined ? { requestTimeoutMs: flags.requestTimeoutMs } : {}) };
+}
+
+/** A duration for messages: `1500 ms`, `30 s`. */
+function formatMs(ms: number): string {
+  return ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }

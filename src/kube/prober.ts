@@ -6,13 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Exec, Watch } from '@kubernetes/client-node';
+import WebSocket from 'ws';
 import type { KubeConfig, V1Container, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
 import { NetdebugError } from '../core/errors.ts';
 import { DEBUG_POD_LABELS, defaultDebugNamespace, locationKey, truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
 import { parseProbeOutput } from '../core/parse.ts';
 import type { ClusterFacts } from '../core/facts.ts';
-import type { LocationStatus, Prober } from '../ports.ts';
-import { apiMessageOf, createKubeApi, mapApiError, statusCodeOf } from './api.ts';
+import type { CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
+import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 
 /** The label every pod the tool creates carries (core's DEBUG_POD_LABELS, which policy predictions match). */
@@ -22,11 +23,24 @@ export const MANAGED_BY_VALUE = DEBUG_POD_LABELS[MANAGED_BY_LABEL] as string;
 /** The label carrying the run id. */
 export const RUN_ID_LABEL = 'netdebug.dev/run-id';
 
-/** Progress the prober reports while preparing locations. */
+/** Progress the prober reports while preparing locations and cleaning up. */
 export type ProberEvent =
   | { type: 'location-preparing'; key: string; detail: string }
   | { type: 'location-ready'; key: string; detail: string }
-  | { type: 'location-failed'; key: string; reason: string };
+  | { type: 'location-failed'; key: string; reason: string }
+  | { type: 'cleanup-started'; pods: string[] }
+  | { type: 'cleanup-finished'; report: CleanupReport };
+
+/** How long the API server may take to answer an exec's WebSocket upgrade when no --request-timeout is given. */
+export const DEFAULT_UPGRADE_TIMEOUT_MS = 30_000;
+/** The channel of v5.channel.k8s.io's close-stream frames (`[255, channel]`). */
+const CLOSE_STREAM_CHANNEL = 255;
+/** How long the status frame may lag behind the close of stdout and stderr. */
+const STATUS_GRACE_MS = 1000;
+/** What a probe observed when its exec stream ended without the status frame that carries the exit code. */
+const STREAM_ENDED_WITHOUT_STATUS = "the exec stream closed without an exit status: the command's outcome is unknown";
+/** The bound on each delete of cleanup when no --request-timeout is given (cleanup never waits unbounded). */
+export const CLEANUP_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Options of the real Prober. */
 export interface ProberOptions {
@@ -43,6 +57,8 @@ export interface ProberOptions {
   pollMs?: number;
   onEvent?: (event: ProberEvent) => void;
   countRequest?: () => void;
+  /** Bound on each API request (aborted at the deadline); also bounds the exec upgrade. 0 or undefined = the defaults. */
+  requestTimeoutMs?: number;
 }
 
 interface ExecTarget {
@@ -69,8 +85,11 @@ export function nodePodName(node: string, hostNetwork: boolean): string {
 
 /** Creates the Prober for one run. */
 export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOptions): Prober {
-  const api = createKubeApi(kc, opts.countRequest ? { countRequest: opts.countRequest } : {});
-  const exec = new Exec(kc);
+  const counting = opts.countRequest ? { countRequest: opts.countRequest } : {};
+  const api = createKubeApi(kc, { ...counting, ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}) });
+  // Cleanup is bounded even when the run's requests are not: a hung delete must not keep the user waiting for ever.
+  const cleanupApi = createKubeApi(kc, { ...counting, requestTimeoutMs: opts.requestTimeoutMs || CLEANUP_REQUEST_TIMEOUT_MS });
+  const upgradeTimeoutMs = opts.requestTimeoutMs || DEFAULT_UPGRADE_TIMEOUT_MS;
   const source = facts.targets.source;
   const podNamespace = opts.namespace ?? defaultDebugNamespace(source);
   const watcher = new Watch(kc);
@@ -82,7 +101,10 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
    */
   const created: { namespace: string; name: string; sent: Promise<unknown> }[] = [];
   let execCount = 0;
-  let cleaned: Promise<void> | undefined;
+  let cleaned: Promise<CleanupReport> | undefined;
+  /** The sweep of expired debug pods left by earlier runs, started with the first node pod (see sweepExpired). */
+  let sweep: Promise<unknown> = Promise.resolve();
+  let swept = false;
 
   const emit = (e: ProberEvent): void => {
     try {
@@ -156,6 +178,11 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       },
     };
     if (cleaned) throw new Error(`the run is ending: debug pod ${namespace}/${name} was not created`);
+    if (!swept) {
+      swept = true;
+      // Pods a killed run left (SIGKILL gives no chance to clean up) have ended by their deadline: remove them now.
+      sweep = sweepExpired(cleanupApi, namespace, opts.runId).catch(() => undefined);
+    }
     emit({ type: 'location-preparing', key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, detail: `creating ${namespace}/${name} on ${node}` });
     // A create whose answer never came may still have landed, so cleanup deletes it (a 404 there is ignored); only an
     // answer saying no (an HTTP status) proves there is nothing to delete.
@@ -198,28 +225,44 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       };
       const timer = setTimeout(() => finish(new Error(`${what} was not running after ${Math.round(opts.timeoutMs / 1000)} s`)), opts.timeoutMs);
       const info = { verb: 'watch', resource: 'pods', namespace, name };
-      api.countRequest();
-      watcher
-        .watch(
-          `/api/v1/namespaces/${namespace}/pods`,
-          { fieldSelector: `metadata.name=${name}` },
-          (type: string, pod: V1Pod) => {
-            if (type === 'DELETED') return finish(new Error(`${what} did not start: the pod was deleted`));
-            const outcome = check(pod);
-            if (outcome === 'ready') finish();
-            else if (outcome !== undefined) finish(new Error(`${what} did not start: ${outcome}`));
-          },
-          (err: unknown) => finish(err ? mapApiError(err, info, api.server) : new Error(`the watch of ${what} ended before it was running`)),
-        )
-        .then(
-          (ac) => {
-            request = ac;
-            if (done) ac.abort();
-          },
-          (err: unknown) => finish(mapApiError(err, info, api.server)),
-        );
+      // Setting up a watch is idempotent: a 429 or 5xx answer is retried with the same bounded backoff as `call`.
+      const start = (attempt: number): void => {
+        if (done) return;
+        api.countRequest();
+        watcher
+          .watch(
+            `/api/v1/namespaces/${namespace}/pods`,
+            { fieldSelector: `metadata.name=${name}` },
+            (type: string, pod: V1Pod) => {
+              if (type === 'DELETED') return finish(new Error(`${what} did not start: the pod was deleted`));
+              const outcome = check(pod);
+              if (outcome === 'ready') finish();
+              else if (outcome !== undefined) finish(new Error(`${what} did not start: ${outcome}`));
+            },
+            (err: unknown) => {
+              const status = (err as { statusCode?: unknown } | null)?.statusCode;
+              const wait = typeof status === 'number' && attempt < DEFAULT_RETRY.retries ? retryDelayMs(Object.assign(new Error(''), { code: status }), attempt, DEFAULT_RETRY) : undefined;
+              if (wait !== undefined && !done) return void setTimeout(() => start(attempt + 1), wait);
+              finish(err ? mapApiError(err, info, api.server) : new Error(`the watch of ${what} ended before it was running`));
+            },
+          )
+          .then(
+            (ac) => {
+              request = ac;
+              if (done) ac.abort();
+            },
+            (err: unknown) => finish(mapApiError(err, info, api.server)),
+          );
+      };
+      start(0);
     });
 
+  /**
+   * Runs one command over an exec WebSocket. Two deadlines, each of which really closes the socket: the upgrade must be
+   * answered within upgradeTimeoutMs (else could-not-run: nothing was probed), then the command gets spec.timeoutMs
+   * plus the margin (else timedOut: the probe itself hung). A stream that closes without the status frame carrying the
+   * exit code is an error (could-not-run), never a failed connection.
+   */
   const runExec = (target: ExecTarget, spec: ProbeSpec): Promise<{ stdout: string; stderr: string; exitCode: number | null; timedOut: boolean; error?: string }> =>
     new Promise((resolve) => {
       let stdout = '';
@@ -227,7 +270,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       let status: V1Status | undefined;
       let settled = false;
       let timedOut = false;
-      let socket: { close(): void; on(ev: string, cb: (...a: unknown[]) => void): unknown } | undefined;
+      let socket: WebSocket | undefined;
       const sink = (append: (s: string) => void) =>
         new Writable({
           write(chunk: Buffer, _enc, cb) {
@@ -235,33 +278,72 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
             cb();
           },
         });
+      const closeSocket = (): void => {
+        try {
+          // terminate: no closing handshake to wait for, and it also aborts an upgrade still in flight.
+          socket?.terminate();
+        } catch {
+          /* already closed */
+        }
+      };
       const finish = (error?: string): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        closeSocket();
         const exitCode = status ? exitCodeOfStatus(status) : null;
         resolve({ stdout, stderr, exitCode, timedOut, ...(error !== undefined ? { error } : {}) });
       };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        try {
-          socket?.close();
-        } catch {
-          /* already closed */
-        }
-        finish();
-      }, spec.timeoutMs + margin);
+      let timer = setTimeout(
+        () => finish(`the API server did not answer the exec upgrade within ${Math.round(upgradeTimeoutMs / 100) / 10} s`),
+        upgradeTimeoutMs,
+      );
       execCount++;
       api.countRequest();
+      // One Exec per command, so the socket it opens is ours to close whatever state it is in.
+      const exec = new Exec(kc);
+      const handler = (exec as unknown as { handler: { socketFactory?: (uri: string, protocols: string[], o: WebSocket.ClientOptions) => WebSocket } }).handler;
+      handler.socketFactory = (uri, protocols, o) => {
+        const ws = new WebSocket(uri, protocols, { ...o, handshakeTimeout: upgradeTimeoutMs });
+        socket = ws;
+        // v5.channel.k8s.io lets a side close one stream with a channel-255 frame, which client-node's handler cannot
+        // read (it throws "Unknown stream: 255" out of the socket's event). Take those frames here: once stdout and
+        // stderr are both closed, the status frame must follow soon, or the stream ended without one.
+        const closed = new Set<number>();
+        const attribute = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
+        Object.defineProperty(ws, 'onmessage', {
+          configurable: true,
+          get: () => attribute?.get?.call(ws),
+          set: (h: ((e: WebSocket.MessageEvent) => void) | null) =>
+            attribute?.set?.call(ws, (e: WebSocket.MessageEvent) => {
+              const data = e.data;
+              if (Buffer.isBuffer(data) && data.length >= 2 && data[0] === CLOSE_STREAM_CHANNEL) {
+                closed.add(data[1] ?? -1);
+                if (closed.has(1) && closed.has(2) && !status) {
+                  const grace = setTimeout(() => finish(STREAM_ENDED_WITHOUT_STATUS), STATUS_GRACE_MS);
+                  grace.unref();
+                }
+                return;
+              }
+              h?.(e);
+            }),
+        });
+        if (settled) closeSocket();
+        return ws;
+      };
       exec
         .exec(target.namespace, target.pod, target.container, spec.command, sink((s) => (stdout += s)), sink((s) => (stderr += s)), null, false, (s) => {
           status = s;
         })
         .then((ws) => {
-          socket = ws as unknown as typeof socket;
-          ws.on('close', () => setImmediate(() => finish(status ? undefined : 'the exec stream closed without an exit status')));
+          if (settled) return void closeSocket();
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            timedOut = true;
+            finish();
+          }, spec.timeoutMs + margin);
+          ws.on('close', () => setImmediate(() => finish(status ? undefined : STREAM_ENDED_WITHOUT_STATUS)));
           ws.on('error', (e: Error) => finish(`exec failed: ${e.message}`));
-          if (settled) ws.close();
         })
         .catch((err: unknown) => finish(`exec failed: ${describeExecError(err)}`));
     });
@@ -295,16 +377,27 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     },
 
     cleanup() {
-      if (opts.keep) return Promise.resolve();
+      if (opts.keep) return Promise.resolve({ deleted: [], left: [] });
       cleaned ??= (async () => {
         await Promise.allSettled(created.map((c) => c.sent));
+        const pods = created.map(({ namespace, name }) => `${namespace}/${name}`);
+        if (pods.length > 0) emit({ type: 'cleanup-started', pods });
+        const deleted: string[] = [];
+        const left: LeftPod[] = [];
         await Promise.all(
-          created.map(({ namespace, name }) =>
-            api
-              .call({ verb: 'delete', resource: 'pods', namespace, name }, () => api.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }))
-              .catch(() => undefined),
-          ),
+          created.map(async ({ namespace, name }) => {
+            try {
+              await deletePod(cleanupApi, namespace, name);
+              deleted.push(`${namespace}/${name}`);
+            } catch (err) {
+              left.push({ namespace, name, reason: err instanceof Error ? err.message : String(err) });
+            }
+          }),
         );
+        await sweep;
+        const report = { deleted: deleted.sort(), left: left.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)) };
+        if (pods.length > 0) emit({ type: 'cleanup-finished', report });
+        return report;
       })();
       return cleaned;
     },
@@ -376,6 +469,102 @@ function describeExecError(err: unknown): string {
   }
 }
 
+/** Deletes one pod now (grace period 0); a pod already gone counts as deleted. */
+async function deletePod(api: KubeApi, namespace: string, name: string): Promise<void> {
+  try {
+    await api.call({ verb: 'delete', resource: 'pods', namespace, name }, () => api.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }));
+  } catch (err) {
+    if (!(err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND')) throw err;
+  }
+}
+
+/** Whether a debug pod is past its activeDeadlineSeconds (or ended): no run can still be using it. */
+export function isExpiredDebugPod(pod: V1Pod, now: number): boolean {
+  const phase = pod.status?.phase;
+  if (phase === 'Failed' || phase === 'Succeeded') return true;
+  const deadline = pod.spec?.activeDeadlineSeconds;
+  const start = pod.status?.startTime ?? pod.metadata?.creationTimestamp;
+  if (deadline === undefined || start === undefined) return false;
+  return new Date(start).getTime() + deadline * 1000 < now;
+}
+
+/**
+ * Deletes the expired debug pods of earlier runs in one namespace (one labelled list, then a delete each); best effort:
+ * returns the names deleted, and never touches a pod of the run `exceptRunId` or one still within its deadline.
+ */
+export async function sweepExpired(api: KubeApi, namespace: string, exceptRunId?: string, now: number = Date.now()): Promise<string[]> {
+  const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+  const pods = await api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector }));
+  const expired = pods.items.filter((p) => p.metadata?.labels?.[RUN_ID_LABEL] !== exceptRunId && !p.metadata?.deletionTimestamp && isExpiredDebugPod(p, now));
+  const deleted: string[] = [];
+  await Promise.all(
+    expired.map(async (p) => {
+      const name = p.metadata?.name ?? '';
+      try {
+        await deletePod(api, namespace, name);
+        deleted.push(`${namespace}/${name}`);
+      } catch {
+        /* best effort: `kubectl netdebug cleanup` reports what it cannot delete */
+      }
+    }),
+  );
+  return deleted.sort();
+}
+
+/** What `kubectl netdebug cleanup` found and did, and where it looked. */
+export interface CleanupAllResult extends CleanupReport {
+  /** `all namespaces` or `namespace NS`. */
+  scope: string;
+  /** Why the scope is narrower than asked (a cluster-wide list was forbidden), when it is. */
+  narrowed?: string;
+}
+
+/**
+ * Deletes every pod the tool created (label managed-by=kubectl-netdebug): in `namespace` when given, else in every
+ * namespace the user may list (falling back to `fallbackNamespace` when listing across namespaces is forbidden).
+ * A pod it cannot delete is reported in `left`, not thrown; each request is bounded.
+ */
+export async function cleanupDebugPods(
+  kc: KubeConfig,
+  opts: { namespace?: string; fallbackNamespace?: string; countRequest?: () => void; requestTimeoutMs?: number },
+): Promise<CleanupAllResult> {
+  const api: KubeApi = createKubeApi(kc, { ...(opts.countRequest ? { countRequest: opts.countRequest } : {}), requestTimeoutMs: opts.requestTimeoutMs || CLEANUP_REQUEST_TIMEOUT_MS });
+  const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+  const listIn = (namespace: string) => api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector }));
+  let scope: string;
+  let narrowed: string | undefined;
+  let pods: V1Pod[];
+  if (opts.namespace !== undefined) {
+    scope = `namespace ${opts.namespace}`;
+    pods = (await listIn(opts.namespace)).items;
+  } else {
+    try {
+      pods = (await api.call({ verb: 'list', resource: 'pods' }, () => api.core.listPodForAllNamespaces({ labelSelector }))).items;
+      scope = 'all namespaces';
+    } catch (err) {
+      if (!(err instanceof NetdebugError && err.code === 'FORBIDDEN') || opts.fallbackNamespace === undefined) throw err;
+      scope = `namespace ${opts.fallbackNamespace}`;
+      narrowed = `listing pods in all namespaces is forbidden: looked only in namespace ${opts.fallbackNamespace} (use -n NS for others)`;
+      pods = (await listIn(opts.fallbackNamespace)).items;
+    }
+  }
+  const deleted: string[] = [];
+  const left: LeftPod[] = [];
+  await Promise.all(
+    pods.map(async (p) => {
+      const namespace = p.metadata?.namespace ?? '';
+      const name = p.metadata?.name ?? '';
+      try {
+        await deletePod(api, namespace, name);
+        deleted.push(`${namespace}/${name}`);
+      } catch (err) {
+        left.push({ namespace, name, reason: err instanceof Error ? err.message : String(err) });
+      }
+    }),
+  );
+  return { scope, ...(narrowed ? { narrowed } : {}), deleted: deleted.sort(), left: left.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)) };
+}
+
 /** Deletes every pod the tool created (label managed-by=kubectl-netdebug) in one namespace or all; returns their names. */
 export async function cleanupAll(kc: KubeConfig, opts: { namespace?: string; allNamespaces?: boolean; countRequest?: () => void }): Promise<string[]> {
   const api: KubeApi = createKubeApi(kc, opts.countRequest ? { countRequest: opts.countRequest } : {});
@@ -399,4 +588,11 @@ export async function cleanupAll(kc: KubeConfig, opts: { namespace?: string; all
     }),
   );
   return deleted.sort();
+}
+
+/** The kubectl commands that delete the pods left behind, one per namespace. */
+export function deleteCommands(left: readonly LeftPod[], context?: string): string[] {
+  const byNs = new Map<string, string[]>();
+  for (const p of left) byNs.set(p.namespace, [...(byNs.get(p.namespace) ?? []), p.name]);
+  return [...byNs].map(([ns, names]) => `kubectl delete pod -n ${ns} ${names.join(' ')}${context ? ` --context ${context}` : ''}`);
 }

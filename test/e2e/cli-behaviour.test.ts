@@ -228,6 +228,9 @@ describe.skipIf(skip)('kubectl netdebug CLI behaviour in the lab', () => {
       { name: 'SIGINT to the plugin process → 130', signal: 'SIGINT' as const, group: false, exit: 130, says: /interrupted: cleaning up debug pods/ },
       // timeout(1), container runtimes and systemd signal the whole group: the child must not take it as a second signal.
       { name: 'SIGTERM to the process group → 143', signal: 'SIGTERM' as const, group: true, exit: 143, says: /terminated: cleaning up debug pods/ },
+      // A closed terminal (or `kill -HUP`): the launcher must pass it on too.
+      { name: 'SIGHUP to the plugin process → 129', signal: 'SIGHUP' as const, group: false, exit: 129, says: /hung up: cleaning up debug pods/ },
+      { name: 'SIGHUP to the process group → 129', signal: 'SIGHUP' as const, group: true, exit: 129, says: /hung up: cleaning up debug pods/ },
     ];
     it.each(signalRows)('$name, and no debug pod is left', async (row) => {
       // detached: its own process group, so a group signal reaches only the plugin (kubectl execs it: same PID).

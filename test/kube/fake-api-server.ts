@@ -1,0 +1,356 @@
+/**
+ * A small fake Kubernetes API server for fault tests, on 127.0.0.1 only: enough of the API for one diagnosis (a source
+ * pod, a Service with its EndpointSlice and backend pod, the namespace, kube-dns, two nodes), debug pods that can be
+ * created, watched, exec'd into and deleted, and knobs for each hostile behaviour: requests that hang or fail N times
+ * (429 with Retry-After, 5xx), debug pods that never start, deletes refused, and exec upgrades that are never answered,
+ * streams that end without a status frame, streams that hang, or a frame that crashes the client's handler.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
+
+/** How the fake answers an exec. */
+export type ExecMode = 'ok' | 'no-status' | 'no-status-abrupt' | 'no-status-open' | 'unanswered' | 'hang' | 'crash';
+
+/** A request as the fake saw it. */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  at: number;
+}
+
+/** A scripted failure: the first `times` matching requests get `status` (with headers), or hang when status is 'hang'. */
+export interface Failure {
+  method: string;
+  /** A regular expression the path must match. */
+  path: RegExp;
+  status: number | 'hang';
+  headers?: Record<string, string>;
+  /** The Status message (default `scripted <status>`). */
+  message?: string;
+  /** A regular expression the query string must match too. */
+  query?: RegExp;
+  times: number;
+}
+
+type Obj = Record<string, unknown> & { metadata: { name: string; namespace?: string; labels?: Record<string, string>; uid?: string } };
+
+const MANAGED = 'app.kubernetes.io/managed-by';
+
+/** The fake API server; see the file comment. */
+export class FakeApiServer extends EventEmitter {
+  readonly log: SeenRequest[] = [];
+  /** Pods by `ns/name`. */
+  readonly pods = new Map<string, Obj>();
+  readonly failures: Failure[] = [];
+  /** Phase of a created debug pod: Running at once, or Pending for ever. */
+  createdPhase: 'Running' | 'Pending' = 'Running';
+  /** Status answered to a DELETE of a debug pod (200 deletes it). */
+  deleteStatus = 200;
+  execMode: ExecMode = 'ok';
+  /** What an 'ok' exec writes to stdout. */
+  execStdout = '';
+  /** Requests that hang: aborted ones are counted here when the client closes them. */
+  aborted = 0;
+  private server: Server;
+  private wss = new WebSocketServer({ noServer: true });
+  private sockets = new Set<Socket>();
+  private watches = new Set<{ ns: string; name: string; res: ServerResponse }>();
+  private objects = new Map<string, Obj>();
+  private slices: Obj[] = [];
+  url = '';
+  kubeconfig = '';
+
+  constructor() {
+    super();
+    this.seed();
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  /** Listens on 127.0.0.1 and writes a kubeconfig for it (insecure http, a token; or a user of your own). */
+  async start(user: Record<string, unknown> = { token: 'fake-token' }): Promise<this> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.kubeconfig = join(mkdtempSync(join(tmpdir(), 'netdebug-fake-api-')), 'config');
+    this.writeKubeconfig(user);
+    return this;
+  }
+
+  /** Rewrites the kubeconfig with another user entry (e.g. an exec-credential plugin). */
+  writeKubeconfig(user: Record<string, unknown>): void {
+    writeFileSync(
+      this.kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'fake-user', user }],
+        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake-user', namespace: 'default' } }],
+        'current-context': 'fake',
+      }),
+    );
+  }
+
+  /** Stops listening and drops every open connection. */
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  /** The debug pods (label managed-by=kubectl-netdebug) that exist now, as `ns/name`. */
+  debugPods(): string[] {
+    return [...this.pods.values()].filter((p) => p.metadata.labels?.[MANAGED] === 'kubectl-netdebug').map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+  }
+
+  /** Resolves once a request matching method and path is seen (at once if it already was). */
+  waitFor(method: string, path: RegExp): Promise<SeenRequest> {
+    const found = this.log.find((r) => r.method === method && path.test(r.path));
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => {
+      const on = (r: SeenRequest): void => {
+        if (r.method === method && path.test(r.path)) {
+          this.off('request', on);
+          resolve(r);
+        }
+      };
+      this.on('request', on);
+    });
+  }
+
+  private seed(): void {
+    const pod = (ns: string, name: string, node: string, ip: string, labels: Record<string, string>, ports: number[] = []): Obj => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: ns, labels, uid: `uid-${name}` },
+      spec: { nodeName: node, containers: [{ name: 'main', image: 'app', ports: ports.map((p) => ({ containerPort: p, protocol: 'TCP' })) }] },
+      status: { phase: 'Running', podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] },
+    });
+    for (const p of [
+      pod('default', 'client', 'node-1', '10.244.1.5', { app: 'client' }),
+      pod('default', 'web-1', 'node-2', '10.244.2.7', { app: 'web' }, [8080]),
+      pod('kube-system', 'coredns-a', 'node-1', '10.244.1.3', { 'k8s-app': 'kube-dns' }),
+    ]) {
+      this.pods.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+    }
+    const svc = (ns: string, name: string, ip: string, selector: Record<string, string>, port: number, targetPort: number, protocol = 'TCP'): Obj => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: ns },
+      spec: { type: 'ClusterIP', clusterIP: ip, selector, ports: [{ name: 'http', port, targetPort, protocol }] },
+    });
+    this.objects.set('/api/v1/namespaces/default/services/web', svc('default', 'web', '10.96.1.1', { app: 'web' }, 80, 8080));
+    this.objects.set('/api/v1/namespaces/kube-system/services/kube-dns', svc('kube-system', 'kube-dns', '10.96.0.10', { 'k8s-app': 'kube-dns' }, 53, 53, 'UDP'));
+    for (const ns of ['default', 'kube-system']) {
+      this.objects.set(`/api/v1/namespaces/${ns}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
+    }
+    for (const [i, name] of ['node-1', 'node-2'].entries()) {
+      this.objects.set(`/api/v1/nodes/${name}`, {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+        spec: { podCIDR: `10.244.${i + 1}.0/24` },
+        status: { addresses: [{ type: 'InternalIP', address: `172.18.0.${i + 2}` }], conditions: [{ type: 'Ready', status: 'True' }] },
+      });
+    }
+    const slice = (ns: string, name: string, service: string, addressType: string, port: number, endpoints: unknown[], protocol = 'TCP'): Obj => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name, namespace: ns, labels: { 'kubernetes.io/service-name': service } },
+      addressType,
+      ports: [{ name: 'http', port, protocol }],
+      endpoints,
+    });
+    this.slices = [
+      slice('default', 'web-abc', 'web', 'IPv4', 8080, [
+        { addresses: ['10.244.2.7'], conditions: { ready: true }, nodeName: 'node-2', targetRef: { kind: 'Pod', namespace: 'default', name: 'web-1' } },
+      ]),
+      slice('kube-system', 'kube-dns-abc', 'kube-dns', 'IPv4', 53, [{ addresses: ['10.244.1.3'], conditions: { ready: true }, nodeName: 'node-1' }], 'UDP'),
+    ];
+  }
+
+  /** Adds an EndpointSlice of Service default/web with addressType FQDN (as a mirroring controller may). */
+  addFqdnSlice(): void {
+    this.slices.push({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'web-fqdn', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'FQDN',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [{ addresses: ['web.example.com'], conditions: { ready: true } }],
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const seen: SeenRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, at: Date.now() };
+    this.log.push(seen);
+    this.emit('request', seen);
+    let body = '';
+    for await (const chunk of req) body += String(chunk);
+
+    const failure = this.failures.find((f) => f.times > 0 && f.method === seen.method && f.path.test(seen.path) && (!f.query || f.query.test(url.search)));
+    if (failure) {
+      failure.times--;
+      if (failure.status === 'hang') {
+        res.on('close', () => (this.aborted += 1));
+        return;
+      }
+      return this.send(res, failure.status, status(failure.status, failure.message ?? `scripted ${failure.status}`), failure.headers);
+    }
+
+    if (seen.method === 'GET' && seen.path === '/api/v1/pods') {
+      return this.list(res, 'PodList', [...this.pods.values()].filter((p) => matches(p, url.searchParams.get('labelSelector'))));
+    }
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(seen.path);
+    if (m) return this.pod(req, res, seen, m[1] ?? '', m[2], m[3], body);
+    if (seen.method === 'GET' && /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/.test(seen.path)) {
+      const ns = seen.path.split('/')[5];
+      return this.list(res, 'EndpointSliceList', this.slices.filter((s) => s.metadata.namespace === ns && matches(s, url.searchParams.get('labelSelector'))));
+    }
+    if (seen.method === 'GET' && /\/networkpolicies$/.test(seen.path)) return this.list(res, 'NetworkPolicyList', []);
+    const obj = this.objects.get(seen.path);
+    if (seen.method === 'GET' && obj) return this.send(res, 200, obj);
+    return this.send(res, 404, status(404, `${seen.path} not found`));
+  }
+
+  private pod(req: IncomingMessage, res: ServerResponse, seen: SeenRequest, ns: string, name: string | undefined, sub: string | undefined, body: string): void {
+    const q = seen.query;
+    if (name === undefined) {
+      if (seen.method === 'POST') {
+        const pod = JSON.parse(body) as Obj;
+        pod.metadata.namespace = ns;
+        (pod.metadata as Record<string, unknown>).creationTimestamp = new Date().toISOString();
+        pod.status = this.createdPhase === 'Running' ? { phase: 'Running', startTime: new Date().toISOString(), podIP: '10.244.9.9' } : { phase: 'Pending' };
+        this.pods.set(`${ns}/${pod.metadata.name}`, pod);
+        this.emit('created', pod);
+        return this.send(res, 201, pod);
+      }
+      const field = /^metadata\.name=(.+)$/.exec(q.get('fieldSelector') ?? '')?.[1];
+      const items = [...this.pods.values()].filter((p) => p.metadata.namespace === ns && matches(p, q.get('labelSelector')) && (!field || p.metadata.name === field));
+      if (q.get('watch') === 'true') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (const p of items) res.write(`${JSON.stringify({ type: 'ADDED', object: p })}\n`);
+        const w = { ns, name: field ?? '', res };
+        this.watches.add(w);
+        res.on('close', () => this.watches.delete(w));
+        return;
+      }
+      return this.list(res, 'PodList', items);
+    }
+    const key = `${ns}/${name}`;
+    const pod = this.pods.get(key);
+    if (!pod) return this.send(res, 404, status(404, `pods "${name}" not found`));
+    if (seen.method === 'GET' && sub === undefined) return this.send(res, 200, pod);
+    if (seen.method === 'PATCH' && sub === 'ephemeralcontainers') {
+      const ops = JSON.parse(body) as { path: string; value: unknown }[];
+      const spec = pod.spec as { ephemeralContainers?: { name: string }[] };
+      for (const op of ops) spec.ephemeralContainers = [...(spec.ephemeralContainers ?? []), ...([op.value].flat() as { name: string }[])];
+      const st = pod.status as Record<string, unknown>;
+      st.ephemeralContainerStatuses = (spec.ephemeralContainers ?? []).map((c) => ({ name: c.name, state: { running: { startedAt: new Date().toISOString() } } }));
+      this.notify(pod);
+      return this.send(res, 200, pod);
+    }
+    if (seen.method === 'DELETE') {
+      if (this.deleteStatus !== 200) return this.send(res, this.deleteStatus, status(this.deleteStatus, `pods "${name}" is forbidden: User "fake-user" cannot delete resource "pods" in API group "" in the namespace "${ns}"`));
+      this.pods.delete(key);
+      this.emit('deleted', key);
+      return this.send(res, 200, pod);
+    }
+    return this.send(res, 405, status(405, 'method not allowed'));
+  }
+
+  /** Marks a pod as ended by its activeDeadlineSeconds (what the kubelet does after a SIGKILLed run). */
+  expire(key: string): void {
+    const pod = this.pods.get(key);
+    if (pod) pod.status = { phase: 'Failed', reason: 'DeadlineExceeded', startTime: new Date(Date.now() - 3_600_000).toISOString() };
+  }
+
+  private notify(pod: Obj): void {
+    for (const w of this.watches) {
+      if (w.ns === pod.metadata.namespace && (!w.name || w.name === pod.metadata.name)) w.res.write(`${JSON.stringify({ type: 'MODIFIED', object: pod })}\n`);
+    }
+  }
+
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const seen: SeenRequest = { method: 'EXEC', path: new URL(req.url ?? '/', 'http://fake').pathname, query: new URL(req.url ?? '/', 'http://fake').searchParams, at: Date.now() };
+    this.log.push(seen);
+    this.emit('request', seen);
+    const mode = this.execMode;
+    if (mode === 'unanswered') {
+      // The client ending its side (FIN) is the abort; an upgrade socket is half-open until we end ours.
+      socket.once('end', () => {
+        this.aborted += 1;
+        socket.destroy();
+      });
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const frame = (channel: number, text: string): Buffer => Buffer.concat([Buffer.from([channel]), Buffer.from(text)]);
+      switch (mode) {
+        case 'ok':
+          ws.send(frame(1, this.execStdout));
+          ws.send(frame(3, JSON.stringify({ metadata: {}, status: 'Success' })));
+          ws.close();
+          return;
+        case 'no-status':
+          ws.send(frame(1, 'partial output'));
+          ws.close();
+          return;
+        case 'no-status-abrupt':
+          // The connection dropped mid-stream: no close frame either.
+          ws.send(frame(1, 'partial output'), () => ws.terminate());
+          return;
+        case 'no-status-open':
+          // v5.channel.k8s.io: stdout and stderr closed (channel 255 frames), no status, and the socket left open.
+          ws.send(frame(1, 'partial output'));
+          ws.send(Buffer.from([255, 1]));
+          ws.send(Buffer.from([255, 2]));
+          ws.on('close', () => (this.aborted += 1));
+          return;
+        case 'hang':
+          ws.on('close', () => (this.aborted += 1));
+          return;
+        case 'crash':
+          // An empty binary frame: no channel byte, which client-node's message handler reads without checking.
+          ws.send(Buffer.alloc(0));
+          return;
+        default: {
+          const never: never = mode;
+          throw new Error(`unknown exec mode ${String(never)}`);
+        }
+      }
+    });
+  }
+
+  private list(res: ServerResponse, kind: string, items: Obj[]): void {
+    this.send(res, 200, { apiVersion: 'v1', kind, metadata: { resourceVersion: '1' }, items });
+  }
+
+  private send(res: ServerResponse, code: number, obj: unknown, headers: Record<string, string> = {}): void {
+    res.writeHead(code, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(obj));
+  }
+}
+
+function status(code: number, message: string): unknown {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: code === 403 ? 'Forbidden' : code === 404 ? 'NotFound' : 'InternalError', code };
+}
+
+/** Equality-only label selector matching (`a=b,c=d`), enough for what the plugin sends. */
+function matches(obj: Obj, selector: string | null): boolean {
+  if (!selector) return true;
+  return selector.split(',').every((term) => {
+    const [k, v] = term.split('=');
+    return obj.metadata.labels?.[k ?? ''] === v;
+  });
+}

@@ -1,7 +1,7 @@
 /**
  * The two narrow I/O interfaces between the pure core and the cluster: `Cluster` reads what the API knows and resolves
  * targets; `Prober` prepares the places probes run (an ephemeral container in the source pod, short-lived pods on
- * nodes) and runs probes there. `main` builds the real ones on @kubernetes/client-node; tests use fakes.
+ * nodes) and runs probes there. `main` builds the real ones from src/kube/ (the only code that talks to the API); tests use fakes.
  */
 import type { ClusterFacts } from './core/facts.ts';
 import type { ProbeLocation, ProbeResult, ProbeSpec } from './core/model.ts';

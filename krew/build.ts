@@ -60,7 +60,8 @@ const lazyBuiltins: Plugin = {
   setup(b) {
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
       if (!isBuiltin(args.path)) return undefined;
-      if (args.namespace === 'lazy-builtin') return { path: args.path, external: true };
+      // A dynamic import() is already lazy, and must keep the built-in's named exports: left as it is.
+      if (args.namespace === 'lazy-builtin' || args.kind === 'dynamic-import') return { path: args.path, external: true };
       return { path: args.path, namespace: 'lazy-builtin' };
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});\n`, loader: 'js' }));

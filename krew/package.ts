@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import pkg from '../package.json' with { type: 'json' };
 import { createTarGz, createZip, type ArchiveEntry } from './archive.ts';
 import { buildSeaBundle } from './build.ts';
+import { stripElf } from './elf-strip.ts';
 import { adHocSign, verifyAdHocSignature } from './macho-codesign.ts';
 import {
   archiveName,
@@ -188,21 +189,28 @@ const SIGNING_IDENTIFIER = 'kubectl-netdebug';
  * cache is made by this Node, so only the host platform's executable (the same Node binary) gets one; `--predictable`
  * makes it the same bytes on every build (V8 otherwise seeds its string hashes at random), and V8 accepts it at run
  * time all the same (NODE_DEBUG_NATIVE=SEA prints "SEA module code cache accepted"). Platforms whose signature is
- * ad-hoc are signed after injection.
+ * ad-hoc are signed after injection. On Linux the SEA is injected into the Node binary stripped of its symbol table and
+ * debug sections (krew/elf-strip.ts: 33 MB nobody runs). Returns the executable's path and the size of the base it was
+ * made from.
  */
-function buildExecutable(p: Platform, nodeBinary: string, bundle: Buffer, workDir: string, codeCache: boolean): string {
+function buildExecutable(p: Platform, nodeBinary: string, bundle: Buffer, workDir: string, codeCache: boolean): { path: string; baseBytes: number } {
   const dir = join(workDir, `${p.os}_${p.arch}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // The bundle as read once for every platform (and checked against each executable), not dist/ again.
   writeFileSync(join(dir, SEA_MAIN), bundle);
+  let base = nodeBinary;
+  if (p.os === 'linux') {
+    base = join(dir, 'node-stripped');
+    writeFileSync(base, stripElf(readFileSync(nodeBinary)), { mode: 0o755 });
+  }
   writeFileSync(
     join(dir, 'sea.json'),
     JSON.stringify({
       main: SEA_MAIN,
       mainFormat: 'module',
       output: binaryName(p),
-      executable: nodeBinary,
+      executable: base,
       disableExperimentalSEAWarning: true,
       useCodeCache: codeCache,
       // A startup snapshot cannot be used with an ESM main ("mainFormat": "module").
@@ -222,7 +230,7 @@ function buildExecutable(p: Platform, nodeBinary: string, bundle: Buffer, workDi
       throw new Error(`unknown signature ${String(never)}`);
     }
   }
-  return output;
+  return { path: output, baseBytes: statSync(base).size };
 }
 
 /** Runs the host's executable without Node on PATH and checks --version. */
@@ -243,9 +251,9 @@ export async function packageRelease(opts: PackageOptions): Promise<BuiltArchive
   for (const p of opts.platforms) {
     const nodeBinary = fetchNodeBinary(p, opts.cacheDir, log);
     const codeCache = isHost(p);
-    const binaryPath = buildExecutable(p, nodeBinary, bundle, workDir, codeCache);
+    const { path: binaryPath, baseBytes } = buildExecutable(p, nodeBinary, bundle, workDir, codeCache);
     const binary = readFileSync(binaryPath);
-    checkSeaExecutable(binary, p, bundle, statSync(nodeBinary).size);
+    checkSeaExecutable(binary, p, bundle, baseBytes);
     let check: BuiltArchive['check'] = 'structural';
     if (isHost(p)) {
       smokeTest(binaryPath);

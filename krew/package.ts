@@ -12,7 +12,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pkg from '../package.json' with { type: 'json' };
 import { createTarGz, createZip, type ArchiveEntry } from './archive.ts';
-import { BUNDLE, buildBundle } from './build.ts';
+import { buildSeaBundle } from './build.ts';
+import { stripElf } from './elf-strip.ts';
+import { adHocSign, verifyAdHocSignature } from './macho-codesign.ts';
 import {
   archiveName,
   binaryName,
@@ -43,6 +45,8 @@ export interface BuiltArchive {
   archiveBytes: number;
   /** How the executable was checked: run on this host, or structurally. */
   check: 'ran --version' | 'structural';
+  /** Whether the blob carries V8's code cache of the bundle (host platform only). */
+  codeCache: boolean;
 }
 
 /** What to build and where. */
@@ -67,7 +71,7 @@ export function selectPlatforms(spec: string | undefined): Platform[] {
   if (!spec || spec.trim() === '') return [...PLATFORMS];
   return spec.split(',').map((s) => {
     const p = PLATFORMS.find((x) => platformId(x) === s.trim());
-    if (!p) throw new Error(`unknown platform "${s}" (known: ${PLATFORMS.map(platformId).join(', ')}; darwin/arm64 is not built, see krew/README.md)`);
+    if (!p) throw new Error(`unknown platform "${s}" (known: ${PLATFORMS.map(platformId).join(', ')})`);
     return p;
   });
 }
@@ -153,7 +157,8 @@ export function checkSeaExecutable(bin: Buffer, p: Platform, bundle: Buffer, bas
   const on = bin.indexOf(`${SEA_FUSE}:1`);
   if (on < 0 || bin.indexOf(`${SEA_FUSE}:1`, on + 1) >= 0 || bin.indexOf(`${SEA_FUSE}:0`) >= 0) throw new Error(`${where}: the SEA fuse is not flipped exactly once`);
   if (bin.indexOf(bundle) < 0) throw new Error(`${where}: the bundle is not embedded intact`);
-  // Injection into a Mach-O drops Node's code signature (about 2 MB of page hashes), so the floor is lower there.
+  // Injection into a Mach-O drops Node's code signature (about 2 MB of page hashes), so the floor is lower there;
+  // an ad-hoc signature adds back about 1 MB (32 bytes per 4 KiB page).
   const floor = baseBytes + bundle.length - (want.format === 'macho' ? 4 << 20 : 0);
   if (bin.length < floor || bin.length > baseBytes + bundle.length + MAX_OVERHEAD_BYTES) {
     throw new Error(`${where}: size ${bin.length} is not the base Node (${baseBytes}) plus the bundle (${bundle.length})`);
@@ -162,38 +167,70 @@ export function checkSeaExecutable(bin: Buffer, p: Platform, bundle: Buffer, bas
     const cmds = machoLoadCommands(bin);
     if (!cmds.some((c) => c.cmd === 0x19 && c.segname === 'NODE_SEA')) throw new Error(`${where}: no NODE_SEA segment`);
     // An invalidated signature is worse than none: macOS kills a binary whose signature does not match.
-    if (cmds.some((c) => c.cmd === 0x1d)) throw new Error(`${where}: still carries Node's (now invalid) code signature`);
+    const signatures = cmds.filter((c) => c.cmd === 0x1d).length;
+    if (p.signature === 'none' && signatures > 0) throw new Error(`${where}: still carries Node's (now invalid) code signature`);
+    if (p.signature === 'ad-hoc') {
+      if (signatures !== 1) throw new Error(`${where}: expected one code signature, found ${signatures}`);
+      verifyAdHocSignature(bin);
+    }
   }
 }
 
 /** The name the bundle gets next to sea.json: the SEA blob records the main script's path as given, so it is relative. */
 const SEA_MAIN = 'kubectl-netdebug.mjs';
 
+/** The identifier in the ad-hoc signature's CodeDirectory (codesign uses the file name). */
+const SIGNING_IDENTIFIER = 'kubectl-netdebug';
+
 /**
  * Builds the SEA executable for one platform and returns its path. `node --build-sea` runs in the work directory with
  * a relative main: the blob stores that path, and an absolute one would make the sha256 depend on where the checkout is.
+ * With `codeCache` the blob also carries V8's code cache of the bundle: V8 then skips compiling it at every start. The
+ * cache is made by this Node, so only the host platform's executable (the same Node binary) gets one; `--predictable`
+ * makes it the same bytes on every build (V8 otherwise seeds its string hashes at random), and V8 accepts it at run
+ * time all the same (NODE_DEBUG_NATIVE=SEA prints "SEA module code cache accepted"). Platforms whose signature is
+ * ad-hoc are signed after injection. On Linux the SEA is injected into the Node binary stripped of its symbol table and
+ * debug sections (krew/elf-strip.ts: 33 MB nobody runs). Returns the executable's path and the size of the base it was
+ * made from.
  */
-function buildExecutable(p: Platform, nodeBinary: string, bundle: Buffer, workDir: string): string {
+function buildExecutable(p: Platform, nodeBinary: string, bundle: Buffer, workDir: string, codeCache: boolean): { path: string; baseBytes: number } {
   const dir = join(workDir, `${p.os}_${p.arch}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // The bundle as read once for every platform (and checked against each executable), not dist/ again.
   writeFileSync(join(dir, SEA_MAIN), bundle);
+  let base = nodeBinary;
+  if (p.os === 'linux') {
+    base = join(dir, 'node-stripped');
+    writeFileSync(base, stripElf(readFileSync(nodeBinary)), { mode: 0o755 });
+  }
   writeFileSync(
     join(dir, 'sea.json'),
     JSON.stringify({
       main: SEA_MAIN,
       mainFormat: 'module',
       output: binaryName(p),
-      executable: nodeBinary,
+      executable: base,
       disableExperimentalSEAWarning: true,
-      // Code cache and snapshot are specific to the building machine's V8 and CPU; off for cross-platform blobs.
-      useCodeCache: false,
+      useCodeCache: codeCache,
+      // A startup snapshot cannot be used with an ESM main ("mainFormat": "module").
       useSnapshot: false,
     }),
   );
-  execFileSync(process.execPath, ['--build-sea', 'sea.json'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-  return join(dir, binaryName(p));
+  execFileSync(process.execPath, [...(codeCache ? ['--predictable'] : []), '--build-sea', 'sea.json'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  const output = join(dir, binaryName(p));
+  switch (p.signature) {
+    case 'none':
+      break;
+    case 'ad-hoc':
+      writeFileSync(output, adHocSign(readFileSync(output), SIGNING_IDENTIFIER));
+      break;
+    default: {
+      const never: never = p.signature;
+      throw new Error(`unknown signature ${String(never)}`);
+    }
+  }
+  return { path: output, baseBytes: statSync(base).size };
 }
 
 /** Runs the host's executable without Node on PATH and checks --version. */
@@ -206,17 +243,17 @@ function smokeTest(binary: string): void {
 export async function packageRelease(opts: PackageOptions): Promise<BuiltArchive[]> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const tag = `v${pkg.version}`;
-  await buildBundle();
-  const bundle = readFileSync(join(root, BUNDLE));
+  const bundle = await buildSeaBundle();
   const license = readFileSync(join(root, 'LICENSE'));
   mkdirSync(opts.outDir, { recursive: true });
   const workDir = join(opts.outDir, 'work');
   const built: BuiltArchive[] = [];
   for (const p of opts.platforms) {
     const nodeBinary = fetchNodeBinary(p, opts.cacheDir, log);
-    const binaryPath = buildExecutable(p, nodeBinary, bundle, workDir);
+    const codeCache = isHost(p);
+    const { path: binaryPath, baseBytes } = buildExecutable(p, nodeBinary, bundle, workDir, codeCache);
     const binary = readFileSync(binaryPath);
-    checkSeaExecutable(binary, p, bundle, statSync(nodeBinary).size);
+    checkSeaExecutable(binary, p, bundle, baseBytes);
     let check: BuiltArchive['check'] = 'structural';
     if (isHost(p)) {
       smokeTest(binaryPath);
@@ -231,7 +268,7 @@ export async function packageRelease(opts: PackageOptions): Promise<BuiltArchive
     const file = join(opts.outDir, archiveName(tag, p));
     writeFileSync(file, archive);
     rmSync(join(workDir, `${p.os}_${p.arch}`), { recursive: true, force: true });
-    const item: BuiltArchive = { platform: p, file, sha256: sha256Hex(archive), binaryBytes: binary.length, archiveBytes: archive.length, check };
+    const item: BuiltArchive = { platform: p, file, sha256: sha256Hex(archive), binaryBytes: binary.length, archiveBytes: archive.length, check, codeCache };
     built.push(item);
     log(`${platformId(p)}: ${file} ${(item.archiveBytes / 1e6).toFixed(1)} MB (binary ${(item.binaryBytes / 1e6).toFixed(1)} MB, ${check}) sha256 ${item.sha256}`);
   }

@@ -2,18 +2,15 @@
  * The composition root: parses argv, loads the kubeconfig, builds the real Cluster and Prober from src/kube, wires the
  * reporters, runs the diagnosis and sets the exit code. The only module that touches process state.
  */
-import { randomBytes } from 'node:crypto';
+// Only what every command needs is imported statically: `--version` and `--help` start faster when the diagnosis,
+// the reporters, the Kubernetes client and the TUI are loaded (dynamic import) by the commands that use them.
 import { parseCli, type CleanupOptions, type DiagnoseOptions } from './cli.ts';
-import { runComplete } from './completion.ts';
 import { describeError } from './core/errors.ts';
 import { EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, type RunEvent } from './core/model.ts';
 import { redactCredentials, sanitizeDeep, stripControl } from './core/sanitize.ts';
 import { completeTarget } from './core/target.ts';
 import type { CleanupReport, Cluster, LeftPod, Prober } from './ports.ts';
-import { createJsonReporter, createNdjsonReporter } from './report/json.ts';
-import { dispatchEvent, shouldUseColor, type OutputStream, type Reporter } from './report/reporter.ts';
-import { createTextReporter } from './report/text.ts';
-import { runDiagnosis } from './run.ts';
+import type { OutputStream, Reporter } from './report/reporter.ts';
 
 /** The process streams and environment main works with (swappable in tests). */
 export interface MainIo {
@@ -62,6 +59,7 @@ export async function run(argv: string[] = process.argv.slice(2), io: MainIo = {
   let code: number;
   if (argv[0] === '__complete') {
     // The hidden mode behind kubectl_complete-netdebug (kubectl >= 1.26 plugin completion) and the shell scripts.
+    const { runComplete } = await import('./completion.ts');
     code = await runComplete(argv.slice(1), io.stdout, io.env);
     process.exitCode = code;
     return code;
@@ -117,6 +115,11 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const { loadKubeConfig } = await import('./kube/config.ts');
   const { createCluster } = await import('./kube/cluster.ts');
   const { createProber, deleteCommands } = await import('./kube/prober.ts');
+  const { randomBytes } = await import('node:crypto');
+  const { runDiagnosis } = await import('./run.ts');
+  const { createJsonReporter, createNdjsonReporter } = await import('./report/json.ts');
+  const { dispatchEvent, shouldUseColor } = await import('./report/reporter.ts');
+  const { createTextReporter } = await import('./report/text.ts');
   const loaded = loadKubeConfig(options.connection);
   const namespace = options.connection.namespace ?? loaded.namespace;
   const source = completeTarget(options.source, namespace);

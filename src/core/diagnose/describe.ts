@@ -131,7 +131,7 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
     case 'connected':
       return 'connected';
     case 'refused':
-      return action?.tool === 'dns-lookup' ? 'no DNS server listening (port 53 closed)' : 'connection refused';
+      return action?.tool === 'dns-lookup' ? `no DNS server listening (port ${action.port ?? 53} closed)` : 'connection refused';
     case 'timeout':
       return 'timed out';
     case 'no-route':

@@ -5,6 +5,7 @@
  */
 import type { ClusterFacts, DnsPod, DnsServiceFacts } from './facts.ts';
 import type { ObjectRef, ProbeAction, ProbeObservation, ProbeSpec, ResolvedTargets, WorkloadRef } from './model.ts';
+import { isIPv4 } from './address.ts';
 import { buildProbeCommand } from './parse.ts';
 
 /** The DNS Services distributions install, read by name (never by listing Services cluster-wide), in this order. */
@@ -171,7 +172,7 @@ export function planDnsLookups(facts: ClusterFacts, resolution: DnsResolution, o
       const action: ProbeAction = { tool: 'dns-lookup', name: fullName, server: pod.ip, ...(svc.podPort !== undefined ? { port: svc.podPort } : {}) };
       probes.push(spec(`${pod.ip}:${fullName}`, action, { kind: 'Pod', namespace: pod.namespace, name: pod.name }));
     }
-  } else if (!cache && resolution.nameserver !== undefined) {
+  } else if (!cache && resolution.nameserver !== undefined && isIPv4(resolution.nameserver)) {
     // An unidentified server is still asked directly: whether it answers the full name is worth knowing.
     probes.push(spec(`${resolution.nameserver}:${fullName}`, { tool: 'dns-lookup', name: fullName, server: resolution.nameserver }));
   }

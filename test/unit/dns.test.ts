@@ -125,6 +125,13 @@ describe('identifyDns and planDnsLookups', () => {
     expect(planDnsLookups(facts, res, opts).map(show)).toEqual(['web.shop', 'web.shop.svc.cluster.local @10.100.0.53']);
   });
 
+  it('asks an unidentified IPv6 nameserver only through the search path (the probe tools take IPv4 servers)', () => {
+    const facts = factsWith({ services: [kubeDns] });
+    const res = identifyDns(facts, { nameservers: ['2001:db8:30::a'], search: ['front.svc.cluster-domain.example', 'svc.cluster-domain.example'], ndots: 5 });
+    expect(res.domain).toBe('cluster-domain.example');
+    expect(planDnsLookups(facts, res, opts).map(show)).toEqual(['web.shop']);
+  });
+
   it('says so when the search path names no cluster domain, and keeps the name the API gave', () => {
     const facts = factsWith({ services: [kubeDns] });
     const res = identifyDns(facts, { nameservers: ['10.96.0.10'], search: ['ec2.internal'] });

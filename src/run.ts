@@ -114,7 +114,10 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     const dnsProbes = async (rung: RungPlan): Promise<ProbeResult[]> => {
       const discovery = plan.dnsDiscovery;
       if (rung.rung !== 'dns' || !discovery) return Promise.all(rung.probes.map(runProbe));
-      const conf = await runProbe(discovery);
+      const reading = runProbe(discovery);
+      // The lookup through the search path needs nothing from resolv.conf: it starts at once, beside the read.
+      const early = new Map(rung.probes.filter((p) => p.action.tool === 'dns-lookup' && p.action.server === undefined).map((p) => [p.id, { spec: p, result: runProbe(p) }]));
+      const conf = await reading;
       const obs = conf.observation;
       if (obs.kind === 'resolv-conf') {
         const { kind: _kind, ...read } = obs;
@@ -123,7 +126,11 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       }
       dnsSettled();
       const probes = dns ? planDnsLookups(facts, dns, { timeoutMs: opts.timeoutMs, ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}) }) : rung.probes;
-      return [conf, ...(await Promise.all(probes.map(runProbe)))];
+      const results = probes.map((p) => {
+        const started = early.get(p.id);
+        return started && started.spec.command.join('\0') === p.command.join('\0') ? started.result : runProbe(p);
+      });
+      return [conf, ...(await Promise.all(results))];
     };
 
     const runRung = async (rung: RungPlan): Promise<ProbeResult[]> => {

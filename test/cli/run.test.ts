@@ -203,10 +203,14 @@ describe('runDiagnosis: the DNS the source really uses', () => {
       'dig +time=2 +tries=1 +search web.shop',
       'dig @10.244.1.3 -p 5353 +time=2 +tries=1 web.shop.svc.corp.example',
     ]);
-    // The lookups start only once resolv.conf was read.
+    // The direct lookups start only once resolv.conf was read (the search path's lookup runs beside the read).
     const readDone = events.findIndex((e) => e.type === 'probe-finished' && e.result.spec.action.tool === 'resolv-conf');
-    const firstLookup = events.findIndex((e) => e.type === 'probe-started' && e.probe.action.tool === 'dns-lookup');
-    expect(readDone).toBeLessThan(firstLookup);
+    const firstDirect = events.findIndex((e) => e.type === 'probe-started' && e.probe.action.tool === 'dns-lookup' && e.probe.action.server !== undefined);
+    const searchStarted = events.findIndex((e) => e.type === 'probe-started' && e.probe.action.tool === 'dns-lookup' && e.probe.action.server === undefined);
+    expect(readDone).toBeLessThan(firstDirect);
+    expect(searchStarted).toBeLessThan(readDone);
+    // Each lookup runs once: the early search-path lookup is the one the plan from resolv.conf keeps.
+    expect(prober.log.filter((l) => l === 'run dns:search:web.shop')).toHaveLength(1);
     expect(report.verdict.cause).toBe('HEALTHY');
     expect(report.datapath?.dns).toBe('openshift-dns/dns-default');
     expect(report.datapath?.evidence).toContain('source resolv.conf nameserver 172.30.0.10, cluster domain corp.example');

@@ -419,6 +419,14 @@ export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; c
     cause: 'DNS_NAME_NOT_FOUND', component: 'dns', status: 'broken', object: 'Service/shop/web', exit: 1, absent: ['NODE_LOCAL_DNS_DOWN'],
   },
   {
+    name: 'DNS_NAME_NOT_FOUND after resolv.conf was read: the search path misses, a DNS pod answers',
+    in: input({
+      dns: { nameserver: '10.96.0.10', domain: 'cluster.local', unsure: [] },
+      observations: [resolvConf('10.96.0.10'), dnsSearch({ kind: 'nxdomain' }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok)],
+    }),
+    cause: 'DNS_NAME_NOT_FOUND', component: 'dns', status: 'broken', exit: 1,
+  },
+  {
     name: "DNS_SERVER_UNRESPONSIVE on OpenShift's layout names its DaemonSet pod",
     in: input({
       dns: viaOpenShift,

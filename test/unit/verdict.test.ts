@@ -98,6 +98,15 @@ describe('DNS findings name the DNS the source uses', () => {
     expect(v.hints).toEqual(['kubectl -n kube-system logs -l k8s-app=kube-dns', 'kubectl -n kube-system rollout restart deployment/coredns']);
   });
 
+  it("cites the source's resolv.conf (search path, ndots) when the search path is what fails", () => {
+    const v = byName('the search path misses, a DNS pod answers');
+    expect(v.evidence).toEqual([
+      'source pod → web.shop.svc.cluster.local (search path): NXDOMAIN',
+      'source pod → web.shop.svc.cluster.local @10.244.2.3: resolved 10.96.1.1',
+      'source pod → /etc/resolv.conf: nameserver 10.96.0.10, search front.svc.cluster.local svc.cluster.local cluster.local, ndots 5',
+    ]);
+  });
+
   it("names the failing node-local-dns pod, the cache's node and the upstream that answered", () => {
     const v = byName('lookups through 169.254.20.10 are refused');
     expect(v.summary).toBe('the NodeLocal DNSCache on node node-1 (169.254.20.10) does not answer, while the cluster DNS kube-system/kube-dns-upstream answers directly');

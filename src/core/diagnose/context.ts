@@ -47,6 +47,8 @@ export interface DnsView {
    * upstream answered. Then the cache's lookups are left out of every list above: they are its fault, not the DNS's.
    */
   cache?: { lookups: ProbeResult[]; upstream: ProbeResult[]; down: boolean };
+  /** The source's /etc/resolv.conf as read at the start of the rung (nameserver, search path, ndots), when it was. */
+  resolvConf?: ProbeResult;
 }
 
 /** The read-only context every rule reads. */
@@ -166,6 +168,7 @@ function dnsView(
   cacheAddress: string | undefined,
 ): DnsView {
   const lookups = rung.filter((r) => r.spec.action.tool === 'dns-lookup');
+  const resolvConf = rung.find((r) => r.observation.kind === 'resolv-conf');
   const serverOf = (r: ProbeResult): string | undefined => (r.spec.action.tool === 'dns-lookup' ? r.spec.action.server : undefined);
   const cache = cacheAddress === undefined ? undefined : cacheView(lookups, cacheAddress, serverOf, failing, failedAs, passing);
   const dns = cache?.down ? lookups.filter((r) => !cache.lookups.includes(r)) : lookups;
@@ -183,6 +186,7 @@ function dnsView(
     errors: fails.filter(failedAs('server-error')),
     directNx: nx.filter((r) => direct.includes(r)),
     ...(cache ? { cache } : {}),
+    ...(resolvConf ? { resolvConf } : {}),
   };
 }
 

@@ -29,7 +29,13 @@ function find(ctx: DiagnosisContext): RuleFinding[] {
           : recordMissing
             ? `the cluster DNS (${dnsServiceName(ctx)}) answers NXDOMAIN for ${name} although the Service exists: its record is missing`
             : `the cluster DNS (${dnsServiceName(ctx)}) answers NXDOMAIN for ${name}`,
-      citations: [...cite('cause', dns.nx), ...cite('reference', directPasses), ...cite('symptom', searchErrorsExplained)],
+      citations: [
+        ...cite('cause', dns.nx),
+        ...cite('reference', directPasses),
+        // The search path and ndots the name went through, when it is the search path that fails.
+        ...(searchNx && !recordMissing && dns.resolvConf ? cite('reference', [dns.resolvConf]) : []),
+        ...cite('symptom', searchErrorsExplained),
+      ],
       hints: recordMissing
         ? [
             `${dnsLogsHint(ctx)} (look for errors listing or watching Services and EndpointSlices)`,

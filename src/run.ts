@@ -8,6 +8,7 @@ import { formatTarget, type TargetRef } from './core/target.ts';
 import { decideVerdict } from './core/diagnose/index.ts';
 import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
+import { describeDnsResolution, identifyDns, planDnsLookups, withClusterDomain, type DnsResolution } from './core/dns.ts';
 import type { ClusterFacts } from './core/facts.ts';
 import { planLadder, type RungPlan } from './core/plan.ts';
 import type { CleanupReport, Cluster, LocationStatus, Prober } from './ports.ts';
@@ -73,6 +74,11 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
   let datapath: Datapath | undefined;
   let cleanup: Promise<CleanupReport | void> | undefined;
   const cleanupOnce = (): Promise<CleanupReport | void> => (cleanup ??= prober.cleanup());
+  let dns: DnsResolution | undefined;
+  let targets = facts.targets;
+  // Settled once the source's resolv.conf was read (or could not be), so the datapath can name the DNS found.
+  let dnsSettled: () => void = () => undefined;
+  const dnsKnown = new Promise<void>((resolve) => (dnsSettled = resolve));
   try {
     const ready = new Map<string, Promise<LocationStatus>>();
     for (const where of plan.locations) {
@@ -104,18 +110,46 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       return result;
     };
 
+    /**
+     * The DNS rung reads the source's resolv.conf first and plans its lookups from it; when it cannot be read, the
+     * lookups the API alone suggests run instead.
+     */
+    const dnsProbes = async (rung: RungPlan): Promise<ProbeResult[]> => {
+      const discovery = plan.dnsDiscovery;
+      if (rung.rung !== 'dns' || !discovery) return Promise.all(rung.probes.map(runProbe));
+      const reading = runProbe(discovery);
+      // The lookup through the search path needs nothing from resolv.conf: it starts at once, beside the read.
+      const early = new Map(rung.probes.filter((p) => p.action.tool === 'dns-lookup' && p.action.server === undefined).map((p) => [p.id, { spec: p, result: runProbe(p) }]));
+      const conf = await reading;
+      const obs = conf.observation;
+      if (obs.kind === 'resolv-conf') {
+        const { kind: _kind, ...read } = obs;
+        dns = identifyDns(facts, read);
+        targets = withClusterDomain(facts.targets, dns.domain);
+      }
+      dnsSettled();
+      const probes = dns ? planDnsLookups(facts, dns, { timeoutMs: opts.timeoutMs, ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}) }) : rung.probes;
+      const results = probes.map((p) => {
+        const started = early.get(p.id);
+        return started && started.spec.command.join('\0') === p.command.join('\0') ? started.result : runProbe(p);
+      });
+      return [conf, ...(await Promise.all(results))];
+    };
+
     const runRung = async (rung: RungPlan): Promise<ProbeResult[]> => {
       const t0 = clock.now();
       await emit({ type: 'rung-started', rung: rung.rung });
-      const results = await Promise.all(rung.probes.map(runProbe));
+      const results = await dnsProbes(rung);
       const summary = finishRung(summarizeRungs(results).find((r) => r.id === rung.rung) as RungResult, rung, clock.now() - t0);
       rungResults.set(rung.rung, summary);
       await emit({ type: 'rung-finished', rung: summary });
       return results;
     };
 
+    if (!plan.dnsDiscovery || plan.rungs.some((r) => r.rung === 'dns' && r.skipReason !== undefined)) dnsSettled();
     const checksThenDatapath = Promise.all(plan.nodeChecks.map(runProbe)).then(async (checks) => {
-      datapath = detectDatapath(facts, checks);
+      await dnsKnown;
+      datapath = withDns(detectDatapath(facts, checks), dns, plan.dnsDiscovery !== undefined);
       await emit({ type: 'datapath-detected', datapath });
       return checks;
     });
@@ -123,13 +157,13 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     observations = ladder.flat();
     nodeChecks = checks;
 
-    const decided = decideVerdict({ targets: facts.targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes });
+    const decided = decideVerdict({ targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes, ...(dns ? { dns } : {}) });
     const rungs = decided.rungs.map((r) => rungResults.get(r.id) ?? r);
     await emit({ type: 'verdict-decided', verdict: decided.verdict, findings: decided.findings });
     // The verdict is out; now delete the debug pods, so the stats below count those requests too.
     const cleaned = await cleanupOnce();
     const report = buildReport({
-      targets: facts.targets,
+      targets,
       rungs,
       findings: decided.findings,
       verdict: decided.verdict,
@@ -140,6 +174,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     await emit({ type: 'run-finished', report, exitCode });
     return report;
   } finally {
+    dnsSettled();
     await cleanupOnce();
   }
 }
@@ -151,6 +186,13 @@ function detectDatapath(facts: ClusterFacts, checks: readonly ProbeResult[]): Da
     r.spec.check === 'links' && r.observation.kind === 'links' && r.spec.where.kind === 'node-pod' ? [{ node: r.spec.where.node, links: r.observation.links }] : [],
   );
   return confirmOnNodes(api, nodes);
+}
+
+/** The datapath with the DNS the source's resolv.conf led to, or why it is unsure. */
+function withDns(d: Datapath, dns: DnsResolution | undefined, looked: boolean): Datapath {
+  if (!dns) return looked ? { ...d, unsure: [...d.unsure, "the source's /etc/resolv.conf could not be read: the DNS it uses is unknown"] } : d;
+  const name = describeDnsResolution(dns);
+  return { ...d, ...(name ? { dns: name } : {}), ...(dns.nameserver ? { evidence: [...d.evidence, `source resolv.conf nameserver ${dns.nameserver}${dns.domain ? `, cluster domain ${dns.domain}` : ''}`] } : {}), unsure: [...d.unsure, ...dns.unsure] };
 }
 
 /** Puts the planner's skip reason and the measured wall time into a rung's summary. */

@@ -1,16 +1,53 @@
 /** What the Kubernetes API told a run, gathered once by src/kube/ and read by the planner and the diagnosis. */
-import type { ContainerPort, Finding, Labels, ResolvedTargets } from './model.ts';
+import type { ContainerPort, Finding, Labels, ResolvedTargets, WorkloadRef } from './model.ts';
 import type { DatapathApiFacts } from './datapath.ts';
 import type { NetworkPolicy } from './netpol.ts';
 
+/** A pod of the cluster DNS (or of NodeLocal DNSCache) with its readiness. */
+export interface DnsPod {
+  namespace: string;
+  name: string;
+  ip: string;
+  node: string;
+  ready: boolean;
+}
+
+/** One DNS Service the API shows, found under one of the well-known names (see core/dns.ts). */
+export interface DnsServiceFacts {
+  namespace: string;
+  name: string;
+  /** Its ClusterIP (absent when headless or not set). */
+  clusterIP?: string;
+  /** The port its pods serve DNS on, from its EndpointSlices (UDP), when it is not 53 (OpenShift's 5353). */
+  podPort?: number;
+  /** Its pods, found through its own selector. */
+  pods: DnsPod[];
+  /** Ready endpoints in its EndpointSlices. */
+  readyEndpoints: number;
+  /** Its selector as `labelSelector=` text, for hints. */
+  selector: string;
+  /** The workload that runs its pods (from their owners), e.g. DaemonSet dns-default. */
+  workload?: WorkloadRef;
+}
+
 /** The cluster DNS as the API describes it. */
 export interface DnsFacts {
-  /** ClusterIP of kube-system/kube-dns, when the Service exists. */
+  /** ClusterIP of the cluster DNS Service (kube-system/kube-dns unless `service` says otherwise), when it exists. */
   serviceIP?: string;
-  /** The DNS pods (label k8s-app=kube-dns) with their readiness. */
-  pods: Array<{ namespace: string; name: string; ip: string; node: string; ready: boolean }>;
-  /** Ready endpoints in the kube-dns EndpointSlices. */
+  /** The DNS pods with their readiness. */
+  pods: DnsPod[];
+  /** Ready endpoints in the DNS Service's EndpointSlices. */
   readyEndpoints: number;
+  /** The port the DNS pods serve on when it is not 53. */
+  podPort?: number;
+  /** The Service the fields above describe: the first well-known DNS Service found (absent: kube-system/kube-dns). */
+  service?: { namespace: string; name: string; selector: string; workload?: WorkloadRef };
+  /** Every well-known DNS Service found; the source's resolv.conf says which one it uses. */
+  services?: DnsServiceFacts[];
+  /** NodeLocal DNSCache (DaemonSet kube-system/node-local-dns), when it runs: its pods, one per node. */
+  nodeLocal?: { pods: DnsPod[] };
+  /** What could not be read (e.g. `Service openshift-dns/dns-default: forbidden`). */
+  unreadable?: string[];
 }
 
 /** A node involved in the run. */

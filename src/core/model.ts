@@ -147,7 +147,18 @@ export type ProbeLocation = { kind: 'source-pod' } | { kind: 'node-pod'; node: s
 /** What a probe does, with its parameters; `buildProbeCommand` in parse.ts turns it into argv. */
 export type ProbeAction =
   | { tool: 'tcp-connect'; host: string; port: number }
-  | { tool: 'dns-lookup'; name: string; /** Query this server directly; absent means the pod's resolv.conf with its search path. */ server?: string }
+  | {
+      tool: 'dns-lookup';
+      name: string;
+      /** Query this server directly; absent means the pod's resolv.conf with its search path. */
+      server?: string;
+      /** The server's port when it is not 53 (a DNS pod listening on its targetPort, e.g. OpenShift's 5353). */
+      port?: number;
+    }
+  | {
+      /** Run in the source pod: its /etc/resolv.conf (nameservers, search path, ndots), as kubelet wrote it. */
+      tool: 'resolv-conf';
+    }
   | { tool: 'sysctl'; key: string }
   | { tool: 'forward-policy' }
   | { tool: 'nat-rules'; clusterIP: string; port: number; protocol: Protocol }
@@ -227,6 +238,15 @@ export type ProbeObservation =
   | { kind: 'dns-refused' }
   | { kind: 'dns-timeout' }
   | { kind: 'resolved'; ips: string[] }
+  | {
+      kind: 'resolv-conf';
+      /** The `nameserver` lines, in order. */
+      nameservers: string[];
+      /** The `search` list (the last `search` or `domain` line wins, as in the resolver). */
+      search: string[];
+      /** `options ndots:N`, when set. */
+      ndots?: number;
+    }
   | { kind: 'sysctl'; key: string; value: string }
   | { kind: 'forward-policy'; policy: string }
   | {
@@ -350,6 +370,7 @@ export const CAUSE_COMPONENTS = {
   DNS_SERVER_UNRESPONSIVE: 'dns',
   DNS_SERVER_FAILURE: 'dns',
   DNS_NAME_NOT_FOUND: 'dns',
+  NODE_LOCAL_DNS_DOWN: 'dns',
   SERVICE_PROXY_RULES_MISSING: 'kube-proxy',
   NETWORK_POLICY_DENY: 'network-policy',
   NODE_NOT_READY: 'node',

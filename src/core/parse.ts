@@ -67,9 +67,17 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
     case 'tcp-connect':
       return ['nc', '-z', '-v', '-w', secs, safeHost(action.host), String(safePort(action.port))];
     case 'dns-lookup':
-      return action.server === undefined
-        ? ['dig', `+time=${secs}`, '+tries=1', '+search', safeHost(action.name)]
-        : ['dig', `@${safeHost(action.server)}`, `+time=${secs}`, '+tries=1', safeHost(action.name)];
+      if (action.server === undefined) return ['dig', `+time=${secs}`, '+tries=1', '+search', safeHost(action.name)];
+      return [
+        'dig',
+        `@${safeHost(action.server)}`,
+        ...(action.port !== undefined && action.port !== 53 ? ['-p', String(safePort(action.port))] : []),
+        `+time=${secs}`,
+        '+tries=1',
+        safeHost(action.name),
+      ];
+    case 'resolv-conf':
+      return ['cat', '/etc/resolv.conf'];
     case 'sysctl':
       if (!SAFE_KEY.test(action.key)) throw new Error(`unsafe sysctl key ${JSON.stringify(action.key)}`);
       return ['sysctl', '-n', action.key];
@@ -110,6 +118,8 @@ export function parseProbeOutput(action: ProbeAction, raw: RawOutput): ProbeObse
       return parseNcOutput(raw);
     case 'dns-lookup':
       return parseDigOutput(raw);
+    case 'resolv-conf':
+      return parseResolvConf(raw);
     case 'sysctl':
       return parseSysctlOutput(raw, action.key);
     case 'forward-policy':
@@ -174,6 +184,34 @@ export function parseDigOutput(raw: RawOutput): ProbeObservation {
   if (route) return { kind: 'no-route', detail: route[1] as string };
   if (/no servers could be reached/.test(text)) return { kind: 'dns-timeout' };
   return { kind: 'could-not-run', reason: `unrecognised dig output (exit ${String(raw.exitCode)}): ${firstLine(text)}` };
+}
+
+/**
+ * Parses `cat /etc/resolv.conf` as the resolver reads it (resolv.conf(5)): every `nameserver`, the search list (the last
+ * `search` or `domain` line wins; `domain` is a one-entry list) and `options ndots:N`; `#` and `;` start comments.
+ */
+export function parseResolvConf(raw: RawOutput): ProbeObservation {
+  if (raw.exitCode !== 0) return { kind: 'could-not-run', reason: `could not read /etc/resolv.conf: ${firstLine(combined(raw))}` };
+  const nameservers: string[] = [];
+  let search: string[] = [];
+  let ndots: number | undefined;
+  for (const line of raw.stdout.split('\n')) {
+    const words = line.replace(/[#;].*$/, '').trim().split(/\s+/).filter((w) => w !== '');
+    const [key, ...rest] = words;
+    if (key === 'nameserver' && rest[0]) nameservers.push(rest[0]);
+    else if (key === 'search') search = rest.map((d) => d.replace(/\.$/, ''));
+    else if (key === 'domain' && rest[0]) search = [rest[0].replace(/\.$/, '')];
+    else if (key === 'options') {
+      for (const o of rest) {
+        const m = /^ndots:(\d+)$/.exec(o);
+        if (m) ndots = Math.min(15, Number(m[1]));
+      }
+    }
+  }
+  if (nameservers.length === 0 && search.length === 0) {
+    return { kind: 'could-not-run', reason: `no nameserver or search line in /etc/resolv.conf: ${firstLine(raw.stdout)}` };
+  }
+  return { kind: 'resolv-conf', nameservers, search, ...(ndots !== undefined ? { ndots } : {}) };
 }
 
 /** Parses `sysctl -n KEY`. */

@@ -41,6 +41,11 @@ export interface LadderPlan {
   locations: ProbeLocation[];
   rungs: RungPlan[];
   nodeChecks: ProbeSpec[];
+  /**
+   * Read first in a source pod when the DNS rung applies: its /etc/resolv.conf. The rung's lookups are then planned
+   * from it (core/dns.ts planDnsLookups); the `dns` rung above is what the API alone suggests, run when it cannot be read.
+   */
+  dnsDiscovery?: ProbeSpec;
 }
 
 /** A destination address to probe directly: an endpoint, the pod, the node, or an address, with its node when known. */
@@ -79,6 +84,7 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
 
   const direct = directTargets(facts, max);
   const rungs: RungPlan[] = [];
+  let dnsDiscovery: ProbeSpec | undefined;
   const skip = (rung: RungId, reason: string): void => void rungs.push({ rung, probes: [], skipReason: reason });
   const tcpOnly = protocol === 'TCP' ? undefined : `only TCP is probed; the destination port is ${protocol}`;
 
@@ -90,12 +96,15 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
     probes.push(spec('dns', `search:${shortName}`, sourceLoc, { tool: 'dns-lookup', name: shortName }));
     for (const pod of facts.dns.pods.filter((p) => p.ready && p.ip !== '').slice(0, max)) {
       probes.push(
-        spec('dns', `${pod.ip}:${fullName}`, sourceLoc, { tool: 'dns-lookup', name: fullName, server: pod.ip }, {
+        spec('dns', `${pod.ip}:${fullName}`, sourceLoc, { tool: 'dns-lookup', name: fullName, server: pod.ip, ...(facts.dns.podPort !== undefined ? { port: facts.dns.podPort } : {}) }, {
           about: { kind: 'Pod', namespace: pod.namespace, name: pod.name },
         }),
       );
     }
     rungs.push({ rung: 'dns', probes });
+    // The source's resolv.conf is matched to the DNS Services the adapter read under their well-known names; facts
+    // without them (the API's kube-dns alone) keep the rung above.
+    if (source.kind === 'pod' && !source.hostNetwork && facts.dns.services !== undefined) dnsDiscovery = spec('dns', 'resolv-conf', sourceLoc, { tool: 'resolv-conf' });
   } else {
     skip('dns', dest.kind === 'address' ? 'the destination is an IP address: no name to resolve' : `the destination is a ${dest.kind}, reached by IP: no name to resolve`);
   }
@@ -177,7 +186,7 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
     keys.add(key);
     locations.push(p.where);
   }
-  return { locations, rungs: ordered, nodeChecks };
+  return { locations, rungs: ordered, nodeChecks, ...(dnsDiscovery ? { dnsDiscovery } : {}) };
 }
 
 type SpecFn = (rung: RungId | 'node-checks', id: string, where: ProbeLocation, action: ProbeAction, extra?: { check?: NodeCheckId; about?: ObjectRef }) => ProbeSpec;

@@ -94,14 +94,16 @@ export function computeStaticFindings(facts: StaticFacts): Finding[] {
 
   if (facts.dns.readyEndpoints === 0 && source.kind === 'pod') {
     const needsDns = destination.kind === 'service' || (destination.kind === 'address' && destination.ips.length === 0);
+    const svc = facts.dns.service ?? { namespace: 'kube-system', name: 'kube-dns', selector: 'k8s-app=kube-dns' };
+    const ref = `${svc.namespace}/${svc.name}`;
     out.push(
-      finding('DNS_NO_ENDPOINTS', needsDns ? 'broken' : 'degraded', 'the cluster DNS (kube-system/kube-dns) has no ready endpoint: name lookups in pods fail', {
-        object: 'Service/kube-system/kube-dns',
+      finding('DNS_NO_ENDPOINTS', needsDns ? 'broken' : 'degraded', `the cluster DNS (${ref}) has no ready endpoint: name lookups in pods fail`, {
+        object: `Service/${ref}`,
         evidence: [
-          facts.dns.serviceIP ? `kube-dns ClusterIP ${facts.dns.serviceIP}` : 'Service kube-system/kube-dns not found',
+          facts.dns.serviceIP ? `${svc.name} ClusterIP ${facts.dns.serviceIP}` : `Service ${ref} not found`,
           `DNS pods: ${facts.dns.pods.map((p) => `${p.name} ${p.ready ? 'Ready' : 'not Ready'}`).join(', ') || 'none'}`,
         ],
-        hints: ['kubectl get pods -n kube-system -l k8s-app=kube-dns', 'kubectl describe pods -n kube-system -l k8s-app=kube-dns'],
+        hints: [`kubectl get pods -n ${svc.namespace} -l ${svc.selector}`, `kubectl describe pods -n ${svc.namespace} -l ${svc.selector}`],
       }),
     );
   }

@@ -3,7 +3,7 @@
  * so the cost does not grow with the cluster), gathers Services, EndpointSlices, policies, namespaces, nodes and the
  * cluster DNS, and computes the static findings.
  */
-import type { KubeConfig, V1EndpointSlice, V1LabelSelector, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, V1DaemonSetList, V1EndpointSlice, V1LabelSelector, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 // The client's serializer is not re-exported from its index; it is the one that knows the model's field renames.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { NetdebugError } from '../core/errors.ts';
@@ -20,7 +20,8 @@ import type {
 import type { NetworkPolicy } from '../core/netpol.ts';
 import type { PortRef, TargetRef } from '../core/target.ts';
 import { DATAPATH_NAMESPACES, type DatapathApiFacts } from '../core/datapath.ts';
-import type { ClusterFacts, DnsFacts, NodeFacts } from '../core/facts.ts';
+import type { ClusterFacts, DnsFacts, DnsPod, DnsServiceFacts, NodeFacts } from '../core/facts.ts';
+import { NODE_LOCAL_DNS, WELL_KNOWN_DNS_SERVICES } from '../core/dns.ts';
 import type { Cluster } from '../ports.ts';
 import { createKubeApi, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
@@ -66,11 +67,12 @@ async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, 
   if (destination.kind === 'pod' || destination.kind === 'service') namespaceNames.add(destination.namespace);
   for (const p of servicePods) namespaceNames.add(p.namespace);
 
+  const daemonSets = daemonSetLister(api);
   const [namespaces, policies, dns, datapath] = await Promise.all([
     readNamespaceLabels(api, [...namespaceNames]),
     listPolicies(api, [...namespaceNames]),
-    readDns(api),
-    readDatapath(api),
+    readDns(api, daemonSets),
+    readDatapath(api, daemonSets),
   ]);
 
   const nodeNames = new Set<string>();
@@ -572,14 +574,24 @@ async function readTolerant<T>(read: () => Promise<T>): Promise<{ value: T } | {
   }
 }
 
+/** Lists the DaemonSets of a namespace once per run, however many readers ask (the datapath and NodeLocal DNSCache). */
+type DaemonSetLister = (namespace: string) => Promise<{ value: V1DaemonSetList } | { missing: true } | { error: string }>;
+
+function daemonSetLister(api: KubeApi): DaemonSetLister {
+  const lists = new Map<string, ReturnType<DaemonSetLister>>();
+  return (namespace) => {
+    let list = lists.get(namespace);
+    if (!list) {
+      list = readTolerant(() => api.call({ verb: 'list', resource: 'daemonsets', group: 'apps', namespace }, () => api.apps.listNamespacedDaemonSet({ namespace })));
+      lists.set(namespace, list);
+    }
+    return list;
+  };
+}
+
 /** What the API shows of the datapath: the CNI's and kube-proxy's DaemonSets, kube-proxy's mode, Cilium's settings. */
-async function readDatapath(api: KubeApi): Promise<DatapathApiFacts> {
-  const lists = await Promise.all(
-    DATAPATH_NAMESPACES.map(async (namespace) => ({
-      namespace,
-      res: await readTolerant(() => api.call({ verb: 'list', resource: 'daemonsets', group: 'apps', namespace }, () => api.apps.listNamespacedDaemonSet({ namespace }))),
-    })),
-  );
+async function readDatapath(api: KubeApi, listDaemonSets: DaemonSetLister): Promise<DatapathApiFacts> {
+  const lists = await Promise.all(DATAPATH_NAMESPACES.map(async (namespace) => ({ namespace, res: await listDaemonSets(namespace) })));
   const readConfigMap = (name: string) =>
     readTolerant(() => api.call({ verb: 'get', resource: 'configmaps', namespace: 'kube-system', name }, () => api.core.readNamespacedConfigMap({ namespace: 'kube-system', name })));
   const daemonSets = lists.flatMap(({ namespace, res }) => ('value' in res ? res.value.items.map((d) => `${namespace}/${d.metadata?.name ?? ''}`) : []));
@@ -598,26 +610,119 @@ async function readDatapath(api: KubeApi): Promise<DatapathApiFacts> {
   };
 }
 
-async function readDns(api: KubeApi): Promise<DnsFacts> {
-  const namespace = 'kube-system';
-  const [svc, slices, pods] = await Promise.all([
-    readServiceMaybe(api, namespace, 'kube-dns'),
+/**
+ * The cluster DNS: the well-known DNS Services (never a cluster-wide list: kube-system's Services, then, only when none
+ * is there, the other namespaces' well-known names read by name), each found one's pods through its own selector and
+ * its EndpointSlices, and NodeLocal DNSCache's DaemonSet (from kube-system's DaemonSets) with its pods. The first
+ * well-known Service found is the cluster DNS the API names; the source's resolv.conf later says which one it uses.
+ */
+async function readDns(api: KubeApi, listDaemonSets: DaemonSetLister): Promise<DnsFacts> {
+  const [kubeSystem, nodeLocal] = await Promise.all([
+    readTolerant(() => api.call({ verb: 'list', resource: 'services', namespace: 'kube-system' }, () => api.core.listNamespacedService({ namespace: 'kube-system' }))),
+    readNodeLocalDns(api, listDaemonSets),
+  ]);
+  const unreadable: string[] = [];
+  if ('error' in kubeSystem) unreadable.push(`the Services of kube-system: ${kubeSystem.error}`);
+  if ('error' in nodeLocal) unreadable.push(`DaemonSet ${NODE_LOCAL_DNS.namespace}/${NODE_LOCAL_DNS.daemonSet}: ${nodeLocal.error}`);
+  const isWellKnown = (svc: V1Service): boolean => WELL_KNOWN_DNS_SERVICES.some((w) => w.namespace === svc.metadata?.namespace && w.name === svc.metadata?.name);
+  const isUpstream = (svc: V1Service): boolean => svc.metadata?.namespace === NODE_LOCAL_DNS.namespace && svc.metadata?.name === NODE_LOCAL_DNS.upstreamService;
+  const found = 'value' in kubeSystem ? kubeSystem.value.items.filter((svc) => isWellKnown(svc) || isUpstream(svc)) : [];
+  // The well-known Services of other namespaces are read by name, and only when kube-system holds none of them.
+  if (!found.some(isWellKnown)) {
+    const others = WELL_KNOWN_DNS_SERVICES.filter((w) => w.namespace !== 'kube-system');
+    const reads = await Promise.all(
+      others.map((ref) => readTolerant(() => api.call({ verb: 'get', resource: 'services', namespace: ref.namespace, name: ref.name }, () => api.core.readNamespacedService(ref)))),
+    );
+    reads.forEach((res, i) => {
+      if ('value' in res) found.push(res.value);
+      else if ('error' in res) unreadable.push(`Service ${others[i]?.namespace ?? ''}/${others[i]?.name ?? ''}: ${res.error}`);
+    });
+  }
+  // In well-known order, so the first found is the one the API names.
+  const ordered = found.filter((svc) => svc.spec?.type !== 'ExternalName').sort((x, y) => rankOf(x) - rankOf(y));
+  const services = await Promise.all(ordered.map((svc) => readDnsService(api, svc)));
+  const primary = services.find((s) => WELL_KNOWN_DNS_SERVICES.some((w) => w.namespace === s.namespace && w.name === s.name));
+  return {
+    ...(primary?.clusterIP ? { serviceIP: primary.clusterIP } : {}),
+    pods: primary?.pods ?? [],
+    readyEndpoints: primary?.readyEndpoints ?? 0,
+    ...(primary?.podPort !== undefined ? { podPort: primary.podPort } : {}),
+    ...(primary ? { service: { namespace: primary.namespace, name: primary.name, selector: primary.selector, ...(primary.workload ? { workload: primary.workload } : {}) } } : {}),
+    services,
+    ...('value' in nodeLocal ? { nodeLocal: { pods: nodeLocal.value } } : {}),
+    ...(unreadable.length > 0 ? { unreadable } : {}),
+  };
+}
+
+/** One DNS Service's ClusterIP, pods (by its selector), ready endpoints and pod port (from its EndpointSlices). */
+async function readDnsService(api: KubeApi, svc: V1Service): Promise<DnsServiceFacts> {
+  const namespace = svc.metadata?.namespace ?? '';
+  const name = svc.metadata?.name ?? '';
+  const selector = formatSelector({ matchLabels: svc.spec?.selector ?? {} });
+  const [slices, pods] = await Promise.all([
     api.call({ verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace }, () =>
-      api.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: 'kubernetes.io/service-name=kube-dns' }),
+      api.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${name}` }),
     ),
-    api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: 'k8s-app=kube-dns' })),
+    selector === ''
+      ? Promise.resolve([] as V1Pod[])
+      : api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: selector })).then((l) => l.items),
   ]);
   const readyIPs = new Set<string>();
   for (const s of slices.items.filter(isIpSlice)) for (const e of s.endpoints ?? []) if (e.conditions?.ready ?? true) for (const ip of e.addresses ?? []) readyIPs.add(ip);
+  const udp = slices.items.flatMap((s) => s.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === 'UDP' && p.port !== undefined);
+  const podPort = (udp.find((p) => p.name === 'dns') ?? udp[0])?.port;
+  const workload = pods.map(workloadOf).find((w) => w !== undefined);
+  const clusterIP = svc.spec?.clusterIP;
   return {
-    ...(svc?.spec?.clusterIP && svc.spec.clusterIP !== 'None' ? { serviceIP: svc.spec.clusterIP } : {}),
-    pods: pods.items.map((p) => ({
-      namespace,
-      name: p.metadata?.name ?? '',
-      ip: p.status?.podIP ?? '',
-      node: p.spec?.nodeName ?? '',
-      ready: isReady(p),
-    })),
+    namespace,
+    name,
+    ...(clusterIP && clusterIP !== 'None' ? { clusterIP } : {}),
+    ...(podPort !== undefined && podPort !== 53 ? { podPort } : {}),
+    pods: pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').map(dnsPodOf),
     readyEndpoints: readyIPs.size,
+    selector: selector === '' ? `kubernetes.io/service-name=${name}` : selector,
+    ...(workload ? { workload } : {}),
   };
+}
+
+/** Where a Service stands among the well-known DNS names (kube-dns-upstream last). */
+function rankOf(svc: V1Service): number {
+  const i = WELL_KNOWN_DNS_SERVICES.findIndex((w) => w.namespace === svc.metadata?.namespace && w.name === svc.metadata?.name);
+  return i < 0 ? WELL_KNOWN_DNS_SERVICES.length : i;
+}
+
+/** NodeLocal DNSCache's pods, through its DaemonSet's own selector (from kube-system's DaemonSets); `missing` when it does not run. */
+async function readNodeLocalDns(api: KubeApi, listDaemonSets: DaemonSetLister): Promise<{ value: DnsPod[] } | { missing: true } | { error: string }> {
+  const { namespace, daemonSet: name } = NODE_LOCAL_DNS;
+  const list = await listDaemonSets(namespace);
+  if (!('value' in list)) return list;
+  const ds = list.value.items.find((d) => d.metadata?.name === name);
+  if (!ds) return { missing: true };
+  const selector = formatSelector(ds.spec?.selector ?? {});
+  if (selector === '') return { value: [] };
+  const pods = await readTolerant(() => api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: selector })));
+  return 'value' in pods ? { value: pods.value.items.map(dnsPodOf) } : 'error' in pods ? pods : { value: [] };
+}
+
+function dnsPodOf(p: V1Pod): DnsPod {
+  return { namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '', ip: p.status?.podIP ?? '', node: p.spec?.nodeName ?? '', ready: isReady(p) };
+}
+
+/** The workload that runs a pod, from its controller: a ReplicaSet stands for its Deployment (the name less the pod-template-hash). */
+export function workloadOf(pod: V1Pod): WorkloadRef | undefined {
+  const owner = (pod.metadata?.ownerReferences ?? []).find((o) => o.controller === true) ?? pod.metadata?.ownerReferences?.[0];
+  if (!owner) return undefined;
+  switch (owner.kind) {
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+      return { kind: owner.kind, name: owner.name };
+    case 'ReplicaSet': {
+      const hash = pod.metadata?.labels?.['pod-template-hash'];
+      const name = hash && owner.name.endsWith(`-${hash}`) ? owner.name.slice(0, -hash.length - 1) : owner.name.replace(/-[a-z0-9]+$/, '');
+      return { kind: 'Deployment', name };
+    }
+    default:
+      return undefined;
+  }
 }

@@ -250,10 +250,13 @@ export function derivePath(state: TuiState): PacketPath {
     { id: 'dst-pod', title: dstTitle, detail: dstIp, state: atDestination ? 'good' : 'unknown' },
   ];
   const dnsRow = rung('dns');
+  // The name the DNS rung asked a server for directly: in the cluster domain the source's resolv.conf names.
+  const asked = state.rows.find((r) => r.key === 'dns')?.probes.find((p) => p.spec.action.tool === 'dns-lookup' && p.spec.action.server !== undefined)?.spec.action;
+  const lookedUp = asked?.tool === 'dns-lookup' ? asked.name : undefined;
   const dns: Hop = {
     id: 'dns',
     title: 'DNS',
-    detail: !dst ? RESOLVING : dst.kind === 'service' ? dst.dnsName : dst.kind === 'address' ? dst.host : 'not used',
+    detail: !dst ? RESOLVING : (lookedUp ?? (dst.kind === 'service' ? dst.dnsName : dst.kind === 'address' ? dst.host : 'not used')),
     state: dnsRow === 'passed' ? 'good' : dnsRow === 'skipped' ? 'n/a' : 'unknown',
   };
 

@@ -93,6 +93,8 @@ export const healthyAnswer: Answer = (spec) => {
       return { kind: 'connected' };
     case 'dns-lookup':
       return { kind: 'resolved', ips: ['10.96.1.1'] };
+    case 'resolv-conf':
+      return { kind: 'resolv-conf', nameservers: ['10.96.0.10'], search: ['front.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5 };
     case 'sysctl':
       return { kind: 'sysctl', key: a.key, value: '1' };
     case 'forward-policy':

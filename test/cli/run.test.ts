@@ -164,3 +164,78 @@ describe('runDiagnosis', () => {
     expect(seen.indexOf('verdict-decided')).toBe(seen.length - 2);
   });
 });
+
+describe('runDiagnosis: the DNS the source really uses', () => {
+  /** Facts as the adapter reads them: OpenShift's DNS Service (pods on 5353) among the well-known ones. */
+  const openshiftFacts = () =>
+    buildFacts(clientPod, undefined, {
+      dns: {
+        serviceIP: '172.30.0.10',
+        pods: [{ namespace: 'openshift-dns', name: 'dns-default-abcde', ip: '10.244.1.3', node: 'node-1', ready: true }],
+        readyEndpoints: 1,
+        podPort: 5353,
+        services: [
+          {
+            namespace: 'openshift-dns',
+            name: 'dns-default',
+            clusterIP: '172.30.0.10',
+            podPort: 5353,
+            pods: [{ namespace: 'openshift-dns', name: 'dns-default-abcde', ip: '10.244.1.3', node: 'node-1', ready: true }],
+            readyEndpoints: 1,
+            selector: 'dns.operator.openshift.io/daemonset-dns=default',
+            workload: { kind: 'DaemonSet', name: 'dns-default' },
+          },
+        ],
+      },
+    });
+  const resolvConf = (domain: string) => (spec: Parameters<typeof healthyAnswer>[0]) =>
+    spec.action.tool === 'resolv-conf'
+      ? { kind: 'resolv-conf' as const, nameservers: ['172.30.0.10'], search: [`front.svc.${domain}`, `svc.${domain}`, domain], ndots: 5 }
+      : healthyAnswer(spec);
+
+  it("reads resolv.conf first, then plans the lookups from it: the cluster domain and the DNS pods' own port", async () => {
+    const prober = createFakeProber({ answer: resolvConf('corp.example') });
+    const { input, events } = setup(prober, { cluster: createFakeCluster(openshiftFacts()) });
+    const report = await runDiagnosis(input);
+    const started = events.flatMap((e) => (e.type === 'probe-started' && e.probe.rung === 'dns' ? [e.probe] : []));
+    expect(started.map((p) => p.command.join(' '))).toEqual([
+      'cat /etc/resolv.conf',
+      'dig +time=2 +tries=1 +search web.shop',
+      'dig @10.244.1.3 -p 5353 +time=2 +tries=1 web.shop.svc.corp.example',
+    ]);
+    // The direct lookups start only once resolv.conf was read (the search path's lookup runs beside the read).
+    const readDone = events.findIndex((e) => e.type === 'probe-finished' && e.result.spec.action.tool === 'resolv-conf');
+    const firstDirect = events.findIndex((e) => e.type === 'probe-started' && e.probe.action.tool === 'dns-lookup' && e.probe.action.server !== undefined);
+    const searchStarted = events.findIndex((e) => e.type === 'probe-started' && e.probe.action.tool === 'dns-lookup' && e.probe.action.server === undefined);
+    expect(readDone).toBeLessThan(firstDirect);
+    expect(searchStarted).toBeLessThan(readDone);
+    // Each lookup runs once: the early search-path lookup is the one the plan from resolv.conf keeps.
+    expect(prober.log.filter((l) => l === 'run dns:search:web.shop')).toHaveLength(1);
+    expect(report.verdict.cause).toBe('HEALTHY');
+    expect(report.datapath?.dns).toBe('openshift-dns/dns-default');
+    expect(report.datapath?.evidence).toContain('source resolv.conf nameserver 172.30.0.10, cluster domain corp.example');
+    const datapathAt = events.findIndex((e) => e.type === 'datapath-detected');
+    expect(datapathAt).toBeGreaterThan(readDone);
+  });
+
+  it("falls back to the API's DNS pods and says the DNS is unknown when resolv.conf cannot be read", async () => {
+    const prober = createFakeProber({
+      answer: (spec) => (spec.action.tool === 'resolv-conf' ? { kind: 'could-not-run', reason: 'cat: /etc/resolv.conf: No such file or directory' } : healthyAnswer(spec)),
+    });
+    const { input, events } = setup(prober, { cluster: createFakeCluster(openshiftFacts()) });
+    const report = await runDiagnosis(input);
+    const started = events.flatMap((e) => (e.type === 'probe-started' && e.probe.rung === 'dns' ? [e.probe.command.join(' ')] : []));
+    expect(started).toEqual(['cat /etc/resolv.conf', 'dig +time=2 +tries=1 +search web.shop', 'dig @10.244.1.3 -p 5353 +time=2 +tries=1 web.shop.svc.cluster.local']);
+    expect(report.datapath?.dns).toBeUndefined();
+    expect(report.datapath?.unsure).toContain("the source's /etc/resolv.conf could not be read: the DNS it uses is unknown");
+    expect(report.verdict.cause).toBe('HEALTHY');
+  });
+
+  it('does not read resolv.conf from a node source', async () => {
+    const prober = createFakeProber();
+    const facts = openshiftFacts();
+    const { input, events } = setup(prober, { cluster: createFakeCluster({ ...facts, targets: { ...facts.targets, source: { kind: 'node', name: 'node-1', ip: '172.18.0.2' } } }) });
+    await runDiagnosis(input);
+    expect(events.some((e) => e.type === 'probe-started' && e.probe.action.tool === 'resolv-conf')).toBe(false);
+  });
+});

@@ -218,6 +218,11 @@ export class FakeApiServer extends EventEmitter {
       return this.list(res, 'EndpointSliceList', this.slices.filter((s) => s.metadata.namespace === ns && matches(s, url.searchParams.get('labelSelector'))));
     }
     if (seen.method === 'GET' && /\/networkpolicies$/.test(seen.path)) return this.list(res, 'NetworkPolicyList', []);
+    const services = /^\/api\/v1\/namespaces\/([^/]+)\/services$/.exec(seen.path);
+    if (seen.method === 'GET' && services) {
+      const prefix = `${seen.path}/`;
+      return this.list(res, 'ServiceList', [...this.objects].filter(([path]) => path.startsWith(prefix) && !path.slice(prefix.length).includes('/')).map(([, o]) => o));
+    }
     const obj = this.objects.get(seen.path);
     if (seen.method === 'GET' && obj) return this.send(res, 200, obj);
     return this.send(res, 404, status(404, `${seen.path} not found`));

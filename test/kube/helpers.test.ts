@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NetdebugError } from '../../src/core/errors.ts';
-import { endpointsFromSlices, formatSelector, pickServicePort, policyFromApi } from '../../src/kube/cluster.ts';
+import { endpointsFromSlices, formatSelector, pickServicePort, policyFromApi, workloadOf } from '../../src/kube/cluster.ts';
 import { loadKubeConfig } from '../../src/kube/config.ts';
 import { exitCodeOfStatus, nodePodName } from '../../src/kube/prober.ts';
 import { editDistance, suggestNames } from '../../src/kube/suggest.ts';
@@ -212,5 +212,21 @@ describe('policyFromApi', () => {
 
   it('treats a policy without a spec as selecting every pod', () => {
     expect(policyFromApi({ metadata: { name: 'p', namespace: 'shop' } })).toEqual({ metadata: { name: 'p', namespace: 'shop' }, spec: { podSelector: {} } });
+  });
+});
+
+describe('workloadOf', () => {
+  const owned = (kind: string, name: string, labels: Record<string, string> = {}) => ({
+    metadata: { name: 'p', labels, ownerReferences: [{ apiVersion: 'apps/v1', kind, name, uid: 'u', controller: true }] },
+  });
+  it.each([
+    { name: "a ReplicaSet stands for its Deployment (the name less the pod's pod-template-hash)", pod: owned('ReplicaSet', 'coredns-6f6b679f8f', { 'pod-template-hash': '6f6b679f8f' }), expected: { kind: 'Deployment', name: 'coredns' } },
+    { name: 'a ReplicaSet without the hash label loses its last segment', pod: owned('ReplicaSet', 'rke2-coredns-rke2-coredns-7d8b6f7c9'), expected: { kind: 'Deployment', name: 'rke2-coredns-rke2-coredns' } },
+    { name: "OpenShift's DaemonSet", pod: owned('DaemonSet', 'dns-default'), expected: { kind: 'DaemonSet', name: 'dns-default' } },
+    { name: 'a Deployment owning its pods directly (the lab)', pod: owned('Deployment', 'coredns'), expected: { kind: 'Deployment', name: 'coredns' } },
+    { name: 'a Job is no workload a DNS runs as', pod: owned('Job', 'x'), expected: undefined },
+    { name: 'no owner', pod: { metadata: { name: 'p' } }, expected: undefined },
+  ])('$name', ({ pod, expected }) => {
+    expect(workloadOf(pod)).toEqual(expected);
   });
 });

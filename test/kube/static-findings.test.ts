@@ -62,6 +62,12 @@ const CASES: { name: string; facts: StaticFacts; causes: string[]; object?: stri
   { name: 'node NotReady', facts: facts({ nodes: [nodes[0]!, { ...nodes[1]!, ready: false }] }), causes: ['NODE_NOT_READY'], node: 'node-2' },
   { name: 'kube-dns without ready endpoints', facts: facts({ dns: { ...okDns, readyEndpoints: 0 } }), causes: ['DNS_NO_ENDPOINTS'], object: 'Service/kube-system/kube-dns' },
   {
+    name: "OpenShift's DNS Service without ready endpoints is named as itself",
+    facts: facts({ dns: { ...okDns, readyEndpoints: 0, service: { namespace: 'openshift-dns', name: 'dns-default', selector: 'dns.operator.openshift.io/daemonset-dns=default', workload: { kind: 'DaemonSet', name: 'dns-default' } } } }),
+    causes: ['DNS_NO_ENDPOINTS'],
+    object: 'Service/openshift-dns/dns-default',
+  },
+  {
     name: 'node source to policy-isolated pod: denied by ingress (node is external)',
     facts: facts({ policies: [allowShopOnly], targets: { source: { kind: 'node', name: 'node-1', ip: '172.31.0.11' }, destination: service() } }),
     causes: ['NETWORK_POLICY_DENY'],
@@ -69,6 +75,16 @@ const CASES: { name: string; facts: StaticFacts; causes: string[]; object?: stri
 ];
 
 describe('computeStaticFindings', () => {
+  it("DNS_NO_ENDPOINTS says which DNS Service and selects its pods by the Service's own selector", () => {
+    const dns = { ...okDns, readyEndpoints: 0, service: { namespace: 'kube-system', name: 'rke2-coredns-rke2-coredns', selector: 'app.kubernetes.io/instance=rke2-coredns,app.kubernetes.io/name=rke2-coredns,k8s-app=kube-dns' } };
+    const [f] = computeStaticFindings(facts({ dns }));
+    expect(f?.summary).toBe('the cluster DNS (kube-system/rke2-coredns-rke2-coredns) has no ready endpoint: name lookups in pods fail');
+    expect(f?.hints).toEqual([
+      'kubectl get pods -n kube-system -l app.kubernetes.io/instance=rke2-coredns,app.kubernetes.io/name=rke2-coredns,k8s-app=kube-dns',
+      'kubectl describe pods -n kube-system -l app.kubernetes.io/instance=rke2-coredns,app.kubernetes.io/name=rke2-coredns,k8s-app=kube-dns',
+    ]);
+  });
+
   it.each(CASES)('$name', ({ facts: f, causes, object, node }) => {
     const findings = computeStaticFindings(f);
     expect(findings.map((x) => x.cause)).toEqual(causes);

@@ -142,6 +142,29 @@ describe('derivePath', () => {
     expect(all.filter((h) => h.state === 'good').map((h) => h.id).sort()).toEqual([...good, ...(dead === 'dns' ? [] : ['dns'])].sort());
   });
 
+  it("names on the DNS hop the name looked up in the cluster domain of the source's resolv.conf", async () => {
+    const events: RunEvent[] = [];
+    const facts = buildFacts();
+    await runDiagnosis({
+      runId: 'r',
+      source: { kind: 'pod', namespace: 'front', name: 'client' },
+      destination: { kind: 'service', namespace: 'shop', name: 'web' },
+      cluster: createFakeCluster({ ...facts, dns: { ...facts.dns, services: [{ namespace: 'kube-system', name: 'kube-dns', clusterIP: '10.96.0.10', pods: facts.dns.pods, readyEndpoints: 2, selector: 'k8s-app=kube-dns' }] } }),
+      makeProber: () =>
+        createFakeProber({
+          answer: (spec) =>
+            spec.action.tool === 'resolv-conf' ? { kind: 'resolv-conf', nameservers: ['10.96.0.10'], search: ['front.svc.corp.example', 'svc.corp.example', 'corp.example'] } : healthyAnswer(spec),
+        }),
+      opts: { timeoutMs: 2000 },
+      emit: (e) => void events.push(e),
+      clock: realClock,
+    });
+    expect(derivePath(replayEvents(events)).dns).toMatchObject({ detail: 'web.shop.svc.corp.example', state: 'good' });
+    // Before the lookups, the name the API gave.
+    const resolved = events.findIndex((e) => e.type === 'static-findings');
+    expect(derivePath(replayEvents(events.slice(0, resolved + 1))).dns.detail).toBe('web.shop.svc.cluster.local');
+  });
+
   it('healthy: every hop proven good, none dead', () => {
     const path = derivePath(replayEvents(loadEvents('healthy-2-nodes')));
     expect([...path.chain, path.dns].map((h) => h.state)).toEqual(['good', 'good', 'good', 'good', 'good', 'good']);

@@ -47,6 +47,32 @@ const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObser
   { tool: 'dig', file: 'direct-servfail', action: direct, want: { kind: 'servfail' } }, // capture.sh
   { tool: 'dig', file: 'direct-refused', action: direct, want: { kind: 'dns-refused' } }, // capture.sh
   { tool: 'dig', file: 'direct-timeout', action: direct, want: { kind: 'dns-timeout' } },
+  // [dns-openshift] a DNS pod asked on its own port 5353
+  { tool: 'dig', file: 'direct-pod-port-5353', action: { ...direct, server: '10.244.1.2', port: 5353 }, want: { kind: 'resolved', ips: ['10.96.0.2'] } },
+  // [node-local-dns-down] from a pod on node-2, whose NodeLocal DNSCache is stopped; from node-1, whose cache answers
+  { tool: 'dig', file: 'search-node-local-down', action: { tool: 'dns-lookup', name: 'web.shop' }, want: { kind: 'refused' } },
+  { tool: 'dig', file: 'direct-node-local-down', action: { ...direct, server: '169.254.20.10' }, want: { kind: 'refused' } },
+  { tool: 'dig', file: 'direct-node-local-up', action: { ...direct, server: '169.254.20.10' }, want: { kind: 'resolved', ips: ['10.96.0.2'] } },
+  // The pod's resolv.conf as kubelet writes it: [dns-openshift] ClusterFirst, [node-local-dns-down] kubelet's
+  // clusterDNS 169.254.20.10, [test/e2e/scenarios/dns-custom-domain.yaml] --cluster-domain corp.example
+  {
+    tool: 'resolv-conf',
+    file: 'cluster-first',
+    action: { tool: 'resolv-conf' },
+    want: { kind: 'resolv-conf', nameservers: ['10.96.0.10'], search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5 },
+  },
+  {
+    tool: 'resolv-conf',
+    file: 'node-local-dns',
+    action: { tool: 'resolv-conf' },
+    want: { kind: 'resolv-conf', nameservers: ['169.254.20.10'], search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5 },
+  },
+  {
+    tool: 'resolv-conf',
+    file: 'custom-domain',
+    action: { tool: 'resolv-conf' },
+    want: { kind: 'resolv-conf', nameservers: ['10.96.0.10'], search: ['default.svc.corp.example', 'svc.corp.example', 'corp.example'], ndots: 5 },
+  },
   // [dns-no-endpoints] kube-proxy REJECTs kube-dns; [dns-server-down] the stopped server's port is closed too.
   { tool: 'dig', file: 'direct-port-closed', action: direct, want: { kind: 'refused' } },
   { tool: 'dig', file: 'server-down', action: direct, want: { kind: 'refused' } },
@@ -168,11 +194,56 @@ describe('parseProbeOutput on captured outputs', () => {
   });
 });
 
+describe('parseResolvConf on real outputs quoted from the Kubernetes docs', () => {
+  const read = (stdout: string, exitCode = 0) => parseProbeOutput({ tool: 'resolv-conf' }, { stdout, stderr: '', exitCode });
+  it.each([
+    {
+      // tasks/administer-cluster/dns-debugging-resolution: a GKE pod, the provider's search domains after the cluster's
+      name: 'ClusterFirst with the node search domains appended',
+      out: 'search default.svc.cluster.local svc.cluster.local cluster.local google.internal c.gce_project_id.internal\nnameserver 10.0.0.10\noptions ndots:5\n',
+      want: { kind: 'resolv-conf', nameservers: ['10.0.0.10'], search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'google.internal', 'c.gce_project_id.internal'], ndots: 5 },
+    },
+    {
+      // concepts/services-networking/dns-pod-service: dnsPolicy None with a dnsConfig
+      name: 'dnsConfig: another nameserver, two options',
+      out: 'nameserver 192.0.2.1\nsearch ns1.svc.cluster-domain.example my.dns.search.suffix\noptions ndots:2 edns0\n',
+      want: { kind: 'resolv-conf', nameservers: ['192.0.2.1'], search: ['ns1.svc.cluster-domain.example', 'my.dns.search.suffix'], ndots: 2 },
+    },
+    {
+      // concepts/services-networking/dns-pod-service: an IPv6 cluster in a custom domain
+      name: 'IPv6 nameserver, custom domain',
+      out: 'nameserver 2001:db8:30::a\nsearch default.svc.cluster-domain.example svc.cluster-domain.example cluster-domain.example\noptions ndots:5\n',
+      want: { kind: 'resolv-conf', nameservers: ['2001:db8:30::a'], search: ['default.svc.cluster-domain.example', 'svc.cluster-domain.example', 'cluster-domain.example'], ndots: 5 },
+    },
+  ])('$name', ({ out, want }) => {
+    expect(read(out)).toEqual(want);
+  });
+
+  it('reads comments, a later domain line replacing the search list, and ndots capped at 15, as the resolver does', () => {
+    expect(read('# Generated\nsearch a.example b.example\nnameserver 10.0.0.10 ; first\nnameserver 10.0.0.11\ndomain corp.example.\noptions ndots:30 timeout:1\n')).toEqual({
+      kind: 'resolv-conf',
+      nameservers: ['10.0.0.10', '10.0.0.11'],
+      search: ['corp.example'],
+      ndots: 15,
+    });
+  });
+
+  it('could not run: the file is missing (busybox cat) or holds nothing the resolver reads', () => {
+    expect(read("cat: can't open '/etc/resolv.conf': No such file or directory\n", 1)).toEqual({
+      kind: 'could-not-run',
+      reason: "could not read /etc/resolv.conf: cat: can't open '/etc/resolv.conf': No such file or directory",
+    });
+    expect(read('# empty\n')).toEqual({ kind: 'could-not-run', reason: 'no nameserver or search line in /etc/resolv.conf: # empty' });
+  });
+});
+
 describe('buildProbeCommand', () => {
   it.each([
     { name: 'nc', action: tcp(8080), file: ['nc', 'connected'], timeoutMs: 2000 },
     { name: 'dig search', action: { tool: 'dns-lookup', name: 'web' } as ProbeAction, file: ['dig', 'search-found'], timeoutMs: 2000 },
     { name: 'dig direct', action: { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.96.0.10' } as ProbeAction, file: ['dig', 'direct-found'], timeoutMs: 1500 },
+    { name: 'dig direct on a port', action: { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.244.1.2', port: 5353 } as ProbeAction, file: ['dig', 'direct-pod-port-5353'], timeoutMs: 2000 },
+    { name: 'resolv.conf', action: { tool: 'resolv-conf' } as ProbeAction, file: ['resolv-conf', 'cluster-first'], timeoutMs: 2000 },
     { name: 'sysctl', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' } as ProbeAction, file: ['sysctl', 'ip-forward-0'], timeoutMs: 2000 },
     { name: 'iptables -S', action: { tool: 'forward-policy' } as ProbeAction, file: ['iptables', 'forward-drop'], timeoutMs: 2000 },
     { name: 'iptables-save', action: nat('10.96.0.2'), file: ['iptables-save', 'kube-proxy'], timeoutMs: 2000 },

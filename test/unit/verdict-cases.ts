@@ -2,6 +2,7 @@
 import type { Finding, NodeCheckId, ProbeAction, ProbeObservation, ProbeResult, ResolvedTargets, RungId } from '../../src/core/model.ts';
 import { buildProbeCommand } from '../../src/core/parse.ts';
 import type { VerdictInput } from '../../src/core/diagnose/index.ts';
+import type { DnsResolution } from '../../src/core/dns.ts';
 import { clientPod, webPod, webService } from '../cli/fakes.ts';
 
 // Source client on node-1; Service shop/web (10.96.1.1:80 → 8080) with its one endpoint web-1 on node-2.
@@ -76,6 +77,25 @@ export const onlyDefault: ProbeObservation = { kind: 'route', present: false, ro
 function staticFinding(cause: Finding['cause'], component: Finding['component'], object?: string, node?: string): Finding {
   return { status: 'broken', cause, component, ...(object ? { object } : {}), ...(node ? { node } : {}), summary: `static ${cause}`, evidence: ['from the API'], hints: ['fix it'] };
 }
+/** The source's resolv.conf read, naming NodeLocal DNSCache; the resolution it led to; lookups through the cache and to CoreDNS. */
+const resolvConf = (nameserver: string) =>
+  probe('dns', { tool: 'resolv-conf' }, { kind: 'resolv-conf', nameservers: [nameserver], search: ['front.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5 });
+const nodeLocalCache = { kind: 'Pod', namespace: 'kube-system', name: 'node-local-dns-aaaaa' };
+const viaNodeLocal: DnsResolution = {
+  nameserver: '169.254.20.10',
+  domain: 'cluster.local',
+  service: { namespace: 'kube-system', name: 'kube-dns-upstream', clusterIP: '10.96.0.3', pods: [], readyEndpoints: 1, selector: 'k8s-app=kube-dns', workload: { kind: 'Deployment', name: 'coredns' } },
+  nodeLocal: { address: '169.254.20.10', node: 'node-1', pod: nodeLocalCache },
+  unsure: [],
+};
+const cacheDirect = (o: ProbeObservation) => probe('dns', { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '169.254.20.10' }, o, { about: nodeLocalCache });
+/** OpenShift's DNS: a DaemonSet whose pods serve on 5353. */
+const viaOpenShift: DnsResolution = {
+  nameserver: '172.30.0.10',
+  domain: 'cluster.local',
+  service: { namespace: 'openshift-dns', name: 'dns-default', clusterIP: '172.30.0.10', podPort: 5353, pods: [], readyEndpoints: 2, selector: 'dns.operator.openshift.io/daemonset-dns=default', workload: { kind: 'DaemonSet', name: 'dns-default' } },
+  unsure: [],
+};
 export const input = (p: Partial<VerdictInput>): VerdictInput => ({ targets, staticFindings: [], observations: [], nodeChecks: [], ...p });
 
 export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; component: string; status: Finding['status']; node?: string; object?: string; exit: number; absent?: Finding['cause'][]; present?: Finding['cause'][] }[] = [
@@ -351,6 +371,69 @@ export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; c
     name: 'headless Service: its pod refusing is DESTINATION_NOT_LISTENING, not a skipped ClusterIP',
     in: { ...input({ observations: [dnsSearch({ kind: 'resolved', ips: ['10.244.2.7'] }), podIp(refused)] }), targets: { ...targets, destination: { ...webService, clusterIP: 'None', endpoints: webService.endpoints.slice(0, 1) } } },
     cause: 'DESTINATION_NOT_LISTENING', component: 'destination', status: 'broken', object: 'Pod/shop/web-1', exit: 1,
+  },
+  {
+    name: 'NODE_LOCAL_DNS_DOWN: lookups through 169.254.20.10 are refused while a CoreDNS pod answers directly',
+    in: input({
+      dns: viaNodeLocal,
+      observations: [resolvConf('169.254.20.10'), dnsSearch(refused), cacheDirect(refused), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok)],
+      nodeChecks: healthyChecks(),
+    }),
+    cause: 'NODE_LOCAL_DNS_DOWN', component: 'dns', status: 'broken', node: 'node-1', object: 'Pod/kube-system/node-local-dns-aaaaa', exit: 1,
+    absent: ['DNS_SERVER_UNRESPONSIVE', 'DNS_SERVER_FAILURE', 'DNS_NAME_NOT_FOUND'],
+  },
+  {
+    name: 'NODE_LOCAL_DNS_DOWN: the cache times out (no answer at all) while CoreDNS answers',
+    in: input({
+      dns: viaNodeLocal,
+      observations: [resolvConf('169.254.20.10'), dnsSearch({ kind: 'dns-timeout' }), cacheDirect({ kind: 'dns-timeout' }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok)],
+      nodeChecks: healthyChecks(),
+    }),
+    cause: 'NODE_LOCAL_DNS_DOWN', component: 'dns', status: 'broken', node: 'node-1', object: 'Pod/kube-system/node-local-dns-aaaaa', exit: 1, absent: ['DNS_SERVER_UNRESPONSIVE'],
+  },
+  {
+    name: 'NodeLocal DNSCache answering is healthy',
+    in: input({
+      dns: viaNodeLocal,
+      observations: [resolvConf('169.254.20.10'), dnsSearch({ kind: 'resolved', ips: ['10.96.1.1'] }), cacheDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok)],
+      nodeChecks: healthyChecks(),
+    }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0,
+  },
+  {
+    name: 'behind NodeLocal DNSCache, CoreDNS down too is the DNS server, not the cache',
+    in: input({
+      dns: viaNodeLocal,
+      observations: [resolvConf('169.254.20.10'), dnsSearch({ kind: 'servfail' }), cacheDirect({ kind: 'servfail' }), dnsDirect(refused), clusterIp(ok), podIp(ok)],
+      nodeChecks: healthyChecks(),
+    }),
+    cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', status: 'broken', object: 'Pod/kube-system/coredns-a', exit: 1, absent: ['NODE_LOCAL_DNS_DOWN'],
+  },
+  {
+    name: 'behind NodeLocal DNSCache, a record CoreDNS lacks too is DNS_NAME_NOT_FOUND, not the cache',
+    in: input({
+      dns: viaNodeLocal,
+      observations: [resolvConf('169.254.20.10'), dnsSearch({ kind: 'nxdomain' }), cacheDirect({ kind: 'nxdomain' }), dnsDirect({ kind: 'nxdomain' }), clusterIp(ok), podIp(ok)],
+      nodeChecks: healthyChecks(),
+    }),
+    cause: 'DNS_NAME_NOT_FOUND', component: 'dns', status: 'broken', object: 'Service/shop/web', exit: 1, absent: ['NODE_LOCAL_DNS_DOWN'],
+  },
+  {
+    name: 'DNS_NAME_NOT_FOUND after resolv.conf was read: the search path misses, a DNS pod answers',
+    in: input({
+      dns: { nameserver: '10.96.0.10', domain: 'cluster.local', unsure: [] },
+      observations: [resolvConf('10.96.0.10'), dnsSearch({ kind: 'nxdomain' }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok)],
+    }),
+    cause: 'DNS_NAME_NOT_FOUND', component: 'dns', status: 'broken', exit: 1,
+  },
+  {
+    name: "DNS_SERVER_UNRESPONSIVE on OpenShift's layout names its DaemonSet pod",
+    in: input({
+      dns: viaOpenShift,
+      observations: [resolvConf('172.30.0.10'), dnsSearch(refused), probe('dns', { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.244.1.2', port: 5353 }, refused, { about: { kind: 'Pod', namespace: 'openshift-dns', name: 'dns-default-abcde' } }), clusterIp(ok), podIp(ok)],
+      nodeChecks: healthyChecks(),
+    }),
+    cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', status: 'broken', object: 'Pod/openshift-dns/dns-default-abcde', exit: 1,
   },
   {
     name: 'could not run the DNS rung only: still healthy when the path works',

@@ -78,6 +78,51 @@ describe('rankFindings', () => {
   });
 });
 
+describe('DNS findings name the DNS the source uses', () => {
+  const byName = (part: string) => {
+    const c = CASES.find((x) => x.name.includes(part));
+    if (!c) throw new Error(`no case ${part}`);
+    return decideVerdict(c.in).verdict;
+  };
+
+  it("names OpenShift's Service and DaemonSet in the summary and fix", () => {
+    const v = byName("OpenShift's layout");
+    expect(v.summary).toBe('the DNS pods of openshift-dns/dns-default are Ready but nothing listens on their DNS port');
+    expect(v.hints).toEqual(['kubectl -n openshift-dns logs -l dns.operator.openshift.io/daemonset-dns=default', 'kubectl -n openshift-dns rollout restart daemonset/dns-default']);
+    expect(v.evidence).toContain('source pod → web.shop.svc.cluster.local @10.244.1.2#5353: no DNS server listening (port 5353 closed)');
+  });
+
+  it('keeps kube-system/kube-dns and deployment/coredns when the DNS was not identified', () => {
+    const v = byName('the Ready DNS pod refuses its DNS port');
+    expect(v.summary).toBe('the DNS pods of kube-system/kube-dns are Ready but nothing listens on their DNS port');
+    expect(v.hints).toEqual(['kubectl -n kube-system logs -l k8s-app=kube-dns', 'kubectl -n kube-system rollout restart deployment/coredns']);
+  });
+
+  it("cites the source's resolv.conf (search path, ndots) when the search path is what fails", () => {
+    const v = byName('the search path misses, a DNS pod answers');
+    expect(v.evidence).toEqual([
+      'source pod → web.shop.svc.cluster.local (search path): NXDOMAIN',
+      'source pod → web.shop.svc.cluster.local @10.244.2.3: resolved 10.96.1.1',
+      'source pod → /etc/resolv.conf: nameserver 10.96.0.10, search front.svc.cluster.local svc.cluster.local cluster.local, ndots 5',
+    ]);
+  });
+
+  it("names the failing node-local-dns pod, the cache's node and the upstream that answered", () => {
+    const v = byName('lookups through 169.254.20.10 are refused');
+    expect(v.summary).toBe('the NodeLocal DNSCache on node node-1 (169.254.20.10) does not answer, while the cluster DNS kube-system/kube-dns-upstream answers directly');
+    expect(v.hints).toEqual([
+      "kubectl -n kube-system logs node-local-dns-aaaaa (node-cache's own errors)",
+      'kubectl -n kube-system delete pod node-local-dns-aaaaa (the DaemonSet node-local-dns recreates it on node node-1)',
+    ]);
+    expect(v.evidence).toEqual([
+      "the source's resolv.conf names nameserver 169.254.20.10 (NodeLocal DNSCache)",
+      'source pod → web.shop.svc.cluster.local (search path): no DNS server listening (port 53 closed)',
+      'source pod → web.shop.svc.cluster.local @169.254.20.10: no DNS server listening (port 53 closed)',
+      'source pod → web.shop.svc.cluster.local @10.244.2.3: resolved 10.96.1.1',
+    ]);
+  });
+});
+
 describe('buildReport', () => {
   it('has the output contract shape', () => {
     const out = decideVerdict(input({ observations: healthyData() }));

@@ -4,6 +4,7 @@
  * ones); nothing here does I/O or reads a clock.
  */
 import { cidrContains } from '../address.ts';
+import { dnsServerOf, type DnsResolution, type DnsServer } from '../dns.ts';
 import type { Cause, Finding, ProbeResult, ResolvedTargets, RungId } from '../model.ts';
 import { classifyFailure, classifyObservation, isLossy, type Failure } from './describe.ts';
 
@@ -18,6 +19,8 @@ export interface VerdictInput {
   nodeChecks: ProbeResult[];
   /** The nodes the API described, for their pod CIDRs in hints. */
   nodes?: Array<{ name: string; podCIDR?: string }>;
+  /** The DNS the source's resolv.conf led to (absent: not read; kube-system/kube-dns is assumed, as before). */
+  dns?: DnsResolution;
 }
 
 /** The DNS rung sorted by how each lookup went. */
@@ -38,6 +41,14 @@ export interface DnsView {
   errors: ProbeResult[];
   /** NXDOMAIN from a DNS pod asked directly: the record itself is missing. */
   directNx: ProbeResult[];
+  /**
+   * NodeLocal DNSCache on the source's node, when resolv.conf points at it: the lookups through it (the search path and
+   * the cache asked directly), the DNS pods asked directly (its upstream), and whether the cache failed while the
+   * upstream answered. Then the cache's lookups are left out of every list above: they are its fault, not the DNS's.
+   */
+  cache?: { lookups: ProbeResult[]; upstream: ProbeResult[]; down: boolean };
+  /** The source's /etc/resolv.conf as read at the start of the rung (nameserver, search path, ndots), when it was. */
+  resolvConf?: ProbeResult;
 }
 
 /** The read-only context every rule reads. */
@@ -79,6 +90,10 @@ export interface DiagnosisContext {
   /** Probes and node checks that could not run. */
   readonly notRun: readonly ProbeResult[];
   readonly dns: DnsView;
+  /** The cluster DNS Service and workload, for summaries and hints (kube-system/kube-dns when nothing else is known). */
+  readonly dnsServer: DnsServer;
+  /** What the source's resolv.conf led to, when it was read. */
+  readonly dnsResolution?: DnsResolution;
 }
 
 /** Builds the context once per diagnosis. */
@@ -114,7 +129,9 @@ export function buildContext(input: VerdictInput): DiagnosisContext {
     podMacs: podMacsOf(input.nodeChecks),
     lossy: lossyBursts(input.nodeChecks, nodeOf),
     notRun: all.filter((r) => classifyObservation(r.observation) === 'not-run'),
-    dns: dnsView(rung('dns'), failing, failedAs),
+    dns: dnsView(rung('dns'), failing, failedAs, passing, input.dns?.nodeLocal?.address),
+    dnsServer: dnsServerOf(input.dns),
+    ...(input.dns ? { dnsResolution: input.dns } : {}),
   };
 }
 
@@ -144,12 +161,19 @@ function lossyBursts(nodeChecks: readonly ProbeResult[], nodeOf: (r: ProbeResult
 }
 
 function dnsView(
-  dns: ProbeResult[],
+  rung: ProbeResult[],
   failing: (rs: readonly ProbeResult[]) => ProbeResult[],
   failedAs: (f: Failure) => (r: ProbeResult) => boolean,
+  passing: (rs: readonly ProbeResult[]) => ProbeResult[],
+  cacheAddress: string | undefined,
 ): DnsView {
-  const search = dns.filter((r) => r.spec.action.tool === 'dns-lookup' && r.spec.action.server === undefined);
-  const direct = dns.filter((r) => r.spec.action.tool === 'dns-lookup' && r.spec.action.server !== undefined);
+  const lookups = rung.filter((r) => r.spec.action.tool === 'dns-lookup');
+  const resolvConf = rung.find((r) => r.observation.kind === 'resolv-conf');
+  const serverOf = (r: ProbeResult): string | undefined => (r.spec.action.tool === 'dns-lookup' ? r.spec.action.server : undefined);
+  const cache = cacheAddress === undefined ? undefined : cacheView(lookups, cacheAddress, serverOf, failing, failedAs, passing);
+  const dns = cache?.down ? lookups.filter((r) => !cache.lookups.includes(r)) : lookups;
+  const search = dns.filter((r) => serverOf(r) === undefined);
+  const direct = dns.filter((r) => serverOf(r) !== undefined);
   const fails = failing(dns);
   const nx = fails.filter(failedAs('name-not-found'));
   return {
@@ -161,5 +185,26 @@ function dnsView(
     nx,
     errors: fails.filter(failedAs('server-error')),
     directNx: nx.filter((r) => direct.includes(r)),
+    ...(cache ? { cache } : {}),
+    ...(resolvConf ? { resolvConf } : {}),
   };
+}
+
+/**
+ * The lookups through NodeLocal DNSCache and its upstream's: the cache is down when a lookup through it got no answer
+ * or an error (an NXDOMAIN the upstream shares is no cache fault) while a DNS pod asked directly answered.
+ */
+function cacheView(
+  lookups: ProbeResult[],
+  address: string,
+  serverOf: (r: ProbeResult) => string | undefined,
+  failing: (rs: readonly ProbeResult[]) => ProbeResult[],
+  failedAs: (f: Failure) => (r: ProbeResult) => boolean,
+  passing: (rs: readonly ProbeResult[]) => ProbeResult[],
+): NonNullable<DnsView['cache']> {
+  const through = lookups.filter((r) => serverOf(r) === undefined || serverOf(r) === address);
+  const upstream = lookups.filter((r) => !through.includes(r));
+  const upstreamAnswers = passing(upstream).length > 0;
+  const cacheFails = failing(through).filter((r) => !failedAs('name-not-found')(r) || (serverOf(r) === address && upstreamAnswers));
+  return { lookups: through, upstream, down: upstreamAnswers && cacheFails.length > 0 };
 }

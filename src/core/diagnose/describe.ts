@@ -42,6 +42,8 @@ export function classifyFailure(obs: ProbeObservation): Failure | undefined {
       return undefined;
     case 'resolved':
       return obs.ips.length > 0 ? undefined : 'name-not-found';
+    case 'resolv-conf':
+      return undefined;
     case 'mtu':
       // Both sizes lost is no MTU problem: nothing got through.
       return obs.passed ? undefined : obs.smallPassed === false ? 'unreachable' : 'too-big';
@@ -80,7 +82,9 @@ export function describeProbeTarget(action: ProbeAction): string {
     case 'tcp-connect':
       return `${action.host}:${action.port}`;
     case 'dns-lookup':
-      return action.server ? `${action.name} @${action.server}` : `${action.name} (search path)`;
+      return action.server ? `${action.name} @${action.server}${action.port !== undefined && action.port !== 53 ? `#${action.port}` : ''}` : `${action.name} (search path)`;
+    case 'resolv-conf':
+      return '/etc/resolv.conf';
     case 'sysctl':
       return action.key;
     case 'forward-policy':
@@ -127,7 +131,7 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
     case 'connected':
       return 'connected';
     case 'refused':
-      return action?.tool === 'dns-lookup' ? 'no DNS server listening (port 53 closed)' : 'connection refused';
+      return action?.tool === 'dns-lookup' ? `no DNS server listening (port ${action.port ?? 53} closed)` : 'connection refused';
     case 'timeout':
       return 'timed out';
     case 'no-route':
@@ -142,6 +146,12 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
       return 'DNS query timed out';
     case 'resolved':
       return obs.ips.length > 0 ? `resolved ${obs.ips.join(', ')}` : 'resolved to no address';
+    case 'resolv-conf':
+      return [
+        `nameserver ${obs.nameservers.join(', ') || 'none'}`,
+        `search ${obs.search.join(' ') || 'none'}`,
+        ...(obs.ndots !== undefined ? [`ndots ${obs.ndots}`] : []),
+      ].join(', ');
     case 'sysctl':
       return `${obs.key} = ${obs.value}`;
     case 'forward-policy':

@@ -14,10 +14,11 @@
  * | 13 | SERVICE_PROXY_RULES_MISSING | the ClusterIP fails while the pods answer: a narrower fault than the node's own settings |
  * | 14 | DESTINATION_NOT_LISTENING | the packet arrived and was refused: the application |
  * | 15-17 | OVERLAY_BLOCKED, OVERLAY_PACKET_LOSS, PATH_MTU_MISMATCH | the path between nodes, named when the nodes' own checks are clean |
- * | 18-21 | DNS_NO_ENDPOINTS, DNS_SERVER_UNRESPONSIVE, DNS_SERVER_FAILURE, DNS_NAME_NOT_FOUND | name resolution: downstream of a network that fails for everything |
- * | 22 | CONNECTION_FAILED | a failure nothing explains |
- * | 23 | CHECKS_COULD_NOT_RUN | could not look |
- * | 24 | HEALTHY | nothing found |
+ * | 18 | NODE_LOCAL_DNS_DOWN | name resolution, the narrowest DNS fault: one node's cache fails while the cluster DNS behind it answers, so no DNS fault below can be the answer |
+ * | 19-22 | DNS_NO_ENDPOINTS, DNS_SERVER_UNRESPONSIVE, DNS_SERVER_FAILURE, DNS_NAME_NOT_FOUND | name resolution: downstream of a network that fails for everything |
+ * | 23 | CONNECTION_FAILED | a failure nothing explains |
+ * | 24 | CHECKS_COULD_NOT_RUN | could not look |
+ * | 25 | HEALTHY | nothing found |
  *
  * 3. Ties (two findings of one cause, e.g. on two nodes): the one whose evidence the ladder met first (the position of
  *    its first cited probe in the run's plan), then by node, object and summary, so equal inputs give equal output
@@ -44,6 +45,7 @@ export const CAUSE_RANK: readonly Cause[] = [
   'OVERLAY_BLOCKED',
   'OVERLAY_PACKET_LOSS',
   'PATH_MTU_MISMATCH',
+  'NODE_LOCAL_DNS_DOWN',
   'DNS_NO_ENDPOINTS',
   'DNS_SERVER_UNRESPONSIVE',
   'DNS_SERVER_FAILURE',

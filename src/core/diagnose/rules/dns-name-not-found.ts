@@ -7,7 +7,7 @@
 import type { DiagnosisContext } from '../context.ts';
 import type { Rule, RuleFinding } from '../rule.ts';
 import { cite } from '../rule.ts';
-import { dnsApplies, lookedUpName, sourceExec } from './dns-common.ts';
+import { dnsApplies, dnsLogsHint, dnsRestartHint, dnsServiceName, lookedUpName, sourceExec } from './dns-common.ts';
 
 function find(ctx: DiagnosisContext): RuleFinding[] {
   const { dns } = ctx;
@@ -27,13 +27,19 @@ function find(ctx: DiagnosisContext): RuleFinding[] {
         directPasses.length > 0 && searchNx
           ? `${name} resolves when asked directly, but not through the source pod's search path (resolv.conf search/ndots)`
           : recordMissing
-            ? `the cluster DNS answers NXDOMAIN for ${name} although the Service exists: its record is missing`
-            : `the cluster DNS answers NXDOMAIN for ${name}`,
-      citations: [...cite('cause', dns.nx), ...cite('reference', directPasses), ...cite('symptom', searchErrorsExplained)],
+            ? `the cluster DNS (${dnsServiceName(ctx)}) answers NXDOMAIN for ${name} although the Service exists: its record is missing`
+            : `the cluster DNS (${dnsServiceName(ctx)}) answers NXDOMAIN for ${name}`,
+      citations: [
+        ...cite('cause', dns.nx),
+        ...cite('reference', directPasses),
+        // The search path and ndots the name went through, when it is the search path that fails.
+        ...(searchNx && !recordMissing && dns.resolvConf ? cite('reference', [dns.resolvConf]) : []),
+        ...cite('symptom', searchErrorsExplained),
+      ],
       hints: recordMissing
         ? [
-            'kubectl -n kube-system logs -l k8s-app=kube-dns (look for errors listing or watching Services and EndpointSlices)',
-            'check that CoreDNS may list/watch services and endpointslices (ClusterRole system:coredns), then: kubectl -n kube-system rollout restart deployment/coredns',
+            `${dnsLogsHint(ctx)} (look for errors listing or watching Services and EndpointSlices)`,
+            `check that CoreDNS may list/watch services and endpointslices (ClusterRole system:coredns), then: ${dnsRestartHint(ctx)}`,
           ]
         : [
             `${sourceExec(ctx)} cat /etc/resolv.conf`,

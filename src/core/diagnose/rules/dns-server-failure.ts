@@ -7,7 +7,7 @@ import { describeObservation } from '../describe.ts';
 import type { DiagnosisContext } from '../context.ts';
 import type { Rule, RuleFinding } from '../rule.ts';
 import { cite } from '../rule.ts';
-import { dnsApplies } from './dns-common.ts';
+import { dnsApplies, dnsCorefileHint, dnsLogsHint, dnsServiceName } from './dns-common.ts';
 
 function find(ctx: DiagnosisContext): RuleFinding[] {
   const { dns } = ctx;
@@ -19,9 +19,9 @@ function find(ctx: DiagnosisContext): RuleFinding[] {
     {
       cause: 'DNS_SERVER_FAILURE',
       status: 'broken',
-      summary: `the cluster DNS answers with an error (${[...new Set(serverErrors.map((r) => describeObservation(r.observation, r.spec.action)))].join(', ')})`,
+      summary: `the cluster DNS (${dnsServiceName(ctx)}) answers with an error (${[...new Set(serverErrors.map((r) => describeObservation(r.observation, r.spec.action)))].join(', ')})`,
       citations: cite('cause', serverErrors),
-      hints: ['kubectl -n kube-system logs -l k8s-app=kube-dns', 'check the CoreDNS Corefile: kubectl -n kube-system get configmap coredns -o yaml'],
+      hints: [dnsLogsHint(ctx), dnsCorefileHint(ctx)],
     },
   ];
 }

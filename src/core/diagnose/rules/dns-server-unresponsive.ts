@@ -7,7 +7,7 @@ import { formatObjectRef } from '../../model.ts';
 import type { DiagnosisContext } from '../context.ts';
 import type { Rule, RuleFinding } from '../rule.ts';
 import { cite, hasRoot } from '../rule.ts';
-import { dnsApplies } from './dns-common.ts';
+import { dnsApplies, dnsLogsHint, dnsRestartHint, dnsServiceName } from './dns-common.ts';
 
 function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding[] {
   const { dns } = ctx;
@@ -22,9 +22,12 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
       cause: 'DNS_SERVER_UNRESPONSIVE',
       status: 'broken',
       ...(single ? { object: formatObjectRef(single) } : {}),
-      summary: dns.closed.length > 0 ? 'the DNS pods are Ready but nothing listens on their DNS port' : 'the DNS pods are Ready but do not answer queries',
+      summary:
+        dns.closed.length > 0
+          ? `the DNS pods of ${dnsServiceName(ctx)} are Ready but nothing listens on their DNS port`
+          : `the DNS pods of ${dnsServiceName(ctx)} are Ready but do not answer queries`,
       citations: cite('cause', silent),
-      hints: ['kubectl -n kube-system logs -l k8s-app=kube-dns', 'kubectl -n kube-system rollout restart deployment/coredns'],
+      hints: [dnsLogsHint(ctx), dnsRestartHint(ctx)],
     },
   ];
 }

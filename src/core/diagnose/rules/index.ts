@@ -13,6 +13,7 @@ import { rule as networkPolicyDeny } from './network-policy-deny.ts';
 import { rule as nodeBridgeNfDisabled } from './node-bridge-nf-disabled.ts';
 import { rule as nodeForwardDrop } from './node-forward-drop.ts';
 import { rule as nodeHairpinDisabled } from './node-hairpin-disabled.ts';
+import { rule as nodeLocalDnsDown } from './node-local-dns-down.ts';
 import { rule as nodeIpForwardDisabled } from './node-ip-forward-disabled.ts';
 import { rule as nodeNeighborStale } from './node-neighbor-stale.ts';
 import { rule as nodeNotReady } from './node-not-ready.ts';
@@ -49,6 +50,7 @@ export const RULES: readonly Rule[] = [
   dnsNameNotFound,
   dnsServerFailure,
   dnsServerUnresponsive,
+  nodeLocalDnsDown,
   healthy,
   checksCouldNotRun,
 ];

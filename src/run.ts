@@ -9,6 +9,7 @@ import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import type { ClusterFacts } from './core/facts.ts';
 import { planLadder, type RungPlan } from './core/plan.ts';
+import { natWithoutExec } from './core/parse-proxy.ts';
 import type { Cluster, LocationStatus, Prober } from './ports.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
@@ -87,7 +88,11 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       const status = (await ready.get(locationKey(spec.where))) ?? { ready: false, reason: 'location was not planned' };
       await emit({ type: 'probe-started', probe: spec });
       let result: ProbeResult;
-      if (!status.ready) {
+      // A check nothing on the node can answer (Cilium's Service map) is answered without an exec: what to run instead.
+      const answered = spec.action.tool === 'nat-rules' ? natWithoutExec(spec.action.proxy) : undefined;
+      if (answered) {
+        result = { spec, observation: answered, durationMs: 0 };
+      } else if (!status.ready) {
         result = { spec, observation: { kind: 'could-not-run', reason: status.reason }, durationMs: 0 };
       } else {
         const t0 = clock.now();
@@ -144,7 +149,29 @@ function detectDatapath(facts: ClusterFacts, checks: readonly ProbeResult[]): Da
   const nodes = checks.flatMap((r) =>
     r.spec.check === 'links' && r.observation.kind === 'links' && r.spec.where.kind === 'node-pod' ? [{ node: r.spec.where.node, links: r.observation.links }] : [],
   );
-  return confirmOnNodes(api, nodes);
+  return confirmBackend(confirmOnNodes(api, nodes), checks);
+}
+
+/**
+ * Where the iptables rules live, from the nodes' own checks: the backend that held kube-proxy's rules (the NAT check),
+ * else the one that holds the FORWARD chain's rules; a service proxy the API left unknown, from the rules found.
+ */
+function confirmBackend(d: Datapath, checks: readonly ProbeResult[]): Datapath {
+  const out: Datapath = { ...d, evidence: [...d.evidence], unsure: [...d.unsure] };
+  const nodeOf = (r: ProbeResult): string => (r.spec.where.kind === 'node-pod' ? r.spec.where.node : 'source');
+  const nat = checks.find((r) => r.observation.kind === 'nat-rules' && r.observation.proxy !== undefined);
+  const natObs = nat?.observation.kind === 'nat-rules' ? nat.observation : undefined;
+  if (nat && natObs?.proxy) {
+    const found = natObs.proxy === 'iptables' && natObs.backend ? `iptables-${natObs.backend}` : natObs.proxy;
+    if (natObs.present || natObs.searched === undefined) out.evidence.push(`node ${nodeOf(nat)}: kube-proxy's rules in ${found}`);
+    if (out.serviceProxy === 'unknown' && natObs.present) out.serviceProxy = natObs.proxy;
+  }
+  const backends = new Set(
+    checks.flatMap((r) => (r.observation.kind === 'forward-policy' && r.observation.backend !== undefined ? [r.observation.backend] : [])),
+  );
+  if (natObs?.proxy === 'iptables' && natObs.backend) out.iptablesBackend = natObs.backend;
+  else if (backends.size === 1) out.iptablesBackend = [...backends][0] as Datapath['iptablesBackend'];
+  return out;
 }
 
 /** Puts the planner's skip reason and the measured wall time into a rung's summary. */

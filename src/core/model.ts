@@ -254,8 +254,12 @@ export type ProbeObservation =
       kind: 'forward-policy';
       /** The FORWARD chain's default policy (of the backend that decides, when both were read). */
       policy: string;
-      /** What the walk of the chain's rules decided for the flow; absent when only the policy was read. */
-      verdict?: 'accept' | 'drop' | 'unsure';
+      /**
+       * What the walk of the chain's rules decided for the flow: accepted, dropped by the node's FORWARD setup, dropped
+       * by a NetworkPolicy agent's chain (`policy`: the policy enforced, no FORWARD fault), or a drop past rules it
+       * could not judge (`unsure`); absent when only the policy was read.
+       */
+      verdict?: 'accept' | 'drop' | 'policy' | 'unsure';
       /** The iptables backend whose rules decided (or the one holding rules, when both accept). */
       backend?: IptablesBackend;
       /** The rule that decided, as `iptables -S` prints it, or `-P FORWARD DROP` for the policy. */

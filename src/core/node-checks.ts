@@ -30,6 +30,8 @@ export function judgeNodeCheck(obs: ProbeObservation): NodeCheckJudgement {
       // The walk of the chain for this flow, when it ran, decides: a DROP policy the CNI's rules accept past is fine.
       if (obs.verdict === 'accept') return 'ok';
       if (obs.verdict === 'drop') return 'fail';
+      // NetworkPolicy enforced in FORWARD: worth a look (NETWORK_POLICY_DENY names it), no FORWARD fault.
+      if (obs.verdict === 'policy') return 'warn';
       return obs.policy === 'ACCEPT' ? 'ok' : 'warn';
     case 'route':
       return obs.present ? 'ok' : 'fail';

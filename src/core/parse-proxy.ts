@@ -418,11 +418,19 @@ function matchRule(ws: readonly string[], pkt: Packet): Match {
   return result;
 }
 
-/** How a chain ended for a packet: a verdict with the rule that gave it, or fell through / returned. */
-type ChainEnd = { verdict: 'accept' | 'drop'; rule: string } | { verdict: 'continue' };
+/**
+ * Chains of NetworkPolicy agents: a drop decided in one (or below one) is the policy enforced, not the node's FORWARD
+ * setup. The lab's agent (NETPOL-*), kube-router (KUBE-ROUTER-FORWARD, KUBE-POD-FW-*, KUBE-NWPLCY-*), Calico's policy
+ * and workload chains (cali-pi-/po-/tw-/fw-, cali-from-wl-dispatch, cali-to-wl-dispatch) and Weave's WEAVE-NPC.
+ */
+const POLICY_CHAIN = /^(NETPOL-|KUBE-ROUTER-FORWARD$|KUBE-POD-FW-|KUBE-NWPLCY-|cali-(pi|po|tw|fw)-|cali-(from|to)-wl-dispatch|WEAVE-NPC)/;
+
+/** How a chain ended for a packet: a verdict with the rule that gave it (and whether a policy chain did), or fell through / returned. */
+type ChainEnd = { verdict: 'accept' | 'drop'; rule: string; byPolicy: boolean } | { verdict: 'continue' };
 
 /** Walks one chain of a filter table for a packet; `unsure` collects skipped rules that might have accepted it. */
-function walkChain(table: SavedTable, chain: string, pkt: Packet, unsure: string[], depth: number): ChainEnd {
+function walkChain(table: SavedTable, chain: string, pkt: Packet, unsure: string[], depth: number, inPolicy = false): ChainEnd {
+  const byPolicy = inPolicy || POLICY_CHAIN.test(chain);
   if (depth > 16) {
     unsure.push(`jumps nested deeper than 16 at ${chain}`);
     return { verdict: 'continue' };
@@ -440,12 +448,12 @@ function walkChain(table: SavedTable, chain: string, pkt: Packet, unsure: string
       if (target === 'MARK' || target === 'CONNMARK') pkt.markUnknown = true;
       continue;
     }
-    if (target === 'ACCEPT') return { verdict: 'accept', rule };
-    if (target === 'DROP' || target === 'REJECT') return { verdict: 'drop', rule };
+    if (target === 'ACCEPT') return { verdict: 'accept', rule, byPolicy };
+    if (target === 'DROP' || target === 'REJECT') return { verdict: 'drop', rule, byPolicy };
     if (target === 'RETURN') return { verdict: 'continue' };
     if (target === 'MARK' || target === 'CONNMARK') pkt.markUnknown = true;
     if (table.policies.get(target) === '-') {
-      const end = walkChain(table, target, pkt, unsure, depth + 1);
+      const end = walkChain(table, target, pkt, unsure, depth + 1, byPolicy);
       if (end.verdict !== 'continue') return end;
       if (ws[jumpAt] === '-g') return { verdict: 'continue' };
     }
@@ -472,6 +480,7 @@ export function walkForward(dumps: ReadonlyArray<{ backend: IptablesBackend; tab
     { src: to, dst: flow.from, state: 'ESTABLISHED' as const, markUnknown: false },
   ]);
   let unsureEnd: ForwardObservation | undefined;
+  let policyEnd: ForwardObservation | undefined;
   for (const { backend, table } of filters) {
     const policy = table.policies.get('FORWARD') as string;
     for (const pkt of packets) {
@@ -480,11 +489,16 @@ export function walkForward(dumps: ReadonlyArray<{ backend: IptablesBackend; tab
       const verdict = end.verdict === 'continue' ? (policy === 'ACCEPT' ? 'accept' : 'drop') : end.verdict;
       if (verdict === 'accept') continue;
       const decidedBy = end.verdict === 'continue' ? `-P FORWARD ${policy}` : end.rule;
+      if (end.verdict !== 'continue' && end.byPolicy) {
+        policyEnd ??= { kind: 'forward-policy', policy, verdict: 'policy', backend, decidedBy };
+        continue;
+      }
       if (unsure.length === 0) return { kind: 'forward-policy', policy, verdict: 'drop', backend, decidedBy };
       unsureEnd ??= { kind: 'forward-policy', policy, verdict: 'unsure', backend, decidedBy };
     }
   }
   if (unsureEnd) return unsureEnd;
+  if (policyEnd) return policyEnd;
   // Every packet accepted: report the backend that holds the forwarding rules (the one with rules, else the first).
   const holder = filters.find((f) => f.table.rules.some((r) => r.startsWith('-A FORWARD '))) ?? filters[0];
   const accepting = filters.find((f) => f.table.policies.get('FORWARD') !== 'ACCEPT') ?? holder;

@@ -53,6 +53,15 @@ describe('the FORWARD walk', () => {
     expect(parseProbeOutput(walk, both(filter('ACCEPT', '-A FORWARD -o docker0 -j DROP')))).toMatchObject({ verdict: 'accept' });
   });
 
+  it("tells a NetworkPolicy agent's drop (Calico's, kube-router's) from the node's FORWARD setup", () => {
+    const calico = both(filter('ACCEPT', '-A FORWARD -j cali-FORWARD', '-A cali-FORWARD -j cali-to-wl-dispatch', '-A cali-to-wl-dispatch -j cali-tw-cali1234567890a', '-A cali-tw-cali1234567890a -j DROP'));
+    expect(parseProbeOutput(walk, calico)).toMatchObject({ verdict: 'policy', decidedBy: '-A cali-tw-cali1234567890a -j DROP' });
+    const kubeRouter = both(filter('ACCEPT', '-A FORWARD -j KUBE-ROUTER-FORWARD', '-A KUBE-ROUTER-FORWARD -d 10.244.2.2/32 -j KUBE-POD-FW-ABC', '-A KUBE-POD-FW-ABC -j REJECT'));
+    expect(parseProbeOutput(walk, kubeRouter)).toMatchObject({ verdict: 'policy' });
+    // A real FORWARD drop elsewhere still wins over a policy drop.
+    expect(parseProbeOutput(walk, both(filter('DROP', '-A FORWARD -j NETPOL-FORWARD', '-A NETPOL-FORWARD -s 10.244.1.3/32 -j DROP')))).toMatchObject({ verdict: 'drop', decidedBy: '-P FORWARD DROP' });
+  });
+
   it('drops the flow when either backend drops it (a packet crosses both hooks)', () => {
     const out = parseProbeOutput(walk, both(filter('ACCEPT'), filter('DROP')));
     expect(out).toEqual({ kind: 'forward-policy', policy: 'DROP', verdict: 'drop', backend: 'legacy', decidedBy: '-P FORWARD DROP' });

@@ -160,6 +160,13 @@ CASES.push(
   // The same flow from outside the pod network: FLANNEL-FWD accepts only 10.244.0.0/16, KUBE-FORWARD only marked or
   // established packets, so the DROP policy decides.
   { tool: 'iptables-both', file: 'forward-drop-accepted', action: { tool: 'forward-policy', flow: { from: '172.31.0.99', to: ['192.168.7.7'] } }, want: { kind: 'forward-policy', policy: 'DROP', verdict: 'drop', backend: 'nft', decidedBy: '-P FORWARD DROP' } },
+  // [network-policy-deny] node-1: the NetworkPolicy agent's NETPOL-* chains drop client → web-2 (10.244.1.4): the
+  // policy enforced, not the node's FORWARD setup.
+  {
+    tool: 'iptables-both', file: 'forward-netpol-deny', action: { tool: 'forward-policy', flow: { from: '10.244.1.3', to: ['10.244.2.2', '10.244.1.4'] } },
+    want: { kind: 'forward-policy', policy: 'ACCEPT', verdict: 'policy', backend: 'nft', decidedBy: '-A NETPOL-I-a3a26768b1598260 -m comment --comment "shop/web-2 ingress not allowed" -j DROP' },
+  },
+  { tool: 'iptables-both', file: 'forward-netpol-deny', action: walk, want: { kind: 'forward-policy', policy: 'ACCEPT', verdict: 'accept', backend: 'nft' } },
   // IPVS cannot be built on this kernel (no ip_vs): outputs quoted from kubernetes' own docs, in the IPVS_SCRIPT
   // framing. blog-nginx-service: kubernetes.io/blog/2018/07/09 "IPVS-Based In-Cluster Load Balancing Deep Dive" (its
   // `ip addr` kube-ipvs0 and `ipvsadm -ln`); readme-kubernetes-kube-dns: kubernetes/kubernetes pkg/proxy/ipvs/README.md

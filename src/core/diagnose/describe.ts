@@ -155,6 +155,8 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
           return `FORWARD policy ${obs.policy}; this flow is accepted${where}`;
         case 'drop':
           return `FORWARD policy ${obs.policy}; this flow is dropped by ${obs.decidedBy ?? 'the chain'}${where}`;
+        case 'policy':
+          return `FORWARD policy ${obs.policy}; this flow is dropped by a NetworkPolicy agent's rule ${obs.decidedBy ?? ''}${where}`;
         case 'unsure':
           return `FORWARD policy ${obs.policy}; this flow reaches ${obs.decidedBy ?? 'a drop'}${where}, past rules netdebug cannot judge`;
         default: {

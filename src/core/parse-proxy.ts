@@ -168,6 +168,8 @@ function isServiceRule(rule: string, clusterIP: string, port: number, protocol: 
 export function lookupIptables(tables: Map<string, SavedTable>, clusterIP: string, port: number, protocol: Protocol): Lookup {
   const nat = tables.get('nat');
   if (!nat || !(nat.policies.has('KUBE-SERVICES') || nat.rules.some((r) => r.startsWith('-A KUBE-SERVICES ')))) return { found: false };
+  // IPVS mode writes KUBE-SERVICES too, matching every ClusterIP through one ipset: not iptables mode's rules.
+  if (ipvsModeRules(nat)) return { found: false };
   const serviceRule = nat.rules.find((r) => r.startsWith('-A KUBE-SERVICES ') && isServiceRule(r, clusterIP, port, protocol) && /-j KUBE-(SVC|SVL|EXT)-/.test(r));
   if (serviceRule) {
     const first = / -j (KUBE-\S+)/.exec(serviceRule)?.[1] as string;
@@ -177,6 +179,11 @@ export function lookupIptables(tables: Map<string, SavedTable>, clusterIP: strin
   if (filter && /has no local endpoints/.test(filter) && / -j DROP\b/.test(filter)) return { found: true, present: true, endpoints: [], drops: 'no-local-endpoints' };
   if (filter && /has no endpoints/.test(filter) && / -j REJECT\b/.test(filter)) return { found: true, present: true, endpoints: [], drops: 'no-endpoints' };
   return { found: true, present: false, endpoints: [] };
+}
+
+/** Whether a nat table holds kube-proxy's IPVS-mode rules (KUBE-SERVICES matching the KUBE-CLUSTER-IP ipset). */
+function ipvsModeRules(nat: SavedTable): boolean {
+  return nat.rules.some((r) => r.startsWith('-A KUBE-SERVICES ') && / --match-set KUBE-CLUSTER-IP /.test(r));
 }
 
 /** The DNAT targets reached from a kube-proxy chain (through KUBE-SVC/SVL/EXT/SEP jumps), in rule order. */
@@ -216,13 +223,15 @@ function nftBlocks(text: string): Map<string, string[]> {
   return blocks;
 }
 
-/** The elements of a verdict map: `key : verdict`, keys with their ` . ` separators as nft prints them. */
+/**
+ * The elements of a verdict map: `key : verdict`, keys with their ` . ` separators as nft prints them, and an element's
+ * `comment "…"` (kube-proxy names the Service port there, e.g. in `no-endpoint-services`) left out of its key.
+ */
 function mapElements(body: readonly string[] | undefined): Map<string, string> {
   const out = new Map<string, string>();
-  const text = /elements = \{([\s\S]*?)\}/.exec((body ?? []).join(' '))?.[1] ?? '';
-  for (const el of text.split(',')) {
-    const [key, verdict] = el.split(' : ').map((s) => s.trim().replace(/\s+/g, ' '));
-    if (key && verdict) out.set(key, verdict);
+  const text = /elements = \{([\s\S]*?)\}\s*$/.exec((body ?? []).join(' '))?.[1] ?? '';
+  for (const m of text.matchAll(/\s*([^,":]+?)(?:\s+comment\s+"[^"]*")?\s+:\s+([^,]+?)\s*(?:,|$)/g)) {
+    out.set((m[1] as string).replace(/\s+/g, ' '), (m[2] as string).replace(/\s+/g, ' '));
   }
   return out;
 }
@@ -332,11 +341,23 @@ export function parseProxyRules(raw: Raw, proxy: Exclude<ServiceProxyMode, 'cili
       if (nft.found) return result('nftables', nft, { searched: searched.join(', ') });
       if (dumps.length === 0 && proxy === 'iptables') return { kind: 'could-not-run', reason: `could not read either iptables backend: ${unread.join('; ')}` };
       if (proxy === 'iptables') return { ...base, present: false, endpoints: [], proxy: 'iptables', searched: `${searched.join(', ')} (no KUBE-SERVICES chain)` };
+      const ipvs = dumps.some((d) => {
+        const nat = d.tables.get('nat');
+        return nat !== undefined && ipvsModeRules(nat);
+      });
+      if (ipvs) {
+        return {
+          kind: 'not-inspectable',
+          what: "the Service's proxy rules",
+          reason: "kube-proxy's KUBE-SERVICES matches the KUBE-CLUSTER-IP ipset: it runs in IPVS mode, which the API did not say, so its virtual servers were not read",
+          command: 'ipvsadm -Ln; ip addr show dev kube-ipvs0',
+        };
+      }
       return {
         kind: 'not-inspectable',
         what: "the Service's proxy rules",
         reason: `no kube-proxy rules in ${searched.length > 0 ? searched.join(', ') : 'iptables or nftables'}${unread.length > 0 ? ` (not read: ${unread.join('; ')})` : ''}: the service proxy is none netdebug reads (IPVS, Cilium, another)`,
-        command: 'ipvsadm -Ln, or on Cilium: ' + CILIUM_SERVICE_LIST,
+        command: `ipvsadm -Ln, or on Cilium: ${CILIUM_SERVICE_LIST}`,
       };
     }
     default: {

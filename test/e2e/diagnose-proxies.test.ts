@@ -24,6 +24,7 @@ interface Row {
 }
 
 const healthy = { status: 'healthy', cause: 'HEALTHY', component: 'none' };
+const own = (name: string): string => fileURLToPath(new URL(`./scenarios/${name}.yaml`, import.meta.url));
 const client = { src: 'default/client', dst: 'shop/svc/web' };
 
 const rows: Row[] = [
@@ -63,6 +64,14 @@ const rows: Row[] = [
     exit: 0,
     verdict: healthy,
     datapath: { serviceProxy: 'iptables', iptablesBackend: 'nft' },
+  },
+  {
+    name: 'internalTrafficPolicy Local in nftables mode, from node-1 (a drop in no-endpoint-services)',
+    scenario: own('internal-traffic-local-nftables'),
+    ...client,
+    exit: 1,
+    verdict: { status: 'broken', cause: 'SERVICE_NO_LOCAL_ENDPOINTS', component: 'service', node: 'node-1', object: 'Service/shop/web' },
+    datapath: { serviceProxy: 'nftables', iptablesBackend: 'nft' },
   },
 ];
 

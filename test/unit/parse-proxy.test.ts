@@ -84,6 +84,8 @@ describe('the FORWARD walk', () => {
   });
 });
 
+const nat_ = (proxy: 'iptables' | 'nftables' | 'ipvs' | 'cilium' | 'unknown'): ProbeAction => ({ tool: 'nat-rules', clusterIP: '10.96.0.2', port: 80, protocol: 'TCP', proxy });
+
 describe('the NAT check per proxy mode', () => {
   const nat = (proxy: 'iptables' | 'nftables' | 'ipvs' | 'cilium' | 'unknown'): ProbeAction => ({ tool: 'nat-rules', clusterIP: '10.96.0.2', port: 80, protocol: 'TCP', proxy });
 
@@ -109,6 +111,14 @@ describe('the NAT check per proxy mode', () => {
   it('says an unknown proxy was found nowhere instead of calling the rule missing', () => {
     const raw = { stdout: `${both('', '').stdout}== netdebug: nft list table ip kube-proxy\nError: No such file or directory\nlist table ip kube-proxy\n== netdebug exit 1\n`, stderr: '', exitCode: 0 };
     expect(parseProbeOutput(nat('unknown'), raw)).toMatchObject({ kind: 'not-inspectable', reason: expect.stringMatching(/^no kube-proxy rules in iptables-nft, iptables-legacy, nftables: /) });
+  });
+
+  it("tells kube-proxy's IPVS-mode KUBE-SERVICES from iptables mode's, so an IPVS cluster is never missing rules", () => {
+    // The IPVS-mode rule as `iptables -t nat -S` prints it in kube-proxy's IPVS mode (quoted in public kube-proxy guides:
+    // one rule for every ClusterIP, through the KUBE-CLUSTER-IP ipset).
+    const nat = ['*nat', ':PREROUTING ACCEPT [0:0]', ':KUBE-SERVICES - [0:0]', ':KUBE-MARK-MASQ - [0:0]', '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES', '-A KUBE-SERVICES ! -s 10.244.0.0/16 -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ', 'COMMIT'].join('\n');
+    const raw = { stdout: `${both(nat, '').stdout}== netdebug: nft list table ip kube-proxy\nError: No such file or directory\n== netdebug exit 1\n`, stderr: '', exitCode: 0 };
+    expect(parseProbeOutput(nat_('unknown'), raw)).toMatchObject({ kind: 'not-inspectable', command: 'ipvsadm -Ln; ip addr show dev kube-ipvs0', reason: expect.stringMatching(/IPVS mode/) });
   });
 
   it('in iptables mode, an empty nat table in both backends is a missing rule, judged by iptables', () => {

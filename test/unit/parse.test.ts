@@ -141,6 +141,10 @@ CASES.push(
   { tool: 'nft', file: 'kube-proxy-healthy', action: natAs('nftables', '10.96.0.2', 81), want: { kind: 'nat-rules', clusterIP: '10.96.0.2', port: 81, present: false, endpoints: [], proxy: 'nftables' } },
   // [kube-proxy-rules-missing-nftables] node-1's table lacks shop/web.
   { tool: 'nft', file: 'kube-proxy-rules-missing', action: natAs('nftables'), want: { ...web, present: false, endpoints: [], proxy: 'nftables' } },
+  // [internal-traffic-local-nftables, test/e2e/scenarios] shop/web Local: node-1 has no local endpoint, a `drop` (with
+  // its comment) in no-endpoint-services; node-2 sends it to a local-… chain.
+  { tool: 'nft', file: 'kube-proxy-no-local-endpoints', action: natAs('nftables'), want: { ...web, present: true, endpoints: [], proxy: 'nftables', drops: 'no-local-endpoints' } },
+  { tool: 'nft', file: 'kube-proxy-local-chain', action: natAs('nftables'), want: { ...web, present: true, endpoints: ['10.244.2.2:8080'], proxy: 'nftables' } },
   // An unknown proxy searched: [healthy-nftables] found in nftables, [healthy-legacy-iptables] in iptables-legacy.
   { tool: 'proxy-search', file: 'nftables-found', action: natAs('unknown'), want: { ...web, present: true, endpoints: ['10.244.2.2:8080'], proxy: 'nftables' } },
   { tool: 'proxy-search', file: 'iptables-legacy-found', action: natAs('unknown'), want: { ...web, present: true, endpoints: ['10.244.2.2:8080'], proxy: 'iptables', backend: 'legacy' } },

@@ -6,7 +6,7 @@ import { buildReport, exitCodeForVerdict, locationKey, type ProbeResult, type Pr
 import { formatTarget, type TargetRef } from './core/target.ts';
 import { decideVerdict } from './core/diagnose/index.ts';
 import { summarizeRungs } from './core/diagnose/rungs.ts';
-import { confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
+import { confirmFromChecks, confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import type { ClusterFacts } from './core/facts.ts';
 import { planLadder, type RungPlan } from './core/plan.ts';
 import { natWithoutExec } from './core/parse-proxy.ts';
@@ -149,29 +149,10 @@ function detectDatapath(facts: ClusterFacts, checks: readonly ProbeResult[]): Da
   const nodes = checks.flatMap((r) =>
     r.spec.check === 'links' && r.observation.kind === 'links' && r.spec.where.kind === 'node-pod' ? [{ node: r.spec.where.node, links: r.observation.links }] : [],
   );
-  return confirmBackend(confirmOnNodes(api, nodes), checks);
-}
-
-/**
- * Where the iptables rules live, from the nodes' own checks: the backend that held kube-proxy's rules (the NAT check),
- * else the one that holds the FORWARD chain's rules; a service proxy the API left unknown, from the rules found.
- */
-function confirmBackend(d: Datapath, checks: readonly ProbeResult[]): Datapath {
-  const out: Datapath = { ...d, evidence: [...d.evidence], unsure: [...d.unsure] };
-  const nodeOf = (r: ProbeResult): string => (r.spec.where.kind === 'node-pod' ? r.spec.where.node : 'source');
-  const nat = checks.find((r) => r.observation.kind === 'nat-rules' && r.observation.proxy !== undefined);
-  const natObs = nat?.observation.kind === 'nat-rules' ? nat.observation : undefined;
-  if (nat && natObs?.proxy) {
-    const found = natObs.proxy === 'iptables' && natObs.backend ? `iptables-${natObs.backend}` : natObs.proxy;
-    if (natObs.present || natObs.searched === undefined) out.evidence.push(`node ${nodeOf(nat)}: kube-proxy's rules in ${found}`);
-    if (out.serviceProxy === 'unknown' && natObs.present) out.serviceProxy = natObs.proxy;
-  }
-  const backends = new Set(
-    checks.flatMap((r) => (r.observation.kind === 'forward-policy' && r.observation.backend !== undefined ? [r.observation.backend] : [])),
+  const read = checks.flatMap((r) =>
+    (r.observation.kind === 'nat-rules' || r.observation.kind === 'forward-policy') && r.spec.where.kind === 'node-pod' ? [{ node: r.spec.where.node, observation: r.observation }] : [],
   );
-  if (natObs?.proxy === 'iptables' && natObs.backend) out.iptablesBackend = natObs.backend;
-  else if (backends.size === 1) out.iptablesBackend = [...backends][0] as Datapath['iptablesBackend'];
-  return out;
+  return confirmFromChecks(confirmOnNodes(api, nodes), read);
 }
 
 /** Puts the planner's skip reason and the measured wall time into a rung's summary. */

@@ -89,7 +89,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       await emit({ type: 'probe-started', probe: spec });
       let result: ProbeResult;
       // A check nothing on the node can answer (Cilium's Service map) is answered without an exec: what to run instead.
-      const answered = spec.action.tool === 'nat-rules' ? natWithoutExec(spec.action.proxy) : undefined;
+      const answered = spec.action.tool === 'nat-rules' ? natWithoutExec(spec.action.proxy, spec.where.kind === 'node-pod' ? spec.where.node : undefined) : undefined;
       if (answered) {
         result = { spec, observation: answered, durationMs: 0 };
       } else if (!status.ready) {

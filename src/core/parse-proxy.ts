@@ -37,6 +37,12 @@ export const IPVS_SCRIPT = sectionScript(['ipvsadm -Ln', 'ip addr show dev kube-
 /** The command to run where the plugin cannot look itself (Cilium's agent holds its Service map). */
 export const CILIUM_SERVICE_LIST = 'kubectl -n kube-system exec <cilium pod on that node> -- cilium-dbg service list';
 
+/** CILIUM_SERVICE_LIST for one node, with how to find its agent pod. */
+export function ciliumServiceList(node: string | undefined): string {
+  if (node === undefined) return CILIUM_SERVICE_LIST;
+  return `kubectl -n kube-system exec <cilium pod on ${node}> -- cilium-dbg service list (its pod: kubectl -n kube-system get pods -l k8s-app=cilium --field-selector spec.nodeName=${node})`;
+}
+
 /** The argv of a NAT check for one proxy mode. */
 export function natCommand(proxy: ServiceProxyMode): string[] {
   switch (proxy) {
@@ -58,14 +64,17 @@ export function natCommand(proxy: ServiceProxyMode): string[] {
   }
 }
 
-/** The observation of a check the plugin does not run, or undefined when it runs (Cilium's Service map is the one). */
-export function natWithoutExec(proxy: ServiceProxyMode | undefined): ProbeObservation | undefined {
+/**
+ * The observation of a check the plugin does not run, or undefined when it runs (Cilium's Service map is the one);
+ * `node` is where it would have run, named in the command to run instead.
+ */
+export function natWithoutExec(proxy: ServiceProxyMode | undefined, node?: string): ProbeObservation | undefined {
   if (proxy !== 'cilium') return undefined;
   return {
     kind: 'not-inspectable',
     what: "Cilium's Service map",
     reason: "Cilium replaces kube-proxy with eBPF maps that only its agent reads: not inspectable from a node's debug pod",
-    command: CILIUM_SERVICE_LIST,
+    command: ciliumServiceList(node),
   };
 }
 

@@ -23,7 +23,8 @@ async function runWith(datapath: DatapathApiFacts, answer: Answer = healthyAnswe
     clock: realClock,
   });
   const specs = events.flatMap((e) => (e.type === 'probe-started' ? [e.probe] : []));
-  return { report, prober, specs };
+  const finished = events.flatMap((e) => (e.type === 'probe-finished' ? [e.result] : []));
+  return { report, prober, specs, finished };
 }
 
 const mode = (m: string): DatapathApiFacts => ({ daemonSets: ['kube-system/kube-proxy', 'kube-flannel/kube-flannel-ds'], unreadable: [], kubeProxy: { mode: m } });
@@ -42,10 +43,16 @@ describe('runs on each service proxy', () => {
   });
 
   it('answers Cilium\'s check without an exec: not inspectable here, never a failure', async () => {
-    const { report, prober, specs } = await runWith({ daemonSets: ['kube-system/cilium'], unreadable: [], ciliumKubeProxyReplacement: 'true' });
+    const { report, prober, specs, finished } = await runWith({ daemonSets: ['kube-system/cilium'], unreadable: [], ciliumKubeProxyReplacement: 'true' });
     const nat = specs.find((s) => s.check === 'nat-rules') as ProbeSpec;
     expect(prober.log.some((l) => l.includes(nat.id))).toBe(false);
     expect(report.verdict.cause).toBe('HEALTHY');
+    expect(finished.find((r) => r.spec.id === nat.id)?.observation).toEqual({
+      kind: 'not-inspectable',
+      what: "Cilium's Service map",
+      reason: "Cilium replaces kube-proxy with eBPF maps that only its agent reads: not inspectable from a node's debug pod",
+      command: 'kubectl -n kube-system exec <cilium pod on node-1> -- cilium-dbg service list (its pod: kubectl -n kube-system get pods -l k8s-app=cilium --field-selector spec.nodeName=node-1)',
+    });
   });
 
   it("takes iptablesBackend from the backend that held kube-proxy's rules, and a proxy the API left unknown from the rules found", async () => {

@@ -378,6 +378,11 @@ export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; c
     cause: 'SERVICE_NO_LOCAL_ENDPOINTS', component: 'service', status: 'broken', node: 'node-1', object: 'Service/shop/web', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING', 'CONNECTION_FAILED'],
   },
   {
+    name: 'healthy: internalTrafficPolicy Local without a local endpoint, but the ClusterIP answered (only a note)',
+    in: input({ targets: localTargets, observations: healthyData() }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, present: ['SERVICE_NO_LOCAL_ENDPOINTS'],
+  },
+  {
     name: 'healthy: internalTrafficPolicy Local from a node with a ready local endpoint',
     in: input({
       targets: { ...localTargets, source: { ...(clientPod as Extract<ResolvedTargets['source'], { kind: 'pod' }>), node: 'node-2', ip: '10.244.2.9' } },

@@ -2,7 +2,8 @@
  * SERVICE_NO_LOCAL_ENDPOINTS (kubernetes docs, Service Internal Traffic Policy: with `internalTrafficPolicy: Local`
  * kube-proxy sends a node's traffic only to endpoints on that node, and drops it when there is none): the Service is
  * Local and the source's node has no ready endpoint of it. The API proves it (EndpointSlice endpoints carry their node);
- * the ClusterIP failures that follow are its symptoms, while the pods still answer on their own addresses.
+ * the ClusterIP failures that follow are its symptoms, while the pods still answer on their own addresses. A ClusterIP
+ * that answers anyway (a proxy that does not drop it) leaves only a note.
  */
 import type { Rule } from '../rule.ts';
 import { cite } from '../rule.ts';
@@ -20,6 +21,22 @@ export const rule: Rule = {
     const node = ctx.sourceNode;
     const elsewhere = [...new Set(ready.flatMap((e) => (e.node ? [e.node] : [])))];
     const nat = ctx.nodeChecks.filter((r) => r.observation.kind === 'nat-rules' && ctx.nodeOf(r) === node);
+    // The ClusterIP answered anyway: whatever proxies it here does not drop it, so this is only a note.
+    const answered = ctx.passing(ctx.rung('cluster-ip'));
+    if (answered.length > 0) {
+      return [
+        {
+          cause: 'SERVICE_NO_LOCAL_ENDPOINTS',
+          status: 'healthy',
+          node,
+          object: `Service/${dest.namespace}/${dest.name}`,
+          summary: `Service ${dest.namespace}/${dest.name} has internalTrafficPolicy Local and no ready endpoint on node ${node}, but its ClusterIP answered from there`,
+          facts: [`spec.internalTrafficPolicy: Local`],
+          citations: cite('reference', answered),
+          hints: [],
+        },
+      ];
+    }
     return [
       {
         cause: 'SERVICE_NO_LOCAL_ENDPOINTS',

@@ -7,10 +7,11 @@ import { buildReport, EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, locationKey, typ
 import { formatTarget, type TargetRef } from './core/target.ts';
 import { decideVerdict } from './core/diagnose/index.ts';
 import { summarizeRungs } from './core/diagnose/rungs.ts';
-import { confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
+import { confirmFromChecks, confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import { describeDnsResolution, identifyDns, planDnsLookups, withClusterDomain, type DnsResolution } from './core/dns.ts';
 import type { ClusterFacts } from './core/facts.ts';
 import { planLadder, type RungPlan } from './core/plan.ts';
+import { natWithoutExec } from './core/parse-proxy.ts';
 import type { CleanupReport, Cluster, LocationStatus, Prober } from './ports.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
@@ -96,7 +97,11 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       const status = (await ready.get(locationKey(spec.where))) ?? { ready: false, reason: 'location was not planned' };
       await emit({ type: 'probe-started', probe: spec });
       let result: ProbeResult;
-      if (!status.ready) {
+      // A check nothing on the node can answer (Cilium's Service map) is answered without an exec: what to run instead.
+      const answered = spec.action.tool === 'nat-rules' ? natWithoutExec(spec.action.proxy, spec.where.kind === 'node-pod' ? spec.where.node : undefined) : undefined;
+      if (answered) {
+        result = { spec, observation: answered, durationMs: 0 };
+      } else if (!status.ready) {
         result = { spec, observation: { kind: 'could-not-run', reason: status.reason }, durationMs: 0 };
       } else {
         const t0 = clock.now();
@@ -185,7 +190,10 @@ function detectDatapath(facts: ClusterFacts, checks: readonly ProbeResult[]): Da
   const nodes = checks.flatMap((r) =>
     r.spec.check === 'links' && r.observation.kind === 'links' && r.spec.where.kind === 'node-pod' ? [{ node: r.spec.where.node, links: r.observation.links }] : [],
   );
-  return confirmOnNodes(api, nodes);
+  const read = checks.flatMap((r) =>
+    (r.observation.kind === 'nat-rules' || r.observation.kind === 'forward-policy') && r.spec.where.kind === 'node-pod' ? [{ node: r.spec.where.node, observation: r.observation }] : [],
+  );
+  return confirmFromChecks(confirmOnNodes(api, nodes), read);
 }
 
 /** The datapath with the DNS the source's resolv.conf led to, or why it is unsure. */

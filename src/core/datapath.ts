@@ -4,7 +4,7 @@
  * once per run from what the API shows (the CNI's DaemonSet, kube-proxy's ConfigMap) and confirmed from the nodes'
  * own interfaces; what neither settles is said to be unsure rather than guessed. Pure.
  */
-import type { NodeLink } from './model.ts';
+import type { NodeLink, ProbeObservation } from './model.ts';
 
 /** The pod network, as far as it matters for the checks. */
 export type PodNetwork = 'flannel' | 'calico-vxlan' | 'calico-ipip' | 'calico-bgp' | 'calico' | 'cilium' | 'cloud-routed' | 'unknown';
@@ -135,6 +135,33 @@ export function confirmOnNodes(api: Datapath, nodes: ReadonlyArray<{ node: strin
     out.serviceProxy = 'ipvs';
   }
   if (out.network === 'calico' && networks.length === 0) out.unsure.push("Calico's encapsulation (VXLAN, IP-in-IP or none) could not be read from the nodes");
+  return out;
+}
+
+/** A NAT or FORWARD check's observation on one node. */
+export interface NodeRuleCheck {
+  node: string;
+  observation: Extract<ProbeObservation, { kind: 'nat-rules' } | { kind: 'forward-policy' }>;
+}
+
+/**
+ * Settles what the rules on the nodes show: `iptablesBackend` is the backend that held kube-proxy's rules (the NAT
+ * check), else the one holding the FORWARD chain's rules when every node agrees; a service proxy the API left unknown
+ * is the one whose rules the NAT check found (the planner searched every mode for it).
+ */
+export function confirmFromChecks(d: Datapath, checks: readonly NodeRuleCheck[]): Datapath {
+  const out: Datapath = { ...d, evidence: [...d.evidence], unsure: [...d.unsure] };
+  const nat = checks.find((c) => c.observation.kind === 'nat-rules' && c.observation.proxy !== undefined);
+  const natObs = nat?.observation.kind === 'nat-rules' ? nat.observation : undefined;
+  if (nat && natObs?.proxy) {
+    const where = natObs.proxy === 'iptables' && natObs.backend ? `iptables-${natObs.backend}` : natObs.proxy;
+    if (natObs.present || natObs.backend !== undefined) out.evidence.push(`node ${nat.node}: kube-proxy's rules in ${where}`);
+    if (out.serviceProxy === 'unknown') out.serviceProxy = natObs.proxy;
+  }
+  const forward = new Set(checks.flatMap((c) => (c.observation.kind === 'forward-policy' && c.observation.backend !== undefined ? [c.observation.backend] : [])));
+  if (natObs?.proxy === 'iptables' && natObs.backend) out.iptablesBackend = natObs.backend;
+  else if (forward.size === 1) out.iptablesBackend = [...forward][0] as 'nft' | 'legacy';
+  else if (forward.size > 1) out.unsure.push('the nodes keep their FORWARD rules in different iptables backends');
   return out;
 }
 

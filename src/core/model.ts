@@ -98,6 +98,8 @@ export type ResolvedDestination =
       port: ResolvedServicePort;
       selector: Labels;
       endpoints: ResolvedEndpoint[];
+      /** `spec.internalTrafficPolicy`: `Local` sends a node's traffic only to endpoints on that node (absent: Cluster). */
+      internalTrafficPolicy?: 'Cluster' | 'Local';
     }
   | { kind: 'node'; name: string; ip: string; port: number; protocol: Protocol }
   | {
@@ -115,6 +117,12 @@ export interface ResolvedTargets {
   source: ResolvedSource;
   destination: ResolvedDestination;
 }
+
+/** The service proxy a NAT check reads: kube-proxy's modes, Cilium's eBPF replacement, or unknown (search them). */
+export type ServiceProxyMode = 'iptables' | 'nftables' | 'ipvs' | 'cilium' | 'unknown';
+
+/** Where iptables rules live: the nf_tables backend (iptables-nft) or the legacy x_tables one. */
+export type IptablesBackend = 'nft' | 'legacy';
 
 /** The rungs of the ladder, in the order they are climbed. */
 export const RUNG_IDS = ['dns', 'cluster-ip', 'pod-ip', 'same-node', 'node-origin'] as const;
@@ -160,8 +168,22 @@ export type ProbeAction =
       tool: 'resolv-conf';
     }
   | { tool: 'sysctl'; key: string }
-  | { tool: 'forward-policy' }
-  | { tool: 'nat-rules'; clusterIP: string; port: number; protocol: Protocol }
+  | {
+      tool: 'forward-policy';
+      /**
+       * Walk the FORWARD chain of both iptables backends for this flow (source address to each destination address),
+       * not just read its policy; absent: `iptables -S FORWARD`, the policy alone.
+       */
+      flow?: { from: string; to: string[] };
+    }
+  | {
+      tool: 'nat-rules';
+      clusterIP: string;
+      port: number;
+      protocol: Protocol;
+      /** The service proxy to read (the API's detection); absent: `iptables-save -t nat` alone, as kube-proxy's iptables mode. */
+      proxy?: ServiceProxyMode;
+    }
   | { tool: 'route-match'; /** Which routes of the main table cover this address (`ip -4 route list match`). */ address: string }
   | {
       tool: 'neighbor';
@@ -248,7 +270,21 @@ export type ProbeObservation =
       ndots?: number;
     }
   | { kind: 'sysctl'; key: string; value: string }
-  | { kind: 'forward-policy'; policy: string }
+  | {
+      kind: 'forward-policy';
+      /** The FORWARD chain's default policy (of the backend that decides, when both were read). */
+      policy: string;
+      /**
+       * What the walk of the chain's rules decided for the flow: accepted, dropped by the node's FORWARD setup, dropped
+       * by a NetworkPolicy agent's chain (`policy`: the policy enforced, no FORWARD fault), or a drop past rules it
+       * could not judge (`unsure`); absent when only the policy was read.
+       */
+      verdict?: 'accept' | 'drop' | 'policy' | 'unsure';
+      /** The iptables backend whose rules decided (or the one holding rules, when both accept). */
+      backend?: IptablesBackend;
+      /** The rule that decided, as `iptables -S` prints it, or `-P FORWARD DROP` for the policy. */
+      decidedBy?: string;
+    }
   | {
       kind: 'route';
       /** True when a route more specific than the default one covers the address. */
@@ -261,7 +297,28 @@ export type ProbeObservation =
       error?: string;
     }
   | { kind: 'neighbor'; ip: string; mac: string | null; state: string; dev?: string }
-  | { kind: 'nat-rules'; clusterIP: string; port: number; present: boolean; endpoints: string[] }
+  | {
+      kind: 'nat-rules';
+      clusterIP: string;
+      port: number;
+      present: boolean;
+      endpoints: string[];
+      /** The proxy whose rules were read and judged (absent: the old iptables-save reading). */
+      proxy?: 'iptables' | 'nftables' | 'ipvs';
+      /** iptables mode: the backend that held kube-proxy's rules. */
+      backend?: IptablesBackend;
+      /** The proxy knows the Service but drops it here: no endpoint at all, or none on this node (internalTrafficPolicy Local). */
+      drops?: 'no-endpoints' | 'no-local-endpoints';
+      /** What was read, e.g. `iptables-nft, iptables-legacy`, when the proxy was searched for. */
+      searched?: string;
+    }
+  | {
+      /** A check the plugin cannot run from its debug pods; `command` is what to run instead. */
+      kind: 'not-inspectable';
+      what: string;
+      reason: string;
+      command: string;
+    }
   | { kind: 'veth-peer'; ifindex: number }
   | { kind: 'loss'; sent: number; received: number; /** Average round trip of the answered pings. */ rttMs?: number }
   | { kind: 'bridge-ports'; ports: { ifindex: number; dev: string; bridge: string; hairpin: boolean }[] }
@@ -364,6 +421,7 @@ export const CAUSE_COMPONENTS = {
   SERVICE_NO_ENDPOINTS: 'service',
   SERVICE_NO_READY_ENDPOINTS: 'service',
   SERVICE_TARGET_PORT_MISMATCH: 'service',
+  SERVICE_NO_LOCAL_ENDPOINTS: 'service',
   DESTINATION_NOT_LISTENING: 'destination',
   DESTINATION_NOT_READY: 'destination',
   DNS_NO_ENDPOINTS: 'dns',

@@ -27,6 +27,11 @@ export function judgeNodeCheck(obs: ProbeObservation): NodeCheckJudgement {
     case 'sysctl':
       return obs.value === '0' ? 'fail' : 'ok';
     case 'forward-policy':
+      // The walk of the chain for this flow, when it ran, decides: a DROP policy the CNI's rules accept past is fine.
+      if (obs.verdict === 'accept') return 'ok';
+      if (obs.verdict === 'drop') return 'fail';
+      // NetworkPolicy enforced in FORWARD: worth a look (NETWORK_POLICY_DENY names it), no FORWARD fault.
+      if (obs.verdict === 'policy') return 'warn';
       return obs.policy === 'ACCEPT' ? 'ok' : 'warn';
     case 'route':
       return obs.present ? 'ok' : 'fail';
@@ -34,7 +39,10 @@ export function judgeNodeCheck(obs: ProbeObservation): NodeCheckJudgement {
       // No entry at all is normal (nothing talked to it lately); one that failed to resolve is worth a look.
       return obs.state === 'FAILED' || obs.state === 'INCOMPLETE' ? 'warn' : 'ok';
     case 'nat-rules':
-      return obs.present ? 'ok' : 'fail';
+      // kube-proxy dropping a Local Service on a node without a local endpoint is worth a look, not a missing rule.
+      return !obs.present ? 'fail' : obs.drops !== undefined ? 'warn' : 'ok';
+    case 'not-inspectable':
+      return 'not-run';
     case 'loss':
       // Every ping lost is the path being down (the ladder shows it); a real share lost is the fault itself.
       return isLossy(obs) ? 'fail' : obs.received === 0 ? 'warn' : 'ok';

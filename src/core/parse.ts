@@ -5,6 +5,7 @@
  */
 import { isIPv4 } from './address.ts';
 import type { NodeLink, ProbeAction, ProbeObservation, Protocol } from './model.ts';
+import { IPTABLES_BOTH_SCRIPT, natCommand, parseForwardWalk, parseProxyRules } from './parse-proxy.ts';
 
 /** What an exec returned; exitCode null means the command was killed. */
 export interface RawOutput {
@@ -82,9 +83,11 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
       if (!SAFE_KEY.test(action.key)) throw new Error(`unsafe sysctl key ${JSON.stringify(action.key)}`);
       return ['sysctl', '-n', action.key];
     case 'forward-policy':
-      return ['iptables', '-S', 'FORWARD'];
+      if (action.flow === undefined) return ['iptables', '-S', 'FORWARD'];
+      for (const a of [action.flow.from, ...action.flow.to]) safeIPv4(a);
+      return ['sh', '-c', IPTABLES_BOTH_SCRIPT];
     case 'nat-rules':
-      return ['iptables-save', '-t', 'nat'];
+      return action.proxy === undefined ? ['iptables-save', '-t', 'nat'] : natCommand(action.proxy);
     case 'route-match':
       return ['ip', '-4', 'route', 'list', 'match', safeIPv4(action.address)];
     case 'neighbor':
@@ -111,7 +114,9 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
 
 /** Parses a command's output into an observation according to the action that produced it. */
 export function parseProbeOutput(action: ProbeAction, raw: RawOutput): ProbeObservation {
-  const missing = detectNotRunnable(raw);
+  // The scripts that read several tools fence each one's output, so one missing tool is no reason to give up on all.
+  const sectioned = (action.tool === 'forward-policy' && action.flow !== undefined) || (action.tool === 'nat-rules' && action.proxy !== undefined && action.proxy !== 'nftables');
+  const missing = sectioned ? (raw.exitCode === 126 || raw.exitCode === 127 ? detectNotRunnable(raw) : null) : detectNotRunnable(raw);
   if (missing) return missing;
   switch (action.tool) {
     case 'tcp-connect':
@@ -123,9 +128,11 @@ export function parseProbeOutput(action: ProbeAction, raw: RawOutput): ProbeObse
     case 'sysctl':
       return parseSysctlOutput(raw, action.key);
     case 'forward-policy':
-      return parseForwardPolicy(raw);
+      return action.flow === undefined ? parseForwardPolicy(raw) : parseForwardWalk(raw, action.flow);
     case 'nat-rules':
-      return parseNatRules(raw, action.clusterIP, action.port, action.protocol);
+      if (action.proxy === undefined) return parseNatRules(raw, action.clusterIP, action.port, action.protocol);
+      if (action.proxy === 'cilium') return { kind: 'could-not-run', reason: "Cilium's Service map is read in its agent, not from a node's debug pod" };
+      return parseProxyRules(raw, action.proxy, action.clusterIP, action.port, action.protocol);
     case 'route-match':
       return parseRouteMatch(raw);
     case 'neighbor':

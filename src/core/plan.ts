@@ -3,6 +3,7 @@
  * does not apply. Running the plan is run.ts's job; turning actions into argv is parse.ts's.
  */
 import { isIPv4 } from './address.ts';
+import { detectFromApi } from './datapath.ts';
 import type { ClusterFacts } from './facts.ts';
 import {
   defaultDebugNamespace,
@@ -204,13 +205,18 @@ function planNodeChecks(
   const destNodes = dest.kind === 'node' ? [dest.name] : [...new Set(podTargets.flatMap((t) => (t.node ? [t.node] : [])))];
   const nodes = [...new Set([sourceNode, ...destNodes])];
   const checks: ProbeSpec[] = [];
+  // With the API's datapath facts (every run against a cluster), the NAT check reads the proxy the API names and the
+  // FORWARD check walks the chain of both iptables backends for this flow; without them, the iptables reading alone.
+  const proxy = facts.datapath ? detectFromApi(facts.datapath).serviceProxy : undefined;
+  const flowTo = [...new Set(podTargets.map((t) => t.host))].filter(isIPv4);
+  const flow = facts.datapath && isIPv4(source.ip) && flowTo.length > 0 ? { from: source.ip, to: flowTo } : undefined;
   const check = (node: string, check: NodeCheckId, id: string, action: ProbeAction, about?: ObjectRef): void =>
     void checks.push(spec('node-checks', `${node}:${id}`, hostPod(node), action, { check, ...(about ? { about } : {}) }));
 
   for (const node of nodes) {
     check(node, 'ip-forward', 'ip-forward', { tool: 'sysctl', key: 'net.ipv4.ip_forward' });
     check(node, 'bridge-nf', 'bridge-nf', { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' });
-    check(node, 'forward-policy', 'forward-policy', { tool: 'forward-policy' });
+    check(node, 'forward-policy', 'forward-policy', flow ? { tool: 'forward-policy', flow } : { tool: 'forward-policy' });
     // The node's interfaces say which pod network it runs (and confirm what the API suggested).
     check(node, 'links', 'links', { tool: 'links' });
   }
@@ -249,6 +255,7 @@ function planNodeChecks(
       clusterIP: dest.clusterIP,
       port: dest.port.port,
       protocol: dest.port.protocol,
+      ...(proxy !== undefined ? { proxy } : {}),
     });
   }
   // Full-size pings across the overlay in both directions: a node whose overlay MTU exceeds the path loses its own

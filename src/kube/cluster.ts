@@ -321,6 +321,7 @@ async function resolveService(api: KubeApi, svc: V1Service, portRef: PortRef | u
       port,
       selector,
       endpoints,
+      ...(svc.spec?.internalTrafficPolicy === 'Local' ? { internalTrafficPolicy: 'Local' as const } : {}),
     },
     servicePods,
   };

@@ -183,7 +183,8 @@ function describeCheck(p: ProbeEntry): string {
     case 'sysctl':
       return `${obs.key} = ${obs.value}`;
     case 'forward-policy':
-      return `FORWARD policy ${obs.policy}`;
+      // A walked chain says what became of the flow; the policy alone is just the policy.
+      return obs.verdict === undefined ? `FORWARD policy ${obs.policy}` : describeObservation(obs);
     case 'could-not-run':
       return `${p.spec.check ?? p.spec.id} could not run`;
     default:

@@ -115,6 +115,15 @@ describe('applyEvent', () => {
     expect(after.rows.find((r) => r.key === 'node:node-2')).toMatchObject({ status: 'failed', summary: expect.stringContaining('neighbor: 10.244.2.7 lladdr 02:00:5e:00:de:ad PERMANENT') });
   });
 
+  it("says what the walked FORWARD chain did to the flow in a node row, not just its policy", async () => {
+    const dropped = (spec: Parameters<typeof healthyAnswer>[0]) =>
+      spec.action.tool === 'forward-policy' && spec.where.kind === 'node-pod' && spec.where.node === 'node-2'
+        ? ({ kind: 'forward-policy', policy: 'DROP', verdict: 'drop', backend: 'legacy', decidedBy: '-P FORWARD DROP' } as const)
+        : healthyAnswer(spec);
+    const s = replayEvents(await eventsOf(dropped));
+    expect(s.rows.find((r) => r.key === 'node:node-2')).toMatchObject({ status: 'failed', summary: expect.stringContaining('FORWARD policy DROP; this flow is dropped by -P FORWARD DROP (iptables-legacy)') });
+  });
+
   it('files a check the source pod ran under the source node, not a separate row', async () => {
     const s = replayEvents(await eventsOf(healthyAnswer));
     expect(s.rows.map((r) => r.key).filter((k) => k.startsWith('node:'))).toEqual(['node:node-1', 'node:node-2']);

@@ -1,6 +1,6 @@
 /** Datapath detection: what the API shows, confirmed by the nodes' interfaces; unsure rather than guessed. */
 import { describe, expect, it } from 'vitest';
-import { confirmOnNodes, describeDatapath, detectFromApi, type DatapathApiFacts } from '../../src/core/datapath.ts';
+import { confirmFromChecks, confirmOnNodes, describeDatapath, detectFromApi, type DatapathApiFacts, type NodeRuleCheck } from '../../src/core/datapath.ts';
 import type { NodeLink } from '../../src/core/model.ts';
 
 const api = (over: Partial<DatapathApiFacts>): DatapathApiFacts => ({ daemonSets: [], unreadable: [], ...over });
@@ -65,5 +65,33 @@ describe('confirmOnNodes', () => {
   it('describes itself in one line', () => {
     const d = confirmOnNodes(detectFromApi(api({ kubeProxy: { mode: 'nftables' } })), [{ node: 'n', links: flannelNode }]);
     expect(describeDatapath(d)).toBe('flannel · kube-proxy nftables');
+  });
+});
+
+describe('confirmFromChecks', () => {
+  const nat = (over: Partial<Extract<NodeRuleCheck['observation'], { kind: 'nat-rules' }>>): NodeRuleCheck => ({
+    node: 'node-1',
+    observation: { kind: 'nat-rules', clusterIP: '10.96.0.2', port: 80, present: true, endpoints: ['10.244.2.2:8080'], ...over },
+  });
+  const fwd = (node: string, backend: 'nft' | 'legacy'): NodeRuleCheck => ({ node, observation: { kind: 'forward-policy', policy: 'ACCEPT', verdict: 'accept', backend } });
+
+  it("takes the backend that held kube-proxy's rules over the FORWARD chain's", () => {
+    const d = confirmFromChecks(detectFromApi(api({ kubeProxy: { mode: 'iptables' } })), [nat({ proxy: 'iptables', backend: 'legacy' }), fwd('node-1', 'nft')]);
+    expect(d).toMatchObject({ serviceProxy: 'iptables', iptablesBackend: 'legacy' });
+    expect(d.evidence).toContain("node node-1: kube-proxy's rules in iptables-legacy");
+  });
+
+  it("takes the FORWARD chain's backend when kube-proxy writes no iptables rules (nftables mode), and says when nodes disagree", () => {
+    expect(confirmFromChecks(detectFromApi(api({ kubeProxy: { mode: 'nftables' } })), [nat({ proxy: 'nftables' }), fwd('node-1', 'nft'), fwd('node-2', 'nft')])).toMatchObject({ iptablesBackend: 'nft' });
+    const split = confirmFromChecks(detectFromApi(api({ kubeProxy: { mode: 'nftables' } })), [fwd('node-1', 'nft'), fwd('node-2', 'legacy')]);
+    expect(split.iptablesBackend).toBe('unknown');
+    expect(split.unsure).toContain('the nodes keep their FORWARD rules in different iptables backends');
+  });
+
+  it('names a proxy the API left unknown from the rules the search found, and leaves a known one alone', () => {
+    expect(confirmFromChecks(detectFromApi(api({})), [nat({ proxy: 'nftables' })]).serviceProxy).toBe('nftables');
+    expect(confirmFromChecks(detectFromApi(api({ kubeProxy: { mode: 'ipvs' } })), [nat({ proxy: 'iptables', backend: 'nft' })]).serviceProxy).toBe('ipvs');
+    // The policy-only reading (no proxy) settles nothing.
+    expect(confirmFromChecks(detectFromApi(api({})), [nat({})])).toMatchObject({ serviceProxy: 'unknown', iptablesBackend: 'unknown' });
   });
 });

@@ -154,6 +154,59 @@ CASES.push({
   },
 });
 
+// The service proxy and FORWARD checks as the planner builds them with the API's datapath facts, captured by
+// capture-lab.ts in the spec.cluster scenarios (scenario in brackets): shop/web is 10.96.0.2:80, default/client
+// 10.244.1.3 on node-1, shop/web-1 10.244.2.2:8080 on node-2.
+const natAs = (proxy: 'iptables' | 'nftables' | 'ipvs' | 'unknown', clusterIP = '10.96.0.2', port = 80, protocol: 'TCP' | 'UDP' = 'TCP'): ProbeAction => ({ tool: 'nat-rules', clusterIP, port, protocol, proxy });
+const walk: ProbeAction = { tool: 'forward-policy', flow: { from: '10.244.1.3', to: ['10.244.2.2'] } };
+const web = { kind: 'nat-rules', clusterIP: '10.96.0.2', port: 80 } as const;
+CASES.push(
+  // [healthy-nftables] node-1: service-ips → service-KHN6ECMT-shop/web/tcp/http → endpoint-… dnat to 10.244.2.2:8080.
+  { tool: 'nft', file: 'kube-proxy-healthy', action: natAs('nftables'), want: { ...web, present: true, endpoints: ['10.244.2.2:8080'], proxy: 'nftables' } },
+  { tool: 'nft', file: 'kube-proxy-healthy', action: natAs('nftables', '10.96.0.10', 53, 'UDP'), want: { kind: 'nat-rules', clusterIP: '10.96.0.10', port: 53, present: true, endpoints: ['10.244.1.2:53'], proxy: 'nftables' } },
+  { tool: 'nft', file: 'kube-proxy-healthy', action: natAs('nftables', '10.96.0.2', 81), want: { kind: 'nat-rules', clusterIP: '10.96.0.2', port: 81, present: false, endpoints: [], proxy: 'nftables' } },
+  // [kube-proxy-rules-missing-nftables] node-1's table lacks shop/web.
+  { tool: 'nft', file: 'kube-proxy-rules-missing', action: natAs('nftables'), want: { ...web, present: false, endpoints: [], proxy: 'nftables' } },
+  // [internal-traffic-local-nftables, test/e2e/scenarios] shop/web Local: node-1 has no local endpoint, a `drop` (with
+  // its comment) in no-endpoint-services; node-2 sends it to a local-… chain.
+  { tool: 'nft', file: 'kube-proxy-no-local-endpoints', action: natAs('nftables'), want: { ...web, present: true, endpoints: [], proxy: 'nftables', drops: 'no-local-endpoints' } },
+  { tool: 'nft', file: 'kube-proxy-local-chain', action: natAs('nftables'), want: { ...web, present: true, endpoints: ['10.244.2.2:8080'], proxy: 'nftables' } },
+  // An unknown proxy searched: [healthy-nftables] found in nftables, [healthy-legacy-iptables] in iptables-legacy.
+  { tool: 'proxy-search', file: 'nftables-found', action: natAs('unknown'), want: { ...web, present: true, endpoints: ['10.244.2.2:8080'], proxy: 'nftables' } },
+  { tool: 'proxy-search', file: 'iptables-legacy-found', action: natAs('unknown'), want: { ...web, present: true, endpoints: ['10.244.2.2:8080'], proxy: 'iptables', backend: 'legacy' } },
+  { tool: 'proxy-search', file: 'nftables-found', action: natAs('unknown', '10.96.0.99'), want: { kind: 'nat-rules', clusterIP: '10.96.0.99', port: 80, present: false, endpoints: [], proxy: 'nftables', searched: 'iptables-nft, iptables-legacy, nftables' } },
+  // iptables mode reads both backends: [healthy-legacy-iptables] the rules are in legacy only.
+  { tool: 'iptables-both', file: 'nat-legacy', action: natAs('iptables'), want: { ...web, present: true, endpoints: ['10.244.2.2:8080'], proxy: 'iptables', backend: 'legacy' } },
+  // [internal-traffic-local] node-2 has the local endpoint (KUBE-SVL-*); node-1 has none: a filter DROP, no nat rule.
+  { tool: 'iptables-both', file: 'nat-svl', action: natAs('iptables'), want: { ...web, present: true, endpoints: ['10.244.2.2:8080'], proxy: 'iptables', backend: 'nft' } },
+  { tool: 'iptables-both', file: 'nat-no-local-endpoints', action: natAs('iptables'), want: { ...web, present: true, endpoints: [], proxy: 'iptables', backend: 'nft', drops: 'no-local-endpoints' } },
+  // The FORWARD chain walked for client → web-1: [healthy-nftables] flannel's rules in nft, policy ACCEPT;
+  // [healthy-legacy-iptables] in legacy; [healthy-forward-drop] policy DROP, FLANNEL-FWD accepts the flow;
+  // [forward-policy-drop-with-accept-rules] node-2's accept rules flushed: the DROP policy decides.
+  { tool: 'iptables-both', file: 'forward-flannel-nft', action: walk, want: { kind: 'forward-policy', policy: 'ACCEPT', verdict: 'accept', backend: 'nft' } },
+  { tool: 'iptables-both', file: 'forward-legacy', action: walk, want: { kind: 'forward-policy', policy: 'ACCEPT', verdict: 'accept', backend: 'legacy' } },
+  { tool: 'iptables-both', file: 'forward-drop-accepted', action: walk, want: { kind: 'forward-policy', policy: 'DROP', verdict: 'accept', backend: 'nft' } },
+  { tool: 'iptables-both', file: 'forward-drop-rules-flushed', action: walk, want: { kind: 'forward-policy', policy: 'DROP', verdict: 'drop', backend: 'nft', decidedBy: '-P FORWARD DROP' } },
+  // The same flow from outside the pod network: FLANNEL-FWD accepts only 10.244.0.0/16, KUBE-FORWARD only marked or
+  // established packets, so the DROP policy decides.
+  { tool: 'iptables-both', file: 'forward-drop-accepted', action: { tool: 'forward-policy', flow: { from: '172.31.0.99', to: ['192.168.7.7'] } }, want: { kind: 'forward-policy', policy: 'DROP', verdict: 'drop', backend: 'nft', decidedBy: '-P FORWARD DROP' } },
+  // [network-policy-deny] node-1: the NetworkPolicy agent's NETPOL-* chains drop client → web-2 (10.244.1.4): the
+  // policy enforced, not the node's FORWARD setup.
+  {
+    tool: 'iptables-both', file: 'forward-netpol-deny', action: { tool: 'forward-policy', flow: { from: '10.244.1.3', to: ['10.244.2.2', '10.244.1.4'] } },
+    want: { kind: 'forward-policy', policy: 'ACCEPT', verdict: 'policy', backend: 'nft', decidedBy: '-A NETPOL-I-a3a26768b1598260 -m comment --comment "shop/web-2 ingress not allowed" -j DROP' },
+  },
+  { tool: 'iptables-both', file: 'forward-netpol-deny', action: walk, want: { kind: 'forward-policy', policy: 'ACCEPT', verdict: 'accept', backend: 'nft' } },
+  // IPVS cannot be built on this kernel (no ip_vs): outputs quoted from kubernetes' own docs, in the IPVS_SCRIPT
+  // framing. blog-nginx-service: kubernetes.io/blog/2018/07/09 "IPVS-Based In-Cluster Load Balancing Deep Dive" (its
+  // `ip addr` kube-ipvs0 and `ipvsadm -ln`); readme-kubernetes-kube-dns: kubernetes/kubernetes pkg/proxy/ipvs/README.md
+  // "Check IPVS proxy rules" (no kube-ipvs0 listing quoted: the script's second section is left out).
+  { tool: 'ipvs', file: 'blog-nginx-service', action: natAs('ipvs', '10.102.128.4', 3080), want: { kind: 'nat-rules', clusterIP: '10.102.128.4', port: 3080, present: true, endpoints: ['10.244.0.235:8080', '10.244.1.237:8080'], proxy: 'ipvs' } },
+  { tool: 'ipvs', file: 'blog-nginx-service', action: natAs('ipvs', '10.102.128.4', 80), want: { kind: 'nat-rules', clusterIP: '10.102.128.4', port: 80, present: false, endpoints: [], proxy: 'ipvs' } },
+  { tool: 'ipvs', file: 'readme-kubernetes-kube-dns', action: natAs('ipvs', '10.0.0.10', 53, 'UDP'), want: { kind: 'nat-rules', clusterIP: '10.0.0.10', port: 53, present: true, endpoints: ['172.17.0.2:53'], proxy: 'ipvs' } },
+  { tool: 'ipvs', file: 'readme-kubernetes-kube-dns', action: natAs('ipvs', '10.0.0.1', 443), want: { kind: 'nat-rules', clusterIP: '10.0.0.1', port: 443, present: true, endpoints: ['192.168.0.1:6443'], proxy: 'ipvs' } },
+);
+
 const PINGS: { file: string; size: number; want: ProbeObservation }[] = [
   { file: 'small-passed', size: 56, want: { kind: 'mtu', size: 56, passed: true } },
   { file: 'fits-passed', size: 1422, want: { kind: 'mtu', size: 1422, passed: true } },

@@ -58,6 +58,14 @@ const bridgePorts = (...ports: [number, boolean][]) =>
   probe('node-checks', { tool: 'bridge-ports' }, { kind: 'bridge-ports', ports: ports.map(([ifindex, hairpin]) => ({ ifindex, dev: `veth${ifindex}`, bridge: 'cni0', hairpin })) }, { node: 'node-2', check: 'hairpin' });
 /** The ping burst from node-1 across the overlay to web-1: `received` of 50 came back. */
 const lossBurst = (received: number) => probe('node-checks', { tool: 'packet-loss', address: '10.244.2.7' }, { kind: 'loss', sent: 50, received, rttMs: 0.4 }, { node: 'node-1', check: 'loss' });
+/** The Service as internalTrafficPolicy Local, its one ready endpoint (web-1) on node-2. */
+const localTargets: ResolvedTargets = { ...targets, destination: { ...webService, endpoints: webService.endpoints.slice(0, 1), internalTrafficPolicy: 'Local' } };
+/** node-1's (or another node's) NAT check for 10.96.1.1:80 as a proxy mode read it. */
+const natCheck = (obs: Omit<Extract<ProbeObservation, { kind: 'nat-rules' }>, 'kind' | 'clusterIP' | 'port'>, node = 'node-1') =>
+  probe('node-checks', { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 80, protocol: 'TCP', ...(obs.proxy ? { proxy: obs.proxy } : {}) }, { kind: 'nat-rules', clusterIP: '10.96.1.1', port: 80, ...obs }, { node, check: 'nat-rules' });
+/** A FORWARD check that walked the chain for client → web-1 and reached this verdict. */
+const forwardWalked = (node: string, policy: string, verdict: 'accept' | 'drop') =>
+  probe('node-checks', { tool: 'forward-policy', flow: { from: '10.244.1.5', to: ['10.244.2.7'] } }, { kind: 'forward-policy', policy, verdict, backend: 'nft', ...(verdict === 'drop' ? { decidedBy: `-P FORWARD ${policy}` } : {}) }, { node, check: 'forward-policy' });
 export const notRun = (rung: RungId, reason: string) => probe(rung, { tool: 'tcp-connect', host: '10.96.1.1', port: 80 }, { kind: 'could-not-run', reason });
 
 export const healthyData = () => [dnsSearch({ kind: 'resolved', ips: ['10.96.1.1'] }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok), sameNode(ok), nodeOrigin('node-1', ok), nodeOrigin('node-2', ok)];
@@ -439,5 +447,54 @@ export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; c
     name: 'could not run the DNS rung only: still healthy when the path works',
     in: input({ observations: [probe('dns', { tool: 'dns-lookup', name: 'web' }, { kind: 'could-not-run', reason: 'dig missing' }), clusterIp(ok), podIp(ok)] }),
     cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0,
+  },
+
+  // internalTrafficPolicy Local (kubernetes docs, Service Internal Traffic Policy): the source's node has no ready
+  // endpoint, so kube-proxy there drops the ClusterIP while the pod answers directly.
+  {
+    name: 'SERVICE_NO_LOCAL_ENDPOINTS: internalTrafficPolicy Local, no ready endpoint on the source node',
+    in: input({
+      targets: localTargets,
+      observations: [clusterIp(timeout), podIp(ok), sameNode(ok)],
+      nodeChecks: [natCheck({ present: true, endpoints: [], proxy: 'iptables', backend: 'nft', drops: 'no-local-endpoints' })],
+    }),
+    cause: 'SERVICE_NO_LOCAL_ENDPOINTS', component: 'service', status: 'broken', node: 'node-1', object: 'Service/shop/web', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING', 'CONNECTION_FAILED'],
+  },
+  {
+    name: 'healthy: internalTrafficPolicy Local without a local endpoint, but the ClusterIP answered (only a note)',
+    in: input({ targets: localTargets, observations: healthyData() }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, present: ['SERVICE_NO_LOCAL_ENDPOINTS'],
+  },
+  {
+    name: 'healthy: internalTrafficPolicy Local from a node with a ready local endpoint',
+    in: input({
+      targets: { ...localTargets, source: { ...(clientPod as Extract<ResolvedTargets['source'], { kind: 'pod' }>), node: 'node-2', ip: '10.244.2.9' } },
+      observations: healthyData(),
+      nodeChecks: [natCheck({ present: true, endpoints: ['10.244.2.7:8080'], proxy: 'iptables', backend: 'nft' }, 'node-2')],
+    }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['SERVICE_NO_LOCAL_ENDPOINTS'],
+  },
+  {
+    name: 'FORWARD policy DROP whose accept rules take the flow is no fault, even while the ClusterIP fails',
+    in: input({
+      observations: [clusterIp(timeout), podIp(ok), sameNode(ok)],
+      nodeChecks: [forwardWalked('node-1', 'DROP', 'accept'), forwardWalked('node-2', 'DROP', 'accept'), natCheck({ present: false, endpoints: [], proxy: 'nftables' })],
+    }),
+    cause: 'SERVICE_PROXY_RULES_MISSING', component: 'kube-proxy', status: 'broken', node: 'node-1', exit: 1, absent: ['NODE_FORWARD_DROP'],
+  },
+  {
+    name: 'NODE_FORWARD_DROP when the walk of the FORWARD chain ends in DROP for the flow',
+    in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [forwardWalked('node-1', 'DROP', 'accept'), forwardWalked('node-2', 'DROP', 'drop')] }),
+    cause: 'NODE_FORWARD_DROP', component: 'node', status: 'broken', node: 'node-2', exit: 1, absent: ['OVERLAY_BLOCKED'],
+  },
+  {
+    name: 'healthy: a service proxy the plugin cannot inspect (Cilium) is no failure',
+    in: input({
+      observations: healthyData(),
+      nodeChecks: [
+        probe('node-checks', { tool: 'nat-rules', clusterIP: '10.96.1.1', port: 80, protocol: 'TCP', proxy: 'cilium' }, { kind: 'not-inspectable', what: "Cilium's Service map", reason: 'eBPF', command: 'cilium-dbg service list' }, { node: 'node-1', check: 'nat-rules' }),
+      ],
+    }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['CHECKS_COULD_NOT_RUN'],
   },
 ];

@@ -29,6 +29,7 @@ export function classifyObservation(obs: ProbeObservation): Outcome {
     case 'bridge-ports':
     case 'links':
     case 'loss':
+    case 'not-inspectable':
       return 'value';
     default:
       return classifyFailure(obs) === undefined ? 'ok' : 'fail';
@@ -68,6 +69,7 @@ export function classifyFailure(obs: ProbeObservation): Failure | undefined {
     case 'bridge-ports':
     case 'links':
     case 'loss':
+    case 'not-inspectable':
       return undefined;
     default: {
       const never: never = obs;
@@ -154,8 +156,25 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
       ].join(', ');
     case 'sysctl':
       return `${obs.key} = ${obs.value}`;
-    case 'forward-policy':
-      return `FORWARD policy ${obs.policy}`;
+    case 'forward-policy': {
+      const where = obs.backend ? ` (iptables-${obs.backend})` : '';
+      switch (obs.verdict) {
+        case undefined:
+          return `FORWARD policy ${obs.policy}`;
+        case 'accept':
+          return `FORWARD policy ${obs.policy}; this flow is accepted${where}`;
+        case 'drop':
+          return `FORWARD policy ${obs.policy}; this flow is dropped by ${obs.decidedBy ?? 'the chain'}${where}`;
+        case 'policy':
+          return `FORWARD policy ${obs.policy}; this flow is dropped by a NetworkPolicy agent's rule ${obs.decidedBy ?? ''}${where}`;
+        case 'unsure':
+          return `FORWARD policy ${obs.policy}; this flow reaches ${obs.decidedBy ?? 'a drop'}${where}, past rules netdebug cannot judge`;
+        default: {
+          const never: never = obs.verdict;
+          throw new Error(`unknown FORWARD verdict ${JSON.stringify(never)}`);
+        }
+      }
+    }
     case 'route':
       return obs.present
         ? `route ${obs.route ? `${obs.route} ` : ''}${describeHop(obs)}`
@@ -165,8 +184,16 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
     case 'neighbor':
       if (obs.mac) return `${obs.ip} lladdr ${obs.mac} ${obs.state}`;
       return obs.state === 'NONE' ? `no entry for ${obs.ip} (the node has not talked to it lately)` : `${obs.ip} ${obs.state}, no address`;
-    case 'nat-rules':
-      return obs.present ? `NAT rules present, endpoints ${obs.endpoints.join(', ') || 'none'}` : 'no NAT rules';
+    case 'nat-rules': {
+      const mode = obs.proxy === undefined ? '' : obs.proxy === 'iptables' ? ` (iptables${obs.backend ? `-${obs.backend}` : ''})` : ` (${obs.proxy})`;
+      const searched = obs.searched ? `; read: ${obs.searched}` : '';
+      if (!obs.present) return `no NAT rules${mode}${searched}`;
+      if (obs.drops === 'no-local-endpoints') return `kube-proxy drops it here: no local endpoints (internalTrafficPolicy Local)${mode}`;
+      if (obs.drops === 'no-endpoints') return `kube-proxy rejects it: no endpoints${mode}`;
+      return `NAT rules present${mode}, endpoints ${obs.endpoints.join(', ') || 'none'}`;
+    }
+    case 'not-inspectable':
+      return `not inspectable here: ${obs.reason}; run: ${obs.command}`;
     case 'loss':
       return `${obs.received}/${obs.sent} answered (${lossPercent(obs)}% lost)${obs.rttMs !== undefined ? `, ${obs.rttMs} ms average round trip` : ''}`;
     case 'veth-peer':

@@ -8,17 +8,18 @@
  * | rank | causes | why here |
  * |---|---|---|
  * | 1-4 | SERVICE_NO_ENDPOINTS, SERVICE_NO_READY_ENDPOINTS, SERVICE_TARGET_PORT_MISMATCH, DESTINATION_NOT_READY | the API objects themselves say traffic cannot arrive: nothing below them can be the answer |
- * | 5 | NODE_NOT_READY | a whole node down explains everything on it |
- * | 6-11 | NODE_IP_FORWARD_DISABLED, NODE_FORWARD_DROP, NODE_BRIDGE_NF_DISABLED, NODE_ROUTE_MISSING, NODE_NEIGHBOR_STALE, NODE_HAIRPIN_DISABLED | a node setting read on the node: a definite misconfiguration, upstream of every timeout |
- * | 12 | NETWORK_POLICY_DENY | a prediction from the API, proven only by the timeouts it explains |
- * | 13 | SERVICE_PROXY_RULES_MISSING | the ClusterIP fails while the pods answer: a narrower fault than the node's own settings |
- * | 14 | DESTINATION_NOT_LISTENING | the packet arrived and was refused: the application |
- * | 15-17 | OVERLAY_BLOCKED, OVERLAY_PACKET_LOSS, PATH_MTU_MISMATCH | the path between nodes, named when the nodes' own checks are clean |
- * | 18 | NODE_LOCAL_DNS_DOWN | name resolution, the narrowest DNS fault: one node's cache fails while the cluster DNS behind it answers, so no DNS fault below can be the answer |
- * | 19-22 | DNS_NO_ENDPOINTS, DNS_SERVER_UNRESPONSIVE, DNS_SERVER_FAILURE, DNS_NAME_NOT_FOUND | name resolution: downstream of a network that fails for everything |
- * | 23 | CONNECTION_FAILED | a failure nothing explains |
- * | 24 | CHECKS_COULD_NOT_RUN | could not look |
- * | 25 | HEALTHY | nothing found |
+ * | 5 | SERVICE_NO_LOCAL_ENDPOINTS | the API says the Service (internalTrafficPolicy Local) has ready endpoints, none on the source's node: narrower than a Service with none at all, and it explains the ClusterIP's failures before any node setting |
+ * | 6 | NODE_NOT_READY | a whole node down explains everything on it |
+ * | 7-12 | NODE_IP_FORWARD_DISABLED, NODE_FORWARD_DROP, NODE_BRIDGE_NF_DISABLED, NODE_ROUTE_MISSING, NODE_NEIGHBOR_STALE, NODE_HAIRPIN_DISABLED | a node setting read on the node: a definite misconfiguration, upstream of every timeout |
+ * | 13 | NETWORK_POLICY_DENY | a prediction from the API, proven only by the timeouts it explains |
+ * | 14 | SERVICE_PROXY_RULES_MISSING | the ClusterIP fails while the pods answer: a narrower fault than the node's own settings |
+ * | 15 | DESTINATION_NOT_LISTENING | the packet arrived and was refused: the application |
+ * | 16-18 | OVERLAY_BLOCKED, OVERLAY_PACKET_LOSS, PATH_MTU_MISMATCH | the path between nodes, named when the nodes' own checks are clean |
+ * | 19 | NODE_LOCAL_DNS_DOWN | name resolution, the narrowest DNS fault: one node's cache fails while the cluster DNS behind it answers, so no DNS fault below can be the answer |
+ * | 20-23 | DNS_NO_ENDPOINTS, DNS_SERVER_UNRESPONSIVE, DNS_SERVER_FAILURE, DNS_NAME_NOT_FOUND | name resolution: downstream of a network that fails for everything |
+ * | 24 | CONNECTION_FAILED | a failure nothing explains |
+ * | 25 | CHECKS_COULD_NOT_RUN | could not look |
+ * | 26 | HEALTHY | nothing found |
  *
  * 3. Ties (two findings of one cause, e.g. on two nodes): the one whose evidence the ladder met first (the position of
  *    its first cited probe in the run's plan), then by node, object and summary, so equal inputs give equal output
@@ -32,6 +33,7 @@ export const CAUSE_RANK: readonly Cause[] = [
   'SERVICE_NO_READY_ENDPOINTS',
   'SERVICE_TARGET_PORT_MISMATCH',
   'DESTINATION_NOT_READY',
+  'SERVICE_NO_LOCAL_ENDPOINTS',
   'NODE_NOT_READY',
   'NODE_IP_FORWARD_DISABLED',
   'NODE_FORWARD_DROP',

@@ -22,6 +22,7 @@ import { rule as overlayBlocked } from './overlay-blocked.ts';
 import { rule as overlayPacketLoss } from './overlay-packet-loss.ts';
 import { rule as pathMtuMismatch } from './path-mtu-mismatch.ts';
 import { rule as serviceNoEndpoints } from './service-no-endpoints.ts';
+import { rule as serviceNoLocalEndpoints } from './service-no-local-endpoints.ts';
 import { rule as serviceNoReadyEndpoints } from './service-no-ready-endpoints.ts';
 import { rule as serviceProxyRulesMissing } from './service-proxy-rules-missing.ts';
 import { rule as serviceTargetPortMismatch } from './service-target-port-mismatch.ts';
@@ -31,6 +32,7 @@ export const RULES: readonly Rule[] = [
   serviceNoEndpoints,
   serviceNoReadyEndpoints,
   serviceTargetPortMismatch,
+  serviceNoLocalEndpoints,
   destinationNotReady,
   nodeNotReady,
   networkPolicyDeny,

@@ -3,6 +3,7 @@
  * rules"; seed 001 and 003, kube-proxy): the ClusterIP fails from the source node while its pods answer directly, or the
  * node's NAT table has no rule for the ClusterIP. Named only when no node fault or API finding explains the failure.
  */
+import type { ProbeResult } from '../../model.ts';
 import type { DiagnosisContext } from '../context.ts';
 import type { Rule, RuleFinding } from '../rule.ts';
 import { cite, hasRoot } from '../rule.ts';
@@ -12,6 +13,8 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
   const podPasses = ctx.passing(ctx.rung('pod-ip'));
   const natChecks = ctx.nodeChecks.filter((r) => r.observation.kind === 'nat-rules' && ctx.nodeOf(r) === ctx.sourceNode);
   const natMissing = natChecks.filter((r) => r.observation.kind === 'nat-rules' && !r.observation.present);
+  // The mode actually read decides the hints (its own command).
+  const mode = natChecks.map((r) => r.observation).find((o) => o.kind === 'nat-rules' && o.proxy !== undefined);
   if (clusterFails.length === 0 || hasRoot(prior) || (podPasses.length === 0 && natMissing.length === 0)) return [];
   const dest = ctx.targets.destination;
   const node = ctx.sourceNode;
@@ -28,12 +31,33 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
         ...natChecks.map((r) => ({ probe: r.spec.id, role: natMissing.includes(r) ? ('cause' as const) : ('reference' as const) })),
       ],
       hints: [
-        `on node ${node}: iptables-save -t nat | grep ${dest.kind === 'service' ? dest.clusterIP : 'KUBE-SERVICES'}`,
+        `on node ${node}: ${inspectCommand(mode, dest.kind === 'service' ? dest.clusterIP : undefined, dest.kind === 'service' ? dest.port.port : undefined)}`,
         `kubectl -n kube-system get pods -l k8s-app=kube-proxy -o wide --field-selector spec.nodeName=${node}`,
         `restart kube-proxy on ${node}: kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=${node}`,
       ],
     },
   ];
+}
+
+/** The command that shows the Service's rules in the proxy mode the check read. */
+function inspectCommand(obs: ProbeResult['observation'] | undefined, clusterIP: string | undefined, port: number | undefined): string {
+  const proxy = obs?.kind === 'nat-rules' ? obs.proxy : undefined;
+  switch (proxy) {
+    case 'nftables':
+      return `nft list table ip kube-proxy | grep ${clusterIP ?? 'service-ips'}`;
+    case 'ipvs':
+      return clusterIP !== undefined && port !== undefined ? `ipvsadm -Ln -t ${clusterIP}:${port}; ip addr show dev kube-ipvs0` : 'ipvsadm -Ln';
+    case 'iptables': {
+      const backend = obs?.kind === 'nat-rules' && obs.backend ? `iptables-${obs.backend}-save` : 'iptables-save';
+      return `${backend} -t nat | grep ${clusterIP ?? 'KUBE-SERVICES'}`;
+    }
+    case undefined:
+      return `iptables-save -t nat | grep ${clusterIP ?? 'KUBE-SERVICES'}`;
+    default: {
+      const never: never = proxy;
+      throw new Error(`unknown proxy ${JSON.stringify(never)}`);
+    }
+  }
 }
 
 /** The rule. */

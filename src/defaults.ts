@@ -9,3 +9,8 @@ export const DEFAULT_IMAGE = 'nicolaka/netshoot:v0.13';
 export const OUTPUT_MODES = ['tui', 'text', 'json', 'ndjson'] as const;
 /** How the result is shown. */
 export type OutputMode = (typeof OUTPUT_MODES)[number];
+
+/** How many times the DNS rung's lookups run when `--samples` is not given (intermittent DNS faults need several). */
+export const DEFAULT_DNS_SAMPLES = 5;
+/** The largest `--samples`. */
+export const MAX_SAMPLES = 100;

@@ -14,6 +14,7 @@ import { createJsonReporter, createNdjsonReporter } from './report/json.ts';
 import { dispatchEvent, shouldUseColor, type OutputStream, type Reporter } from './report/reporter.ts';
 import { createTextReporter } from './report/text.ts';
 import { runDiagnosis } from './run.ts';
+import { DEFAULT_DNS_SAMPLES } from './defaults.ts';
 
 /** The process streams and environment main works with (swappable in tests). */
 export interface MainIo {
@@ -187,7 +188,10 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
         });
         return prober;
       },
-      opts: { timeoutMs: options.timeoutMs },
+      opts: {
+        timeoutMs: options.timeoutMs,
+        samples: options.samples !== undefined ? { dns: options.samples, tcp: options.samples } : { dns: DEFAULT_DNS_SAMPLES, tcp: 1 },
+      },
       emit,
       clock: { now: () => Date.now() },
     });

@@ -176,6 +176,18 @@ export function parseDigOutput(raw: RawOutput): ProbeObservation {
   return { kind: 'could-not-run', reason: `unrecognised dig output (exit ${String(raw.exitCode)}): ${firstLine(text)}` };
 }
 
+/**
+ * The time dig measured for the answer it printed (`;; Query time: N msec`, or `N usec` when dig runs with -u), in milliseconds; undefined when no answer came (a timeout prints no query time). With +search, dig
+ * prints the last query's: the one that answered.
+ */
+export function parseDigQueryTime(raw: Pick<RawOutput, 'stdout' | 'stderr'>): number | undefined {
+  const all = [...`${raw.stdout}\n${raw.stderr}`.matchAll(/^;; Query time: (\d+) (msec|usec)$/gm)];
+  const last = all.at(-1);
+  if (!last) return undefined;
+  const n = Number(last[1]);
+  return last[2] === 'usec' ? n / 1000 : n;
+}
+
 /** Parses `sysctl -n KEY`. */
 export function parseSysctlOutput(raw: RawOutput, key: string): ProbeObservation {
   const value = raw.stdout.trim();

@@ -27,7 +27,15 @@ export interface PlanOptions {
   maxEndpoints?: number;
   /** Where the debug pods run, to predict which of the plugin's own probes NetworkPolicy denies (default: the source's namespace). */
   debugPods?: DebugPods;
+  /**
+   * How many times to run each probe of the DNS rung (`dns`) and of the TCP rungs (`tcp`), for faults that come and go;
+   * default 1 each. A rung never holds more than MAX_SAMPLED_PROBES: fewer samples per probe when it has many targets.
+   */
+  samples?: { dns?: number; tcp?: number };
 }
+
+/** The most probes one sampled rung holds, so that `--samples` keeps a run fast (samples per probe shrink to fit). */
+export const MAX_SAMPLED_PROBES = 40;
 
 /** The probes of one rung, or why the rung does not apply (then `probes` is empty). */
 export interface RungPlan {
@@ -168,7 +176,9 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
   const nodeChecks = planNodeChecks(facts, direct, sourceNode, spec, hostPod, sameNodePods);
 
   const debugPods = opts.debugPods ?? { namespace: defaultDebugNamespace(source) };
-  const ordered = RUNG_IDS.map((id) => rungs.find((r) => r.rung === id) as RungPlan).map((r) => ({ ...r, probes: markPredictedDenials(r.probes, facts, debugPods) }));
+  const ordered = RUNG_IDS.map((id) => rungs.find((r) => r.rung === id) as RungPlan)
+    .map((r) => ({ ...r, probes: markPredictedDenials(r.probes, facts, debugPods) }))
+    .map((r) => repeatSamples(r, r.rung === 'dns' ? (opts.samples?.dns ?? 1) : (opts.samples?.tcp ?? 1)));
   const locations: ProbeLocation[] = [];
   const keys = new Set<string>();
   for (const p of [...ordered.flatMap((r) => r.probes), ...nodeChecks]) {
@@ -178,6 +188,19 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
     locations.push(p.where);
   }
   return { locations, rungs: ordered, nodeChecks };
+}
+
+/**
+ * Repeats each probe of a rung `samples` times (bounded by MAX_SAMPLED_PROBES for the whole rung): the first run keeps
+ * the probe's id, later ones are `<id>#2` … `<id>#N`, each marked with its `sample` index. One sample changes nothing.
+ */
+export function repeatSamples(rung: RungPlan, samples: number): RungPlan {
+  const perProbe = Math.min(Math.max(1, Math.floor(samples)), Math.max(1, Math.floor(MAX_SAMPLED_PROBES / Math.max(1, rung.probes.length))));
+  if (perProbe === 1) return rung;
+  const probes = rung.probes.flatMap((p) =>
+    Array.from({ length: perProbe }, (_, i): ProbeSpec => ({ ...p, id: i === 0 ? p.id : `${p.id}#${i + 1}`, sample: { index: i + 1, of: perProbe } })),
+  );
+  return { ...rung, probes };
 }
 
 type SpecFn = (rung: RungId | 'node-checks', id: string, where: ProbeLocation, action: ProbeAction, extra?: { check?: NodeCheckId; about?: ObjectRef }) => ProbeSpec;

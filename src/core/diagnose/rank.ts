@@ -15,9 +15,10 @@
  * | 14 | DESTINATION_NOT_LISTENING | the packet arrived and was refused: the application |
  * | 15-17 | OVERLAY_BLOCKED, OVERLAY_PACKET_LOSS, PATH_MTU_MISMATCH | the path between nodes, named when the nodes' own checks are clean |
  * | 18-21 | DNS_NO_ENDPOINTS, DNS_SERVER_UNRESPONSIVE, DNS_SERVER_FAILURE, DNS_NAME_NOT_FOUND | name resolution: downstream of a network that fails for everything |
- * | 22 | CONNECTION_FAILED | a failure nothing explains |
- * | 23 | CHECKS_COULD_NOT_RUN | could not look |
- * | 24 | HEALTHY | nothing found |
+ * | 22 | DNS_INTERMITTENT_TIMEOUT | lookups lost now and then while the server answers the rest: the narrowest DNS fault, named after every DNS fault that fails lookups outright |
+ * | 23 | CONNECTION_FAILED | a failure nothing explains |
+ * | 24 | CHECKS_COULD_NOT_RUN | could not look |
+ * | 25 | HEALTHY | nothing found |
  *
  * 3. Ties (two findings of one cause, e.g. on two nodes): the one whose evidence the ladder met first (the position of
  *    its first cited probe in the run's plan), then by node, object and summary, so equal inputs give equal output
@@ -48,6 +49,7 @@ export const CAUSE_RANK: readonly Cause[] = [
   'DNS_SERVER_UNRESPONSIVE',
   'DNS_SERVER_FAILURE',
   'DNS_NAME_NOT_FOUND',
+  'DNS_INTERMITTENT_TIMEOUT',
   'CONNECTION_FAILED',
   'CHECKS_COULD_NOT_RUN',
   'HEALTHY',

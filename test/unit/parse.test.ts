@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ProbeAction, ProbeObservation } from '../../src/core/model.ts';
-import { buildProbeCommand, parsePing, parseProbeOutput, PATH_MTU_SCRIPT, type RawOutput } from '../../src/core/parse.ts';
+import { buildProbeCommand, parseDigQueryTime, parsePing, parseProbeOutput, PATH_MTU_SCRIPT, type RawOutput } from '../../src/core/parse.ts';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 
@@ -50,6 +50,11 @@ const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObser
   // [dns-no-endpoints] kube-proxy REJECTs kube-dns; [dns-server-down] the stopped server's port is closed too.
   { tool: 'dig', file: 'direct-port-closed', action: direct, want: { kind: 'refused' } },
   { tool: 'dig', file: 'server-down', action: direct, want: { kind: 'refused' } },
+  // [dns-lossy] the same lookups from the client, answered or lost at random (capture-lab.ts runs them until each happens).
+  { tool: 'dig', file: 'lossy-search-answered', action: lookup, want: { kind: 'resolved', ips: ['10.96.0.2'] } },
+  { tool: 'dig', file: 'lossy-search-timeout', action: lookup, want: { kind: 'dns-timeout' } },
+  { tool: 'dig', file: 'lossy-direct-answered', action: direct, want: { kind: 'resolved', ips: ['10.96.0.2'] } },
+  { tool: 'dig', file: 'lossy-direct-timeout', action: direct, want: { kind: 'dns-timeout' } },
   { tool: 'sysctl', file: 'ip-forward-0', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' }, want: { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '0' } },
   { tool: 'sysctl', file: 'ip-forward-1', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' }, want: { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' } },
   { tool: 'sysctl', file: 'bridge-nf', action: { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' }, want: { kind: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables', value: '1' } },
@@ -165,6 +170,34 @@ describe('parseProbeOutput on captured outputs', () => {
     { name: 'not permitted', raw: { stdout: '', stderr: 'iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)', exitCode: 4 }, reason: 'not permitted in the probe container: iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)' },
   ])('could-not-run: $name', ({ raw, reason }) => {
     expect(parseProbeOutput({ tool: 'forward-policy' }, raw)).toEqual({ kind: 'could-not-run', reason });
+  });
+});
+
+describe('parseDigQueryTime on captured outputs', () => {
+  const queryTime = (file: string): number | undefined => parseDigQueryTime(loadFixture('dig', file).raw);
+  it.each([
+    { file: 'lossy-search-answered', ms: 16 },
+    { file: 'search-found', ms: 0 },
+    { file: 'direct-found', ms: 0 },
+    { file: 'direct-multi', ms: 0 },
+    { file: 'direct-nxdomain', ms: 0 },
+    { file: 'search-nxdomain-dotted', ms: 0 },
+    { file: 'direct-servfail', ms: 0 },
+    { file: 'direct-refused', ms: 0 },
+  ])("reads dig's query time of an answer: $file", ({ file, ms }) => expect(queryTime(file)).toBe(ms));
+  it.each(['lossy-search-timeout', 'lossy-direct-timeout', 'search-timeout', 'direct-timeout', 'direct-port-closed', 'server-down'])(
+    'gives none when no answer came: %s',
+    (file) => expect(queryTime(file)).toBeUndefined(),
+  );
+  it('reads the query time of a lookup in a recorded run (the TUI fixture, captured in the lab: 12 msec)', () => {
+    const lines = readFileSync(new URL('../tui/fixtures/healthy-2-nodes.ndjson', import.meta.url), 'utf8').split('\n').filter((l) => l.includes('"probe-finished"') && l.includes('dig'));
+    const raws = lines.map((l) => (JSON.parse(l) as { result: { raw: RawOutput } }).result.raw);
+    expect(raws.map(parseDigQueryTime)).toContain(12);
+  });
+  it('reads it from stderr too, and microseconds from dig -u', () => {
+    const { raw } = loadFixture('dig', 'lossy-search-answered');
+    expect(parseDigQueryTime({ stdout: '', stderr: raw.stdout })).toBe(16);
+    expect(parseDigQueryTime({ stdout: raw.stdout.replace('16 msec', '1500 usec'), stderr: '' })).toBe(1.5);
   });
 });
 

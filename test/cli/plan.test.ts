@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeSpec, ResolvedDestination, ResolvedSource, RungId } from '../../src/core/model.ts';
 import { BRIDGE_PORTS_SCRIPT, buildProbeCommand, NEIGHBOR_REFRESH_SCRIPT, PATH_MTU_SCRIPT } from '../../src/core/parse.ts';
-import { MAX_SAMPLED_PROBES, planLadder, sampleEndpoints, type LadderPlan } from '../../src/core/plan.ts';
+import { MAX_SAMPLED_DNS, MAX_SAMPLED_PROBES, planLadder, sampleEndpoints, samplesPerProbe, type LadderPlan } from '../../src/core/plan.ts';
 import { locationKey } from '../../src/core/model.ts';
 import { buildFacts, clientPod, webPod, webService } from './fakes.ts';
 
@@ -258,14 +258,25 @@ describe('planLadder', () => {
     expect(plan.nodeChecks).toEqual(once.nodeChecks);
   });
 
-  it('bounds a sampled rung to MAX_SAMPLED_PROBES, cutting the samples per probe evenly', () => {
+  it('bounds a sampled run: the DNS rung to MAX_SAMPLED_DNS, the ladder to MAX_SAMPLED_PROBES, samples cut evenly', () => {
+    const once = planLadder(buildFacts(), opts);
     const plan = planLadder(buildFacts(), { ...opts, samples: { dns: 100, tcp: 100 } });
+    const ladder = plan.rungs.flatMap((r) => r.probes);
+    expect(ladder.length).toBeLessThanOrEqual(MAX_SAMPLED_PROBES);
+    const dns = plan.rungs.find((r) => r.rung === 'dns')?.probes ?? [];
+    expect(dns.length).toBeLessThanOrEqual(MAX_SAMPLED_DNS);
     for (const r of plan.rungs) {
-      expect(r.probes.length).toBeLessThanOrEqual(MAX_SAMPLED_PROBES);
+      const base = once.rungs.find((x) => x.rung === r.rung)?.probes.length ?? 0;
       const perProbe = r.probes[0]?.sample?.of ?? 1;
-      expect(r.probes.length / perProbe).toBe(planLadder(buildFacts(), opts).rungs.find((x) => x.rung === r.rung)?.probes.length);
-      if (r.probes.length > 0) expect((r.probes.length / perProbe) * (perProbe + 1)).toBeGreaterThan(MAX_SAMPLED_PROBES);
+      expect(r.probes.length).toBe(base * perProbe);
+      expect(new Set(r.probes.map((p) => p.sample?.of ?? 1))).toEqual(new Set(r.probes.length > 0 ? [perProbe] : []));
     }
+    // One more sample per probe would break a bound: the cut takes all it may.
+    expect(samplesPerProbe({ dns: 100, tcp: 100 }, { dns: 3, tcp: 7 })).toEqual({ dns: 13, tcp: 3 });
+    expect(samplesPerProbe({ dns: 20, tcp: 20 }, { dns: 2, tcp: 7 })).toEqual({ dns: 20, tcp: 2 });
+    expect(samplesPerProbe({ dns: 5 }, { dns: 2, tcp: 7 })).toEqual({ dns: 5, tcp: 1 });
+    expect(samplesPerProbe({ dns: 100, tcp: 100 }, { dns: 50, tcp: 70 })).toEqual({ dns: 1, tcp: 1 });
+    expect(samplesPerProbe({}, { dns: 2, tcp: 7 })).toEqual({ dns: 1, tcp: 1 });
   });
 
   it('bounds the endpoint and DNS pod sample by maxEndpoints', () => {

@@ -141,6 +141,9 @@ export function parseProbeOutput(action: ProbeAction, raw: RawOutput): ProbeObse
 export function parseNcOutput(raw: RawOutput): ProbeObservation {
   const text = combined(raw);
   if (raw.exitCode === 0 && /\bsucceeded!|^Connection to .* succeeded/m.test(text)) return { kind: 'connected' };
+  // nc said it connected, but the exec was cut off before its exit status came (exit null: a crowded exec pipeline,
+  // e.g. many samples at once): the connection was made all the same.
+  if (raw.exitCode === null && /^Connection to .* succeeded!/m.test(text)) return { kind: 'connected' };
   if (/Connection refused/.test(text)) return { kind: 'refused' };
   if (/timed out/.test(text)) return { kind: 'timeout' };
   const route = /(No route to host|Network is unreachable|Host is unreachable)/.exec(text);

@@ -159,6 +159,13 @@ describe('parseProbeOutput on captured outputs', () => {
     expect(all.filter((f) => !covered.has(f))).toEqual([]);
   });
 
+  it('nc that printed its success before the exec was cut off (exit null) connected; with no output it timed out', () => {
+    // As a lab run with --samples 20 recorded it: 178 execs at once on a loaded machine outlived their deadline.
+    const cut = { stdout: '', stderr: 'Connection to 10.244.1.4 8080 port [tcp/http-alt] succeeded!\n', exitCode: null };
+    expect(parseProbeOutput(tcp(8080, '10.244.1.4'), cut)).toEqual({ kind: 'connected' });
+    expect(parseProbeOutput(tcp(8080, '10.244.1.4'), { stdout: '', stderr: '', exitCode: null })).toEqual({ kind: 'timeout' });
+  });
+
   it('reads the same output from stderr as from stdout', () => {
     const { raw } = loadFixture('nc', 'refused');
     expect(parseProbeOutput(tcp(8080), { stdout: '', stderr: raw.stdout, exitCode: 1 })).toEqual({ kind: 'refused' });

@@ -32,7 +32,7 @@ const ok = { kind: 'connected' } as const;
 const timeout = { kind: 'timeout' } as const;
 const refused = { kind: 'refused' } as const;
 export const dnsSearch = (o: ProbeObservation) => probe('dns', { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local' }, o);
-const dnsDirect = (o: ProbeObservation) => probe('dns', { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.244.2.3' }, o, { about: dnsPod });
+export const dnsDirect = (o: ProbeObservation) => probe('dns', { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.244.2.3' }, o, { about: dnsPod });
 export const clusterIp = (o: ProbeObservation) => probe('cluster-ip', { tool: 'tcp-connect', host: '10.96.1.1', port: 80 }, o);
 export const podIp = (o: ProbeObservation) => probe('pod-ip', { tool: 'tcp-connect', host: '10.244.2.7', port: 8080 }, o, { about: web1 });
 export const sameNode = (o: ProbeObservation) => probe('same-node', { tool: 'tcp-connect', host: '10.244.2.7', port: 8080 }, o, { node: 'node-2', about: web1 });
@@ -71,7 +71,7 @@ const resolvedWeb: ProbeObservation = { kind: 'resolved', ips: ['10.96.1.1'] };
  * them (the last ones) time out, and the answered ones took `queryMs` each by dig's query time (the first `slow` of
  * them 5003 ms, the conntrack race's 5 s).
  */
-const sampledLookup = (make: (o: ProbeObservation) => ProbeResult, n: number, lost: number, opts: { slow?: number; queryMs?: number; lostAs?: ProbeObservation } = {}): ProbeResult[] => {
+export const sampledLookup = (make: (o: ProbeObservation) => ProbeResult, n: number, lost: number, opts: { slow?: number; queryMs?: number; lostAs?: ProbeObservation } = {}): ProbeResult[] => {
   const first = make(resolvedWeb);
   return Array.from({ length: n }, (_, i): ProbeResult => {
     const answered = i < n - lost;
@@ -85,7 +85,7 @@ const sampledLookup = (make: (o: ProbeObservation) => ProbeResult, n: number, lo
 };
 
 export const healthyData = () => [dnsSearch({ kind: 'resolved', ips: ['10.96.1.1'] }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok), sameNode(ok), nodeOrigin('node-1', ok), nodeOrigin('node-2', ok)];
-const healthyChecks = () => [
+export const healthyChecks = () => [
   sysctl('node-1', 'net.ipv4.ip_forward', '1'),
   sysctl('node-2', 'net.ipv4.ip_forward', '1'),
   sysctl('node-1', 'net.bridge.bridge-nf-call-iptables', '1'),

@@ -40,7 +40,7 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
       cause: 'DNS_INTERMITTENT_TIMEOUT',
       status: 'degraded',
       ...(node ? { node } : {}),
-      summary: `${lost.length} of ${dns.ran.length} DNS lookups of ${name} ${how}, while the DNS server answered the others: lookups fail now and then (the conntrack race, or DNS packets lost${node ? ` on node ${node}` : ''})`,
+      summary: `${lost.length} of ${dns.ran.length} DNS lookups of ${name} were lost (${how}) while the DNS server answered the others: lookups fail now and then (the conntrack race, or DNS packets lost${node ? ` on node ${node}` : ''})`,
       facts: [`${lost.length}/${dns.ran.length} lookups lost (${how}), ${dns.answered.length - slow} answered in time`],
       citations: [...cite('cause', lost), ...cite('reference', references)],
       hints: [

@@ -9,7 +9,7 @@ import { parseTargetArg, type ParsedTarget } from './core/target.ts';
 import { completionScript, SHELLS, type Shell } from './completion.ts';
 import pkg from '../package.json' with { type: 'json' };
 
-import { DEFAULT_IMAGE, OUTPUT_MODES, type OutputMode } from './defaults.ts';
+import { DEFAULT_IMAGE, MAX_SAMPLES, OUTPUT_MODES, type OutputMode } from './defaults.ts';
 import { FLAGS, flagsOfGroup, type FlagSpec } from './flags.ts';
 
 export { DEFAULT_IMAGE, OUTPUT_MODES, type OutputMode };
@@ -26,6 +26,8 @@ export interface DiagnoseOptions {
   output: OutputMode;
   image: string;
   timeoutMs: number;
+  /** `--samples N`: how many times each DNS lookup and TCP probe runs; absent means the defaults (DEFAULT_DNS_SAMPLES for DNS, 1 for TCP). */
+  samples?: number;
   keep: boolean;
   /** `-o tui`: quit as soon as the verdict is shown instead of staying open for drilling. */
   exitOnVerdict?: boolean;
@@ -212,6 +214,16 @@ function toConnectionFlags(a: RawArgs): ConnectionFlags {
   return flags;
 }
 
+/** Parses `--samples`: a whole number from 1 to MAX_SAMPLES, or undefined when the flag is absent. */
+export function parseSamples(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SAMPLES) {
+    throw new NetdebugError('USAGE', `invalid --samples "${text}": a whole number from 1 to ${MAX_SAMPLES}`, { hint: 'e.g. --samples 20' });
+  }
+  return n;
+}
+
 function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
   const connection = toConnectionFlags(a);
   // Parsed once, now, so syntax errors surface before any kubeconfig is read; main completes the default namespace.
@@ -222,5 +234,6 @@ function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
   const image = str(a, 'image') ?? DEFAULT_IMAGE;
   if (image.trim() === '' || /\s/.test(image)) throw new NetdebugError('USAGE', `invalid --image "${image}"`, { hint: `e.g. --image=${DEFAULT_IMAGE}` });
   const output = (str(a, 'output') as OutputMode | undefined) ?? (env.stdoutIsTTY && !env.ci ? 'tui' : 'text');
-  return { source, destination, output, image, timeoutMs, keep: a.keep === true, ...(a['exit-on-verdict'] === true ? { exitOnVerdict: true } : {}), connection };
+  const samples = parseSamples(str(a, 'samples'));
+  return { source, destination, output, image, timeoutMs, ...(samples !== undefined ? { samples } : {}), keep: a.keep === true, ...(a['exit-on-verdict'] === true ? { exitOnVerdict: true } : {}), connection };
 }

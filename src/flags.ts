@@ -2,7 +2,7 @@
  * The one table of command-line flags: yargs is built from it (cli.ts) and tab completion reads it (completion.ts), so a
  * flag added here is parsed, shown in --help and completed, with its candidate values, in one step.
  */
-import { DEFAULT_IMAGE, OUTPUT_MODES } from './defaults.ts';
+import { DEFAULT_DNS_SAMPLES, DEFAULT_IMAGE, MAX_SAMPLES, OUTPUT_MODES } from './defaults.ts';
 
 /** Where completion takes a value flag's candidates from: fixed values, the cluster, the kubeconfig, or the shell's file completion. */
 export type FlagValues = { kind: 'fixed'; values: readonly string[] } | { kind: 'namespaces' } | { kind: 'contexts' } | { kind: 'file' } | { kind: 'free' };
@@ -25,6 +25,8 @@ export interface FlagSpec {
 /** Typical values of the duration flags (any duration is accepted; these are the ones worth a Tab). */
 const PROBE_TIMEOUTS = ['1s', '2s', '5s', '10s'];
 const REQUEST_TIMEOUTS = ['0', '5s', '30s', '1m'];
+/** Typical values of --samples. */
+const SAMPLE_COUNTS = ['1', '5', '20', '50'];
 
 /** Every flag of `kubectl netdebug`, in --help order. */
 export const FLAGS: readonly FlagSpec[] = [
@@ -39,6 +41,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: 'image', type: 'string', group: 'Flags:', default: DEFAULT_IMAGE, describe: 'netbox image for the probe containers', values: { kind: 'fixed', values: [DEFAULT_IMAGE] } },
   { name: 'timeout', type: 'string', group: 'Flags:', default: '2s', describe: 'timeout of each probe (500ms, 2s, 1m)', values: { kind: 'fixed', values: PROBE_TIMEOUTS } },
+  {
+    name: 'samples',
+    type: 'string',
+    group: 'Flags:',
+    describe: `run the DNS lookups and the TCP probes N times each (1-${MAX_SAMPLES}), for faults that come and go; default ${DEFAULT_DNS_SAMPLES} for DNS, 1 for TCP`,
+    values: { kind: 'fixed', values: SAMPLE_COUNTS },
+  },
   { name: 'keep', type: 'boolean', group: 'Flags:', default: false, describe: 'leave the node debug pods for inspection' },
   { name: 'exit-on-verdict', type: 'boolean', group: 'Flags:', default: false, describe: 'tui: exit once the verdict is shown' },
   { name: 'namespace', alias: 'n', type: 'string', group: 'Flags:', describe: "default namespace of both targets (default: the context's)", values: { kind: 'namespaces' } },

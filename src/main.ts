@@ -11,6 +11,7 @@ import { redactCredentials, sanitizeDeep, stripControl } from './core/sanitize.t
 import { completeTarget } from './core/target.ts';
 import type { CleanupReport, Cluster, LeftPod, Prober } from './ports.ts';
 import type { OutputStream, Reporter } from './report/reporter.ts';
+import { DEFAULT_DNS_SAMPLES } from './defaults.ts';
 
 /** The process streams and environment main works with (swappable in tests). */
 export interface MainIo {
@@ -190,7 +191,10 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
         });
         return prober;
       },
-      opts: { timeoutMs: options.timeoutMs },
+      opts: {
+        timeoutMs: options.timeoutMs,
+        samples: options.samples !== undefined ? { dns: options.samples, tcp: options.samples } : { dns: DEFAULT_DNS_SAMPLES, tcp: 1 },
+      },
       emit,
       clock: { now: () => Date.now() },
     });

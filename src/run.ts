@@ -25,6 +25,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Endpoint sample size (default 3). */
   maxEndpoints?: number;
+  /** How many times the DNS rung's lookups and the TCP rungs' probes run (default 1 each); see PlanOptions.samples. */
+  samples?: { dns: number; tcp: number };
 }
 
 /** Everything a run needs, injected. */
@@ -67,7 +69,11 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
   await emit({ type: 'target-resolved', role: 'destination', target: facts.targets.destination });
   await emit({ type: 'static-findings', findings: facts.staticFindings });
 
-  const plan = planLadder(facts, { timeoutMs: opts.timeoutMs, ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}) });
+  const plan = planLadder(facts, {
+    timeoutMs: opts.timeoutMs,
+    ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}),
+    ...(opts.samples !== undefined ? { samples: opts.samples } : {}),
+  });
   const prober = input.makeProber(facts);
   const rungResults = new Map<RungId, RungResult>();
   let observations: ProbeResult[] = [];

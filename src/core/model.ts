@@ -236,6 +236,16 @@ export interface ProbeSpec {
    * policies (`namespace/name`). Such a probe failing is expected, never a symptom.
    */
   deniedBy?: string[];
+  /**
+   * Set when the plan repeats the probe (`--samples N`, N > 1): which run of it this is, 1-based, of how many. The
+   * first sample keeps the probe's plain id; later ones add `#2` … `#N`.
+   */
+  sample?: { index: number; of: number };
+}
+
+/** The id of the first sample of a probe, shared by all its samples (the probe's own id when it is not repeated). */
+export function sampleGroupId(spec: Pick<ProbeSpec, 'id' | 'sample'>): string {
+  return spec.sample && spec.sample.index > 1 ? spec.id.slice(0, spec.id.lastIndexOf('#')) : spec.id;
 }
 
 /** The label every pod the plugin creates carries, and its value. */
@@ -390,6 +400,31 @@ export interface RungProbe {
   deniedBy?: string[];
 }
 
+/** Latency percentiles of a rung's successful probes, in milliseconds (nearest rank). */
+export interface LatencyStats {
+  min: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /**
+   * Where the numbers come from: `tool` when every one is the tool's own timing (dig's `;; Query time: N msec`),
+   * `exec` when every one is the probe's wall time around its exec, `mixed` otherwise.
+   */
+  source: 'tool' | 'exec' | 'mixed';
+}
+
+/** What a sampled rung measured: how often its probes succeeded and how fast (only on rungs whose probes were repeated). */
+export interface RungSampling {
+  /** How many times each probe of the rung ran. */
+  samples: number;
+  /** Probes that ran (could-not-run ones and those NetworkPolicy denied as predicted are not counted). */
+  ran: number;
+  /** Of those, how many succeeded (connected, or resolved). */
+  succeeded: number;
+  /** Latency of the ones that succeeded; absent when none did. */
+  latencyMs?: LatencyStats;
+}
+
 /** One rung of the Report. */
 export interface RungResult {
   id: RungId;
@@ -397,6 +432,8 @@ export interface RungResult {
   durationMs: number;
   summary: string;
   probes: RungProbe[];
+  /** Success counts and latency, when the rung's probes were repeated (`--samples`; the DNS rung by default; since 0.2.0). */
+  sampling?: RungSampling;
 }
 
 /** The overall or per-finding status. */
@@ -429,6 +466,7 @@ export const CAUSE_COMPONENTS = {
   DNS_SERVER_FAILURE: 'dns',
   DNS_NAME_NOT_FOUND: 'dns',
   NODE_LOCAL_DNS_DOWN: 'dns',
+  DNS_INTERMITTENT_TIMEOUT: 'dns',
   SERVICE_PROXY_RULES_MISSING: 'kube-proxy',
   NETWORK_POLICY_DENY: 'network-policy',
   NODE_NOT_READY: 'node',

@@ -158,6 +158,9 @@ export function parseProbeOutput(action: ProbeAction, raw: RawOutput): ProbeObse
 export function parseNcOutput(raw: RawOutput): ProbeObservation {
   const text = combined(raw);
   if (raw.exitCode === 0 && /\bsucceeded!|^Connection to .* succeeded/m.test(text)) return { kind: 'connected' };
+  // nc said it connected, but the exec was cut off before its exit status came (exit null: a crowded exec pipeline,
+  // e.g. many samples at once): the connection was made all the same.
+  if (raw.exitCode === null && /^Connection to .* succeeded!/m.test(text)) return { kind: 'connected' };
   if (/Connection refused/.test(text)) return { kind: 'refused' };
   if (/timed out/.test(text)) return { kind: 'timeout' };
   const route = /(No route to host|Network is unreachable|Host is unreachable)/.exec(text);
@@ -219,6 +222,18 @@ export function parseResolvConf(raw: RawOutput): ProbeObservation {
     return { kind: 'could-not-run', reason: `no nameserver or search line in /etc/resolv.conf: ${firstLine(raw.stdout)}` };
   }
   return { kind: 'resolv-conf', nameservers, search, ...(ndots !== undefined ? { ndots } : {}) };
+}
+
+/**
+ * The time dig measured for the answer it printed (`;; Query time: N msec`, or `N usec` when dig runs with -u), in milliseconds; undefined when no answer came (a timeout prints no query time). With +search, dig
+ * prints the last query's: the one that answered.
+ */
+export function parseDigQueryTime(raw: Pick<RawOutput, 'stdout' | 'stderr'>): number | undefined {
+  const all = [...`${raw.stdout}\n${raw.stderr}`.matchAll(/^;; Query time: (\d+) (msec|usec)$/gm)];
+  const last = all.at(-1);
+  if (!last) return undefined;
+  const n = Number(last[1]);
+  return last[2] === 'usec' ? n / 1000 : n;
 }
 
 /** Parses `sysctl -n KEY`. */

@@ -28,6 +28,32 @@ export interface PlanOptions {
   maxEndpoints?: number;
   /** Where the debug pods run, to predict which of the plugin's own probes NetworkPolicy denies (default: the source's namespace). */
   debugPods?: DebugPods;
+  /**
+   * How many times to run each probe of the DNS rung (`dns`) and of the TCP rungs (`tcp`), for faults that come and go;
+   * default 1 each. Bounded so a run stays fast (see samplesPerProbe): the DNS rung holds at most MAX_SAMPLED_DNS probes,
+   * and the whole ladder at most MAX_SAMPLED_PROBES; fewer samples per probe when there are many targets.
+   */
+  samples?: { dns?: number; tcp?: number };
+}
+
+/** The most probes a sampled DNS rung holds (the lookups intermittent DNS faults are judged on come first). */
+export const MAX_SAMPLED_DNS = 40;
+/**
+ * The most ladder probes a sampled run holds: every probe is an exec, all run at once, and a crowd of them slows each
+ * exec past its deadline (an unsampled run has about ten).
+ */
+export const MAX_SAMPLED_PROBES = 60;
+
+/**
+ * Samples per probe for the DNS rung and for the TCP rungs: as asked, cut so the DNS rung stays within MAX_SAMPLED_DNS
+ * and the ladder within MAX_SAMPLED_PROBES (the TCP rungs share what the DNS rung leaves); never below 1.
+ */
+export function samplesPerProbe(asked: { dns?: number; tcp?: number }, counts: { dns: number; tcp: number }): { dns: number; tcp: number } {
+  const whole = (n: number | undefined): number => Math.max(1, Math.floor(n ?? 1));
+  const dns = Math.max(1, Math.min(whole(asked.dns), Math.floor(MAX_SAMPLED_DNS / Math.max(1, counts.dns))));
+  const left = MAX_SAMPLED_PROBES - dns * counts.dns;
+  const tcp = Math.max(1, Math.min(whole(asked.tcp), Math.floor(left / Math.max(1, counts.tcp))));
+  return { dns, tcp };
 }
 
 /** The probes of one rung, or why the rung does not apply (then `probes` is empty). */
@@ -178,7 +204,10 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
   const nodeChecks = planNodeChecks(facts, direct, sourceNode, spec, hostPod, sameNodePods);
 
   const debugPods = opts.debugPods ?? { namespace: defaultDebugNamespace(source) };
-  const ordered = RUNG_IDS.map((id) => rungs.find((r) => r.rung === id) as RungPlan).map((r) => ({ ...r, probes: markPredictedDenials(r.probes, facts, debugPods) }));
+  const marked = RUNG_IDS.map((id) => rungs.find((r) => r.rung === id) as RungPlan).map((r) => ({ ...r, probes: markPredictedDenials(r.probes, facts, debugPods) }));
+  const count = (dns: boolean): number => marked.filter((r) => (r.rung === 'dns') === dns).reduce((n, r) => n + r.probes.length, 0);
+  const per = samplesPerProbe(opts.samples ?? {}, { dns: count(true), tcp: count(false) });
+  const ordered = marked.map((r) => repeatSamples(r, r.rung === 'dns' ? per.dns : per.tcp));
   const locations: ProbeLocation[] = [];
   const keys = new Set<string>();
   for (const p of [...ordered.flatMap((r) => r.probes), ...nodeChecks]) {
@@ -188,6 +217,19 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
     locations.push(p.where);
   }
   return { locations, rungs: ordered, nodeChecks, ...(dnsDiscovery ? { dnsDiscovery } : {}) };
+}
+
+/**
+ * Repeats each probe of a rung `samples` times: the first run keeps the probe's id, later ones are `<id>#2` … `<id>#N`,
+ * each marked with its `sample` index. One sample changes nothing.
+ */
+export function repeatSamples(rung: RungPlan, samples: number): RungPlan {
+  const perProbe = Math.max(1, Math.floor(samples));
+  if (perProbe === 1) return rung;
+  const probes = rung.probes.flatMap((p) =>
+    Array.from({ length: perProbe }, (_, i): ProbeSpec => ({ ...p, id: i === 0 ? p.id : `${p.id}#${i + 1}`, sample: { index: i + 1, of: perProbe } })),
+  );
+  return { ...rung, probes };
 }
 
 type SpecFn = (rung: RungId | 'node-checks', id: string, where: ProbeLocation, action: ProbeAction, extra?: { check?: NodeCheckId; about?: ObjectRef }) => ProbeSpec;

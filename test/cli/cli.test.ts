@@ -61,6 +61,17 @@ describe('parseCli', () => {
     expect(await options(argv, env)).toMatchObject(want);
   });
 
+  it('--samples: a whole number from 1 to 100, absent unless given (the run then takes its defaults)', async () => {
+    expect(await options(['a', 'b', '--samples', '20'])).toMatchObject({ samples: 20 });
+    expect(await options(['a', 'b', '--samples=1'])).toMatchObject({ samples: 1 });
+    expect(await options(['a', 'b', '--samples', '100'])).toMatchObject({ samples: 100 });
+    expect(await options(['a', 'b'])).not.toHaveProperty('samples');
+  });
+
+  it.each(['0', '101', '2.5', '-3', 'many', ''])('rejects --samples %j', async (value) => {
+    await expect(parseCli(['a', 'b', '--samples', value], pipe)).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('invalid --samples') });
+  });
+
   it('parses cleanup', async () => {
     expect(await parseCli(['cleanup', '-A'], pipe)).toEqual({ kind: 'cleanup', options: { allNamespaces: true, connection: {} } });
     expect(await parseCli(['cleanup', '-n', 'shop'], pipe)).toEqual({ kind: 'cleanup', options: { allNamespaces: false, connection: { namespace: 'shop' } } });

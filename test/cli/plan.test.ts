@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeSpec, ResolvedDestination, ResolvedSource, RungId } from '../../src/core/model.ts';
 import { BRIDGE_PORTS_SCRIPT, buildProbeCommand, NEIGHBOR_REFRESH_SCRIPT, PATH_MTU_SCRIPT } from '../../src/core/parse.ts';
-import { planLadder, sampleEndpoints, type LadderPlan } from '../../src/core/plan.ts';
+import { MAX_SAMPLED_DNS, MAX_SAMPLED_PROBES, planLadder, sampleEndpoints, samplesPerProbe, type LadderPlan } from '../../src/core/plan.ts';
 import { locationKey } from '../../src/core/model.ts';
 import { buildFacts, clientPod, webPod, webService } from './fakes.ts';
 
@@ -218,6 +218,65 @@ describe('planLadder', () => {
     const plan = planLadder(buildFacts(hostSource, webPod), opts);
     const mtuTargets = plan.nodeChecks.filter((p) => p.check === 'mtu').map((p) => `${locationKey(p.where)}>${p.action.tool === 'path-mtu' ? p.action.address : ''}`);
     expect(mtuTargets).toEqual(['node-pod:node-1:host>10.244.2.7']);
+  });
+
+  it('plans every probe once, with no sample mark, unless samples are asked for', () => {
+    const plan = planLadder(buildFacts(), opts);
+    expect(plan.rungs.flatMap((r) => r.probes).filter((p) => p.sample !== undefined)).toEqual([]);
+    expect(planLadder(buildFacts(), { ...opts, samples: { dns: 1, tcp: 1 } })).toEqual(plan);
+  });
+
+  it('repeats the DNS lookups N times (ids suffixed #2 … #N), and the TCP rungs only when asked', () => {
+    const once = planLadder(buildFacts(), opts);
+    const plan = planLadder(buildFacts(), { ...opts, samples: { dns: 5 } });
+    const dns = plan.rungs.find((r) => r.rung === 'dns')?.probes ?? [];
+    const base = once.rungs.find((r) => r.rung === 'dns')?.probes ?? [];
+    expect(dns).toHaveLength(base.length * 5);
+    expect(dns.slice(0, 5).map((p) => [p.id, p.sample])).toEqual([
+      [base[0]?.id, { index: 1, of: 5 }],
+      [`${base[0]?.id}#2`, { index: 2, of: 5 }],
+      [`${base[0]?.id}#3`, { index: 3, of: 5 }],
+      [`${base[0]?.id}#4`, { index: 4, of: 5 }],
+      [`${base[0]?.id}#5`, { index: 5, of: 5 }],
+    ]);
+    // The samples run the same command from the same place; only the id and the mark differ.
+    for (const p of dns.slice(1, 5)) expect({ ...p, id: base[0]?.id, sample: undefined }).toEqual({ ...base[0], sample: undefined });
+    expect(new Set(dns.map((p) => p.id)).size).toBe(dns.length);
+    for (const id of ['cluster-ip', 'pod-ip', 'same-node', 'node-origin'] as const) expect(plan.rungs.find((r) => r.rung === id)).toEqual(once.rungs.find((r) => r.rung === id));
+    expect(plan.nodeChecks).toEqual(once.nodeChecks);
+    expect(plan.locations).toEqual(once.locations);
+  });
+
+  it('repeats the TCP rungs with samples.tcp, never the node checks', () => {
+    const once = planLadder(buildFacts(), opts);
+    const plan = planLadder(buildFacts(), { ...opts, samples: { dns: 1, tcp: 3 } });
+    for (const id of ['cluster-ip', 'pod-ip', 'same-node', 'node-origin'] as const) {
+      const n = once.rungs.find((r) => r.rung === id)?.probes.length ?? 0;
+      expect(plan.rungs.find((r) => r.rung === id)?.probes.map((p) => p.sample?.of)).toEqual(Array(n * 3).fill(3));
+    }
+    expect(plan.rungs.find((r) => r.rung === 'dns')).toEqual(once.rungs.find((r) => r.rung === 'dns'));
+    expect(plan.nodeChecks).toEqual(once.nodeChecks);
+  });
+
+  it('bounds a sampled run: the DNS rung to MAX_SAMPLED_DNS, the ladder to MAX_SAMPLED_PROBES, samples cut evenly', () => {
+    const once = planLadder(buildFacts(), opts);
+    const plan = planLadder(buildFacts(), { ...opts, samples: { dns: 100, tcp: 100 } });
+    const ladder = plan.rungs.flatMap((r) => r.probes);
+    expect(ladder.length).toBeLessThanOrEqual(MAX_SAMPLED_PROBES);
+    const dns = plan.rungs.find((r) => r.rung === 'dns')?.probes ?? [];
+    expect(dns.length).toBeLessThanOrEqual(MAX_SAMPLED_DNS);
+    for (const r of plan.rungs) {
+      const base = once.rungs.find((x) => x.rung === r.rung)?.probes.length ?? 0;
+      const perProbe = r.probes[0]?.sample?.of ?? 1;
+      expect(r.probes.length).toBe(base * perProbe);
+      expect(new Set(r.probes.map((p) => p.sample?.of ?? 1))).toEqual(new Set(r.probes.length > 0 ? [perProbe] : []));
+    }
+    // One more sample per probe would break a bound: the cut takes all it may.
+    expect(samplesPerProbe({ dns: 100, tcp: 100 }, { dns: 3, tcp: 7 })).toEqual({ dns: 13, tcp: 3 });
+    expect(samplesPerProbe({ dns: 20, tcp: 20 }, { dns: 2, tcp: 7 })).toEqual({ dns: 20, tcp: 2 });
+    expect(samplesPerProbe({ dns: 5 }, { dns: 2, tcp: 7 })).toEqual({ dns: 5, tcp: 1 });
+    expect(samplesPerProbe({ dns: 100, tcp: 100 }, { dns: 50, tcp: 70 })).toEqual({ dns: 1, tcp: 1 });
+    expect(samplesPerProbe({}, { dns: 2, tcp: 7 })).toEqual({ dns: 1, tcp: 1 });
   });
 
   it('bounds the endpoint and DNS pod sample by maxEndpoints', () => {

@@ -47,6 +47,14 @@ async function resolve(netns: string, name: string): Promise<string[]> {
   return r.code === 0 ? r.stdout.split('\n').filter((l) => /^\d+\.\d+\.\d+\.\d+$/.test(l)) : [];
 }
 
+/** True when all of 20 lookups of name from netns, sent at once, are answered (each `dig +time=2 +tries=1`). */
+async function allLookupsAnswered(netns: string, name: string): Promise<boolean> {
+  const script = `for i in $(seq 20); do (dig +short +time=2 +tries=1 ${name} >/dev/null 2>&1; echo "rc=$?") & done; wait`;
+  const r = await runner.run(inNetns(netns, ['sh', '-c', script]), { allowFailure: true });
+  const codes = r.stdout.split('\n').filter((l) => l.startsWith('rc='));
+  return codes.length === 20 && codes.every((c) => c === 'rc=0');
+}
+
 async function readMtu(netns: string, dev: string): Promise<number> {
   const r = await runner.run(inNetns(netns, ['cat', `/sys/class/net/${dev}/mtu`]));
   return Number(r.stdout.trim());
@@ -288,6 +296,13 @@ describe.skipIf(!canRunLab)('Dataplane on the real kernel', () => {
         fault: () => ({ type: 'overlay-lossy', node: 'node-2', percent: 30 }),
         check: () => burstAllAnswered(pods.a1!.netns, pods.b1!.ip),
         control: () => burstAllAnswered(pods.a1!.netns, pods.a2!.ip),
+      },
+      {
+        // Half the DNS packets on node-1: a lookup from a1 passes only a quarter of the time, so of 20 some fail.
+        name: 'dns-lossy: lookups from a pod on node-1 fail now and then, those from node-2 (the DNS pod\'s node) all answer',
+        fault: () => ({ type: 'dns-lossy', node: 'node-1', percent: 50 }),
+        check: () => allLookupsAnswered(pods.a1!.netns, 'remote.default.svc.cluster.local'),
+        control: () => allLookupsAnswered(pods.b1!.netns, 'remote.default.svc.cluster.local'),
       },
       {
         name: 'hairpin-off: the pod cannot reach its own Service, another pod still can',

@@ -57,6 +57,19 @@ async function lossOf(lab: TestLab, from: string, ip: string): Promise<{ sent: n
   return { sent: Number(m[1]), received: Number(m[2]) };
 }
 
+/**
+ * `n` lookups of `name` from `from`, all at once (one exec), each `dig +time=2 +tries=1` through the pod's DNS server:
+ * how many were answered (exit 0) and how many timed out (dig's exit 9, "no servers could be reached").
+ */
+async function lookups(lab: TestLab, from: string, name: string, n: number): Promise<{ answered: number; timedOut: number; other: string[] }> {
+  const [ns, pod] = from.split('/') as [string, string];
+  const script = `for i in $(seq ${n}); do (dig +time=2 +tries=1 +short ${name} >/dev/null 2>&1; echo "rc=$?") & done; wait`;
+  const r = await lab.kubectl(['exec', '-n', ns, pod, '--', 'sh', '-c', script], { timeoutMs: 120_000 });
+  const codes = r.stdout.split('\n').filter((l) => l.startsWith('rc=')).map((l) => l.slice(3));
+  expect(codes).toHaveLength(n);
+  return { answered: codes.filter((c) => c === '0').length, timedOut: codes.filter((c) => c === '9').length, other: codes.filter((c) => c !== '0' && c !== '9') };
+}
+
 /** Asserts a ping left its interface and got no answer: sent, lost in the path, no local error. */
 function expectLostInPath(r: CommandResult): void {
   expect(r.code).toBe(1);
@@ -94,6 +107,10 @@ describe.skipIf(skip)('lab fault catalog', () => {
     for (let i = 0; i < 10; i++) expect((await tcp(healthy, 'shop/web-1', clusterIP, 80)).code).toBe(0);
     const curl = await healthy.exec('default/client', ['curl', '-s', '-m', '2', `http://web.shop/`]);
     expect(curl.stdout).toMatch(/^shop\/web-[12]/);
+  });
+
+  it('healthy: 30 DNS lookups at once from the client all answer (the contrast for dns-lossy)', async () => {
+    expect(await lookups(healthy, 'default/client', WEB, 30)).toEqual({ answered: 30, timedOut: 0, other: [] });
   });
 
   it('the kubelet ends a pod at its activeDeadlineSeconds: phase Failed, network gone', async () => {
@@ -257,6 +274,23 @@ describe.skipIf(skip)('lab fault catalog', () => {
       for (let i = 0; i < 3 && !tries.includes(0); i += 1) tries.push((await lab.exec('default/client', ['nc', '-z', '-v', '-w', '4', WEB1, '8080'])).code);
       expect(tries).toContain(0);
     }));
+
+  it('dns-lossy: some of 30 lookups from the client time out, most answer; TCP is clean; the rule is on node-1', () =>
+    withFault('dns-lossy', async (lab) => {
+      // 20% of the queries and 20% of the answers are dropped on node-1 (client and DNS pod): about 36% of lookups are
+      // lost. Out of 30, at least 2 lost and 8 answered holds but once in tens of thousands of runs.
+      const r = await lookups(lab, 'default/client', WEB, 30);
+      expect(r.other).toEqual([]);
+      expect(r.timedOut).toBeGreaterThanOrEqual(2);
+      expect(r.answered).toBeGreaterThanOrEqual(8);
+      const ip = (await lab.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+      expect((await tcp(lab, 'default/client', ip, 80)).code).toBe(0);
+      expect((await tcp(lab, 'default/client', WEB1, 8080)).code).toBe(0);
+      await createPod(lab, 'node1-host', 'node-1', true);
+      const raw = (await lab.exec('default/node1-host', ['iptables', '-t', 'raw', '-S', 'PREROUTING'])).stdout;
+      expect(raw).toMatch(/-A PREROUTING -p udp -m udp --dport 53 -m statistic --mode random --probability 0\.2\d* .*-j DROP/);
+      expect(raw).toMatch(/-A PREROUTING -p udp -m udp --sport 53 -m statistic --mode random --probability 0\.2\d* .*-j DROP/);
+    }), 180_000);
 
   it('hairpin-off: the pod cannot reach itself through its Service; others reach the Service, it reaches its own IP', () =>
     withFault('hairpin-off', async (lab) => {

@@ -109,6 +109,7 @@ export type ScenarioFault =
   | { type: 'dns-record-missing'; service: string }
   | { type: 'hairpin-off'; pod: string }
   | { type: 'overlay-lossy'; node: string; percent?: number }
+  | { type: 'dns-lossy'; node: string; percent?: number }
   | { type: 'node-local-dns-down'; node: string };
 
 /** Every fault type name, in catalog order. */
@@ -128,6 +129,7 @@ export const FAULT_TYPES = [
   'hairpin-off',
   'overlay-lossy',
   'node-local-dns-down',
+  'dns-lossy',
 ] as const satisfies readonly ScenarioFault['type'][];
 
 /** One RBAC denial: requests matching it get 403 and SelfSubjectAccessReviews say not allowed. */

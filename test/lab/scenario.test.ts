@@ -142,6 +142,7 @@ describe('parseScenario: valid files', () => {
       'dns-record-missing': { service: 'shop/web' },
       'hairpin-off': { pod: 'shop/web-1' },
       'overlay-lossy': { node: 'node-2', percent: 30 },
+      'dns-lossy': { node: 'node-1', percent: 20 },
     };
     const fault = { type, ...(params[type] ?? { node: 'node-2' }) };
     // node-local-dns-down needs the cache it stops (spec.cluster.dns.nodeLocalCache)
@@ -273,6 +274,16 @@ describe('parseScenario: invalid files', () => {
       name: 'overlay-lossy with a share out of range',
       text: variant((x) => { x.spec.faults = [{ type: 'overlay-lossy', node: 'node-2', percent: 100 }]; }),
       problems: [{ path: 'spec.faults[0].percent', message: 'must be a whole number of percent from 1 to 99, got 100' }],
+    },
+    {
+      name: 'dns-lossy with a share out of range',
+      text: variant((x) => { x.spec.faults = [{ type: 'dns-lossy', node: 'node-1', percent: 0 }]; }),
+      problems: [{ path: 'spec.faults[0].percent', message: 'must be a whole number of percent from 1 to 99, got 0' }],
+    },
+    {
+      name: 'dns-lossy on an unknown node',
+      text: variant((x) => { x.spec.faults = [{ type: 'dns-lossy', node: 'node-9' }]; }),
+      problems: [{ path: 'spec.faults[0].node', message: '"node-9" is not a node of this scenario (nodes: node-1, node-2)' }],
     },
     {
       name: 'hairpin-off on a hostNetwork pod',

@@ -141,6 +141,7 @@ const FAULT_PARAMS: Record<ScenarioFault['type'], { required: string[]; optional
   'hairpin-off': { required: ['pod'], optional: [] },
   'overlay-lossy': { required: ['node'], optional: ['percent'] },
   'node-local-dns-down': { required: ['node'], optional: [] },
+  'dns-lossy': { required: ['node'], optional: ['percent'] },
 };
 
 /** Reads a scenario file and validates it; throws ScenarioError naming the file when it is unreadable or invalid. */
@@ -988,7 +989,8 @@ class Validator {
         }
         return { type, pod: ref };
       }
-      case 'overlay-lossy': {
+      case 'overlay-lossy':
+      case 'dns-lossy': {
         const n = node();
         const percent = item.percent;
         if (percent !== undefined && (typeof percent !== 'number' || !Number.isInteger(percent) || percent < 1 || percent > 99)) {

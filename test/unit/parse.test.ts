@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ProbeAction, ProbeObservation } from '../../src/core/model.ts';
-import { buildProbeCommand, parsePing, parseProbeOutput, PATH_MTU_SCRIPT, type RawOutput } from '../../src/core/parse.ts';
+import { buildProbeCommand, parseDigQueryTime, parsePing, parseProbeOutput, PATH_MTU_SCRIPT, type RawOutput } from '../../src/core/parse.ts';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 
@@ -76,6 +76,11 @@ const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObser
   // [dns-no-endpoints] kube-proxy REJECTs kube-dns; [dns-server-down] the stopped server's port is closed too.
   { tool: 'dig', file: 'direct-port-closed', action: direct, want: { kind: 'refused' } },
   { tool: 'dig', file: 'server-down', action: direct, want: { kind: 'refused' } },
+  // [dns-lossy] the same lookups from the client, answered or lost at random (capture-lab.ts runs them until each happens).
+  { tool: 'dig', file: 'lossy-search-answered', action: lookup, want: { kind: 'resolved', ips: ['10.96.0.2'] } },
+  { tool: 'dig', file: 'lossy-search-timeout', action: lookup, want: { kind: 'dns-timeout' } },
+  { tool: 'dig', file: 'lossy-direct-answered', action: direct, want: { kind: 'resolved', ips: ['10.96.0.2'] } },
+  { tool: 'dig', file: 'lossy-direct-timeout', action: direct, want: { kind: 'dns-timeout' } },
   { tool: 'sysctl', file: 'ip-forward-0', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' }, want: { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '0' } },
   { tool: 'sysctl', file: 'ip-forward-1', action: { tool: 'sysctl', key: 'net.ipv4.ip_forward' }, want: { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' } },
   { tool: 'sysctl', file: 'bridge-nf', action: { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' }, want: { kind: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables', value: '1' } },
@@ -233,6 +238,13 @@ describe('parseProbeOutput on captured outputs', () => {
     expect(all.filter((f) => !covered.has(f))).toEqual([]);
   });
 
+  it('nc that printed its success before the exec was cut off (exit null) connected; with no output it timed out', () => {
+    // As a lab run with --samples 20 recorded it: 178 execs at once on a loaded machine outlived their deadline.
+    const cut = { stdout: '', stderr: 'Connection to 10.244.1.4 8080 port [tcp/http-alt] succeeded!\n', exitCode: null };
+    expect(parseProbeOutput(tcp(8080, '10.244.1.4'), cut)).toEqual({ kind: 'connected' });
+    expect(parseProbeOutput(tcp(8080, '10.244.1.4'), { stdout: '', stderr: '', exitCode: null })).toEqual({ kind: 'timeout' });
+  });
+
   it('reads the same output from stderr as from stdout', () => {
     const { raw } = loadFixture('nc', 'refused');
     expect(parseProbeOutput(tcp(8080), { stdout: '', stderr: raw.stdout, exitCode: 1 })).toEqual({ kind: 'refused' });
@@ -287,6 +299,34 @@ describe('parseResolvConf on real outputs quoted from the Kubernetes docs', () =
       reason: "could not read /etc/resolv.conf: cat: can't open '/etc/resolv.conf': No such file or directory",
     });
     expect(read('# empty\n')).toEqual({ kind: 'could-not-run', reason: 'no nameserver or search line in /etc/resolv.conf: # empty' });
+  });
+});
+
+describe('parseDigQueryTime on captured outputs', () => {
+  const queryTime = (file: string): number | undefined => parseDigQueryTime(loadFixture('dig', file).raw);
+  it.each([
+    { file: 'lossy-search-answered', ms: 16 },
+    { file: 'search-found', ms: 0 },
+    { file: 'direct-found', ms: 0 },
+    { file: 'direct-multi', ms: 0 },
+    { file: 'direct-nxdomain', ms: 0 },
+    { file: 'search-nxdomain-dotted', ms: 0 },
+    { file: 'direct-servfail', ms: 0 },
+    { file: 'direct-refused', ms: 0 },
+  ])("reads dig's query time of an answer: $file", ({ file, ms }) => expect(queryTime(file)).toBe(ms));
+  it.each(['lossy-search-timeout', 'lossy-direct-timeout', 'search-timeout', 'direct-timeout', 'direct-port-closed', 'server-down'])(
+    'gives none when no answer came: %s',
+    (file) => expect(queryTime(file)).toBeUndefined(),
+  );
+  it('reads the query time of a lookup in a recorded run (the TUI fixture, captured in the lab: 12 msec)', () => {
+    const lines = readFileSync(new URL('../tui/fixtures/healthy-2-nodes.ndjson', import.meta.url), 'utf8').split('\n').filter((l) => l.includes('"probe-finished"') && l.includes('dig'));
+    const raws = lines.map((l) => (JSON.parse(l) as { result: { raw: RawOutput } }).result.raw);
+    expect(raws.map(parseDigQueryTime)).toContain(12);
+  });
+  it('reads it from stderr too, and microseconds from dig -u', () => {
+    const { raw } = loadFixture('dig', 'lossy-search-answered');
+    expect(parseDigQueryTime({ stdout: '', stderr: raw.stdout })).toBe(16);
+    expect(parseDigQueryTime({ stdout: raw.stdout.replace('16 msec', '1500 usec'), stderr: '' })).toBe(1.5);
   });
 });
 

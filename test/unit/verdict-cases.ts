@@ -33,7 +33,7 @@ const ok = { kind: 'connected' } as const;
 const timeout = { kind: 'timeout' } as const;
 const refused = { kind: 'refused' } as const;
 export const dnsSearch = (o: ProbeObservation) => probe('dns', { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local' }, o);
-const dnsDirect = (o: ProbeObservation) => probe('dns', { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.244.2.3' }, o, { about: dnsPod });
+export const dnsDirect = (o: ProbeObservation) => probe('dns', { tool: 'dns-lookup', name: 'web.shop.svc.cluster.local', server: '10.244.2.3' }, o, { about: dnsPod });
 export const clusterIp = (o: ProbeObservation) => probe('cluster-ip', { tool: 'tcp-connect', host: '10.96.1.1', port: 80 }, o);
 export const podIp = (o: ProbeObservation) => probe('pod-ip', { tool: 'tcp-connect', host: '10.244.2.7', port: 8080 }, o, { about: web1 });
 export const sameNode = (o: ProbeObservation) => probe('same-node', { tool: 'tcp-connect', host: '10.244.2.7', port: 8080 }, o, { node: 'node-2', about: web1 });
@@ -68,8 +68,33 @@ const forwardWalked = (node: string, policy: string, verdict: 'accept' | 'drop')
   probe('node-checks', { tool: 'forward-policy', flow: { from: '10.244.1.5', to: ['10.244.2.7'] } }, { kind: 'forward-policy', policy, verdict, backend: 'nft', ...(verdict === 'drop' ? { decidedBy: `-P FORWARD ${policy}` } : {}) }, { node, check: 'forward-policy' });
 export const notRun = (rung: RungId, reason: string) => probe(rung, { tool: 'tcp-connect', host: '10.96.1.1', port: 80 }, { kind: 'could-not-run', reason });
 
+/** dig's output for an answered lookup, with its own timing (`;; Query time: N msec`), as the lab captures show it. */
+const digAnswer = (queryMs: number) => ({
+  exitCode: 0,
+  stdout: `;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 6391\n;; ANSWER SECTION:\nweb.shop.svc.cluster.local. 0\tIN\tA\t10.96.1.1\n\n;; Query time: ${queryMs} msec\n;; SERVER: 10.96.0.10#53(10.96.0.10) (UDP)\n`,
+  stderr: '',
+});
+const resolvedWeb: ProbeObservation = { kind: 'resolved', ips: ['10.96.1.1'] };
+/**
+ * One lookup sampled as planLadder repeats it (`--samples`): the first keeps its id, the others are `#2` …; `lost` of
+ * them (the last ones) time out, and the answered ones took `queryMs` each by dig's query time (the first `slow` of
+ * them 5003 ms, the conntrack race's 5 s).
+ */
+export const sampledLookup = (make: (o: ProbeObservation) => ProbeResult, n: number, lost: number, opts: { slow?: number; queryMs?: number; lostAs?: ProbeObservation } = {}): ProbeResult[] => {
+  const first = make(resolvedWeb);
+  return Array.from({ length: n }, (_, i): ProbeResult => {
+    const answered = i < n - lost;
+    return {
+      ...first,
+      spec: { ...first.spec, id: i === 0 ? first.spec.id : `${first.spec.id}#${i + 1}`, sample: { index: i + 1, of: n } },
+      observation: answered ? resolvedWeb : (opts.lostAs ?? { kind: 'dns-timeout' }),
+      ...(answered ? { raw: digAnswer(i < (opts.slow ?? 0) ? 5003 : (opts.queryMs ?? 1)) } : {}),
+    };
+  });
+};
+
 export const healthyData = () => [dnsSearch({ kind: 'resolved', ips: ['10.96.1.1'] }), dnsDirect({ kind: 'resolved', ips: ['10.96.1.1'] }), clusterIp(ok), podIp(ok), sameNode(ok), nodeOrigin('node-1', ok), nodeOrigin('node-2', ok)];
-const healthyChecks = () => [
+export const healthyChecks = () => [
   sysctl('node-1', 'net.ipv4.ip_forward', '1'),
   sysctl('node-2', 'net.ipv4.ip_forward', '1'),
   sysctl('node-1', 'net.bridge.bridge-nf-call-iptables', '1'),
@@ -177,6 +202,51 @@ export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; c
     name: 'DNS_SERVER_UNRESPONSIVE: a closed DNS port is not explained away by a node fault',
     in: input({ observations: [dnsDirect(refused), clusterIp(timeout), podIp(timeout), sameNode(ok)], nodeChecks: [sysctl('node-1', 'net.ipv4.ip_forward', '0')] }),
     cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', status: 'broken', node: 'node-1', exit: 1, present: ['DNS_SERVER_UNRESPONSIVE'],
+  },
+  {
+    name: 'DNS_INTERMITTENT_TIMEOUT: sampled lookups time out now and then while the server answers the rest (degraded)',
+    in: input({ observations: [...sampledLookup(dnsSearch, 10, 3), ...sampledLookup(dnsDirect, 10, 2), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
+    cause: 'DNS_INTERMITTENT_TIMEOUT', component: 'dns', status: 'degraded', node: 'node-1', exit: 1, absent: ['DNS_SERVER_UNRESPONSIVE', 'HEALTHY'],
+  },
+  {
+    name: 'DNS_INTERMITTENT_TIMEOUT: the conntrack race signature, answers that take 5 s now and then',
+    in: input({ observations: [...sampledLookup(dnsSearch, 10, 0, { slow: 2 }), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
+    cause: 'DNS_INTERMITTENT_TIMEOUT', component: 'dns', status: 'degraded', node: 'node-1', exit: 1, absent: ['DNS_SERVER_UNRESPONSIVE', 'HEALTHY'],
+  },
+  {
+    name: 'healthy: one lookup lost out of twenty is no intermittent DNS fault',
+    in: input({ observations: [...sampledLookup(dnsSearch, 10, 1), ...sampledLookup(dnsDirect, 10, 0), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['DNS_INTERMITTENT_TIMEOUT', 'DNS_SERVER_UNRESPONSIVE'],
+  },
+  {
+    name: 'healthy: two lookups lost out of forty (5%) is below the share of an intermittent DNS fault',
+    in: input({ observations: [...sampledLookup(dnsSearch, 20, 1), ...sampledLookup(dnsDirect, 20, 1), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['DNS_INTERMITTENT_TIMEOUT'],
+  },
+  {
+    name: 'DNS_SERVER_UNRESPONSIVE: sampled lookups that all time out are a DNS down, not an intermittent one',
+    in: input({ observations: [...sampledLookup(dnsSearch, 5, 5), ...sampledLookup(dnsDirect, 5, 5), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
+    cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', status: 'broken', object: 'Pod/kube-system/coredns-a', exit: 1, absent: ['DNS_INTERMITTENT_TIMEOUT'],
+  },
+  {
+    name: 'DNS_SERVER_UNRESPONSIVE: a DNS pod that never answers its samples while the search path does is that pod, not intermittent',
+    in: input({ observations: [...sampledLookup(dnsSearch, 5, 0), ...sampledLookup(dnsDirect, 5, 5), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
+    cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', status: 'broken', object: 'Pod/kube-system/coredns-a', exit: 1, absent: ['DNS_INTERMITTENT_TIMEOUT'],
+  },
+  {
+    name: 'DNS_SERVER_UNRESPONSIVE: unsampled lookups, one timed out and one answered, read as before',
+    in: input({ observations: [dnsSearch(resolvedWeb), dnsDirect({ kind: 'dns-timeout' }), dnsDirect({ kind: 'dns-timeout' }), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
+    cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', status: 'broken', object: 'Pod/kube-system/coredns-a', exit: 1, absent: ['DNS_INTERMITTENT_TIMEOUT'],
+  },
+  {
+    name: 'DNS_NAME_NOT_FOUND outranks lookups lost now and then',
+    in: input({ observations: [...sampledLookup(dnsSearch, 10, 3), ...sampledLookup(dnsDirect, 10, 3, { lostAs: { kind: 'nxdomain' } }), clusterIp(ok), podIp(ok)], nodeChecks: healthyChecks() }),
+    cause: 'DNS_NAME_NOT_FOUND', component: 'dns', status: 'broken', object: 'Service/shop/web', exit: 1, present: ['DNS_INTERMITTENT_TIMEOUT'],
+  },
+  {
+    name: 'OVERLAY_PACKET_LOSS explains sampled DNS lookups lost on the way, instead of an intermittent DNS fault',
+    in: input({ observations: [...sampledLookup(dnsSearch, 10, 3), clusterIp(ok), podIp(ok)], nodeChecks: [...healthyChecks(), lossBurst(30)] }),
+    cause: 'OVERLAY_PACKET_LOSS', component: 'overlay', status: 'degraded', node: 'node-1', exit: 1, absent: ['DNS_INTERMITTENT_TIMEOUT'],
   },
   {
     name: 'DNS_SERVER_FAILURE when the DNS server answers REFUSED',

@@ -5,8 +5,12 @@
  */
 import { cidrContains } from '../address.ts';
 import { dnsServerOf, type DnsResolution, type DnsServer } from '../dns.ts';
-import type { Cause, Finding, ProbeResult, ResolvedTargets, RungId } from '../model.ts';
+import { sampleGroupId, type Cause, type Finding, type ProbeResult, type ResolvedTargets, type RungId } from '../model.ts';
+import { parseDigQueryTime } from '../parse.ts';
 import { classifyFailure, classifyObservation, isLossy, type Failure } from './describe.ts';
+
+/** A lookup answered this late is the conntrack race's signature (seed 002): the resolver's 5 s retry timer. */
+export const SLOW_LOOKUP_MS = 5000;
 
 /** What the diagnosis reads. */
 export interface VerdictInput {
@@ -33,8 +37,19 @@ export interface DnsView {
   fails: ProbeResult[];
   /** Port unreachable: nothing listens on the DNS port (the DNS pod itself answered, so not the network). */
   closed: ProbeResult[];
-  /** No answer at all. */
+  /** No answer at all, from lookups none of whose samples got one (a server that never answers). */
   timeouts: ProbeResult[];
+  /** Lookups that ran (could-not-run ones and predicted denials are not counted). */
+  ran: ProbeResult[];
+  /** Lookups a DNS server answered (an address, NXDOMAIN or an error). */
+  answered: ProbeResult[];
+  /** Answers that took SLOW_LOOKUP_MS or more by dig's own query time. */
+  slow: ProbeResult[];
+  /**
+   * The samples lost now and then: timeouts of a lookup whose other samples were answered (`--samples`), and slow
+   * answers. A timeout of a lookup that is not repeated is never intermittent, so an unsampled run reads as it did.
+   */
+  intermittent: ProbeResult[];
   /** NXDOMAIN answers. */
   nx: ProbeResult[];
   /** SERVFAIL or REFUSED answers. */
@@ -176,12 +191,22 @@ function dnsView(
   const direct = dns.filter((r) => serverOf(r) !== undefined);
   const fails = failing(dns);
   const nx = fails.filter(failedAs('name-not-found'));
+  const ran = dns.filter((r) => classifyObservation(r.observation) !== 'not-run' && !isDeniedAsPredicted(r));
+  const answered = ran.filter((r) => ['resolved', 'nxdomain', 'servfail', 'dns-refused'].includes(r.observation.kind));
+  const slow = answered.filter((r) => (r.raw ? (parseDigQueryTime(r.raw) ?? 0) : 0) >= SLOW_LOOKUP_MS);
+  const answeredGroups = new Set(answered.map((r) => sampleGroupId(r.spec)));
+  const unreachable = fails.filter(failedAs('unreachable'));
+  const lostNowAndThen = unreachable.filter((r) => r.observation.kind === 'dns-timeout' && r.spec.sample !== undefined && answeredGroups.has(sampleGroupId(r.spec)));
   return {
     search,
     direct,
     fails,
     closed: fails.filter(failedAs('refused')),
-    timeouts: fails.filter(failedAs('unreachable')),
+    timeouts: unreachable.filter((r) => !lostNowAndThen.includes(r)),
+    ran,
+    answered,
+    slow,
+    intermittent: [...lostNowAndThen, ...slow],
     nx,
     errors: fails.filter(failedAs('server-error')),
     directNx: nx.filter((r) => direct.includes(r)),

@@ -17,9 +17,10 @@
  * | 16-18 | OVERLAY_BLOCKED, OVERLAY_PACKET_LOSS, PATH_MTU_MISMATCH | the path between nodes, named when the nodes' own checks are clean |
  * | 19 | NODE_LOCAL_DNS_DOWN | name resolution, the narrowest DNS fault: one node's cache fails while the cluster DNS behind it answers, so no DNS fault below can be the answer |
  * | 20-23 | DNS_NO_ENDPOINTS, DNS_SERVER_UNRESPONSIVE, DNS_SERVER_FAILURE, DNS_NAME_NOT_FOUND | name resolution: downstream of a network that fails for everything |
- * | 24 | CONNECTION_FAILED | a failure nothing explains |
- * | 25 | CHECKS_COULD_NOT_RUN | could not look |
- * | 26 | HEALTHY | nothing found |
+ * | 24 | DNS_INTERMITTENT_TIMEOUT | lookups lost now and then while the server answers the rest: the narrowest DNS fault, named after every DNS fault that fails lookups outright |
+ * | 25 | CONNECTION_FAILED | a failure nothing explains |
+ * | 26 | CHECKS_COULD_NOT_RUN | could not look |
+ * | 27 | HEALTHY | nothing found |
  *
  * 3. Ties (two findings of one cause, e.g. on two nodes): the one whose evidence the ladder met first (the position of
  *    its first cited probe in the run's plan), then by node, object and summary, so equal inputs give equal output
@@ -52,6 +53,7 @@ export const CAUSE_RANK: readonly Cause[] = [
   'DNS_SERVER_UNRESPONSIVE',
   'DNS_SERVER_FAILURE',
   'DNS_NAME_NOT_FOUND',
+  'DNS_INTERMITTENT_TIMEOUT',
   'CONNECTION_FAILED',
   'CHECKS_COULD_NOT_RUN',
   'HEALTHY',

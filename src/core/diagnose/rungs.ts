@@ -1,5 +1,6 @@
 /** Rung summaries: each rung of the ladder as passed, failed, skipped or error, from its probes' observations. Pure. */
-import { RUNG_IDS, type ProbeResult, type RungResult, type RungStatus } from '../model.ts';
+import { RUNG_IDS, type LatencyStats, type ProbeResult, type RungResult, type RungSampling, type RungStatus } from '../model.ts';
+import { parseDigQueryTime } from '../parse.ts';
 import { isDeniedAsPredicted } from './context.ts';
 import { classifyObservation, describeObservation, describeProbeLocation, describeProbeTarget } from './describe.ts';
 
@@ -29,13 +30,54 @@ function judgeRung(probes: readonly ProbeResult[]): { status: RungStatus; summar
   return { status, summary: `${summary}${deniedNote}` };
 }
 
+/**
+ * How long a probe that succeeded took: the tool's own timing when it printed one (dig's query time), else the wall time
+ * of its exec.
+ */
+export function probeLatency(r: ProbeResult): { ms: number; source: 'tool' | 'exec' } {
+  const tool = r.spec.action.tool === 'dns-lookup' && r.raw ? parseDigQueryTime(r.raw) : undefined;
+  return tool !== undefined ? { ms: tool, source: 'tool' } : { ms: r.durationMs, source: 'exec' };
+}
+
+/** Nearest-rank percentiles of the latencies (undefined for none). */
+export function latencyStats(values: ReadonlyArray<{ ms: number; source: 'tool' | 'exec' }>): LatencyStats | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = values.map((v) => v.ms).sort((a, b) => a - b);
+  const rank = (q: number): number => sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1] as number;
+  const sources = new Set(values.map((v) => v.source));
+  return { min: sorted[0] as number, p50: rank(0.5), p99: rank(0.99), max: sorted[sorted.length - 1] as number, source: sources.size > 1 ? 'mixed' : (values[0] as { source: 'tool' | 'exec' }).source };
+}
+
+/** Success counts and latency of a rung whose probes were repeated; undefined when none was. */
+function sampleRung(probes: readonly ProbeResult[]): RungSampling | undefined {
+  const samples = Math.max(0, ...probes.map((p) => p.spec.sample?.of ?? 0));
+  if (samples < 2) return undefined;
+  const counted = probes.filter((p) => !isDeniedAsPredicted(p) && classifyObservation(p.observation) !== 'not-run');
+  const ok = counted.filter((p) => classifyObservation(p.observation) === 'ok');
+  const latencyMs = latencyStats(ok.map(probeLatency));
+  return { samples, ran: counted.length, succeeded: ok.length, ...(latencyMs ? { latencyMs } : {}) };
+}
+
+/** The words a sampled rung's summary ends with, e.g. `; 5 samples each: 38/40 succeeded, latency min/p50/p99/max 0/1/3/4 ms`. */
+function describeSampling(s: RungSampling): string {
+  const l = s.latencyMs;
+  const latency = l ? `, latency min/p50/p99/max ${[l.min, l.p50, l.p99, l.max].map(formatMs).join('/')} ms` : '';
+  return `; ${s.samples} samples each: ${s.succeeded}/${s.ran} succeeded${latency}`;
+}
+
+function formatMs(ms: number): string {
+  return Number.isInteger(ms) ? String(ms) : ms.toFixed(1);
+}
+
 /** Summarises the probes of each rung into a RungResult (error = none of its probes could run). */
 export function summarizeRungs(observations: ProbeResult[]): RungResult[] {
   return RUNG_IDS.map((id) => {
     const probes = observations.filter((r) => r.spec.rung === id);
+    const judged = judgeRung(probes);
+    const sampling = sampleRung(probes);
     return {
       id,
-      ...judgeRung(probes),
+      ...(sampling ? { ...judged, summary: `${judged.summary}${describeSampling(sampling)}` } : judged),
       durationMs: Math.max(0, ...probes.map((p) => p.durationMs)),
       probes: probes.map((p) => ({
         id: p.spec.id,
@@ -45,6 +87,7 @@ export function summarizeRungs(observations: ProbeResult[]): RungResult[] {
         durationMs: p.durationMs,
         ...(p.spec.deniedBy ? { deniedBy: p.spec.deniedBy } : {}),
       })),
+      ...(sampling ? { sampling } : {}),
     };
   });
 }

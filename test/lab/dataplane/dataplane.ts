@@ -99,6 +99,8 @@ const FAULT_COMMENT = 'netdebug-lab-fault';
 const WRONG_MAC = '02:00:5e:00:de:ad';
 /** The share of overlay packets the overlay-lossy fault drops when the scenario does not say. */
 const DEFAULT_LOSS_PERCENT = 30;
+/** The share of DNS packets the dns-lossy fault drops when the scenario does not say. */
+const DEFAULT_DNS_LOSS_PERCENT = 20;
 const STATE_FILE = 'state.json';
 
 /** Builds and breaks one lab's network; every method is safe to call from tests and from the lab CLI. */
@@ -575,6 +577,17 @@ export class Dataplane {
         const share = ((fault.percent ?? DEFAULT_LOSS_PERCENT) / 100).toFixed(2);
         const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(LAB_ADDRESSES.vxlanPort), '-m', 'statistic', '--mode', 'random', '--probability', share, '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
         await this.runner.run(inNetns(node(fault.node).netns, [this.iptables.iptables, on ? '-I' : '-D', ...spec]));
+        return;
+      }
+      case 'dns-lossy': {
+        // Seed 002's lookups that time out now and then (the conntrack race): a share of the UDP DNS packets that enter
+        // the node's network namespace, queries (dport 53) and answers (sport 53) alike, is dropped at random. The raw
+        // table's PREROUTING sees them all: routed, bridged (br_netfilter) or arriving over the overlay, before conntrack.
+        const share = ((fault.percent ?? DEFAULT_DNS_LOSS_PERCENT) / 100).toFixed(2);
+        const rule = (port: '--dport' | '--sport'): string[] =>
+          ['PREROUTING', '-p', 'udp', '-m', 'udp', port, '53', '-m', 'statistic', '--mode', 'random', '--probability', share, '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
+        const netns = node(fault.node).netns;
+        for (const port of ['--dport', '--sport'] as const) await this.runner.run(inNetns(netns, [this.iptables.iptables, '-t', 'raw', on ? '-I' : '-D', ...rule(port)]));
         return;
       }
       case 'hairpin-off': {

@@ -15,7 +15,8 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
   const timeoutsUnexplained = dns.timeouts.length > 0 && !hasRoot(prior);
   if (dns.closed.length === 0 && !timeoutsUnexplained) return [];
   const silent = dns.closed.length > 0 ? dns.closed : dns.timeouts;
-  const about = dns.direct.filter((r) => silent.includes(r)).flatMap((r) => (r.spec.about ? [r.spec.about] : []));
+  // One DNS pod asked several times (`--samples`) is still one pod.
+  const about = [...new Map(dns.direct.filter((r) => silent.includes(r)).flatMap((r) => (r.spec.about ? [[formatObjectRef(r.spec.about), r.spec.about] as const] : []))).values()];
   const single = about.length === 1 ? about[0] : undefined;
   return [
     {

@@ -4,6 +4,7 @@ import { rule as checksCouldNotRun } from './checks-could-not-run.ts';
 import { rule as connectionFailed } from './connection-failed.ts';
 import { rule as destinationNotListening } from './destination-not-listening.ts';
 import { rule as destinationNotReady } from './destination-not-ready.ts';
+import { rule as dnsIntermittentTimeout } from './dns-intermittent-timeout.ts';
 import { rule as dnsNameNotFound } from './dns-name-not-found.ts';
 import { rule as dnsNoEndpoints } from './dns-no-endpoints.ts';
 import { rule as dnsServerFailure } from './dns-server-failure.ts';
@@ -53,6 +54,7 @@ export const RULES: readonly Rule[] = [
   dnsServerFailure,
   dnsServerUnresponsive,
   nodeLocalDnsDown,
+  dnsIntermittentTimeout,
   healthy,
   checksCouldNotRun,
 ];

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { LabApiError, type ExecProcess, type ExecRequest, type KubeletBackend, type NodeNet, type PodNet } from './model.ts';
 import type { ObjectStore } from './api/store.ts';
+import { formatIPv4, parseCIDR } from './dataplane/addressing.ts';
 
 /** What the kubelet needs from the data plane. */
 export interface PodRuntime {
@@ -96,9 +97,10 @@ export class Kubelet implements KubeletBackend {
 
   private allocateIP(node: NodeNet): string {
     const used = this.used.get(node.name)!;
-    const [a, b, c] = node.podCIDR.split('/')[0]!.split('.');
-    for (let d = 2; d < 255; d++) {
-      const ip = `${a}.${b}.${c}.${d}`;
+    // From the third address to the last but one of the node's pod CIDR (a /24 on flannel, a /26 Calico block).
+    const { network, size } = parseCIDR(node.podCIDR);
+    for (let off = 2; off < Math.min(size - 1, 255); off++) {
+      const ip = formatIPv4(network + off);
       if (!used.has(ip)) {
         used.add(ip);
         return ip;

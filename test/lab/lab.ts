@@ -55,7 +55,7 @@ function isDnsPod(pod: Obj): boolean {
 /** Builds and starts the lab a scenario describes; on failure removes whatever was built and rethrows. */
 export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: string) => void): Promise<RunningLab> {
   const runner = createExecRunner();
-  const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir });
+  const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir, network: scenario.cluster.network });
   let kubelet: Kubelet | undefined;
   let api: ApiServerHandle | undefined;
   let controller: Controller | undefined;

@@ -227,7 +227,8 @@ describe.skipIf(!canRunLab).each(NETWORKS.map((network) => ({ network })))('pod 
     {
       fault: () => ({ type: 'ip-forward-off', node: 'node-2' }),
       broken: async () => !(await canConnect(pods.a1!.netns, pods.b1!.ip, 8080)),
-      unaffected: () => canConnect(pods.host2!.netns, pods.b1!.ip, 8080),
+      // Traffic that node-2 does not forward: node-1's pod to node-3's pod.
+      unaffected: () => canConnect(pods.a1!.netns, pods.c1!.ip, 8080),
     },
     {
       fault: () => ({ type: 'overlay-blocked', node: 'node-2' }),

@@ -4,6 +4,7 @@
  * resourceVersion is left to the store.
  */
 import { formatIPv4, getNodeUnderlayIP, parseCIDR, parseIPv4 } from './dataplane/addressing.ts';
+import { systemNamespacesOf, systemPodsOf, systemWorkloadsOf } from './system-pods.ts';
 import { LAB_ADDRESSES, type Scenario, type ScenarioPod } from './model.ts';
 import { DNS_POD_NAME, SYNTHETIC_NAMESPACE } from './scenario.ts';
 
@@ -169,6 +170,11 @@ export function assignPodIPs(scenario: Scenario): Map<string, string> {
     } else {
       out.set(key, take(pod.node));
     }
+  }
+  // The pod network's own system pods come after the scenario's, so the scenario's addresses are the same on every network.
+  for (const sys of systemPodsOf(scenario.cluster.network, scenario.nodes.map((n) => n.name))) {
+    const node = scenario.nodes.find((n) => n.name === sys.node)!;
+    out.set(`${sys.workload.namespace}/${sys.name}`, sys.workload.hostNetwork ? getNodeUnderlayIP(node.index) : take(sys.node));
   }
   return out;
 }
@@ -439,6 +445,9 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
   const podIPs = assignPodIPs(scenario);
   const clusterIPs = assignClusterIPs(scenario);
   const namespaces = scenario.namespaces.map((ns) => namespaceObject(ns.name, ns.labels, opts));
+  for (const name of systemNamespacesOf(scenario.cluster.network)) {
+    if (!scenario.namespaces.some((ns) => ns.name === name)) namespaces.push(namespaceObject(name, { name }, opts));
+  }
   const nodes = scenario.nodes.map((n) => nodeObject({ ...n, address: getNodeUnderlayIP(n.index) }, opts));
   const hostIPOf = (nodeName: string): string => {
     const node = scenario.nodes.find((n) => n.name === nodeName);
@@ -505,6 +514,27 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
     const refs = pod.owner ? ownerRefs.get(`${pod.namespace}/${pod.owner.kind}/${pod.owner.name}`) : undefined;
     if (refs) input.ownerReferences = refs;
     pods.push(podObject(input, opts));
+  }
+  const systemPods = systemPodsOf(scenario.cluster.network, scenario.nodes.map((n) => n.name));
+  for (const w of systemWorkloadsOf(scenario.cluster.network)) {
+    const mine = systemPods.filter((p) => p.workload.namespace === w.namespace && p.workload.name === w.name);
+    const refs = addWorkload(w.kind, w.name, w.namespace, mine.map(() => ({ labels: w.labels, ready: true, ports: [], container: w.container, image: w.image })));
+    for (const p of mine) {
+      pods.push(podObject({
+        name: p.name,
+        namespace: w.namespace,
+        node: p.node,
+        labels: { ...w.labels },
+        ports: [],
+        ready: true,
+        hostNetwork: w.hostNetwork,
+        podIP: podIPs.get(`${w.namespace}/${p.name}`) ?? '',
+        hostIP: hostIPOf(p.node),
+        container: w.container,
+        image: w.image,
+        ownerReferences: refs,
+      }, opts));
+    }
   }
 
   const services: KubeService[] = [

@@ -108,7 +108,7 @@ export class Dataplane {
   private readonly serviceState = new Map<string, { services: ServiceRules[]; omit: 'all' | string[] | undefined; chains: string[] }>();
   private readonly faultOmit = new Map<string, 'all' | string[]>();
   private podCounter = 0;
-  private readonly workloadSync = new Map<string, Promise<void>>();
+  private readonly workloadSync = new Map<string, { chain: Promise<void>; queued: Promise<void> | undefined; removed: WorkloadLink[] }>();
 
   constructor(options: DataplaneOptions) {
     this.labId = options.labId;
@@ -212,15 +212,24 @@ export class Dataplane {
   }
 
   /** Re-applies the network's per-pod rules of a node (Calico's workload chains); removed pods' chains are deleted. */
-  private async syncWorkloadRules(node: NodeNet, removed: WorkloadLink[]): Promise<void> {
-    // One restore at a time per node, each from the pods as they stand when it runs, so the last one written is current.
-    const run = async (): Promise<void> => {
-      const text = this.network.workloadIptables(node, this.workloadsOf(node.name), removed);
-      if (text !== '') await restoreIptables(this.runner, node.netns, text);
-    };
-    const next = (this.workloadSync.get(node.name) ?? Promise.resolve()).catch(() => undefined).then(run);
-    this.workloadSync.set(node.name, next);
-    await next;
+  private syncWorkloadRules(node: NodeNet, removed: WorkloadLink[]): Promise<void> {
+    // One restore at a time per node, each from the pods as they stand when it starts; callers arriving while one is
+    // queued share it, so a burst of pods costs a couple of restores rather than one each.
+    const st = this.workloadSync.get(node.name) ?? { chain: Promise.resolve(), queued: undefined, removed: [] };
+    this.workloadSync.set(node.name, st);
+    st.removed.push(...removed);
+    if (st.queued !== undefined) return st.queued;
+    const queued = st.chain
+      .catch(() => undefined)
+      .then(async () => {
+        st.queued = undefined;
+        const gone = st.removed.splice(0);
+        const text = this.network.workloadIptables(node, this.workloadsOf(node.name), gone);
+        if (text !== '') await restoreIptables(this.runner, node.netns, text);
+      });
+    st.queued = queued;
+    st.chain = queued;
+    return queued;
   }
 
   private workloadsOf(nodeName: string): WorkloadLink[] {

@@ -182,6 +182,25 @@ describe.skipIf(!canRunLab).each(NETWORKS.map((network) => ({ network })))('pod 
     });
   }
 
+  if (network === 'calico-vxlan' || network === 'calico-bgp') {
+    it("Calico: forward-policy-drop takes felix's FORWARD accept rules away with the policy and puts them back in order", async () => {
+      const forward = async (): Promise<string[]> => lines(await sh(nodes[1]!.netns, ['iptables', '-S', 'FORWARD']));
+      const felix = ['-A FORWARD -m comment --comment "cali:S93hcgKJrXEqnTfs" -m comment --comment "Policy explicitly accepted packet." -m mark --mark 0x10000/0x10000 -j ACCEPT', '-A FORWARD -m comment --comment "cali:mp77cMpurHhyjLrM" -j MARK --set-xmark 0x10000/0x10000'];
+      expect((await forward()).slice(-2)).toEqual(felix);
+      await dp.applyFault({ type: 'forward-policy-drop', node: 'node-2' });
+      try {
+        const during = await forward();
+        expect(during[0]).toBe('-P FORWARD DROP');
+        expect(during.some((l) => l.includes('cali:S93hcgKJrXEqnTfs') || l.includes('cali:mp77cMpurHhyjLrM'))).toBe(false);
+      } finally {
+        await dp.revertFault({ type: 'forward-policy-drop', node: 'node-2' });
+      }
+      const after = await forward();
+      expect(after[0]).toBe('-P FORWARD ACCEPT');
+      expect(after.slice(-2)).toEqual(felix);
+    });
+  }
+
   if (network === 'calico-vxlan') {
     it('Calico VXLAN: vxlan.calico (VNI 4096, UDP 4789, MTU 1450, tunnel address /32), remote blocks via the VTEP onlink, permanent VTEP neighbors and FDB', async () => {
       const [n1, n2] = [nodes[0]!, nodes[1]!];
@@ -229,6 +248,12 @@ describe.skipIf(!canRunLab).each(NETWORKS.map((network) => ({ network })))('pod 
       broken: async () => !(await canConnect(pods.a1!.netns, pods.b1!.ip, 8080)),
       // Traffic that node-2 does not forward: node-1's pod to node-3's pod.
       unaffected: () => canConnect(pods.a1!.netns, pods.c1!.ip, 8080),
+    },
+    {
+      fault: () => ({ type: 'forward-policy-drop', node: 'node-2' }),
+      broken: async () => !(await canConnect(pods.a1!.netns, pods.b1!.ip, 8080)),
+      // The node's own traffic is not forwarded.
+      unaffected: () => canConnect(pods.host2!.netns, pods.a1!.ip, 8080),
     },
     {
       fault: () => ({ type: 'overlay-blocked', node: 'node-2' }),

@@ -107,6 +107,12 @@ const OBSERVE: Record<string, (lab: TestLab, agent: { namespace: string; label: 
     expect((await tcp(lab, node2, web1, 8080)).code === 0).toBe(agent.label === 'k8s-app=aws-node');
     expect((await tcp(lab, 'default/client', await podIP(lab, 'shop/web-3'), 8080)).code).toBe(0);
   },
+  'forward-policy-drop': async (lab, agent) => {
+    const node2 = await agentOn(lab, agent, 'node-2');
+    expect((await tcp(lab, 'default/client', await podIP(lab, 'shop/web-1'), 8080)).code).not.toBe(0);
+    expect((await lab.exec(node2, ['iptables', '-S', 'FORWARD'])).stdout).toContain('-P FORWARD DROP');
+    expect((await tcp(lab, node2, await podIP(lab, 'shop/web-2'), 8080)).code).toBe(0); // node-2's own traffic
+  },
   'overlay-blocked': async (lab) => {
     expect((await tcp(lab, 'default/client', await podIP(lab, 'shop/web-1'), 8080)).code).not.toBe(0);
     expect((await tcp(lab, 'default/client', await podIP(lab, 'shop/web-3'), 8080)).code).toBe(0);
@@ -158,16 +164,19 @@ const cases = NETWORKS.flatMap(({ network, agent }) =>
 describe.skipIf(skip)('fault catalog on each pod network', () => {
   it('has an example scenario for every fault each network can have', () => {
     expect(cases.map((c) => c.scenario).sort()).toEqual([
+      'calico-bgp-forward-policy-drop',
       'calico-bgp-ip-forward-off',
       'calico-bgp-neighbor-stale',
       'calico-bgp-pod-route-missing',
       'calico-bgp-underlay-blocked',
+      'calico-vxlan-forward-policy-drop',
       'calico-vxlan-ip-forward-off',
       'calico-vxlan-mtu-mismatch',
       'calico-vxlan-neighbor-stale',
       'calico-vxlan-overlay-blocked',
       'calico-vxlan-overlay-lossy',
       'calico-vxlan-pod-route-missing',
+      'cloud-routed-forward-policy-drop',
       'cloud-routed-ip-forward-off',
       'cloud-routed-neighbor-stale',
       'cloud-routed-underlay-blocked',

@@ -254,6 +254,11 @@ export function createCalicoNetwork(mode: CalicoMode): PodNetwork {
       };
     },
     neighborDevice: (hostVeth) => hostVeth,
+    // felix's rules appended to FORWARD: accept what policy accepted, then mark forwarded traffic (cali-iptables-dump.txt).
+    forwardAcceptRules: [
+      ['-m', 'comment', '--comment', 'cali:S93hcgKJrXEqnTfs', '-m', 'comment', '--comment', 'Policy explicitly accepted packet.', '-m', 'mark', '--mark', `${MARK_ACCEPT}/${MARK_ACCEPT}`, '-j', 'ACCEPT'],
+      ['-m', 'comment', '--comment', 'cali:mp77cMpurHhyjLrM', '-j', 'MARK', '--set-xmark', `${MARK_ACCEPT}/${MARK_ACCEPT}`],
+    ],
     underlayBlock: (node, port) =>
       mode === 'bgp' ? { family: 'bridge', hook: 'forward', rule: `oifname "${port}" ip daddr ${node.podCIDR} counter drop` } : undefined,
   };

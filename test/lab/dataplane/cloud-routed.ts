@@ -63,6 +63,7 @@ export function createCloudRoutedNetwork(underlayGateway: string): PodNetwork {
       };
     },
     neighborDevice: (hostVeth) => hostVeth,
+    forwardAcceptRules: [],
     underlayBlock: (node) => ({ family: 'ip', hook: 'forward', rule: `ip daddr ${node.podCIDR} counter drop` }),
   };
 }

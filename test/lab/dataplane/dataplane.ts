@@ -476,9 +476,14 @@ export class Dataplane {
       case 'bridge-nf-off':
         this.requireBridge(fault.type);
         return setSysctls(this.runner, node(fault.node).netns, { 'net.bridge.bridge-nf-call-iptables': on ? 0 : 1 });
-      case 'forward-policy-drop':
-        await this.runner.run(inNetns(node(fault.node).netns, ['iptables', '-P', 'FORWARD', on ? 'DROP' : 'ACCEPT']));
+      case 'forward-policy-drop': {
+        // The network agent's own FORWARD accept rules (Calico's) would make DROP harmless: they go too, and come back.
+        const netns = node(fault.node).netns;
+        if (on) for (const rule of this.network.forwardAcceptRules) await this.runner.run(inNetns(netns, ['iptables', '-D', 'FORWARD', ...rule]), { allowFailure: true });
+        await this.runner.run(inNetns(netns, ['iptables', '-P', 'FORWARD', on ? 'DROP' : 'ACCEPT']));
+        if (!on) for (const rule of this.network.forwardAcceptRules) await this.runner.run(inNetns(netns, ['iptables', '-A', 'FORWARD', ...rule]));
         return;
+      }
       case 'overlay-blocked': {
         const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(this.requireTunnel(fault.type).port), '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
         await this.runner.run(inNetns(node(fault.node).netns, ['iptables', on ? '-I' : '-D', ...spec]));

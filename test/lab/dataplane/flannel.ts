@@ -67,6 +67,7 @@ export function createFlannelNetwork(): PodNetwork {
       };
     },
     neighborDevice: () => 'cni0',
+    forwardAcceptRules: [],
     underlayBlock: () => undefined,
   };
 }

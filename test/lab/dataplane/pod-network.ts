@@ -70,6 +70,11 @@ export interface PodNetwork {
   podLink(node: NodeNet, pod: PodLinkInput): PodLinkPlan;
   /** The node-side device holding the neighbor entry for a pod (the bridge, or the pod's own veth). */
   neighborDevice(hostVeth: string): string;
+  /**
+   * The network agent's own rules in the filter FORWARD chain that accept pod traffic whatever the chain's policy (as
+   * `iptables` rule specs, in order); forward-policy-drop takes them away with the policy and puts them back after.
+   */
+  readonly forwardAcceptRules: string[][];
   /** The underlay rule behind underlay-blocked; undefined when pod addresses never cross the underlay. */
   underlayBlock(node: NodeNet, underlayPort: string): UnderlayBlock | undefined;
 }

@@ -84,6 +84,12 @@ describe('spec.cluster.network', () => {
     expect(parseScenario(scenario(network, { faults: [fault] }), 'n.yaml').faults).toEqual([fault]);
   });
 
+  it("places neighbor-stale on the pod's own node, whose veth holds the entry on routed networks", () => {
+    expect(problemsOf(scenario('cloud-routed', { faults: [{ type: 'neighbor-stale', node: 'node-1', pod: 'default/web-1' }] }))).toEqual([
+      { path: 'spec.faults[0].node', message: "must be the node default/web-1 runs on (node-2): the stale entry sits on the pod's veth in that node" },
+    ]);
+  });
+
   it('lists as known the fault types that can exist on the scenario\'s network', () => {
     const onFlannel = problemsOf(scenario(undefined, { faults: [{ type: 'nope' }] }))[0]?.message;
     expect(onFlannel).toContain(`known: ${FAULT_TYPES.join(', ')})`);

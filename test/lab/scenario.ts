@@ -834,7 +834,7 @@ class Validator {
       for (const key of params.required) {
         if (item[key] === undefined || item[key] === null) this.add(join(path, key), `is required${what}`);
       }
-      const fault = this.fault(type, item, path, nodes, pods, services);
+      const fault = this.fault(type, item, path, nodes, pods, services, network);
       if (!fault) return;
       const key = JSON.stringify(fault);
       const previous = seen.get(key);
@@ -848,7 +848,7 @@ class Validator {
     return out;
   }
 
-  fault(type: ScenarioFault['type'], item: Obj, path: string, nodes: string[], pods: ScenarioPod[], services: ScenarioService[]): ScenarioFault | undefined {
+  fault(type: ScenarioFault['type'], item: Obj, path: string, nodes: string[], pods: ScenarioPod[], services: ScenarioService[], network: ClusterNetwork = 'flannel'): ScenarioFault | undefined {
     const node = (): string | undefined => (item.node === undefined || item.node === null ? undefined : this.nodeRef(item.node, `${path}.node`, nodes));
     switch (type) {
       case 'ip-forward-off':
@@ -938,7 +938,8 @@ class Validator {
           return undefined;
         }
         if (pod.node !== n) {
-          this.add(`${path}.node`, `must be the node ${ref} runs on (${pod.node}): the stale entry sits on that node's bridge`);
+          const where = NETWORK_TRAITS[network].bridge ? "that node's bridge" : "the pod's veth in that node";
+          this.add(`${path}.node`, `must be the node ${ref} runs on (${pod.node}): the stale entry sits on ${where}`);
           return undefined;
         }
         return { type, node: n, pod: ref };

@@ -1,5 +1,5 @@
 /**
- * Each pod network the lab builds besides flannel (calico-vxlan, calico-bgp, cloud-routed), built directly on the real
+ * Each pod network the lab builds besides flannel (calico-vxlan, calico-bgp, cloud-routed, cilium), built directly on the real
  * kernel with three nodes: healthy (pod to pod on the same and another node, pod to ClusterIP, pod to DNS, node to pod),
  * laid out as documented in test/lab/README.md (asserted on real `ip` and `iptables-save` output), and every fault that
  * can exist on the network applied, observed, reverted and observed repaired.
@@ -40,6 +40,15 @@ async function canPing(netns: string, ip: string, size = 56): Promise<boolean> {
   return r.code === 0;
 }
 
+/** The MTU a packet from netns to ip meets first: the route's `mtu` (Cilium puts the tunnel's overhead there), else the device's. */
+async function effectiveMtu(netns: string, ip: string): Promise<number> {
+  const route = (await runner.run(inNetns(netns, ['ip', '-o', 'route', 'get', ip]))).stdout;
+  const routeMtu = /\bmtu (\d+)/.exec(route)?.[1];
+  const dev = /\bdev (\S+)/.exec(route)?.[1] ?? 'eth0';
+  const devMtu = Number((await runner.run(inNetns(netns, ['cat', `/sys/class/net/${dev}/mtu`]))).stdout.trim());
+  return routeMtu === undefined ? devMtu : Math.min(devMtu, Number(routeMtu));
+}
+
 /** How many of 50 quick pings from netns to ip are answered. */
 async function burstAnswered(netns: string, ip: string): Promise<number> {
   const r = await runner.run(inNetns(netns, ['ping', '-q', '-n', '-c', '50', '-i', '0.01', '-W', '1', ip]), { allowFailure: true });
@@ -74,7 +83,7 @@ function at(cidr: string, off: number): string {
   return formatIPv4(parseCIDR(cidr).network + off);
 }
 
-const NETWORKS = ['calico-vxlan', 'calico-bgp', 'cloud-routed'] as const satisfies readonly ClusterNetwork[];
+const NETWORKS = ['calico-vxlan', 'calico-bgp', 'cloud-routed', 'cilium'] as const satisfies readonly ClusterNetwork[];
 
 describe.skipIf(!canRunLab).each(NETWORKS.map((network) => ({ network })))('pod network $network on the real kernel', ({ network }) => {
   const labId = `nw${network.replace(/[^a-z]/g, '').slice(0, 6)}${process.pid.toString(36)}`;
@@ -150,10 +159,12 @@ describe.skipIf(!canRunLab).each(NETWORKS.map((network) => ({ network })))('pod 
     expect(await resolve(pods.c1!.netns, 'remote.default.svc.cluster.local')).toEqual(['10.96.0.21']);
   });
 
-  it('lays out pods as the network does: /32 on eth0, default via 169.254.1.1 scope link', async () => {
+  it('lays out pods as the network does: /32 on eth0, default via the link-local or router gateway, scope link', async () => {
     const p = pods.b1!;
     expect(await sh(p.netns, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).toMatch(new RegExp(`inet ${p.ip.replace(/\./g, '\\.')}/32 scope global eth0`));
-    expect(lines(await sh(p.netns, ['ip', 'route']))).toEqual(['default via 169.254.1.1 dev eth0', '169.254.1.1 dev eth0 scope link']);
+    const gw = network === 'cilium' ? nodes[1]!.gatewayIP : '169.254.1.1';
+    const defaultRoute = network === 'cilium' ? `default via ${gw} dev eth0 mtu 1450` : `default via ${gw} dev eth0`;
+    expect(lines(await sh(p.netns, ['ip', 'route']))).toEqual([defaultRoute, `${gw} dev eth0 scope link`]);
     const mtu = Number((await sh(p.netns, ['cat', '/sys/class/net/eth0/mtu'])).trim());
     expect(mtu).toBe(network === 'calico-vxlan' ? 1450 : 1500);
   });
@@ -241,6 +252,34 @@ describe.skipIf(!canRunLab).each(NETWORKS.map((network) => ({ network })))('pod 
     });
   }
 
+  if (network === 'cilium') {
+    it('Cilium: cilium_host/cilium_net (NOARP, the router /32), cilium_vxlan external on 8472, lxc veths, node routes via cilium_host proto kernel src with mtu 1450 towards other nodes, CILIUM_* chains', async () => {
+      const [n1, n2] = [nodes[0]!, nodes[1]!];
+      const r2 = n2.gatewayIP;
+      const routes = lines(await sh(n2.netns, ['ip', 'route']));
+      expect(routes).toEqual([
+        'default via 172.31.0.1 dev eth0',
+        `${n1.podCIDR} via ${r2} dev cilium_host proto kernel src ${r2} mtu 1450`,
+        `${n2.podCIDR} via ${r2} dev cilium_host proto kernel src ${r2}`,
+        `${r2} dev cilium_host proto kernel scope link`,
+        `${nodes[2]!.podCIDR} via ${r2} dev cilium_host proto kernel src ${r2} mtu 1450`,
+        `172.31.0.0/24 dev eth0 proto kernel scope link src ${n2.underlayIP}`,
+      ]);
+      const links = await sh(n2.netns, ['ip', '-d', 'link']);
+      expect(links).toMatch(/cilium_net@cilium_host: <BROADCAST,MULTICAST,NOARP,UP,LOWER_UP> mtu 1500/);
+      expect(links).toMatch(/cilium_host@cilium_net: <BROADCAST,MULTICAST,NOARP,UP,LOWER_UP> mtu 1500/);
+      expect(links).toMatch(/cilium_vxlan: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 [\s\S]*vxlan external id 0 srcport 0 0 dstport 8472 nolearning/);
+      expect(links).toMatch(/lxc[0-9a-f]{12}@if\d+: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500/);
+      expect(await sh(n2.netns, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'cilium_host'])).toContain(`inet ${r2}/32 scope global cilium_host`);
+      const rules = await sh(n2.netns, ['iptables-save', '-t', 'filter']);
+      expect(rules).toContain('-A FORWARD -m comment --comment "cilium-feeder: CILIUM_FORWARD" -j CILIUM_FORWARD');
+      expect(rules).toContain('-A CILIUM_FORWARD -i lxc+ -m comment --comment "cilium: cluster->any on lxc+ forward accept" -j ACCEPT');
+      // A pod's full-size packet towards another node meets the route MTU first.
+      expect(await effectiveMtu(pods.b1!.netns, pods.a1!.ip)).toBe(1450);
+      expect(await canPing(pods.b1!.netns, pods.a1!.ip, 1422)).toBe(true);
+    });
+  }
+
   /** Observations of a fault: what breaks while it is on and works again once reverted, plus what keeps working. */
   const FAULTS: { fault: () => ScenarioFault; broken: () => Promise<boolean>; unaffected?: () => Promise<boolean> }[] = [
     {
@@ -268,7 +307,7 @@ describe.skipIf(!canRunLab).each(NETWORKS.map((network) => ({ network })))('pod 
       fault: () => ({ type: 'mtu-mismatch', node: 'node-2' }),
       // b1's eth0 is raised to 1500 while the tunnel over a 1500-byte path carries 1450: a ping filling its MTU is lost.
       broken: async () => {
-        const mtu = Number((await sh(pods.b1!.netns, ['cat', '/sys/class/net/eth0/mtu'])).trim());
+        const mtu = await effectiveMtu(pods.b1!.netns, pods.a1!.ip);
         return (await canPing(pods.b1!.netns, pods.a1!.ip, 56)) && !(await canPing(pods.b1!.netns, pods.a1!.ip, mtu - 28));
       },
     },

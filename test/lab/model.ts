@@ -164,7 +164,7 @@ export const NETWORK_TRAITS: Readonly<Record<(typeof CLUSTER_NETWORKS)[number], 
   flannel: { overlay: true, bridge: true, peerRoutes: true, built: true },
   'calico-vxlan': { overlay: true, bridge: false, peerRoutes: true, built: true },
   'calico-bgp': { overlay: false, bridge: false, peerRoutes: true, built: true },
-  cilium: { overlay: true, bridge: false, peerRoutes: true, built: false },
+  cilium: { overlay: true, bridge: false, peerRoutes: true, built: true },
   'cloud-routed': { overlay: false, bridge: false, peerRoutes: false, built: true },
 };
 

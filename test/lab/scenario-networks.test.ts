@@ -36,9 +36,10 @@ function problemsOf(text: string): ScenarioProblem[] {
 }
 
 describe('spec.cluster.network', () => {
-  it('builds flannel, calico-vxlan, calico-bgp and cloud-routed; cilium stays refused by name', () => {
-    for (const network of ['flannel', 'calico-vxlan', 'calico-bgp', 'cloud-routed']) expect(parseScenario(scenario(network), 'n.yaml').cluster.network).toBe(network);
-    expect(problemsOf(scenario('cilium'))).toEqual([{ path: 'spec.cluster.network', message: '"cilium" is valid but not built by this lab yet' }]);
+  it('builds every network; Cilium\'s kube-proxy replacement stays refused by name', () => {
+    for (const network of ['flannel', 'calico-vxlan', 'calico-bgp', 'cloud-routed', 'cilium']) expect(parseScenario(scenario(network), 'n.yaml').cluster.network).toBe(network);
+    const kpr = stringify({ apiVersion: 'lab.netdebug.dev/v1', kind: 'Scenario', metadata: { name: 'n' }, spec: { cluster: { network: 'cilium', serviceProxy: 'cilium' }, nodes: [{ name: 'node-1' }] } });
+    expect(problemsOf(kpr)).toEqual([{ path: 'spec.cluster.serviceProxy', message: '"cilium" is valid but not built by this lab yet' }]);
     expect(unbuiltClusterSettings({ ...parseScenario(scenario('calico-bgp'), 'n.yaml').cluster })).toEqual([]);
   });
 
@@ -102,12 +103,13 @@ describe('spec.cluster.network', () => {
     expect(ALL_FAULT_TYPES.filter((t) => faultRefusal(t, 'flannel') !== undefined)).toEqual(['underlay-blocked']);
     expect(ALL_FAULT_TYPES.filter((t) => faultRefusal(t, 'calico-vxlan') !== undefined)).toEqual(['bridge-nf-off', 'hairpin-off', 'underlay-blocked']);
     expect(ALL_FAULT_TYPES.filter((t) => faultRefusal(t, 'calico-bgp') !== undefined)).toEqual(['overlay-blocked', 'bridge-nf-off', 'mtu-mismatch', 'hairpin-off', 'overlay-lossy']);
+    expect(ALL_FAULT_TYPES.filter((t) => faultRefusal(t, 'cilium') !== undefined)).toEqual(['bridge-nf-off', 'hairpin-off', 'underlay-blocked']);
     expect(ALL_FAULT_TYPES.filter((t) => faultRefusal(t, 'cloud-routed') !== undefined)).toEqual(['overlay-blocked', 'pod-route-missing', 'bridge-nf-off', 'mtu-mismatch', 'hairpin-off', 'overlay-lossy']);
   });
 });
 
 describe('system pods per network', () => {
-  it('flannel serves none (as before); Calico the Tigera operator layout; cloud-routed aws-node on every node', () => {
+  it('flannel serves none (as before); Calico the Tigera operator layout; cloud-routed aws-node; Cilium its agent, envoy and operator', () => {
     expect(systemPodsOf('flannel', ['node-1'])).toEqual([]);
     const calico = systemPodsOf('calico-vxlan', ['node-1', 'node-2']).map((p) => `${p.workload.namespace}/${p.workload.kind}/${p.workload.name}@${p.node}`);
     expect(calico).toEqual([
@@ -117,6 +119,7 @@ describe('system pods per network', () => {
       'calico-system/Deployment/calico-typha@node-1',
       'calico-system/Deployment/calico-kube-controllers@node-1',
     ]);
+    expect(systemPodsOf('cilium', ['node-1']).map((p) => `${p.workload.namespace}/${p.workload.kind}/${p.workload.name}`)).toEqual(['kube-system/DaemonSet/cilium', 'kube-system/DaemonSet/cilium-envoy', 'kube-system/Deployment/cilium-operator']);
     expect(systemPodsOf('cloud-routed', ['node-1', 'node-2']).map((p) => `${p.workload.namespace}/${p.workload.name}@${p.node}`)).toEqual(['kube-system/aws-node@node-1', 'kube-system/aws-node@node-2']);
   });
 

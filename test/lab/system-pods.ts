@@ -58,8 +58,13 @@ export function systemWorkloadsOf(network: ClusterNetwork): SystemWorkload[] {
       return [
         { namespace: 'kube-system', kind: 'DaemonSet', name: 'aws-node', labels: { 'k8s-app': 'aws-node', 'app.kubernetes.io/name': 'aws-node' }, container: 'aws-node', image: '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1', hostNetwork: true },
       ];
-    case 'flannel':
     case 'cilium':
+      return [
+        { namespace: 'kube-system', kind: 'DaemonSet', name: 'cilium', labels: { 'k8s-app': 'cilium', 'app.kubernetes.io/name': 'cilium-agent', 'app.kubernetes.io/part-of': 'cilium' }, container: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.5', hostNetwork: true },
+        { namespace: 'kube-system', kind: 'DaemonSet', name: 'cilium-envoy', labels: { 'k8s-app': 'cilium-envoy', 'app.kubernetes.io/name': 'cilium-envoy', 'app.kubernetes.io/part-of': 'cilium' }, container: 'cilium-envoy', image: 'quay.io/cilium/cilium-envoy:v1.30.8-1733837904-eaae5aca0fb988583e5617170a65ac5aa51c0aa8', hostNetwork: true },
+        { namespace: 'kube-system', kind: 'Deployment', name: 'cilium-operator', labels: { 'io.cilium/app': 'operator', name: 'cilium-operator', 'app.kubernetes.io/name': 'cilium-operator', 'app.kubernetes.io/part-of': 'cilium' }, container: 'cilium-operator', image: 'quay.io/cilium/operator-generic:v1.16.5', hostNetwork: true },
+      ];
+    case 'flannel':
       return [];
     default: {
       const never: never = network;

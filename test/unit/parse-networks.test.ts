@@ -27,6 +27,9 @@ const CASES: { network: string; file: string; action: ProbeAction; want: ProbeOb
   { network: 'calico-bgp', file: 'route-match-n2-remote-pod', action: { tool: 'route-match', address: '192.168.14.67' }, want: { kind: 'route', present: true, route: '192.168.14.64/26', dev: 'eth0', via: '172.31.0.11' } },
   // Only the default route towards another node's pod: the parser reports it as such (present: false, via the VPC router).
   { network: 'cloud-routed', file: 'route-match-n2-remote-pod', action: { tool: 'route-match', address: '10.244.1.3' }, want: { kind: 'route', present: false, route: 'default', dev: 'eth0', via: '172.31.0.1' } },
+  // Cilium: the node route via cilium_host with the tunnel's route MTU (the lab's own forwarding table is not listed).
+  { network: 'cilium', file: 'route-match-n2-remote-pod', action: { tool: 'route-match', address: '10.244.1.3' }, want: { kind: 'route', present: true, route: '10.244.1.0/24', dev: 'cilium_host', via: '10.244.2.1' } },
+  { network: 'cilium', file: 'route-match-n2-own-pod', action: { tool: 'route-match', address: '10.244.2.2' }, want: { kind: 'route', present: true, route: '10.244.2.0/24', dev: 'cilium_host', via: '10.244.2.1' } },
   // node-2 to its own pod web-1: the /32 to the host veth, more specific than Calico's blackhole for the block.
   { network: 'calico-vxlan', file: 'route-match-n2-own-pod', action: { tool: 'route-match', address: '192.168.149.130' }, want: { kind: 'route', present: true, route: '192.168.149.130', dev: 'cali751425ce827' } },
   { network: 'calico-bgp', file: 'route-match-n2-own-pod', action: { tool: 'route-match', address: '192.168.149.130' }, want: { kind: 'route', present: true, route: '192.168.149.130', dev: 'cali751425ce827' } },
@@ -43,7 +46,12 @@ describe('parsers on the lab\'s other pod networks', () => {
     expect(parseProbeOutput(action, raw)).toEqual(want);
   });
 
-  it.each(['calico-vxlan', 'calico-bgp', 'cloud-routed'])('%s: kube-proxy\'s rules read the same next to the network\'s own chains', (network) => {
+  it('cilium: the node\'s entry for its pod sits on the pod\'s lxc veth with the pod\'s MAC', () => {
+    const { raw } = load('cilium', 'neighbor-n2-own-pod');
+    expect(parseProbeOutput({ tool: 'neighbor', address: '10.244.2.2' }, raw)).toMatchObject({ kind: 'neighbor', ip: '10.244.2.2', mac: '0a:58:0a:f4:02:02', dev: 'lxc0bc001f3d4c0' });
+  });
+
+  it.each(['calico-vxlan', 'calico-bgp', 'cloud-routed', 'cilium'])('%s: kube-proxy\'s rules read the same next to the network\'s own chains', (network) => {
     const { raw } = load(network, 'nat-rules-n2');
     // shop/web gets the first assigned ClusterIP in every healthy-<network> scenario.
     const clusterIP = '10.96.0.2';
@@ -62,5 +70,8 @@ describe('parsers on the lab\'s other pod networks', () => {
     expect(load('cloud-routed', 'web-1-ip-neigh').raw.stdout).toMatch(/^169\.254\.1\.1 dev eth0 lladdr 0e:65:0a:f4:02:02 PERMANENT $/m);
     expect(load('cloud-routed', 'n2-ip-rule').raw.stdout).toContain('512:\tfrom all to 10.244.2.2 lookup main');
     for (const n of ['calico-vxlan', 'calico-bgp', 'cloud-routed']) expect(load(n, 'web-1-ip-route').raw.stdout).toBe('default via 169.254.1.1 dev eth0 \n169.254.1.1 dev eth0 scope link \n');
+    expect(load('cilium', 'web-1-ip-route').raw.stdout).toBe('default via 10.244.2.1 dev eth0 mtu 1450 \n10.244.2.1 dev eth0 scope link \n');
+    expect(load('cilium', 'n2-ip-d-link').raw.stdout).toMatch(/cilium_vxlan: [\s\S]*vxlan external id 0 srcport 0 0 dstport 8472 nolearning/);
+    expect(load('cilium', 'n2-iptables-save').raw.stdout).toContain('-A FORWARD -m comment --comment "cilium-feeder: CILIUM_FORWARD" -j CILIUM_FORWARD');
   });
 });

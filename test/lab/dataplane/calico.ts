@@ -215,6 +215,7 @@ export function createCalicoNetwork(mode: CalicoMode): PodNetwork {
             `route add blackhole ${node.podCIDR} proto ${FELIX_ROUTE_PROTO}`,
           ]
         : [`route add blackhole ${node.podCIDR} proto bird`],
+    nodeSysctls: () => ({}),
     nodeIptables: () => renderFelixStaticRules(mode),
     workloadIptables: (_node, workloads, removed) => renderFelixWorkloadRules(workloads, removed),
     peerLines: (_local, others) => ({
@@ -224,8 +225,8 @@ export function createCalicoNetwork(mode: CalicoMode): PodNetwork {
       bridge: mode === 'vxlan' ? others.map((o) => `fdb replace ${calicoVtepMAC(o)} dev vxlan.calico dst ${o.underlayIP} self permanent`) : [],
     }),
     peerRoute: (_local, to) => ({
-      add: peerRoute(to),
-      del: mode === 'vxlan' ? `route del ${to.podCIDR} dev vxlan.calico` : `route del ${to.podCIDR} dev eth0 proto bird`,
+      add: [peerRoute(to)],
+      del: [mode === 'vxlan' ? `route del ${to.podCIDR} dev vxlan.calico` : `route del ${to.podCIDR} dev eth0 proto bird`],
     }),
     podLink: (_node, pod) => {
       const hostVeth = hashedVethName('cali', pod.key);
@@ -256,8 +257,8 @@ export function createCalicoNetwork(mode: CalicoMode): PodNetwork {
     neighborDevice: (hostVeth) => hostVeth,
     // felix's rules appended to FORWARD: accept what policy accepted, then mark forwarded traffic (cali-iptables-dump.txt).
     forwardAcceptRules: [
-      ['-m', 'comment', '--comment', 'cali:S93hcgKJrXEqnTfs', '-m', 'comment', '--comment', 'Policy explicitly accepted packet.', '-m', 'mark', '--mark', `${MARK_ACCEPT}/${MARK_ACCEPT}`, '-j', 'ACCEPT'],
-      ['-m', 'comment', '--comment', 'cali:mp77cMpurHhyjLrM', '-j', 'MARK', '--set-xmark', `${MARK_ACCEPT}/${MARK_ACCEPT}`],
+      { rule: ['-m', 'comment', '--comment', 'cali:S93hcgKJrXEqnTfs', '-m', 'comment', '--comment', 'Policy explicitly accepted packet.', '-m', 'mark', '--mark', `${MARK_ACCEPT}/${MARK_ACCEPT}`, '-j', 'ACCEPT'], first: false },
+      { rule: ['-m', 'comment', '--comment', 'cali:mp77cMpurHhyjLrM', '-j', 'MARK', '--set-xmark', `${MARK_ACCEPT}/${MARK_ACCEPT}`], first: false },
     ],
     underlayBlock: (node, port) =>
       mode === 'bgp' ? { family: 'bridge', hook: 'forward', rule: `oifname "${port}" ip daddr ${node.podCIDR} counter drop` } : undefined,

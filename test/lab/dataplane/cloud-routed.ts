@@ -36,6 +36,7 @@ export function createCloudRoutedNetwork(underlayGateway: string): PodNetwork {
     // A VPC router forwards and sends no ICMP redirects back at the nodes.
     underlaySysctls: () => ({ 'net.ipv4.ip_forward': 1, 'net.ipv4.conf.all.send_redirects': 0, 'net.ipv4.conf.br0.send_redirects': 0 }),
     nodeLines: () => [],
+    nodeSysctls: () => ({}),
     nodeIptables: () => '',
     workloadIptables: () => '',
     peerLines: () => ({ ip: [], bridge: [] }),

@@ -148,7 +148,7 @@ export class Dataplane {
         ...this.network.nodeLines(node),
         // A real node has a default gateway; here nothing answers on it, so unhandled traffic dies inside the lab.
         `route add default via ${UNDERLAY_GATEWAY} dev eth0`,
-      ]),
+      ]).then(() => setSysctls(this.runner, node.netns, this.network.nodeSysctls(node))),
       setSysctls(this.runner, node.netns, {
         'net.ipv4.ip_forward': 1,
         'net.bridge.bridge-nf-call-iptables': 1,
@@ -479,9 +479,11 @@ export class Dataplane {
       case 'forward-policy-drop': {
         // The network agent's own FORWARD accept rules (Calico's) would make DROP harmless: they go too, and come back.
         const netns = node(fault.node).netns;
-        if (on) for (const rule of this.network.forwardAcceptRules) await this.runner.run(inNetns(netns, ['iptables', '-D', 'FORWARD', ...rule]), { allowFailure: true });
+        if (on) for (const r of this.network.forwardAcceptRules) await this.runner.run(inNetns(netns, ['iptables', '-D', 'FORWARD', ...r.rule]), { allowFailure: true });
         await this.runner.run(inNetns(netns, ['iptables', '-P', 'FORWARD', on ? 'DROP' : 'ACCEPT']));
-        if (!on) for (const rule of this.network.forwardAcceptRules) await this.runner.run(inNetns(netns, ['iptables', '-A', 'FORWARD', ...rule]));
+        if (!on) {
+          for (const r of this.network.forwardAcceptRules) await this.runner.run(inNetns(netns, ['iptables', ...(r.first ? ['-I', 'FORWARD', '1'] : ['-A', 'FORWARD']), ...r.rule]));
+        }
         return;
       }
       case 'overlay-blocked': {
@@ -493,7 +495,7 @@ export class Dataplane {
         const local = node(fault.node);
         const route = this.network.peerRoute(local, node(fault.toNode));
         if (route === undefined) throw new Error(`pod-route-missing: on ${this.network.kind} nodes hold no routes to other nodes' pods`);
-        return runIpBatch(this.runner, local.netns, [on ? route.del : route.add]);
+        return runIpBatch(this.runner, local.netns, on ? route.del : route.add);
       }
       case 'kube-proxy-rules-missing': {
         const n = node(fault.node);
@@ -599,6 +601,14 @@ export class Dataplane {
       ...(this.network.bridge === undefined ? [] : [`link set ${this.network.bridge} mtu ${overlay}`]),
     ]);
     await Promise.all(pods.map((r) => runIpBatch(this.runner, r.pod.netns, [`link set eth0 mtu ${overlay}`])));
+    const routeMTU = this.network.routeMTU;
+    if (routeMTU !== undefined) {
+      // The tunnel's overhead lives in route MTUs here: they rise to the path MTU too (and fall back on repair).
+      const mtu = on ? LAB_ADDRESSES.pathMTU : LAB_ADDRESSES.overlayMTU;
+      const others = [...this.nodes.values()].filter((n) => n.name !== node.name);
+      await runIpBatch(this.runner, node.netns, routeMTU.node(node, others, mtu));
+      await Promise.all(pods.map((r) => runIpBatch(this.runner, r.pod.netns, routeMTU.pod(node, mtu))));
+    }
     const nft = on
       ? `table bridge ${table} {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  iifname "${uport}" ip length > ${LAB_ADDRESSES.pathMTU} counter drop\n }\n}\n`
       : `delete table bridge ${table}\n`;

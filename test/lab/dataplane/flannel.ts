@@ -34,6 +34,7 @@ export function createFlannelNetwork(): PodNetwork {
       `link set flannel.1 address ${node.vtepMAC} mtu ${mtu} up`,
       `addr add ${node.vtepIP}/32 dev flannel.1`,
     ],
+    nodeSysctls: () => ({}),
     nodeIptables: () => '',
     workloadIptables: () => '',
     peerLines: (_local, others) => ({
@@ -44,8 +45,8 @@ export function createFlannelNetwork(): PodNetwork {
       bridge: others.map((o) => `fdb replace ${o.vtepMAC} dev flannel.1 dst ${o.underlayIP} self permanent`),
     }),
     peerRoute: (_local, to) => ({
-      add: `route replace ${to.podCIDR} via ${to.vtepIP} dev flannel.1 onlink`,
-      del: `route del ${to.podCIDR} dev flannel.1`,
+      add: [`route replace ${to.podCIDR} via ${to.vtepIP} dev flannel.1 onlink`],
+      del: [`route del ${to.podCIDR} dev flannel.1`],
     }),
     podLink: (node: NodeNet, pod) => {
       const hostVeth = `veth${pod.n}`;

@@ -58,14 +58,16 @@ export interface PodNetwork {
   underlaySysctls(): Record<string, number>;
   /** `ip -batch` lines in a new node namespace after eth0 is up and before the default route. */
   nodeLines(node: NodeNet): string[];
+  /** Sysctls of the node's own network devices, set once nodeLines have created them. */
+  nodeSysctls(node: NodeNet): Record<string, number>;
   /** iptables-restore --noflush text the network's agent installs on a node ('' for none). */
   nodeIptables(node: NodeNet): string;
   /** iptables-restore --noflush text for the node's current workloads ('' when the network keeps no per-pod rules). */
   workloadIptables(node: NodeNet, workloads: WorkloadLink[], removed: WorkloadLink[]): string;
   /** The `ip` and `bridge` lines that let local reach the pods of the other nodes. */
   peerLines(local: NodeNet, others: NodeNet[]): { ip: string[]; bridge: string[] };
-  /** The route local holds to the pods of `to` (pod-route-missing deletes it); undefined when nodes hold none. */
-  peerRoute(local: NodeNet, to: NodeNet): { add: string; del: string } | undefined;
+  /** The route(s) local holds to the pods of `to` (pod-route-missing deletes them); undefined when nodes hold none. */
+  peerRoute(local: NodeNet, to: NodeNet): { add: string[]; del: string[] } | undefined;
   /** Plans a pod's link. */
   podLink(node: NodeNet, pod: PodLinkInput): PodLinkPlan;
   /** The node-side device holding the neighbor entry for a pod (the bridge, or the pod's own veth). */
@@ -74,7 +76,12 @@ export interface PodNetwork {
    * The network agent's own rules in the filter FORWARD chain that accept pod traffic whatever the chain's policy (as
    * `iptables` rule specs, in order); forward-policy-drop takes them away with the policy and puts them back after.
    */
-  readonly forwardAcceptRules: string[][];
+  readonly forwardAcceptRules: { rule: string[]; first: boolean }[];
+  /**
+   * Networks that carry the tunnel's overhead in route MTUs rather than device MTUs (Cilium): the lines that set them,
+   * on a node towards the others and in a pod on that node (mtu-mismatch raises them to the path MTU).
+   */
+  readonly routeMTU?: { node(local: NodeNet, others: NodeNet[], mtu: number): string[]; pod(node: NodeNet, mtu: number): string[] };
   /** The underlay rule behind underlay-blocked; undefined when pod addresses never cross the underlay. */
   underlayBlock(node: NodeNet, underlayPort: string): UnderlayBlock | undefined;
 }

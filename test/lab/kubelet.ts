@@ -4,6 +4,7 @@
  * when they are deleted, and runs `pods/exec` commands inside the right namespace with the host's tools.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { LabApiError, type ExecProcess, type ExecRequest, type KubeletBackend, type NodeNet, type PodNet } from './model.ts';
 import type { ObjectStore } from './api/store.ts';
 import { formatIPv4, parseCIDR } from './dataplane/addressing.ts';
@@ -29,6 +30,11 @@ export interface KubeletOptions {
   runsResponders?: (pod: Record<string, any>) => boolean;
   log?: (line: string) => void;
   now?: () => Date;
+  /**
+   * Tools the lab answers itself instead of running a host binary (e.g. `cilium-dbg` in the Cilium agent pod): a
+   * result for the pod and command, or undefined to run the command as usual.
+   */
+  podTools?: (pod: Record<string, any>, command: string[]) => { stdout: string; stderr: string; exitCode: number } | undefined;
 }
 
 /** Internal state of a realized pod. */
@@ -240,6 +246,14 @@ export class Kubelet implements KubeletBackend {
     if (isEphemeral) {
       const st = (pod.status?.ephemeralContainerStatuses ?? []).find((s: Obj) => s.name === name);
       if (!st?.state?.running) throw new LabApiError(400, 'BadRequest', `container ${name} is not running`);
+    }
+    const tool = this.opts.podTools?.(pod, req.command);
+    if (tool !== undefined) {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      stdout.end(tool.stdout);
+      stderr.end(tool.stderr);
+      return { stdin: null, stdout, stderr, exited: Promise.resolve({ exitCode: tool.exitCode, signal: null }), resize: () => {}, kill: () => {} };
     }
     const child = spawn('ip', ['netns', 'exec', live.net.netns, ...req.command], {
       stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],

@@ -85,6 +85,23 @@ describe.skipIf(skip).each(NETWORKS)('lab on $network', ({ network, agent, veth 
     expect(inside.stdout).toMatch(network === 'cilium' ? /^default via 10\.244\.1\.1 dev eth0 mtu 1450/m : /^default via 169\.254\.1\.1 dev eth0/m);
   });
 
+  if (network === 'cilium') {
+    it('kubectl exec into the cilium agent: cilium-dbg service list shows every ClusterIP frontend with its ready backends', async () => {
+      const pod = await agentOn(lab, agent, 'node-1');
+      const r = await lab.exec(pod, ['cilium-dbg', 'service', 'list'], 'cilium-agent');
+      expect(r.code).toBe(0);
+      const svc = (await lab.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+      const ips = (await lab.kubectl(['get', 'pods', '-n', 'shop', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.podIP}'])).stdout.split(' ');
+      const lines = r.stdout.split('\n');
+      expect(lines[0]).toMatch(/^ID {3}Frontend {2,}Service Type {3}Backend$/);
+      const row = lines.findIndex((l) => l.includes(` ${svc}:80/TCP `));
+      expect(lines[row]).toMatch(new RegExp(`^\\d+ +${svc.replace(/\./g, '\\.')}:80/TCP +ClusterIP +1 => [\\d.]+:8080/TCP \\(active\\)$`));
+      const backends = lines.slice(row, row + 3).map((l) => /\d => ([\d.]+):8080\/TCP \(active\)$/.exec(l)?.[1]);
+      expect(backends.sort()).toEqual([...ips].sort());
+      expect(r.stdout).toMatch(/ 10\.96\.0\.10:53\/UDP +ClusterIP +1 => [\d.]+:53\/UDP \(active\)/);
+    });
+  }
+
   it('healthy: pod to pod (same and other node), DNS + ClusterIP, node to pod', async () => {
     const [web1, web2] = [await podIP(lab, 'shop/web-1'), await podIP(lab, 'shop/web-2')];
     expect((await tcp(lab, 'default/client', web1, 8080)).code).toBe(0); // cross-node

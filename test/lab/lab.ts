@@ -14,6 +14,7 @@ import { planNodeNet } from './dataplane/addressing.ts';
 import { Dataplane, type DnsRecord } from './dataplane/dataplane.ts';
 import type { ServiceRules } from './dataplane/kube-proxy.ts';
 import { createExecRunner } from './dataplane/runner.ts';
+import { runCiliumDbg, type CiliumFrontend } from './cilium-dbg.ts';
 import { computeEndpoints, computeEndpointSlices } from './endpoints.ts';
 import { Kubelet } from './kubelet.ts';
 import { LAB_ADDRESSES, type CommandRunner, type NodeNet, type PodNet, type Scenario } from './model.ts';
@@ -94,6 +95,10 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
       resolvConfFor: renderResolvConf,
       runsResponders: (pod) => !isDnsPod(pod),
       log,
+      podTools: (pod, command) =>
+        scenario.cluster.network === 'cilium' && pod.metadata?.labels?.['k8s-app'] === 'cilium' && command[0] === 'cilium-dbg'
+          ? runCiliumDbg(command.slice(1), ciliumFrontends(store))
+          : undefined,
     });
     await kubelet.start();
 
@@ -119,6 +124,35 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     await stop().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The Cilium agent's service map as the lab's API state gives it: every ClusterIP Service port (in the order the
+ * Services were created) with the ready endpoints of its EndpointSlices for that port.
+ */
+function ciliumFrontends(store: ObjectStore): CiliumFrontend[] {
+  const out: CiliumFrontend[] = [];
+  const services = store
+    .list('namespaces', undefined)
+    .items.filter((n) => n.metadata.name !== SYNTHETIC_NAMESPACE)
+    .flatMap((n) => store.list('services', n.metadata.name as string).items as unknown as KubeService[])
+    .sort((a, b) => Number(a.metadata.resourceVersion ?? 0) - Number(b.metadata.resourceVersion ?? 0));
+  for (const svc of services) {
+    const ip = svc.spec.clusterIP;
+    if (!ip || ip === 'None' || svc.spec.type === 'ExternalName') continue;
+    const slices = store.list('endpointslices', svc.metadata.namespace, { labelSelector: `kubernetes.io/service-name=${svc.metadata.name}` }).items as Obj[];
+    for (const p of svc.spec.ports ?? []) {
+      const protocol = (p.protocol ?? 'TCP') as 'TCP' | 'UDP';
+      const backends: CiliumFrontend['backends'] = [];
+      for (const sl of slices) {
+        const port = (sl.ports ?? []).find((sp: Obj) => (sp.name ?? '') === (p.name ?? '') && (sp.protocol ?? 'TCP') === protocol)?.port;
+        if (typeof port !== 'number') continue;
+        for (const ep of sl.endpoints ?? []) if (ep.conditions?.ready !== false) backends.push({ address: ep.addresses[0], port });
+      }
+      out.push({ address: ip, port: p.port, protocol, type: 'ClusterIP', backends });
+    }
+  }
+  return out;
 }
 
 /** The objects module and the store type the same JSON objects differently; this is the one place they meet. */

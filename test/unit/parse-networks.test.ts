@@ -73,5 +73,10 @@ describe('parsers on the lab\'s other pod networks', () => {
     expect(load('cilium', 'web-1-ip-route').raw.stdout).toBe('default via 10.244.2.1 dev eth0 mtu 1450 \n10.244.2.1 dev eth0 scope link \n');
     expect(load('cilium', 'n2-ip-d-link').raw.stdout).toMatch(/cilium_vxlan: [\s\S]*vxlan external id 0 srcport 0 0 dstport 8472 nolearning/);
     expect(load('cilium', 'n2-iptables-save').raw.stdout).toContain('-A FORWARD -m comment --comment "cilium-feeder: CILIUM_FORWARD" -j CILIUM_FORWARD');
+    // cilium-dbg service list through kubectl exec into the agent: the agent's table of frontends and backends.
+    const dbg = load('cilium', 'cilium-dbg-service-list');
+    expect(dbg.cmd).toBe('cilium-dbg service list');
+    expect(dbg.raw.stdout.split('\n')[0]).toBe('ID   Frontend            Service Type   Backend');
+    expect(dbg.raw.stdout).toMatch(/^3 {4}10\.96\.0\.2:80\/TCP {4}ClusterIP {6}1 => 10\.244\.\d\.\d:8080\/TCP \(active\)$/m);
   });
 });

@@ -349,3 +349,56 @@ describe.skipIf(!canRunLab).each(NETWORKS.map((network) => ({ network })))('pod 
     },
   );
 });
+
+describe.skipIf(!canRunLab)('Cilium kube-proxy replacement on the real kernel', () => {
+  const labId = `nwkpr${process.pid.toString(36)}`;
+  let stateDir = '';
+  let dp: Dataplane;
+  const pods: Record<string, PodNet> = {};
+  const nodes: NodeNet[] = [];
+  let services: ServiceRules[] = [];
+
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ndlab-kpr-'));
+    dp = new Dataplane({ labId, runner, stateDir, network: 'cilium', serviceProxy: 'cilium' });
+    nodes.push(...[1, 2].map((i) => planNodeNet(labId, { name: `node-${i}`, index: i, podCIDR: `10.244.${i}.0/24` })));
+    await dp.createUnderlay();
+    await Promise.all(nodes.map((n) => dp.addNode(n)));
+    await dp.connectNodes(nodes);
+    for (const s of [{ key: 'default/a1', node: 'node-1', ip: '10.244.1.2' }, { key: 'shop/b1', node: 'node-2', ip: '10.244.2.2' }]) {
+      const p = await dp.addPod({ ...s, hostNetwork: false }, { resolvConf: RESOLV });
+      pods[s.key.split('/')[1]!] = p;
+    }
+    await dp.startResponder(pods.b1!, 8080);
+    services = [{ namespace: 'shop', name: 'web', clusterIP: '10.96.0.21', ports: [{ name: 'http', port: 80, protocol: 'TCP' }], endpoints: [{ ip: pods.b1!.ip, ready: true, ports: { http: 8080 } }] }];
+    await dp.applyServiceRulesEverywhere(services);
+    // A pod added after the Services gets the translation too.
+    pods.a2 = await dp.addPod({ key: 'default/a2', node: 'node-1', ip: '10.244.1.3', hostNetwork: false }, { resolvConf: RESOLV });
+  });
+
+  afterAll(async () => {
+    await dp?.teardown();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('translates the ClusterIP in each pod and the node, with no KUBE-* rule anywhere', async () => {
+    expect(await canConnect(pods.a1!.netns, '10.96.0.21', 80)).toBe(true);
+    expect(await canConnect(pods.a2!.netns, '10.96.0.21', 80)).toBe(true);
+    expect(await canConnect(nodes[0]!.netns, '10.96.0.21', 80)).toBe(true);
+    for (const ns of [nodes[0]!.netns, nodes[1]!.netns, pods.a1!.netns]) expect(await sh(ns, ['iptables-save'])).not.toMatch(/KUBE-/);
+    expect(await sh(pods.a1!.netns, ['nft', 'list', 'tables'])).toBe('table ip nd_cilium_socklb\n');
+  });
+
+  it('kube-proxy-rules-missing: breaks, is observed, reverts, works again', async () => {
+    const fault = { type: 'kube-proxy-rules-missing', node: 'node-1', service: 'shop/web' } as const;
+    await dp.applyFault(fault);
+    try {
+      expect(await canConnect(pods.a1!.netns, '10.96.0.21', 80)).toBe(false);
+      expect(await canConnect(pods.a1!.netns, pods.b1!.ip, 8080)).toBe(true);
+      expect(await sh(pods.a2!.netns, ['nft', 'list', 'table', 'ip', 'nd_cilium_socklb'])).not.toContain('10.96.0.21');
+    } finally {
+      await dp.revertFault(fault);
+    }
+    expect(await canConnect(pods.a1!.netns, '10.96.0.21', 80)).toBe(true);
+  });
+});

@@ -118,6 +118,57 @@ describe.skipIf(skip).each(NETWORKS)('lab on $network', ({ network, agent, veth 
   });
 });
 
+describe.skipIf(skip)('lab on cilium with its kube-proxy replacement (serviceProxy: cilium)', () => {
+  const agent = { namespace: 'kube-system', label: 'k8s-app=cilium' };
+  let lab: TestLab;
+  let upMs = 0;
+  beforeAll(async () => {
+    const t0 = Date.now();
+    lab = await startTestLab('healthy-cilium-kpr');
+    upMs = Date.now() - t0;
+  });
+  afterAll(async () => lab?.down());
+
+  it('comes up in under 5 s with no kube-proxy rule anywhere: no KUBE-* chain, no kube-proxy table, on any node', async () => {
+    expect(upMs).toBeLessThan(5000);
+    for (const node of ['node-1', 'node-2', 'node-3']) {
+      const pod = await agentOn(lab, agent, node);
+      const rules = await lab.exec(pod, ['iptables-save']);
+      expect(rules.code).toBe(0);
+      expect(rules.stdout).not.toMatch(/KUBE-/);
+      expect(rules.stdout).toContain('cilium-feeder: CILIUM_FORWARD');
+      expect((await lab.exec(pod, ['nft', 'list', 'tables'])).stdout).not.toMatch(/kube-proxy/);
+    }
+  });
+
+  it('translates Services at the pods and the nodes: ClusterIP, a pod to its own Service, DNS, node to ClusterIP', async () => {
+    const svc = (await lab.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+    for (let i = 0; i < 6; i++) expect((await tcp(lab, 'default/client', svc, 80)).code).toBe(0);
+    for (let i = 0; i < 6; i++) expect((await tcp(lab, 'shop/web-2', svc, 80)).code).toBe(0);
+    expect((await lab.exec('default/client', ['dig', '+short', '+time=1', '+tries=1', 'web.shop.svc.cluster.local'])).stdout.trim()).toBe(svc);
+    expect((await tcp(lab, await agentOn(lab, agent, 'node-2'), svc, 80)).code).toBe(0);
+    const r = await lab.exec(await agentOn(lab, agent, 'node-2'), ['cilium-dbg', 'service', 'list'], 'cilium-agent');
+    expect(r.stdout).toContain(` ${svc}:80/TCP `);
+  });
+
+  it('kube-proxy-rules-missing takes the Service out of that node\'s translation and out of its agent\'s service list', async () => {
+    const faulty = await startTestLab('cilium-kpr-kube-proxy-rules-missing');
+    try {
+      const svc = (await faulty.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+      expect((await tcp(faulty, 'default/client', svc, 80)).code).not.toBe(0);
+      expect((await tcp(faulty, 'default/client', await podIP(faulty, 'shop/web-1'), 8080)).code).toBe(0);
+      expect((await tcp(faulty, 'shop/web-1', svc, 80)).code).toBe(0); // node-2 still translates it
+      const on1 = await faulty.exec(await agentOn(faulty, agent, 'node-1'), ['cilium-dbg', 'service', 'list'], 'cilium-agent');
+      const on2 = await faulty.exec(await agentOn(faulty, agent, 'node-2'), ['cilium-dbg', 'service', 'list'], 'cilium-agent');
+      expect(on1.stdout).not.toContain(` ${svc}:80/TCP `);
+      expect(on1.stdout).toContain(' 10.96.0.10:53/UDP ');
+      expect(on2.stdout).toContain(` ${svc}:80/TCP `);
+    } finally {
+      await faulty.down();
+    }
+  });
+});
+
 /** What each example fault scenario breaks and what keeps working, observed through kubectl. */
 const OBSERVE: Record<string, (lab: TestLab, agent: { namespace: string; label: string }) => Promise<void>> = {
   'ip-forward-off': async (lab, agent) => {

@@ -12,7 +12,7 @@ import { generateTls } from './api/tls.ts';
 import { writeKubeconfig } from './api/kubeconfig.ts';
 import { planNodeNet } from './dataplane/addressing.ts';
 import { Dataplane, type DnsRecord } from './dataplane/dataplane.ts';
-import type { ServiceRules } from './dataplane/kube-proxy.ts';
+import { getOmittedServices, type ServiceRules } from './dataplane/kube-proxy.ts';
 import { createExecRunner } from './dataplane/runner.ts';
 import { runCiliumDbg, type CiliumFrontend } from './cilium-dbg.ts';
 import { computeEndpoints, computeEndpointSlices } from './endpoints.ts';
@@ -56,7 +56,7 @@ function isDnsPod(pod: Obj): boolean {
 /** Builds and starts the lab a scenario describes; on failure removes whatever was built and rethrows. */
 export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: string) => void): Promise<RunningLab> {
   const runner = createExecRunner();
-  const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir, network: scenario.cluster.network });
+  const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir, network: scenario.cluster.network, serviceProxy: scenario.cluster.serviceProxy });
   let kubelet: Kubelet | undefined;
   let api: ApiServerHandle | undefined;
   let controller: Controller | undefined;
@@ -97,7 +97,7 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
       log,
       podTools: (pod, command) =>
         scenario.cluster.network === 'cilium' && pod.metadata?.labels?.['k8s-app'] === 'cilium' && command[0] === 'cilium-dbg'
-          ? runCiliumDbg(command.slice(1), ciliumFrontends(store))
+          ? runCiliumDbg(command.slice(1), ciliumFrontends(store, scenario.cluster.serviceProxy === 'cilium' ? getOmittedServices(scenario.faults, pod.spec?.nodeName ?? '') : undefined))
           : undefined,
     });
     await kubelet.start();
@@ -128,9 +128,9 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
 
 /**
  * The Cilium agent's service map as the lab's API state gives it: every ClusterIP Service port (in the order the
- * Services were created) with the ready endpoints of its EndpointSlices for that port.
+ * Services were created) with the ready endpoints of its EndpointSlices for that port, less the Services in omit.
  */
-function ciliumFrontends(store: ObjectStore): CiliumFrontend[] {
+function ciliumFrontends(store: ObjectStore, omit: 'all' | string[] | undefined): CiliumFrontend[] {
   const out: CiliumFrontend[] = [];
   const services = store
     .list('namespaces', undefined)
@@ -140,6 +140,8 @@ function ciliumFrontends(store: ObjectStore): CiliumFrontend[] {
   for (const svc of services) {
     const ip = svc.spec.clusterIP;
     if (!ip || ip === 'None' || svc.spec.type === 'ExternalName') continue;
+    // With the kube-proxy replacement the agent is the service proxy: kube-proxy-rules-missing takes the Service out of its map.
+    if (omit === 'all' || (omit ?? []).includes(`${svc.metadata.namespace}/${svc.metadata.name}`)) continue;
     const slices = store.list('endpointslices', svc.metadata.namespace, { labelSelector: `kubernetes.io/service-name=${svc.metadata.name}` }).items as Obj[];
     for (const p of svc.spec.ports ?? []) {
       const protocol = (p.protocol ?? 'TCP') as 'TCP' | 'UDP';

@@ -36,10 +36,11 @@ function problemsOf(text: string): ScenarioProblem[] {
 }
 
 describe('spec.cluster.network', () => {
-  it('builds every network; Cilium\'s kube-proxy replacement stays refused by name', () => {
+  it('builds every network, and Cilium\'s kube-proxy replacement with network cilium', () => {
     for (const network of ['flannel', 'calico-vxlan', 'calico-bgp', 'cloud-routed', 'cilium']) expect(parseScenario(scenario(network), 'n.yaml').cluster.network).toBe(network);
-    const kpr = stringify({ apiVersion: 'lab.netdebug.dev/v1', kind: 'Scenario', metadata: { name: 'n' }, spec: { cluster: { network: 'cilium', serviceProxy: 'cilium' }, nodes: [{ name: 'node-1' }] } });
-    expect(problemsOf(kpr)).toEqual([{ path: 'spec.cluster.serviceProxy', message: '"cilium" is valid but not built by this lab yet' }]);
+    const withProxy = (serviceProxy: string, network: string): string => stringify({ apiVersion: 'lab.netdebug.dev/v1', kind: 'Scenario', metadata: { name: 'n' }, spec: { cluster: { network, serviceProxy }, nodes: [{ name: 'node-1' }] } });
+    expect(parseScenario(withProxy('cilium', 'cilium'), 'n.yaml').cluster.serviceProxy).toBe('cilium');
+    expect(problemsOf(withProxy('cilium', 'calico-vxlan'))[0]?.message).toMatch(/needs network: cilium/);
     expect(unbuiltClusterSettings({ ...parseScenario(scenario('calico-bgp'), 'n.yaml').cluster })).toEqual([]);
   });
 

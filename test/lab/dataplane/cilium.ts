@@ -156,3 +156,53 @@ export function createCiliumNetwork(): PodNetwork {
     },
   };
 }
+
+/** The nftables table of the lab's stand-in for Cilium's socket load balancer (no real cluster has it). */
+export const SOCKET_LB_TABLE = 'nd_cilium_socklb';
+
+/**
+ * Cilium's kube-proxy replacement as the lab stands in for it: Cilium translates a ClusterIP to a backend at the socket
+ * (connect/sendmsg), before a packet exists. The lab does it with an nftables table of its own in each pod's namespace
+ * and in the node's (for host traffic): a nat output chain that picks a ready backend at random per Service port, and a
+ * reject for a Service port without one. Services in omit are left out (kube-proxy-rules-missing).
+ */
+export function renderSocketLB(services: { namespace: string; name: string; clusterIP: string; ports: { name?: string; port: number; protocol: 'TCP' | 'UDP' }[]; endpoints: { ip: string; ready: boolean; ports: Record<string, number> }[] }[], omit: 'all' | string[] | undefined): string {
+  const kept = omit === 'all' ? [] : services.filter((s) => !(omit ?? []).includes(`${s.namespace}/${s.name}`));
+  const nat: string[] = [];
+  const reject: string[] = [];
+  const chains: string[] = [];
+  let n = 0;
+  for (const svc of kept) {
+    if (svc.clusterIP === 'None' || svc.clusterIP === '') continue;
+    for (const port of svc.ports) {
+      const proto = port.protocol.toLowerCase();
+      const match = `ip daddr ${svc.clusterIP} ${proto} dport ${port.port}`;
+      const backends = svc.endpoints.filter((e) => e.ready && e.ports[port.name ?? ''] !== undefined).map((e) => `${e.ip}:${e.ports[port.name ?? '']}`);
+      if (backends.length === 0) {
+        reject.push(`    ${match} reject`);
+        continue;
+      }
+      const id = n++;
+      nat.push(`    ${match} jump svc_${id}`);
+      const picks = backends.map((_, i) => `${i} : jump ep_${id}_${i}`).join(', ');
+      chains.push(`  chain svc_${id} {\n    numgen random mod ${backends.length} vmap { ${picks} }\n  }`);
+      backends.forEach((b, i) => chains.push(`  chain ep_${id}_${i} {\n    meta l4proto ${proto} dnat to ${b}\n  }`));
+    }
+  }
+  return [
+    `table ip ${SOCKET_LB_TABLE} {}`,
+    `delete table ip ${SOCKET_LB_TABLE}`,
+    `table ip ${SOCKET_LB_TABLE} {`,
+    '  chain connect {',
+    '    type nat hook output priority -100; policy accept;',
+    ...nat,
+    '  }',
+    '  chain no_backend {',
+    '    type filter hook output priority 0; policy accept;',
+    ...reject,
+    '  }',
+    ...chains,
+    '}',
+    '',
+  ].join('\n');
+}

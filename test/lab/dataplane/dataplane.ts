@@ -8,7 +8,8 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LAB_ADDRESSES } from '../model.ts';
-import type { ClusterNetwork, CommandRunner, NodeNet, PodNet, ScenarioFault } from '../model.ts';
+import type { ClusterNetwork, CommandRunner, NodeNet, PodNet, ScenarioFault, ServiceProxy } from '../model.ts';
+import { renderSocketLB } from './cilium.ts';
 import { formatIPv4, getLabPrefix, getPrefixLength, parseCIDR } from './addressing.ts';
 import { createPodNetwork } from './networks.ts';
 import type { PodNetwork, WorkloadLink } from './pod-network.ts';
@@ -25,6 +26,8 @@ export interface DataplaneOptions {
   stateDir: string;
   /** The pod network to lay out (`spec.cluster.network`); default flannel. */
   network?: ClusterNetwork;
+  /** Who translates Services (`spec.cluster.serviceProxy`): kube-proxy (default) or Cilium's replacement (network cilium). */
+  serviceProxy?: ServiceProxy;
 }
 
 /** A process the data plane started, as recorded in the state file. */
@@ -99,6 +102,8 @@ export class Dataplane {
   readonly underlayNetns: string;
   /** The pod network's layout. */
   readonly network: PodNetwork;
+  /** Who translates Services: with `cilium` no kube-proxy rule exists anywhere (see renderSocketLB). */
+  readonly serviceProxy: ServiceProxy;
   private readonly runner: CommandRunner;
   private readonly dir: string;
   private readonly nodes = new Map<string, NodeNet>();
@@ -117,6 +122,7 @@ export class Dataplane {
     this.runner = options.runner;
     this.dir = path.join(options.stateDir, 'dataplane');
     this.network = createPodNetwork(options.network ?? 'flannel', UNDERLAY_GATEWAY);
+    this.serviceProxy = options.serviceProxy ?? 'iptables';
   }
 
   /** Creates the underlay namespace with bridge br0 (MTU 1500, up). */
@@ -155,7 +161,9 @@ export class Dataplane {
         'net.ipv4.conf.all.rp_filter': 0,
         'net.ipv4.conf.default.rp_filter': 0,
       }),
-      restoreIptables(this.runner, node.netns, renderKubeProxyHooks()).then(() => (cniRules === '' ? undefined : restoreIptables(this.runner, node.netns, cniRules))),
+      (this.serviceProxy === 'cilium' ? Promise.resolve() : restoreIptables(this.runner, node.netns, renderKubeProxyHooks())).then(() =>
+        cniRules === '' ? undefined : restoreIptables(this.runner, node.netns, cniRules),
+      ),
     ]);
     this.nodes.set(node.name, node);
   }
@@ -208,6 +216,8 @@ export class Dataplane {
     await resolvWritten;
     this.pods.set(pod.key, { pod: full, hostVeth, teardownLines: plan.teardownLines });
     await this.syncWorkloadRules(node, []);
+    const st = this.serviceState.get(node.name);
+    if (this.serviceProxy === 'cilium' && st !== undefined) await this.applySocketLB([netns], st.services, mergeOmit(st.omit, this.faultOmit.get(node.name)));
     return full;
   }
 
@@ -403,6 +413,13 @@ export class Dataplane {
     const n = typeof node === 'string' ? this.requireNode(node) : node;
     const prev = this.serviceState.get(n.name);
     const omit = mergeOmit(opts.omit, this.faultOmit.get(n.name));
+    if (this.serviceProxy === 'cilium') {
+      // Cilium's kube-proxy replacement: the node's own namespace and every pod namespace on it.
+      const pods = [...this.pods.values()].filter((r) => r.pod.node === n.name && r.hostVeth !== undefined).map((r) => r.pod.netns);
+      await this.applySocketLB([n.netns, ...pods], services, omit);
+      this.serviceState.set(n.name, { services, omit: opts.omit, chains: [] });
+      return;
+    }
     const out = renderKubeProxyRules({
       services,
       clusterCIDR: this.network.clusterCIDR,
@@ -411,6 +428,12 @@ export class Dataplane {
     });
     await restoreIptables(this.runner, n.netns, out.text);
     this.serviceState.set(n.name, { services, omit: opts.omit, chains: out.chains });
+  }
+
+  /** Writes the socket-LB stand-in (renderSocketLB) into each of the given namespaces. */
+  private async applySocketLB(namespaces: string[], services: ServiceRules[], omit: 'all' | string[] | undefined): Promise<void> {
+    const text = renderSocketLB(services, omit);
+    await Promise.all(namespaces.map((ns) => this.runner.run(inNetns(ns, ['nft', '-f', '-']), { input: text })));
   }
 
   /** Applies the same services on every node in parallel. */

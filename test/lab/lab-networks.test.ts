@@ -99,6 +99,8 @@ describe.skipIf(skip).each(NETWORKS)('lab on $network', ({ network, agent, veth 
       const backends = lines.slice(row, row + 3).map((l) => /\d => ([\d.]+):8080\/TCP \(active\)$/.exec(l)?.[1]);
       expect(backends.sort()).toEqual([...ips].sort());
       expect(r.stdout).toMatch(/ 10\.96\.0\.10:53\/UDP +ClusterIP +1 => [\d.]+:53\/UDP \(active\)/);
+      // With kube-proxy in place the agent says so.
+      expect((await lab.exec(pod, ['cilium-dbg', 'status'], 'cilium-agent')).stdout).toContain('KubeProxyReplacement:    False\n');
     });
   }
 
@@ -149,6 +151,19 @@ describe.skipIf(skip)('lab on cilium with its kube-proxy replacement (servicePro
     expect((await tcp(lab, await agentOn(lab, agent, 'node-2'), svc, 80)).code).toBe(0);
     const r = await lab.exec(await agentOn(lab, agent, 'node-2'), ['cilium-dbg', 'service', 'list'], 'cilium-agent');
     expect(r.stdout).toContain(` ${svc}:80/TCP `);
+  });
+
+  it('cilium-dbg status and bpf lb list in the agent report the replacement and the lab\'s backends', async () => {
+    const pod = await agentOn(lab, agent, 'node-1');
+    const status = await lab.exec(pod, ['cilium-dbg', 'status'], 'cilium-agent');
+    expect(status.stdout).toContain('KubeProxyReplacement:    True   [eth0   172.31.0.11 (Direct Routing)]');
+    expect(status.stdout).toContain('Routing:                 Network: Tunnel [vxlan]   Host: Legacy');
+    expect(status.stdout).toMatch(/^Cluster health: {10}3\/3 reachable$/m);
+    const svc = (await lab.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+    const ips = (await lab.kubectl(['get', 'pods', '-n', 'shop', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.podIP}'])).stdout.split(' ');
+    const lb = (await lab.exec(pod, ['cilium-dbg', 'bpf', 'lb', 'list'], 'cilium-agent')).stdout;
+    const backends = lb.split('\n').filter((l) => l.startsWith(`${svc}:80/TCP (`) && !l.includes(' (0) ')).map((l) => /\s([\d.]+):8080\/TCP /.exec(l)?.[1]);
+    expect(backends.sort()).toEqual([...ips].sort());
   });
 
   it('kube-proxy-rules-missing takes the Service out of that node\'s translation and out of its agent\'s service list', async () => {

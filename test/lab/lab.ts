@@ -14,7 +14,7 @@ import { planNodeNet } from './dataplane/addressing.ts';
 import { Dataplane, type DnsRecord } from './dataplane/dataplane.ts';
 import { getOmittedServices, type ServiceRules } from './dataplane/kube-proxy.ts';
 import { createExecRunner } from './dataplane/runner.ts';
-import { runCiliumDbg, type CiliumFrontend } from './cilium-dbg.ts';
+import { runCiliumDbg, type CiliumFrontend, type CiliumStatus } from './cilium-dbg.ts';
 import { computeEndpoints, computeEndpointSlices } from './endpoints.ts';
 import { Kubelet } from './kubelet.ts';
 import { LAB_ADDRESSES, type CommandRunner, type NodeNet, type PodNet, type Scenario } from './model.ts';
@@ -97,7 +97,11 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
       log,
       podTools: (pod, command) =>
         scenario.cluster.network === 'cilium' && pod.metadata?.labels?.['k8s-app'] === 'cilium' && command[0] === 'cilium-dbg'
-          ? runCiliumDbg(command.slice(1), ciliumFrontends(store, scenario.cluster.serviceProxy === 'cilium' ? getOmittedServices(scenario.faults, pod.spec?.nodeName ?? '') : undefined))
+          ? runCiliumDbg(
+              command.slice(1),
+              ciliumFrontends(store, scenario.cluster.serviceProxy === 'cilium' ? getOmittedServices(scenario.faults, pod.spec?.nodeName ?? '') : undefined),
+              ciliumStatus(store, scenario, nodes, pod.spec?.nodeName ?? ''),
+            )
           : undefined,
     });
     await kubelet.start();
@@ -155,6 +159,26 @@ function ciliumFrontends(store: ObjectStore, omit: 'all' | string[] | undefined)
     }
   }
   return out;
+}
+
+/** The agent's status summary on a node, from the API: versions, the node's pod CIDR and pods, the Ready nodes. */
+function ciliumStatus(store: ObjectStore, scenario: Scenario, nodes: NodeNet[], nodeName: string): CiliumStatus | undefined {
+  const node = nodes.find((n) => n.name === nodeName);
+  if (node === undefined) return undefined;
+  const apiNodes = store.list('nodes', undefined).items as Obj[];
+  const pods = (store.list('pods', undefined).items as Obj[]).filter((p) => p.spec?.nodeName === nodeName && p.spec?.hostNetwork !== true && p.status?.podIP);
+  const image = scenario.cluster.network === 'cilium' ? 'v1.16.5' : '';
+  return {
+    kubernetesVersion: apiNodes.find((n) => n.metadata.name === nodeName)?.status?.nodeInfo?.kubeletVersion ?? 'v1.32.0',
+    ciliumVersion: image,
+    kubeProxyReplacement: scenario.cluster.serviceProxy === 'cilium',
+    device: 'eth0',
+    nodeIP: node.underlayIP,
+    podCIDR: node.podCIDR,
+    allocated: pods.length + 1,
+    nodesReachable: apiNodes.filter((n) => (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).length,
+    nodes: apiNodes.length,
+  };
 }
 
 /** The objects module and the store type the same JSON objects differently; this is the one place they meet. */

@@ -78,5 +78,7 @@ describe('parsers on the lab\'s other pod networks', () => {
     expect(dbg.cmd).toBe('cilium-dbg service list');
     expect(dbg.raw.stdout.split('\n')[0]).toBe('ID   Frontend            Service Type   Backend');
     expect(dbg.raw.stdout).toMatch(/^3 {4}10\.96\.0\.2:80\/TCP {4}ClusterIP {6}1 => 10\.244\.\d\.\d:8080\/TCP \(active\)$/m);
+    expect(load('cilium', 'cilium-dbg-bpf-lb-list').raw.stdout).toMatch(/^10\.96\.0\.2:80\/TCP \(1\) +10\.244\.\d\.\d:8080\/TCP \(3\) \(1\)$/m);
+    expect(load('cilium', 'cilium-dbg-status').raw.stdout).toContain('KubeProxyReplacement:    False\n');
   });
 });

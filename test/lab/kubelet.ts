@@ -4,6 +4,7 @@
  * when they are deleted, and runs `pods/exec` commands inside the right namespace with the host's tools.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { LabApiError, type ExecProcess, type ExecRequest, type KubeletBackend, type NodeNet, type PodNet } from './model.ts';
 import type { ObjectStore } from './api/store.ts';
 import { canPull, formatGoDuration, imageFacts, parseImageRef, unreachableRegistryError, verifyRunAsNonRoot } from './images.ts';
@@ -20,6 +21,7 @@ export interface ImagePullSettings {
 const PULL_BACKOFF = { initialMs: 10_000, maxMs: 300_000 } as const;
 /** How soon after an ErrImagePull the next pod sync reports ImagePullBackOff. */
 const NEXT_SYNC_MS = 1_000;
+import { formatIPv4, parseCIDR } from './dataplane/addressing.ts';
 
 /** What the kubelet needs from the data plane. */
 export interface PodRuntime {
@@ -51,6 +53,11 @@ export interface KubeletOptions {
    * backend, for hostNetwork pods on a legacy node), or undefined for the plain PATH.
    */
   execPathFor?: (pod: PodNet) => string | undefined;
+  /**
+   * Tools the lab answers itself instead of running a host binary (e.g. `cilium-dbg` in the Cilium agent pod): a
+   * result for the pod and command, or undefined to run the command as usual.
+   */
+  podTools?: (pod: Record<string, any>, command: string[]) => { stdout: string; stderr: string; exitCode: number } | undefined;
 }
 
 /** Internal state of a realized pod. */
@@ -143,9 +150,10 @@ export class Kubelet implements KubeletBackend {
 
   private allocateIP(node: { name: string; podCIDR: string }): string {
     const used = this.used.get(node.name)!;
-    const [a, b, c] = node.podCIDR.split('/')[0]!.split('.');
-    for (let d = 2; d < 255; d++) {
-      const ip = `${a}.${b}.${c}.${d}`;
+    // From the third address to the last but one of the node's pod CIDR (a /24 on flannel, a /26 Calico block).
+    const { network, size } = parseCIDR(node.podCIDR);
+    for (let off = 2; off < Math.min(size - 1, 255); off++) {
+      const ip = formatIPv4(network + off);
       if (!used.has(ip)) {
         used.add(ip);
         return ip;
@@ -578,6 +586,14 @@ export class Kubelet implements KubeletBackend {
     if (isEphemeral) {
       const st = (pod.status?.ephemeralContainerStatuses ?? []).find((s: Obj) => s.name === name);
       if (!st?.state?.running) throw new LabApiError(400, 'BadRequest', `container ${name} is not running`);
+    }
+    const tool = this.opts.podTools?.(pod, req.command);
+    if (tool !== undefined) {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      stdout.end(tool.stdout);
+      stderr.end(tool.stderr);
+      return { stdin: null, stdout, stderr, exited: Promise.resolve({ exitCode: tool.exitCode, signal: null }), resize: () => {}, kill: () => {} };
     }
     const extraPath = this.opts.execPathFor?.(live.net);
     const child = spawn('ip', ['netns', 'exec', live.net.netns, ...req.command], {

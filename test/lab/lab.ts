@@ -13,8 +13,9 @@ import { writeKubeconfig } from './api/kubeconfig.ts';
 import { getNodeUnderlayIP, planNodeNet } from './dataplane/addressing.ts';
 import { runsKubeProxy } from './dataplane/cluster-rules.ts';
 import { Dataplane, type DnsRecord } from './dataplane/dataplane.ts';
-import type { ServiceRules } from './dataplane/kube-proxy.ts';
+import { getOmittedServices, type ServiceRules } from './dataplane/kube-proxy.ts';
 import { createExecRunner } from './dataplane/runner.ts';
+import { runCiliumDbg, type CiliumFrontend, type CiliumStatus } from './cilium-dbg.ts';
 import { computeEndpoints, computeEndpointSlices } from './endpoints.ts';
 import { buildKubeProxyObjects } from './kube-proxy-objects.ts';
 import { Kubelet } from './kubelet.ts';
@@ -73,7 +74,7 @@ function isNodeLocalDnsPod(pod: Obj): boolean {
 /** Builds and starts the lab a scenario describes; on failure removes whatever was built and rethrows. */
 export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: string) => void, options: StartLabOptions = {}): Promise<RunningLab> {
   const runner = createExecRunner();
-  const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir, cluster: scenario.cluster });
+  const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir, cluster: scenario.cluster, network: scenario.cluster.network, serviceProxy: scenario.cluster.serviceProxy });
   let kubelet: Kubelet | undefined;
   let api: ApiServerHandle | undefined;
   let controller: Controller | undefined;
@@ -124,6 +125,14 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
       resolvConfFor: (namespace) => renderResolvConf(namespace, dns.nodeLocalCache ? { domain: dns.domain, nameserver: LAB_ADDRESSES.nodeLocalDnsIP } : { domain: dns.domain }),
       runsResponders: (pod) => !isDnsPod(pod, dns) && !isNodeLocalDnsPod(pod),
       log,
+      podTools: (pod, command) =>
+        scenario.cluster.network === 'cilium' && pod.metadata?.labels?.['k8s-app'] === 'cilium' && command[0] === 'cilium-dbg'
+          ? runCiliumDbg(
+              command.slice(1),
+              ciliumFrontends(store, scenario.cluster.serviceProxy === 'cilium' ? getOmittedServices(scenario.faults, pod.spec?.nodeName ?? '') : undefined),
+              ciliumStatus(store, scenario, nodes, pod.spec?.nodeName ?? ''),
+            )
+          : undefined,
     });
     await kubelet.start();
 
@@ -153,6 +162,57 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     await stop().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The Cilium agent's service map as the lab's API state gives it: every ClusterIP Service port (in the order the
+ * Services were created) with the ready endpoints of its EndpointSlices for that port, less the Services in omit.
+ */
+function ciliumFrontends(store: ObjectStore, omit: 'all' | string[] | undefined): CiliumFrontend[] {
+  const out: CiliumFrontend[] = [];
+  const services = store
+    .list('namespaces', undefined)
+    .items.filter((n) => n.metadata.name !== SYNTHETIC_NAMESPACE)
+    .flatMap((n) => store.list('services', n.metadata.name as string).items as unknown as KubeService[])
+    .sort((a, b) => Number(a.metadata.resourceVersion ?? 0) - Number(b.metadata.resourceVersion ?? 0));
+  for (const svc of services) {
+    const ip = svc.spec.clusterIP;
+    if (!ip || ip === 'None' || svc.spec.type === 'ExternalName') continue;
+    // With the kube-proxy replacement the agent is the service proxy: kube-proxy-rules-missing takes the Service out of its map.
+    if (omit === 'all' || (omit ?? []).includes(`${svc.metadata.namespace}/${svc.metadata.name}`)) continue;
+    const slices = store.list('endpointslices', svc.metadata.namespace, { labelSelector: `kubernetes.io/service-name=${svc.metadata.name}` }).items as Obj[];
+    for (const p of svc.spec.ports ?? []) {
+      const protocol = (p.protocol ?? 'TCP') as 'TCP' | 'UDP';
+      const backends: CiliumFrontend['backends'] = [];
+      for (const sl of slices) {
+        const port = (sl.ports ?? []).find((sp: Obj) => (sp.name ?? '') === (p.name ?? '') && (sp.protocol ?? 'TCP') === protocol)?.port;
+        if (typeof port !== 'number') continue;
+        for (const ep of sl.endpoints ?? []) if (ep.conditions?.ready !== false) backends.push({ address: ep.addresses[0], port });
+      }
+      out.push({ address: ip, port: p.port, protocol, type: 'ClusterIP', backends });
+    }
+  }
+  return out;
+}
+
+/** The agent's status summary on a node, from the API: versions, the node's pod CIDR and pods, the Ready nodes. */
+function ciliumStatus(store: ObjectStore, scenario: Scenario, nodes: NodeNet[], nodeName: string): CiliumStatus | undefined {
+  const node = nodes.find((n) => n.name === nodeName);
+  if (node === undefined) return undefined;
+  const apiNodes = store.list('nodes', undefined).items as Obj[];
+  const pods = (store.list('pods', undefined).items as Obj[]).filter((p) => p.spec?.nodeName === nodeName && p.spec?.hostNetwork !== true && p.status?.podIP);
+  const image = scenario.cluster.network === 'cilium' ? 'v1.16.5' : '';
+  return {
+    kubernetesVersion: apiNodes.find((n) => n.metadata.name === nodeName)?.status?.nodeInfo?.kubeletVersion ?? 'v1.32.0',
+    ciliumVersion: image,
+    kubeProxyReplacement: scenario.cluster.serviceProxy === 'cilium',
+    device: 'eth0',
+    nodeIP: node.underlayIP,
+    podCIDR: node.podCIDR,
+    allocated: pods.length + 1,
+    nodesReachable: apiNodes.filter((n) => (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True')).length,
+    nodes: apiNodes.length,
+  };
 }
 
 /** The objects module and the store type the same JSON objects differently; this is the one place they meet. */

@@ -110,9 +110,10 @@ export type ScenarioFault =
   | { type: 'hairpin-off'; pod: string }
   | { type: 'overlay-lossy'; node: string; percent?: number }
   | { type: 'dns-lossy'; node: string; percent?: number }
-  | { type: 'node-local-dns-down'; node: string };
+  | { type: 'node-local-dns-down'; node: string }
+  | { type: 'underlay-blocked'; node: string };
 
-/** Every fault type name, in catalog order. */
+/** The fault types of the default (flannel) cluster, in catalog order; ALL_FAULT_TYPES adds those of other networks. */
 export const FAULT_TYPES = [
   'ip-forward-off',
   'forward-policy-drop',
@@ -131,6 +132,12 @@ export const FAULT_TYPES = [
   'node-local-dns-down',
   'dns-lossy',
 ] as const satisfies readonly ScenarioFault['type'][];
+
+/** Fault types that exist only on some pod networks (underlay-blocked: networks that route pod addresses between nodes). */
+export const NETWORK_FAULT_TYPES = ['underlay-blocked'] as const satisfies readonly ScenarioFault['type'][];
+
+/** Every fault type name: the catalog, then the network-specific ones. */
+export const ALL_FAULT_TYPES = [...FAULT_TYPES, ...NETWORK_FAULT_TYPES] as const;
 
 /** One RBAC denial: requests matching it get 403 and SelfSubjectAccessReviews say not allowed. */
 export interface ScenarioRbacDeny {
@@ -168,6 +175,27 @@ export const IPTABLES_BACKENDS = ['nft', 'legacy'] as const;
 export const FORWARD_POLICIES = ['ACCEPT', 'DROP'] as const;
 /** Address families (`spec.cluster.ipFamilies`, a Service's `ipFamilies`). */
 export const IP_FAMILIES = ['IPv4', 'IPv6'] as const;
+
+/** What a pod network has, which decides the faults that can exist on it. */
+export interface NetworkTraits {
+  /** Pod traffic between nodes is encapsulated (VXLAN) in a tunnel of the network's own. */
+  overlay: boolean;
+  /** Pods attach to a node bridge (hairpin mode, bridge netfilter). */
+  bridge: boolean;
+  /** Nodes hold routes to other nodes' pod ranges. */
+  peerRoutes: boolean;
+  /** The lab builds this network. */
+  built: boolean;
+}
+
+/** The traits of each pod network. */
+export const NETWORK_TRAITS: Readonly<Record<(typeof CLUSTER_NETWORKS)[number], NetworkTraits>> = {
+  flannel: { overlay: true, bridge: true, peerRoutes: true, built: true },
+  'calico-vxlan': { overlay: true, bridge: false, peerRoutes: true, built: true },
+  'calico-bgp': { overlay: false, bridge: false, peerRoutes: true, built: true },
+  cilium: { overlay: true, bridge: false, peerRoutes: true, built: true },
+  'cloud-routed': { overlay: false, bridge: false, peerRoutes: false, built: true },
+};
 
 /** One of CLUSTER_NETWORKS. */
 export type ClusterNetwork = (typeof CLUSTER_NETWORKS)[number];
@@ -252,6 +280,16 @@ export const LAB_ADDRESSES = {
   overlayMTU: 1450,
   /** MTU the underlay path carries. */
   pathMTU: 1500,
+  /** Calico's default IPv4 pool (the Tigera operator's default `cidr`), carved into per-node blocks. */
+  calicoPoolCIDR: '192.168.0.0/16',
+  /** Calico's default IPAM block size for IPv4 (`blockSize: 26`). */
+  calicoBlockPrefix: 26,
+  /** felix's VXLANPort default (the IANA VXLAN port). */
+  calicoVxlanPort: 4789,
+  /** felix's VXLANVNI default. */
+  calicoVxlanId: 4096,
+  /** The pods' gateway on networks that route every pod through its host veth (Calico, the AWS VPC CNI). */
+  linkLocalGateway: '169.254.1.1',
 } as const;
 
 /** The data plane's view of a node. */

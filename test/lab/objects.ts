@@ -4,6 +4,7 @@
  * resourceVersion is left to the store.
  */
 import { formatIPv4, getNodeUnderlayIP, parseCIDR, parseIPv4 } from './dataplane/addressing.ts';
+import { systemNamespacesOf, systemPodsOf, systemWorkloadsOf } from './system-pods.ts';
 import { DEFAULT_CLUSTER, LAB_ADDRESSES, type NodeOS, type Scenario, type ScenarioClusterDNS, type ScenarioPod } from './model.ts';
 import { clusterDnsPods, DNS_POD_NAME, nodeLocalDnsPods, SYNTHETIC_NAMESPACE } from './scenario.ts';
 
@@ -194,6 +195,11 @@ export function assignPodIPs(scenario: Scenario): Map<string, string> {
     } else {
       out.set(key, take(pod.node));
     }
+  }
+  // The pod network's own system pods come after the scenario's, so the scenario's addresses are the same on every network.
+  for (const sys of systemPodsOf(scenario.cluster.network, scenario.nodes.map((n) => n.name))) {
+    const node = scenario.nodes.find((n) => n.name === sys.node)!;
+    out.set(`${sys.workload.namespace}/${sys.name}`, sys.workload.hostNetwork ? getNodeUnderlayIP(node.index) : take(sys.node));
   }
   return out;
 }
@@ -487,6 +493,9 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
   const podIPs = assignPodIPs(scenario);
   const clusterIPs = assignClusterIPs(scenario);
   const namespaces = scenario.namespaces.map((ns) => namespaceObject(ns.name, ns.labels, opts));
+  for (const name of systemNamespacesOf(scenario.cluster.network)) {
+    if (!scenario.namespaces.some((ns) => ns.name === name)) namespaces.push(namespaceObject(name, { name }, opts));
+  }
   const nodes = scenario.nodes.map((n) => nodeObject({ ...n, address: getNodeUnderlayIP(n.index) }, opts));
   const dns = clusterDnsLayout(scenario);
   const windowsNodes = new Set(scenario.nodes.filter((n) => n.os === 'windows').map((n) => n.name));
@@ -583,6 +592,27 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
     if (restrictedNamespaces.has(pod.namespace)) input.containerSecurityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } };
     if (windowsNodes.has(pod.node)) input.windows = true;
     pods.push(podObject(input, opts));
+  }
+  const systemPods = systemPodsOf(scenario.cluster.network, scenario.nodes.map((n) => n.name));
+  for (const w of systemWorkloadsOf(scenario.cluster.network)) {
+    const mine = systemPods.filter((p) => p.workload.namespace === w.namespace && p.workload.name === w.name);
+    const refs = addWorkload(w.kind, w.name, w.namespace, mine.map(() => ({ labels: w.labels, ready: true, ports: [], container: w.container, image: w.image })));
+    for (const p of mine) {
+      pods.push(podObject({
+        name: p.name,
+        namespace: w.namespace,
+        node: p.node,
+        labels: { ...w.labels },
+        ports: [],
+        ready: true,
+        hostNetwork: w.hostNetwork,
+        podIP: podIPs.get(`${w.namespace}/${p.name}`) ?? '',
+        hostIP: hostIPOf(p.node),
+        container: w.container,
+        image: w.image,
+        ownerReferences: refs,
+      }, opts));
+    }
   }
 
   const services: KubeService[] = [

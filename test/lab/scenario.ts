@@ -5,11 +5,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { cidrContains, parseCIDR, tryParseCIDR, tryParseIPv4, type IPv4CIDR } from './dataplane/addressing.ts';
+import { createHash } from 'node:crypto';
+import { cidrContains, formatCIDR, parseCIDR, tryParseCIDR, tryParseIPv4, type IPv4CIDR } from './dataplane/addressing.ts';
 import {
   CLUSTER_NETWORKS,
+  ALL_FAULT_TYPES,
   DEFAULT_CLUSTER,
   FAULT_TYPES,
+  NETWORK_TRAITS,
   FORWARD_POLICIES,
   INTERNAL_TRAFFIC_POLICIES,
   IP_FAMILIES,
@@ -18,6 +21,7 @@ import {
   NODE_OS,
   SERVICE_PROXIES,
   SCENARIO_API_VERSION,
+  type ClusterNetwork,
   type Scenario,
   type ScenarioCluster,
   type ScenarioClusterDNS,
@@ -142,6 +146,7 @@ const FAULT_PARAMS: Record<ScenarioFault['type'], { required: string[]; optional
   'overlay-lossy': { required: ['node'], optional: ['percent'] },
   'node-local-dns-down': { required: ['node'], optional: [] },
   'dns-lossy': { required: ['node'], optional: ['percent'] },
+  'underlay-blocked': { required: ['node'], optional: [] },
 };
 
 /** Reads a scenario file and validates it; throws ScenarioError naming the file when it is unreadable or invalid. */
@@ -371,7 +376,7 @@ class Validator {
     if (!spec) return undefined;
 
     const cluster = this.cluster(spec.cluster);
-    const nodes = this.nodes(spec.nodes);
+    const nodes = this.nodes(spec.nodes, cluster.network);
     const namespaces = this.namespaces(spec.namespaces, spec.synthetic !== undefined && spec.synthetic !== null, cluster.dns.namespace);
     const nodeNames = nodes.map((n) => n.name);
     const nsNames = namespaces.map((n) => n.name);
@@ -392,7 +397,13 @@ class Validator {
     return scenario;
   }
 
-  nodes(raw: unknown): ScenarioNode[] {
+  /**
+   * `spec.nodes`. A node's podCIDR is its share of the pod network: on flannel, cilium and cloud-routed a /17-/28 inside
+   * 10.244.0.0/16 (default 10.244.<index>.0/24, the node's spec.podCIDR); on Calico its IPAM block, a /20-/28 inside
+   * the pool 192.168.0.0/16 (default a /26 derived from the node name).
+   */
+  nodes(raw: unknown, network: ClusterNetwork = 'flannel'): ScenarioNode[] {
+    const calico = network === 'calico-vxlan' || network === 'calico-bgp';
     const items = this.list(raw, 'spec.nodes');
     if (!items) return [];
     if (raw !== undefined && raw !== null && items.length === 0) this.add('spec.nodes', 'must list at least one node');
@@ -408,19 +419,23 @@ class Validator {
       const ready = this.bool(m.ready, `${path}.ready`, true);
       const os = this.oneOf(m.os, `${path}.os`, NODE_OS);
       const labels = this.labels(m.labels, `${path}.labels`);
-      let podCIDR = `10.244.${index}.0/24`;
-      if (index > 255 && m.podCIDR === undefined) this.add(path, 'needs an explicit podCIDR (only 255 default /24s fit in 10.244.0.0/16)');
+      let podCIDR = calico ? '' : `10.244.${index}.0/24`;
+      if (!calico && index > 255 && m.podCIDR === undefined) this.add(path, 'needs an explicit podCIDR (only 255 default /24s fit in 10.244.0.0/16)');
       if (m.podCIDR !== undefined) {
         const s = this.string(m.podCIDR, `${path}.podCIDR`);
         if (s !== undefined) {
           const c = tryParseCIDR(s);
-          const cluster = parseCIDR(LAB_ADDRESSES.clusterCIDR);
-          if (!c || c.prefix < 17 || c.prefix > 28 || c.address !== c.network || !cidrContains(cluster, c.network)) {
-            this.add(`${path}.podCIDR`, `must be an IPv4 network inside ${LAB_ADDRESSES.clusterCIDR} with a prefix from /17 to /28 (e.g. 10.244.${index}.0/24), got ${show(s)}`);
+          const pool = parseCIDR(calico ? LAB_ADDRESSES.calicoPoolCIDR : LAB_ADDRESSES.clusterCIDR);
+          const [min, max] = calico ? [20, 28] : [17, 28];
+          if (!c || c.prefix < min || c.prefix > max || c.address !== c.network || !cidrContains(pool, c.network)) {
+            const what = calico ? `must be a Calico IPAM block: an IPv4 network inside the pool ${LAB_ADDRESSES.calicoPoolCIDR} with a prefix from /20 to /28 (e.g. 192.168.${index}.0/26)` : `must be an IPv4 network inside ${LAB_ADDRESSES.clusterCIDR} with a prefix from /17 to /28 (e.g. 10.244.${index}.0/24)`;
+            this.add(`${path}.podCIDR`, `${what}, got ${show(s)}`);
           } else {
             podCIDR = s;
           }
         }
+      } else if (calico && typeof m.name === 'string') {
+        podCIDR = calicoDefaultBlock(m.name, cidrs.map((x) => x.base));
       }
       const c = tryParseCIDR(podCIDR);
       if (name !== undefined && c) {
@@ -883,6 +898,9 @@ class Validator {
   faults(raw: unknown, scenarioNodes: ScenarioNode[], pods: ScenarioPod[], services: ScenarioService[], cluster: ScenarioCluster): ScenarioFault[] {
     const nodes = scenarioNodes.map((n) => n.name);
     const windows = new Set(scenarioNodes.filter((n) => n.os === 'windows').map((n) => n.name));
+    const network = cluster.network;
+    // The types listed as known are the ones that can exist on this network.
+    const known = ALL_FAULT_TYPES.filter((t) => faultRefusal(t, network) === undefined);
     const items = this.list(raw, 'spec.faults') ?? [];
     const out: ScenarioFault[] = [];
     const seen = new Map<string, string>();
@@ -892,13 +910,18 @@ class Validator {
         this.add(path, `must be a mapping with a type, got ${show(item)}`);
         return;
       }
-      const type = FAULT_TYPES.find((t) => t === item.type);
+      const type = ALL_FAULT_TYPES.find((t) => t === item.type);
       if (!type) {
-        if (item.type === undefined || item.type === null) this.add(`${path}.type`, `is required (one of: ${FAULT_TYPES.join(', ')})`);
+        if (item.type === undefined || item.type === null) this.add(`${path}.type`, `is required (one of: ${known.join(', ')})`);
         else {
-          const close = typeof item.type === 'string' ? suggest(item.type, FAULT_TYPES) : undefined;
-          this.add(`${path}.type`, `${show(item.type)} is not a fault type (${close ? `did you mean "${close}"? ` : ''}known: ${FAULT_TYPES.join(', ')})`);
+          const close = typeof item.type === 'string' ? suggest(item.type, known) : undefined;
+          this.add(`${path}.type`, `${show(item.type)} is not a fault type (${close ? `did you mean "${close}"? ` : ''}known: ${known.join(', ')})`);
         }
+        return;
+      }
+      const refusal = faultRefusal(type, network);
+      if (refusal !== undefined) {
+        this.add(`${path}.type`, `${type} cannot exist on network ${network}: ${refusal}`);
         return;
       }
       const params = FAULT_PARAMS[type];
@@ -931,13 +954,15 @@ class Validator {
   }
 
   fault(type: ScenarioFault['type'], item: Obj, path: string, nodes: string[], pods: ScenarioPod[], services: ScenarioService[], cluster: ScenarioCluster): ScenarioFault | undefined {
+    const network = cluster.network;
     const node = (): string | undefined => (item.node === undefined || item.node === null ? undefined : this.nodeRef(item.node, `${path}.node`, nodes));
     switch (type) {
       case 'ip-forward-off':
       case 'forward-policy-drop':
       case 'overlay-blocked':
       case 'bridge-nf-off':
-      case 'mtu-mismatch': {
+      case 'mtu-mismatch':
+      case 'underlay-blocked': {
         const n = node();
         return n === undefined ? undefined : { type, node: n };
       }
@@ -1029,7 +1054,8 @@ class Validator {
           return undefined;
         }
         if (pod.node !== n) {
-          this.add(`${path}.node`, `must be the node ${ref} runs on (${pod.node}): the stale entry sits on that node's bridge`);
+          const where = NETWORK_TRAITS[network].bridge ? "that node's bridge" : "the pod's veth in that node";
+          this.add(`${path}.node`, `must be the node ${ref} runs on (${pod.node}): the stale entry sits on ${where}`);
           return undefined;
         }
         return { type, node: n, pod: ref };
@@ -1206,10 +1232,62 @@ export function unbuiltClusterSettings(c: ScenarioCluster): ScenarioProblem[] {
   const no = (path: string, value: unknown): void => {
     out.push({ path: `spec.cluster.${path}`, message: `${show(value)} is valid but not built by this lab yet` });
   };
-  if (c.network !== d.network) no('network', c.network);
-  // serviceProxy iptables/nftables, iptablesBackend nft/legacy and forwardPolicy ACCEPT/DROP are built
-  // (test/lab/dataplane/kube-proxy*.ts, cluster-rules.ts); Cilium's kube-proxy replacement comes with network: cilium.
-  if (c.serviceProxy === 'cilium') no('serviceProxy', c.serviceProxy);
+  if (!NETWORK_TRAITS[c.network].built) no('network', c.network);
+  // Every service proxy, iptables backend and FORWARD policy is built (kube-proxy*.ts, cluster-rules.ts, cilium.ts), but
+  // Cilium's forwarding does not cross a FORWARD chain the lab can stand in for: under DROP its pod traffic would die.
+  if (c.network === 'cilium' && c.forwardPolicy === 'DROP') no('forwardPolicy', `${c.forwardPolicy} with network cilium`);
   if (c.ipFamilies.join() !== d.ipFamilies.join()) no('ipFamilies', c.ipFamilies);
   return out;
+}
+
+/**
+ * Why a fault cannot exist on a pod network, or undefined when it can: bridge faults need a bridge, tunnel faults an
+ * overlay, pod-route-missing nodes that hold routes to other nodes' pods, underlay-blocked pod addresses on the underlay.
+ */
+export function faultRefusal(type: ScenarioFault['type'], network: ClusterNetwork): string | undefined {
+  const t = NETWORK_TRAITS[network];
+  switch (type) {
+    case 'hairpin-off':
+    case 'bridge-nf-off':
+      return t.bridge ? undefined : 'pods attach by routed veths, not a bridge, so there is no bridge port or bridge netfilter to turn off';
+    case 'overlay-blocked':
+    case 'overlay-lossy':
+    case 'mtu-mismatch':
+      return t.overlay ? undefined : 'pod traffic crosses the underlay unencapsulated, so there is no overlay tunnel to block, thin out or shrink (see underlay-blocked)';
+    case 'pod-route-missing':
+      return t.peerRoutes ? undefined : "nodes hold no routes to other nodes' pods (the cloud's router does; see underlay-blocked)";
+    case 'underlay-blocked':
+      return t.overlay ? 'pod addresses never cross the underlay: they travel inside the overlay between node IPs (see overlay-blocked)' : undefined;
+    case 'ip-forward-off':
+    case 'forward-policy-drop':
+    case 'kube-proxy-rules-missing':
+    case 'dns-server-down':
+    case 'dns-no-endpoints':
+    case 'app-not-listening':
+    case 'neighbor-stale':
+    case 'dns-record-missing':
+    case 'dns-lossy':
+    case 'node-local-dns-down':
+      return undefined;
+    default: {
+      const never: never = type;
+      throw new Error(`unhandled fault type ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * A node's default Calico IPAM block: a /26 of 192.168.0.0/16 chosen from the node name (calico-ipam claims a free
+ * block at random; deriving it from the name keeps every lab's addresses the same), skipping blocks already taken.
+ */
+export function calicoDefaultBlock(nodeName: string, taken: number[]): string {
+  const pool = parseCIDR(LAB_ADDRESSES.calicoPoolCIDR);
+  const size = 2 ** (32 - LAB_ADDRESSES.calicoBlockPrefix);
+  const count = pool.size / size;
+  const start = createHash('sha1').update(nodeName).digest().readUInt32BE(0) % count;
+  for (let i = 0; i < count; i++) {
+    const network = pool.network + ((start + i) % count) * size;
+    if (!taken.some((t) => t === network)) return formatCIDR({ network, prefix: LAB_ADDRESSES.calicoBlockPrefix });
+  }
+  throw new Error(`no free block in ${LAB_ADDRESSES.calicoPoolCIDR}`);
 }

@@ -1,15 +1,18 @@
 /**
- * The lab's real-kernel data plane: an underlay bridge, node and pod network namespaces, flannel-style VXLAN, kube-proxy
- * iptables rules, dnsmasq, TCP responders and the fault catalog, all inside namespaces named `nd<labId>-*`.
- * Nothing here touches the host's own network namespace.
+ * The lab's real-kernel data plane: an underlay bridge, node and pod network namespaces, the pod network (flannel by
+ * default; each network is a PodNetwork module), kube-proxy iptables rules, dnsmasq, TCP responders and the fault
+ * catalog, all inside namespaces named `nd<labId>-*`. Nothing here touches the host's own network namespace.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LAB_ADDRESSES } from '../model.ts';
-import type { CommandRunner, NodeNet, PodNet, ScenarioFault } from '../model.ts';
+import type { ClusterNetwork, CommandRunner, NodeNet, PodNet, ScenarioFault, ServiceProxy } from '../model.ts';
+import { renderSocketLB } from './cilium.ts';
 import { formatIPv4, getLabPrefix, getPodMAC, getPrefixLength, parseCIDR } from './addressing.ts';
+import { createPodNetwork } from './networks.ts';
+import type { PodNetwork, WorkloadLink } from './pod-network.ts';
 import { mergeOmit } from './kube-proxy.ts';
 import type { ServiceRules } from './kube-proxy.ts';
 import type { IptablesTools, ProxySettings } from './cluster-rules.ts';
@@ -26,6 +29,10 @@ export interface DataplaneOptions {
   stateDir: string;
   /** The cluster's service proxy, iptables backend and FORWARD policy (`spec.cluster`); the lab's first shape when absent. */
   cluster?: ProxySettings;
+  /** The pod network to lay out (`spec.cluster.network`); default flannel (or `cluster.network` when given). */
+  network?: ClusterNetwork;
+  /** Who translates Services (`spec.cluster.serviceProxy`): kube-proxy (default) or Cilium's replacement (network cilium). */
+  serviceProxy?: ServiceProxy;
 }
 
 /** A process the data plane started, as recorded in the state file. */
@@ -78,17 +85,13 @@ interface PodRecord {
   pod: PodNet;
   /** The pod's veth in the node namespace (undefined for hostNetwork pods). */
   hostVeth: string | undefined;
+  /** `ip` lines the network runs on the node when the pod goes. */
+  teardownLines?: string[];
 }
 
 interface StateFile {
   labId: string;
   processes: RecordedProcess[];
-}
-
-/** The deterministic MAC of a node's cni0 bridge. */
-function bridgeMAC(index: number): string {
-  const hex = (n: number): string => n.toString(16).padStart(2, '0');
-  return `0e:6e:62:00:${hex(index >> 8)}:${hex(index & 255)}`;
 }
 
 /** The address every node namespace uses as its (deliberately absent) default gateway on the underlay. */
@@ -110,6 +113,10 @@ export class Dataplane {
   readonly prefix: string;
   /** The underlay namespace holding bridge br0. */
   readonly underlayNetns: string;
+  /** The pod network's layout. */
+  readonly network: PodNetwork;
+  /** Who translates Services: with `cilium` no kube-proxy rule exists anywhere (see renderSocketLB). */
+  readonly serviceProxy: ServiceProxy;
   private readonly runner: CommandRunner;
   private readonly dir: string;
   private readonly nodes = new Map<string, NodeNet>();
@@ -126,6 +133,7 @@ export class Dataplane {
   /** The iptables programs of this cluster's backend: every iptables rule the lab writes goes through them. */
   readonly iptables: IptablesTools;
   private readonly nodeProxy: NodeProxy;
+  private readonly workloadSync = new Map<string, { chain: Promise<void>; queued: Promise<void> | undefined; removed: WorkloadLink[] }>();
 
   constructor(options: DataplaneOptions) {
     this.labId = options.labId;
@@ -133,7 +141,9 @@ export class Dataplane {
     this.underlayNetns = `${this.prefix}u`;
     this.runner = options.runner;
     this.dir = path.join(options.stateDir, 'dataplane');
-    this.nodeProxy = new NodeProxy(this.runner, options.cluster);
+    this.network = createPodNetwork(options.network ?? options.cluster?.network ?? 'flannel', UNDERLAY_GATEWAY);
+    this.serviceProxy = options.serviceProxy ?? options.cluster?.serviceProxy ?? 'iptables';
+    this.nodeProxy = new NodeProxy(this.runner, options.cluster, this.network.clusterCIDR);
     this.proxy = this.nodeProxy.settings;
     this.iptables = this.nodeProxy.iptables;
   }
@@ -148,12 +158,12 @@ export class Dataplane {
     ]);
   }
 
-  /** Creates a node: namespace, underlay veth, cni0, flannel.1, sysctls and the kube-proxy hook rules. */
+  /** Creates a node: namespace, underlay veth, the pod network's devices (flannel: cni0, flannel.1), sysctls, the kube-proxy hook rules and the network's own rules. */
   async addNode(node: NodeNet): Promise<void> {
     this.assertOwned(node.netns);
     await this.addNetns(node.netns);
     const uport = this.underlayPort(node);
-    const mtu = LAB_ADDRESSES.overlayMTU;
+    const cniRules = this.network.nodeIptables(node);
     await runIpBatch(this.runner, this.underlayNetns, [
       `link add ${uport} mtu ${LAB_ADDRESSES.pathMTU} type veth peer name eth0 mtu ${LAB_ADDRESSES.pathMTU} netns ${node.netns}`,
       `link set ${uport} master br0 up`,
@@ -164,54 +174,44 @@ export class Dataplane {
         'link set lo up',
         `addr add ${node.underlayIP}/${underlayPrefix} dev eth0`,
         'link set eth0 up',
-        // A fixed bridge MAC, as the CNI bridge plugin sets: otherwise the bridge takes its lowest port's MAC, and every
-        // change of it flushes the node's neighbor table (permanent entries too).
-        `link add cni0 address ${bridgeMAC(node.index)} type bridge`,
-        `link set cni0 mtu ${mtu} up`,
-        `addr add ${node.gatewayIP}/${getPrefixLength(node.podCIDR)} dev cni0`,
-        `link add flannel.1 type vxlan id ${LAB_ADDRESSES.vxlanId} dstport ${LAB_ADDRESSES.vxlanPort} local ${node.underlayIP} dev eth0 nolearning`,
-        `link set flannel.1 address ${node.vtepMAC} mtu ${mtu} up`,
-        `addr add ${node.vtepIP}/32 dev flannel.1`,
+        ...this.network.nodeLines(node),
         // A real node has a default gateway; here nothing answers on it, so unhandled traffic dies inside the lab.
         `route add default via ${UNDERLAY_GATEWAY} dev eth0`,
-      ]),
+      ]).then(() => setSysctls(this.runner, node.netns, this.network.nodeSysctls(node))),
       setSysctls(this.runner, node.netns, {
         'net.ipv4.ip_forward': 1,
         'net.bridge.bridge-nf-call-iptables': 1,
         'net.ipv4.conf.all.rp_filter': 0,
         'net.ipv4.conf.default.rp_filter': 0,
       }),
-      this.nodeProxy.installNodeRules(node),
+      this.nodeProxy.installNodeRules(node).then(() => (cniRules === '' ? undefined : restoreIptables(this.runner, node.netns, cniRules, this.iptables.restore))),
     ]);
     this.nodes.set(node.name, node);
   }
 
-  /** Installs flannel's routes, permanent neighbors and FDB entries on every node for every other node. */
+  /**
+   * Lets every node reach every other node's pods as the network does it (flannel: routes, permanent neighbors and FDB
+   * entries per peer VTEP; Calico: block routes; cloud-routed: the underlay router's routes to each node's pod range).
+   */
   async connectNodes(nodes: NodeNet[]): Promise<void> {
+    const ports = new Map(nodes.map((n) => [n.name, this.underlayPort(n)]));
+    await runIpBatch(this.runner, this.underlayNetns, this.network.underlayLines(nodes, ports));
+    await setSysctls(this.runner, this.underlayNetns, this.network.underlaySysctls());
     await Promise.all(
       nodes.map(async (local) => {
         const others = nodes.filter((n) => n.name !== local.name);
-        await runIpBatch(
-          this.runner,
-          local.netns,
-          others.flatMap((o) => [
-            `route replace ${o.podCIDR} via ${o.vtepIP} dev flannel.1 onlink`,
-            `neigh replace ${o.vtepIP} lladdr ${o.vtepMAC} dev flannel.1 nud permanent`,
-          ]),
-        );
-        await runBridgeBatch(
-          this.runner,
-          local.netns,
-          others.map((o) => `fdb replace ${o.vtepMAC} dev flannel.1 dst ${o.underlayIP} self permanent`),
-        );
+        const peer = this.network.peerLines(local, others);
+        await runIpBatch(this.runner, local.netns, peer.ip);
+        await runBridgeBatch(this.runner, local.netns, peer.bridge);
       }),
     );
   }
 
   /**
    * Gives a pod its network: a namespace `nd<labId>-p<n>` (unless pod.netns names one of this lab), veth eth0 with
-   * pod.ip, a default route via the node's cni0, and /etc/netns/<ns>/resolv.conf. hostNetwork pods get the node's
-   * namespace and nothing is created. Returns the pod with netns filled in.
+   * pod.ip, its routes as the pod network lays them out (flannel: a default route via the node's cni0), and
+   * /etc/netns/<ns>/resolv.conf. hostNetwork pods get the node's namespace and nothing is created. Returns the pod with
+   * netns filled in.
    */
   async addPod(pod: Omit<PodNet, 'netns'> & { netns?: string }, opts: { mtu?: number; resolvConf: string }): Promise<PodNet> {
     const node = this.requireNode(pod.node);
@@ -224,26 +224,49 @@ export class Dataplane {
     const netns = pod.netns ?? `${this.prefix}p${n}`;
     this.assertOwned(netns);
     const full: PodNet = { ...pod, netns };
-    const mtu = opts.mtu ?? LAB_ADDRESSES.overlayMTU;
-    const hostVeth = `veth${n}`;
+    const mtu = opts.mtu ?? this.network.podMTU;
+    const plan = this.network.podLink(node, { key: pod.key, ip: pod.ip, netns, n });
+    const hostVeth = plan.hostVeth;
     await this.addNetns(netns);
     const resolvWritten = this.writeResolvConf(netns, opts.resolvConf);
-    await runIpBatch(this.runner, node.netns, [
-      `link add ${hostVeth} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`,
-      `link set ${hostVeth} master cni0 up`,
-      // kubelet's hairpin-veth mode: a pod reaching its own Service comes back out of the port it entered.
-      `link set dev ${hostVeth} type bridge_slave hairpin on`,
-    ]);
-    await runIpBatch(this.runner, netns, [
-      'link set lo up',
-      `link set eth0 address ${getPodMAC(pod.ip)}`,
-      `addr add ${pod.ip}/${getPrefixLength(node.podCIDR)} dev eth0`,
-      'link set eth0 up',
-      `route add default via ${node.gatewayIP} dev eth0`,
+    await runIpBatch(this.runner, node.netns, [`link add ${hostVeth} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`, ...plan.nodeLines]);
+    await Promise.all([
+      setSysctls(this.runner, node.netns, plan.nodeSysctls),
+      runIpBatch(this.runner, netns, ['link set lo up', ...plan.podLines]),
     ]);
     await resolvWritten;
-    this.pods.set(pod.key, { pod: full, hostVeth });
+    this.pods.set(pod.key, { pod: full, hostVeth, teardownLines: plan.teardownLines });
+    await this.syncWorkloadRules(node, []);
+    const st = this.serviceState.get(node.name);
+    if (this.serviceProxy === 'cilium' && st !== undefined) await this.applySocketLB([netns], st.services, mergeOmit(st.omit, this.faultOmit.get(node.name)));
     return full;
+  }
+
+  /** Re-applies the network's per-pod rules of a node (Calico's workload chains); removed pods' chains are deleted. */
+  private syncWorkloadRules(node: NodeNet, removed: WorkloadLink[]): Promise<void> {
+    // One restore at a time per node, each from the pods as they stand when it starts; callers arriving while one is
+    // queued share it, so a burst of pods costs a couple of restores rather than one each.
+    const st = this.workloadSync.get(node.name) ?? { chain: Promise.resolve(), queued: undefined, removed: [] };
+    this.workloadSync.set(node.name, st);
+    st.removed.push(...removed);
+    if (st.queued !== undefined) return st.queued;
+    const queued = st.chain
+      .catch(() => undefined)
+      .then(async () => {
+        st.queued = undefined;
+        const gone = st.removed.splice(0);
+        const text = this.network.workloadIptables(node, this.workloadsOf(node.name), gone);
+        if (text !== '') await restoreIptables(this.runner, node.netns, text);
+      });
+    st.queued = queued;
+    st.chain = queued;
+    return queued;
+  }
+
+  private workloadsOf(nodeName: string): WorkloadLink[] {
+    return [...this.pods.values()].flatMap((r) =>
+      r.pod.node === nodeName && r.hostVeth !== undefined ? [{ hostVeth: r.hostVeth, namespace: r.pod.key.split('/')[0] ?? '' }] : [],
+    );
   }
 
   /** Removes a pod's network: its responders, processes, namespace and /etc/netns directory. */
@@ -261,6 +284,12 @@ export class Dataplane {
     await this.killNetnsPids(netns);
     await this.runner.run(['ip', 'netns', 'del', netns], { allowFailure: true });
     await fs.promises.rm(path.join('/etc/netns', netns), { recursive: true, force: true });
+    const node = rec === undefined ? undefined : this.nodes.get(rec.pod.node);
+    if (node !== undefined && rec?.hostVeth !== undefined) {
+      const lines = rec.teardownLines ?? [];
+      if (lines.length > 0) await this.runner.run(['ip', '-n', node.netns, '-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, allowFailure: true });
+      await this.syncWorkloadRules(node, [{ hostVeth: rec.hostVeth, namespace: key.split('/')[0] ?? '' }]);
+    }
   }
 
   /** Returns a pod this data plane added, by `ns/name` key (for fault lookups and the kubelet). */
@@ -453,8 +482,21 @@ export class Dataplane {
     const n = typeof node === 'string' ? this.requireNode(node) : node;
     const prev = this.serviceState.get(n.name);
     const omit = mergeOmit(opts.omit, this.faultOmit.get(n.name));
+    if (this.serviceProxy === 'cilium') {
+      // Cilium's kube-proxy replacement: the node's own namespace and every pod namespace on it.
+      const pods = [...this.pods.values()].filter((r) => r.pod.node === n.name && r.hostVeth !== undefined).map((r) => r.pod.netns);
+      await this.applySocketLB([n.netns, ...pods], services, omit);
+      this.serviceState.set(n.name, { services, omit: opts.omit, chains: [] });
+      return;
+    }
     const chains = await this.nodeProxy.applyServiceRules(n, services, omit, prev?.chains ?? []);
     this.serviceState.set(n.name, { services, omit: opts.omit, chains });
+  }
+
+  /** Writes the socket-LB stand-in (renderSocketLB) into each of the given namespaces. */
+  private async applySocketLB(namespaces: string[], services: ServiceRules[], omit: 'all' | string[] | undefined): Promise<void> {
+    const text = renderSocketLB(services, omit);
+    await Promise.all(namespaces.map((ns) => this.runner.run(inNetns(ns, ['nft', '-f', '-']), { input: text })));
   }
 
   /** Applies the same services on every node in parallel. */
@@ -519,18 +561,29 @@ export class Dataplane {
       case 'ip-forward-off':
         return setSysctls(this.runner, node(fault.node).netns, { 'net.ipv4.ip_forward': on ? 0 : 1 });
       case 'bridge-nf-off':
+        this.requireBridge(fault.type);
         return setSysctls(this.runner, node(fault.node).netns, { 'net.bridge.bridge-nf-call-iptables': on ? 0 : 1 });
-      case 'forward-policy-drop':
-        return this.nodeProxy.switchForwardPolicyDrop(node(fault.node), on);
+      case 'forward-policy-drop': {
+        // The network agent's own FORWARD accept rules (Calico's) would make DROP harmless: they go too, and come back.
+        const n = node(fault.node);
+        const ipt = this.iptables.iptables;
+        if (on) for (const r of this.network.forwardAcceptRules) await this.runner.run(inNetns(n.netns, [ipt, '-D', 'FORWARD', ...r.rule]), { allowFailure: true });
+        await this.nodeProxy.switchForwardPolicyDrop(n, on);
+        if (!on) {
+          for (const r of this.network.forwardAcceptRules) await this.runner.run(inNetns(n.netns, [ipt, ...(r.first ? ['-I', 'FORWARD', '1'] : ['-A', 'FORWARD']), ...r.rule]));
+        }
+        return;
+      }
       case 'overlay-blocked': {
-        const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(LAB_ADDRESSES.vxlanPort), '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
+        const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(this.requireTunnel(fault.type).port), '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
         await this.runner.run(inNetns(node(fault.node).netns, [this.iptables.iptables, on ? '-I' : '-D', ...spec]));
         return;
       }
       case 'pod-route-missing': {
-        const to = node(fault.toNode);
-        const line = on ? `route del ${to.podCIDR} dev flannel.1` : `route replace ${to.podCIDR} via ${to.vtepIP} dev flannel.1 onlink`;
-        return runIpBatch(this.runner, node(fault.node).netns, [line]);
+        const local = node(fault.node);
+        const route = this.network.peerRoute(local, node(fault.toNode));
+        if (route === undefined) throw new Error(`pod-route-missing: on ${this.network.kind} nodes hold no routes to other nodes' pods`);
+        return runIpBatch(this.runner, local.netns, on ? route.del : route.add);
       }
       case 'kube-proxy-rules-missing': {
         const n = node(fault.node);
@@ -568,14 +621,21 @@ export class Dataplane {
         const p = pod(fault.pod);
         if (p.hostNetwork) throw new Error(`neighbor-stale: pod ${fault.pod} uses the host network; pick a pod with its own IP`);
         const n = node(fault.node);
-        const line = on ? `neigh replace ${p.ip} lladdr ${WRONG_MAC} dev cni0 nud permanent` : `neigh del ${p.ip} dev cni0`;
+        const rec = this.pods.get(fault.pod);
+        const dev = this.network.neighborDevice(rec?.hostVeth ?? '');
+        // Where the network keeps its own permanent entry for the pod (Calico), repair puts that entry back.
+        const line = on ? `neigh replace ${p.ip} lladdr ${WRONG_MAC} dev ${dev} nud permanent` : `neigh del ${p.ip} dev ${dev}`;
         await runIpBatch(this.runner, n.netns, [line]);
+        if (!on && rec !== undefined) {
+          const restore = this.network.podLink(n, { key: p.key, ip: p.ip, netns: p.netns, n: 0 }).nodeLines.filter((l) => l.startsWith('neigh '));
+          await runIpBatch(this.runner, n.netns, restore);
+        }
         return;
       }
       case 'overlay-lossy': {
         // Seed 003's lossy overlay: a share of the VXLAN packets arriving at the node is dropped at random.
         const share = ((fault.percent ?? DEFAULT_LOSS_PERCENT) / 100).toFixed(2);
-        const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(LAB_ADDRESSES.vxlanPort), '-m', 'statistic', '--mode', 'random', '--probability', share, '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
+        const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(this.requireTunnel(fault.type).port), '-m', 'statistic', '--mode', 'random', '--probability', share, '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
         await this.runner.run(inNetns(node(fault.node).netns, [this.iptables.iptables, on ? '-I' : '-D', ...spec]));
         return;
       }
@@ -592,6 +652,7 @@ export class Dataplane {
       }
       case 'hairpin-off': {
         // Seed 002's "pod cannot access itself through Service": the kubelet's hairpin-veth mode is off for this pod.
+        this.requireBridge(fault.type);
         const rec = this.pods.get(fault.pod);
         if (rec?.hostVeth === undefined) throw new Error(`hairpin-off: pod ${fault.pod} has no bridge port (unknown, or hostNetwork)`);
         await runIpBatch(this.runner, node(rec.pod.node).netns, [`link set dev ${rec.hostVeth} type bridge_slave hairpin ${on ? 'off' : 'on'}`]);
@@ -607,6 +668,17 @@ export class Dataplane {
         await this.runNodeCache(n, cur.plan);
         return;
       }
+      case 'underlay-blocked': {
+        const n = node(fault.node);
+        const block = this.network.underlayBlock(n, this.underlayPort(n));
+        if (block === undefined) throw new Error(`underlay-blocked: on ${this.network.kind} pod addresses never cross the underlay (they travel inside the overlay)`);
+        const table = `nd_underlay_${n.index}`;
+        const nft = on
+          ? `table ${block.family} ${table} {\n chain ${block.hook} {\n  type filter hook ${block.hook} priority 0; policy accept;\n  ${block.rule}\n }\n}\n`
+          : `delete table ${block.family} ${table}\n`;
+        await this.runner.run(inNetns(this.underlayNetns, ['nft', '-f', '-']), { input: nft, allowFailure: !on });
+        return;
+      }
       case 'dns-record-missing':
         // Purely controller-side: the caller leaves that Service's record out of the records it hands
         // updateDnsRecords, so dnsmasq answers NXDOMAIN for it; nothing changes in the kernel.
@@ -619,23 +691,33 @@ export class Dataplane {
   }
 
   /**
-   * mtu-mismatch: the node's underlay link and overlay (flannel.1, cni0, its pods) move to bigger MTUs than the path
-   * carries; an nftables bridge rule in the underlay drops the oversized frames (an MTU alone drops nothing).
+   * mtu-mismatch: the node's underlay link and overlay (the tunnel device, the bridge if any, its pods) move to bigger
+   * MTUs than the path carries; an nftables bridge rule in the underlay drops the oversized frames (an MTU alone drops
+   * nothing).
    */
   private async switchMtuMismatch(node: NodeNet, on: boolean): Promise<void> {
+    const tunnel = this.requireTunnel('mtu-mismatch');
     const underlay = on ? JUMBO_MTU : LAB_ADDRESSES.pathMTU;
-    const overlay = on ? LAB_ADDRESSES.pathMTU : LAB_ADDRESSES.overlayMTU;
+    const overlay = on ? LAB_ADDRESSES.pathMTU : this.network.podMTU;
     const uport = this.underlayPort(node);
     const table = `nd_mtu_${node.index}`;
     const pods = [...this.pods.values()].filter((r) => r.pod.node === node.name && r.hostVeth !== undefined);
     await runIpBatch(this.runner, this.underlayNetns, [`link set ${uport} mtu ${underlay}`]);
     await runIpBatch(this.runner, node.netns, [
       `link set eth0 mtu ${underlay}`,
-      `link set flannel.1 mtu ${overlay}`,
+      `link set ${tunnel.device} mtu ${overlay}`,
       ...pods.map((r) => `link set ${r.hostVeth} mtu ${overlay}`),
-      `link set cni0 mtu ${overlay}`,
+      ...(this.network.bridge === undefined ? [] : [`link set ${this.network.bridge} mtu ${overlay}`]),
     ]);
     await Promise.all(pods.map((r) => runIpBatch(this.runner, r.pod.netns, [`link set eth0 mtu ${overlay}`])));
+    const routeMTU = this.network.routeMTU;
+    if (routeMTU !== undefined) {
+      // The tunnel's overhead lives in route MTUs here: they rise to the path MTU too (and fall back on repair).
+      const mtu = on ? LAB_ADDRESSES.pathMTU : LAB_ADDRESSES.overlayMTU;
+      const others = [...this.nodes.values()].filter((n) => n.name !== node.name);
+      await runIpBatch(this.runner, node.netns, routeMTU.node(node, others, mtu));
+      await Promise.all(pods.map((r) => runIpBatch(this.runner, r.pod.netns, routeMTU.pod(node, mtu))));
+    }
     const nft = on
       ? `table bridge ${table} {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  iifname "${uport}" ip length > ${LAB_ADDRESSES.pathMTU} counter drop\n }\n}\n`
       : `delete table bridge ${table}\n`;
@@ -648,6 +730,17 @@ export class Dataplane {
    */
   execPathDir(): string | undefined {
     return this.nodeProxy.execPathDir(path.join(this.dir, 'alternatives'));
+  }
+
+  /** The network's tunnel, or an error saying the fault cannot exist on this network. */
+  private requireTunnel(fault: string): { device: string; port: number } {
+    if (this.network.tunnel === undefined) throw new Error(`${fault}: ${this.network.kind} has no overlay tunnel`);
+    return this.network.tunnel;
+  }
+
+  /** Throws when the network has no bridge for a bridge fault to act on. */
+  private requireBridge(fault: string): void {
+    if (this.network.bridge === undefined) throw new Error(`${fault}: ${this.network.kind} attaches pods by routed veths, not a bridge`);
   }
 
   private defaultContext(): FaultContext {

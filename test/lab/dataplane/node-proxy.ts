@@ -28,10 +28,13 @@ export class NodeProxy {
   /** The iptables programs of the cluster's backend: every iptables rule the lab writes goes through them. */
   readonly iptables: IptablesTools;
   private readonly runner: CommandRunner;
+  /** The pod network (kube-proxy's --cluster-cidr, flannel's network): the network module's, 10.244.0.0/16 for flannel. */
+  private readonly clusterCIDR: string;
 
-  constructor(runner: CommandRunner, settings?: ProxySettings) {
+  constructor(runner: CommandRunner, settings?: ProxySettings, clusterCIDR: string = LAB_ADDRESSES.clusterCIDR) {
     const d = DEFAULT_CLUSTER;
     this.runner = runner;
+    this.clusterCIDR = clusterCIDR;
     this.settings = settings ?? { network: d.network, serviceProxy: d.serviceProxy, iptablesBackend: d.iptablesBackend, forwardPolicy: d.forwardPolicy };
     this.iptables = getIptablesTools(this.settings.iptablesBackend);
   }
@@ -42,7 +45,7 @@ export class NodeProxy {
       await restoreIptables(this.runner, node.netns, renderKubeProxyHooks({ forward: hasKubeForward(this.settings) }), this.iptables.restore);
     }
     if (hasFlannelChains(this.settings)) {
-      await restoreIptables(this.runner, node.netns, renderFlannelRules(LAB_ADDRESSES.clusterCIDR, node.podCIDR), this.iptables.restore);
+      await restoreIptables(this.runner, node.netns, renderFlannelRules(this.clusterCIDR, node.podCIDR), this.iptables.restore);
     }
     if (this.settings.forwardPolicy !== 'ACCEPT') {
       await restoreIptables(this.runner, node.netns, renderForwardPolicy(this.settings.forwardPolicy), this.iptables.restore);
@@ -58,7 +61,7 @@ export class NodeProxy {
       case 'nftables': {
         const text = renderNftablesProxy({
           services,
-          clusterCIDR: LAB_ADDRESSES.clusterCIDR,
+          clusterCIDR: this.clusterCIDR,
           serviceCIDR: LAB_ADDRESSES.serviceCIDR,
           nodeIP: node.underlayIP,
           nodeName: node.name,
@@ -68,7 +71,7 @@ export class NodeProxy {
         return [];
       }
       case 'iptables': {
-        const out = renderKubeProxyRules({ services, clusterCIDR: LAB_ADDRESSES.clusterCIDR, omit, previousChains, nodeName: node.name });
+        const out = renderKubeProxyRules({ services, clusterCIDR: this.clusterCIDR, omit, previousChains, nodeName: node.name });
         await restoreIptables(this.runner, node.netns, out.text, this.iptables.restore);
         return out.chains;
       }
@@ -88,7 +91,7 @@ export class NodeProxy {
    */
   async switchForwardPolicyDrop(node: NodeNet, on: boolean): Promise<void> {
     const parts: string[] = [];
-    if (hasFlannelChains(this.settings)) parts.push(on ? '*filter\n:FLANNEL-FWD - [0:0]\nCOMMIT\n' : renderFlannelForwardAccepts(LAB_ADDRESSES.clusterCIDR));
+    if (hasFlannelChains(this.settings)) parts.push(on ? '*filter\n:FLANNEL-FWD - [0:0]\nCOMMIT\n' : renderFlannelForwardAccepts(this.clusterCIDR));
     if (hasKubeForward(this.settings)) parts.push(on ? '*filter\n:KUBE-FORWARD - [0:0]\nCOMMIT\n' : kubeForwardBody());
     if (parts.length > 0) await restoreIptables(this.runner, node.netns, parts.join(''), this.iptables.restore);
     await this.runner.run(inNetns(node.netns, [this.iptables.iptables, '-P', 'FORWARD', on ? 'DROP' : this.settings.forwardPolicy]));

@@ -11,7 +11,6 @@ import { ObjectStore, type KubeObject } from './api/store.ts';
 import { generateTls } from './api/tls.ts';
 import { writeKubeconfig } from './api/kubeconfig.ts';
 import { getNodeUnderlayIP, planNodeNet } from './dataplane/addressing.ts';
-import { runsKubeProxy } from './dataplane/cluster-rules.ts';
 import { Dataplane, type DnsRecord } from './dataplane/dataplane.ts';
 import { getOmittedServices, type ServiceRules } from './dataplane/kube-proxy.ts';
 import { createExecRunner } from './dataplane/runner.ts';
@@ -459,7 +458,7 @@ class Controller {
         ...(svc.spec.internalTrafficPolicy === 'Local' ? { internalTrafficPolicy: 'Local' as const } : {}),
       });
     }
-    if (!runsKubeProxy(this.dataplane.proxy)) return;
+    // Without kube-proxy (Cilium's replacement) the data plane translates Services its own way: it still gets them.
     const text = JSON.stringify(rules);
     if (this.applied.get('kube-proxy') === text) return;
     this.applied.set('kube-proxy', text);

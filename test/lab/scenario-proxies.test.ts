@@ -34,11 +34,12 @@ describe('spec.cluster proxy settings the lab builds', () => {
     expect(parseScenario(scenario(cluster), 'p.yaml').cluster).toEqual({ ...structuredClone(DEFAULT_CLUSTER), ...cluster });
   });
 
-  it('still refuses, by name, what it does not build: the Cilium proxy and the other networks', () => {
+  it('builds every proxy with its network, and still refuses, by name, what it does not build (Cilium under FORWARD DROP)', () => {
     const c = (over: Partial<ScenarioCluster>): ScenarioCluster => ({ ...(structuredClone(DEFAULT_CLUSTER) as ScenarioCluster), ...over });
     expect(unbuiltClusterSettings(c({ serviceProxy: 'nftables', iptablesBackend: 'legacy', forwardPolicy: 'DROP' }))).toEqual([]);
-    expect(unbuiltClusterSettings(c({ network: 'cilium', serviceProxy: 'cilium' })).map((p) => p.path)).toEqual(['spec.cluster.network', 'spec.cluster.serviceProxy']);
-    expect(problemsOf(scenario({ network: 'cilium', serviceProxy: 'cilium' }))).toContainEqual({ path: 'spec.cluster.serviceProxy', message: '"cilium" is valid but not built by this lab yet' });
+    expect(unbuiltClusterSettings(c({ network: 'cilium', serviceProxy: 'cilium' }))).toEqual([]);
+    expect(unbuiltClusterSettings(c({ network: 'cilium', forwardPolicy: 'DROP' })).map((p) => p.path)).toEqual(['spec.cluster.forwardPolicy']);
+    expect(problemsOf(scenario({ network: 'cilium', forwardPolicy: 'DROP' }))).toContainEqual({ path: 'spec.cluster.forwardPolicy', message: '"DROP with network cilium" is valid but not built by this lab yet' });
   });
 });
 

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LAB_ADDRESSES } from '../model.ts';
-import type { ClusterNetwork, CommandRunner, NodeNet, PodNet, ScenarioFault, ServiceProxy } from '../model.ts';
+import { DEFAULT_CLUSTER, type ClusterNetwork, type CommandRunner, type NodeNet, type PodNet, type ScenarioFault, type ServiceProxy } from '../model.ts';
 import { renderSocketLB } from './cilium.ts';
 import { formatIPv4, getLabPrefix, getPodMAC, getPrefixLength, parseCIDR } from './addressing.ts';
 import { createPodNetwork } from './networks.ts';
@@ -143,7 +143,15 @@ export class Dataplane {
     this.dir = path.join(options.stateDir, 'dataplane');
     this.network = createPodNetwork(options.network ?? options.cluster?.network ?? 'flannel', UNDERLAY_GATEWAY);
     this.serviceProxy = options.serviceProxy ?? options.cluster?.serviceProxy ?? 'iptables';
-    this.nodeProxy = new NodeProxy(this.runner, options.cluster, this.network.clusterCIDR);
+    // The proxy settings, with the network and proxy this data plane really runs (options may give them without `cluster`).
+    const d = DEFAULT_CLUSTER;
+    const settings: ProxySettings = {
+      iptablesBackend: options.cluster?.iptablesBackend ?? d.iptablesBackend,
+      forwardPolicy: options.cluster?.forwardPolicy ?? d.forwardPolicy,
+      network: this.network.kind,
+      serviceProxy: this.serviceProxy,
+    };
+    this.nodeProxy = new NodeProxy(this.runner, settings, this.network.clusterCIDR);
     this.proxy = this.nodeProxy.settings;
     this.iptables = this.nodeProxy.iptables;
   }

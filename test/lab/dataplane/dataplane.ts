@@ -264,7 +264,7 @@ export class Dataplane {
         st.queued = undefined;
         const gone = st.removed.splice(0);
         const text = this.network.workloadIptables(node, this.workloadsOf(node.name), gone);
-        if (text !== '') await restoreIptables(this.runner, node.netns, text);
+        if (text !== '') await restoreIptables(this.runner, node.netns, text, this.iptables.restore);
       });
     st.queued = queued;
     st.chain = queued;
@@ -461,7 +461,7 @@ export class Dataplane {
       await runIpBatch(this.runner, node.netns, nodeLocalDnsLinks(plan, 'bridge')); // this kernel has no dummy driver
     }
     for (const [table, chain, ...rule] of nodeLocalDnsRules(plan)) {
-      await this.runner.run(inNetns(node.netns, ['iptables', '-w', '-t', table!, '-I', chain!, ...rule]));
+      await this.runner.run(inNetns(node.netns, [this.iptables.iptables, '-w', '-t', table!, '-I', chain!, ...rule]));
     }
     await this.runNodeCache(node, plan);
   }

@@ -10,7 +10,7 @@ import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import type { ClusterFacts } from './core/facts.ts';
 import { planLadder, type RungPlan } from './core/plan.ts';
-import type { CleanupReport, Cluster, LocationStatus, Prober } from './ports.ts';
+import type { CleanupReport, Cluster, LocationStatus, ProbeBatch, Prober } from './ports.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
 export interface Clock {
@@ -86,20 +86,44 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       );
     }
 
-    const runProbe = async (spec: ProbeSpec): Promise<ProbeResult> => {
-      const status = (await ready.get(locationKey(spec.where))) ?? { ready: false, reason: 'location was not planned' };
-      await emit({ type: 'probe-started', probe: spec });
-      let result: ProbeResult;
-      if (!status.ready) {
-        result = { spec, observation: { kind: 'could-not-run', reason: status.reason }, durationMs: 0 };
-      } else {
-        const t0 = clock.now();
-        try {
-          result = await prober.run(spec);
-        } catch (err) {
-          result = { spec, observation: { kind: 'could-not-run', reason: err instanceof Error ? err.message : String(err) }, durationMs: clock.now() - t0 };
-        }
+    // Every probe of one location starts as soon as that location is ready: in one streaming exec when the prober
+    // batches (its results arrive one by one), else one `run` each.
+    const allSpecs = [...plan.rungs.flatMap((r) => r.probes), ...plan.nodeChecks];
+    const outcomes = new Map<string, Promise<ProbeResult>>();
+    const batches: ProbeBatch[] = [];
+    const byLocation = new Map<string, ProbeSpec[]>();
+    for (const spec of allSpecs) byLocation.set(locationKey(spec.where), [...(byLocation.get(locationKey(spec.where)) ?? []), spec]);
+    const runAlone = async (spec: ProbeSpec): Promise<ProbeResult> => {
+      const t0 = clock.now();
+      try {
+        return await prober.run(spec);
+      } catch (err) {
+        return { spec, observation: { kind: 'could-not-run', reason: err instanceof Error ? err.message : String(err) }, durationMs: clock.now() - t0 };
       }
+    };
+    for (const [key, specs] of byLocation) {
+      const started = (ready.get(key) ?? Promise.resolve<LocationStatus>({ ready: false, reason: 'location was not planned' })).then((status) => {
+        if (!status.ready) return specs.map((spec) => Promise.resolve<ProbeResult>({ spec, observation: { kind: 'could-not-run', reason: status.reason }, durationMs: 0 }));
+        if (!prober.runBatch) return specs.map(runAlone);
+        const batch = prober.runBatch(specs);
+        batches.push(batch);
+        return batch.results;
+      });
+      specs.forEach((spec, i) => outcomes.set(spec.id, started.then((results) => results[i] as Promise<ProbeResult>)));
+    }
+    // A probe NetworkPolicy is predicted to deny is not waited on: once every other probe has ended, those still
+    // running are cut off (a dropped connection would only run out its timeout, and its failure is expected anyway).
+    const denied = allSpecs.filter((s) => s.deniedBy !== undefined).map((s) => s.id);
+    if (denied.length > 0) {
+      void Promise.all(allSpecs.filter((s) => s.deniedBy === undefined).map((s) => outcomes.get(s.id))).then(() => {
+        for (const b of batches) b.cutOff(denied);
+      });
+    }
+
+    const runProbe = async (spec: ProbeSpec): Promise<ProbeResult> => {
+      await ready.get(locationKey(spec.where));
+      await emit({ type: 'probe-started', probe: spec });
+      const result = await (outcomes.get(spec.id) as Promise<ProbeResult>);
       await emit({ type: 'probe-finished', result });
       return result;
     };

@@ -232,6 +232,7 @@ export class FakeApiServer extends EventEmitter {
         (pod.metadata as Record<string, unknown>).creationTimestamp = new Date().toISOString();
         pod.status = this.createdPhase === 'Running' ? { phase: 'Running', startTime: new Date().toISOString(), podIP: '10.244.9.9' } : { phase: 'Pending' };
         this.pods.set(`${ns}/${pod.metadata.name}`, pod);
+        this.notify(pod, 'ADDED');
         this.emit('created', pod);
         return this.send(res, 201, pod);
       }
@@ -275,9 +276,9 @@ export class FakeApiServer extends EventEmitter {
     if (pod) pod.status = { phase: 'Failed', reason: 'DeadlineExceeded', startTime: new Date(Date.now() - 3_600_000).toISOString() };
   }
 
-  private notify(pod: Obj): void {
+  private notify(pod: Obj, type: 'ADDED' | 'MODIFIED' = 'MODIFIED'): void {
     for (const w of this.watches) {
-      if (w.ns === pod.metadata.namespace && (!w.name || w.name === pod.metadata.name)) w.res.write(`${JSON.stringify({ type: 'MODIFIED', object: pod })}\n`);
+      if (w.ns === pod.metadata.namespace && (!w.name || w.name === pod.metadata.name)) w.res.write(`${JSON.stringify({ type, object: pod })}\n`);
     }
   }
 
@@ -297,11 +298,19 @@ export class FakeApiServer extends EventEmitter {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const frame = (channel: number, text: string): Buffer => Buffer.concat([Buffer.from([channel]), Buffer.from(text)]);
       switch (mode) {
-        case 'ok':
-          ws.send(frame(1, this.execStdout));
+        case 'ok': {
+          // A batch (`sh -c SCRIPT netdebug-batch MARK COUNT`, see src/core/probe-batch.ts): every probe in it prints
+          // execStdout and exits 0, each as the record the script would print.
+          const argv = seen.query.getAll('command');
+          if (argv[3] === 'netdebug-batch') {
+            const out = Buffer.from(this.execStdout);
+            const records = Array.from({ length: Number(argv[5]) }, (_, i) => Buffer.concat([Buffer.from(`${argv[4]} ${i} 0 ${out.length} 0\n`), out]));
+            ws.send(Buffer.concat([Buffer.from([1]), ...records]));
+          } else ws.send(frame(1, this.execStdout));
           ws.send(frame(3, JSON.stringify({ metadata: {}, status: 'Success' })));
           ws.close();
           return;
+        }
         case 'no-status':
           ws.send(frame(1, 'partial output'));
           ws.close();

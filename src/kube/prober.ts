@@ -562,14 +562,32 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         if (pods.length > 0) emit({ type: 'cleanup-started', pods });
         const deleted: string[] = [];
         const left: LeftPod[] = [];
+        const deleteOne = async ({ namespace, name }: { namespace: string; name: string }): Promise<void> => {
+          try {
+            await deletePod(cleanupApi, namespace, name);
+            deleted.push(`${namespace}/${name}`);
+          } catch (err) {
+            left.push({ namespace, name, reason: err instanceof Error ? err.message : String(err) });
+          }
+        };
+        const byNamespace = new Map<string, { namespace: string; name: string }[]>();
+        for (const c of created) byNamespace.set(c.namespace, [...(byNamespace.get(c.namespace) ?? []), c]);
         await Promise.all(
-          created.map(async ({ namespace, name }) => {
-            try {
-              await deletePod(cleanupApi, namespace, name);
-              deleted.push(`${namespace}/${name}`);
-            } catch (err) {
-              left.push({ namespace, name, reason: err instanceof Error ? err.message : String(err) });
+          [...byNamespace].map(async ([namespace, pods]) => {
+            // Several pods: one request deletes every pod labelled with this run's id (each carries it, even one whose
+            // create answer was lost). Refused (no deletecollection right) or unserved: one delete per pod.
+            if (pods.length > 1) {
+              try {
+                await cleanupApi.call({ verb: 'deletecollection', resource: 'pods', namespace }, () =>
+                  cleanupApi.core.deleteCollectionNamespacedPod({ namespace, labelSelector: `${RUN_ID_LABEL}=${opts.runId}`, gracePeriodSeconds: 0 }),
+                );
+                for (const p of pods) deleted.push(`${namespace}/${p.name}`);
+                return;
+              } catch {
+                /* fall back to deleting each pod */
+              }
             }
+            await Promise.all(pods.map(deleteOne));
           }),
         );
         await Promise.allSettled(sweeps);

@@ -238,6 +238,15 @@ export class FakeApiServer extends EventEmitter {
       }
       const field = /^metadata\.name=(.+)$/.exec(q.get('fieldSelector') ?? '')?.[1];
       const items = [...this.pods.values()].filter((p) => p.metadata.namespace === ns && matches(p, q.get('labelSelector')) && (!field || p.metadata.name === field));
+      if (seen.method === 'DELETE') {
+        // deletecollection: every pod the selectors match, answered with their list.
+        if (this.deleteStatus !== 200) return this.send(res, this.deleteStatus, status(this.deleteStatus, `pods is forbidden: User "fake-user" cannot deletecollection resource "pods" in API group "" in the namespace "${ns}"`));
+        for (const p of items) {
+          this.pods.delete(`${ns}/${p.metadata.name}`);
+          this.emit('deleted', `${ns}/${p.metadata.name}`);
+        }
+        return this.list(res, 'PodList', items);
+      }
       if (q.get('watch') === 'true') {
         res.writeHead(200, { 'content-type': 'application/json' });
         for (const p of items) res.write(`${JSON.stringify({ type: 'ADDED', object: p })}\n`);

@@ -218,6 +218,13 @@ export class FakeApiServer extends EventEmitter {
       return this.list(res, 'EndpointSliceList', this.slices.filter((s) => s.metadata.namespace === ns && matches(s, url.searchParams.get('labelSelector'))));
     }
     if (seen.method === 'GET' && /\/networkpolicies$/.test(seen.path)) return this.list(res, 'NetworkPolicyList', []);
+    if (seen.method === 'GET' && seen.path === '/api/v1/nodes') {
+      // Only the set-based selector the plugin sends: `kubernetes.io/hostname in (a,b)`.
+      const names = /^kubernetes\.io\/hostname in \((.*)\)$/.exec(url.searchParams.get('labelSelector') ?? '')?.[1]?.split(',');
+      if (!names) return this.send(res, 400, status(400, 'the fake serves node lists only by kubernetes.io/hostname in (...)'));
+      const nodes = [...this.objects].filter(([path]) => path.startsWith('/api/v1/nodes/')).map(([, o]) => o as Obj);
+      return this.list(res, 'NodeList', nodes.filter((n) => names.includes(n.metadata.labels?.['kubernetes.io/hostname'] ?? '')));
+    }
     const obj = this.objects.get(seen.path);
     if (seen.method === 'GET' && obj) return this.send(res, 200, obj);
     return this.send(res, 404, status(404, `${seen.path} not found`));

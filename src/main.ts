@@ -176,8 +176,11 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
       destination,
       cluster,
       makeProber: (facts) => {
+        const src = facts.targets.source;
+        const sourcePod = src.kind === 'pod' ? real.sourcePod(src.namespace, src.name) : undefined;
         prober = createProber(loaded.kc, facts, {
           image: options.image,
+          ...(sourcePod ? { sourcePod } : {}),
           runId,
           keep: options.keep,
           timeoutMs: PREPARE_TIMEOUT_MS,

@@ -31,6 +31,14 @@ export interface CleanupReport {
 /** Where probes could or could not be set up. */
 export type LocationStatus = { ready: true } | { ready: false; reason: string };
 
+/** Probes of one location running together in one exec (Prober.runBatch). */
+export interface ProbeBatch {
+  /** One result per spec, in the order given; each settles as soon as its own probe ends. Never rejects. */
+  results: Promise<ProbeResult>[];
+  /** Ends the probes of these ids that are still running now, as cut off at their budget (exit code null). */
+  cutOff(ids: readonly string[]): void;
+}
+
 /** Runs probes inside the cluster. */
 export interface Prober {
   /**
@@ -41,6 +49,11 @@ export interface Prober {
   prepare(locations: ProbeLocation[]): Promise<Map<string, LocationStatus>>;
   /** Runs one probe (bounded by spec.timeoutMs); never throws: failures to run become `could-not-run`. */
   run(spec: ProbeSpec): Promise<ProbeResult>;
+  /**
+   * Runs every probe of ONE prepared location in a single exec that streams each probe's result as it ends (each probe
+   * keeps its own argv and output). Optional: without it each probe is `run` on its own.
+   */
+  runBatch?(specs: ProbeSpec[]): ProbeBatch;
   /**
    * Deletes every pod this run created (unless kept), bounded in time; safe to call twice (the same promise) and from a
    * signal handler. Says which pods it could not delete, when it knows (a fake may return nothing).

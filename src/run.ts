@@ -12,7 +12,7 @@ import { describeDnsResolution, identifyDns, planDnsLookups, withClusterDomain, 
 import type { ClusterFacts } from './core/facts.ts';
 import { planLadder, type RungPlan } from './core/plan.ts';
 import { natWithoutExec } from './core/parse-proxy.ts';
-import type { CleanupReport, Cluster, LocationStatus, Prober } from './ports.ts';
+import type { CleanupReport, Cluster, LocationStatus, ProbeBatch, Prober } from './ports.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
 export interface Clock {
@@ -99,24 +99,58 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       );
     }
 
-    const runProbe = async (spec: ProbeSpec): Promise<ProbeResult> => {
-      const status = (await ready.get(locationKey(spec.where))) ?? { ready: false, reason: 'location was not planned' };
-      await emit({ type: 'probe-started', probe: spec });
-      let result: ProbeResult;
-      // A check nothing on the node can answer (Cilium's Service map) is answered without an exec: what to run instead.
-      const answered = spec.action.tool === 'nat-rules' ? natWithoutExec(spec.action.proxy, spec.where.kind === 'node-pod' ? spec.where.node : undefined) : undefined;
-      if (answered) {
-        result = { spec, observation: answered, durationMs: 0 };
-      } else if (!status.ready) {
-        result = { spec, observation: { kind: 'could-not-run', reason: status.reason }, durationMs: 0 };
-      } else {
-        const t0 = clock.now();
-        try {
-          result = await prober.run(spec);
-        } catch (err) {
-          result = { spec, observation: { kind: 'could-not-run', reason: err instanceof Error ? err.message : String(err) }, durationMs: clock.now() - t0 };
-        }
+    // Every probe of one location starts as soon as that location is ready: in one streaming exec when the prober
+    // batches (its results arrive one by one), else one `run` each.
+    // A check nothing on the node can answer (Cilium's Service map) is answered without an exec: what to run instead.
+    const withoutExec = (spec: ProbeSpec) =>
+      spec.action.tool === 'nat-rules' ? natWithoutExec(spec.action.proxy, spec.where.kind === 'node-pod' ? spec.where.node : undefined) : undefined;
+    // The source's resolv.conf read goes in the source pod's batch too, so the DNS rung costs no exec of its own.
+    const planned = [...plan.rungs.flatMap((r) => r.probes), ...(plan.dnsDiscovery ? [plan.dnsDiscovery] : []), ...plan.nodeChecks];
+    const outcomes = new Map<string, Promise<ProbeResult>>();
+    for (const spec of planned) {
+      const answered = withoutExec(spec);
+      if (answered) outcomes.set(spec.id, Promise.resolve({ spec, observation: answered, durationMs: 0 }));
+    }
+    const allSpecs = planned.filter((s) => !outcomes.has(s.id));
+    const batches: ProbeBatch[] = [];
+    const runAlone = async (spec: ProbeSpec): Promise<ProbeResult> => {
+      const t0 = clock.now();
+      try {
+        return await prober.run(spec);
+      } catch (err) {
+        return { spec, observation: { kind: 'could-not-run', reason: err instanceof Error ? err.message : String(err) }, durationMs: clock.now() - t0 };
       }
+    };
+    /** Starts probes once their location is ready, one batch (one exec) per location; their outcomes replace any earlier. */
+    const start = (specs: readonly ProbeSpec[]): void => {
+      const byLocation = new Map<string, ProbeSpec[]>();
+      for (const spec of specs) byLocation.set(locationKey(spec.where), [...(byLocation.get(locationKey(spec.where)) ?? []), spec]);
+      for (const [key, group] of byLocation) {
+        const started = (ready.get(key) ?? Promise.resolve<LocationStatus>({ ready: false, reason: 'location was not planned' })).then((status) => {
+          if (!status.ready) return group.map((spec) => Promise.resolve<ProbeResult>({ spec, observation: { kind: 'could-not-run', reason: status.reason }, durationMs: 0 }));
+          if (!prober.runBatch) return group.map(runAlone);
+          const batch = prober.runBatch(group);
+          batches.push(batch);
+          return batch.results;
+        });
+        group.forEach((spec, i) => outcomes.set(spec.id, started.then((results) => results[i] as Promise<ProbeResult>)));
+      }
+    };
+    start(allSpecs);
+    // A probe NetworkPolicy is predicted to deny is not waited on: once every other probe has ended, those still
+    // running are cut off (a dropped connection would only run out its timeout, and its failure is expected anyway).
+    const denied = allSpecs.filter((s) => s.deniedBy !== undefined).map((s) => s.id);
+    if (denied.length > 0) {
+      void Promise.all(allSpecs.filter((s) => s.deniedBy === undefined).map((s) => outcomes.get(s.id))).then(() => {
+        for (const b of batches) b.cutOff(denied);
+      });
+    }
+
+    const runProbe = async (spec: ProbeSpec): Promise<ProbeResult> => {
+      await ready.get(locationKey(spec.where));
+      await emit({ type: 'probe-started', probe: spec });
+      if (!outcomes.has(spec.id)) start([spec]);
+      const result = await (outcomes.get(spec.id) as Promise<ProbeResult>);
       await emit({ type: 'probe-finished', result });
       return result;
     };
@@ -140,9 +174,13 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       }
       dnsSettled();
       const probes = dns ? planDnsLookups(facts, dns, { timeoutMs: opts.timeoutMs, ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}) }) : rung.probes;
+      // The lookups the API predicted already ran in the source's batch; those resolv.conf changed run in one more.
+      const predicted = new Map(rung.probes.map((p) => [p.id, p.command.join('\0')]));
+      const same = (p: ProbeSpec): boolean => predicted.get(p.id) === p.command.join('\0');
+      start(probes.filter((p) => !same(p)));
       const results = probes.map((p) => {
         const started = early.get(p.id);
-        return started && started.spec.command.join('\0') === p.command.join('\0') ? started.result : runProbe(p);
+        return started && same(p) ? started.result : runProbe(p);
       });
       return [conf, ...(await Promise.all(results))];
     };

@@ -43,7 +43,9 @@ export interface ClusterOptions {
 const MAX_NODES = 16;
 
 /** Creates the Cluster port on a kubeconfig. */
-export function createCluster(kc: KubeConfig, opts: ClusterOptions): Cluster & { api: KubeApi } {
+export function createCluster(kc: KubeConfig, opts: ClusterOptions): Cluster & { api: KubeApi; sourcePod: (namespace: string, name: string) => V1Pod | undefined } {
+  /** The source pods resolution read, so preparing the source pod need not read it again. */
+  const pods = new Map<string, V1Pod>();
   const api = createKubeApi(kc, {
     ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     ...(opts.countRequest ? { countRequest: opts.countRequest } : {}),
@@ -52,28 +54,50 @@ export function createCluster(kc: KubeConfig, opts: ClusterOptions): Cluster & {
   return {
     api,
     apiRequests: () => api.requests(),
-    resolve: (source, destination) => resolveTargets(api, context, source, destination),
+    resolve: (source, destination) => resolveTargets(api, context, source, destination, pods),
+    sourcePod: (namespace, name) => pods.get(`${namespace}/${name}`),
   };
 }
 
-async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, dstRef: TargetRef): Promise<ClusterFacts> {
+async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, dstRef: TargetRef, pods: Map<string, V1Pod>): Promise<ClusterFacts> {
   // Nodes named as targets are read once, and their facts come from that same read.
   const nodeReads = new Map<string, Promise<V1Node>>();
-  const source = await resolveSource(api, srcRef, nodeReads);
-  const { destination, servicePods } = await resolveDestination(api, dstRef, nodeReads);
+  // Every read that does not depend on another starts at once: the source, the destination, DNS, the datapath, and
+  // the NetworkPolicies of the namespaces the targets name. A remote control plane then costs a few round trips, not
+  // one per read.
+  const refNamespaces = [...new Set([srcRef, dstRef].flatMap((r) => ('namespace' in r && r.namespace ? [r.namespace] : [])))];
+  const sourceRead = resolveSource(api, srcRef, nodeReads, pods);
+  const destinationRead = resolveDestination(api, dstRef, nodeReads);
+  const policyReads = new Map(refNamespaces.map((ns) => [ns, listPolicies(api, [ns])]));
+  // kube-system's DaemonSets are listed once, for the datapath and NodeLocal DNSCache alike.
+  const daemonSets = daemonSetLister(api);
+  const dnsRead = readDns(api, daemonSets);
+  const datapathRead = readDatapath(api, daemonSets);
+  // Settle everything before throwing, so an early failure never leaves reads running, and the source's error (the
+  // first thing a person would fix) wins over the destination's.
+  const [sourceRes, destinationRes] = await Promise.allSettled([sourceRead, destinationRead]);
+  const rest = Promise.allSettled([dnsRead, datapathRead, ...policyReads.values()]);
+  if (sourceRes.status === 'rejected' || destinationRes.status === 'rejected') {
+    await rest;
+    throw sourceRes.status === 'rejected' ? sourceRes.reason : (destinationRes as PromiseRejectedResult).reason;
+  }
+  const source = sourceRes.value;
+  const { destination, servicePods } = destinationRes.value;
 
   const namespaceNames = new Set<string>();
   if (source.kind === 'pod') namespaceNames.add(source.namespace);
   if (destination.kind === 'pod' || destination.kind === 'service') namespaceNames.add(destination.namespace);
   for (const p of servicePods) namespaceNames.add(p.namespace);
+  for (const ns of namespaceNames) if (!policyReads.has(ns)) policyReads.set(ns, listPolicies(api, [ns]));
 
-  const daemonSets = daemonSetLister(api);
-  const [namespaces, policies, dns, datapath] = await Promise.all([
-    readNamespaceLabels(api, [...namespaceNames]),
-    listPolicies(api, [...namespaceNames]),
-    readDns(api, daemonSets),
-    readDatapath(api, daemonSets),
-  ]);
+  let dns: DnsFacts;
+  let policies: NetworkPolicy[];
+  let datapath: DatapathApiFacts;
+  try {
+    [dns, datapath, policies] = await Promise.all([dnsRead, datapathRead, Promise.all([...namespaceNames].map((ns) => policyReads.get(ns) as Promise<NetworkPolicy[]>)).then((l) => l.flat())]);
+  } finally {
+    await Promise.allSettled([rest, ...policyReads.values()]);
+  }
 
   const nodeNames = new Set<string>();
   if (source.kind === 'pod') nodeNames.add(source.node);
@@ -82,22 +106,49 @@ async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, 
   if (destination.kind === 'node') nodeNames.add(destination.name);
   if (destination.kind === 'service') for (const e of destination.endpoints) if (e.node) nodeNames.add(e.node);
   for (const p of dns.pods) nodeNames.add(p.node);
-  const nodes = (await Promise.all([...nodeNames].filter((n) => n !== '').slice(0, MAX_NODES).map((n) => readNodeFacts(api, n, nodeReads)))).filter(
-    (n): n is NodeFacts => n !== undefined,
-  );
+  const wantedNodes = [...nodeNames].filter((n) => n !== '').slice(0, MAX_NODES);
+  // Namespace labels matter only to NetworkPolicy namespaceSelectors: read them only when there are policies.
+  const [nodes, namespaces] = await Promise.all([
+    readNodesFacts(api, wantedNodes, nodeReads),
+    policies.length > 0 ? readNamespaceLabels(api, [...namespaceNames]) : Promise.resolve(Object.fromEntries([...namespaceNames].map((ns) => [ns, {} as Labels]))),
+  ]);
 
   const targets = { source, destination };
   const staticFindings = computeStaticFindings({ targets, servicePods, policies, namespaces, nodes, dns });
   return { targets, staticFindings, dns, nodes, context, policy: { policies, namespaces, servicePods }, datapath };
 }
 
+/**
+ * The facts of these nodes, read with one labelled list (`kubernetes.io/hostname in (...)`, so the answer does not grow
+ * with the cluster) where it can; a node the list did not return (its hostname label differs from its name) or a
+ * refused list falls back to a read by name.
+ */
+async function readNodesFacts(api: KubeApi, names: string[], nodeReads: Map<string, Promise<V1Node>>): Promise<NodeFacts[]> {
+  const listable = names.filter((n) => !nodeReads.has(n) && /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(n));
+  if (listable.length > 1) {
+    try {
+      const list = await api.call({ verb: 'list', resource: 'nodes' }, () => api.core.listNode({ labelSelector: `kubernetes.io/hostname in (${listable.join(',')})` }));
+      for (const node of list.items) {
+        const name = node.metadata?.name ?? '';
+        if (listable.includes(name) && !nodeReads.has(name)) nodeReads.set(name, Promise.resolve(node));
+      }
+    } catch (err) {
+      if (!(err instanceof NetdebugError)) throw err;
+      // A list this user may not make (RBAC grants only get) or this server does not serve: read each node by name.
+    }
+  }
+  const facts = await Promise.all(names.map((n) => readNodeFacts(api, n, nodeReads)));
+  return facts.filter((n): n is NodeFacts => n !== undefined);
+}
+
 // ---------- source ----------
 
-async function resolveSource(api: KubeApi, ref: TargetRef, nodeReads: Map<string, Promise<V1Node>>): Promise<ResolvedSource> {
+async function resolveSource(api: KubeApi, ref: TargetRef, nodeReads: Map<string, Promise<V1Node>>, pods: Map<string, V1Pod>): Promise<ResolvedSource> {
   switch (ref.kind) {
     case 'pod': {
       const pod = await readPodOrSuggest(api, ref.namespace, ref.name);
       requireRunning(pod, `${ref.namespace}/${ref.name}`);
+      pods.set(`${ref.namespace}/${ref.name}`, pod);
       return sourceOfPod(pod);
     }
     case 'workload': {
@@ -107,6 +158,7 @@ async function resolveSource(api: KubeApi, ref: TargetRef, nodeReads: Map<string
           hint: `kubectl get pods -n ${ref.namespace} -l ${selector}`,
         });
       }
+      pods.set(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, pod);
       return { ...sourceOfPod(pod), via };
     }
     case 'node': {

@@ -11,6 +11,7 @@ import type { KubeConfig, V1Container, V1EphemeralContainer, V1Pod, V1Status } f
 import { NetdebugError } from '../core/errors.ts';
 import { DEBUG_POD_LABELS, defaultDebugNamespace, locationKey, truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
 import { parseProbeOutput } from '../core/parse.ts';
+import { BATCH_NO_TMPDIR_EXIT, BatchRecordReader, buildBatchCommand } from '../core/probe-batch.ts';
 import type { ClusterFacts } from '../core/facts.ts';
 import type { CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
 import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, statusCodeOf } from './api.ts';
@@ -57,6 +58,8 @@ export interface ProberOptions {
   pollMs?: number;
   onEvent?: (event: ProberEvent) => void;
   countRequest?: () => void;
+  /** The source pod as resolution just read it: preparing the source pod then needs no read of its own. */
+  sourcePod?: V1Pod;
   /** Bound on each API request (aborted at the deadline); also bounds the exec upgrade. 0 or undefined = the defaults. */
   requestTimeoutMs?: number;
 }
@@ -102,9 +105,13 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const created: { namespace: string; name: string; sent: Promise<unknown> }[] = [];
   let execCount = 0;
   let cleaned: Promise<CleanupReport> | undefined;
-  /** The sweep of expired debug pods left by earlier runs, started with the first node pod (see sweepExpired). */
-  let sweep: Promise<unknown> = Promise.resolve();
-  let swept = false;
+  /**
+   * The deletes of expired debug pods left by earlier runs, which the node pods' watch finds among the pods it is
+   * first shown (see watchNodePods); cleanup waits for them.
+   */
+  const sweeps: Promise<unknown>[] = [];
+  /** The one watch per namespace that follows every node debug pod of this run (see watchNodePods). */
+  const nodePodWatches = new Map<string, ReturnType<typeof watchNodePods>>();
 
   const emit = (e: ProberEvent): void => {
     try {
@@ -131,7 +138,11 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const prepareSourcePod = async (): Promise<ExecTarget> => {
     if (source.kind !== 'pod') throw new Error('the source is a node, not a pod: there is no source pod to probe from');
     const { namespace, name } = source;
-    const pod = await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name }));
+    const known = opts.sourcePod;
+    const pod =
+      known && known.metadata?.namespace === namespace && known.metadata?.name === name
+        ? known
+        : await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name }));
     const reusable = (pod.spec?.ephemeralContainers ?? []).find(
       (c) => c.name.startsWith('netdebug-') && c.image === opts.image && ephemeralState(pod, c.name) === 'running',
     );
@@ -178,23 +189,10 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       },
     };
     if (cleaned) throw new Error(`the run is ending: debug pod ${namespace}/${name} was not created`);
-    if (!swept) {
-      swept = true;
-      // Pods a killed run left (SIGKILL gives no chance to clean up) have ended by their deadline: remove them now.
-      sweep = sweepExpired(cleanupApi, namespace, opts.runId).catch(() => undefined);
-    }
-    emit({ type: 'location-preparing', key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, detail: `creating ${namespace}/${name} on ${node}` });
-    // A create whose answer never came may still have landed, so cleanup deletes it (a 404 there is ignored); only an
-    // answer saying no (an HTTP status) proves there is nothing to delete.
-    const mine = { namespace, name, sent: api.call({ verb: 'create', resource: 'pods', namespace }, () => api.core.createNamespacedPod({ namespace, body: pod })) };
-    created.push(mine);
-    try {
-      await mine.sent;
-    } catch (err) {
-      if (statusCodeOf(err instanceof NetdebugError && err.cause ? err.cause : err) !== undefined) created.splice(created.indexOf(mine), 1);
-      throw explainSetupError(err, `create debug pod ${namespace}/${name} on node ${node}`);
-    }
-    await waitForPod(`debug pod ${namespace}/${name}`, namespace, name, (p) => {
+    // Listen before creating: every node pod of the run is followed by one watch, however many there are.
+    let hub = nodePodWatches.get(namespace);
+    if (!hub) nodePodWatches.set(namespace, (hub = watchNodePods(namespace)));
+    const running = hub.wait(`debug pod ${namespace}/${name}`, name, (p) => {
       const phase = p.status?.phase;
       if (phase === 'Running') return 'ready';
       if (phase === 'Failed' || phase === 'Succeeded') return `the pod ended (${phase}${p.status?.reason ? `: ${p.status.reason}` : ''})`;
@@ -204,7 +202,107 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       }
       return undefined;
     });
+    running.promise.catch(() => undefined);
+    emit({ type: 'location-preparing', key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, detail: `creating ${namespace}/${name} on ${node}` });
+    // A create whose answer never came may still have landed, so cleanup deletes it (a 404 there is ignored); only an
+    // answer saying no (an HTTP status) proves there is nothing to delete.
+    const mine = { namespace, name, sent: api.call({ verb: 'create', resource: 'pods', namespace }, () => api.core.createNamespacedPod({ namespace, body: pod })) };
+    created.push(mine);
+    try {
+      await mine.sent;
+    } catch (err) {
+      running.cancel();
+      if (statusCodeOf(err instanceof NetdebugError && err.cause ? err.cause : err) !== undefined) created.splice(created.indexOf(mine), 1);
+      throw explainSetupError(err, `create debug pod ${namespace}/${name} on node ${node}`);
+    }
+    await running.promise;
     return { namespace, pod: name, container: 'netdebug' };
+  };
+
+  /**
+   * One watch of the tool's debug pods in a namespace (label managed-by, so its answer holds only debug pods) that
+   * every node pod of the run waits on: a pod's wait ends when `check` says ready (or gives a failure reason) or after
+   * opts.timeoutMs, and the watch is closed once no pod waits. Among the pods it is first shown, those of earlier runs
+   * past their deadline (a SIGKILLed run never cleaned up) are deleted, so no separate list is needed for that sweep.
+   */
+  const watchNodePods = (namespace: string) => {
+    const waiters = new Map<string, { check: (pod: V1Pod) => string | undefined; finish: (err?: Error) => void; what: string }>();
+    let request: AbortController | undefined;
+    let closed = false;
+    const close = (): void => {
+      closed = true;
+      request?.abort();
+    };
+    const info = { verb: 'watch', resource: 'pods', namespace };
+    const failAll = (err: Error): void => {
+      for (const w of [...waiters.values()]) w.finish(err);
+    };
+    let generation = 0;
+    const start = (attempt: number): void => {
+      if (closed) return;
+      const mine = ++generation;
+      api.countRequest();
+      watcher
+        .watch(
+          `/api/v1/namespaces/${namespace}/pods`,
+          { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` },
+          (type: string, pod: V1Pod) => {
+            const name = pod.metadata?.name ?? '';
+            const w = waiters.get(name);
+            if (w) {
+              if (type === 'DELETED') return w.finish(new Error(`${w.what} did not start: the pod was deleted`));
+              const outcome = w.check(pod);
+              if (outcome === 'ready') w.finish();
+              else if (outcome !== undefined) w.finish(new Error(`${w.what} did not start: ${outcome}`));
+              return;
+            }
+            if (type === 'ADDED' && pod.metadata?.labels?.[RUN_ID_LABEL] !== opts.runId && !pod.metadata?.deletionTimestamp && isExpiredDebugPod(pod, Date.now())) {
+              // Best effort: `kubectl netdebug cleanup` reports what it cannot delete.
+              sweeps.push(deletePod(cleanupApi, namespace, name).catch(() => undefined));
+            }
+          },
+          (err: unknown) => {
+            if (closed) return;
+            const status = (err as { statusCode?: unknown } | null)?.statusCode;
+            const wait = typeof status === 'number' && attempt < DEFAULT_RETRY.retries ? retryDelayMs(Object.assign(new Error(''), { code: status }), attempt, DEFAULT_RETRY) : undefined;
+            if (wait !== undefined) return void setTimeout(() => start(attempt + 1), wait);
+            failAll(err ? mapApiError(err, info, api.server) : new Error('the watch of the debug pods ended before they were running'));
+          },
+        )
+        .then(
+          (ac) => {
+            if (mine !== generation || closed) return void ac.abort();
+            request = ac;
+          },
+          (err: unknown) => failAll(mapApiError(err, info, api.server)),
+        );
+    };
+    return {
+      /** Waits for one pod (registered before its create is sent); `cancel` stops waiting for it. */
+      wait(what: string, name: string, check: (pod: V1Pod) => string | undefined): { promise: Promise<void>; cancel: () => void } {
+        let finish!: (err?: Error) => void;
+        const promise = new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => finish(new Error(`${what} was not running after ${Math.round(opts.timeoutMs / 1000)} s`)), opts.timeoutMs);
+          finish = (err?: Error): void => {
+            if (!waiters.has(name)) return;
+            waiters.delete(name);
+            clearTimeout(timer);
+            if (waiters.size === 0) close();
+            if (err) reject(err);
+            else resolve();
+          };
+          waiters.set(name, { check, finish, what });
+        });
+        if (!request && !closed && waiters.size === 1) start(0);
+        else if (closed) {
+          // The watch ended with its last pod: a pod added later gets a watch of its own.
+          closed = false;
+          request = undefined;
+          start(0);
+        }
+        return { promise, cancel: () => finish(new Error('cancelled')) };
+      },
+    };
   };
 
   /**
@@ -263,7 +361,10 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
    * plus the margin (else timedOut: the probe itself hung). A stream that closes without the status frame carrying the
    * exit code is an error (could-not-run), never a failed connection.
    */
-  const runExec = (target: ExecTarget, spec: ProbeSpec): Promise<{ stdout: string; stderr: string; exitCode: number | null; timedOut: boolean; error?: string }> =>
+  const runExec = (
+    target: ExecTarget,
+    run: { command: string[]; timeoutMs: number; onStdout?: (chunk: Buffer) => void; signal?: AbortSignal },
+  ): Promise<{ stdout: string; stderr: string; exitCode: number | null; timedOut: boolean; error?: string }> =>
     new Promise((resolve) => {
       let stdout = '';
       let stderr = '';
@@ -271,10 +372,11 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       let settled = false;
       let timedOut = false;
       let socket: WebSocket | undefined;
-      const sink = (append: (s: string) => void) =>
+      const sink = (append: (s: string) => void, raw?: (chunk: Buffer) => void) =>
         new Writable({
           write(chunk: Buffer, _enc, cb) {
-            append(chunk.toString('utf8'));
+            if (raw) raw(chunk);
+            else append(chunk.toString('utf8'));
             cb();
           },
         });
@@ -294,6 +396,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         const exitCode = status ? exitCodeOfStatus(status) : null;
         resolve({ stdout, stderr, exitCode, timedOut, ...(error !== undefined ? { error } : {}) });
       };
+      run.signal?.addEventListener('abort', () => finish('stopped: every result was in'), { once: true });
       let timer = setTimeout(
         () => finish(`the API server did not answer the exec upgrade within ${Math.round(upgradeTimeoutMs / 100) / 10} s`),
         upgradeTimeoutMs,
@@ -332,7 +435,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         return ws;
       };
       exec
-        .exec(target.namespace, target.pod, target.container, spec.command, sink((s) => (stdout += s)), sink((s) => (stderr += s)), null, false, (s) => {
+        .exec(target.namespace, target.pod, target.container, run.command, sink((s) => (stdout += s), run.onStdout), sink((s) => (stderr += s)), null, false, (s) => {
           status = s;
         })
         .then((ws) => {
@@ -341,12 +444,34 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
           timer = setTimeout(() => {
             timedOut = true;
             finish();
-          }, spec.timeoutMs + margin);
+          }, run.timeoutMs + margin);
           ws.on('close', () => setImmediate(() => finish(status ? undefined : STREAM_ENDED_WITHOUT_STATUS)));
           ws.on('error', (e: Error) => finish(`exec failed: ${e.message}`));
         })
         .catch((err: unknown) => finish(`exec failed: ${describeExecError(err)}`));
     });
+
+  /** Runs one probe in its own exec. */
+  const runOne = async (spec: ProbeSpec): Promise<ProbeResult> => {
+    const started = Date.now();
+    const target = targets.get(locationKey(spec.where));
+    const done = (observation: ProbeObservation, raw?: ProbeRaw): ProbeResult => ({
+      spec,
+      observation,
+      durationMs: Date.now() - started,
+      ...(raw ? { raw } : {}),
+    });
+    if (!target) return done({ kind: 'could-not-run', reason: `location ${locationKey(spec.where)} was not prepared` });
+    try {
+      const out = await runExec(target, { command: spec.command, timeoutMs: spec.timeoutMs });
+      if (out.error !== undefined && !out.timedOut) return done({ kind: 'could-not-run', reason: out.error });
+      const exitCode = out.timedOut ? null : out.exitCode;
+      const raw = { exitCode, stdout: truncateRaw(out.stdout), stderr: truncateRaw(out.stderr) };
+      return done(parseProbeOutput(spec.action, { stdout: out.stdout, stderr: out.stderr, exitCode }), raw);
+    } catch (err) {
+      return done({ kind: 'could-not-run', reason: err instanceof Error ? err.message : String(err) });
+    }
+  };
 
   return {
     async prepare(locations) {
@@ -355,25 +480,78 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       return new Map(results);
     },
 
-    async run(spec) {
+    run: runOne,
+
+    runBatch(specs) {
       const started = Date.now();
-      const target = targets.get(locationKey(spec.where));
-      const done = (observation: ProbeObservation, raw?: ProbeRaw): ProbeResult => ({
-        spec,
-        observation,
-        durationMs: Date.now() - started,
-        ...(raw ? { raw } : {}),
+      const slots = specs.map((spec) => {
+        let settle!: (r: ProbeResult) => void;
+        const promise = new Promise<ProbeResult>((resolve) => (settle = resolve));
+        return { spec, promise, settle, done: false };
       });
-      if (!target) return done({ kind: 'could-not-run', reason: `location ${locationKey(spec.where)} was not prepared` });
-      try {
-        const out = await runExec(target, spec);
-        if (out.error !== undefined && !out.timedOut) return done({ kind: 'could-not-run', reason: out.error });
-        const exitCode = out.timedOut ? null : out.exitCode;
-        const raw = { exitCode, stdout: truncateRaw(out.stdout), stderr: truncateRaw(out.stderr) };
-        return done(parseProbeOutput(spec.action, { stdout: out.stdout, stderr: out.stderr, exitCode }), raw);
-      } catch (err) {
-        return done({ kind: 'could-not-run', reason: err instanceof Error ? err.message : String(err) });
+      const stop = new AbortController();
+      const finishSlot = (i: number, result: ProbeResult): void => {
+        const slot = slots[i];
+        if (!slot || slot.done) return;
+        slot.done = true;
+        slot.settle(result);
+        // Every record is in: close the stream now rather than wait for its status frame.
+        if (slots.every((x) => x.done)) stop.abort();
+      };
+      const outcome = (i: number, out: { stdout: string; stderr: string; exitCode: number | null }): ProbeResult => {
+        const spec = specs[i] as ProbeSpec;
+        const raw = { exitCode: out.exitCode, stdout: truncateRaw(out.stdout), stderr: truncateRaw(out.stderr) };
+        return { spec, observation: parseProbeOutput(spec.action, out), durationMs: Date.now() - started, raw };
+      };
+      const notRun = (i: number, reason: string): ProbeResult => ({ spec: specs[i] as ProbeSpec, observation: { kind: 'could-not-run', reason }, durationMs: Date.now() - started });
+      const first = specs[0];
+      const target = first ? targets.get(locationKey(first.where)) : undefined;
+      if (!first || !target || specs.some((s) => locationKey(s.where) !== locationKey(first.where))) {
+        specs.forEach((s, i) => finishSlot(i, notRun(i, `location ${locationKey(s.where)} was not prepared`)));
+      } else {
+        const mark = `nd-${randomSuffix(10)}`;
+        const reader = new BatchRecordReader(mark);
+        let records = 0;
+        runExec(target, {
+          command: buildBatchCommand(specs.map((s) => s.command), mark),
+          timeoutMs: Math.max(...specs.map((s) => s.timeoutMs)),
+          signal: stop.signal,
+          onStdout: (chunk) => {
+            for (const rec of reader.push(chunk)) {
+              records++;
+              finishSlot(rec.index, outcome(rec.index, rec));
+            }
+          },
+        }).then(
+          async (out) => {
+            const pending = slots.flatMap((x, i) => (x.done ? [] : [i]));
+            if (pending.length === 0) return;
+            if (out.error === undefined && !out.timedOut && out.exitCode === BATCH_NO_TMPDIR_EXIT && records === 0) {
+              // No writable temporary directory in this container: nothing ran, so run the probes one exec each.
+              await Promise.all(pending.map(async (i) => finishSlot(i, await runOne(specs[i] as ProbeSpec))));
+              return;
+            }
+            for (const i of pending) {
+              if (out.timedOut) finishSlot(i, outcome(i, { stdout: '', stderr: '', exitCode: null }));
+              else {
+                const said = `${reader.garbage()}${out.stderr}`.trim();
+                const why = out.error ?? `the probe batch ended (exit ${out.exitCode ?? 'unknown'}) before this probe reported${said ? `: ${said.slice(0, 200)}` : ''}`;
+                finishSlot(i, notRun(i, why));
+              }
+            }
+          },
+          (err: unknown) => slots.forEach((_, i) => finishSlot(i, notRun(i, err instanceof Error ? err.message : String(err)))),
+        );
       }
+      return {
+        results: slots.map((x) => x.promise),
+        cutOff(ids) {
+          const wanted = new Set(ids);
+          slots.forEach((x, i) => {
+            if (wanted.has(x.spec.id)) finishSlot(i, outcome(i, { stdout: '', stderr: '', exitCode: null }));
+          });
+        },
+      };
     },
 
     cleanup() {
@@ -384,17 +562,35 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         if (pods.length > 0) emit({ type: 'cleanup-started', pods });
         const deleted: string[] = [];
         const left: LeftPod[] = [];
+        const deleteOne = async ({ namespace, name }: { namespace: string; name: string }): Promise<void> => {
+          try {
+            await deletePod(cleanupApi, namespace, name);
+            deleted.push(`${namespace}/${name}`);
+          } catch (err) {
+            left.push({ namespace, name, reason: err instanceof Error ? err.message : String(err) });
+          }
+        };
+        const byNamespace = new Map<string, { namespace: string; name: string }[]>();
+        for (const c of created) byNamespace.set(c.namespace, [...(byNamespace.get(c.namespace) ?? []), c]);
         await Promise.all(
-          created.map(async ({ namespace, name }) => {
-            try {
-              await deletePod(cleanupApi, namespace, name);
-              deleted.push(`${namespace}/${name}`);
-            } catch (err) {
-              left.push({ namespace, name, reason: err instanceof Error ? err.message : String(err) });
+          [...byNamespace].map(async ([namespace, pods]) => {
+            // Several pods: one request deletes every pod labelled with this run's id (each carries it, even one whose
+            // create answer was lost). Refused (no deletecollection right) or unserved: one delete per pod.
+            if (pods.length > 1) {
+              try {
+                await cleanupApi.call({ verb: 'deletecollection', resource: 'pods', namespace }, () =>
+                  cleanupApi.core.deleteCollectionNamespacedPod({ namespace, labelSelector: `${RUN_ID_LABEL}=${opts.runId}`, gracePeriodSeconds: 0 }),
+                );
+                for (const p of pods) deleted.push(`${namespace}/${p.name}`);
+                return;
+              } catch {
+                /* fall back to deleting each pod */
+              }
             }
+            await Promise.all(pods.map(deleteOne));
           }),
         );
-        await sweep;
+        await Promise.allSettled(sweeps);
         const report = { deleted: deleted.sort(), left: left.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)) };
         if (pods.length > 0) emit({ type: 'cleanup-finished', report });
         return report;

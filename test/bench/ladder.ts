@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: the whole command as a user waits for it, against a lab whose control plane answers 50 ms late
  * (`lab up --api-latency 50`), beside the same ladder climbed by hand with plain kubectl (test/bench/manual-ladder.sh).
- * Prints one table: wall time (min / median / max over the runs) and API requests per run.
+ * Prints one table: wall time (min / median / max over the runs) against issue 15's goals (a healthy run ≤ 1.5 s, a
+ * blackholed rung ≤ probe timeout + 0.7 s), API requests per run (goal ≤ 30), the speed-up over the manual ladder (goal
+ * ≥ 5×) and the load average. The goals are printed, never asserted.
  *
  *   npm run bench                 5 runs of each (about two minutes)
  *   npm run bench -- --smoke      1 run of each, as CI does (no figure is asserted)
@@ -12,7 +14,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,10 +22,17 @@ import { canRunLab, startTestLab, type TestLab } from '../lab/harness.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
-/** One measured command: what it is, and how to run it against a lab. */
+/** The probe timeout the netdebug cases run with (`--timeout`), which the blackholed rung waits out once. */
+const PROBE_TIMEOUT_MS = 2000;
+
+/** Issue 15's goals, printed beside what was measured (a benchmark, never asserted). */
+const GOALS = { healthyMs: 1500, blackholedMs: PROBE_TIMEOUT_MS + 700, speedUp: 5, requests: 30 } as const;
+
+/** One measured command: what it is, its goal (wall time), and how to run it against a lab. */
 interface Case {
   name: string;
   scenario: string;
+  goalMs?: number;
   run: (lab: TestLab) => Promise<{ ok: boolean; apiRequests?: number; detail: string; ms: number }>;
 }
 
@@ -42,7 +51,7 @@ function timed(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs =
 function netdebug(src: string, dst: string, expectExit: number) {
   return async (lab: TestLab) => {
     const env = { ...process.env, KUBECONFIG: lab.kubeconfig, PATH: `${repo}bin:${process.env.PATH ?? ''}` };
-    const res = await timed('kubectl', ['netdebug', src, dst, '-o', 'json'], env);
+    const res = await timed('kubectl', ['netdebug', src, dst, '-o', 'json', '--timeout', `${PROBE_TIMEOUT_MS / 1000}s`], env);
     let apiRequests: number | undefined;
     let cause = '?';
     try {
@@ -74,9 +83,14 @@ function manualLadder(src: string, svc: string) {
 }
 
 const CASES: Case[] = [
-  { name: 'kubectl netdebug, healthy 3 nodes', scenario: 'healthy-3-nodes', run: netdebug('default/client', 'shop/svc/web', 0) },
+  { name: 'kubectl netdebug, healthy 3 nodes', scenario: 'healthy-3-nodes', goalMs: GOALS.healthyMs, run: netdebug('default/client', 'shop/svc/web', 0) },
   { name: 'manual ladder (kubectl debug + exec per rung), healthy 3 nodes', scenario: 'healthy-3-nodes', run: manualLadder('default/client', 'shop/web') },
-  { name: 'kubectl netdebug, one blackholed rung (overlay blocked, 2 s probe timeout)', scenario: 'overlay-blocked', run: netdebug('default/client', 'shop/svc/web', 1) },
+  {
+    name: `kubectl netdebug, one blackholed rung (overlay blocked, ${PROBE_TIMEOUT_MS / 1000} s probe timeout)`,
+    scenario: 'overlay-blocked',
+    goalMs: GOALS.blackholedMs,
+    run: netdebug('default/client', 'shop/svc/web', 1),
+  },
 ];
 
 function stats(values: number[]): { min: number; median: number; max: number } {
@@ -98,8 +112,8 @@ async function main(): Promise<number> {
     console.error('bench: --runs must be a positive integer and --latency a whole number of milliseconds');
     return 2;
   }
-  console.log(`control plane latency ${latency} ms per request and per exec start; ${runs} run${runs === 1 ? '' : 's'} each\n`);
-  const rows: { cells: string[]; medianMs: number }[] = [];
+  console.log(`control plane latency ${latency} ms per request and per exec start; ${runs} run${runs === 1 ? '' : 's'} each; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  const rows: { cells: string[]; medianMs: number; requests?: number }[] = [];
   let failed = false;
   for (const c of CASES) {
     const lab = await startTestLab(c.scenario, { apiLatencyMs: latency });
@@ -116,16 +130,30 @@ async function main(): Promise<number> {
         process.stderr.write(`  ${c.name}: run ${i + 1}/${runs} ${fmt(r.ms)} ${r.detail}\n`);
       }
       const t = stats(times);
-      rows.push({ cells: [c.name, fmt(t.median), fmt(t.min), fmt(t.max), requests.length > 0 ? String(stats(requests).median) : '–', detail], medianMs: t.median });
+      const medianRequests = requests.length > 0 ? stats(requests).median : undefined;
+      const goal = c.goalMs === undefined ? '–' : `≤ ${fmt(c.goalMs)}${c.goalMs === GOALS.blackholedMs ? ' (timeout + 0.7 s)' : ''}: ${t.median <= c.goalMs ? 'met' : 'NOT met'}`;
+      rows.push({
+        cells: [c.name, fmt(t.median), fmt(t.min), fmt(t.max), goal, medianRequests !== undefined ? String(medianRequests) : '–', detail],
+        medianMs: t.median,
+        ...(medianRequests !== undefined ? { requests: medianRequests } : {}),
+      });
     } finally {
       await lab.down();
     }
   }
-  const head = ['command', 'median', 'min', 'max', 'API requests', 'outcome'];
+  const head = ['command', 'median', 'min', 'max', 'goal (median)', 'API requests', 'outcome'];
   console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
   for (const r of rows) console.log(`| ${r.cells.join(' | ')} |`);
   const [ours, manual] = [rows[0], rows[1]];
-  if (ours && manual) console.log(`\nspeed-up over the manual ladder (medians): ${(manual.medianMs / ours.medianMs).toFixed(1)}×`);
+  if (ours && manual) {
+    const speedUp = manual.medianMs / ours.medianMs;
+    console.log(`\nspeed-up over the manual ladder (medians): ${speedUp.toFixed(1)}× (goal ≥ ${GOALS.speedUp}×: ${speedUp >= GOALS.speedUp ? 'met' : 'NOT met'})`);
+  }
+  if (ours?.requests !== undefined) {
+    console.log(`API requests per healthy run: ${ours.requests} (goal ≤ ${GOALS.requests}: ${ours.requests <= GOALS.requests ? 'met' : 'NOT met'})`);
+  }
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`load average when done: ${load} (${cpus().length} cores)`);
   if (failed) console.error('\nbench: a run did not end as expected (see the outcome column)');
   return failed ? 1 : 0;
 }

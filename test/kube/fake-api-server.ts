@@ -223,6 +223,13 @@ export class FakeApiServer extends EventEmitter {
       const prefix = `${seen.path}/`;
       return this.list(res, 'ServiceList', [...this.objects].filter(([path]) => path.startsWith(prefix) && !path.slice(prefix.length).includes('/')).map(([, o]) => o));
     }
+    if (seen.method === 'GET' && seen.path === '/api/v1/nodes') {
+      // Only the set-based selector the plugin sends: `kubernetes.io/hostname in (a,b)`.
+      const names = /^kubernetes\.io\/hostname in \((.*)\)$/.exec(url.searchParams.get('labelSelector') ?? '')?.[1]?.split(',');
+      if (!names) return this.send(res, 400, status(400, 'the fake serves node lists only by kubernetes.io/hostname in (...)'));
+      const nodes = [...this.objects].filter(([path]) => path.startsWith('/api/v1/nodes/')).map(([, o]) => o as Obj);
+      return this.list(res, 'NodeList', nodes.filter((n) => names.includes(n.metadata.labels?.['kubernetes.io/hostname'] ?? '')));
+    }
     const obj = this.objects.get(seen.path);
     if (seen.method === 'GET' && obj) return this.send(res, 200, obj);
     return this.send(res, 404, status(404, `${seen.path} not found`));
@@ -237,11 +244,21 @@ export class FakeApiServer extends EventEmitter {
         (pod.metadata as Record<string, unknown>).creationTimestamp = new Date().toISOString();
         pod.status = this.createdPhase === 'Running' ? { phase: 'Running', startTime: new Date().toISOString(), podIP: '10.244.9.9' } : { phase: 'Pending' };
         this.pods.set(`${ns}/${pod.metadata.name}`, pod);
+        this.notify(pod, 'ADDED');
         this.emit('created', pod);
         return this.send(res, 201, pod);
       }
       const field = /^metadata\.name=(.+)$/.exec(q.get('fieldSelector') ?? '')?.[1];
       const items = [...this.pods.values()].filter((p) => p.metadata.namespace === ns && matches(p, q.get('labelSelector')) && (!field || p.metadata.name === field));
+      if (seen.method === 'DELETE') {
+        // deletecollection: every pod the selectors match, answered with their list.
+        if (this.deleteStatus !== 200) return this.send(res, this.deleteStatus, status(this.deleteStatus, `pods is forbidden: User "fake-user" cannot deletecollection resource "pods" in API group "" in the namespace "${ns}"`));
+        for (const p of items) {
+          this.pods.delete(`${ns}/${p.metadata.name}`);
+          this.emit('deleted', `${ns}/${p.metadata.name}`);
+        }
+        return this.list(res, 'PodList', items);
+      }
       if (q.get('watch') === 'true') {
         res.writeHead(200, { 'content-type': 'application/json' });
         for (const p of items) res.write(`${JSON.stringify({ type: 'ADDED', object: p })}\n`);
@@ -280,9 +297,9 @@ export class FakeApiServer extends EventEmitter {
     if (pod) pod.status = { phase: 'Failed', reason: 'DeadlineExceeded', startTime: new Date(Date.now() - 3_600_000).toISOString() };
   }
 
-  private notify(pod: Obj): void {
+  private notify(pod: Obj, type: 'ADDED' | 'MODIFIED' = 'MODIFIED'): void {
     for (const w of this.watches) {
-      if (w.ns === pod.metadata.namespace && (!w.name || w.name === pod.metadata.name)) w.res.write(`${JSON.stringify({ type: 'MODIFIED', object: pod })}\n`);
+      if (w.ns === pod.metadata.namespace && (!w.name || w.name === pod.metadata.name)) w.res.write(`${JSON.stringify({ type, object: pod })}\n`);
     }
   }
 
@@ -302,11 +319,19 @@ export class FakeApiServer extends EventEmitter {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const frame = (channel: number, text: string): Buffer => Buffer.concat([Buffer.from([channel]), Buffer.from(text)]);
       switch (mode) {
-        case 'ok':
-          ws.send(frame(1, this.execStdout));
+        case 'ok': {
+          // A batch (`sh -c SCRIPT netdebug-batch MARK COUNT`, see src/core/probe-batch.ts): every probe in it prints
+          // execStdout and exits 0, each as the record the script would print.
+          const argv = seen.query.getAll('command');
+          if (argv[3] === 'netdebug-batch') {
+            const out = Buffer.from(this.execStdout);
+            const records = Array.from({ length: Number(argv[5]) }, (_, i) => Buffer.concat([Buffer.from(`${argv[4]} ${i} 0 ${out.length} 0\n`), out]));
+            ws.send(Buffer.concat([Buffer.from([1]), ...records]));
+          } else ws.send(frame(1, this.execStdout));
           ws.send(frame(3, JSON.stringify({ metadata: {}, status: 'Success' })));
           ws.close();
           return;
+        }
         case 'no-status':
           ws.send(frame(1, 'partial output'));
           ws.close();

@@ -142,7 +142,8 @@ describe('the API never hangs the run', () => {
     const notReady = observations(JSON.parse(r.stdout) as JsonReport).filter((o) => /Too Many Requests|Service Unavailable|did not start|not running|watch/i.test(o.reason ?? ''));
     expect(notReady).toEqual([]);
     expect(r.stdout).toMatch(/unrecognised nc output/);
-    expect(f.log.filter((l) => l.query.get('watch') === 'true').length).toBe(4 + 2);
+    // One watch for the ephemeral container, one for all the node pods of the run, and the two refused set-ups again.
+    expect(f.log.filter((l) => l.query.get('watch') === 'true').length).toBe(1 + 1 + 2);
     expect(f.debugPods()).toEqual([]);
   });
 
@@ -349,6 +350,37 @@ describe('a failed delete is reported, never swallowed', () => {
     const r = await runPlugin(f, ['cleanup', '-A', '--context', 'fake']);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain(`kubectl delete pod -n default ${left.join(' ')} --context fake`);
+  });
+});
+
+describe('round trips of a run (issue 15)', () => {
+  it('the source pod read once, nodes in one labelled list, no namespace reads without policies, one watch for the node pods, one deletecollection', async () => {
+    const f = await fake();
+    const r = await runPlugin(f, [...TARGETS, '-o', 'json']);
+    expect(r.code, r.stderr).toBe(1);
+    const log = f.log.map((l) => `${l.method} ${l.path}${l.query.toString() ? `?${decodeURIComponent(l.query.toString())}` : ''}`);
+    const report = JSON.parse(r.stdout) as { stats: { apiRequests: number; execs: number } };
+    // Resolution's read of the source pod serves the ephemeral container's preparation too.
+    expect(f.log.filter((l) => l.method === 'GET' && l.path === '/api/v1/namespaces/default/pods/client')).toHaveLength(1);
+    const nodeReads = log.filter((l) => l.startsWith('GET /api/v1/nodes'));
+    expect(nodeReads).toHaveLength(1);
+    expect(nodeReads[0]).toMatch(/^GET \/api\/v1\/nodes\?labelSelector=kubernetes\.io\/hostname\+in\+\(node-\d,node-\d\)$/);
+    expect(log.filter((l) => l.includes('/api/v1/namespaces/') && /^GET \/api\/v1\/namespaces\/[^/]+$/.test(l.split('?')[0] ?? ''))).toEqual([]);
+    // One watch for the ephemeral container, one (by label) for every node pod of the run.
+    const watches = f.log.filter((l) => l.query.get('watch') === 'true');
+    expect(watches.map((w) => w.query.get('labelSelector') ?? w.query.get('fieldSelector'))).toEqual(expect.arrayContaining(['app.kubernetes.io/managed-by=kubectl-netdebug']));
+    expect(watches).toHaveLength(2);
+    // Cleanup: one DELETE of the collection by this run's id, no per-pod delete.
+    const deletes = f.log.filter((l) => l.method === 'DELETE');
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]?.path).toBe('/api/v1/namespaces/default/pods');
+    expect(deletes[0]?.query.get('labelSelector')).toMatch(/^netdebug\.dev\/run-id=[0-9a-f]{8}$/);
+    expect(f.debugPods()).toEqual([]);
+    // One exec per location, and the report counts every request the server saw.
+    const execs = f.log.filter((l) => l.method === 'EXEC');
+    expect(report.stats.execs).toBe(execs.length);
+    expect(new Set(execs.map((e) => `${e.path}|${e.query.get('container')}`)).size).toBe(execs.length);
+    expect(report.stats.apiRequests).toBe(f.log.length);
   });
 });
 

@@ -292,6 +292,21 @@ describe('real kubectl 1.32 against the lab API server', () => {
     expect(store.get('pods', 'temp', 'inside')).toBeUndefined();
   });
 
+  it('DELETE on the pods collection deletes exactly what the selector matches and lists it', async () => {
+    store.create('pods', makePod('run-a-1', 'shop', 'node-2', '10.244.2.91', { run: 'a' }));
+    store.create('pods', makePod('run-a-2', 'shop', 'node-2', '10.244.2.92', { run: 'a' }));
+    store.create('pods', makePod('run-b-1', 'shop', 'node-2', '10.244.2.93', { run: 'b' }));
+    const r = await call('DELETE', '/api/v1/namespaces/shop/pods?labelSelector=run%3Da');
+    expect(r.status, r.text).toBe(200);
+    const body = r.json() as { kind: string; items: { metadata: { name: string } }[] };
+    expect(body.kind).toBe('PodList');
+    expect(body.items.map((p) => p.metadata.name).sort()).toEqual(['run-a-1', 'run-a-2']);
+    expect(store.get('pods', 'shop', 'run-a-1')).toBeUndefined();
+    expect(store.get('pods', 'shop', 'run-a-2')).toBeUndefined();
+    expect(store.get('pods', 'shop', 'run-b-1')).toBeDefined();
+    store.delete('pods', 'shop', 'run-b-1');
+  });
+
   it('logs come back as text', async () => {
     const r = await kubectl(['logs', 'web']);
     expect(r.stdout).toBe('hello from default/web\n');

@@ -409,6 +409,18 @@ function handleDelete(ctx: Ctx): void {
   sendJson(res, 200, deleted);
 }
 
+/**
+ * DELETE on a collection (`deletecollection`): deletes every object the label and field selectors match in the
+ * namespace, and answers with the list of what it deleted, as the apiserver does.
+ */
+function handleDeleteCollection(ctx: Ctx): void {
+  const { route, query, opts, res } = ctx;
+  if (!route.info.namespaced || route.namespace === undefined) throw new StatusError(405, 'MethodNotAllowed', 'the lab deletes collections only within a namespace');
+  const matched = opts.store.list(route.info.plural, route.namespace, { labelSelector: query.get('labelSelector') ?? '', fieldSelector: query.get('fieldSelector') ?? '', limit: 0, continue: '' });
+  const items = matched.items.map((obj) => opts.store.delete(route.info.plural, obj.metadata.namespace, obj.metadata.name ?? ''));
+  sendJson(res, 200, { kind: `${route.info.kind}List`, apiVersion: formatApiVersion(route.info), metadata: { resourceVersion: matched.resourceVersion }, items });
+}
+
 function handleAccessReview(ctx: Ctx, review: KubeObject): void {
   const spec = (review['spec'] ?? {}) as { resourceAttributes?: Record<string, string | undefined> };
   const attrs = spec.resourceAttributes;
@@ -475,6 +487,9 @@ async function handleResource(ctx: Ctx): Promise<void> {
       return;
     case 'delete':
       handleDelete(ctx);
+      return;
+    case 'deletecollection':
+      handleDeleteCollection(ctx);
       return;
     default:
       throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');

@@ -14,6 +14,8 @@ import { createJsonReporter, createNdjsonReporter } from './report/json.ts';
 import { dispatchEvent, shouldUseColor, type OutputStream, type Reporter } from './report/reporter.ts';
 import { createTextReporter } from './report/text.ts';
 import { runDiagnosis } from './run.ts';
+import { DEFAULT_NODE_NAMESPACE, DEFAULT_PULL_TIMEOUT } from './defaults.ts';
+import { parseDuration } from './cli.ts';
 
 /** The process streams and environment main works with (swappable in tests). */
 export interface MainIo {
@@ -117,6 +119,8 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const { loadKubeConfig } = await import('./kube/config.ts');
   const { createCluster } = await import('./kube/cluster.ts');
   const { createProber, deleteCommands } = await import('./kube/prober.ts');
+  const { guardProber, runPreflight, settingsOf } = await import('./kube/lockdown.ts');
+  const { pullProgress } = await import('./kube/debug-containers.ts');
   const loaded = loadKubeConfig(options.connection);
   const namespace = options.connection.namespace ?? loaded.namespace;
   const source = completeTarget(options.source, namespace);
@@ -158,6 +162,15 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const shown = options.output === 'json' || options.output === 'ndjson' ? reporters : reporters.map(sanitizing);
   // Cleanup progress, for a person watching stderr (not while the TUI owns the terminal).
   const progress = io.stderr.isTTY === true && !interactive;
+  // What the preflight decided and image pulls: on stderr whenever the TUI does not own the terminal (a log too).
+  const say = (line: string): void => {
+    if (!interactive) io.stderr.write(`${forTerminal(line)}\n`);
+  };
+  const nodeNamespace = options.nodeNamespace ?? DEFAULT_NODE_NAMESPACE;
+  const pullTimeoutMs = options.pullTimeoutMs ?? parseDuration(DEFAULT_PULL_TIMEOUT, '--pull-timeout');
+  if (progress && options.nodeNamespace === undefined && [source, destination].some((t) => 'namespace' in t && t.namespace === nodeNamespace)) {
+    say(`note: node debug pods (if any) go to namespace ${nodeNamespace}, which a target is in too (--node-namespace to choose another)`);
+  }
   let exitCode: number | undefined;
   const emit = async (e: RunEvent): Promise<void> => {
     if (e.type === 'run-finished') exitCode = e.exitCode;
@@ -171,23 +184,55 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
       source,
       destination,
       cluster,
-      makeProber: (facts) => {
-        prober = createProber(loaded.kc, facts, {
+      makeProber: (facts, plan) => {
+        // One preflight, before anything is created: Pod Security levels, runAsNonRoot, nodes, RBAC rights.
+        const probes = [...plan.rungs.flatMap((r) => r.probes), ...plan.nodeChecks];
+        let preflight: ReturnType<typeof runPreflight> | undefined;
+        const once = (): ReturnType<typeof runPreflight> =>
+          (preflight ??= runPreflight(loaded.kc, facts, probes, { nodeNamespace, countRequest, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) }));
+        const inner = createProber(loaded.kc, facts, {
           image: options.image,
           runId,
           keep: options.keep,
           timeoutMs: PREPARE_TIMEOUT_MS,
+          namespace: nodeNamespace,
+          pullTimeoutMs,
+          settings: async (where) => settingsOf(await once(), where),
           countRequest,
           ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
           onEvent: (ev) => {
+            if (ev.type === 'location-pulling') say(`pull: ${pullProgress(ev.node, ev.image, ev.elapsedMs, ev.message)}`);
+            if (ev.type === 'location-failed') say(`could not prepare ${ev.key}: ${ev.reason}`);
             if (!progress) return;
             if (ev.type === 'cleanup-started') io.stderr.write(`cleanup: deleting ${ev.pods.length} debug pod(s)…\n`);
             if (ev.type === 'cleanup-finished') io.stderr.write(`cleanup: deleted ${ev.report.deleted.length} debug pod(s)${ev.report.left.length ? `, ${ev.report.left.length} left` : ''}\n`);
           },
         });
+        prober = guardProber(inner, once, (ev) => {
+          switch (ev.type) {
+            case 'rights-missing':
+              for (const r of ev.rights) say(`preflight: missing RBAC right: ${r}`);
+              say('  hint: a cluster admin can grant what netdebug needs: kubectl netdebug rbac');
+              break;
+            case 'location-refused':
+              say(`preflight: not probing from ${ev.key}: ${ev.reason}`);
+              break;
+            case 'probes-skipped':
+              for (const p of ev.probes) say(`preflight: skipped ${p.id}: ${p.reason}`);
+              break;
+            case 'preflight-note':
+              // What the preflight could not read changes nothing it decided: for a person watching, not for logs.
+              if (progress) say(`preflight: ${ev.text}`);
+              break;
+            default: {
+              const never: never = ev;
+              throw new Error(`unknown preflight event ${JSON.stringify(never)}`);
+            }
+          }
+        });
         return prober;
       },
-      opts: { timeoutMs: options.timeoutMs },
+      opts: { timeoutMs: options.timeoutMs, debugNamespace: nodeNamespace },
       emit,
       clock: { now: () => Date.now() },
     });

@@ -9,7 +9,7 @@ import { decideVerdict } from './core/diagnose/index.ts';
 import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import type { ClusterFacts } from './core/facts.ts';
-import { planLadder, type RungPlan } from './core/plan.ts';
+import { planLadder, type LadderPlan, type RungPlan } from './core/plan.ts';
 import type { CleanupReport, Cluster, LocationStatus, Prober } from './ports.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
@@ -23,6 +23,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Endpoint sample size (default 3). */
   maxEndpoints?: number;
+  /** The namespace node debug pods go to (--node-namespace), for NetworkPolicy predictions; default the source's. */
+  debugNamespace?: string;
 }
 
 /** Everything a run needs, injected. */
@@ -31,8 +33,8 @@ export interface RunInput {
   source: TargetRef;
   destination: TargetRef;
   cluster: Cluster;
-  /** Builds the prober once the facts are known (the adapter needs the source pod and nodes). */
-  makeProber: (facts: ClusterFacts) => Prober;
+  /** Builds the prober once the facts and the plan are known (the adapter needs the source pod, nodes and probes). */
+  makeProber: (facts: ClusterFacts, plan: LadderPlan) => Prober;
   opts: RunOptions;
   /** Receives every event in order; awaited, so a slow reporter slows the run rather than reordering it. */
   emit: (e: RunEvent) => void | Promise<void>;
@@ -65,8 +67,12 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
   await emit({ type: 'target-resolved', role: 'destination', target: facts.targets.destination });
   await emit({ type: 'static-findings', findings: facts.staticFindings });
 
-  const plan = planLadder(facts, { timeoutMs: opts.timeoutMs, ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}) });
-  const prober = input.makeProber(facts);
+  const plan = planLadder(facts, {
+    timeoutMs: opts.timeoutMs,
+    ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}),
+    ...(opts.debugNamespace !== undefined ? { debugPods: { namespace: opts.debugNamespace } } : {}),
+  });
+  const prober = input.makeProber(facts, plan);
   const rungResults = new Map<RungId, RungResult>();
   let observations: ProbeResult[] = [];
   let nodeChecks: ProbeResult[] = [];

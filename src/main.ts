@@ -166,6 +166,7 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const say = (line: string): void => {
     if (!interactive) io.stderr.write(`${forTerminal(line)}\n`);
   };
+  const pullLines = new Set<string>();
   const nodeNamespace = options.nodeNamespace ?? DEFAULT_NODE_NAMESPACE;
   const pullTimeoutMs = options.pullTimeoutMs ?? parseDuration(DEFAULT_PULL_TIMEOUT, '--pull-timeout');
   if (progress && options.nodeNamespace === undefined && [source, destination].some((t) => 'namespace' in t && t.namespace === nodeNamespace)) {
@@ -201,7 +202,12 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
           countRequest,
           ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
           onEvent: (ev) => {
-            if (ev.type === 'location-pulling') say(`pull: ${pullProgress(ev.node, ev.image, ev.elapsedMs, ev.message)}`);
+            if (ev.type === 'location-pulling') {
+              // Pods on one node share its pull: one line per node and moment, not one per pod.
+              const line = `pull: ${pullProgress(ev.node, ev.image, ev.elapsedMs, ev.message)}`;
+              if (!pullLines.has(line)) say(line);
+              pullLines.add(line);
+            }
             if (ev.type === 'location-failed') say(`could not prepare ${ev.key}: ${ev.reason}`);
             if (!progress) return;
             if (ev.type === 'cleanup-started') io.stderr.write(`cleanup: deleting ${ev.pods.length} debug pod(s)…\n`);

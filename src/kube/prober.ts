@@ -328,11 +328,13 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       const start = (attempt: number): void => {
         if (done) return;
         api.countRequest();
+        let delivered = false;
         watcher
           .watch(
             `/api/v1/namespaces/${namespace}/pods`,
             { fieldSelector: `metadata.name=${name}` },
             (type: string, pod: V1Pod) => {
+              delivered = true;
               if (type === 'DELETED') return finish(new Error(`${what} did not start: the pod was deleted`));
               const outcome = check(pod);
               if (outcome === 'ready') finish();
@@ -341,6 +343,9 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
             },
             (err: unknown) => {
               const status = (err as { statusCode?: unknown } | null)?.statusCode;
+              // A watch that was answering and then ended (its request deadline, or the server closing it) while a pull
+              // goes on under a longer budget is set up again: it starts with the pod as it is now.
+              if (!done && delivered && pulling && typeof status !== 'number') return void start(attempt);
               const wait = typeof status === 'number' && attempt < DEFAULT_RETRY.retries ? retryDelayMs(Object.assign(new Error(''), { code: status }), attempt, DEFAULT_RETRY) : undefined;
               if (wait !== undefined && !done) return void setTimeout(() => start(attempt + 1), wait);
               finish(err ? mapApiError(err, info, api.server) : new Error(`the watch of ${what} ended before it was running`));

@@ -83,7 +83,7 @@ export const READ_RULES: readonly PolicyRule[] = [
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list'] },
   { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get', 'list'] },
-  { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
 ];
 
 /** The debug container in a source pod, in the namespaces the user debugs from (a ClusterRole bound per namespace). */

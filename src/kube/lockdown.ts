@@ -1,7 +1,7 @@
 /**
  * The preflight of a run, before anything is created: the Pod Security labels of the namespaces debug containers go to,
- * the source pod's runAsNonRoot, the nodes' labels and taints, and one SelfSubjectAccessReview per right the run needs
- * (in parallel). From them, each location's least securityContext (core/privilege.ts), the probes skipped and why, the
+ * the source pod's runAsNonRoot, the nodes' labels and taints, and the rights the run needs (one SelfSubjectRulesReview
+ * per namespace, or one SelfSubjectAccessReview per right where rules cannot be listed; in parallel). From them, each location's least securityContext (core/privilege.ts), the probes skipped and why, the
  * locations refused and why, and the rights missing; `guardProber` applies all of it around the real Prober.
  */
 import type { KubeConfig, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
@@ -92,6 +92,50 @@ export async function missingRights<R extends Right>(api: KubeApi, rights: reado
   };
 }
 
+/** One rule of a SelfSubjectRulesReview's answer. */
+interface ResourceRule {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+}
+
+/** Whether a rule grants a right, as RBAC matches it: a star for any verb, group or resource, or any subresource of one. */
+export function ruleGrants(rule: ResourceRule, r: Right): boolean {
+  if (rule.resourceNames && rule.resourceNames.length > 0) return false; // only named objects: not "any pod"
+  if (!rule.verbs.includes('*') && !rule.verbs.includes(r.verb)) return false;
+  if (!(rule.apiGroups ?? []).some((g) => g === '*' || g === r.group)) return false;
+  const full = r.subresource ? `${r.resource}/${r.subresource}` : r.resource;
+  return (rule.resources ?? []).some(
+    (res) => res === '*' || res === full || (r.subresource !== undefined && (res === `*/${r.subresource}` || res === `${r.resource}/*`)),
+  );
+}
+
+/**
+ * Which rights the user lacks, with one SelfSubjectRulesReview per namespace; where the API cannot answer one
+ * completely (`incomplete`, a webhook authorizer, or no such API), one SelfSubjectAccessReview per right instead.
+ */
+export async function missingRightsByRules<R extends Right>(api: KubeApi, rights: readonly R[]): Promise<{ missing: R[]; unknown: string[] }> {
+  const byNamespace = new Map<string | undefined, R[]>();
+  for (const r of rights) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r]);
+  const results = await Promise.all(
+    [...byNamespace].map(async ([namespace, here]) => {
+      if (namespace === undefined) return missingRights(api, here);
+      try {
+        const review = await api.call({ verb: 'create', resource: 'selfsubjectrulesreviews', group: 'authorization.k8s.io' }, () =>
+          api.authorization.createSelfSubjectRulesReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } } }),
+        );
+        if (review.status?.incomplete !== false) return missingRights(api, here);
+        const rules = review.status.resourceRules ?? [];
+        return { missing: here.filter((r) => !rules.some((rule) => ruleGrants(rule, r))), unknown: [] };
+      } catch {
+        return missingRights(api, here);
+      }
+    }),
+  );
+  return { missing: results.flatMap((x) => x.missing), unknown: results.flatMap((x) => x.unknown) };
+}
+
 /**
  * Runs the preflight for one plan (only reads and access reviews: nothing is created). The namespaces, the source pod,
  * the nodes and the reviews are all asked for at once.
@@ -148,7 +192,7 @@ export async function runPreflight(kc: KubeConfig, facts: ClusterFacts, probes: 
     nodeNamespace !== undefined && nodeNamespace !== sourceNamespace ? readLevel(nodeNamespace) : Promise.resolve<PodSecurityLevel | undefined>(undefined),
     readPodNonRoot(),
     Promise.all(nodeNames.map(readNode)),
-    missingRights(api, rights),
+    missingRightsByRules(api, rights),
   ]);
   for (const u of reviewed.unknown) notes.push(`could not check the right to ${u}`);
   const nodeNs = { name: opts.nodeNamespace, level: nodeLevel ?? (opts.nodeNamespace === sourceNamespace ? sourceLevel : 'privileged') };

@@ -15,7 +15,7 @@ import { generateTls, type LabTls } from '../lab/api/tls.ts';
 import type { ScenarioRbacDeny } from '../lab/model.ts';
 import { formatRight, manifestRights, rbacManifests, runRights, type Right } from '../../src/core/rbac.ts';
 import { createKubeApi } from '../../src/kube/api.ts';
-import { missingRights } from '../../src/kube/lockdown.ts';
+import { missingRights, missingRightsByRules, ruleGrants } from '../../src/kube/lockdown.ts';
 import { parseCli } from '../../src/cli.ts';
 
 const TOKEN = 'rbac-test-token';
@@ -90,6 +90,32 @@ describe('kubectl netdebug rbac', () => {
     const res = await withServer([deny], (kc) => missingRights(createKubeApi(kc), runRights({ sourceNamespace: 'shop', nodeNamespace: 'netdebug' })));
     expect(res.missing.map((m) => `${formatRight(m)}: ${m.why}`)).toEqual(['create pods in namespace netdebug: create node debug pods']);
   }, 30_000);
+
+  it('by rules (one SelfSubjectRulesReview per namespace): each right a run needs, denied, is named exactly; one request per namespace', async () => {
+    const rights = runRights({ sourceNamespace: 'shop', nodeNamespace: 'netdebug' });
+    for (const r of rights) {
+      const res = await withServer([asDeny(r)], async (kc) => {
+        let requests = 0;
+        const found = await missingRightsByRules(createKubeApi(kc, { countRequest: () => void requests++ }), rights);
+        return { ...found, requests };
+      });
+      expect(res).toEqual({ missing: [r], unknown: [], requests: 2 });
+    }
+    const none = await withServer([], (kc) => missingRightsByRules(createKubeApi(kc), rights));
+    expect(none).toEqual({ missing: [], unknown: [] });
+  }, 60_000);
+
+  it('RBAC rule matching: stars, subresources, and rules limited to resourceNames grant nothing in general', () => {
+    const exec: Right = { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'x' };
+    expect(ruleGrants({ verbs: ['*'], apiGroups: [''], resources: ['pods/exec'] }, exec)).toBe(true);
+    expect(ruleGrants({ verbs: ['create'], apiGroups: ['*'], resources: ['*'] }, exec)).toBe(true);
+    expect(ruleGrants({ verbs: ['create'], apiGroups: [''], resources: ['*/exec'] }, exec)).toBe(true);
+    expect(ruleGrants({ verbs: ['create'], apiGroups: [''], resources: ['pods/*'] }, exec)).toBe(true);
+    expect(ruleGrants({ verbs: ['create'], apiGroups: [''], resources: ['pods'] }, exec)).toBe(false);
+    expect(ruleGrants({ verbs: ['get'], apiGroups: [''], resources: ['pods/exec'] }, exec)).toBe(false);
+    expect(ruleGrants({ verbs: ['create'], apiGroups: ['apps'], resources: ['pods/exec'] }, exec)).toBe(false);
+    expect(ruleGrants({ verbs: ['create'], apiGroups: [''], resources: ['pods/exec'], resourceNames: ['one'] }, exec)).toBe(false);
+  });
 
   it('each right a run needs, denied, is named with its verb, resource and namespace', async () => {
     const rights = runRights({ sourceNamespace: 'shop', nodeNamespace: 'netdebug' });

@@ -9,7 +9,8 @@ import { parseTargetArg, type ParsedTarget } from './core/target.ts';
 import { completionScript, SHELLS, type Shell } from './completion.ts';
 import pkg from '../package.json' with { type: 'json' };
 
-import { DEFAULT_IMAGE, MAX_SAMPLES, OUTPUT_MODES, type OutputMode } from './defaults.ts';
+import { DEFAULT_IMAGE, DEFAULT_NODE_NAMESPACE, MAX_SAMPLES, OUTPUT_MODES, type OutputMode } from './defaults.ts';
+import { rbacManifests } from './core/rbac.ts';
 import { FLAGS, flagsOfGroup, type FlagSpec } from './flags.ts';
 
 export { DEFAULT_IMAGE, OUTPUT_MODES, type OutputMode };
@@ -31,6 +32,10 @@ export interface DiagnoseOptions {
   keep: boolean;
   /** `-o tui`: quit as soon as the verdict is shown instead of staying open for drilling. */
   exitOnVerdict?: boolean;
+  /** --node-namespace, when given (else DEFAULT_NODE_NAMESPACE). */
+  nodeNamespace?: string;
+  /** --pull-timeout, when given (else DEFAULT_PULL_TIMEOUT). */
+  pullTimeoutMs?: number;
   connection: ConnectionFlags;
 }
 
@@ -58,6 +63,8 @@ export interface CliEnv {
 export const MAX_PROBE_TIMEOUT_MS = 5 * 60_000;
 /** The longest `--request-timeout` (kubectl allows any, but Node timers overflow past 2^31-1 ms into "now"). */
 export const MAX_REQUEST_TIMEOUT_MS = 60 * 60_000;
+/** The longest `--pull-timeout`: an hour (the node debug pods' own deadline is shorter than that anyway). */
+export const MAX_PULL_TIMEOUT_MS = 60 * 60_000;
 
 /**
  * Parses a duration: `500ms`, `2s`, `1.5s`, `1m`, `1h`, or a bare number of seconds (as kubectl's --request-timeout).
@@ -92,6 +99,7 @@ const EXAMPLES: [string, string][] = [
   ['kubectl netdebug pod/client node/node-2:10250', 'from a pod to a node port'],
   ['kubectl netdebug node/node-1 10.96.0.10:53', 'from a node (hostNetwork) to an address'],
   ['kubectl netdebug cleanup -A', 'delete every pod netdebug left behind, in all namespaces'],
+  ['kubectl netdebug rbac --node-namespace netdebug', 'print the Roles and ClusterRoles a cluster admin grants for netdebug'],
 ];
 
 /** Parses argv (without node and script) into a CliCommand; throws NetdebugError USAGE/INVALID_TARGET (exit 2). */
@@ -99,7 +107,7 @@ export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand>
   let command: CliCommand | undefined;
   const parser = yargs()
     .scriptName('kubectl netdebug')
-    .usage('Usage: kubectl netdebug SRC DST [flags]\n       kubectl netdebug cleanup [-n NS | -A]\n\nFind where traffic from SRC to DST breaks: DNS, Service, kube-proxy, NetworkPolicy, node or overlay.\nTargets: [[NAMESPACE/]KIND/]NAME[:PORT], KIND one of pod|po, service|svc, node|no, deployment|deploy, statefulset|sts, daemonset|ds; DST may also be an IP or a host name.')
+    .usage('Usage: kubectl netdebug SRC DST [flags]\n       kubectl netdebug cleanup [-n NS | -A]\n       kubectl netdebug rbac [--node-namespace NS]\n\nFind where traffic from SRC to DST breaks: DNS, Service, kube-proxy, NetworkPolicy, node or overlay.\nTargets: [[NAMESPACE/]KIND/]NAME[:PORT], KIND one of pod|po, service|svc, node|no, deployment|deploy, statefulset|sts, daemonset|ds; DST may also be an IP or a host name.')
     .command(
       '$0 <source> <destination>',
       false,
@@ -117,6 +125,14 @@ export async function parseCli(argv: string[], env: CliEnv): Promise<CliCommand>
       (y) => y.options(yargsOptions(FLAGS.filter((f) => f.cleanupOnly === true))),
       (a) => {
         command = { kind: 'cleanup', options: { allNamespaces: a['all-namespaces'] === true, connection: toConnectionFlags(a) } };
+      },
+    )
+    .command(
+      'rbac',
+      'print the minimal Role and ClusterRole manifests netdebug needs (for a cluster admin to apply)',
+      (y) => y,
+      (a) => {
+        command = { kind: 'print', text: rbacManifests({ nodeNamespace: nodeNamespaceOf(a) ?? DEFAULT_NODE_NAMESPACE }) };
       },
     )
     .command(
@@ -235,5 +251,30 @@ function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
   if (image.trim() === '' || /\s/.test(image)) throw new NetdebugError('USAGE', `invalid --image "${image}"`, { hint: `e.g. --image=${DEFAULT_IMAGE}` });
   const output = (str(a, 'output') as OutputMode | undefined) ?? (env.stdoutIsTTY && !env.ci ? 'tui' : 'text');
   const samples = parseSamples(str(a, 'samples'));
-  return { source, destination, output, image, timeoutMs, ...(samples !== undefined ? { samples } : {}), keep: a.keep === true, ...(a['exit-on-verdict'] === true ? { exitOnVerdict: true } : {}), connection };
+  const nodeNamespace = nodeNamespaceOf(a);
+  const pull = str(a, 'pull-timeout');
+  const pullTimeoutMs = pull === undefined ? undefined : parseDuration(pull, '--pull-timeout', MAX_PULL_TIMEOUT_MS);
+  if (pullTimeoutMs !== undefined && pullTimeoutMs < 1000) throw new NetdebugError('USAGE', `--pull-timeout ${pull} is too short: a pull takes at least a second`, { hint: 'e.g. --pull-timeout=5m' });
+  return {
+    source,
+    destination,
+    output,
+    image,
+    timeoutMs,
+    ...(samples !== undefined ? { samples } : {}),
+    keep: a.keep === true,
+    ...(a['exit-on-verdict'] === true ? { exitOnVerdict: true } : {}),
+    ...(nodeNamespace !== undefined ? { nodeNamespace } : {}),
+    ...(pullTimeoutMs !== undefined ? { pullTimeoutMs } : {}),
+    connection,
+  };
+}
+
+/** --node-namespace, checked (a DNS-1123 label), or undefined when not given. */
+function nodeNamespaceOf(a: RawArgs): string | undefined {
+  const ns = str(a, 'node-namespace');
+  if (ns !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) {
+    throw new NetdebugError('USAGE', `invalid --node-namespace "${ns}": not a DNS-1123 label`, { hint: 'namespaces are lower case letters, digits and -' });
+  }
+  return ns;
 }

@@ -134,11 +134,11 @@ export async function completeWords(words: readonly string[], source: Completion
       return { candidates: filterPrefix(all, current), directive: DIRECTIVE.noFileComp };
     }
     const [first] = scanned.positionals;
-    if (first === 'cleanup' || scanned.positionals.length >= 2) return { candidates: [], directive: DIRECTIVE.noFileComp };
+    if (first === 'cleanup' || first === 'rbac' || scanned.positionals.length >= 2) return { candidates: [], directive: DIRECTIVE.noFileComp };
     if (first === 'completion') return { candidates: filterPrefix(SHELLS, current), directive: DIRECTIVE.noFileComp };
     const role = scanned.positionals.length === 0 ? 'source' : 'destination';
     const candidates = await completeTarget(current, role, namespace, source);
-    if (role === 'source' && current !== '' && !current.includes('/')) candidates.push(...filterPrefix(['cleanup', 'completion'], current));
+    if (role === 'source' && current !== '' && !current.includes('/')) candidates.push(...filterPrefix(['cleanup', 'completion', 'rbac'], current));
     return withDirective(candidates);
   } catch {
     return { candidates: [], directive: DIRECTIVE.error };

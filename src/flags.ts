@@ -2,7 +2,7 @@
  * The one table of command-line flags: yargs is built from it (cli.ts) and tab completion reads it (completion.ts), so a
  * flag added here is parsed, shown in --help and completed, with its candidate values, in one step.
  */
-import { DEFAULT_DNS_SAMPLES, DEFAULT_IMAGE, MAX_SAMPLES, OUTPUT_MODES } from './defaults.ts';
+import { DEFAULT_DNS_SAMPLES, DEFAULT_IMAGE, DEFAULT_NODE_NAMESPACE, DEFAULT_PULL_TIMEOUT, MAX_SAMPLES, OUTPUT_MODES } from './defaults.ts';
 
 /** Where completion takes a value flag's candidates from: fixed values, the cluster, the kubeconfig, or the shell's file completion. */
 export type FlagValues = { kind: 'fixed'; values: readonly string[] } | { kind: 'namespaces' } | { kind: 'contexts' } | { kind: 'file' } | { kind: 'free' };
@@ -27,6 +27,7 @@ const PROBE_TIMEOUTS = ['1s', '2s', '5s', '10s'];
 const REQUEST_TIMEOUTS = ['0', '5s', '30s', '1m'];
 /** Typical values of --samples. */
 const SAMPLE_COUNTS = ['1', '5', '20', '50'];
+const PULL_TIMEOUTS = ['1m', '5m', '10m'];
 
 /** Every flag of `kubectl netdebug`, in --help order. */
 export const FLAGS: readonly FlagSpec[] = [
@@ -39,7 +40,28 @@ export const FLAGS: readonly FlagSpec[] = [
     describe: 'output format: tui, text, json (one Report) or ndjson (every event, streamed); default tui on a terminal, text otherwise',
     values: { kind: 'fixed', values: OUTPUT_MODES },
   },
-  { name: 'image', type: 'string', group: 'Flags:', default: DEFAULT_IMAGE, describe: 'netbox image for the probe containers', values: { kind: 'fixed', values: [DEFAULT_IMAGE] } },
+  {
+    name: 'image',
+    type: 'string',
+    group: 'Flags:',
+    default: DEFAULT_IMAGE,
+    describe: 'netbox image for the probe containers (default pinned by digest; a mirror for air-gapped clusters)',
+    values: { kind: 'fixed', values: [DEFAULT_IMAGE] },
+  },
+  {
+    name: 'node-namespace',
+    type: 'string',
+    group: 'Flags:',
+    describe: `namespace of the node debug pods; hostNetwork, so it must allow privileged pods (default: ${DEFAULT_NODE_NAMESPACE})`,
+    values: { kind: 'namespaces' },
+  },
+  {
+    name: 'pull-timeout',
+    type: 'string',
+    group: 'Flags:',
+    describe: `how long the debug image may take to pull on a node (default: ${DEFAULT_PULL_TIMEOUT}, a cold ~200 MB pull on a slow link)`,
+    values: { kind: 'fixed', values: PULL_TIMEOUTS },
+  },
   { name: 'timeout', type: 'string', group: 'Flags:', default: '2s', describe: 'timeout of each probe (500ms, 2s, 1m)', values: { kind: 'fixed', values: PROBE_TIMEOUTS } },
   {
     name: 'samples',

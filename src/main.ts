@@ -11,7 +11,8 @@ import { redactCredentials, sanitizeDeep, stripControl } from './core/sanitize.t
 import { completeTarget } from './core/target.ts';
 import type { CleanupReport, Cluster, LeftPod, Prober } from './ports.ts';
 import type { OutputStream, Reporter } from './report/reporter.ts';
-import { DEFAULT_DNS_SAMPLES } from './defaults.ts';
+import { DEFAULT_DNS_SAMPLES, DEFAULT_NODE_NAMESPACE, DEFAULT_PULL_TIMEOUT } from './defaults.ts';
+import { parseDuration } from './cli.ts';
 
 /** The process streams and environment main works with (swappable in tests). */
 export interface MainIo {
@@ -121,6 +122,8 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const { createJsonReporter, createNdjsonReporter } = await import('./report/json.ts');
   const { dispatchEvent, shouldUseColor } = await import('./report/reporter.ts');
   const { createTextReporter } = await import('./report/text.ts');
+  const { guardProber, runPreflight, settingsOf } = await import('./kube/lockdown.ts');
+  const { pullProgress } = await import('./kube/debug-containers.ts');
   const loaded = loadKubeConfig(options.connection);
   const namespace = options.connection.namespace ?? loaded.namespace;
   const source = completeTarget(options.source, namespace);
@@ -162,6 +165,16 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const shown = options.output === 'json' || options.output === 'ndjson' ? reporters : reporters.map(sanitizing);
   // Cleanup progress, for a person watching stderr (not while the TUI owns the terminal).
   const progress = io.stderr.isTTY === true && !interactive;
+  // What the preflight decided and image pulls: on stderr whenever the TUI does not own the terminal (a log too).
+  const say = (line: string): void => {
+    if (!interactive) io.stderr.write(`${forTerminal(line)}\n`);
+  };
+  const pullLines = new Set<string>();
+  const nodeNamespace = options.nodeNamespace ?? DEFAULT_NODE_NAMESPACE;
+  const pullTimeoutMs = options.pullTimeoutMs ?? parseDuration(DEFAULT_PULL_TIMEOUT, '--pull-timeout');
+  if (progress && options.nodeNamespace === undefined && [source, destination].some((t) => 'namespace' in t && t.namespace === nodeNamespace)) {
+    say(`note: node debug pods (if any) go to namespace ${nodeNamespace}, which a target is in too (--node-namespace to choose another)`);
+  }
   let exitCode: number | undefined;
   const emit = async (e: RunEvent): Promise<void> => {
     if (e.type === 'run-finished') exitCode = e.exitCode;
@@ -175,27 +188,65 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
       source,
       destination,
       cluster,
-      makeProber: (facts) => {
+      makeProber: (facts, plan) => {
         const src = facts.targets.source;
         const sourcePod = src.kind === 'pod' ? real.sourcePod(src.namespace, src.name) : undefined;
-        prober = createProber(loaded.kc, facts, {
+        // One preflight, before anything is created: Pod Security levels, runAsNonRoot, nodes, RBAC rights.
+        const probes = [...plan.rungs.flatMap((r) => r.probes), ...plan.nodeChecks];
+        let preflight: ReturnType<typeof runPreflight> | undefined;
+        const once = (): ReturnType<typeof runPreflight> =>
+          (preflight ??= runPreflight(loaded.kc, facts, probes, { nodeNamespace, countRequest, ...(sourcePod ? { sourcePod } : {}), ...(requestTimeoutMs ? { requestTimeoutMs } : {}) }));
+        const inner = createProber(loaded.kc, facts, {
           image: options.image,
           ...(sourcePod ? { sourcePod } : {}),
           runId,
           keep: options.keep,
           timeoutMs: PREPARE_TIMEOUT_MS,
+          namespace: nodeNamespace,
+          pullTimeoutMs,
+          settings: async (where) => settingsOf(await once(), where),
           countRequest,
           ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
           onEvent: (ev) => {
+            if (ev.type === 'location-pulling') {
+              // Pods on one node share its pull: one line per node and moment, not one per pod.
+              const line = `pull: ${pullProgress(ev.node, ev.image, ev.elapsedMs, ev.message)}`;
+              if (!pullLines.has(line)) say(line);
+              pullLines.add(line);
+            }
+            if (ev.type === 'location-failed') say(`could not prepare ${ev.key}: ${ev.reason}`);
             if (!progress) return;
             if (ev.type === 'cleanup-started') io.stderr.write(`cleanup: deleting ${ev.pods.length} debug pod(s)…\n`);
             if (ev.type === 'cleanup-finished') io.stderr.write(`cleanup: deleted ${ev.report.deleted.length} debug pod(s)${ev.report.left.length ? `, ${ev.report.left.length} left` : ''}\n`);
           },
         });
+        prober = guardProber(inner, once, (ev) => {
+          switch (ev.type) {
+            case 'rights-missing':
+              for (const r of ev.rights) say(`preflight: missing RBAC right: ${r}`);
+              say('  hint: a cluster admin can grant what netdebug needs: kubectl netdebug rbac');
+              break;
+            case 'location-refused':
+              say(`preflight: not probing from ${ev.key}: ${ev.reason}`);
+              break;
+            case 'probes-skipped':
+              for (const p of ev.probes) say(`preflight: skipped ${p.id}: ${p.reason}`);
+              break;
+            case 'preflight-note':
+              // What the preflight could not read changes nothing it decided: for a person watching, not for logs.
+              if (progress) say(`preflight: ${ev.text}`);
+              break;
+            default: {
+              const never: never = ev;
+              throw new Error(`unknown preflight event ${JSON.stringify(never)}`);
+            }
+          }
+        });
         return prober;
       },
       opts: {
         timeoutMs: options.timeoutMs,
+        debugNamespace: nodeNamespace,
         samples: options.samples !== undefined ? { dns: options.samples, tcp: options.samples } : { dns: DEFAULT_DNS_SAMPLES, tcp: 1 },
       },
       emit,

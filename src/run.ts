@@ -10,7 +10,7 @@ import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { confirmFromChecks, confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import { describeDnsResolution, identifyDns, planDnsLookups, withClusterDomain, type DnsResolution } from './core/dns.ts';
 import type { ClusterFacts } from './core/facts.ts';
-import { planLadder, type RungPlan } from './core/plan.ts';
+import { planLadder, type LadderPlan, type RungPlan } from './core/plan.ts';
 import { natWithoutExec } from './core/parse-proxy.ts';
 import type { CleanupReport, Cluster, LocationStatus, ProbeBatch, Prober } from './ports.ts';
 
@@ -27,6 +27,8 @@ export interface RunOptions {
   maxEndpoints?: number;
   /** How many times the DNS rung's lookups and the TCP rungs' probes run (default 1 each); see PlanOptions.samples. */
   samples?: { dns: number; tcp: number };
+  /** The namespace node debug pods go to (--node-namespace), for NetworkPolicy predictions; default the source's. */
+  debugNamespace?: string;
 }
 
 /** Everything a run needs, injected. */
@@ -35,8 +37,8 @@ export interface RunInput {
   source: TargetRef;
   destination: TargetRef;
   cluster: Cluster;
-  /** Builds the prober once the facts are known (the adapter needs the source pod and nodes). */
-  makeProber: (facts: ClusterFacts) => Prober;
+  /** Builds the prober once the facts and the plan are known (the adapter needs the source pod, nodes and probes). */
+  makeProber: (facts: ClusterFacts, plan: LadderPlan) => Prober;
   opts: RunOptions;
   /** Receives every event in order; awaited, so a slow reporter slows the run rather than reordering it. */
   emit: (e: RunEvent) => void | Promise<void>;
@@ -73,8 +75,9 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     timeoutMs: opts.timeoutMs,
     ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}),
     ...(opts.samples !== undefined ? { samples: opts.samples } : {}),
+    ...(opts.debugNamespace !== undefined ? { debugPods: { namespace: opts.debugNamespace } } : {}),
   });
-  const prober = input.makeProber(facts);
+  const prober = input.makeProber(facts, plan);
   const rungResults = new Map<RungId, RungResult>();
   let observations: ProbeResult[] = [];
   let nodeChecks: ProbeResult[] = [];

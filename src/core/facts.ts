@@ -56,6 +56,10 @@ export interface NodeFacts {
   ready: boolean;
   internalIP: string;
   podCIDR?: string;
+  /** The node's labels (OS, managed compute such as Fargate or Autopilot), when read. */
+  labels?: Labels;
+  /** The node's taints, when read (node debug pods tolerate exactly these). */
+  taints?: { key: string; value?: string; effect: string }[];
 }
 
 /** Everything the API told us, resolved once at the start of a run. */

@@ -4,7 +4,7 @@
  * and maps failures to NetdebugErrors (403 FORBIDDEN with the RBAC needed, unreachable API, 404 TARGET_NOT_FOUND).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ApiException, AppsV1Api, CoreV1Api, createConfiguration, DiscoveryV1Api, NetworkingV1Api, ServerConfiguration } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, AuthorizationV1Api, CoreV1Api, createConfiguration, DiscoveryV1Api, NetworkingV1Api, ServerConfiguration } from '@kubernetes/client-node';
 import type { Configuration, KubeConfig, RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
 import { NetdebugError } from '../core/errors.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -29,6 +29,8 @@ export interface KubeApi {
   apps: AppsV1Api;
   discovery: DiscoveryV1Api;
   networking: NetworkingV1Api;
+  /** SelfSubjectAccessReviews (the RBAC preflight). */
+  authorization: AuthorizationV1Api;
   /** The API server URL, with any password in it redacted (safe to print). */
   server: string;
   /** Runs one API request, counting it, bounding it by the request timeout (aborting it), retrying and mapping errors. */
@@ -117,6 +119,7 @@ export function createKubeApi(kc: KubeConfig, opts: KubeApiOptions = {}): KubeAp
     apps: makeClient(kc, AppsV1Api),
     discovery: makeClient(kc, DiscoveryV1Api),
     networking: makeClient(kc, NetworkingV1Api),
+    authorization: makeClient(kc, AuthorizationV1Api),
     server,
     countRequest,
     requests: () => count,

@@ -571,7 +571,8 @@ async function readNodeFacts(api: KubeApi, name: string, nodeReads: Map<string, 
   try {
     const node = await readNode(api, name, nodeReads);
     const ready = (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-    return { name, ready, internalIP: internalIPOf(node), ...(node.spec?.podCIDR ? { podCIDR: node.spec.podCIDR } : {}) };
+    const taints = (node.spec?.taints ?? []).map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect }));
+    return { name, ready, internalIP: internalIPOf(node), ...(node.spec?.podCIDR ? { podCIDR: node.spec.podCIDR } : {}), labels: node.metadata?.labels ?? {}, taints };
   } catch (err) {
     if (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND') return undefined;
     throw err;

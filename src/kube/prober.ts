@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Exec, Watch } from '@kubernetes/client-node';
 import WebSocket from 'ws';
-import type { KubeConfig, V1Container, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
+import type { CoreV1Event, KubeConfig, V1Container, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
 import { NetdebugError } from '../core/errors.ts';
 import { DEBUG_POD_LABELS, defaultDebugNamespace, locationKey, truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
 import { parseProbeOutput } from '../core/parse.ts';
@@ -16,6 +16,8 @@ import type { ClusterFacts } from '../core/facts.ts';
 import type { CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
 import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
+import type { LocationSettings } from './lockdown.ts';
+import { DEBUG_COMMAND, debugContainerMatches, NODE_POD_RESOURCES, pullFailureReason } from './debug-containers.ts';
 
 /** The label every pod the tool creates carries (core's DEBUG_POD_LABELS, which policy predictions match). */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -29,6 +31,8 @@ export type ProberEvent =
   | { type: 'location-preparing'; key: string; detail: string }
   | { type: 'location-ready'; key: string; detail: string }
   | { type: 'location-failed'; key: string; reason: string }
+  /** An image is being pulled for a location: the node, the image, the kubelet's latest event, how long it has taken. */
+  | { type: 'location-pulling'; key: string; node: string; image: string; message: string; elapsedMs: number }
   | { type: 'cleanup-started'; pods: string[] }
   | { type: 'cleanup-finished'; report: CleanupReport };
 
@@ -40,6 +44,8 @@ const CLOSE_STREAM_CHANNEL = 255;
 const STATUS_GRACE_MS = 1000;
 /** What a probe observed when its exec stream ended without the status frame that carries the exit code. */
 const STREAM_ENDED_WITHOUT_STATUS = "the exec stream closed without an exit status: the command's outcome is unknown";
+/** How long a pull must last before the kubelet's events about it are watched (a quick pull costs no request). */
+const EVENTS_AFTER_MS = 1500;
 /** The bound on each delete of cleanup when no --request-timeout is given (cleanup never waits unbounded). */
 export const CLEANUP_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -62,6 +68,15 @@ export interface ProberOptions {
   sourcePod?: V1Pod;
   /** Bound on each API request (aborted at the deadline); also bounds the exec upgrade. 0 or undefined = the defaults. */
   requestTimeoutMs?: number;
+  /**
+   * The least securityContext (and tolerations) of each location's container, from the preflight. Absent: the legacy
+   * NET_ADMIN/NET_RAW container and a toleration of every taint.
+   */
+  settings?: (where: ProbeLocation) => Promise<LocationSettings | undefined>;
+  /** How long an image pull may take once the kubelet has started it (instead of timeoutMs). Default timeoutMs. */
+  pullTimeoutMs?: number;
+  /** How often a pull still under way is reported again (default 10 s). */
+  pullReportMs?: number;
 }
 
 interface ExecTarget {
@@ -105,13 +120,9 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const created: { namespace: string; name: string; sent: Promise<unknown> }[] = [];
   let execCount = 0;
   let cleaned: Promise<CleanupReport> | undefined;
-  /**
-   * The deletes of expired debug pods left by earlier runs, which the node pods' watch finds among the pods it is
-   * first shown (see watchNodePods); cleanup waits for them.
-   */
-  const sweeps: Promise<unknown>[] = [];
-  /** The one watch per namespace that follows every node debug pod of this run (see watchNodePods). */
-  const nodePodWatches = new Map<string, ReturnType<typeof watchNodePods>>();
+  /** The delete of expired debug pods left by earlier (SIGKILLed) runs, started with the first node pod; cleanup waits for it. */
+  let sweep: Promise<unknown> = Promise.resolve();
+  let swept = false;
 
   const emit = (e: ProberEvent): void => {
     try {
@@ -138,22 +149,37 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const prepareSourcePod = async (): Promise<ExecTarget> => {
     if (source.kind !== 'pod') throw new Error('the source is a node, not a pod: there is no source pod to probe from');
     const { namespace, name } = source;
+    const settings = await opts.settings?.({ kind: 'source-pod' });
+    const securityContext = settings?.securityContext ?? NET_CAPS;
+    // Resolution's read of the source pod serves here too (one request fewer), unless the preflight read it again.
     const known = opts.sourcePod;
     const pod =
-      known && known.metadata?.namespace === namespace && known.metadata?.name === name
+      settings?.pod ??
+      (known && known.metadata?.namespace === namespace && known.metadata?.name === name
         ? known
-        : await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name }));
-    const reusable = (pod.spec?.ephemeralContainers ?? []).find(
-      (c) => c.name.startsWith('netdebug-') && c.image === opts.image && ephemeralState(pod, c.name) === 'running',
-    );
-    if (reusable) return { namespace, pod: name, container: reusable.name };
+        : await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name })));
+    // Only a container exactly like the one we would add now (image, command, securityContext) is reused; one still
+    // starting is waited for rather than doubled, and one that ended is replaced.
+    const wanted = { image: opts.image, command: DEBUG_COMMAND, securityContext };
+    const same = (pod.spec?.ephemeralContainers ?? []).filter((c) => debugContainerMatches(c, wanted) && ephemeralState(pod, c.name) !== 'terminated');
+    const running = same.find((c) => ephemeralState(pod, c.name) === 'running');
+    if (running) return { namespace, pod: name, container: running.name };
+    const starting = same[0];
+    if (starting) {
+      await waitForPod(`ephemeral container ${starting.name} in ${namespace}/${name}`, namespace, name, (p) => ephemeralOutcome(p, starting.name), {
+        key: 'source-pod',
+        node: pod.spec?.nodeName ?? '',
+        container: starting.name,
+      });
+      return { namespace, pod: name, container: starting.name };
+    }
     const container: V1EphemeralContainer = {
       name: `netdebug-${randomSuffix()}`,
       image: opts.image,
-      command: ['sleep', 'infinity'],
+      command: [...DEBUG_COMMAND],
       stdin: false,
       tty: false,
-      securityContext: NET_CAPS,
+      securityContext,
     };
     emit({ type: 'location-preparing', key: 'source-pod', detail: `adding ephemeral container ${container.name} to ${namespace}/${name}` });
     const body = pod.spec?.ephemeralContainers
@@ -166,14 +192,25 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     } catch (err) {
       throw explainSetupError(err, `add an ephemeral container to ${namespace}/${name}`);
     }
-    await waitForPod(`ephemeral container ${container.name} in ${namespace}/${name}`, namespace, name, (p) => ephemeralOutcome(p, container.name));
+    await waitForPod(`ephemeral container ${container.name} in ${namespace}/${name}`, namespace, name, (p) => ephemeralOutcome(p, container.name), {
+      key: 'source-pod',
+      node: pod.spec?.nodeName ?? '',
+      container: container.name,
+    });
     return { namespace, pod: name, container: container.name };
   };
 
   const prepareNodePod = async (node: string, hostNetwork: boolean): Promise<ExecTarget> => {
     const namespace = podNamespace;
     const name = nodePodName(node, hostNetwork);
-    const container: V1Container = { name: 'netdebug', image: opts.image, command: ['sleep', 'infinity'], securityContext: NET_CAPS };
+    const settings = await opts.settings?.({ kind: 'node-pod', node, hostNetwork });
+    const container: V1Container = {
+      name: 'netdebug',
+      image: opts.image,
+      command: [...DEBUG_COMMAND],
+      securityContext: settings?.securityContext ?? NET_CAPS,
+      ...(settings ? { resources: NODE_POD_RESOURCES } : {}),
+    };
     const pod: V1Pod = {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -182,27 +219,20 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         nodeName: node,
         hostNetwork,
         restartPolicy: 'Never',
-        tolerations: [{ operator: 'Exists' }],
+        tolerations: settings ? (settings.tolerations ?? []) : [{ operator: 'Exists' }],
+        // No API credentials and no Service variables in a pod that only runs network probes.
+        ...(settings ? { automountServiceAccountToken: false, enableServiceLinks: false } : {}),
         activeDeadlineSeconds: DEADLINE_SECONDS,
         terminationGracePeriodSeconds: 0,
         containers: [container],
       },
     };
     if (cleaned) throw new Error(`the run is ending: debug pod ${namespace}/${name} was not created`);
-    // Listen before creating: every node pod of the run is followed by one watch, however many there are.
-    let hub = nodePodWatches.get(namespace);
-    if (!hub) nodePodWatches.set(namespace, (hub = watchNodePods(namespace)));
-    const running = hub.wait(`debug pod ${namespace}/${name}`, name, (p) => {
-      const phase = p.status?.phase;
-      if (phase === 'Running') return 'ready';
-      if (phase === 'Failed' || phase === 'Succeeded') return `the pod ended (${phase}${p.status?.reason ? `: ${p.status.reason}` : ''})`;
-      const waiting = p.status?.containerStatuses?.[0]?.state?.waiting;
-      if (waiting?.reason && /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerError/.test(waiting.reason)) {
-        return `${waiting.reason}: ${waiting.message ?? opts.image}`;
-      }
-      return undefined;
-    });
-    running.promise.catch(() => undefined);
+    if (!swept) {
+      swept = true;
+      // Pods a killed run left (SIGKILL gives no chance to clean up) have ended by their deadline: remove them now.
+      sweep = sweepExpired(cleanupApi, namespace, opts.runId).catch(() => undefined);
+    }
     emit({ type: 'location-preparing', key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, detail: `creating ${namespace}/${name} on ${node}` });
     // A create whose answer never came may still have landed, so cleanup deletes it (a 404 there is ignored); only an
     // answer saying no (an HTTP status) proves there is nothing to delete.
@@ -211,134 +241,121 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     try {
       await mine.sent;
     } catch (err) {
-      running.cancel();
       if (statusCodeOf(err instanceof NetdebugError && err.cause ? err.cause : err) !== undefined) created.splice(created.indexOf(mine), 1);
       throw explainSetupError(err, `create debug pod ${namespace}/${name} on node ${node}`);
     }
-    await running.promise;
+    await waitForPod(
+      `debug pod ${namespace}/${name}`,
+      namespace,
+      name,
+      (p) => {
+        const phase = p.status?.phase;
+        if (phase === 'Running') return 'ready';
+        if (phase === 'Failed' || phase === 'Succeeded') return `the pod ended (${phase}${p.status?.reason ? `: ${p.status.reason}` : ''})`;
+        const waiting = p.status?.containerStatuses?.[0]?.state?.waiting;
+        const pull = pullFailureReason(waiting, opts.image);
+        if (pull) return pull;
+        if (waiting?.reason && /InvalidImageName|CreateContainerError|CreateContainerConfigError/.test(waiting.reason)) {
+          return `${waiting.reason}: ${waiting.message ?? opts.image}`;
+        }
+        return undefined;
+      },
+      { key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, node, container: 'netdebug' },
+    );
     return { namespace, pod: name, container: 'netdebug' };
   };
 
   /**
-   * One watch of the tool's debug pods in a namespace (label managed-by, so its answer holds only debug pods) that
-   * every node pod of the run waits on: a pod's wait ends when `check` says ready (or gives a failure reason) or after
-   * opts.timeoutMs, and the watch is closed once no pod waits. Among the pods it is first shown, those of earlier runs
-   * past their deadline (a SIGKILLed run never cleaned up) are deleted, so no separate list is needed for that sweep.
-   */
-  const watchNodePods = (namespace: string) => {
-    const waiters = new Map<string, { check: (pod: V1Pod) => string | undefined; finish: (err?: Error) => void; what: string }>();
-    let request: AbortController | undefined;
-    let closed = false;
-    const close = (): void => {
-      closed = true;
-      request?.abort();
-    };
-    const info = { verb: 'watch', resource: 'pods', namespace };
-    const failAll = (err: Error): void => {
-      for (const w of [...waiters.values()]) w.finish(err);
-    };
-    let generation = 0;
-    const start = (attempt: number): void => {
-      if (closed) return;
-      const mine = ++generation;
-      api.countRequest();
-      watcher
-        .watch(
-          `/api/v1/namespaces/${namespace}/pods`,
-          { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` },
-          (type: string, pod: V1Pod) => {
-            const name = pod.metadata?.name ?? '';
-            const w = waiters.get(name);
-            if (w) {
-              if (type === 'DELETED') return w.finish(new Error(`${w.what} did not start: the pod was deleted`));
-              const outcome = w.check(pod);
-              if (outcome === 'ready') w.finish();
-              else if (outcome !== undefined) w.finish(new Error(`${w.what} did not start: ${outcome}`));
-              return;
-            }
-            if (type === 'ADDED' && pod.metadata?.labels?.[RUN_ID_LABEL] !== opts.runId && !pod.metadata?.deletionTimestamp && isExpiredDebugPod(pod, Date.now())) {
-              // Best effort: `kubectl netdebug cleanup` reports what it cannot delete.
-              sweeps.push(deletePod(cleanupApi, namespace, name).catch(() => undefined));
-            }
-          },
-          (err: unknown) => {
-            if (closed) return;
-            const status = (err as { statusCode?: unknown } | null)?.statusCode;
-            const wait = typeof status === 'number' && attempt < DEFAULT_RETRY.retries ? retryDelayMs(Object.assign(new Error(''), { code: status }), attempt, DEFAULT_RETRY) : undefined;
-            if (wait !== undefined) return void setTimeout(() => start(attempt + 1), wait);
-            failAll(err ? mapApiError(err, info, api.server) : new Error('the watch of the debug pods ended before they were running'));
-          },
-        )
-        .then(
-          (ac) => {
-            if (mine !== generation || closed) return void ac.abort();
-            request = ac;
-          },
-          (err: unknown) => failAll(mapApiError(err, info, api.server)),
-        );
-    };
-    return {
-      /** Waits for one pod (registered before its create is sent); `cancel` stops waiting for it. */
-      wait(what: string, name: string, check: (pod: V1Pod) => string | undefined): { promise: Promise<void>; cancel: () => void } {
-        let finish!: (err?: Error) => void;
-        const promise = new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => finish(new Error(`${what} was not running after ${Math.round(opts.timeoutMs / 1000)} s`)), opts.timeoutMs);
-          finish = (err?: Error): void => {
-            if (!waiters.has(name)) return;
-            waiters.delete(name);
-            clearTimeout(timer);
-            if (waiters.size === 0) close();
-            if (err) reject(err);
-            else resolve();
-          };
-          waiters.set(name, { check, finish, what });
-        });
-        if (!request && !closed && waiters.size === 1) start(0);
-        else if (closed) {
-          // The watch ended with its last pod: a pod added later gets a watch of its own.
-          closed = false;
-          request = undefined;
-          start(0);
-        }
-        return { promise, cancel: () => finish(new Error('cancelled')) };
-      },
-    };
-  };
-
-  /**
    * Watches one pod until `check` says ready (or gives a failure reason), bounded by opts.timeoutMs. A watch without a
+   * Watches one pod until `check` says ready (or gives a failure reason), bounded by opts.timeoutMs; once the kubelet
+   * pulls the container's image (its Pulling event, or the container waiting in ContainerCreating) the bound becomes
+   * opts.pullTimeoutMs, and the pull is reported (node, image, the kubelet's event) as it goes. A watch without a
    * resourceVersion starts with the pod as it is, so this is one request whatever the timing (no polling).
    */
-  const waitForPod = (what: string, namespace: string, name: string, check: (pod: V1Pod) => string | undefined): Promise<void> =>
+  const waitForPod = (
+    what: string,
+    namespace: string,
+    name: string,
+    check: (pod: V1Pod) => string | undefined,
+    pull?: { key: string; node: string; container: string },
+  ): Promise<void> =>
     new Promise((resolve, reject) => {
       let done = false;
       let request: AbortController | undefined;
+      let eventsRequest: AbortController | undefined;
+      const started = Date.now();
+      let pulling: { since: number; message: string } | undefined;
+      let ticker: NodeJS.Timeout | undefined;
+      let eventsTimer: NodeJS.Timeout | undefined;
+      /** Starts the watch of the kubelet's events (set below); only for a pull that lasts, so quick pulls cost nothing. */
+      let eventsAfterMs: (() => void) | undefined;
       const finish = (err?: Error): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        clearInterval(ticker);
+        clearTimeout(eventsTimer);
         request?.abort();
+        eventsRequest?.abort();
         if (err) reject(err);
         else resolve();
       };
-      const timer = setTimeout(() => finish(new Error(`${what} was not running after ${Math.round(opts.timeoutMs / 1000)} s`)), opts.timeoutMs);
+      const budgetMs = opts.timeoutMs;
+      const pullBudgetMs = Math.max(opts.pullTimeoutMs ?? budgetMs, budgetMs);
+      let timer = setTimeout(() => finish(new Error(`${what} was not running after ${Math.round(budgetMs / 1000)} s`)), budgetMs);
+      const report = (): void => {
+        if (!pull || !pulling) return;
+        emit({ type: 'location-pulling', key: pull.key, node: pull.node, image: opts.image, message: pulling.message, elapsedMs: Date.now() - pulling.since });
+      };
+      /** The image is being pulled: from now on the pull budget (from the start of the wait) bounds it, and it is shown. */
+      const startPull = (message: string): void => {
+        if (pulling) {
+          if (message && message !== pulling.message) {
+            pulling.message = message;
+            report();
+          }
+          return;
+        }
+        pulling = { since: Date.now(), message };
+        clearTimeout(timer);
+        const left = Math.max(0, started + pullBudgetMs - Date.now());
+        timer = setTimeout(
+          () => finish(new Error(`${what} was not running after ${Math.round(pullBudgetMs / 1000)} s: the image ${opts.image} was still being pulled on node ${pull?.node ?? '?'} (raise --pull-timeout, or use --image with a closer mirror)`)),
+          left,
+        );
+        report();
+        ticker = setInterval(report, opts.pullReportMs ?? 10_000);
+        ticker.unref();
+        eventsTimer = setTimeout(() => eventsAfterMs?.(), EVENTS_AFTER_MS);
+      };
       const info = { verb: 'watch', resource: 'pods', namespace, name };
+      const waitingOf = (pod: V1Pod): string | undefined => {
+        if (!pull) return undefined;
+        const all = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])];
+        return all.find((c) => c.name === pull.container)?.state?.waiting?.reason;
+      };
       // Setting up a watch is idempotent: a 429 or 5xx answer is retried with the same bounded backoff as `call`.
       const start = (attempt: number): void => {
         if (done) return;
         api.countRequest();
+        let delivered = false;
         watcher
           .watch(
             `/api/v1/namespaces/${namespace}/pods`,
             { fieldSelector: `metadata.name=${name}` },
             (type: string, pod: V1Pod) => {
+              delivered = true;
               if (type === 'DELETED') return finish(new Error(`${what} did not start: the pod was deleted`));
               const outcome = check(pod);
               if (outcome === 'ready') finish();
               else if (outcome !== undefined) finish(new Error(`${what} did not start: ${outcome}`));
+              else if (waitingOf(pod) === 'ContainerCreating') startPull(pulling?.message ?? '');
             },
             (err: unknown) => {
               const status = (err as { statusCode?: unknown } | null)?.statusCode;
+              // A watch that was answering and then ended (its request deadline, or the server closing it) while a pull
+              // goes on under a longer budget is set up again: it starts with the pod as it is now.
+              if (!done && delivered && pulling && typeof status !== 'number') return void start(attempt);
               const wait = typeof status === 'number' && attempt < DEFAULT_RETRY.retries ? retryDelayMs(Object.assign(new Error(''), { code: status }), attempt, DEFAULT_RETRY) : undefined;
               if (wait !== undefined && !done) return void setTimeout(() => start(attempt + 1), wait);
               finish(err ? mapApiError(err, info, api.server) : new Error(`the watch of ${what} ended before it was running`));
@@ -353,6 +370,35 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
           );
       };
       start(0);
+      // The kubelet's events about this container say what the pull is doing; best effort (no right to watch events:
+      // the pull is still waited for under its budget, without the kubelet's words).
+      const watchEvents = (): void => {
+        if (done || !pull || opts.pullTimeoutMs === undefined) return;
+        const fieldPathEnd = `{${pull.container}}`;
+        api.countRequest();
+        watcher
+          .watch(
+            `/api/v1/namespaces/${namespace}/events`,
+            { fieldSelector: `involvedObject.name=${name}` },
+            (_type: string, ev: CoreV1Event) => {
+              if (done || !ev.involvedObject?.fieldPath?.endsWith(fieldPathEnd)) return;
+              if (ev.reason === 'Pulling') startPull(ev.message ?? '');
+              else if (ev.reason === 'Pulled' && pulling) {
+                pulling.message = ev.message ?? '';
+                report();
+              }
+            },
+            () => undefined,
+          )
+          .then(
+            (ac) => {
+              eventsRequest = ac;
+              if (done) ac.abort();
+            },
+            () => undefined,
+          );
+      };
+      eventsAfterMs = watchEvents;
     });
 
   /**
@@ -590,7 +636,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
             await Promise.all(pods.map(deleteOne));
           }),
         );
-        await Promise.allSettled(sweeps);
+        await sweep;
         const report = { deleted: deleted.sort(), left: left.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)) };
         if (pods.length > 0) emit({ type: 'cleanup-finished', report });
         return report;
@@ -623,7 +669,9 @@ function ephemeralOutcome(pod: V1Pod, name: string): string | undefined {
   if (st?.state?.running) return 'ready';
   if (st?.state?.terminated) return `it terminated (${st.state.terminated.reason ?? `exit ${st.state.terminated.exitCode}`})`;
   const waiting = st?.state?.waiting;
-  if (waiting?.reason && /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerError/.test(waiting.reason)) {
+  const pull = pullFailureReason(waiting, st?.image ?? '');
+  if (pull) return pull;
+  if (waiting?.reason && /InvalidImageName|CreateContainerError|CreateContainerConfigError/.test(waiting.reason)) {
     return `${waiting.reason}: ${waiting.message ?? ''}`.trim();
   }
   return undefined;

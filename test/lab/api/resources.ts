@@ -69,6 +69,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   describeResource('daemonsets', 'DaemonSet', 'apps', 'v1', true, ['ds'], { subresources: [statusSub('DaemonSet')], hasStatus: true }),
   describeResource('replicasets', 'ReplicaSet', 'apps', 'v1', true, ['rs'], { subresources: [statusSub('ReplicaSet')], hasStatus: true }),
   describeResource('selfsubjectaccessreviews', 'SelfSubjectAccessReview', 'authorization.k8s.io', 'v1', false, [], { verbs: ['create'] }),
+  describeResource('selfsubjectrulesreviews', 'SelfSubjectRulesReview', 'authorization.k8s.io', 'v1', false, [], { verbs: ['create'] }),
 ];
 
 /** The API groups served besides the core group, with their single version. */

@@ -373,6 +373,10 @@ function handleCreate(ctx: Ctx): void {
     handleAccessReview(ctx, requireObject(parseBody(ctx.body)));
     return;
   }
+  if (route.info.plural === 'selfsubjectrulesreviews') {
+    handleRulesReview(ctx, requireObject(parseBody(ctx.body)));
+    return;
+  }
   if (route.name !== undefined) throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
   let obj = requireObject(parseBody(ctx.body));
   if (route.info.namespaced) {
@@ -439,6 +443,37 @@ function handleAccessReview(ctx: Ctx, review: KubeObject): void {
     metadata: { creationTimestamp: null },
     spec: review['spec'] ?? {},
     status,
+  });
+}
+
+/** The paths every authenticated user may get (the `system:discovery` and `system:public-info-viewer` roles). */
+const DISCOVERY_URLS = ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'];
+
+/**
+ * A SelfSubjectRulesReview as the real API answers it: the rules the user has in spec.namespace (cluster-wide ones
+ * included). The lab allows everything its scenario does not deny, so each resource and subresource is listed with the
+ * verbs no deny rule takes away in that namespace.
+ */
+function handleRulesReview(ctx: Ctx, review: KubeObject): void {
+  const spec = (review['spec'] ?? {}) as { namespace?: string };
+  const namespace = spec.namespace ?? '';
+  const resourceRules: { verbs: string[]; apiGroups: string[]; resources: string[] }[] = [];
+  for (const info of RESOURCES) {
+    const targets = [{ resource: info.plural, verbs: info.verbs, subresource: undefined as string | undefined }, ...info.subresources.map((sub) => ({ resource: `${info.plural}/${sub.name}`, verbs: sub.verbs, subresource: sub.name }))];
+    for (const t of targets) {
+      const verbs = t.verbs.filter((verb) => {
+        const request: RequestAttributes = { verb, group: info.group, resource: info.plural, ...(t.subresource ? { subresource: t.subresource } : {}), ...(namespace ? { namespace } : {}) };
+        return !ctx.opts.rbacDeny.some((rule) => matchesDeny(rule, request));
+      });
+      if (verbs.length > 0) resourceRules.push({ verbs, apiGroups: [info.group], resources: [t.resource] });
+    }
+  }
+  sendJson(ctx.res, 201, {
+    kind: 'SelfSubjectRulesReview',
+    apiVersion: 'authorization.k8s.io/v1',
+    metadata: { creationTimestamp: null },
+    spec: { namespace },
+    status: { resourceRules, nonResourceRules: [{ verbs: ['get'], nonResourceURLs: DISCOVERY_URLS }], incomplete: false },
   });
 }
 
@@ -606,7 +641,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
         discovered(renderResourceList(route.group, route.version));
         return;
       case 'resource':
-        if (route.info.plural !== 'selfsubjectaccessreviews') authorize(opts.rbacDeny, attributesOf(route, verb));
+        if (route.info.plural !== 'selfsubjectaccessreviews' && route.info.plural !== 'selfsubjectrulesreviews') authorize(opts.rbacDeny, attributesOf(route, verb));
         await handleResource({
           opts, req, res, query: url.searchParams, route, verb, body, watches,
           admitted: (outcome) => {

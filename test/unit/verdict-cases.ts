@@ -46,6 +46,8 @@ const mtu = (node: string, passed: boolean, smallPassed = true, linkMtu = 1450) 
 /** A Cilium node's full-size ping on its 1500-byte cilium_vxlan that failed; `refusedAt` is the kernel's local `mtu=` (the route's MTU). */
 const ciliumMtu = (node: string, refusedAt: number | undefined) =>
   probe('node-checks', { tool: 'path-mtu', address: node === 'node-1' ? '10.244.2.7' : '10.244.1.5' }, { kind: 'mtu', size: 1472, passed: false, mtu: refusedAt ?? 1500, dev: 'cilium_vxlan', smallPassed: true }, { node, check: 'mtu' });
+/** web-2 on the source's own node, answering its pod IP. */
+const podIpOk2 = () => probe('pod-ip', { tool: 'tcp-connect', host: '10.244.1.9', port: 8080 }, { kind: 'connected' }, { about: { kind: 'Pod', namespace: 'shop', name: 'web-2' } });
 export const routeCheck = (node: string, address: string, obs: ProbeObservation, check: NodeCheckId = 'route-to-destination') => probe('node-checks', { tool: 'route-match', address }, obs, { node, check });
 /** node-2's neighbor entry for web-1, and the MAC web-1 answers with, read from the same-node pod on its bridge. */
 const neighborEntry = (mac: string, state: string) =>
@@ -441,6 +443,16 @@ export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; c
     name: 'PATH_MTU_MISMATCH on flannel still: a full-size ping refused locally is judged as before when the network keeps its overhead in device MTUs',
     in: input({ network: 'flannel', observations: healthyData(), nodeChecks: [ciliumMtu('node-1', 1450)] }),
     cause: 'PATH_MTU_MISMATCH', component: 'overlay', status: 'broken', node: 'node-1', exit: 1,
+  },
+  {
+    name: 'UNDERLAY_BLOCKED, not SERVICE_PROXY_RULES_MISSING, when the ClusterIP picked a pod the path between the nodes drops and the NAT rules are present',
+    in: input({
+      network: 'cloud-routed',
+      targets: { ...targets, destination: { ...webService, endpoints: webService.endpoints.slice(0, 2) } },
+      observations: [clusterIp(timeout), podIp(timeout), podIpOk2(), sameNode(ok), nodeOrigin('node-1', timeout), nodeOrigin('node-2', ok)],
+      nodeChecks: [...healthyChecks(), natCheck({ present: true, endpoints: ['10.244.2.7:8080'] })],
+    }),
+    cause: 'UNDERLAY_BLOCKED', component: 'network', status: 'degraded', node: 'node-2', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING'],
   },
   {
     name: 'NODE_ROUTE_MISSING on cloud-routed still: an unreachable route is a fault on any network',

@@ -34,6 +34,35 @@ const rows: Row[] = [
   { name: 'calico-vxlan, overlay-blocked on node-2', scenario: 'calico-vxlan-overlay-blocked', exit: 1, verdict: { status: 'degraded', cause: 'OVERLAY_BLOCKED', component: 'overlay' }, network: 'calico-vxlan' },
   { name: 'calico-vxlan, neighbor-stale on node-2', scenario: 'calico-vxlan-neighbor-stale', exit: 1, verdict: { status: 'broken', cause: 'NODE_NEIGHBOR_STALE', component: 'node', node: 'node-2' }, network: 'calico-vxlan' },
   { name: 'calico-bgp, underlay-blocked to node-2', scenario: 'calico-bgp-underlay-blocked', exit: 1, verdict: { status: 'degraded', cause: 'UNDERLAY_BLOCKED', component: 'network', node: 'node-2' }, network: 'calico-bgp' },
+  { name: 'cilium, mtu-mismatch on node-2 (its route MTU raised to the path MTU)', scenario: 'cilium-mtu-mismatch', exit: 1, verdict: { status: 'broken', cause: 'PATH_MTU_MISMATCH', component: 'overlay', node: 'node-2' }, network: 'cilium' },
+  // The node faults every network can have, named on the node that has them.
+  ...(['calico-vxlan', 'calico-bgp', 'cloud-routed', 'cilium'] as const).flatMap((network): Row[] => [
+    { name: `${network}, ip-forward-off on node-2`, scenario: `${network}-ip-forward-off`, exit: 1, verdict: { status: 'broken', cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', node: 'node-2' }, network },
+    { name: `${network}, forward-policy-drop on node-2`, scenario: `${network}-forward-policy-drop`, exit: 1, verdict: { status: 'broken', cause: 'NODE_FORWARD_DROP', component: 'node', node: 'node-2' }, network },
+  ]),
+  ...(['calico-bgp', 'cilium'] as const).map((network): Row => ({
+    name: `${network}, neighbor-stale on node-2`,
+    scenario: `${network}-neighbor-stale`,
+    exit: 1,
+    verdict: { status: 'broken', cause: 'NODE_NEIGHBOR_STALE', component: 'node', node: 'node-2' },
+    network,
+  })),
+  ...(['calico-vxlan', 'calico-bgp', 'cilium'] as const).map((network): Row => ({
+    name: `${network}, pod-route-missing on node-1 towards node-2`,
+    scenario: `${network}-pod-route-missing`,
+    exit: 1,
+    verdict: { status: 'broken', cause: 'NODE_ROUTE_MISSING', component: 'node', node: 'node-1' },
+    network,
+  })),
+  { name: 'calico-vxlan, mtu-mismatch on node-2', scenario: 'calico-vxlan-mtu-mismatch', exit: 1, verdict: { status: 'broken', cause: 'PATH_MTU_MISMATCH', component: 'overlay', node: 'node-2' }, network: 'calico-vxlan' },
+  { name: 'cilium, overlay-blocked on node-2', scenario: 'cilium-overlay-blocked', exit: 1, verdict: { status: 'degraded', cause: 'OVERLAY_BLOCKED', component: 'overlay' }, network: 'cilium' },
+  ...(['calico-vxlan', 'cilium'] as const).map((network): Row => ({
+    name: `${network}, overlay-lossy into node-2`,
+    scenario: `${network}-overlay-lossy`,
+    exit: 1,
+    verdict: { status: 'degraded', cause: 'OVERLAY_PACKET_LOSS', component: 'overlay', node: 'node-1' },
+    network,
+  })),
 ];
 
 /** The node-check lines of a text report. */

@@ -209,7 +209,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     observations = ladder.flat();
     nodeChecks = checks;
 
-    const decided = decideVerdict({ targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes, ...(dns ? { dns } : {}) });
+    const decided = decideVerdict({ targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes, ...(dns ? { dns } : {}), ...(datapath ? { network: datapath.network } : {}) });
     const rungs = decided.rungs.map((r) => rungResults.get(r.id) ?? r);
     await emit({ type: 'verdict-decided', verdict: decided.verdict, findings: decided.findings });
     // The verdict is out; now delete the debug pods, so the stats below count those requests too.

@@ -171,3 +171,41 @@ export function describeDatapath(d: Datapath): string {
   const backend = d.iptablesBackend === 'unknown' ? '' : ` · iptables-${d.iptablesBackend}`;
   return `${d.network === 'unknown' ? 'network unknown' : d.network} · ${proxy}${backend}${d.dns ? ` · DNS ${d.dns}` : ''}${d.unsure.length > 0 ? ` (unsure: ${d.unsure.join('; ')})` : ''}`;
 }
+
+/** What a pod network builds on the nodes, as far as the node checks are judged by it. */
+export interface NetworkTraits {
+  /** Pods hang off a Linux bridge (flannel's cni0): bridge-nf-call-iptables and hairpin mode apply. */
+  bridge: boolean;
+  /** Each node routes other nodes' pod ranges itself; false when the network between the nodes does (a VPC's routes). */
+  podRoutesOnNodes: boolean;
+  /** The CNI agent writes a permanent neighbor entry for each local pod (Calico's felix, with the endpoint's MAC). */
+  permanentPodNeighbors: boolean;
+  /** The tunnel between the nodes, when there is one: what a firewall must let pass. */
+  tunnel?: { device: string; port: string };
+  /** The tunnel's overhead in bytes when the network subtracts it in route MTUs, not device MTUs (Cilium: 50 for VXLAN). */
+  routeMtuOverhead?: number;
+}
+
+/** How a pod network is judged; `unknown` is judged as flannel, as before the network was known. */
+export function networkTraits(network: PodNetwork): NetworkTraits {
+  switch (network) {
+    case 'flannel':
+    case 'unknown':
+      return { bridge: true, podRoutesOnNodes: true, permanentPodNeighbors: false, tunnel: { device: 'flannel.1', port: 'UDP 8472' } };
+    case 'calico-vxlan':
+      return { bridge: false, podRoutesOnNodes: true, permanentPodNeighbors: true, tunnel: { device: 'vxlan.calico', port: 'UDP 4789' } };
+    case 'calico-ipip':
+      return { bridge: false, podRoutesOnNodes: true, permanentPodNeighbors: true, tunnel: { device: 'tunl0', port: 'IP protocol 4 (IP-in-IP)' } };
+    case 'calico-bgp':
+    case 'calico':
+      return { bridge: false, podRoutesOnNodes: true, permanentPodNeighbors: true };
+    case 'cilium':
+      return { bridge: false, podRoutesOnNodes: true, permanentPodNeighbors: false, tunnel: { device: 'cilium_vxlan', port: 'UDP 8472' }, routeMtuOverhead: 50 };
+    case 'cloud-routed':
+      return { bridge: false, podRoutesOnNodes: false, permanentPodNeighbors: false };
+    default: {
+      const never: never = network;
+      throw new Error(`unknown pod network ${String(never)}`);
+    }
+  }
+}

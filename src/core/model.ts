@@ -477,6 +477,7 @@ export const CAUSE_COMPONENTS = {
   NODE_NEIGHBOR_STALE: 'node',
   NODE_HAIRPIN_DISABLED: 'node',
   OVERLAY_BLOCKED: 'overlay',
+  UNDERLAY_BLOCKED: 'network',
   OVERLAY_PACKET_LOSS: 'overlay',
   PATH_MTU_MISMATCH: 'overlay',
   CONNECTION_FAILED: 'network',

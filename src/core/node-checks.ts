@@ -3,6 +3,7 @@
  * both take it from, so they mark the same checks the same way.
  */
 import type { Finding, ProbeObservation, ProbeResult } from './model.ts';
+import { networkTraits, type PodNetwork } from './datapath.ts';
 import { classifyObservation, isLossy } from './diagnose/describe.ts';
 
 /** A node check's own reading: ok, fail, warn (worth a look, a fault only if traffic fails), or not run. */
@@ -21,8 +22,8 @@ export interface NodeCheckReading {
   role?: NodeCheckRole;
 }
 
-/** How a node check reads on its own. */
-export function judgeNodeCheck(obs: ProbeObservation): NodeCheckJudgement {
+/** How a node check reads on its own, on the pod network it ran on (`unknown`: as on flannel). */
+export function judgeNodeCheck(obs: ProbeObservation, network: PodNetwork = 'unknown'): NodeCheckJudgement {
   switch (obs.kind) {
     case 'sysctl':
       return obs.value === '0' ? 'fail' : 'ok';
@@ -34,6 +35,9 @@ export function judgeNodeCheck(obs: ProbeObservation): NodeCheckJudgement {
       if (obs.verdict === 'policy') return 'warn';
       return obs.policy === 'ACCEPT' ? 'ok' : 'warn';
     case 'route':
+      // A cloud-routed node sends other nodes' pod traffic to its default gateway (the VPC routes pod ranges): only
+      // the default route matching is how it should be; an unreachable route is still a fault.
+      if (!obs.present && obs.error === undefined && !networkTraits(network).podRoutesOnNodes) return 'ok';
       return obs.present ? 'ok' : 'fail';
     case 'neighbor':
       // No entry at all is normal (nothing talked to it lately); one that failed to resolve is worth a look.
@@ -51,6 +55,7 @@ export function judgeNodeCheck(obs: ProbeObservation): NodeCheckJudgement {
       return obs.ports.some((p) => !p.hairpin) ? 'warn' : 'ok';
     case 'mtu':
       // The small ping lost too: nothing got through, which the ladder already shows; no MTU fault by itself.
+      if (!obs.passed && obs.smallPassed !== false && routeMtuByDesign(obs, network)) return 'ok';
       return obs.passed ? 'ok' : obs.smallPassed === false ? 'warn' : 'fail';
     default: {
       const outcome = classifyObservation(obs);
@@ -65,9 +70,9 @@ export function judgeNodeCheck(obs: ProbeObservation): NodeCheckJudgement {
  * is marked as evidence; the verdict engine's own rules for pings (all lost is the path down; on a lossy overlay a lost
  * MTU ping proves nothing) apply here too.
  */
-export function readNodeCheck(r: Pick<ProbeResult, 'spec' | 'observation'>, verdict: Finding | undefined): NodeCheckReading {
+export function readNodeCheck(r: Pick<ProbeResult, 'spec' | 'observation'>, verdict: Finding | undefined, network: PodNetwork = 'unknown'): NodeCheckReading {
   const obs = r.observation;
-  const own = judgeNodeCheck(obs);
+  const own = judgeNodeCheck(obs, network);
   const faulty = verdict !== undefined && verdict.status !== 'healthy' && verdict.status !== 'inconclusive';
   const cited = faulty ? verdict.citations?.find((c) => c.probe === r.spec.id) : undefined;
   if (cited?.role === 'cause') return { judged: 'fail', role: 'cause' };
@@ -75,4 +80,19 @@ export function readNodeCheck(r: Pick<ProbeResult, 'spec' | 'observation'>, verd
   if (verdict?.cause === 'OVERLAY_PACKET_LOSS' && obs.kind === 'mtu' && !obs.passed) return { judged: 'warn', role: 'lossy-path' };
   if (own === 'warn' && (obs.kind === 'mtu' || obs.kind === 'loss')) return { judged: own, role: 'path-down' };
   return { judged: own };
+}
+
+/** IP and ICMP headers: a ping of payload `size` is `size + 28` bytes on the wire. */
+const IP_ICMP_HEADERS = 28;
+
+/**
+ * Whether a full-size ping failed only because the node's own route refused it (the kernel's `message too long,
+ * mtu=N` below the device MTU the size came from) on a network that keeps the tunnel's overhead in route MTUs: Cilium
+ * routes other nodes' pods with `mtu 1450` on 1500-byte devices. The packet never left the node, so the path was not
+ * judged, and a route MTU of the device MTU minus the tunnel's overhead or less is how the network is built.
+ */
+export function routeMtuByDesign(obs: Extract<ProbeObservation, { kind: 'mtu' }>, network: PodNetwork): boolean {
+  const overhead = networkTraits(network).routeMtuOverhead;
+  const device = obs.size + IP_ICMP_HEADERS;
+  return overhead !== undefined && obs.mtu !== undefined && obs.mtu < device && obs.mtu <= device - overhead;
 }

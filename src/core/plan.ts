@@ -3,7 +3,7 @@
  * does not apply. Running the plan is run.ts's job; turning actions into argv is parse.ts's.
  */
 import { isIPv4 } from './address.ts';
-import { detectFromApi } from './datapath.ts';
+import { detectFromApi, networkTraits } from './datapath.ts';
 import type { ClusterFacts } from './facts.ts';
 import {
   defaultDebugNamespace,
@@ -249,7 +249,11 @@ function planNodeChecks(
   const checks: ProbeSpec[] = [];
   // With the API's datapath facts (every run against a cluster), the NAT check reads the proxy the API names and the
   // FORWARD check walks the chain of both iptables backends for this flow; without them, the iptables reading alone.
-  const proxy = facts.datapath ? detectFromApi(facts.datapath).serviceProxy : undefined;
+  const api = facts.datapath ? detectFromApi(facts.datapath) : undefined;
+  const proxy = api?.serviceProxy;
+  // Calico, Cilium and cloud-routed CNIs route each pod through its own veth (the pod's gateway 169.254.1.1 or the
+  // Cilium router): no Linux bridge, so bridge-nf-call-iptables and hairpin mode govern nothing there and are not checked.
+  const bridge = networkTraits(api?.network ?? 'unknown').bridge;
   const flowTo = [...new Set(podTargets.map((t) => t.host))].filter(isIPv4);
   const flow = facts.datapath && isIPv4(source.ip) && flowTo.length > 0 ? { from: source.ip, to: flowTo } : undefined;
   const check = (node: string, check: NodeCheckId, id: string, action: ProbeAction, about?: ObjectRef): void =>
@@ -257,7 +261,7 @@ function planNodeChecks(
 
   for (const node of nodes) {
     check(node, 'ip-forward', 'ip-forward', { tool: 'sysctl', key: 'net.ipv4.ip_forward' });
-    check(node, 'bridge-nf', 'bridge-nf', { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' });
+    if (bridge) check(node, 'bridge-nf', 'bridge-nf', { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' });
     check(node, 'forward-policy', 'forward-policy', flow ? { tool: 'forward-policy', flow } : { tool: 'forward-policy' });
     // The node's interfaces say which pod network it runs (and confirm what the API suggested).
     check(node, 'links', 'links', { tool: 'links' });
@@ -287,7 +291,7 @@ function planNodeChecks(
   }
   // The source pod is one of its own Service's backends: reaching itself through the ClusterIP takes hairpin mode on its
   // bridge port. Which port is its own: the ifindex of its eth0's peer, read inside the pod.
-  if (sourcePodIP && dest.kind === 'service' && hasClusterIP(dest) && dest.endpoints.some((e) => e.ip === sourcePodIP)) {
+  if (bridge && sourcePodIP && dest.kind === 'service' && hasClusterIP(dest) && dest.endpoints.some((e) => e.ip === sourcePodIP)) {
     checks.push(spec('node-checks', `source:veth-peer`, { kind: 'source-pod' }, { tool: 'veth-peer' }, { check: 'hairpin' }));
     check(sourceNode, 'hairpin', 'bridge-ports', { tool: 'bridge-ports' });
   }

@@ -5,7 +5,7 @@
  */
 import { hasClusterIP, RUNG_IDS, formatObjectRef, type Finding, type ProbeObservation, type ProbeRaw, type ProbeSpec, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungId, type RungStatus } from '../core/model.ts';
 import { classifyObservation, describeObservation } from '../core/diagnose/describe.ts';
-import type { Datapath } from '../core/datapath.ts';
+import type { Datapath, PodNetwork } from '../core/datapath.ts';
 import { readNodeCheck } from '../core/node-checks.ts';
 
 /** How a ladder row stands: `warn` is a node check that is only a fault if traffic fails. */
@@ -115,7 +115,7 @@ export function applyEvent(state: TuiState, event: RunEvent): TuiState {
       return updateRow(withRow, key, (r) => {
         const known = r.probes.some((p) => p.spec.id === spec.id);
         const probes = known ? r.probes.map((p) => (p.spec.id === spec.id ? entry : p)) : [...r.probes, entry];
-        return r.kind === 'node-checks' ? summarizeNodeRow({ ...r, probes }, state.verdict) : { ...r, probes };
+        return r.kind === 'node-checks' ? summarizeNodeRow({ ...r, probes }, state.verdict, state.datapath?.network) : { ...r, probes };
       });
     }
     case 'rung-finished':
@@ -128,7 +128,7 @@ export function applyEvent(state: TuiState, event: RunEvent): TuiState {
         ...state,
         verdict: event.verdict,
         findings: event.findings,
-        rows: state.rows.map((r) => (r.kind === 'node-checks' ? summarizeNodeRow(r, event.verdict) : r)),
+        rows: state.rows.map((r) => (r.kind === 'node-checks' ? summarizeNodeRow(r, event.verdict, state.datapath?.network) : r)),
       };
     case 'run-finished':
       return { ...state, wallMs: event.report.stats.wallMs, exitCode: event.exitCode, verdict: state.verdict ?? event.report.verdict };
@@ -164,11 +164,11 @@ function newNodeRow(key: string, spec: ProbeSpec, state: TuiState): LadderRow {
 }
 
 /** A node row is running until all its started probes finished; then failed > warn > could-not-run > passed. */
-function summarizeNodeRow(row: LadderRow, verdict: Finding | undefined): LadderRow {
+function summarizeNodeRow(row: LadderRow, verdict: Finding | undefined, network?: PodNetwork): LadderRow {
   const done = row.probes.filter((p) => p.observation !== undefined);
   const durationMs = Math.max(0, ...done.map((p) => p.durationMs ?? 0));
   if (done.length < row.probes.length) return { ...row, status: 'running', summary: `${done.length}/${row.probes.length} done`, durationMs };
-  const judged = done.map((p) => ({ p, j: readNodeCheck({ spec: p.spec, observation: p.observation as ProbeObservation }, verdict).judged }));
+  const judged = done.map((p) => ({ p, j: readNodeCheck({ spec: p.spec, observation: p.observation as ProbeObservation }, verdict, network).judged }));
   const bad = judged.find((x) => x.j === 'fail') ?? judged.find((x) => x.j === 'warn') ?? judged.find((x) => x.j === 'not-run');
   const ok = judged.filter((x) => x.j === 'ok').length;
   if (!bad) return { ...row, status: 'passed', durationMs, summary: `${ok}/${done.length} ok` };

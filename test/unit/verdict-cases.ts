@@ -43,6 +43,11 @@ export const forward = (node: string, policy: string) => probe('node-checks', { 
 /** The path MTU probe from a node to the other side's pod: the full-size (link MTU 1450) ping, and the 56-byte one. */
 const mtu = (node: string, passed: boolean, smallPassed = true, linkMtu = 1450) =>
   probe('node-checks', { tool: 'path-mtu', address: node === 'node-1' ? '10.244.2.7' : '10.244.1.5' }, { kind: 'mtu', size: linkMtu - 28, passed, mtu: linkMtu, dev: 'flannel.1', smallPassed }, { node, check: 'mtu' });
+/** A Cilium node's full-size ping on its 1500-byte cilium_vxlan that failed; `refusedAt` is the kernel's local `mtu=` (the route's MTU). */
+const ciliumMtu = (node: string, refusedAt: number | undefined) =>
+  probe('node-checks', { tool: 'path-mtu', address: node === 'node-1' ? '10.244.2.7' : '10.244.1.5' }, { kind: 'mtu', size: 1472, passed: false, mtu: refusedAt ?? 1500, dev: 'cilium_vxlan', smallPassed: true }, { node, check: 'mtu' });
+/** web-2 on the source's own node, answering its pod IP. */
+const podIpOk2 = () => probe('pod-ip', { tool: 'tcp-connect', host: '10.244.1.9', port: 8080 }, { kind: 'connected' }, { about: { kind: 'Pod', namespace: 'shop', name: 'web-2' } });
 export const routeCheck = (node: string, address: string, obs: ProbeObservation, check: NodeCheckId = 'route-to-destination') => probe('node-checks', { tool: 'route-match', address }, obs, { node, check });
 /** node-2's neighbor entry for web-1, and the MAC web-1 answers with, read from the same-node pod on its bridge. */
 const neighborEntry = (mac: string, state: string) =>
@@ -409,6 +414,68 @@ export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; c
     name: 'OVERLAY_BLOCKED: cross-node fails, same-node works, nodes healthy',
     in: input({ observations: [clusterIp(timeout), podIp(timeout), sameNode(ok), nodeOrigin('node-1', timeout), nodeOrigin('node-2', ok)], nodeChecks: healthyChecks() }),
     cause: 'OVERLAY_BLOCKED', component: 'overlay', status: 'broken', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING'],
+  },
+  {
+    name: 'UNDERLAY_BLOCKED: on calico-bgp (no tunnel) cross-node fails while node-2 reaches its own pods: the network between the nodes',
+    in: input({ network: 'calico-bgp', observations: [clusterIp(timeout), podIp(timeout), sameNode(ok), nodeOrigin('node-1', timeout), nodeOrigin('node-2', ok)], nodeChecks: healthyChecks() }),
+    cause: 'UNDERLAY_BLOCKED', component: 'network', status: 'broken', node: 'node-2', exit: 1, absent: ['OVERLAY_BLOCKED', 'CONNECTION_FAILED'],
+  },
+  {
+    name: 'UNDERLAY_BLOCKED on cloud-routed: only the default route matches on the source node, which is how the VPC routes, not NODE_ROUTE_MISSING',
+    in: input({
+      network: 'cloud-routed',
+      observations: [clusterIp(timeout), podIp(timeout), sameNode(ok), nodeOrigin('node-1', timeout), nodeOrigin('node-2', ok)],
+      nodeChecks: healthyChecks().map((c) => (c.spec.check === 'route-to-destination' ? routeCheck('node-1', '10.244.2.7', onlyDefault) : c)),
+    }),
+    cause: 'UNDERLAY_BLOCKED', component: 'network', status: 'broken', node: 'node-2', exit: 1, absent: ['NODE_ROUTE_MISSING', 'OVERLAY_BLOCKED'],
+  },
+  {
+    name: 'healthy on cilium: the full-size ping refused by the node\'s own mtu 1450 route (1500-byte devices) is the tunnel\'s overhead, not PATH_MTU_MISMATCH',
+    in: input({ network: 'cilium', observations: healthyData(), nodeChecks: [...healthyChecks(), ciliumMtu('node-1', 1450)] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['PATH_MTU_MISMATCH'],
+  },
+  {
+    name: 'PATH_MTU_MISMATCH on cilium: a full-size ping that left the node (its route raised to 1500) and was dropped on the path',
+    in: input({ network: 'cilium', observations: healthyData(), nodeChecks: [ciliumMtu('node-1', 1450), ciliumMtu('node-2', undefined)] }),
+    cause: 'PATH_MTU_MISMATCH', component: 'overlay', status: 'broken', node: 'node-2', exit: 1,
+  },
+  {
+    name: 'PATH_MTU_MISMATCH on flannel still: a full-size ping refused locally is judged as before when the network keeps its overhead in device MTUs',
+    in: input({ network: 'flannel', observations: healthyData(), nodeChecks: [ciliumMtu('node-1', 1450)] }),
+    cause: 'PATH_MTU_MISMATCH', component: 'overlay', status: 'broken', node: 'node-1', exit: 1,
+  },
+  {
+    name: 'UNDERLAY_BLOCKED, not SERVICE_PROXY_RULES_MISSING, when the ClusterIP picked a pod the path between the nodes drops and the NAT rules are present',
+    in: input({
+      network: 'cloud-routed',
+      targets: { ...targets, destination: { ...webService, endpoints: webService.endpoints.slice(0, 2) } },
+      observations: [clusterIp(timeout), podIp(timeout), podIpOk2(), sameNode(ok), nodeOrigin('node-1', timeout), nodeOrigin('node-2', ok)],
+      nodeChecks: [...healthyChecks(), natCheck({ present: true, endpoints: ['10.244.2.7:8080'] })],
+    }),
+    cause: 'UNDERLAY_BLOCKED', component: 'network', status: 'degraded', node: 'node-2', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING'],
+  },
+  {
+    name: 'NODE_ROUTE_MISSING on cloud-routed still: an unreachable route is a fault on any network',
+    in: input({ network: 'cloud-routed', observations: healthyData(), nodeChecks: [routeCheck('node-1', '10.244.2.7', { kind: 'route', present: false, route: '10.244.2.0/24', error: 'unreachable route 10.244.2.0/24' })] }),
+    cause: 'NODE_ROUTE_MISSING', component: 'node', status: 'broken', node: 'node-1', exit: 1,
+  },
+  {
+    name: 'OVERLAY_BLOCKED on calico-vxlan: felix\'s PERMANENT neighbor entry for a pod its node reaches is no NODE_NEIGHBOR_STALE',
+    in: input({
+      network: 'calico-vxlan',
+      observations: [clusterIp(timeout), podIp(timeout), sameNode(ok), nodeOrigin('node-1', timeout), nodeOrigin('node-2', ok)],
+      nodeChecks: [...healthyChecks(), neighborEntry('0a:58:0a:f4:02:07', 'PERMANENT')],
+    }),
+    cause: 'OVERLAY_BLOCKED', component: 'overlay', status: 'broken', exit: 1, absent: ['NODE_NEIGHBOR_STALE', 'UNDERLAY_BLOCKED'],
+  },
+  {
+    name: 'NODE_NEIGHBOR_STALE on calico-vxlan: a PERMANENT entry for a pod its own node cannot reach either',
+    in: input({
+      network: 'calico-vxlan',
+      observations: [clusterIp(timeout), podIp(timeout), sameNode(timeout), nodeOrigin('node-1', timeout), nodeOrigin('node-2', timeout)],
+      nodeChecks: [...healthyChecks(), neighborEntry('02:00:5e:00:de:ad', 'PERMANENT')],
+    }),
+    cause: 'NODE_NEIGHBOR_STALE', component: 'node', status: 'broken', node: 'node-2', exit: 1, absent: ['OVERLAY_BLOCKED'],
   },
   {
     name: 'PATH_MTU_MISMATCH: small pings pass, full-size fail, TCP handshakes pass',

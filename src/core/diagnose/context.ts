@@ -4,6 +4,7 @@
  * ones); nothing here does I/O or reads a clock.
  */
 import { cidrContains } from '../address.ts';
+import type { PodNetwork } from '../datapath.ts';
 import { dnsServerOf, type DnsResolution, type DnsServer } from '../dns.ts';
 import { sampleGroupId, type Cause, type Finding, type ProbeResult, type ResolvedTargets, type RungId } from '../model.ts';
 import { parseDigQueryTime } from '../parse.ts';
@@ -25,6 +26,8 @@ export interface VerdictInput {
   nodes?: Array<{ name: string; podCIDR?: string }>;
   /** The DNS the source's resolv.conf led to (absent: not read; kube-system/kube-dns is assumed, as before). */
   dns?: DnsResolution;
+  /** The pod network the datapath detection named (absent or `unknown`: judged as before, as on flannel). */
+  network?: PodNetwork;
 }
 
 /** The DNS rung sorted by how each lookup went. */
@@ -109,6 +112,8 @@ export interface DiagnosisContext {
   readonly dnsServer: DnsServer;
   /** What the source's resolv.conf led to, when it was read. */
   readonly dnsResolution?: DnsResolution;
+  /** The pod network (`unknown` when the run did not name it). */
+  readonly network: PodNetwork;
 }
 
 /** Builds the context once per diagnosis. */
@@ -147,6 +152,7 @@ export function buildContext(input: VerdictInput): DiagnosisContext {
     dns: dnsView(rung('dns'), failing, failedAs, passing, input.dns?.nodeLocal?.address),
     dnsServer: dnsServerOf(input.dns),
     ...(input.dns ? { dnsResolution: input.dns } : {}),
+    network: input.network ?? 'unknown',
   };
 }
 

@@ -14,13 +14,14 @@
  * | 13 | NETWORK_POLICY_DENY | a prediction from the API, proven only by the timeouts it explains |
  * | 14 | SERVICE_PROXY_RULES_MISSING | the ClusterIP fails while the pods answer: a narrower fault than the node's own settings |
  * | 15 | DESTINATION_NOT_LISTENING | the packet arrived and was refused: the application |
- * | 16-18 | OVERLAY_BLOCKED, OVERLAY_PACKET_LOSS, PATH_MTU_MISMATCH | the path between nodes, named when the nodes' own checks are clean |
- * | 19 | NODE_LOCAL_DNS_DOWN | name resolution, the narrowest DNS fault: one node's cache fails while the cluster DNS behind it answers, so no DNS fault below can be the answer |
- * | 20-23 | DNS_NO_ENDPOINTS, DNS_SERVER_UNRESPONSIVE, DNS_SERVER_FAILURE, DNS_NAME_NOT_FOUND | name resolution: downstream of a network that fails for everything |
- * | 24 | DNS_INTERMITTENT_TIMEOUT | lookups lost now and then while the server answers the rest: the narrowest DNS fault, named after every DNS fault that fails lookups outright |
- * | 25 | CONNECTION_FAILED | a failure nothing explains |
- * | 26 | CHECKS_COULD_NOT_RUN | could not look |
- * | 27 | HEALTHY | nothing found |
+ * | 16-17 | OVERLAY_BLOCKED, UNDERLAY_BLOCKED | the path between nodes (the tunnel, or the network between the nodes where there is none), named when the nodes' own checks are clean; one network has one or the other, never both |
+ * | 18-19 | OVERLAY_PACKET_LOSS, PATH_MTU_MISMATCH | the path between nodes, degraded rather than blocked |
+ * | 20 | NODE_LOCAL_DNS_DOWN | name resolution, the narrowest DNS fault: one node's cache fails while the cluster DNS behind it answers, so no DNS fault below can be the answer |
+ * | 21-24 | DNS_NO_ENDPOINTS, DNS_SERVER_UNRESPONSIVE, DNS_SERVER_FAILURE, DNS_NAME_NOT_FOUND | name resolution: downstream of a network that fails for everything |
+ * | 25 | DNS_INTERMITTENT_TIMEOUT | lookups lost now and then while the server answers the rest: the narrowest DNS fault, named after every DNS fault that fails lookups outright |
+ * | 26 | CONNECTION_FAILED | a failure nothing explains |
+ * | 27 | CHECKS_COULD_NOT_RUN | could not look |
+ * | 28 | HEALTHY | nothing found |
  *
  * 3. Ties (two findings of one cause, e.g. on two nodes): the one whose evidence the ladder met first (the position of
  *    its first cited probe in the run's plan), then by node, object and summary, so equal inputs give equal output
@@ -46,6 +47,7 @@ export const CAUSE_RANK: readonly Cause[] = [
   'SERVICE_PROXY_RULES_MISSING',
   'DESTINATION_NOT_LISTENING',
   'OVERLAY_BLOCKED',
+  'UNDERLAY_BLOCKED',
   'OVERLAY_PACKET_LOSS',
   'PATH_MTU_MISMATCH',
   'NODE_LOCAL_DNS_DOWN',

@@ -27,6 +27,7 @@ import { rule as serviceNoLocalEndpoints } from './service-no-local-endpoints.ts
 import { rule as serviceNoReadyEndpoints } from './service-no-ready-endpoints.ts';
 import { rule as serviceProxyRulesMissing } from './service-proxy-rules-missing.ts';
 import { rule as serviceTargetPortMismatch } from './service-target-port-mismatch.ts';
+import { rule as underlayBlocked } from './underlay-blocked.ts';
 
 /** The rules of the diagnosis. */
 export const RULES: readonly Rule[] = [
@@ -49,6 +50,7 @@ export const RULES: readonly Rule[] = [
   destinationNotListening,
   serviceProxyRulesMissing,
   overlayBlocked,
+  underlayBlocked,
   connectionFailed,
   dnsNameNotFound,
   dnsServerFailure,

@@ -2,8 +2,10 @@
  * NODE_ROUTE_MISSING (seed 000, routes: "the node has no route to the other nodes' pod subnets"; seed 004): the node's
  * routing table has nothing more specific than its default route for the peer pod's address (or an unreachable route),
  * so it sends that pod traffic nowhere. Proven by `ip route list match` on the node; only the default route matching is
- * a fault only when traffic failed, since some clouds route pod ranges outside the node.
+ * a fault only when traffic failed, since some clouds route pod ranges outside the node; on a cloud-routed network
+ * (the VPC routes them) it is never one, as the node needs no route of its own to other nodes' pods.
  */
+import { networkTraits } from '../../datapath.ts';
 import type { Rule } from '../rule.ts';
 import { cite } from '../rule.ts';
 
@@ -14,7 +16,7 @@ export const rule: Rule = {
   find: (ctx) =>
     ctx.nodeChecks.flatMap((r) => {
       const obs = r.observation;
-      if (obs.kind !== 'route' || obs.present || (obs.error === undefined && !ctx.symptomatic)) return [];
+      if (obs.kind !== 'route' || obs.present || (obs.error === undefined && (!ctx.symptomatic || !networkTraits(ctx.network).podRoutesOnNodes))) return [];
       const node = ctx.nodeOf(r);
       const addr = r.spec.action.tool === 'route-match' ? r.spec.action.address : '?';
       const toward = r.spec.check === 'route-to-source' ? 'back to the source pod' : 'to the destination pod';

@@ -2,7 +2,10 @@
  * OVERLAY_BLOCKED (seed 004, VXLAN packets that never reach the other node; seed 002, "security groups, firewalls ...
  * blocking the Pod network"): the destination pod does not answer from the source's node, yet answers on its own node
  * (same-node, or from its node's own network), and no node check found a fault: the tunnel between the nodes drops it.
+ * Only on a network with a tunnel (flannel, Calico VXLAN or IP-in-IP, Cilium; an unknown one is taken for flannel); the
+ * hints name that network's own tunnel port. Without a tunnel the same evidence is UNDERLAY_BLOCKED.
  */
+import { networkTraits } from '../../datapath.ts';
 import type { DiagnosisContext } from '../context.ts';
 import { destinationNodes } from '../describe.ts';
 import type { Rule, RuleFinding } from '../rule.ts';
@@ -19,7 +22,9 @@ export function crossNodeEvidence(ctx: DiagnosisContext) {
 
 function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding[] {
   const { podUnreachable, localPasses, destNodes, blocked } = crossNodeEvidence(ctx);
-  if (podUnreachable.length === 0 || hasRoot(prior) || !blocked) return [];
+  const tunnel = networkTraits(ctx.network).tunnel;
+  if (podUnreachable.length === 0 || hasRoot(prior) || !blocked || !tunnel) return [];
+  const port = tunnel.port.startsWith('UDP ') ? `udp port ${tunnel.port.slice(4)}` : 'ip proto 4';
   return [
     {
       cause: 'OVERLAY_BLOCKED',
@@ -27,8 +32,8 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
       summary: `pod traffic from node ${ctx.sourceNode} to node ${destNodes.filter((n) => n !== ctx.sourceNode).join(', ')} is dropped, though the destination answers on its own node and the node checks found nothing`,
       citations: [...cite('cause', podUnreachable), ...cite('reference', localPasses)],
       hints: [
-        'check that UDP 8472 (VXLAN) passes between the nodes: firewalls, security groups, iptables INPUT/OUTPUT rules on both nodes',
-        `on both nodes: tcpdump -ni any udp port 8472 while re-running this command`,
+        `check that ${tunnel.port} (${ctx.network === 'unknown' ? 'VXLAN' : `${ctx.network}'s ${tunnel.device}`}) passes between the nodes: firewalls, security groups, iptables INPUT/OUTPUT rules on both nodes`,
+        `on both nodes: tcpdump -ni any ${port} while re-running this command`,
       ],
     },
   ];

@@ -2,8 +2,10 @@
  * PATH_MTU_MISMATCH (seed 004, the VXLAN MTU larger than the path carries; seed 000, MTU): from a node, a small
  * don't-fragment ping passed and one the size of its own route's MTU did not, so small handshakes pass and full-size
  * packets vanish. Broken even when every rung passed. On a lossy overlay one lost full-size ping says nothing of its
- * size, so the rule stays silent there.
+ * size, so the rule stays silent there. A ping the node's own route refused (Cilium's `mtu 1450` routes on 1500-byte
+ * devices: the tunnel's overhead) never left the node, so it says nothing of the path either.
  */
+import { routeMtuByDesign } from '../../node-checks.ts';
 import type { Rule } from '../rule.ts';
 import { cite } from '../rule.ts';
 
@@ -16,7 +18,7 @@ export const rule: Rule = {
     const seen = new Set<string>();
     return ctx.nodeChecks.flatMap((r) => {
       const obs = r.observation;
-      if (obs.kind !== 'mtu' || obs.passed || obs.smallPassed !== true || r.spec.action.tool !== 'path-mtu') return [];
+      if (obs.kind !== 'mtu' || obs.passed || obs.smallPassed !== true || r.spec.action.tool !== 'path-mtu' || routeMtuByDesign(obs, ctx.network)) return [];
       const node = ctx.nodeOf(r);
       if (seen.has(node)) return [];
       seen.add(node);

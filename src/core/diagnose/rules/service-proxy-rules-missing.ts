@@ -7,6 +7,7 @@ import type { ProbeResult } from '../../model.ts';
 import type { DiagnosisContext } from '../context.ts';
 import type { Rule, RuleFinding } from '../rule.ts';
 import { cite, hasRoot } from '../rule.ts';
+import { crossNodeEvidence } from './overlay-blocked.ts';
 
 function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding[] {
   const clusterFails = ctx.failing(ctx.rung('cluster-ip'));
@@ -16,6 +17,10 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
   // The mode actually read decides the hints (its own command).
   const mode = natChecks.map((r) => r.observation).find((o) => o.kind === 'nat-rules' && o.proxy !== undefined);
   if (clusterFails.length === 0 || hasRoot(prior) || (podPasses.length === 0 && natMissing.length === 0)) return [];
+  // The rules are there and some pods are unreachable from this node while they answer on their own: the ClusterIP
+  // picked one of those, so the path between the nodes (OVERLAY_BLOCKED, UNDERLAY_BLOCKED) explains it, not the proxy.
+  const path = crossNodeEvidence(ctx);
+  if (natChecks.length > 0 && natMissing.length === 0 && path.podUnreachable.length > 0 && path.blocked) return [];
   const dest = ctx.targets.destination;
   const node = ctx.sourceNode;
   const ip = dest.kind === 'service' ? `${dest.clusterIP}:${dest.port.port}` : 'the ClusterIP';

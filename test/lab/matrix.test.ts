@@ -22,10 +22,13 @@ interface Combo {
   forwardPolicy: 'ACCEPT' | 'DROP';
 }
 
-/** Whether a shape exists in the field (and so in the lab): Cilium's replacement only with Cilium, whose forwarding never crosses FORWARD. */
+/**
+ * Whether a shape exists in the field (and so in the lab): Cilium's replacement only with Cilium, whose forwarding never
+ * crosses FORWARD; no FORWARD DROP on cloud-routed nodes (the VPC CNI writes no accept rule and EKS nodes run ACCEPT).
+ */
 function exists(c: Combo): boolean {
   if (c.serviceProxy === 'cilium' && c.network !== 'cilium') return false;
-  if (c.network === 'cilium' && c.forwardPolicy === 'DROP') return false;
+  if ((c.network === 'cilium' || c.network === 'cloud-routed') && c.forwardPolicy === 'DROP') return false;
   return true;
 }
 

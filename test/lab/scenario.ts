@@ -1236,6 +1236,9 @@ export function unbuiltClusterSettings(c: ScenarioCluster): ScenarioProblem[] {
   // Every service proxy, iptables backend and FORWARD policy is built (kube-proxy*.ts, cluster-rules.ts, cilium.ts), but
   // Cilium's forwarding does not cross a FORWARD chain the lab can stand in for: under DROP its pod traffic would die.
   if (c.network === 'cilium' && c.forwardPolicy === 'DROP') no('forwardPolicy', `${c.forwardPolicy} with network cilium`);
+  // The AWS VPC CNI writes no FORWARD accept rule: EKS nodes run FORWARD ACCEPT (the EKS AMI sets it at boot), so a
+  // cloud-routed node under DROP is a broken node, which forward-policy-drop already builds.
+  if (c.network === 'cloud-routed' && c.forwardPolicy === 'DROP') no('forwardPolicy', `${c.forwardPolicy} with network cloud-routed`);
   if (c.ipFamilies.join() !== d.ipFamilies.join()) no('ipFamilies', c.ipFamilies);
   return out;
 }

@@ -581,6 +581,20 @@ export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; c
     cause: 'DNS_SERVER_UNRESPONSIVE', component: 'dns', status: 'broken', object: 'Pod/openshift-dns/dns-default-abcde', exit: 1,
   },
   {
+    name: 'ClusterIP refused where one backend refuses directly and the other answers: that backend, not kube-proxy',
+    in: {
+      ...input({
+        observations: [
+          clusterIp(refused),
+          podIp(refused),
+          probe('pod-ip', { tool: 'tcp-connect', host: '10.244.1.9', port: 8080 }, ok, { about: { kind: 'Pod', namespace: 'shop', name: 'web-2' } }),
+        ],
+      }),
+      targets: { ...targets, destination: { ...webService, endpoints: webService.endpoints.slice(0, 2) } },
+    },
+    cause: 'DESTINATION_NOT_LISTENING', component: 'destination', status: 'degraded', object: 'Pod/shop/web-1', exit: 1, absent: ['SERVICE_PROXY_RULES_MISSING'],
+  },
+  {
     name: 'could not run the DNS rung only: still healthy when the path works',
     in: input({ observations: [probe('dns', { tool: 'dns-lookup', name: 'web' }, { kind: 'could-not-run', reason: 'dig missing' }), clusterIp(ok), podIp(ok)] }),
     cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0,

@@ -21,6 +21,10 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
   // picked one of those, so the path between the nodes (OVERLAY_BLOCKED, UNDERLAY_BLOCKED) explains it, not the proxy.
   const path = crossNodeEvidence(ctx);
   if (natChecks.length > 0 && natMissing.length === 0 && path.podUnreachable.length > 0 && path.blocked) return [];
+  // The ClusterIP was refused, as a pod of the Service refuses when asked directly: the proxy forwarded the connection
+  // to a backend that does not listen (DESTINATION_NOT_LISTENING), which is no missing rule.
+  const refusedDirect = [...ctx.rung('pod-ip'), ...ctx.rung('same-node')].some((r) => r.observation.kind === 'refused');
+  if (natMissing.length === 0 && refusedDirect && clusterFails.every(ctx.failedAs('refused'))) return [];
   const dest = ctx.targets.destination;
   const node = ctx.sourceNode;
   const ip = dest.kind === 'service' ? `${dest.clusterIP}:${dest.port.port}` : 'the ClusterIP';

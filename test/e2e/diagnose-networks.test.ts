@@ -19,6 +19,8 @@ interface Row {
   verdict: { status: string; cause: string; component: string; node?: string; object?: string };
   /** The pod network the JSON report's datapath must name. */
   network: string;
+  /** The service proxy it must name, when the row is about it. */
+  serviceProxy?: string;
 }
 
 const healthy = { status: 'healthy', cause: 'HEALTHY', component: 'none' };
@@ -29,6 +31,7 @@ const rows: Row[] = [
   { name: 'healthy cloud-routed', scenario: 'healthy-cloud-routed', exit: 0, verdict: healthy, network: 'cloud-routed' },
   { name: 'healthy calico-bgp', scenario: 'healthy-calico-bgp', exit: 0, verdict: healthy, network: 'calico-bgp' },
   { name: 'healthy cilium (kube-proxy)', scenario: 'healthy-cilium', exit: 0, verdict: healthy, network: 'cilium' },
+  { name: 'healthy cilium replacing kube-proxy', scenario: 'healthy-cilium-kpr', exit: 0, verdict: healthy, network: 'cilium', serviceProxy: 'cilium' },
   { name: 'cloud-routed, underlay-blocked to node-2', scenario: 'cloud-routed-underlay-blocked', exit: 1, verdict: { status: 'degraded', cause: 'UNDERLAY_BLOCKED', component: 'network', node: 'node-2' }, network: 'cloud-routed' },
   { name: 'cloud-routed, neighbor-stale on node-2', scenario: 'cloud-routed-neighbor-stale', exit: 1, verdict: { status: 'broken', cause: 'NODE_NEIGHBOR_STALE', component: 'node', node: 'node-2' }, network: 'cloud-routed' },
   { name: 'calico-vxlan, overlay-blocked on node-2', scenario: 'calico-vxlan-overlay-blocked', exit: 1, verdict: { status: 'degraded', cause: 'OVERLAY_BLOCKED', component: 'overlay' }, network: 'calico-vxlan' },
@@ -89,6 +92,7 @@ describe.skipIf(skip)('kubectl netdebug end to end on each pod network', () => {
       expect(res.code, res.stderr).toBe(row.exit);
       expect({ status: v.status, cause: v.cause, component: v.component, node: v.node, object: v.object }, String(v.summary)).toEqual({ node: undefined, object: undefined, ...row.verdict });
       expect(report.datapath?.network).toBe(row.network);
+      if (row.serviceProxy) expect((report.datapath as { serviceProxy?: string } | undefined)?.serviceProxy).toBe(row.serviceProxy);
 
       const text = await run('kubectl', ['netdebug', client.src, client.dst, '-o', 'text'], { env, timeoutMs: 60_000 });
       expect(text.code, text.stderr).toBe(row.exit);

@@ -98,6 +98,26 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     for (const o of kubeProxy.configMaps) store.create('configmaps', stored(o));
     for (const o of kubeProxy.workloads) store.create('daemonsets', stored(o));
     for (const o of kubeProxy.pods) store.create('pods', stored(o));
+    // Cilium's agents read their settings from kube-system/cilium-config, as its Helm chart writes it: whether it
+    // replaces kube-proxy is the key a reader checks.
+    if (scenario.cluster.network === 'cilium') {
+      store.create(
+        'configmaps',
+        stored({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'cilium-config', namespace: 'kube-system', labels: { 'app.kubernetes.io/part-of': 'cilium' } },
+          data: {
+            'kube-proxy-replacement': scenario.cluster.serviceProxy === 'cilium' ? 'true' : 'false',
+            'routing-mode': 'tunnel',
+            'tunnel-protocol': 'vxlan',
+            ipam: 'cluster-pool',
+            'enable-ipv4': 'true',
+            'enable-ipv6': 'false',
+          },
+        } as never),
+      );
+    }
     if (scenario.synthetic) loadSynthetic(store, scenario, objects.services);
 
     const dns = clusterDnsLayout(scenario);

@@ -250,7 +250,11 @@ describe.skipIf(skip)('NodeLocal DNSCache (scenarios/node-local-dns.yaml)', () =
     const web = (await lab.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
     for (const pod of ['default/client', 'shop/web-1']) {
       expect((await lab.exec(pod, ['cat', '/etc/resolv.conf'])).stdout).toBe(resolvConf(pod.split('/')[0]!, 'cluster.local', '169.254.20.10'));
-      expect((await lab.exec(pod, ['dig', '+short', '+search', '+time=2', '+tries=2', 'web.shop'])).stdout).toBe(`${web}\n`);
+      // The cache answers once its upstream's Service rules are in place (the lab's controllers follow `lab up`):
+      // ask until it does, each try bounded by dig's own timeout.
+      let answer = '';
+      for (let i = 0; i < 10 && answer !== `${web}\n`; i += 1) answer = (await lab.exec(pod, ['dig', '+short', '+search', '+time=2', '+tries=2', 'web.shop'])).stdout;
+      expect(answer).toBe(`${web}\n`);
     }
     const cache = json((await lab.kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=node-local-dns', '--field-selector', 'spec.nodeName=node-2', '-o', 'json'])).stdout).items[0];
     const link = await lab.exec(`kube-system/${cache.metadata.name}`, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'nodelocaldns']);

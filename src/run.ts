@@ -10,7 +10,7 @@ import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { confirmFromChecks, confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import { describeDnsResolution, identifyDns, planDnsLookups, withClusterDomain, type DnsResolution } from './core/dns.ts';
 import type { ClusterFacts } from './core/facts.ts';
-import { planLadder, type LadderPlan, type RungPlan } from './core/plan.ts';
+import { planLadder, repeatSamples, type LadderPlan, type RungPlan } from './core/plan.ts';
 import { natWithoutExec } from './core/parse-proxy.ts';
 import type { CleanupReport, Cluster, LocationStatus, ProbeBatch, Prober } from './ports.ts';
 
@@ -176,7 +176,10 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
         targets = withClusterDomain(facts.targets, dns.domain);
       }
       dnsSettled();
-      const probes = dns ? planDnsLookups(facts, dns, { timeoutMs: opts.timeoutMs, ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}) }) : rung.probes;
+      // The lookups resolv.conf calls for, sampled as the planner sampled the rung (--samples).
+      const perLookup = rung.probes[0]?.sample?.of ?? 1;
+      const replanned = dns ? planDnsLookups(facts, dns, { timeoutMs: opts.timeoutMs, ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}) }) : undefined;
+      const probes = replanned ? repeatSamples({ rung: 'dns', probes: replanned }, perLookup).probes : rung.probes;
       // The lookups the API predicted already ran in the source's batch; those resolv.conf changed run in one more.
       const predicted = new Map(rung.probes.map((p) => [p.id, p.command.join('\0')]));
       const same = (p: ProbeSpec): boolean => predicted.get(p.id) === p.command.join('\0');

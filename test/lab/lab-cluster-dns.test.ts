@@ -249,7 +249,8 @@ describe.skipIf(skip)('NodeLocal DNSCache (scenarios/node-local-dns.yaml)', () =
   it('points every pod at 169.254.20.10, where each node’s cache answers from CoreDNS through kube-dns-upstream', async () => {
     const web = (await lab.kubectl(['get', 'svc', '-n', 'shop', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
     for (const pod of ['default/client', 'shop/web-1']) {
-      expect((await lab.exec(pod, ['cat', '/etc/resolv.conf'])).stdout).toBe(resolvConf(pod.split('/')[0]!, 'cluster.local', '169.254.20.10'));
+      const conf = await lab.exec(pod, ['cat', '/etc/resolv.conf']);
+      expect(conf.stdout, conf.stderr).toBe(resolvConf(pod.split('/')[0]!, 'cluster.local', '169.254.20.10'));
       // The cache answers once its upstream's Service rules are in place (the lab's controllers follow `lab up`):
       // ask until it does, each try bounded by dig's own timeout.
       let answer = '';

@@ -52,7 +52,8 @@ export function latencyStats(values: ReadonlyArray<{ ms: number; source: 'tool' 
 function sampleRung(probes: readonly ProbeResult[]): RungSampling | undefined {
   const samples = Math.max(0, ...probes.map((p) => p.spec.sample?.of ?? 0));
   if (samples < 2) return undefined;
-  const counted = probes.filter((p) => !isDeniedAsPredicted(p) && classifyObservation(p.observation) !== 'not-run');
+  // The samples are the repeated probes: a read that is no lookup or connection (the resolv.conf read) is not one.
+  const counted = probes.filter((p) => p.spec.action.tool !== 'resolv-conf' && !isDeniedAsPredicted(p) && classifyObservation(p.observation) !== 'not-run');
   const ok = counted.filter((p) => classifyObservation(p.observation) === 'ok');
   const latencyMs = latencyStats(ok.map(probeLatency));
   return { samples, ran: counted.length, succeeded: ok.length, ...(latencyMs ? { latencyMs } : {}) };

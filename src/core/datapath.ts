@@ -47,6 +47,10 @@ const NETWORK_DAEMONSETS: ReadonlyArray<{ names: readonly string[]; network: Pod
   { names: ['kube-flannel/kube-flannel-ds', 'kube-system/kube-flannel-ds'], network: 'flannel' },
 ];
 
+/** What the API leaves unsure about kube-proxy when it shows none of its objects (the nodes may still settle it). */
+const NO_KUBE_PROXY_OBJECTS = 'no kube-proxy DaemonSet or ConfigMap in kube-system';
+const KUBE_PROXY_CONFIG_MISSING = 'kube-proxy runs, but its ConfigMap is missing';
+
 /** The datapath the API alone shows. */
 export function detectFromApi(api: DatapathApiFacts): Datapath {
   const evidence: string[] = [];
@@ -66,7 +70,7 @@ function proxyFromApi(api: DatapathApiFacts, evidence: string[], unsure: string[
   }
   const kp = api.kubeProxy;
   if (kp === undefined) {
-    unsure.push(api.daemonSets.includes('kube-system/kube-proxy') ? "kube-proxy runs, but its ConfigMap is missing" : 'no kube-proxy DaemonSet or ConfigMap in kube-system');
+    unsure.push(api.daemonSets.includes('kube-system/kube-proxy') ? KUBE_PROXY_CONFIG_MISSING : NO_KUBE_PROXY_OBJECTS);
     return 'unknown';
   }
   if ('error' in kp) {
@@ -156,7 +160,14 @@ export function confirmFromChecks(d: Datapath, checks: readonly NodeRuleCheck[])
   if (nat && natObs?.proxy) {
     const where = natObs.proxy === 'iptables' && natObs.backend ? `iptables-${natObs.backend}` : natObs.proxy;
     if (natObs.present || natObs.backend !== undefined) out.evidence.push(`node ${nat.node}: kube-proxy's rules in ${where}`);
-    if (out.serviceProxy === 'unknown') out.serviceProxy = natObs.proxy;
+    if (out.serviceProxy === 'unknown' && (natObs.present || natObs.backend !== undefined)) {
+      // The nodes hold the proxy's rules: what the API could not say is settled (kube-proxy run as static pods, as on
+      // RKE2 or kubeadm clusters whose objects this user may not read).
+      out.serviceProxy = natObs.proxy;
+      out.unsure = out.unsure.filter((u) => u !== NO_KUBE_PROXY_OBJECTS && u !== KUBE_PROXY_CONFIG_MISSING);
+    } else if (out.serviceProxy === 'unknown') {
+      out.serviceProxy = natObs.proxy;
+    }
   }
   const forward = new Set(checks.flatMap((c) => (c.observation.kind === 'forward-policy' && c.observation.backend !== undefined ? [c.observation.backend] : [])));
   if (natObs?.proxy === 'iptables' && natObs.backend) out.iptablesBackend = natObs.backend;

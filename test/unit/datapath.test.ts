@@ -95,3 +95,19 @@ describe('confirmFromChecks', () => {
     expect(confirmFromChecks(detectFromApi(api({})), [nat({})])).toMatchObject({ serviceProxy: 'unknown', iptablesBackend: 'unknown' });
   });
 });
+
+describe('confirmFromChecks', () => {
+  it('kube-proxy rules found on the node settle what the API could not show (static kube-proxy pods): no stale unsure note', () => {
+    const api = detectFromApi({ daemonSets: [], unreadable: [] });
+    expect(api.unsure).toEqual(['no kube-proxy DaemonSet or ConfigMap in kube-system']);
+    const d = confirmFromChecks(api, [{ node: 'node-1', observation: { kind: 'nat-rules', clusterIP: '10.96.0.2', port: 80, present: true, endpoints: ['10.244.2.2:8080'], proxy: 'iptables', backend: 'nft' } }]);
+    expect({ proxy: d.serviceProxy, backend: d.iptablesBackend, unsure: d.unsure }).toEqual({ proxy: 'iptables', backend: 'nft', unsure: [] });
+    expect(d.evidence).toContain("node node-1: kube-proxy's rules in iptables-nft");
+  });
+
+  it('a node without the rules leaves the API’s note standing', () => {
+    const api = detectFromApi({ daemonSets: [], unreadable: [] });
+    const d = confirmFromChecks(api, [{ node: 'node-1', observation: { kind: 'nat-rules', clusterIP: '10.96.0.2', port: 80, present: false, endpoints: [], proxy: 'nftables' } }]);
+    expect(d.unsure).toContain('no kube-proxy DaemonSet or ConfigMap in kube-system');
+  });
+});

@@ -4,13 +4,11 @@
  * starts a lab, runs the BUILT executable through the real kubectl, and checks the verdict, the exit code, the DNS the
  * report's datapath names, and (for healthy rows) that the text report shows no failed check and no warning.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildPlugin, pluginEnv } from './plugin.ts';
 import { run, skipLabSuite, startTestLab } from '../lab/harness.ts';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
 const skip = skipLabSuite('e2e diagnose DNS');
 const own = (name: string): string => fileURLToPath(new URL(`./scenarios/${name}.yaml`, import.meta.url));
 
@@ -105,15 +103,12 @@ interface JsonReport {
 }
 
 describe.skipIf(skip)('kubectl netdebug end to end on the DNS layouts', () => {
-  beforeAll(() => {
-    execFileSync('npm', ['run', '-s', 'build'], { cwd: repo, stdio: 'pipe' });
-    expect(existsSync(`${repo}/dist/kubectl-netdebug.mjs`)).toBe(true);
-  }, 120_000);
+  beforeAll(buildPlugin, 120_000);
 
   it.each(rows)('$name', async (row) => {
     const lab = await startTestLab(row.scenario);
     try {
-      const env = { ...process.env, KUBECONFIG: lab.kubeconfig, PATH: `${repo}/bin:${process.env.PATH ?? ''}` };
+      const env = pluginEnv(lab.kubeconfig);
       const res = await run('kubectl', ['netdebug', row.src, 'shop/svc/web', '-o', 'json'], { env, timeoutMs: 30_000 });
       const report = JSON.parse(res.stdout) as JsonReport;
       const v = report.verdict;

@@ -3,13 +3,10 @@
  * through the real kubectl, once with `-o json` (verdict, exit code, and the network the run detected) and once with
  * `-o text`, whose node checks must carry no ✗ or ! mark on a healthy cluster, each judged for its own network.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildPlugin, nodeCheckLines, pluginEnv } from './plugin.ts';
 import { run, skipLabSuite, startTestLab } from '../lab/harness.ts';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
 const skip = skipLabSuite('e2e diagnose networks');
 
 interface Row {
@@ -68,24 +65,14 @@ const rows: Row[] = [
   })),
 ];
 
-/** The node-check lines of a text report. */
-function nodeCheckLines(text: string): string[] {
-  const start = text.indexOf('\nNode checks\n');
-  if (start < 0) return [];
-  const rest = text.slice(start + '\nNode checks\n'.length);
-  return rest.slice(0, rest.search(/\n\S/) + 1).split('\n').filter((l) => l.trim() !== '');
-}
 
 describe.skipIf(skip)('kubectl netdebug end to end on each pod network', () => {
-  beforeAll(() => {
-    execFileSync('npm', ['run', '-s', 'build'], { cwd: repo, stdio: 'pipe' });
-    expect(existsSync(`${repo}/dist/kubectl-netdebug.mjs`)).toBe(true);
-  }, 120_000);
+  beforeAll(buildPlugin, 120_000);
 
   it.each(rows)('$name', async (row) => {
     const lab = await startTestLab(row.scenario);
     try {
-      const env = { ...process.env, KUBECONFIG: lab.kubeconfig, PATH: `${repo}/bin:${process.env.PATH ?? ''}`, NO_COLOR: '1' };
+      const env = pluginEnv(lab.kubeconfig, { NO_COLOR: '1' });
       const res = await run('kubectl', ['netdebug', client.src, client.dst, '-o', 'json'], { env, timeoutMs: 60_000 });
       const report = JSON.parse(res.stdout) as { verdict: Record<string, unknown>; datapath?: { network: string } };
       const v = report.verdict;

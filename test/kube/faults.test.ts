@@ -171,6 +171,31 @@ describe('the API never hangs the run', () => {
   });
 });
 
+/** Whether `pid` has stopped running (gone, or a zombie not yet reaped) within `ms`; polls /proc where there is one. */
+async function ended(pid: number, ms: number): Promise<boolean> {
+  const running = (): boolean => {
+    try {
+      // Linux: the state letter follows the ')' that closes the command name; Z and X are dead.
+      const state = /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+      return state !== undefined && state !== 'Z' && state !== 'X';
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || process.platform === 'linux') return false;
+    }
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + ms;
+  while (running()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
 describe('exec-credential plugins are bounded', () => {
   const credential = `'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"fake-token"}}'`;
   /** A plugin that answers after `seconds`, or (hang) becomes a sleep that never answers, its pid in dir/pid. */
@@ -197,9 +222,10 @@ describe('exec-credential plugins are bounded', () => {
     expect(r.stderr).toMatch(/^error: the credential plugin ".*plugin\.sh" of user "fake-user" did not answer within 1000 ms/);
     expect(r.stderr).toMatch(/hint: run the plugin yourself/);
     expect(r.ms).toBeLessThan(20_000);
-    // The plugin was killed, not left running.
+    // The plugin was killed, not left running. SIGKILL is delivered asynchronously and the child is reaped when this
+    // process next handles SIGCHLD: wait (bounded) for it to be gone or a zombie, i.e. no longer running.
     const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
-    expect(() => process.kill(pid, 0)).toThrow();
+    expect(await ended(pid, 10_000), `plugin pid ${pid} still running`).toBe(true);
     expect(f.log).toEqual([]);
   });
 });

@@ -36,7 +36,7 @@ export interface EndpointSlice {
   apiVersion: 'discovery.k8s.io/v1';
   kind: 'EndpointSlice';
   metadata: Omit<KubeMeta, 'uid' | 'creationTimestamp'> & { generateName: string; uid?: string; creationTimestamp?: string };
-  addressType: 'IPv4';
+  addressType: 'IPv4' | 'IPv6';
   endpoints: SliceEndpoint[];
   ports: EndpointSlicePort[];
 }
@@ -70,15 +70,25 @@ function isTerminal(pod: KubePod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 
-function podIPv4s(pod: KubePod): string[] {
+/** A pod's addresses of one family (status.podIPs; IPv4 addresses hold dots, IPv6 ones colons). */
+function podIPsOf(pod: KubePod, family: AddressType): string[] {
   const ips = pod.status?.podIPs?.map((p) => p.ip) ?? (pod.status?.podIP ? [pod.status.podIP] : []);
-  return ips.filter((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip));
+  return family === 'IPv4' ? ips.filter((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip)) : ips.filter((ip) => ip.includes(':'));
+}
+
+/** An EndpointSlice address type, one per Service family. */
+type AddressType = EndpointSlice['addressType'];
+
+/** The address types the controller keeps slices for: one per entry of the Service's `ipFamilies` (IPv4 when absent). */
+function addressTypesOf(service: KubeService): AddressType[] {
+  const families = (service.spec.ipFamilies as AddressType[] | undefined) ?? [];
+  return families.length > 0 ? families : ['IPv4'];
 }
 
 /** Mirrors the controller's ShouldPodBeInEndpoints: not terminal, has an IP, and terminating only when included. */
-function shouldBeEndpoint(pod: KubePod, includeTerminating: boolean): boolean {
+function shouldBeEndpoint(pod: KubePod, includeTerminating: boolean, family: AddressType = 'IPv4'): boolean {
   if (isTerminal(pod)) return false;
-  if (podIPv4s(pod).length === 0) return false;
+  if (podIPsOf(pod, family).length === 0) return false;
   if (!includeTerminating && pod.metadata.deletionTimestamp !== undefined) return false;
   return true;
 }
@@ -150,18 +160,20 @@ function sliceLabels(service: KubeService): Record<string, string> {
   return labels;
 }
 
-function newSlice(service: KubeService, ports: EndpointSlicePort[], endpoints: SliceEndpoint[], key: string): EndpointSlice {
+function newSlice(service: KubeService, ports: EndpointSlicePort[], endpoints: SliceEndpoint[], key: string, addressType: AddressType = 'IPv4'): EndpointSlice {
+  // The IPv4 slices keep the names they always had; an IPv6 slice's name hashes its address type in as well.
+  const hashed = addressType === 'IPv4' ? key : `${addressType}/${key}`;
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     metadata: {
-      name: `${service.metadata.name}-${shortHash(`${service.metadata.namespace}/${service.metadata.name}/${key}`)}`,
+      name: `${service.metadata.name}-${shortHash(`${service.metadata.namespace}/${service.metadata.name}/${hashed}`)}`,
       generateName: `${service.metadata.name}-`,
       namespace: service.metadata.namespace ?? 'default',
       labels: sliceLabels(service),
       ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: service.metadata.name, uid: service.metadata.uid, controller: true, blockOwnerDeletion: true }],
     },
-    addressType: 'IPv4',
+    addressType,
     endpoints,
     ports,
   };
@@ -173,10 +185,16 @@ function newSlice(service: KubeService, ports: EndpointSlicePort[], endpoints: S
  */
 export function computeEndpointSlices(service: KubeService, pods: KubePod[], nodes: KubeNode[]): EndpointSlice[] {
   if (!service.spec.selector || service.spec.type === 'ExternalName') return [];
+  // The controller reconciles each address type of the Service on its own (reconcileByAddressType).
+  return addressTypesOf(service).flatMap((family) => slicesOfFamily(service, pods, nodes, family));
+}
+
+/** The slices of one address type: grouped by resolved port set, or one empty placeholder when no pod qualifies. */
+function slicesOfFamily(service: KubeService, pods: KubePod[], nodes: KubeNode[], family: AddressType): EndpointSlice[] {
   const groups = new Map<string, { ports: EndpointSlicePort[]; endpoints: SliceEndpoint[] }>();
   const nodeByName = new Map(nodes.map((n) => [n.metadata.name, n]));
   const candidates = selectedPods(service, pods)
-    .filter((p) => shouldBeEndpoint(p, true))
+    .filter((p) => shouldBeEndpoint(p, true, family))
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   for (const pod of candidates) {
     const ports = endpointPorts(service, pod);
@@ -187,7 +205,7 @@ export function computeEndpointSlices(service: KubeService, pods: KubePod[], nod
     const terminating = pod.metadata.deletionTimestamp !== undefined;
     // For compatibility "ready" is never true for a terminating pod, unless publishNotReadyAddresses is set.
     const ready = service.spec.publishNotReadyAddresses === true || (serving && !terminating);
-    const endpoint: SliceEndpoint = { addresses: podIPv4s(pod).slice(0, 1), conditions: { ready, serving, terminating }, targetRef: targetRef(pod) };
+    const endpoint: SliceEndpoint = { addresses: podIPsOf(pod, family).slice(0, 1), conditions: { ready, serving, terminating }, targetRef: targetRef(pod) };
     if (pod.spec.nodeName) endpoint.nodeName = pod.spec.nodeName;
     const hostname = hostnameFor(pod, service);
     if (hostname) endpoint.hostname = hostname;
@@ -195,11 +213,11 @@ export function computeEndpointSlices(service: KubeService, pods: KubePod[], nod
     if (zone) endpoint.zone = zone;
     group.endpoints.push(endpoint);
   }
-  if (groups.size === 0) return [newSlice(service, [], [], 'placeholder')];
+  if (groups.size === 0) return [newSlice(service, [], [], 'placeholder', family)];
   const slices: EndpointSlice[] = [];
   for (const [key, group] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
     for (let i = 0; i < group.endpoints.length; i += MAX_ENDPOINTS_PER_SLICE) {
-      slices.push(newSlice(service, group.ports, group.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE), `${key}#${i / MAX_ENDPOINTS_PER_SLICE}`));
+      slices.push(newSlice(service, group.ports, group.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE), `${key}#${i / MAX_ENDPOINTS_PER_SLICE}`, family));
     }
   }
   return slices;
@@ -212,16 +230,18 @@ export function computeEndpointSlices(service: KubeService, pods: KubePod[], nod
 export function computeEndpoints(service: KubeService, pods: KubePod[]): Endpoints | undefined {
   if (!service.spec.selector || service.spec.type === 'ExternalName') return undefined;
   const tolerateUnready = service.spec.publishNotReadyAddresses === true;
+  // The Endpoints controller lists one family: the Service's first (podToEndpointAddressForService).
+  const family = addressTypesOf(service)[0] ?? 'IPv4';
   const subsets = new Map<string, { ports: EndpointSlicePort[]; addresses: EndpointAddress[]; notReady: EndpointAddress[] }>();
   for (const pod of selectedPods(service, pods)) {
-    if (!shouldBeEndpoint(pod, tolerateUnready)) continue;
+    if (!shouldBeEndpoint(pod, tolerateUnready, family)) continue;
     const ports = endpointPorts(service, pod);
     // Addresses come per resolved port; only a headless service without ports lists pods with no port at all.
     if (ports.length === 0 && ((service.spec.ports ?? []).length > 0 || !isHeadless(service))) continue;
     const key = JSON.stringify(ports.map((p) => [p.name, p.port, p.protocol]).sort());
     const subset = subsets.get(key) ?? { ports, addresses: [], notReady: [] };
     subsets.set(key, subset);
-    const address: EndpointAddress = { ip: podIPv4s(pod)[0] ?? '', targetRef: targetRef(pod) };
+    const address: EndpointAddress = { ip: podIPsOf(pod, family)[0] ?? '', targetRef: targetRef(pod) };
     if (pod.spec.nodeName) address.nodeName = pod.spec.nodeName;
     const hostname = hostnameFor(pod, service);
     if (hostname) address.hostname = hostname;

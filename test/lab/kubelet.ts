@@ -22,6 +22,18 @@ const PULL_BACKOFF = { initialMs: 10_000, maxMs: 300_000 } as const;
 /** How soon after an ErrImagePull the next pod sync reports ImagePullBackOff. */
 const NEXT_SYNC_MS = 1_000;
 import { formatIPv4, parseCIDR } from './dataplane/addressing.ts';
+import { podIPv6For } from './dataplane/addressing-v6.ts';
+
+/** A pod's IPv4 address out of its status (status.podIPs holds both families on a dual-stack cluster). */
+function statusIPv4(status: Obj | undefined): string | undefined {
+  const ips: string[] = (status?.podIPs as { ip: string }[] | undefined)?.map((p) => p.ip) ?? (status?.podIP ? [status.podIP as string] : []);
+  return ips.find((ip) => !ip.includes(':'));
+}
+
+/** A pod's IPv6 address out of its status, if it has one. */
+function statusIPv6(status: Obj | undefined): string | undefined {
+  return ((status?.podIPs as { ip: string }[] | undefined) ?? []).map((p) => p.ip).find((ip) => ip.includes(':'));
+}
 
 /** What the kubelet needs from the data plane. */
 export interface PodRuntime {
@@ -58,6 +70,8 @@ export interface KubeletOptions {
    * result for the pod and command, or undefined to run the command as usual.
    */
   podTools?: (pod: Record<string, any>, command: string[]) => { stdout: string; stderr: string; exitCode: number } | undefined;
+  /** Dual-stack with IPv6 as the primary family: status.podIP(s) and hostIP(s) list the IPv6 address first. */
+  ipv6Primary?: boolean;
 }
 
 /** Internal state of a realized pod. */
@@ -143,7 +157,7 @@ export class Kubelet implements KubeletBackend {
   }
 
   private reservePodIP(p: Obj): void {
-    const ip = p.status?.podIP as string | undefined;
+    const ip = statusIPv4(p.status);
     const node = p.spec?.nodeName as string | undefined;
     if (ip && node && !p.spec?.hostNetwork) this.used.get(node)?.add(ip);
   }
@@ -193,10 +207,18 @@ export class Kubelet implements KubeletBackend {
     }
     if (!node) return; // unscheduled or a synthetic node: API only
     const hostNetwork = pod.spec?.hostNetwork === true;
-    const ip = hostNetwork ? node.underlayIP : ((pod.status?.podIP as string | undefined) ?? this.allocateIP(node));
-    const live: LivePod = { net: { key, node: node.name, netns: node.netns, hostNetwork, ip }, uid: pod.metadata.uid, ports: [], execs: new Set() };
+    const ip = hostNetwork ? node.underlayIP : (statusIPv4(pod.status) ?? this.allocateIP(node));
+    // Dual-stack: host-local hands out the IPv6 address in step with the IPv4 one (the same offset in the node's /64).
+    const v6 = node.v6;
+    const ip6 = v6 === undefined ? undefined : hostNetwork ? v6.underlayIP : (statusIPv6(pod.status) ?? podIPv6For(ip, node.podCIDR, v6.podCIDR));
+    const family = ip6 === undefined ? {} : { ip6 };
+    const live: LivePod = { net: { key, node: node.name, netns: node.netns, hostNetwork, ip, ...family }, uid: pod.metadata.uid, ports: [], execs: new Set() };
     this.pods.set(key, live);
-    live.net = await this.opts.runtime.startPodNetwork({ key, node: node.name, hostNetwork, ip }, this.opts.resolvConfFor(pod.metadata.namespace));
+    live.net = await this.opts.runtime.startPodNetwork({ key, node: node.name, hostNetwork, ip, ...family }, this.opts.resolvConfFor(pod.metadata.namespace));
+    const ordered = (a4: string, a6: string | undefined): { ip: string }[] =>
+      (a6 === undefined ? [a4] : this.opts.ipv6Primary ? [a6, a4] : [a4, a6]).map((x) => ({ ip: x }));
+    const podIPs = ordered(ip, ip6);
+    const hostIPs = ordered(node.underlayIP, v6?.underlayIP);
     const net = live.net;
     const responders = this.opts.runsResponders?.(pod) ?? true;
     for (const c of responders ? (pod.spec?.containers ?? []) : []) {
@@ -216,10 +238,10 @@ export class Kubelet implements KubeletBackend {
       const fresh = !s.podIP;
       if (fresh && waits.length > 0) {
         s.phase = 'Pending';
-        s.podIP = ip;
-        s.podIPs = [{ ip }];
-        s.hostIP = node.underlayIP;
-        s.hostIPs = [{ ip: node.underlayIP }];
+        s.podIP = podIPs[0]!.ip;
+        s.podIPs = podIPs;
+        s.hostIP = hostIPs[0]!.ip;
+        s.hostIPs = hostIPs;
         s.startTime ??= now;
         const names = (o.spec.containers ?? []).map((c: Obj) => c.name).join(' ');
         const notReady = { status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${names}]` };
@@ -236,10 +258,10 @@ export class Kubelet implements KubeletBackend {
         return;
       }
       s.phase = 'Running';
-      s.podIP = ip;
-      s.podIPs = [{ ip }];
-      s.hostIP = node.underlayIP;
-      s.hostIPs = [{ ip: node.underlayIP }];
+      s.podIP = podIPs[0]!.ip;
+      s.podIPs = podIPs;
+      s.hostIP = hostIPs[0]!.ip;
+      s.hostIPs = hostIPs;
       s.startTime ??= now;
       if (fresh || !s.conditions) {
         s.conditions = ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((t) => ({ type: t, status: 'True', lastTransitionTime: now }));

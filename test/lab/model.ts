@@ -80,7 +80,16 @@ export interface ScenarioService {
   externalName?: string;
   /** `spec.internalTrafficPolicy`; absent means Cluster. Local: a node without a ready endpoint of its own drops the traffic. */
   internalTrafficPolicy?: InternalTrafficPolicy;
+  /** `spec.ipFamilyPolicy` as written; absent: the API server's default (SingleStack, or RequireDualStack for two families). */
+  ipFamilyPolicy?: IPFamilyPolicy;
+  /** `spec.ipFamilies` as written; absent: the cluster's primary family (and, when the policy asks for two, the other one). */
+  ipFamilies?: IPFamily[];
 }
+
+/** Values of a Service's `ipFamilyPolicy`. */
+export const IP_FAMILY_POLICIES = ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const;
+/** One of IP_FAMILY_POLICIES. */
+export type IPFamilyPolicy = (typeof IP_FAMILY_POLICIES)[number];
 
 /** Values of a Service's `internalTrafficPolicy`. */
 export const INTERNAL_TRAFFIC_POLICIES = ['Cluster', 'Local'] as const;
@@ -95,20 +104,20 @@ export interface ScenarioNetworkPolicy {
 
 /** A fault from the catalog (test/lab/README.md); params are checked per type by the validator. */
 export type ScenarioFault =
-  | { type: 'ip-forward-off'; node: string }
-  | { type: 'forward-policy-drop'; node: string }
-  | { type: 'overlay-blocked'; node: string }
-  | { type: 'pod-route-missing'; node: string; toNode: string }
+  | { type: 'ip-forward-off'; node: string; family?: IPFamily }
+  | { type: 'forward-policy-drop'; node: string; family?: IPFamily }
+  | { type: 'overlay-blocked'; node: string; family?: IPFamily }
+  | { type: 'pod-route-missing'; node: string; toNode: string; family?: IPFamily }
   | { type: 'kube-proxy-rules-missing'; node: string; service?: string }
   | { type: 'bridge-nf-off'; node: string }
   | { type: 'dns-server-down' }
   | { type: 'dns-no-endpoints' }
   | { type: 'app-not-listening'; pod: string; port?: number }
   | { type: 'mtu-mismatch'; node: string }
-  | { type: 'neighbor-stale'; node: string; pod: string }
+  | { type: 'neighbor-stale'; node: string; pod: string; family?: IPFamily }
   | { type: 'dns-record-missing'; service: string }
   | { type: 'hairpin-off'; pod: string }
-  | { type: 'overlay-lossy'; node: string; percent?: number }
+  | { type: 'overlay-lossy'; node: string; percent?: number; family?: IPFamily }
   | { type: 'dns-lossy'; node: string; percent?: number }
   | { type: 'node-local-dns-down'; node: string }
   | { type: 'underlay-blocked'; node: string };
@@ -132,6 +141,12 @@ export const FAULT_TYPES = [
   'node-local-dns-down',
   'dns-lossy',
 ] as const satisfies readonly ScenarioFault['type'][];
+
+/**
+ * Fault types with an IPv6 twin: on a dual-stack cluster they take `family: IPv6` (absent: IPv4, as before), which
+ * breaks the IPv6 side only (net.ipv6.conf.all.forwarding, ip6tables, flannel-v6.1, the IPv6 route or neighbor).
+ */
+export const FAMILY_FAULT_TYPES = ['ip-forward-off', 'forward-policy-drop', 'overlay-blocked', 'pod-route-missing', 'neighbor-stale', 'overlay-lossy'] as const satisfies readonly ScenarioFault['type'][];
 
 /** Fault types that exist only on some pod networks (underlay-blocked: networks that route pod addresses between nodes). */
 export const NETWORK_FAULT_TYPES = ['underlay-blocked'] as const satisfies readonly ScenarioFault['type'][];
@@ -186,15 +201,17 @@ export interface NetworkTraits {
   peerRoutes: boolean;
   /** The lab builds this network. */
   built: boolean;
+  /** The lab builds this network dual-stack (`ipFamilies` with IPv6). */
+  dualStack: boolean;
 }
 
 /** The traits of each pod network. */
 export const NETWORK_TRAITS: Readonly<Record<(typeof CLUSTER_NETWORKS)[number], NetworkTraits>> = {
-  flannel: { overlay: true, bridge: true, peerRoutes: true, built: true },
-  'calico-vxlan': { overlay: true, bridge: false, peerRoutes: true, built: true },
-  'calico-bgp': { overlay: false, bridge: false, peerRoutes: true, built: true },
-  cilium: { overlay: true, bridge: false, peerRoutes: true, built: true },
-  'cloud-routed': { overlay: false, bridge: false, peerRoutes: false, built: true },
+  flannel: { overlay: true, bridge: true, peerRoutes: true, built: true, dualStack: true },
+  'calico-vxlan': { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: false },
+  'calico-bgp': { overlay: false, bridge: false, peerRoutes: true, built: true, dualStack: false },
+  cilium: { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: false },
+  'cloud-routed': { overlay: false, bridge: false, peerRoutes: false, built: true, dualStack: false },
 };
 
 /** One of CLUSTER_NETWORKS. */
@@ -292,6 +309,23 @@ export const LAB_ADDRESSES = {
   linkLocalGateway: '169.254.1.1',
 } as const;
 
+/**
+ * The IPv6 addresses of a dual-stack lab, all ULA (fd00::/8) and all inside the lab's namespaces: kind's dual-stack
+ * defaults for the pod and service ranges, a /64 per node as kube-controller-manager's --node-cidr-mask-size-ipv6 gives.
+ */
+export const LAB_ADDRESSES_V6 = {
+  /** The cluster-wide IPv6 pod network (kube-controller-manager --cluster-cidr's IPv6 half, flannel's IPv6Network). */
+  clusterCIDR: 'fd00:10:244::/56',
+  /** The prefix length of each node's IPv6 pod range (--node-cidr-mask-size-ipv6 default). */
+  nodePrefix: 64,
+  /** IPv6 Service ClusterIPs are assigned from here (--service-cluster-ip-range's IPv6 half). */
+  serviceCIDR: 'fd00:10:96::/112',
+  /** The cluster DNS Service's IPv6 ClusterIP (the tenth address, as 10.96.0.10 is the IPv4 one). */
+  dnsClusterIP: 'fd00:10:96::a',
+  /** The underlay's IPv6 network: each node's eth0 holds an address here (its IPv6 InternalIP). */
+  underlayCIDR: 'fd00:172:31::/64',
+} as const;
+
 /** The data plane's view of a node. */
 export interface NodeNet {
   name: string;
@@ -307,6 +341,22 @@ export interface NodeNet {
   vtepIP: string;
   /** flannel.1 MAC, deterministic. */
   vtepMAC: string;
+  /** The node's IPv6 side on a dual-stack cluster (absent: IPv4 only). */
+  v6?: NodeNetV6;
+}
+
+/** A node's IPv6 addresses on a dual-stack cluster. */
+export interface NodeNetV6 {
+  /** The node's IPv6 InternalIP on the underlay (fd00:172:31::/64). */
+  underlayIP: string;
+  /** The node's IPv6 pod range (a /64 of fd00:10:244::/56, the second entry of spec.podCIDRs). */
+  podCIDR: string;
+  /** The pods' IPv6 gateway on cni0: the range's first address (::1). */
+  gatewayIP: string;
+  /** flannel-v6.1's address: the range's network address (/128). */
+  vtepIP: string;
+  /** flannel-v6.1's MAC, deterministic. */
+  vtepMAC: string;
 }
 
 /** The data plane's view of a pod. */
@@ -318,6 +368,8 @@ export interface PodNet {
   netns: string;
   hostNetwork: boolean;
   ip: string;
+  /** The pod's IPv6 address on a dual-stack cluster (absent: IPv4 only). */
+  ip6?: string;
 }
 
 /** What the kubelet hands the API server to run `pods/exec`. */

@@ -5,7 +5,9 @@
  */
 import { formatIPv4, getNodeUnderlayIP, parseCIDR, parseIPv4 } from './dataplane/addressing.ts';
 import { systemNamespacesOf, systemPodsOf, systemWorkloadsOf } from './system-pods.ts';
-import { DEFAULT_CLUSTER, LAB_ADDRESSES, type NodeOS, type Scenario, type ScenarioClusterDNS, type ScenarioPod } from './model.ts';
+import { clusterIPsFor, isDualStack, resolveServiceFamilies } from './dual-stack.ts';
+import { nodePodCIDR6, nodeUnderlayIP6, podIPv6For } from './dataplane/addressing-v6.ts';
+import { DEFAULT_CLUSTER, LAB_ADDRESSES, type IPFamily, type IPFamilyPolicy, type NodeOS, type Scenario, type ScenarioClusterDNS, type ScenarioPod } from './model.ts';
 import { clusterDnsPods, DNS_POD_NAME, nodeLocalDnsPods, SYNTHETIC_NAMESPACE } from './scenario.ts';
 
 /** Metadata every object carries (resourceVersion is set by the store). */
@@ -255,7 +257,7 @@ function namespaceObject(name: string, labels: Record<string, string>, opts: Bui
 const WINDOWS_NODE = { build: '10.0.20348', kernelVersion: '10.0.20348.2849', osImage: 'Windows Server 2022 Datacenter', runtime: 'containerd://1.7.20' } as const;
 
 function nodeObject(
-  node: { name: string; podCIDR: string; ready: boolean; labels: Record<string, string>; address: string; os?: NodeOS },
+  node: { name: string; podCIDR: string; ready: boolean; labels: Record<string, string>; address: string; os?: NodeOS; v6?: NodeV6 },
   opts: BuildOptions,
 ): KubeNode {
   const time = timestamp(opts.now);
@@ -271,6 +273,11 @@ function nodeObject(
     type, status: 'False', reason, message, lastHeartbeatTime: time, lastTransitionTime: time,
   });
   const spec: KubeNode['spec'] = { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] };
+  // Dual-stack: kube-controller-manager gives one range per family, the cluster's primary family first.
+  if (node.v6) spec.podCIDRs = node.v6.primary ? [node.v6.podCIDR, node.podCIDR] : [node.podCIDR, node.v6.podCIDR];
+  spec.podCIDR = spec.podCIDRs[0]!;
+  const internal = [{ type: 'InternalIP', address: node.address }];
+  if (node.v6) internal.splice(node.v6.primary ? 0 : 1, 0, { type: 'InternalIP', address: node.v6.address });
   if (!node.ready) {
     spec.taints = [
       { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' },
@@ -284,10 +291,7 @@ function nodeObject(
     metadata: meta(node.name, undefined, labels, opts),
     spec,
     status: {
-      addresses: [
-        { type: 'InternalIP', address: node.address },
-        { type: 'Hostname', address: node.name },
-      ],
+      addresses: [...internal, { type: 'Hostname', address: node.name }],
       conditions: [
         pressure('MemoryPressure', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
         pressure('DiskPressure', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
@@ -322,6 +326,13 @@ function nodeObject(
   };
 }
 
+/** A node's IPv6 side in the API on a dual-stack cluster: its pod range and InternalIP, and whether IPv6 is the primary family. */
+interface NodeV6 {
+  podCIDR: string;
+  address: string;
+  primary: boolean;
+}
+
 /** What podObject needs to build one Running pod. */
 export interface PodInput {
   name: string;
@@ -343,6 +354,14 @@ export interface PodInput {
   windows?: boolean;
   /** Overrides the dnsPolicy the lab derives from hostNetwork. */
   dnsPolicy?: string;
+  /** Dual-stack: the pod's and host's IPv6 addresses, and whether IPv6 is the primary family (listed first). */
+  v6?: { podIP: string; hostIP: string; primary: boolean };
+}
+
+/** A pair of addresses in the cluster's family order (the primary first). */
+function inFamilyOrder(ipv4: string, v6: { primary: boolean } | undefined, ipv6: string | undefined): string[] {
+  if (v6 === undefined || ipv6 === undefined) return [ipv4];
+  return v6.primary ? [ipv6, ipv4] : [ipv4, ipv6];
 }
 
 /** Builds a core/v1 Pod as the kubelet reports it once running. */
@@ -383,10 +402,10 @@ export function podObject(p: PodInput, opts: BuildOptions): KubePod {
         { type: 'ContainersReady', status, lastProbeTime: null, lastTransitionTime: time, ...notReady },
         { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: time },
       ],
-      hostIP: p.hostIP,
-      hostIPs: [{ ip: p.hostIP }],
-      podIP: p.podIP,
-      podIPs: [{ ip: p.podIP }],
+      hostIP: inFamilyOrder(p.hostIP, p.v6, p.v6?.hostIP)[0]!,
+      hostIPs: inFamilyOrder(p.hostIP, p.v6, p.v6?.hostIP).map((ip) => ({ ip })),
+      podIP: inFamilyOrder(p.podIP, p.v6, p.v6?.podIP)[0]!,
+      podIPs: inFamilyOrder(p.podIP, p.v6, p.v6?.podIP).map((ip) => ({ ip })),
       startTime: time,
       qosClass: 'BestEffort',
       containerStatuses: [
@@ -407,7 +426,12 @@ export function podObject(p: PodInput, opts: BuildOptions): KubePod {
 }
 
 function serviceObject(
-  s: { name: string; namespace: string; type: string; selector?: Record<string, string>; ports: KubeServicePort[]; clusterIP?: string; externalName?: string; labels?: Record<string, string>; internalTrafficPolicy?: string },
+  s: {
+    name: string; namespace: string; type: string; selector?: Record<string, string>; ports: KubeServicePort[]; clusterIP?: string; externalName?: string;
+    labels?: Record<string, string>; internalTrafficPolicy?: string;
+    /** The settled families and policy (resolveServiceFamilies); absent: [IPv4], SingleStack. */
+    families?: { policy: IPFamilyPolicy; families: IPFamily[] };
+  },
   opts: BuildOptions,
 ): KubeService {
   const spec: KubeService['spec'] = { type: s.type, sessionAffinity: 'None' };
@@ -416,10 +440,12 @@ function serviceObject(
   if (s.type === 'ExternalName') {
     if (s.externalName !== undefined) spec.externalName = s.externalName;
   } else {
-    spec.clusterIP = s.clusterIP ?? 'None';
-    spec.clusterIPs = [spec.clusterIP];
-    spec.ipFamilies = ['IPv4'];
-    spec.ipFamilyPolicy = 'SingleStack';
+    const families = s.families ?? { policy: 'SingleStack', families: ['IPv4'] };
+    const clusterIPs = clusterIPsFor(s.clusterIP ?? 'None', families.families);
+    spec.clusterIP = clusterIPs[0];
+    spec.clusterIPs = clusterIPs;
+    spec.ipFamilies = [...families.families];
+    spec.ipFamilyPolicy = families.policy;
     spec.internalTrafficPolicy = s.internalTrafficPolicy ?? 'Cluster';
   }
   return {
@@ -496,7 +522,20 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
   for (const name of systemNamespacesOf(scenario.cluster.network)) {
     if (!scenario.namespaces.some((ns) => ns.name === name)) namespaces.push(namespaceObject(name, { name }, opts));
   }
-  const nodes = scenario.nodes.map((n) => nodeObject({ ...n, address: getNodeUnderlayIP(n.index) }, opts));
+  const dual = isDualStack(scenario.cluster);
+  const v6First = scenario.cluster.ipFamilies[0] === 'IPv6';
+  const nodes = scenario.nodes.map((n) => nodeObject({
+    ...n,
+    address: getNodeUnderlayIP(n.index),
+    ...(dual ? { v6: { podCIDR: nodePodCIDR6(n.index), address: nodeUnderlayIP6(n.index), primary: v6First } } : {}),
+  }, opts));
+  /** A pod's IPv6 side on a dual-stack cluster: the same host offset in the node's IPv6 range, or the node's IPv6 address. */
+  const v6For = (nodeName: string, podIP: string, hostNetwork: boolean): { v6?: PodInput['v6'] } => {
+    const node = scenario.nodes.find((n) => n.name === nodeName);
+    if (!dual || !node || podIP === '') return {};
+    const hostIP = nodeUnderlayIP6(node.index);
+    return { v6: { podIP: hostNetwork ? hostIP : podIPv6For(podIP, node.podCIDR, nodePodCIDR6(node.index)), hostIP, primary: v6First } };
+  };
   const dns = clusterDnsLayout(scenario);
   const windowsNodes = new Set(scenario.nodes.filter((n) => n.os === 'windows').map((n) => n.name));
   const restrictedNamespaces = new Set(scenario.namespaces.filter((n) => n.labels['pod-security.kubernetes.io/enforce'] === 'restricted').map((n) => n.name));
@@ -551,6 +590,7 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
       hostNetwork: false,
       podIP: podIPs.get(`${dns.namespace}/${d.name}`) ?? '',
       hostIP: hostIPOf(d.node),
+      ...v6For(d.node, podIPs.get(`${dns.namespace}/${d.name}`) ?? '', false),
     };
     if (dnsOwner) input.ownerReferences = dnsOwner;
     pods.push(podObject(input, opts));
@@ -566,6 +606,7 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
       hostIP: hostIPOf(p.node),
       dnsPolicy: 'Default',
       containerSecurityContext: { capabilities: { add: ['NET_ADMIN'] } },
+      ...v6For(p.node, hostIPOf(p.node), true),
     };
     if (nodeLocalOwner) input.ownerReferences = nodeLocalOwner;
     pods.push(podObject(input, opts));
@@ -583,6 +624,7 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
       hostIP: hostIPOf(pod.node),
       container: 'app',
       image: RESPONDER_IMAGE,
+      ...v6For(pod.node, podIPs.get(`${pod.namespace}/${pod.name}`) ?? '', pod.hostNetwork),
     };
     const refs = pod.owner ? ownerRefs.get(`${pod.namespace}/${pod.owner.kind}/${pod.owner.name}`) : undefined;
     if (refs) input.ownerReferences = refs;
@@ -611,6 +653,7 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
         container: w.container,
         image: w.image,
         ownerReferences: refs,
+        ...v6For(p.node, podIPs.get(`${w.namespace}/${p.name}`) ?? '', w.hostNetwork),
       }, opts));
     }
   }
@@ -626,6 +669,8 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
         { name: 'dns-tcp', port: 53, targetPort: dns.port, protocol: 'TCP' },
       ],
       clusterIP: dns.clusterIP,
+      // kubeadm's kube-dns Service sets no policy: SingleStack in the cluster's primary family (fd00:10:96::a first on [IPv6, IPv4]).
+      ...(dual ? { families: { policy: 'SingleStack' as const, families: [scenario.cluster.ipFamilies[0]!] } } : {}),
       labels: dns.labels['k8s-app'] === 'kube-dns'
         ? { ...dns.labels, 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' }
         : { ...dns.labels },
@@ -671,6 +716,11 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
     if (ip) input.clusterIP = ip;
     if (svc.externalName !== undefined) input.externalName = svc.externalName;
     if (svc.internalTrafficPolicy !== undefined) input.internalTrafficPolicy = svc.internalTrafficPolicy;
+    if (svc.type === 'ClusterIP' && (dual || svc.ipFamilyPolicy !== undefined || svc.ipFamilies !== undefined)) {
+      const r = resolveServiceFamilies(svc, scenario.cluster.ipFamilies);
+      if (!r.ok) throw new Error(`service ${svc.namespace}/${svc.name}: ${r.field}: ${r.message}`);
+      input.families = { policy: r.policy, families: r.families };
+    }
     services.push(serviceObject(input, opts));
   }
 

@@ -6,12 +6,15 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { createHash } from 'node:crypto';
+import { resolveServiceFamilies } from './dual-stack.ts';
 import { cidrContains, formatCIDR, parseCIDR, tryParseCIDR, tryParseIPv4, type IPv4CIDR } from './dataplane/addressing.ts';
 import {
   CLUSTER_NETWORKS,
   ALL_FAULT_TYPES,
   DEFAULT_CLUSTER,
   FAULT_TYPES,
+  FAMILY_FAULT_TYPES,
+  IP_FAMILY_POLICIES,
   NETWORK_TRAITS,
   FORWARD_POLICIES,
   INTERNAL_TRAFFIC_POLICIES,
@@ -386,7 +389,7 @@ class Validator {
       : dnsPods;
     const pods = this.pods(spec.pods, nodes, nsNames, cluster.dns, reservedPods);
     this.checkPodCapacity(nodes, pods, dnsPods);
-    const services = this.services(spec.services, nsNames, cluster.dns);
+    const services = this.services(spec.services, nsNames, cluster.dns, cluster.ipFamilies);
     const networkPolicies = this.networkPolicies(spec.networkPolicies, nsNames);
     const faults = this.faults(spec.faults, nodes, pods, services, cluster);
     const rbac = this.rbac(spec.rbac, nsNames);
@@ -655,7 +658,7 @@ class Validator {
     return out;
   }
 
-  services(raw: unknown, namespaces: string[], dns: ScenarioClusterDNS): ScenarioService[] {
+  services(raw: unknown, namespaces: string[], dns: ScenarioClusterDNS, clusterFamilies: ScenarioCluster['ipFamilies'] = ['IPv4']): ScenarioService[] {
     const items = this.list(raw, 'spec.services') ?? [];
     const out: ScenarioService[] = [];
     const seen = new Map<string, string>();
@@ -663,7 +666,7 @@ class Validator {
     const serviceCidr = parseCIDR(LAB_ADDRESSES.serviceCIDR);
     items.forEach((item, i) => {
       const path = `spec.services[${i}]`;
-      const m = this.mapping(item, path, ['name', 'namespace', 'type', 'selector', 'ports', 'clusterIP', 'externalName', 'internalTrafficPolicy'], ['name']);
+      const m = this.mapping(item, path, ['name', 'namespace', 'type', 'selector', 'ports', 'clusterIP', 'externalName', 'internalTrafficPolicy', 'ipFamilyPolicy', 'ipFamilies'], ['name']);
       if (!m) return;
       const name = this.name(m.name, `${path}.name`, 'dns1035');
       const namespace = this.namespaceRef(m.namespace, `${path}.namespace`, namespaces);
@@ -707,6 +710,17 @@ class Validator {
       if (internalTrafficPolicy !== undefined && type === 'ExternalName') {
         this.add(`${path}.internalTrafficPolicy`, 'is not allowed for type ExternalName (it has no ClusterIP to route)');
       }
+      const ipFamilyPolicy = this.oneOf(m.ipFamilyPolicy, `${path}.ipFamilyPolicy`, IP_FAMILY_POLICIES);
+      const ipFamilies = this.ipFamilies(m.ipFamilies, `${path}.ipFamilies`);
+      if (type === 'ExternalName') {
+        for (const k of ['ipFamilyPolicy', 'ipFamilies'] as const) if (m[k] !== undefined) this.add(`${path}.${k}`, 'is not allowed for type ExternalName (it has no ClusterIP)');
+      } else if (ipFamilyPolicy !== undefined || ipFamilies !== undefined) {
+        const r = resolveServiceFamilies({ ...(clusterIP === undefined ? {} : { clusterIP }), ...(selector ? { selector } : {}), ...(ipFamilyPolicy ? { ipFamilyPolicy } : {}), ...(ipFamilies ? { ipFamilies } : {}) }, clusterFamilies);
+        if (!r.ok) this.add(`${path}.${r.field}`, r.message);
+        else if (clusterIP !== undefined && clusterIP !== 'None' && r.families[0] !== 'IPv4') {
+          this.add(`${path}.clusterIP`, `${clusterIP} is IPv4 but the Service's first family is ${r.families[0]} (clusterIP must be of ipFamilies[0])`);
+        }
+      }
       const ports = this.servicePorts(m.ports, `${path}.ports`);
       if (type === 'ClusterIP' && clusterIP !== 'None' && (m.ports === undefined || m.ports === null || (Array.isArray(m.ports) && m.ports.length === 0))) {
         this.add(`${path}.ports`, 'must list at least one port (only headless and ExternalName Services may have none)');
@@ -733,6 +747,8 @@ class Validator {
       if (clusterIP) svc.clusterIP = clusterIP;
       if (externalName) svc.externalName = externalName;
       if (internalTrafficPolicy !== undefined && type === 'ClusterIP') svc.internalTrafficPolicy = internalTrafficPolicy;
+      if (ipFamilyPolicy !== undefined && type === 'ClusterIP') svc.ipFamilyPolicy = ipFamilyPolicy;
+      if (ipFamilies !== undefined && type === 'ClusterIP') svc.ipFamilies = ipFamilies;
       out.push(svc);
     });
     return out;
@@ -924,8 +940,11 @@ class Validator {
         this.add(`${path}.type`, `${type} cannot exist on network ${network}: ${refusal}`);
         return;
       }
-      const params = FAULT_PARAMS[type];
-      const allowed = ['type', ...params.required, ...params.optional];
+      // Faults with an IPv6 twin take `family` (listed among their parameters on dual-stack clusters, where it matters).
+      const hasFamily = (FAMILY_FAULT_TYPES as readonly string[]).includes(type);
+      const base = FAULT_PARAMS[type];
+      const params = hasFamily && cluster.ipFamilies.length === 2 ? { ...base, optional: [...base.optional, 'family'] } : base;
+      const allowed = ['type', ...params.required, ...params.optional, ...(hasFamily ? ['family'] : [])];
       const what = ` for fault ${type} (its parameters: ${[...params.required, ...params.optional.map((p) => `${p} (optional)`)].join(', ') || 'none'})`;
       for (const key of Object.keys(item)) {
         if (!allowed.includes(key)) this.add(join(path, key), `unknown field${what}`);
@@ -933,7 +952,9 @@ class Validator {
       for (const key of params.required) {
         if (item[key] === undefined || item[key] === null) this.add(join(path, key), `is required${what}`);
       }
-      const fault = this.fault(type, item, path, nodes, pods, services, cluster);
+      const parsed = this.fault(type, item, path, nodes, pods, services, cluster);
+      if (!parsed) return;
+      const fault = this.faultFamily(parsed, item, path, cluster);
       if (!fault) return;
       const onWindows = (['node', 'toNode'] as const).flatMap((k) => (k in fault && windows.has((fault as Record<string, string>)[k] ?? '') ? [k] : []));
       const podOnWindows = 'pod' in fault && pods.some((p) => nsName(p.namespace, p.name) === fault.pod && windows.has(p.node));
@@ -951,6 +972,23 @@ class Validator {
       out.push(fault);
     });
     return out;
+  }
+
+  /**
+   * A fault's optional `family` (FAMILY_FAULT_TYPES): IPv4 is the default and is not recorded, so a scenario without the
+   * field yields the same fault as before; IPv6 needs a cluster that runs IPv6.
+   */
+  faultFamily(fault: ScenarioFault, item: Obj, path: string, cluster: ScenarioCluster): ScenarioFault | undefined {
+    if (item.family === undefined || item.family === null) return fault;
+    const family = this.oneOf(item.family, `${path}.family`, IP_FAMILIES);
+    if (family === undefined) return undefined;
+    if (!(FAMILY_FAULT_TYPES as readonly string[]).includes(fault.type)) return fault;
+    if (!cluster.ipFamilies.includes(family)) {
+      this.add(`${path}.family`, `${family} is not a family of this cluster (spec.cluster.ipFamilies: [${cluster.ipFamilies.join(', ')}])`);
+      return undefined;
+    }
+    if (family === 'IPv4') return fault;
+    return { ...fault, family } as ScenarioFault;
   }
 
   fault(type: ScenarioFault['type'], item: Obj, path: string, nodes: string[], pods: ScenarioPod[], services: ScenarioService[], cluster: ScenarioCluster): ScenarioFault | undefined {
@@ -1239,7 +1277,13 @@ export function unbuiltClusterSettings(c: ScenarioCluster): ScenarioProblem[] {
   // The AWS VPC CNI writes no FORWARD accept rule: EKS nodes run FORWARD ACCEPT (the EKS AMI sets it at boot), so a
   // cloud-routed node under DROP is a broken node, which forward-policy-drop already builds.
   if (c.network === 'cloud-routed' && c.forwardPolicy === 'DROP') no('forwardPolicy', `${c.forwardPolicy} with network cloud-routed`);
-  if (c.ipFamilies.join() !== d.ipFamilies.join()) no('ipFamilies', c.ipFamilies);
+  // Dual-stack is built on the networks whose traits say so (flannel: flannel-v6.1, ip6tables / `ip6 kube-proxy`);
+  // IPv6 single-stack is not built.
+  if (c.ipFamilies.length === 1 && c.ipFamilies[0] !== d.ipFamilies[0]) no('ipFamilies', c.ipFamilies);
+  if (c.ipFamilies.length === 2 && !NETWORK_TRAITS[c.network].dualStack) {
+    const built = CLUSTER_NETWORKS.filter((n) => NETWORK_TRAITS[n].dualStack).join(', ');
+    out.push({ path: 'spec.cluster.ipFamilies', message: `[${c.ipFamilies.join(', ')}] (dual-stack) is not built by this lab on network ${c.network} yet (dual-stack networks: ${built})` });
+  }
   return out;
 }
 

@@ -18,7 +18,9 @@ import { runCiliumDbg, type CiliumFrontend, type CiliumStatus } from './cilium-d
 import { computeEndpoints, computeEndpointSlices } from './endpoints.ts';
 import { buildKubeProxyObjects } from './kube-proxy-objects.ts';
 import { Kubelet } from './kubelet.ts';
-import { LAB_ADDRESSES, type CommandRunner, type NodeNet, type PodNet, type Scenario } from './model.ts';
+import { planNodeNetV6 } from './dataplane/addressing-v6.ts';
+import { addressOfFamily, isDualStack } from './dual-stack.ts';
+import { LAB_ADDRESSES, LAB_ADDRESSES_V6, type CommandRunner, type IPFamily, type NodeNet, type PodNet, type Scenario } from './model.ts';
 import { applyPolicyRules } from './netpol/apply.ts';
 import { compileNetworkPolicies, type NetpolPod } from './netpol/compile.ts';
 import { buildClusterObjects, buildSyntheticObjects, clusterDnsLayout, NODE_LOCAL_DNS, type ClusterDnsLayout, type KubeNode, type KubePod, type KubeService } from './objects.ts';
@@ -73,7 +75,11 @@ function isNodeLocalDnsPod(pod: Obj): boolean {
 /** Builds and starts the lab a scenario describes; on failure removes whatever was built and rethrows. */
 export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: string) => void, options: StartLabOptions = {}): Promise<RunningLab> {
   const runner = createExecRunner();
-  const dataplane = new Dataplane({ labId: rec.labId, runner, stateDir: rec.stateDir, cluster: scenario.cluster, network: scenario.cluster.network, serviceProxy: scenario.cluster.serviceProxy });
+  const dataplane = new Dataplane({
+    labId: rec.labId, runner, stateDir: rec.stateDir, cluster: scenario.cluster, network: scenario.cluster.network, serviceProxy: scenario.cluster.serviceProxy,
+    ipFamilies: scenario.cluster.ipFamilies,
+  });
+  const dual = isDualStack(scenario.cluster);
   let kubelet: Kubelet | undefined;
   let api: ApiServerHandle | undefined;
   let controller: Controller | undefined;
@@ -122,7 +128,9 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
 
     const dns = clusterDnsLayout(scenario);
     // Windows nodes are API-only: no namespace, no overlay; their pods keep the status the API gives them.
-    const nodes: NodeNet[] = scenario.nodes.filter((n) => n.os !== 'windows').map((n) => planNodeNet(rec.labId, n));
+    const nodes: NodeNet[] = scenario.nodes
+      .filter((n) => n.os !== 'windows')
+      .map((n) => (dual ? { ...planNodeNet(rec.labId, n), v6: planNodeNetV6(n.index) } : planNodeNet(rec.labId, n)));
     const apiOnlyNodes = scenario.nodes.filter((n) => n.os === 'windows').map((n) => ({ name: n.name, podCIDR: n.podCIDR, hostIP: getNodeUnderlayIP(n.index) }));
     await dataplane.createUnderlay();
     await Promise.all(nodes.map((n) => dataplane.addNode(n)));
@@ -141,7 +149,11 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
       apiOnlyNodes,
       images: { pullSeconds: scenario.cluster.imagePullSeconds, allowed: scenario.cluster.images },
       // kubelet's clusterDNS is the node-local cache's address when NodeLocal DNSCache runs
-      resolvConfFor: (namespace) => renderResolvConf(namespace, dns.nodeLocalCache ? { domain: dns.domain, nameserver: LAB_ADDRESSES.nodeLocalDnsIP } : { domain: dns.domain }),
+      // (on [IPv6, IPv4] clusters the DNS Service, and so clusterDNS, is IPv6)
+      resolvConfFor: (namespace) => renderResolvConf(namespace, dns.nodeLocalCache
+        ? { domain: dns.domain, nameserver: LAB_ADDRESSES.nodeLocalDnsIP }
+        : { domain: dns.domain, ...(scenario.cluster.ipFamilies[0] === 'IPv6' ? { nameserver: LAB_ADDRESSES_V6.dnsClusterIP } : {}) }),
+      ...(scenario.cluster.ipFamilies[0] === 'IPv6' ? { ipv6Primary: true } : {}),
       runsResponders: (pod) => !isDnsPod(pod, dns) && !isNodeLocalDnsPod(pod),
       log,
       podTools: (pod, command) =>
@@ -302,7 +314,8 @@ function dnsRecordsOf(views: ServiceView[], missing: ReadonlySet<string> = new S
     if (missing.has(`${svc.metadata.namespace}/${svc.metadata.name}`)) continue;
     const name = `${svc.metadata.name}.${svc.metadata.namespace}.svc.${domain}`;
     if (svc.spec.clusterIP && svc.spec.clusterIP !== 'None') {
-      out.push({ name, ips: [svc.spec.clusterIP] });
+      // A dual-stack Service answers A and AAAA: every ClusterIP of it.
+      out.push({ name, ips: svc.spec.clusterIPs && svc.spec.clusterIPs.length > 0 ? [...svc.spec.clusterIPs] : [svc.spec.clusterIP] });
       continue;
     }
     const ips = new Set<string>();
@@ -458,10 +471,11 @@ class Controller {
   /** kube-proxy: every node gets DNAT rules for every ClusterIP over its ready endpoints. */
   private async syncKubeProxy(views: ServiceView[]): Promise<void> {
     const rules: ServiceRules[] = [];
-    for (const { svc, slices } of views) {
-      if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None' || svc.spec.type === 'ExternalName') continue;
+    // Each family's proxier reads the EndpointSlices of its own address type.
+    const endpointsOf = (slices: Obj[], family: IPFamily): ServiceRules['endpoints'] => {
       const byIP = new Map<string, ServiceRules['endpoints'][number]>();
       for (const sl of slices) {
+        if ((sl.addressType ?? 'IPv4') !== family) continue;
         for (const ep of sl.endpoints ?? []) {
           const ip = ep.addresses[0] as string;
           const e: ServiceRules['endpoints'][number] = byIP.get(ip) ?? { ip, ready: ep.conditions?.ready !== false, ports: {}, ...(ep.nodeName ? { nodeName: ep.nodeName as string } : {}) };
@@ -469,13 +483,21 @@ class Controller {
           byIP.set(ip, e);
         }
       }
+      return [...byIP.values()];
+    };
+    for (const { svc, slices } of views) {
+      if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None' || svc.spec.type === 'ExternalName') continue;
+      const ips = svc.spec.clusterIPs && svc.spec.clusterIPs.length > 0 ? svc.spec.clusterIPs : [svc.spec.clusterIP];
+      const ip6 = addressOfFamily(ips, 'IPv6');
       rules.push({
         namespace: svc.metadata.namespace ?? '',
         name: svc.metadata.name,
-        clusterIP: svc.spec.clusterIP,
+        // An IPv6-only Service has no IPv4 rules ('' is skipped by the IPv4 renderers).
+        clusterIP: addressOfFamily(ips, 'IPv4') ?? '',
         ports: (svc.spec.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: (p.protocol ?? 'TCP') as 'TCP' | 'UDP' })),
-        endpoints: [...byIP.values()],
+        endpoints: endpointsOf(slices, 'IPv4'),
         ...(svc.spec.internalTrafficPolicy === 'Local' ? { internalTrafficPolicy: 'Local' as const } : {}),
+        ...(ip6 === undefined ? {} : { v6: { clusterIP: ip6, endpoints: endpointsOf(slices, 'IPv6') } }),
       });
     }
     // Without kube-proxy (Cilium's replacement) the data plane translates Services its own way: it still gets them.
@@ -493,12 +515,14 @@ class Controller {
     for (const ns of namespaces) {
       policies.push(...this.store.list('networkpolicies', ns.metadata.name).items);
       for (const p of snap.pods.get(ns.metadata.name) ?? []) {
-        if (!p.spec.nodeName || !p.status?.podIP) continue;
+        // The NetworkPolicy agent enforces IPv4 (an IPv6 twin is not built): it works from each pod's IPv4 address.
+        const ipv4 = addressOfFamily((p.status?.podIPs ?? []).map((x) => x.ip), 'IPv4') ?? p.status?.podIP;
+        if (!p.spec.nodeName || !ipv4) continue;
         pods.push({
           namespace: ns.metadata.name,
           name: p.metadata.name,
           labels: p.metadata.labels ?? {},
-          ip: p.status.podIP,
+          ip: ipv4,
           node: p.spec.nodeName,
           hostNetwork: p.spec.hostNetwork === true,
           ports: p.spec.containers.flatMap((c) => c.ports ?? []) as NetpolPod['ports'],

@@ -32,6 +32,20 @@ export function getIptablesTools(backend: IptablesBackend): IptablesTools {
   }
 }
 
+/** The ip6tables programs of a backend: the IPv6 twins of getIptablesTools' (ip6tables-nft or ip6tables-legacy). */
+export function getIp6tablesTools(backend: IptablesBackend): IptablesTools {
+  switch (backend) {
+    case 'nft':
+      return { iptables: 'ip6tables', save: 'ip6tables-save', restore: 'ip6tables-restore' };
+    case 'legacy':
+      return { iptables: 'ip6tables-legacy', save: 'ip6tables-legacy-save', restore: 'ip6tables-legacy-restore' };
+    default: {
+      const never: never = backend;
+      throw new Error(`unknown iptables backend ${String(never)}`);
+    }
+  }
+}
+
 /** The proxy settings of a cluster that decide a node's rules. */
 export type ProxySettings = Pick<ScenarioCluster, 'network' | 'serviceProxy' | 'iptablesBackend' | 'forwardPolicy'>;
 
@@ -65,7 +79,7 @@ export function hasKubeForward(c: ProxySettings): boolean {
  * (forwardRules) and FLANNEL-POSTRTG, which leaves pod-to-pod traffic alone and masquerades pod traffic leaving the
  * cluster network (masqRules, with --random-fully as flannel writes it when the kernel supports it).
  */
-export function renderFlannelRules(clusterCIDR: string, podCIDR: string): string {
+export function renderFlannelRules(clusterCIDR: string, podCIDR: string, multicast = '224.0.0.0/4'): string {
   const fwd = '-m comment --comment "flanneld forward"';
   const masq = '-m comment --comment "flanneld masq"';
   return `${[
@@ -82,10 +96,15 @@ export function renderFlannelRules(clusterCIDR: string, podCIDR: string): string
     `-A FLANNEL-POSTRTG -s ${podCIDR} -d ${clusterCIDR} ${masq} -j RETURN`,
     `-A FLANNEL-POSTRTG -s ${clusterCIDR} -d ${podCIDR} ${masq} -j RETURN`,
     `-A FLANNEL-POSTRTG ! -s ${clusterCIDR} -d ${podCIDR} ${masq} -j RETURN`,
-    `-A FLANNEL-POSTRTG -s ${clusterCIDR} ! -d 224.0.0.0/4 ${masq} -j MASQUERADE --random-fully`,
+    `-A FLANNEL-POSTRTG -s ${clusterCIDR} ! -d ${multicast} ${masq} -j MASQUERADE --random-fully`,
     `-A FLANNEL-POSTRTG ! -s ${clusterCIDR} -d ${clusterCIDR} ${masq} -j MASQUERADE --random-fully`,
     'COMMIT',
   ].join('\n')}\n`;
+}
+
+/** flannel's IPv6 rules for a node (masqIP6Rules: ff00::/8 is the multicast range left alone), for ip6tables-restore. */
+export function renderFlannelRulesV6(clusterCIDR: string, podCIDR: string): string {
+  return renderFlannelRules(clusterCIDR, podCIDR, 'ff00::/8');
 }
 
 /** The FLANNEL-FWD accept rules alone (what the forward-policy-drop fault takes away and gives back). */

@@ -7,8 +7,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LAB_ADDRESSES } from '../model.ts';
-import { DEFAULT_CLUSTER, type ClusterNetwork, type CommandRunner, type NodeNet, type PodNet, type ScenarioFault, type ServiceProxy } from '../model.ts';
+import { LAB_ADDRESSES, LAB_ADDRESSES_V6 } from '../model.ts';
+import { DEFAULT_CLUSTER, type ClusterNetwork, type CommandRunner, type IPFamily, type NodeNet, type PodNet, type ScenarioFault, type ServiceProxy } from '../model.ts';
+import { parseCIDR6, UNDERLAY_GATEWAY_V6 } from './addressing-v6.ts';
 import { renderSocketLB } from './cilium.ts';
 import { formatIPv4, getLabPrefix, getPodMAC, getPrefixLength, parseCIDR } from './addressing.ts';
 import { createPodNetwork } from './networks.ts';
@@ -33,6 +34,8 @@ export interface DataplaneOptions {
   network?: ClusterNetwork;
   /** Who translates Services (`spec.cluster.serviceProxy`): kube-proxy (default) or Cilium's replacement (network cilium). */
   serviceProxy?: ServiceProxy;
+  /** `spec.cluster.ipFamilies`; two families build the network's IPv6 side too (nodes then carry NodeNet.v6). */
+  ipFamilies?: IPFamily[];
 }
 
 /** A process the data plane started, as recorded in the state file. */
@@ -141,7 +144,8 @@ export class Dataplane {
     this.underlayNetns = `${this.prefix}u`;
     this.runner = options.runner;
     this.dir = path.join(options.stateDir, 'dataplane');
-    this.network = createPodNetwork(options.network ?? options.cluster?.network ?? 'flannel', UNDERLAY_GATEWAY);
+    const dualStack = (options.ipFamilies ?? []).length === 2;
+    this.network = createPodNetwork(options.network ?? options.cluster?.network ?? 'flannel', UNDERLAY_GATEWAY, dualStack);
     this.serviceProxy = options.serviceProxy ?? options.cluster?.serviceProxy ?? 'iptables';
     // The proxy settings, with the network and proxy this data plane really runs (options may give them without `cluster`).
     const d = DEFAULT_CLUSTER;
@@ -151,7 +155,7 @@ export class Dataplane {
       network: this.network.kind,
       serviceProxy: this.serviceProxy,
     };
-    this.nodeProxy = new NodeProxy(this.runner, settings, this.network.clusterCIDR);
+    this.nodeProxy = new NodeProxy(this.runner, settings, this.network.clusterCIDR, this.network.v6?.clusterCIDR);
     this.proxy = this.nodeProxy.settings;
     this.iptables = this.nodeProxy.iptables;
   }
@@ -172,6 +176,7 @@ export class Dataplane {
     await this.addNetns(node.netns);
     const uport = this.underlayPort(node);
     const cniRules = this.network.nodeIptables(node);
+    const v6 = this.network.v6;
     await runIpBatch(this.runner, this.underlayNetns, [
       `link add ${uport} mtu ${LAB_ADDRESSES.pathMTU} type veth peer name eth0 mtu ${LAB_ADDRESSES.pathMTU} netns ${node.netns}`,
       `link set ${uport} master br0 up`,
@@ -185,16 +190,33 @@ export class Dataplane {
         ...this.network.nodeLines(node),
         // A real node has a default gateway; here nothing answers on it, so unhandled traffic dies inside the lab.
         `route add default via ${UNDERLAY_GATEWAY} dev eth0`,
-      ]).then(() => setSysctls(this.runner, node.netns, this.network.nodeSysctls(node))),
+        ...this.nodeLinesV6(node),
+      ]).then(() => setSysctls(this.runner, node.netns, { ...this.network.nodeSysctls(node), ...(v6 && node.v6 ? v6.nodeSysctls(node) : {}) })),
       setSysctls(this.runner, node.netns, {
         'net.ipv4.ip_forward': 1,
         'net.bridge.bridge-nf-call-iptables': 1,
         'net.ipv4.conf.all.rp_filter': 0,
         'net.ipv4.conf.default.rp_filter': 0,
+        // Dual-stack nodes forward IPv6 too and pass bridged IPv6 through ip6tables (kube-proxy's and kubeadm's preflight).
+        ...(v6 && node.v6 ? { 'net.ipv6.conf.all.forwarding': 1, 'net.bridge.bridge-nf-call-ip6tables': 1 } : {}),
       }),
       this.nodeProxy.installNodeRules(node).then(() => (cniRules === '' ? undefined : restoreIptables(this.runner, node.netns, cniRules, this.iptables.restore))),
     ]);
     this.nodes.set(node.name, node);
+  }
+
+  /**
+   * A dual-stack node's IPv6 lines (none otherwise): its IPv6 InternalIP on eth0 (DAD off: the underlay is the lab's
+   * own), a default route that, as the IPv4 one, leads nowhere, then the network's IPv6 devices (flannel-v6.1).
+   */
+  private nodeLinesV6(node: NodeNet): string[] {
+    const v6 = this.network.v6;
+    if (v6 === undefined || node.v6 === undefined) return [];
+    return [
+      `addr add ${node.v6.underlayIP}/${parseCIDR6(LAB_ADDRESSES_V6.underlayCIDR).prefix} dev eth0 nodad`,
+      `route add default via ${UNDERLAY_GATEWAY_V6} dev eth0`,
+      ...v6.nodeLines(node),
+    ];
   }
 
   /**
@@ -211,6 +233,12 @@ export class Dataplane {
         const peer = this.network.peerLines(local, others);
         await runIpBatch(this.runner, local.netns, peer.ip);
         await runBridgeBatch(this.runner, local.netns, peer.bridge);
+        const v6 = this.network.v6;
+        if (v6 !== undefined && local.v6 !== undefined) {
+          const peer6 = v6.peerLines(local, others.filter((o) => o.v6 !== undefined));
+          await runIpBatch(this.runner, local.netns, peer6.ip);
+          await runBridgeBatch(this.runner, local.netns, peer6.bridge);
+        }
       }),
     );
   }
@@ -240,7 +268,7 @@ export class Dataplane {
     await runIpBatch(this.runner, node.netns, [`link add ${hostVeth} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`, ...plan.nodeLines]);
     await Promise.all([
       setSysctls(this.runner, node.netns, plan.nodeSysctls),
-      runIpBatch(this.runner, netns, ['link set lo up', ...plan.podLines]),
+      runIpBatch(this.runner, netns, ['link set lo up', ...plan.podLines, ...(this.network.v6 && pod.ip6 ? this.network.v6.podLines(node, pod.ip6) : [])]),
     ]);
     await resolvWritten;
     this.pods.set(pod.key, { pod: full, hostVeth, teardownLines: plan.teardownLines });
@@ -351,13 +379,15 @@ export class Dataplane {
       this.responders.push(handle);
     }
     const script = this.writeResponderScript();
+    // A dual-stack pod's responder listens on both families with one IPv6 socket that also takes IPv4 (ipv6only=0).
+    const dual = pod.ip6 !== undefined;
     const argv =
       protocol === 'TCP'
-        ? ['socat', `TCP4-LISTEN:${port},fork,reuseaddr`, `EXEC:/bin/sh ${script} ${pod.key}`]
-        : ['socat', '-T', '1', `UDP4-RECVFROM:${port},fork,reuseaddr`, 'EXEC:cat'];
+        ? ['socat', dual ? `TCP6-LISTEN:${port},fork,reuseaddr,ipv6only=0` : `TCP4-LISTEN:${port},fork,reuseaddr`, `EXEC:/bin/sh ${script} ${pod.key}`]
+        : ['socat', '-T', '1', dual ? `UDP6-RECVFROM:${port},fork,reuseaddr,ipv6only=0` : `UDP4-RECVFROM:${port},fork,reuseaddr`, 'EXEC:cat'];
     const child = this.spawnIn(pod.netns, argv, { role: `responder-${port}` });
     handle.pid = child.pid;
-    await waitForListen(child.pid as number, protocol, port, `responder ${pod.key}:${port}/${protocol}`);
+    await waitForListen(child.pid as number, protocol, port, `responder ${pod.key}:${port}/${protocol}`, dual);
     return handle;
   }
 
@@ -411,6 +441,8 @@ export class Dataplane {
           `--addn-hosts=${this.hostsFile()}`,
           '--bind-interfaces',
           `--listen-address=${pod.ip}`,
+          // Dual-stack: the DNS pod serves on its IPv6 address too (the DNS Service is IPv6 on [IPv6, IPv4] clusters).
+          ...(pod.ip6 === undefined ? [] : [`--listen-address=${pod.ip6}`]),
           `--port=${port}`,
           `--local=/${domain}/`,
           // Every other name gets NXDOMAIN, as from an upstream that has no such name (the lab has no upstream; dnsmasq
@@ -565,8 +597,12 @@ export class Dataplane {
       if (p === undefined) throw new Error(`fault ${fault.type}: unknown pod "${key}" (expected namespace/name)`);
       return p;
     };
+    // Faults with an IPv6 twin act on the IPv6 side only when the scenario says `family: IPv6`.
+    const v6 = 'family' in fault && fault.family === 'IPv6';
+    const tools = this.nodeProxy.tools(v6 ? 'IPv6' : 'IPv4');
     switch (fault.type) {
       case 'ip-forward-off':
+        if (v6) return setSysctls(this.runner, node(fault.node).netns, { 'net.ipv6.conf.all.forwarding': on ? 0 : 1 });
         return setSysctls(this.runner, node(fault.node).netns, { 'net.ipv4.ip_forward': on ? 0 : 1 });
       case 'bridge-nf-off':
         this.requireBridge(fault.type);
@@ -574,21 +610,30 @@ export class Dataplane {
       case 'forward-policy-drop': {
         // The network agent's own FORWARD accept rules (Calico's) would make DROP harmless: they go too, and come back.
         const n = node(fault.node);
-        const ipt = this.iptables.iptables;
+        const ipt = tools.iptables;
         if (on) for (const r of this.network.forwardAcceptRules) await this.runner.run(inNetns(n.netns, [ipt, '-D', 'FORWARD', ...r.rule]), { allowFailure: true });
-        await this.nodeProxy.switchForwardPolicyDrop(n, on);
+        await this.nodeProxy.switchForwardPolicyDrop(n, on, v6 ? 'IPv6' : 'IPv4');
         if (!on) {
           for (const r of this.network.forwardAcceptRules) await this.runner.run(inNetns(n.netns, [ipt, ...(r.first ? ['-I', 'FORWARD', '1'] : ['-A', 'FORWARD']), ...r.rule]));
         }
         return;
       }
       case 'overlay-blocked': {
-        const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(this.requireTunnel(fault.type).port), '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
-        await this.runner.run(inNetns(node(fault.node).netns, [this.iptables.iptables, on ? '-I' : '-D', ...spec]));
+        // IPv6: flannel-v6.1 carries its VXLAN over the nodes' IPv6 addresses, so ip6tables drops only that tunnel.
+        const port = v6 ? this.requireTunnel6(fault.type).port : this.requireTunnel(fault.type).port;
+        const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(port), '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
+        await this.runner.run(inNetns(node(fault.node).netns, [tools.iptables, on ? '-I' : '-D', ...spec]));
         return;
       }
       case 'pod-route-missing': {
         const local = node(fault.node);
+        if (v6) {
+          const to = node(fault.toNode);
+          const net6 = this.network.v6;
+          if (net6 === undefined || to.v6 === undefined) throw new Error(`pod-route-missing: ${this.network.kind} has no IPv6 side on this cluster`);
+          const r6 = net6.peerRoute(local, to);
+          return runIpBatch(this.runner, local.netns, on ? r6.del : r6.add);
+        }
         const route = this.network.peerRoute(local, node(fault.toNode));
         if (route === undefined) throw new Error(`pod-route-missing: on ${this.network.kind} nodes hold no routes to other nodes' pods`);
         return runIpBatch(this.runner, local.netns, on ? route.del : route.add);
@@ -631,10 +676,12 @@ export class Dataplane {
         const n = node(fault.node);
         const rec = this.pods.get(fault.pod);
         const dev = this.network.neighborDevice(rec?.hostVeth ?? '');
+        if (v6 && p.ip6 === undefined) throw new Error(`neighbor-stale: pod ${fault.pod} has no IPv6 address`);
+        const ip = v6 ? (p.ip6 as string) : p.ip;
         // Where the network keeps its own permanent entry for the pod (Calico), repair puts that entry back.
-        const line = on ? `neigh replace ${p.ip} lladdr ${WRONG_MAC} dev ${dev} nud permanent` : `neigh del ${p.ip} dev ${dev}`;
+        const line = on ? `neigh replace ${ip} lladdr ${WRONG_MAC} dev ${dev} nud permanent` : `neigh del ${ip} dev ${dev}`;
         await runIpBatch(this.runner, n.netns, [line]);
-        if (!on && rec !== undefined) {
+        if (!on && rec !== undefined && !v6) {
           const restore = this.network.podLink(n, { key: p.key, ip: p.ip, netns: p.netns, n: 0 }).nodeLines.filter((l) => l.startsWith('neigh '));
           await runIpBatch(this.runner, n.netns, restore);
         }
@@ -643,8 +690,9 @@ export class Dataplane {
       case 'overlay-lossy': {
         // Seed 003's lossy overlay: a share of the VXLAN packets arriving at the node is dropped at random.
         const share = ((fault.percent ?? DEFAULT_LOSS_PERCENT) / 100).toFixed(2);
-        const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(this.requireTunnel(fault.type).port), '-m', 'statistic', '--mode', 'random', '--probability', share, '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
-        await this.runner.run(inNetns(node(fault.node).netns, [this.iptables.iptables, on ? '-I' : '-D', ...spec]));
+        const port = v6 ? this.requireTunnel6(fault.type).port : this.requireTunnel(fault.type).port;
+        const spec = ['INPUT', '-p', 'udp', '-m', 'udp', '--dport', String(port), '-m', 'statistic', '--mode', 'random', '--probability', share, '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
+        await this.runner.run(inNetns(node(fault.node).netns, [tools.iptables, on ? '-I' : '-D', ...spec]));
         return;
       }
       case 'dns-lossy': {
@@ -744,6 +792,13 @@ export class Dataplane {
   private requireTunnel(fault: string): { device: string; port: number } {
     if (this.network.tunnel === undefined) throw new Error(`${fault}: ${this.network.kind} has no overlay tunnel`);
     return this.network.tunnel;
+  }
+
+  /** The network's IPv6 tunnel, or an error saying the fault's IPv6 twin cannot exist here. */
+  private requireTunnel6(fault: string): { device: string; port: number } {
+    const t = this.network.v6?.tunnel;
+    if (t === undefined) throw new Error(`${fault}: ${this.network.kind} has no IPv6 overlay tunnel on this cluster`);
+    return t;
   }
 
   /** Throws when the network has no bridge for a bridge fault to act on. */
@@ -882,8 +937,8 @@ async function terminateRecorded(rec: RecordedProcess): Promise<void> {
 }
 
 /** Waits until process pid listens on port (read from /proc/<pid>/net, which shows the process's own namespace). */
-async function waitForListen(pid: number, protocol: 'TCP' | 'UDP', port: number, what: string): Promise<void> {
-  const file = `/proc/${pid}/net/${protocol === 'TCP' ? 'tcp' : 'udp'}`;
+async function waitForListen(pid: number, protocol: 'TCP' | 'UDP', port: number, what: string, ipv6 = false): Promise<void> {
+  const file = `/proc/${pid}/net/${protocol === 'TCP' ? 'tcp' : 'udp'}${ipv6 ? '6' : ''}`;
   const portHex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const state = protocol === 'TCP' ? '0A' : '07';
   for (let i = 0; i < 250; i++, await sleep(10)) {

@@ -7,7 +7,8 @@
  * marking through mark-for-masquerade / masquerading. Nothing here writes iptables.
  */
 import { createHash } from 'node:crypto';
-import { encodeBase32, formatServicePortName, MASQ_MARK, type ServiceRules } from './kube-proxy.ts';
+import type { IPFamily } from '../model.ts';
+import { encodeBase32, formatServicePortName, joinHostPort, MASQ_MARK, type ServiceRules } from './kube-proxy.ts';
 
 /** Input of renderNftablesProxy. */
 export interface NftablesProxyInput {
@@ -22,6 +23,8 @@ export interface NftablesProxyInput {
   nodeName: string;
   /** Leave out every Service ('all') or the listed `ns/name` ones (the kube-proxy-rules-missing fault). */
   omit?: 'all' | string[];
+  /** The proxier's family (absent: IPv4): IPv6 writes `table ip6 kube-proxy` with ipv6_addr sets and `ip6` matches. */
+  family?: IPFamily;
 }
 
 /** The name of kube-proxy's nftables table (family ip). */
@@ -41,13 +44,23 @@ export function getNftServicePortBase(svc: { namespace: string; name: string }, 
   return hashAndTruncate(`${svc.namespace}/${svc.name}/${protocol.toLowerCase()}/${portName ?? ''}`);
 }
 
-/** The chain of one endpoint: `endpoint-HASH-ns/name/proto/portName__ip/port` (servicePortEndpointChainNameBase). */
+/**
+ * The chain of one endpoint: `endpoint-HASH-ns/name/proto/portName__ip/port` (servicePortEndpointChainNameBase); an
+ * IPv6 address has its colons turned into dots there, as chain names cannot hold colons.
+ */
 export function getNftEndpointChain(svc: { namespace: string; name: string }, protocol: string, portName: string | undefined, ip: string, port: number): string {
-  return `endpoint-${hashAndTruncate(`${svc.namespace}/${svc.name}/${protocol.toLowerCase()}/${portName ?? ''}__${ip}/${port}`)}`;
+  return `endpoint-${hashAndTruncate(`${svc.namespace}/${svc.name}/${protocol.toLowerCase()}/${portName ?? ''}__${ip.replaceAll(':', '.')}/${port}`)}`;
 }
 
 /** The fixed part of the table: sets, maps, base chains and their jumps, exactly as setupNFTables creates them. */
 function baseRules(t: string, input: NftablesProxyInput): string[] {
+  const lines = baseRulesIPv4(t, input);
+  if (input.family !== 'IPv6') return lines;
+  // setupNFTables' IPv6 table: the same objects with ip6 matches and ipv6_addr keys.
+  return lines.map((l) => l.replaceAll('ipv4_addr', 'ipv6_addr').replaceAll(' ip daddr ', ' ip6 daddr ').replaceAll(' ip saddr ', ' ip6 saddr '));
+}
+
+function baseRulesIPv4(t: string, input: NftablesProxyInput): string[] {
   return [
     `add table ${t} { comment "rules for kube-proxy" ; }`,
     `add set ${t} cluster-ips { type ipv4_addr ; comment "Active ClusterIPs" ; }`,
@@ -105,7 +118,9 @@ function baseRules(t: string, input: NftablesProxyInput): string[] {
  * table is replaced in a single atomic transaction, stale service chains included.
  */
 export function renderNftablesProxy(input: NftablesProxyInput): string {
-  const t = `ip ${KUBE_PROXY_TABLE}`;
+  const v6 = input.family === 'IPv6';
+  const ipX = v6 ? 'ip6' : 'ip';
+  const t = `${ipX} ${KUBE_PROXY_TABLE}`;
   const out = [`add table ${t}`, `delete table ${t}`, ...baseRules(t, input)];
   const omit = input.omit;
   const services = omit === 'all' ? [] : input.services.filter((s) => !(omit ?? []).includes(`${s.namespace}/${s.name}`));
@@ -136,12 +151,12 @@ export function renderNftablesProxy(input: NftablesProxyInput): string {
       // Chains exist before anything jumps to them (syncProxyRules ensures endpoint chains first).
       for (const ep of eps) out.push(`add chain ${t} ${ep.chain}`);
       out.push(`add chain ${t} ${chain}`);
-      out.push(`add rule ${t} ${chain} ip daddr ${svc.clusterIP} ${proto} dport ${port.port} ip saddr != ${input.clusterCIDR} jump mark-for-masquerade`);
+      out.push(`add rule ${t} ${chain} ${ipX} daddr ${svc.clusterIP} ${proto} dport ${port.port} ${ipX} saddr != ${input.clusterCIDR} jump mark-for-masquerade`);
       const targets = eps.map((ep, i) => `${i} : goto ${ep.chain}`).join(' , ');
       out.push(`add rule ${t} ${chain} numgen random mod ${eps.length} vmap { ${targets} }`);
       for (const ep of eps) {
-        out.push(`add rule ${t} ${ep.chain} ip saddr ${ep.ip} jump mark-for-masquerade`);
-        out.push(`add rule ${t} ${ep.chain} meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`);
+        out.push(`add rule ${t} ${ep.chain} ${ipX} saddr ${ep.ip} jump mark-for-masquerade`);
+        out.push(`add rule ${t} ${ep.chain} meta l4proto ${proto} dnat to ${joinHostPort(ep.ip, ep.port)}`);
       }
       out.push(`add element ${t} service-ips { ${key} : goto ${chain} }`);
     }

@@ -3,7 +3,7 @@
  * Only KUBE-* chains are declared, so rules in other chains (faults, NETPOL-*) survive a re-apply.
  */
 import { createHash } from 'node:crypto';
-import type { ScenarioFault } from '../model.ts';
+import type { IPFamily, ScenarioFault } from '../model.ts';
 
 /** One endpoint of a Service: its pod IP, readiness, and the target port for each service port, keyed by port name ('' when unnamed). */
 export interface ServiceEndpoint {
@@ -24,6 +24,22 @@ export interface ServiceRules {
   endpoints: ServiceEndpoint[];
   /** Absent means Cluster. */
   internalTrafficPolicy?: 'Cluster' | 'Local';
+  /** Dual-stack: the Service's IPv6 ClusterIP and the endpoints of its IPv6 EndpointSlices (the IPv6 proxier's view). */
+  v6?: { clusterIP: string; endpoints: ServiceEndpoint[] };
+}
+
+/** The IPv6 proxier's view of Services: each one's IPv6 ClusterIP and endpoints (Services without one have no IPv6 rules). */
+export function ipv6View(services: ServiceRules[]): ServiceRules[] {
+  return services.flatMap((s) => {
+    if (s.v6 === undefined) return [];
+    const { v6, ...rest } = s;
+    return [{ ...rest, clusterIP: v6.clusterIP, endpoints: v6.endpoints }];
+  });
+}
+
+/** `ip:port`, or `[ip]:port` for IPv6, as Go's net.JoinHostPort writes an endpoint (and kube-proxy hashes it). */
+export function joinHostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 /** Input of renderKubeProxyRules. */
@@ -37,6 +53,8 @@ export interface KubeProxyInput {
   previousChains?: string[];
   /** The node these rules are for: a Service with internalTrafficPolicy Local uses only endpoints on it. */
   nodeName?: string;
+  /** The proxier's family (absent: IPv4): IPv6 writes the ip6tables twin (/128 hosts, [ip]:port, icmp6 rejects). */
+  family?: IPFamily;
 }
 
 /** Output of renderKubeProxyRules: the restore text and the per-service nat chains it declares. */
@@ -120,13 +138,16 @@ export function renderKubeProxyRules(input: KubeProxyInput): KubeProxyOutput {
   const chains: string[] = [];
   const omit = input.omit;
   const services = omit === 'all' ? [] : input.services.filter((s) => !(omit ?? []).includes(`${s.namespace}/${s.name}`));
+  const v6 = input.family === 'IPv6';
+  const host = v6 ? '128' : '32';
+  const unreachable = v6 ? 'icmp6-port-unreachable' : 'icmp-port-unreachable';
 
   for (const svc of services) {
     if (svc.clusterIP === 'None' || svc.clusterIP === '') continue;
     for (const port of svc.ports) {
       const spn = formatServicePortName(svc, port.name);
       const proto = port.protocol.toLowerCase();
-      const match = `-d ${svc.clusterIP}/32 -p ${proto} -m ${proto} --dport ${port.port}`;
+      const match = `-d ${svc.clusterIP}/${host} -p ${proto} -m ${proto} --dport ${port.port}`;
       const ready = svc.endpoints
         .filter((e) => e.ready)
         .flatMap((e) => {
@@ -135,7 +156,7 @@ export function renderKubeProxyRules(input: KubeProxyInput): KubeProxyOutput {
         });
       if (ready.length === 0) {
         filterRules.push(
-          `-A KUBE-SERVICES ${match} -m comment --comment "${spn} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`,
+          `-A KUBE-SERVICES ${match} -m comment --comment "${spn} has no endpoints" -j REJECT --reject-with ${unreachable}`,
         );
         continue;
       }
@@ -152,13 +173,13 @@ export function renderKubeProxyRules(input: KubeProxyInput): KubeProxyOutput {
       natRules.push(`-A KUBE-SERVICES ${match} -m comment --comment "${spn} cluster IP" -j ${svcChain}`);
       natRules.push(`-A ${svcChain} ! -s ${input.clusterCIDR} ${match} -m comment --comment "${spn} cluster IP" -j KUBE-MARK-MASQ`);
       usable.forEach((ep, i) => {
-        const endpoint = `${ep.ip}:${ep.port}`;
+        const endpoint = joinHostPort(ep.ip, ep.port);
         const sepChain = getEndpointChainName(spn, proto, endpoint);
         chains.push(sepChain);
         const left = usable.length - i;
         const pick = left > 1 ? `-m statistic --mode random --probability ${(1 / left).toFixed(10)} ` : '';
         natRules.push(`-A ${svcChain} -m comment --comment "${spn} -> ${endpoint}" ${pick}-j ${sepChain}`);
-        natRules.push(`-A ${sepChain} -s ${ep.ip}/32 -m comment --comment "${spn}" -j KUBE-MARK-MASQ`);
+        natRules.push(`-A ${sepChain} -s ${ep.ip}/${host} -m comment --comment "${spn}" -j KUBE-MARK-MASQ`);
         natRules.push(`-A ${sepChain} -p ${proto} -m comment --comment "${spn}" -m ${proto} -j DNAT --to-destination ${endpoint}`);
       });
     }

@@ -84,6 +84,29 @@ export interface PodNetwork {
   readonly routeMTU?: { node(local: NodeNet, others: NodeNet[], mtu: number): string[]; pod(node: NodeNet, mtu: number): string[] };
   /** The underlay rule behind underlay-blocked; undefined when pod addresses never cross the underlay. */
   underlayBlock(node: NodeNet, underlayPort: string): UnderlayBlock | undefined;
+  /** The network's IPv6 side on a dual-stack cluster; undefined when the lab builds it IPv4-only. */
+  readonly v6?: PodNetworkV6;
+}
+
+/**
+ * A network's IPv6 layout on a dual-stack cluster (nodes carry NodeNet.v6, pods PodNet.ip6). Lines run after the IPv4
+ * ones in the same namespaces; the IPv4 layout does not change.
+ */
+export interface PodNetworkV6 {
+  /** The IPv6 pod network (kube-proxy's --cluster-cidr IPv6 half). */
+  readonly clusterCIDR: string;
+  /** The IPv6 tunnel, undefined when IPv6 pod traffic crosses the underlay unencapsulated. */
+  readonly tunnel: { device: string; port: number } | undefined;
+  /** `ip -batch` lines in a node namespace once nodeLines have run (needs node.v6). */
+  nodeLines(node: NodeNet): string[];
+  /** Sysctls of the node's IPv6 devices (slash-separated keys where a device name holds a dot). */
+  nodeSysctls(node: NodeNet): Record<string, number>;
+  /** The `ip` and `bridge` lines that let local reach the other nodes' IPv6 pods. */
+  peerLines(local: NodeNet, others: NodeNet[]): { ip: string[]; bridge: string[] };
+  /** The IPv6 route(s) local holds to the pods of `to` (pod-route-missing with family IPv6 deletes them). */
+  peerRoute(local: NodeNet, to: NodeNet): { add: string[]; del: string[] };
+  /** `ip -batch` lines in the pod namespace that give eth0 its IPv6 address and route (after the IPv4 podLines). */
+  podLines(node: NodeNet, ip6: string): string[];
 }
 
 /**

@@ -13,6 +13,7 @@ import { ipv6View, renderKubeProxyRules, type ServiceRules } from './dataplane/k
 import { getNftEndpointChain, renderNftablesProxy } from './dataplane/kube-proxy-nft.ts';
 import { clusterIPsFor, resolveServiceFamilies, serviceIPv6For } from './dual-stack.ts';
 import { computeEndpointSlices } from './endpoints.ts';
+import { buildKubeProxyObjects } from './kube-proxy-objects.ts';
 import { buildClusterObjects } from './objects.ts';
 import { parseScenario, ScenarioError, type ScenarioProblem } from './scenario.ts';
 
@@ -169,6 +170,17 @@ describe('API objects of a dual-stack scenario', () => {
     expect(o.pods.find((p) => p.metadata.name === 'client')!.status).toMatchObject({ podIPs: [{ ip: '10.244.1.3' }], hostIPs: [{ ip: '172.31.0.11' }] });
     expect(o.nodes[0]!.spec).toEqual({ podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] });
     expect(o.services.find((s) => s.metadata.name === 'web')!.spec).toMatchObject({ clusterIPs: ['10.96.0.2'], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack' });
+  });
+
+  it('gives kube-proxy both pod networks and its pods both node addresses', () => {
+    const sc = parseScenario(scenario({ ...DUAL, serviceProxy: 'nftables' }), 'ds.yaml');
+    const kp = buildKubeProxyObjects(sc.cluster, sc.nodes, { now: NOW, uid: () => 'u' });
+    expect(kp.configMaps[0]!.data).toMatchObject({ 'config.conf': expect.stringContaining('clusterCIDR: 10.244.0.0/16,fd00:10:244::/56\n') });
+    expect(kp.pods[1]!.status).toMatchObject({ podIPs: [{ ip: '172.31.0.12' }, { ip: 'fd00:172:31::c' }] });
+    const single = parseScenario(scenario({ serviceProxy: 'nftables' }), 'ds.yaml');
+    const kp1 = buildKubeProxyObjects(single.cluster, single.nodes, { now: NOW, uid: () => 'u' });
+    expect(kp1.configMaps[0]!.data).toMatchObject({ 'config.conf': expect.stringContaining('clusterCIDR: 10.244.0.0/16\n') });
+    expect(kp1.pods[1]!.status).toMatchObject({ podIPs: [{ ip: '172.31.0.12' }] });
   });
 
   it('allocates ClusterIPs per family and EndpointSlices per address type', () => {

@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import { getNodeUnderlayIP } from './dataplane/addressing.ts';
 import { isFirstShape, runsKubeProxy } from './dataplane/cluster-rules.ts';
-import { LAB_ADDRESSES, type ScenarioCluster, type ScenarioNode } from './model.ts';
+import { nodeUnderlayIP6 } from './dataplane/addressing-v6.ts';
+import { isDualStack } from './dual-stack.ts';
+import { LAB_ADDRESSES, LAB_ADDRESSES_V6, type ScenarioCluster, type ScenarioNode } from './model.ts';
 import { podObject, workloadObject, type BuildOptions, type KubeObject, type KubePod } from './objects.ts';
 
 /** The image the lab reports for kube-proxy pods. */
@@ -28,7 +30,7 @@ export function servesKubeProxy(c: ScenarioCluster): boolean {
 }
 
 /** The KubeProxyConfiguration kubeadm writes into the ConfigMap's `config.conf`, with `mode` set. */
-export function renderKubeProxyConfig(mode: 'iptables' | 'nftables'): string {
+export function renderKubeProxyConfig(mode: 'iptables' | 'nftables', clusterCIDR: string = LAB_ADDRESSES.clusterCIDR): string {
   return [
     'apiVersion: kubeproxy.config.k8s.io/v1alpha1',
     'bindAddress: 0.0.0.0',
@@ -39,7 +41,7 @@ export function renderKubeProxyConfig(mode: 'iptables' | 'nftables'): string {
     '  contentType: ""',
     '  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf',
     '  qps: 0',
-    `clusterCIDR: ${LAB_ADDRESSES.clusterCIDR}`,
+    `clusterCIDR: ${clusterCIDR}`,
     'configSyncPeriod: 0s',
     'conntrack:',
     '  maxPerCore: null',
@@ -135,13 +137,16 @@ function podSuffix(node: string): string {
 export function buildKubeProxyObjects(cluster: ScenarioCluster, nodes: ScenarioNode[], opts: BuildOptions): KubeProxyObjects {
   if (!servesKubeProxy(cluster)) return { configMaps: [], workloads: [], pods: [] };
   const mode = cluster.serviceProxy === 'nftables' ? 'nftables' : 'iptables';
+  const dual = isDualStack(cluster);
+  const v6First = cluster.ipFamilies[0] === 'IPv6';
   const ns = 'kube-system';
   const labels = { 'k8s-app': 'kube-proxy' };
   const configMap: KubeObject = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: 'kube-proxy', namespace: ns, uid: opts.uid(), creationTimestamp: opts.now.toISOString().replace(/\.\d{3}Z$/, 'Z'), labels: { app: 'kube-proxy' } },
-    data: { 'config.conf': renderKubeProxyConfig(mode), 'kubeconfig.conf': KUBECONFIG_CONF },
+    // Dual-stack: kube-proxy's clusterCIDR lists both families, the primary first (a comma-separated pair).
+    data: { 'config.conf': renderKubeProxyConfig(mode, dual ? (v6First ? [LAB_ADDRESSES_V6.clusterCIDR, LAB_ADDRESSES.clusterCIDR] : [LAB_ADDRESSES.clusterCIDR, LAB_ADDRESSES_V6.clusterCIDR]).join(',') : LAB_ADDRESSES.clusterCIDR), 'kubeconfig.conf': KUBECONFIG_CONF },
   } as KubeObject;
   const podInputs = nodes.map((n) => ({ labels: { ...labels }, ready: n.ready, ports: [], container: 'kube-proxy', image: KUBE_PROXY_IMAGE }));
   const ds = workloadObject('DaemonSet', 'kube-proxy', ns, podInputs, opts) as KubeObject & { spec: Record<string, any> };
@@ -175,8 +180,10 @@ export function buildKubeProxyObjects(cluster: ScenarioCluster, nodes: ScenarioN
   const owner = [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'kube-proxy', uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }];
   const pods = nodes.map((n) => {
     const ip = getNodeUnderlayIP(n.index);
+    // A hostNetwork pod has its node's addresses: both families on a dual-stack cluster.
+    const v6 = dual ? { v6: { podIP: nodeUnderlayIP6(n.index), hostIP: nodeUnderlayIP6(n.index), primary: v6First } } : {};
     const pod = podObject(
-      { name: `kube-proxy-${podSuffix(n.name)}`, namespace: ns, node: n.name, ...podInputs[0]!, ready: n.ready, hostNetwork: true, podIP: ip, hostIP: ip, ownerReferences: owner },
+      { name: `kube-proxy-${podSuffix(n.name)}`, namespace: ns, node: n.name, ...podInputs[0]!, ready: n.ready, hostNetwork: true, podIP: ip, hostIP: ip, ownerReferences: owner, ...v6 },
       opts,
     );
     pod.metadata.labels = { ...labels, 'controller-revision-hash': '7b8c9d6f5', 'pod-template-generation': '1' };

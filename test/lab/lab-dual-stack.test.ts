@@ -32,12 +32,30 @@ const jsonpath = async (lab: TestLab, args: string[], path: string): Promise<str
 /** A command in one of the lab's node namespaces (the test runs as root, as the lab does). */
 const onNode = (lab: TestLab, node: number, argv: string[]): Promise<CommandResult> => run('ip', ['netns', 'exec', `nd${lab.rec.labId}-n${node}`, ...argv]);
 
+/** The host namespace's IPv6 state: addresses, routes and forwarding (a dual-stack lab must leave all of it alone). */
+async function hostIPv6(): Promise<string> {
+  const parts = await Promise.all([run('ip', ['-6', '-o', 'addr', 'show']), run('ip', ['-6', 'route', 'show', 'table', 'all']), run('sysctl', ['-n', 'net.ipv6.conf.all.forwarding'])]);
+  return parts.map((p) => p.stdout).join('\n---\n');
+}
+
 describe.skipIf(skip)('lab dual-stack [IPv4, IPv6] (dual-stack.yaml)', () => {
   let lab: TestLab;
+  let hostBefore = '';
   beforeAll(async () => {
+    hostBefore = await hostIPv6();
     lab = await startTestLab('dual-stack');
   });
   afterAll(async () => lab?.down());
+
+  it('adds no IPv6 address or route to the host and changes no host sysctl; every lab IPv6 address is a ULA', async () => {
+    expect(await hostIPv6()).toBe(hostBefore);
+    expect(hostBefore).not.toMatch(/fd00:(10|172):/);
+    for (const node of [1, 2]) {
+      const global = (await onNode(lab, node, ['ip', '-6', '-o', 'addr', 'show', 'scope', 'global'])).stdout.trim().split('\n');
+      expect(global.length).toBeGreaterThan(0);
+      for (const line of global) expect(line).toMatch(/ inet6 fd[0-9a-f]{2}:/);
+    }
+  });
 
   it('gives every pod both addresses, IPv4 first, as real kubectl shows them', async () => {
     expect(JSON.parse(await jsonpath(lab, ['get', 'pod', '-n', 'default', 'client'], '{.status.podIPs}'))).toEqual([{ ip: CLIENT.v4 }, { ip: CLIENT.v6 }]);

@@ -358,15 +358,17 @@ export interface PodInput {
   v6?: { podIP: string; hostIP: string; primary: boolean };
 }
 
-/** A pair of addresses in the cluster's family order (the primary first). */
-function inFamilyOrder(ipv4: string, v6: { primary: boolean } | undefined, ipv6: string | undefined): string[] {
-  if (v6 === undefined || ipv6 === undefined) return [ipv4];
-  return v6.primary ? [ipv6, ipv4] : [ipv4, ipv6];
+/** A dual-stack pod's hostIP(s) and podIP(s): both families, the primary first. */
+function dualStackAddresses(p: PodInput, v6: NonNullable<PodInput['v6']>): { hostIP: string; hostIPs: { ip: string }[]; podIP: string; podIPs: { ip: string }[] } {
+  const host = v6.primary ? [v6.hostIP, p.hostIP] : [p.hostIP, v6.hostIP];
+  const pod = v6.primary ? [v6.podIP, p.podIP] : [p.podIP, v6.podIP];
+  return { hostIP: host[0]!, hostIPs: host.map((ip) => ({ ip })), podIP: pod[0]!, podIPs: pod.map((ip) => ({ ip })) };
 }
 
 /** Builds a core/v1 Pod as the kubelet reports it once running. */
 export function podObject(p: PodInput, opts: BuildOptions): KubePod {
   const time = timestamp(opts.now);
+  const dual = p.v6 === undefined ? undefined : dualStackAddresses(p, p.v6);
   const status = p.ready ? 'True' : 'False';
   const notReady = p.ready ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${p.container}]` };
   const metadata = meta(p.name, p.namespace, p.labels, opts);
@@ -402,10 +404,10 @@ export function podObject(p: PodInput, opts: BuildOptions): KubePod {
         { type: 'ContainersReady', status, lastProbeTime: null, lastTransitionTime: time, ...notReady },
         { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: time },
       ],
-      hostIP: inFamilyOrder(p.hostIP, p.v6, p.v6?.hostIP)[0]!,
-      hostIPs: inFamilyOrder(p.hostIP, p.v6, p.v6?.hostIP).map((ip) => ({ ip })),
-      podIP: inFamilyOrder(p.podIP, p.v6, p.v6?.podIP)[0]!,
-      podIPs: inFamilyOrder(p.podIP, p.v6, p.v6?.podIP).map((ip) => ({ ip })),
+      hostIP: dual?.hostIP ?? p.hostIP,
+      hostIPs: dual?.hostIPs ?? [{ ip: p.hostIP }],
+      podIP: dual?.podIP ?? p.podIP,
+      podIPs: dual?.podIPs ?? [{ ip: p.podIP }],
       startTime: time,
       qosClass: 'BestEffort',
       containerStatuses: [

@@ -87,6 +87,7 @@ export function summarizeRungs(observations: ProbeResult[]): RungResult[] {
         observation: p.observation,
         durationMs: p.durationMs,
         ...(p.spec.deniedBy ? { deniedBy: p.spec.deniedBy } : {}),
+        ...(p.spec.family ? { family: p.spec.family } : {}),
       })),
       ...(sampling ? { sampling } : {}),
     };

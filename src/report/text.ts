@@ -98,7 +98,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
       for (const r of nodeChecks.filter((c) => nodeOf(c) === node).sort((a, b) => order(a) - order(b))) {
         const { judged, role } = readNodeCheck(r, verdict, datapath?.network);
         const mark = role === 'evidence' ? p.dim('·') : judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
-        const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
+        const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation, r.spec.action) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
         const note = `${familyTag(r.spec.family)}${role === undefined ? '' : (role === 'cause' ? p.red : p.dim)(roleNote(role, r.observation.kind, verdict.cause))}`;
         write(`  ${mark} ${node.padEnd(width)}  ${what}${note}`);
       }

@@ -229,6 +229,8 @@ describe('verdicts per family', () => {
     expect(out.verdict).toMatchObject({ cause: 'HEALTHY', status: 'healthy' });
     expect(out.verdict.family).toBeUndefined();
     expect(out.findings.filter((f) => f.cause === 'HEALTHY')).toHaveLength(1);
+    // It counts the probes of both families: dns 6 (A and AAAA), cluster-ip 2, pod-ip 2, same-node 2, node-origin 4.
+    expect(out.verdict.summary).toBe('service shop/web:80 is reachable from the source: 16 probes passed');
     // The rungs' probes carry their family for the reports.
     expect(out.rungs.find((r) => r.id === 'pod-ip')?.probes.map((p) => p.family)).toEqual(['IPv4', 'IPv6']);
   });

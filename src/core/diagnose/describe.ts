@@ -2,6 +2,7 @@
  * How probe observations read: whether each passed, failed (and how) or could not run, and how a probe, where it ran
  * and what it saw are put in words. Shared by the rules, the rung summaries and every reporter. Pure.
  */
+import { isIPv6 } from '../address.ts';
 import type { ProbeAction, ProbeLocation, ProbeObservation, ProbeResult, ResolvedTargets } from '../model.ts';
 import { LOSS_PINGS } from '../parse.ts';
 
@@ -157,7 +158,9 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
     case 'sysctl':
       return `${obs.key} = ${obs.value}`;
     case 'forward-policy': {
-      const where = obs.backend ? ` (iptables-${obs.backend})` : '';
+      // A walk of an IPv6 flow read ip6tables' chains.
+      const tool = action?.tool === 'forward-policy' && action.flow !== undefined && isIPv6(action.flow.from) ? 'ip6tables' : 'iptables';
+      const where = obs.backend ? ` (${tool}-${obs.backend})` : '';
       switch (obs.verdict) {
         case undefined:
           return `FORWARD policy ${obs.policy}`;

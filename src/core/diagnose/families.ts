@@ -84,5 +84,12 @@ export function decideVerdictByFamily(input: VerdictInput, families: readonly IP
   const tagged = [...input.observations, ...input.nodeChecks].some((r) => r.spec.family !== undefined);
   if (families.length < 2 || !tagged) return decideVerdict(input, rules);
   const per = families.map((family) => ({ family, ...decideVerdict(inputForFamily(input, family), rules) }));
-  return { ...joinFamilyFindings(per), rungs: summarizeRungs(input.observations) };
+  const joined = joinFamilyFindings(per);
+  const rungs = summarizeRungs(input.observations);
+  // Healthy in every family: the HEALTHY finding counts and cites the probes of all of them, as the whole run judges it.
+  if (joined.verdict.cause === 'HEALTHY' && joined.verdict.family === undefined) {
+    const whole = decideVerdict(input, rules).verdict;
+    if (whole.cause === 'HEALTHY') return { findings: joined.findings.map((f) => (f === joined.verdict ? whole : f)), verdict: whole, rungs };
+  }
+  return { ...joined, rungs };
 }

@@ -316,3 +316,16 @@ describe('verdicts per family', () => {
     expect(joined.findings[1]).toMatchObject({ node: 'node-2', family: 'IPv6', summary: 'IPv6: t' });
   });
 });
+
+describe('an image without ip6tables', () => {
+  it('the IPv6 FORWARD check could not run (never a fault) when neither ip6tables tool is there', async () => {
+    const { parseProbeOutput } = await import('../../src/core/parse.ts');
+    const action = { tool: 'forward-policy', flow: { from: V6_CLIENT, to: [V6_WEB1] } } as const;
+    // busybox sh's words for a missing command, fenced as IP6TABLES_BOTH_SCRIPT fences each tool.
+    const stdout = '== netdebug: ip6tables-nft-save\nsh: ip6tables-nft-save: not found\n== netdebug exit 127\n== netdebug: ip6tables-legacy-save\nsh: ip6tables-legacy-save: not found\n== netdebug exit 127\n';
+    expect(parseProbeOutput(action, { stdout, stderr: '', exitCode: 0 })).toEqual({
+      kind: 'could-not-run',
+      reason: 'could not read either iptables backend: ip6tables-nft-save: sh: ip6tables-nft-save: not found; ip6tables-legacy-save: sh: ip6tables-legacy-save: not found',
+    });
+  });
+});

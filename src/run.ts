@@ -7,7 +7,7 @@ import { buildReport, EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, locationKey, typ
 import { formatTarget, type TargetRef } from './core/target.ts';
 import type { IPFamily } from './core/address.ts';
 import { decideVerdictByFamily } from './core/diagnose/families.ts';
-import { chooseFamilies, dnsLookupsForFamilies } from './core/families.ts';
+import { aaaaFallbackLookups, chooseFamilies, dnsLookupsForFamilies } from './core/families.ts';
 import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { confirmFromChecks, confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import { describeDnsResolution, identifyDns, planDnsLookups, withClusterDomain, type DnsResolution } from './core/dns.ts';
@@ -198,10 +198,18 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       return [conf, ...(await Promise.all(results))];
     };
 
+    /** A host name tested in no chosen family whose A lookups came back empty is asked AAAA too (aaaaFallbackLookups). */
+    const withAaaa = async (results: ProbeResult[]): Promise<ProbeResult[]> => {
+      const twins = aaaaFallbackLookups(facts.targets.destination, families, results, opts.timeoutMs);
+      if (twins.length === 0) return results;
+      start(twins);
+      return [...results, ...(await Promise.all(twins.map(runProbe)))];
+    };
+
     const runRung = async (rung: RungPlan): Promise<ProbeResult[]> => {
       const t0 = clock.now();
       await emit({ type: 'rung-started', rung: rung.rung });
-      const results = await dnsProbes(rung);
+      const results = rung.rung === 'dns' ? await withAaaa(await dnsProbes(rung)) : await dnsProbes(rung);
       const summary = finishRung(summarizeRungs(results).find((r) => r.id === rung.rung) as RungResult, rung, clock.now() - t0);
       rungResults.set(rung.rung, summary);
       await emit({ type: 'rung-finished', rung: summary });

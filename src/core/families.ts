@@ -6,7 +6,7 @@
 import { ipFamilyOf, type IPFamily } from './address.ts';
 import { NetdebugError } from './errors.ts';
 import { buildProbeCommand } from './parse.ts';
-import { hasClusterIP, type ProbeSpec, type ResolvedDestination, type ResolvedSource, type ResolvedTargets } from './model.ts';
+import { hasClusterIP, sampleGroupId, type ProbeResult, type ProbeSpec, type ResolvedDestination, type ResolvedSource, type ResolvedTargets } from './model.ts';
 
 /** Both families, in the order the ladder runs them. */
 export const IP_FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
@@ -159,4 +159,40 @@ export function dnsLookupsForFamilies(probes: readonly ProbeSpec[], families: re
     const aaaa: ProbeSpec = { ...p, id: `${p.id}${AAAA_SUFFIX}`, action, command: buildProbeCommand(action, timeoutMs), ...(both ? { family: 'IPv6' as const } : {}) };
     return both ? [{ ...p, family: 'IPv4' }, aaaa] : [aaaa];
   });
+}
+
+/**
+ * The AAAA lookups to ask after the DNS rung of a host name tested in no chosen family: one per A lookup that came back
+ * with no address (a name with IPv6 addresses alone answers A with none). Empty for every other run.
+ */
+export function aaaaFallbackLookups(dest: ResolvedDestination, families: readonly IPFamily[], results: readonly ProbeResult[], timeoutMs: number): ProbeSpec[] {
+  if (dest.kind !== 'address' || ipFamilyOf(dest.host) !== undefined || families.length > 0) return [];
+  const seen = new Set<string>();
+  const empty = results.flatMap((r): ProbeSpec[] => {
+    const a = r.spec.action;
+    if (a.tool !== 'dns-lookup' || a.type !== undefined || r.observation.kind !== 'resolved' || r.observation.ips.length > 0) return [];
+    const id = sampleGroupId(r.spec);
+    if (seen.has(id)) return [];
+    seen.add(id);
+    const { sample: _sample, ...spec } = r.spec;
+    return [{ ...spec, id }];
+  });
+  return dnsLookupsForFamilies(empty, ['IPv6'], timeoutMs);
+}
+
+/**
+ * The untagged A lookups whose AAAA twin (`<id>:AAAA`, asked by aaaaFallbackLookups) resolved an address: the name has
+ * IPv6 addresses alone, so their empty A answer is no failure. By probe id.
+ */
+export function answeredInIPv6(results: readonly ProbeResult[]): Set<string> {
+  const found = new Set(
+    results
+      .filter((r) => r.spec.family === undefined && r.spec.action.tool === 'dns-lookup' && r.spec.action.type === 'AAAA' && r.observation.kind === 'resolved' && r.observation.ips.length > 0)
+      .map((r) => r.spec.id.slice(0, -AAAA_SUFFIX.length)),
+  );
+  return new Set(
+    results
+      .filter((r) => r.spec.family === undefined && r.spec.action.tool === 'dns-lookup' && r.spec.action.type === undefined && r.observation.kind === 'resolved' && found.has(sampleGroupId(r.spec)))
+      .map((r) => r.spec.id),
+  );
 }

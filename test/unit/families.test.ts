@@ -8,7 +8,7 @@ import { decideVerdict } from '../../src/core/diagnose/index.ts';
 import { decideVerdictByFamily, joinFamilyFindings } from '../../src/core/diagnose/families.ts';
 import { NetdebugError } from '../../src/core/errors.ts';
 import { chooseFamilies, destinationFamilies, dnsLookupsForFamilies, targetsForFamily } from '../../src/core/families.ts';
-import type { Finding, ProbeObservation, ProbeResult, ProbeSpec, ResolvedDestination, ResolvedSource, ResolvedTargets } from '../../src/core/model.ts';
+import type { Finding, ProbeAction, ProbeObservation, ProbeResult, ProbeSpec, ResolvedDestination, ResolvedSource, ResolvedTargets } from '../../src/core/model.ts';
 import { buildProbeCommand } from '../../src/core/parse.ts';
 import { IP6TABLES_BOTH_SCRIPT, IPTABLES_BOTH_SCRIPT } from '../../src/core/parse-proxy.ts';
 import { IPV6_FORWARDING, planLadder, type LadderPlan } from '../../src/core/plan.ts';
@@ -320,7 +320,7 @@ describe('verdicts per family', () => {
 describe('an image without ip6tables', () => {
   it('the IPv6 FORWARD check could not run (never a fault) when neither ip6tables tool is there', async () => {
     const { parseProbeOutput } = await import('../../src/core/parse.ts');
-    const action = { tool: 'forward-policy', flow: { from: V6_CLIENT, to: [V6_WEB1] } } as const;
+    const action: ProbeAction = { tool: 'forward-policy', flow: { from: V6_CLIENT, to: [V6_WEB1] } };
     // busybox sh's words for a missing command, fenced as IP6TABLES_BOTH_SCRIPT fences each tool.
     const stdout = '== netdebug: ip6tables-nft-save\nsh: ip6tables-nft-save: not found\n== netdebug exit 127\n== netdebug: ip6tables-legacy-save\nsh: ip6tables-legacy-save: not found\n== netdebug exit 127\n';
     expect(parseProbeOutput(action, { stdout, stderr: '', exitCode: 0 })).toEqual({

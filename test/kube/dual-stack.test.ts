@@ -131,8 +131,8 @@ describe('dual-stack Service against the fake API server', () => {
     expect(report.verdict).toMatchObject({ status: 'healthy', cause: 'HEALTHY' });
     expect(report.families).toEqual(['IPv4', 'IPv6']);
     expect(report.destination.endpoints?.map((e) => e.ip)).toEqual(['10.244.2.7', WEB1_V6]);
-    expect(probesOf(report, 'cluster-ip').map((p) => `${p.family} ${p.target}`)).toEqual(['IPv4 10.96.1.1:80', 'IPv6 fd00:10:96::1:80']);
-    expect(probesOf(report, 'pod-ip').map((p) => `${p.family} ${p.target}`)).toEqual(['IPv4 10.244.2.7:8080', `IPv6 ${WEB1_V6}:8080`]);
+    expect(probesOf(report, 'cluster-ip').map((p) => `${p.family} ${p.target}`)).toEqual(['IPv4 10.96.1.1:80', 'IPv6 [fd00:10:96::1]:80']);
+    expect(probesOf(report, 'pod-ip').map((p) => `${p.family} ${p.target}`)).toEqual(['IPv4 10.244.2.7:8080', `IPv6 [${WEB1_V6}]:8080`]);
     expect(probesOf(report, 'same-node').map((p) => p.family)).toEqual(['IPv4', 'IPv6']);
     // A and AAAA lookups, planned again from the source's resolv.conf.
     expect(probesOf(report, 'dns').filter((p) => p.family === 'IPv6').map((p) => p.id)).toContain('dns:search:web.default:AAAA');
@@ -177,8 +177,8 @@ describe('dual-stack Service against the fake API server', () => {
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as JsonReport;
     expect(report.families).toEqual(['IPv6']);
-    expect(probesOf(report, 'pod-ip').map((p) => p.target)).toEqual([`${WEB1_V6}:8080`]);
-    expect(probesOf(report, 'cluster-ip').map((p) => p.target)).toEqual(['fd00:10:96::1:80']);
+    expect(probesOf(report, 'pod-ip').map((p) => p.target)).toEqual([`[${WEB1_V6}]:8080`]);
+    expect(probesOf(report, 'cluster-ip').map((p) => p.target)).toEqual(['[fd00:10:96::1]:80']);
     expect(f.log.filter((l) => l.method === 'EXEC').length).toBeGreaterThan(0);
   }, 60_000);
 
@@ -198,6 +198,6 @@ describe('dual-stack Service against the fake API server', () => {
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as JsonReport;
     expect(report.families).toEqual(['IPv6']);
-    expect(probesOf(report, 'pod-ip').map((p) => `${p.target} ${p.observation.kind}`)).toEqual([`${WEB1_V6}:8080 connected`]);
+    expect(probesOf(report, 'pod-ip').map((p) => `${p.target} ${p.observation.kind}`)).toEqual([`[${WEB1_V6}]:8080 connected`]);
   }, 60_000);
 });

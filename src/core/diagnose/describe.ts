@@ -83,9 +83,12 @@ export function classifyFailure(obs: ProbeObservation): Failure | undefined {
 export function describeProbeTarget(action: ProbeAction): string {
   switch (action.tool) {
     case 'tcp-connect':
-      return `${action.host}:${action.port}`;
-    case 'dns-lookup':
-      return action.server ? `${action.name} @${action.server}${action.port !== undefined && action.port !== 53 ? `#${action.port}` : ''}` : `${action.name} (search path)`;
+      // An IPv6 address in brackets, so its ':' stay apart from the port's.
+      return isIPv6(action.host) ? `[${action.host}]:${action.port}` : `${action.host}:${action.port}`;
+    case 'dns-lookup': {
+      const type = action.type === 'AAAA' ? ' AAAA' : '';
+      return action.server ? `${action.name}${type} @${action.server}${action.port !== undefined && action.port !== 53 ? `#${action.port}` : ''}` : `${action.name}${type} (search path)`;
+    }
     case 'resolv-conf':
       return '/etc/resolv.conf';
     case 'sysctl':

@@ -291,6 +291,12 @@ describe('verdicts per family', () => {
     expect(cited).toEqual(expect.arrayContaining([`pod-ip:10.244.2.7:8080`, `pod-ip:${V6_WEB1}:8080`]));
   });
 
+  it("the IPv6 ClusterIP alone is not forwarded: SERVICE_PROXY_RULES_MISSING named IPv6, read with ip6tables-save", () => {
+    const out = judge((s) => (s.rung === 'cluster-ip' && isV6Tcp(s) ? { kind: 'timeout' } : undefined));
+    expect(out.verdict).toMatchObject({ cause: 'SERVICE_PROXY_RULES_MISSING', node: 'node-1', family: 'IPv6' });
+    expect(out.verdict.hints[0]).toBe(`on node node-1: ip6tables-save -t nat | grep ${V6_VIP}`);
+  });
+
   it('only the IPv6 listener is down: DESTINATION_NOT_LISTENING named IPv6', () => {
     const out = judge((s) => (isV6Tcp(s) ? { kind: 'refused' } : undefined));
     expect(out.verdict).toMatchObject({ cause: 'DESTINATION_NOT_LISTENING', family: 'IPv6' });

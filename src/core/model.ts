@@ -569,6 +569,8 @@ export interface ReportSource {
   name: string;
   node: string;
   ip: string;
+  /** Every address of a dual-stack source, primary first (since 0.2.0). */
+  ips?: string[];
 }
 
 /** The destination as the Report shows it. */
@@ -582,6 +584,10 @@ export interface ReportDestination {
   targetPort?: number | string;
   protocol: Protocol;
   endpoints?: { ip: string; port: number; node?: string; pod?: string; ready: boolean }[];
+  /** Every address of a dual-stack pod or node, primary first (since 0.2.0). */
+  ips?: string[];
+  /** A dual-stack Service's ClusterIPs, one per family (since 0.2.0). */
+  clusterIPs?: string[];
 }
 
 /** The JSON object `-o json` prints (the output contract). */
@@ -638,9 +644,9 @@ export function exitCodeForVerdict(verdict: Finding): 0 | 1 | 3 {
 export function toReportSource(source: ResolvedSource): ReportSource {
   switch (source.kind) {
     case 'pod':
-      return { kind: 'pod', namespace: source.namespace, name: source.name, node: source.node, ip: source.ip };
+      return { kind: 'pod', namespace: source.namespace, name: source.name, node: source.node, ip: source.ip, ...(source.ips ? { ips: source.ips } : {}) };
     case 'node':
-      return { kind: 'node', name: source.name, node: source.name, ip: source.ip };
+      return { kind: 'node', name: source.name, node: source.name, ip: source.ip, ...(source.ips ? { ips: source.ips } : {}) };
     default: {
       const never: never = source;
       throw new Error(`unknown source ${JSON.stringify(never)}`);
@@ -652,13 +658,14 @@ export function toReportSource(source: ResolvedSource): ReportSource {
 export function toReportDestination(dest: ResolvedDestination): ReportDestination {
   switch (dest.kind) {
     case 'pod':
-      return { kind: 'pod', namespace: dest.namespace, name: dest.name, ip: dest.ip, port: dest.port, protocol: dest.protocol };
+      return { kind: 'pod', namespace: dest.namespace, name: dest.name, ip: dest.ip, port: dest.port, protocol: dest.protocol, ...(dest.ips ? { ips: dest.ips } : {}) };
     case 'service':
       return {
         kind: 'service',
         namespace: dest.namespace,
         name: dest.name,
         clusterIP: dest.clusterIP,
+        ...(dest.clusterIPs ? { clusterIPs: dest.clusterIPs } : {}),
         port: dest.port.port,
         targetPort: dest.port.targetPort,
         protocol: dest.port.protocol,
@@ -671,7 +678,7 @@ export function toReportDestination(dest: ResolvedDestination): ReportDestinatio
         })),
       };
     case 'node':
-      return { kind: 'node', name: dest.name, ip: dest.ip, port: dest.port, protocol: dest.protocol };
+      return { kind: 'node', name: dest.name, ip: dest.ip, port: dest.port, protocol: dest.protocol, ...(dest.ips ? { ips: dest.ips } : {}) };
     case 'address':
       return { kind: 'address', name: dest.host, ...(dest.ips[0] ? { ip: dest.ips[0] } : {}), port: dest.port, protocol: dest.protocol };
     default: {

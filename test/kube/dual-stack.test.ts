@@ -116,7 +116,8 @@ interface JsonReport {
   verdict: { status: string; cause: string; node?: string; family?: string; summary: string; hints: string[] };
   findings: { cause: string; family?: string }[];
   families?: string[];
-  destination: { endpoints?: { ip: string }[] };
+  source: { ip: string; ips?: string[] };
+  destination: { clusterIP?: string; clusterIPs?: string[]; endpoints?: { ip: string }[] };
   rungs: { id: string; status: string; probes: { id: string; target: string; family?: string; observation: { kind: string } }[] }[];
 }
 
@@ -131,6 +132,8 @@ describe('dual-stack Service against the fake API server', () => {
     expect(report.verdict).toMatchObject({ status: 'healthy', cause: 'HEALTHY' });
     expect(report.families).toEqual(['IPv4', 'IPv6']);
     expect(report.destination.endpoints?.map((e) => e.ip)).toEqual(['10.244.2.7', WEB1_V6]);
+    expect(report.destination).toMatchObject({ clusterIP: '10.96.1.1', clusterIPs: ['10.96.1.1', 'fd00:10:96::1'] });
+    expect(report.source).toMatchObject({ ip: '10.244.1.5', ips: ['10.244.1.5', 'fd00:10:244:1::5'] });
     expect(probesOf(report, 'cluster-ip').map((p) => `${p.family} ${p.target}`)).toEqual(['IPv4 10.96.1.1:80', 'IPv6 [fd00:10:96::1]:80']);
     expect(probesOf(report, 'pod-ip').map((p) => `${p.family} ${p.target}`)).toEqual(['IPv4 10.244.2.7:8080', `IPv6 [${WEB1_V6}]:8080`]);
     expect(probesOf(report, 'same-node').map((p) => p.family)).toEqual(['IPv4', 'IPv6']);

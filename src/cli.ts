@@ -4,6 +4,7 @@
  */
 import type { KubeFlags } from './kube/config.ts';
 import yargs from 'yargs';
+import type { IPFamily } from './core/address.ts';
 import { NetdebugError } from './core/errors.ts';
 import { parseTargetArg, type ParsedTarget } from './core/target.ts';
 import { completionScript, SHELLS, type Shell } from './completion.ts';
@@ -29,6 +30,8 @@ export interface DiagnoseOptions {
   timeoutMs: number;
   /** `--samples N`: how many times each DNS lookup and TCP probe runs; absent means the defaults (DEFAULT_DNS_SAMPLES for DNS, 1 for TCP). */
   samples?: number;
+  /** `--family IPv4|IPv6`: run the ladder for this address family alone; absent means every family the destination has. */
+  family?: IPFamily;
   keep: boolean;
   /** `-o tui`: quit as soon as the verdict is shown instead of staying open for drilling. */
   exitOnVerdict?: boolean;
@@ -240,6 +243,15 @@ export function parseSamples(text: string | undefined): number | undefined {
   return n;
 }
 
+/** Parses `--family`: IPv4 or IPv6 (any case, or 4 / 6), or undefined when the flag is absent. */
+export function parseFamily(text: string | undefined): IPFamily | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim().toLowerCase();
+  if (t === 'ipv4' || t === '4') return 'IPv4';
+  if (t === 'ipv6' || t === '6') return 'IPv6';
+  throw new NetdebugError('USAGE', `invalid --family "${text}": IPv4 or IPv6`, { hint: 'e.g. --family IPv6, or leave it out to test every family the destination has' });
+}
+
 function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
   const connection = toConnectionFlags(a);
   // Parsed once, now, so syntax errors surface before any kubeconfig is read; main completes the default namespace.
@@ -251,6 +263,7 @@ function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
   if (image.trim() === '' || /\s/.test(image)) throw new NetdebugError('USAGE', `invalid --image "${image}"`, { hint: `e.g. --image=${DEFAULT_IMAGE}` });
   const output = (str(a, 'output') as OutputMode | undefined) ?? (env.stdoutIsTTY && !env.ci ? 'tui' : 'text');
   const samples = parseSamples(str(a, 'samples'));
+  const family = parseFamily(str(a, 'family'));
   const nodeNamespace = nodeNamespaceOf(a);
   const pull = str(a, 'pull-timeout');
   const pullTimeoutMs = pull === undefined ? undefined : parseDuration(pull, '--pull-timeout', MAX_PULL_TIMEOUT_MS);
@@ -262,6 +275,7 @@ function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
     image,
     timeoutMs,
     ...(samples !== undefined ? { samples } : {}),
+    ...(family !== undefined ? { family } : {}),
     keep: a.keep === true,
     ...(a['exit-on-verdict'] === true ? { exitOnVerdict: true } : {}),
     ...(nodeNamespace !== undefined ? { nodeNamespace } : {}),

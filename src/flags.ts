@@ -70,6 +70,14 @@ export const FLAGS: readonly FlagSpec[] = [
     describe: `run the DNS lookups and the TCP probes N times each (1-${MAX_SAMPLES}), for faults that come and go; default ${DEFAULT_DNS_SAMPLES} for DNS, 1 for TCP`,
     values: { kind: 'fixed', values: SAMPLE_COUNTS },
   },
+  {
+    name: 'family',
+    type: 'string',
+    group: 'Flags:',
+    describe:
+      'address family to test: IPv4 or IPv6. Default: every family the destination has (a dual-stack Service, pod or node runs the ladder once per family, and a fault in one family is named with it); a family the destination lacks is a usage error',
+    values: { kind: 'fixed', values: ['IPv4', 'IPv6'] },
+  },
   { name: 'keep', type: 'boolean', group: 'Flags:', default: false, describe: 'leave the node debug pods for inspection' },
   { name: 'exit-on-verdict', type: 'boolean', group: 'Flags:', default: false, describe: 'tui: exit once the verdict is shown' },
   { name: 'namespace', alias: 'n', type: 'string', group: 'Flags:', describe: "default namespace of both targets (default: the context's)", values: { kind: 'namespaces' } },

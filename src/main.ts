@@ -248,6 +248,7 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
         timeoutMs: options.timeoutMs,
         debugNamespace: nodeNamespace,
         samples: options.samples !== undefined ? { dns: options.samples, tcp: options.samples } : { dns: DEFAULT_DNS_SAMPLES, tcp: 1 },
+        ...(options.family !== undefined ? { family: options.family } : {}),
       },
       emit,
       clock: { now: () => Date.now() },

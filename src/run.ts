@@ -5,7 +5,9 @@
  */
 import { buildReport, EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, locationKey, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
 import { formatTarget, type TargetRef } from './core/target.ts';
-import { decideVerdict } from './core/diagnose/index.ts';
+import type { IPFamily } from './core/address.ts';
+import { decideVerdictByFamily } from './core/diagnose/families.ts';
+import { aaaaFallbackLookups, chooseFamilies, dnsLookupsForFamilies } from './core/families.ts';
 import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { confirmFromChecks, confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import { describeDnsResolution, identifyDns, planDnsLookups, withClusterDomain, type DnsResolution } from './core/dns.ts';
@@ -29,6 +31,8 @@ export interface RunOptions {
   samples?: { dns: number; tcp: number };
   /** The namespace node debug pods go to (--node-namespace), for NetworkPolicy predictions; default the source's. */
   debugNamespace?: string;
+  /** `--family`: run the ladder for this address family alone (absent: every family the destination has). */
+  family?: IPFamily;
 }
 
 /** Everything a run needs, injected. */
@@ -71,7 +75,10 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
   await emit({ type: 'target-resolved', role: 'destination', target: facts.targets.destination });
   await emit({ type: 'static-findings', findings: facts.staticFindings });
 
+  // The families the ladder runs for: the destination's (a dual-stack one has two), or --family's alone.
+  const families = chooseFamilies(facts.targets, opts.family);
   const plan = planLadder(facts, {
+    families,
     timeoutMs: opts.timeoutMs,
     ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}),
     ...(opts.samples !== undefined ? { samples: opts.samples } : {}),
@@ -179,7 +186,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       // The lookups resolv.conf calls for, sampled as the planner sampled the rung (--samples).
       const perLookup = rung.probes[0]?.sample?.of ?? 1;
       const replanned = dns ? planDnsLookups(facts, dns, { timeoutMs: opts.timeoutMs, ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}) }) : undefined;
-      const probes = replanned ? repeatSamples({ rung: 'dns', probes: replanned }, perLookup).probes : rung.probes;
+      const probes = replanned ? repeatSamples({ rung: 'dns', probes: dnsLookupsForFamilies(replanned, families, opts.timeoutMs) }, perLookup).probes : rung.probes;
       // The lookups the API predicted already ran in the source's batch; those resolv.conf changed run in one more.
       const predicted = new Map(rung.probes.map((p) => [p.id, p.command.join('\0')]));
       const same = (p: ProbeSpec): boolean => predicted.get(p.id) === p.command.join('\0');
@@ -191,10 +198,18 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       return [conf, ...(await Promise.all(results))];
     };
 
+    /** A host name tested in no chosen family whose A lookups came back empty is asked AAAA too (aaaaFallbackLookups). */
+    const withAaaa = async (results: ProbeResult[]): Promise<ProbeResult[]> => {
+      const twins = aaaaFallbackLookups(facts.targets.destination, families, results, opts.timeoutMs);
+      if (twins.length === 0) return results;
+      start(twins);
+      return [...results, ...(await Promise.all(twins.map(runProbe)))];
+    };
+
     const runRung = async (rung: RungPlan): Promise<ProbeResult[]> => {
       const t0 = clock.now();
       await emit({ type: 'rung-started', rung: rung.rung });
-      const results = await dnsProbes(rung);
+      const results = rung.rung === 'dns' ? await withAaaa(await dnsProbes(rung)) : await dnsProbes(rung);
       const summary = finishRung(summarizeRungs(results).find((r) => r.id === rung.rung) as RungResult, rung, clock.now() - t0);
       rungResults.set(rung.rung, summary);
       await emit({ type: 'rung-finished', rung: summary });
@@ -212,7 +227,10 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     observations = ladder.flat();
     nodeChecks = checks;
 
-    const decided = decideVerdict({ targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes, ...(dns ? { dns } : {}), ...(datapath ? { network: datapath.network } : {}) });
+    const decided = decideVerdictByFamily(
+      { targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes, ...(dns ? { dns } : {}), ...(datapath ? { network: datapath.network } : {}) },
+      families,
+    );
     const rungs = decided.rungs.map((r) => rungResults.get(r.id) ?? r);
     await emit({ type: 'verdict-decided', verdict: decided.verdict, findings: decided.findings });
     // The verdict is out; now delete the debug pods, so the stats below count those requests too.
@@ -224,6 +242,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       verdict: decided.verdict,
       stats: { wallMs: clock.now() - started, apiRequests: cluster.apiRequests(), execs: prober.execs() },
       ...(datapath ? { datapath } : {}),
+      families,
     });
     const exitCode = cleaned && cleaned.left.length > 0 ? EXIT_DEBUG_PODS_LEFT : exitCodeForVerdict(decided.verdict);
     await emit({ type: 'run-finished', report, exitCode });

@@ -3,6 +3,7 @@
  * resolved targets, the probe ladder, probe specs and observations, events, findings and the JSON Report.
  * Everything here is plain JSON-safe data; no I/O.
  */
+import type { IPFamily } from './address.ts';
 import type { Datapath } from './datapath.ts';
 
 /** A transport protocol as Kubernetes spells it. */
@@ -48,8 +49,16 @@ export type ResolvedSource =
       hostNetwork: boolean;
       /** Set when the user named a workload and this ready pod of it was chosen. */
       via?: WorkloadRef;
+      /** Every address of a dual-stack pod (`status.podIPs`), primary first; absent when it has one (since 0.2.0). */
+      ips?: string[];
     }
-  | { kind: 'node'; name: string; ip: string };
+  | {
+      kind: 'node';
+      name: string;
+      ip: string;
+      /** The node's InternalIP of each family, when it has both (since 0.2.0). */
+      ips?: string[];
+    };
 
 /** One endpoint of a Service, from its EndpointSlices (conditions already defaulted per the API rules). */
 export interface ResolvedEndpoint {
@@ -87,6 +96,8 @@ export type ResolvedDestination =
       port: number;
       protocol: Protocol;
       via?: WorkloadRef;
+      /** Every address of a dual-stack pod (`status.podIPs`), primary first; absent when it has one (since 0.2.0). */
+      ips?: string[];
     }
   | {
       kind: 'service';
@@ -100,8 +111,20 @@ export type ResolvedDestination =
       endpoints: ResolvedEndpoint[];
       /** `spec.internalTrafficPolicy`: `Local` sends a node's traffic only to endpoints on that node (absent: Cluster). */
       internalTrafficPolicy?: 'Cluster' | 'Local';
+      /** A dual-stack Service's `spec.clusterIPs` (the first is `clusterIP`); absent when it has one (since 0.2.0). */
+      clusterIPs?: string[];
+      /** `spec.ipFamilies` when the Service has more than one (since 0.2.0). */
+      ipFamilies?: IPFamily[];
     }
-  | { kind: 'node'; name: string; ip: string; port: number; protocol: Protocol }
+  | {
+      kind: 'node';
+      name: string;
+      ip: string;
+      port: number;
+      protocol: Protocol;
+      /** The node's InternalIP of each family, when it has both (since 0.2.0). */
+      ips?: string[];
+    }
   | {
       kind: 'address';
       /** As the user typed it: an IP or a DNS name with dots. */
@@ -154,7 +177,13 @@ export type ProbeLocation = { kind: 'source-pod' } | { kind: 'node-pod'; node: s
 
 /** What a probe does, with its parameters; `buildProbeCommand` in parse.ts turns it into argv. */
 export type ProbeAction =
-  | { tool: 'tcp-connect'; host: string; port: number }
+  | {
+      tool: 'tcp-connect';
+      host: string;
+      port: number;
+      /** Connect over this family only (`nc -4`/`nc -6`), for a host name; absent: as the resolver answers. */
+      family?: IPFamily;
+    }
   | {
       tool: 'dns-lookup';
       name: string;
@@ -162,6 +191,8 @@ export type ProbeAction =
       server?: string;
       /** The server's port when it is not 53 (a DNS pod listening on its targetPort, e.g. OpenShift's 5353). */
       port?: number;
+      /** Ask for IPv6 addresses (an AAAA query); absent: the A query, as dig asks by default. */
+      type?: 'AAAA';
     }
   | {
       /** Run in the source pod: its /etc/resolv.conf (nameservers, search path, ndots), as kubelet wrote it. */
@@ -241,6 +272,11 @@ export interface ProbeSpec {
    * first sample keeps the probe's plain id; later ones add `#2` … `#N`.
    */
   sample?: { index: number; of: number };
+  /**
+   * The address family this probe tests, set when the run tests two (a dual-stack destination); absent on probes that
+   * serve both (the source's resolv.conf, the node's interfaces) and on single-family runs (since 0.2.0).
+   */
+  family?: IPFamily;
 }
 
 /** The id of the first sample of a probe, shared by all its samples (the probe's own id when it is not repeated). */
@@ -398,6 +434,8 @@ export interface RungProbe {
   durationMs: number;
   /** The NetworkPolicies predicted to deny this probe of the plugin's own (its failure is expected). */
   deniedBy?: string[];
+  /** The address family the probe tested, when the run tested two (since 0.2.0). */
+  family?: IPFamily;
 }
 
 /** Latency percentiles of a rung's successful probes, in milliseconds (nearest rank). */
@@ -520,6 +558,8 @@ export interface Finding {
   ruledOut?: string[];
   /** Concrete next steps, preferably commands. */
   hints: string[];
+  /** The one address family the fault is in, when the run tested two and the other family is clear of it (since 0.2.0). */
+  family?: IPFamily;
 }
 
 /** The source as the Report shows it. */
@@ -529,6 +569,8 @@ export interface ReportSource {
   name: string;
   node: string;
   ip: string;
+  /** Every address of a dual-stack source, primary first (since 0.2.0). */
+  ips?: string[];
 }
 
 /** The destination as the Report shows it. */
@@ -542,6 +584,10 @@ export interface ReportDestination {
   targetPort?: number | string;
   protocol: Protocol;
   endpoints?: { ip: string; port: number; node?: string; pod?: string; ready: boolean }[];
+  /** Every address of a dual-stack pod or node, primary first (since 0.2.0). */
+  ips?: string[];
+  /** A dual-stack Service's ClusterIPs, one per family (since 0.2.0). */
+  clusterIPs?: string[];
 }
 
 /** The JSON object `-o json` prints (the output contract). */
@@ -556,6 +602,8 @@ export interface Report {
   stats: { wallMs: number; apiRequests: number; execs: number };
   /** The cluster's datapath as detected from the API and the nodes' interfaces (since 0.2.0). */
   datapath?: Datapath;
+  /** The address families the ladder ran for, when the run tested IPv6 (absent: IPv4 alone; since 0.2.0). */
+  families?: IPFamily[];
 }
 
 /** The events a run emits, in order; facts in the past tense, JSON-safe, replayable through every reporter. */
@@ -596,9 +644,9 @@ export function exitCodeForVerdict(verdict: Finding): 0 | 1 | 3 {
 export function toReportSource(source: ResolvedSource): ReportSource {
   switch (source.kind) {
     case 'pod':
-      return { kind: 'pod', namespace: source.namespace, name: source.name, node: source.node, ip: source.ip };
+      return { kind: 'pod', namespace: source.namespace, name: source.name, node: source.node, ip: source.ip, ...(source.ips ? { ips: source.ips } : {}) };
     case 'node':
-      return { kind: 'node', name: source.name, node: source.name, ip: source.ip };
+      return { kind: 'node', name: source.name, node: source.name, ip: source.ip, ...(source.ips ? { ips: source.ips } : {}) };
     default: {
       const never: never = source;
       throw new Error(`unknown source ${JSON.stringify(never)}`);
@@ -610,13 +658,14 @@ export function toReportSource(source: ResolvedSource): ReportSource {
 export function toReportDestination(dest: ResolvedDestination): ReportDestination {
   switch (dest.kind) {
     case 'pod':
-      return { kind: 'pod', namespace: dest.namespace, name: dest.name, ip: dest.ip, port: dest.port, protocol: dest.protocol };
+      return { kind: 'pod', namespace: dest.namespace, name: dest.name, ip: dest.ip, port: dest.port, protocol: dest.protocol, ...(dest.ips ? { ips: dest.ips } : {}) };
     case 'service':
       return {
         kind: 'service',
         namespace: dest.namespace,
         name: dest.name,
         clusterIP: dest.clusterIP,
+        ...(dest.clusterIPs ? { clusterIPs: dest.clusterIPs } : {}),
         port: dest.port.port,
         targetPort: dest.port.targetPort,
         protocol: dest.port.protocol,
@@ -629,7 +678,7 @@ export function toReportDestination(dest: ResolvedDestination): ReportDestinatio
         })),
       };
     case 'node':
-      return { kind: 'node', name: dest.name, ip: dest.ip, port: dest.port, protocol: dest.protocol };
+      return { kind: 'node', name: dest.name, ip: dest.ip, port: dest.port, protocol: dest.protocol, ...(dest.ips ? { ips: dest.ips } : {}) };
     case 'address':
       return { kind: 'address', name: dest.host, ...(dest.ips[0] ? { ip: dest.ips[0] } : {}), port: dest.port, protocol: dest.protocol };
     default: {
@@ -647,6 +696,7 @@ export function buildReport(input: {
   verdict: Finding;
   stats: Report['stats'];
   datapath?: Datapath;
+  families?: IPFamily[];
 }): Report {
   return {
     apiVersion: 'netdebug.dev/v1',
@@ -658,6 +708,7 @@ export function buildReport(input: {
     verdict: input.verdict,
     stats: input.stats,
     ...(input.datapath ? { datapath: input.datapath } : {}),
+    ...(input.families && input.families.some((f) => f !== 'IPv4') ? { families: input.families } : {}),
   };
 }
 

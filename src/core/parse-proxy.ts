@@ -4,7 +4,7 @@
  * one flow. Written against the lab's captures (test/unit/fixtures-proxies/) and, for IPVS, outputs quoted from
  * kubernetes' own docs (pkg/proxy/ipvs/README.md).
  */
-import { cidrContains, isIPv4 } from './address.ts';
+import { cidrContains, ipFamilyOf } from './address.ts';
 import type { IptablesBackend, ProbeObservation, Protocol, ServiceProxyMode } from './model.ts';
 
 /** What an exec returned (the same shape as parse.ts's RawOutput). */
@@ -29,6 +29,8 @@ function sectionScript(commands: readonly string[]): string {
  * never makes the kernel create a legacy table on an nft node (a `-t` read of x_tables can autoload one).
  */
 export const IPTABLES_BOTH_SCRIPT = sectionScript(['iptables-nft-save', 'iptables-legacy-save']);
+/** IPTABLES_BOTH_SCRIPT's IPv6 twin: both ip6tables backends, every table they hold (IPv6 pod traffic meets these rules). */
+export const IP6TABLES_BOTH_SCRIPT = sectionScript(['ip6tables-nft-save', 'ip6tables-legacy-save']);
 /** Both iptables backends and kube-proxy's nftables table: where an unknown service proxy keeps its rules. */
 export const PROXY_SEARCH_SCRIPT = sectionScript(['iptables-nft-save', 'iptables-legacy-save', 'nft list table ip kube-proxy']);
 /** kube-proxy's IPVS mode: the virtual servers and the addresses bound to its dummy device. */
@@ -130,9 +132,9 @@ export function parseIptablesSave(text: string): Map<string, SavedTable> {
   return tables;
 }
 
-const BACKENDS: ReadonlyArray<{ backend: IptablesBackend; cmd: string }> = [
-  { backend: 'nft', cmd: 'iptables-nft-save' },
-  { backend: 'legacy', cmd: 'iptables-legacy-save' },
+const BACKENDS: ReadonlyArray<{ backend: IptablesBackend; cmd: string; cmd6: string }> = [
+  { backend: 'nft', cmd: 'iptables-nft-save', cmd6: 'ip6tables-nft-save' },
+  { backend: 'legacy', cmd: 'iptables-legacy-save', cmd6: 'ip6tables-legacy-save' },
 ];
 
 /** The tables of each backend that could be read (a backend whose tool is missing or failed is left out, with why). */
@@ -140,8 +142,10 @@ function readBackends(sections: Map<string, Section>): { dumps: Array<{ backend:
   const dumps: Array<{ backend: IptablesBackend; tables: Map<string, SavedTable> }> = [];
   const unread: string[] = [];
   for (const b of BACKENDS) {
-    const s = sections.get(b.cmd);
-    if (!s || s.exit !== 0) unread.push(`${b.cmd}: ${firstLine(s?.output ?? 'did not run')}`);
+    // The IPv6 script (IP6TABLES_BOTH_SCRIPT) fences the ip6tables tools' output under their own names.
+    const cmd = !sections.has(b.cmd) && sections.has(b.cmd6) ? b.cmd6 : b.cmd;
+    const s = sections.get(cmd);
+    if (!s || s.exit !== 0) unread.push(`${cmd}: ${firstLine(s?.output ?? 'did not run')}`);
     else dumps.push({ backend: b.backend, tables: parseIptablesSave(s.output) });
   }
   return { dumps, unread };
@@ -412,8 +416,9 @@ function matchRule(ws: readonly string[], pkt: Packet): Match {
       case '-d': {
         i += 1;
         const addr = w === '-s' ? pkt.src : pkt.dst;
-        const cidr = value?.includes('/') ? value : `${value ?? ''}/32`;
-        apply(isIPv4(addr) ? (cidrContains(cidr, addr) ? 'yes' : 'no') : 'unknown');
+        const family = ipFamilyOf(addr);
+        const cidr = value?.includes('/') ? value : `${value ?? ''}/${family === 'IPv6' ? 128 : 32}`;
+        apply(family !== undefined ? (cidrContains(cidr, addr) ? 'yes' : 'no') : 'unknown');
         break;
       }
       case '-p':

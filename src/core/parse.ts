@@ -3,9 +3,9 @@
  * the command printed into a ProbeObservation. Parsers read stdout and stderr together (tools differ in which they use)
  * and were written against real outputs captured by test/unit/fixtures/capture.sh.
  */
-import { isIPv4 } from './address.ts';
+import { ipFamilyOf, isIPv4, isIPv6 } from './address.ts';
 import type { NodeLink, ProbeAction, ProbeObservation, Protocol } from './model.ts';
-import { IPTABLES_BOTH_SCRIPT, natCommand, parseForwardWalk, parseProxyRules } from './parse-proxy.ts';
+import { IP6TABLES_BOTH_SCRIPT, IPTABLES_BOTH_SCRIPT, natCommand, parseForwardWalk, parseProxyRules } from './parse-proxy.ts';
 
 /** What an exec returned; exitCode null means the command was killed. */
 export interface RawOutput {
@@ -65,18 +65,25 @@ const ROUTE_TYPES = new Set(['unicast', 'local', 'broadcast', 'multicast', 'anyc
 export function buildProbeCommand(action: ProbeAction, timeoutMs: number): string[] {
   const secs = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
   switch (action.tool) {
-    case 'tcp-connect':
-      return ['nc', '-z', '-v', '-w', secs, safeHost(action.host), String(safePort(action.port))];
-    case 'dns-lookup':
-      if (action.server === undefined) return ['dig', `+time=${secs}`, '+tries=1', '+search', safeHost(action.name)];
+    case 'tcp-connect': {
+      // OpenBSD netcat takes an IPv6 literal as it is (no brackets); -6 keeps a host name to its AAAA addresses.
+      const family = action.family ?? (isIPv6(action.host) ? 'IPv6' : undefined);
+      const only = family === 'IPv6' ? ['-6'] : family === 'IPv4' ? ['-4'] : [];
+      return ['nc', ...only, '-z', '-v', '-w', secs, safeHostOrAddress(action.host), String(safePort(action.port))];
+    }
+    case 'dns-lookup': {
+      const type = action.type === 'AAAA' ? ['-t', 'AAAA'] : [];
+      if (action.server === undefined) return ['dig', `+time=${secs}`, '+tries=1', '+search', ...type, safeHost(action.name)];
       return [
         'dig',
-        `@${safeHost(action.server)}`,
+        `@${safeHostOrAddress(action.server)}`,
         ...(action.port !== undefined && action.port !== 53 ? ['-p', String(safePort(action.port))] : []),
         `+time=${secs}`,
         '+tries=1',
+        ...type,
         safeHost(action.name),
       ];
+    }
     case 'resolv-conf':
       return ['cat', '/etc/resolv.conf'];
     case 'sysctl':
@@ -84,16 +91,19 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
       return ['sysctl', '-n', action.key];
     case 'forward-policy':
       if (action.flow === undefined) return ['iptables', '-S', 'FORWARD'];
+      // One family per walk: IPv6 pod traffic meets ip6tables' FORWARD chain, IPv4 traffic iptables'.
+      if ([action.flow.from, ...action.flow.to].every(isIPv6)) return ['sh', '-c', IP6TABLES_BOTH_SCRIPT];
       for (const a of [action.flow.from, ...action.flow.to]) safeIPv4(a);
       return ['sh', '-c', IPTABLES_BOTH_SCRIPT];
     case 'nat-rules':
       return action.proxy === undefined ? ['iptables-save', '-t', 'nat'] : natCommand(action.proxy);
     case 'route-match':
+      if (isIPv6(action.address)) return ['ip', '-6', 'route', 'list', 'match', action.address];
       return ['ip', '-4', 'route', 'list', 'match', safeIPv4(action.address)];
     case 'neighbor':
       return action.refresh
         ? ['sh', '-c', NEIGHBOR_REFRESH_SCRIPT, 'sh', safeIPv4(action.address)]
-        : ['ip', 'neigh', 'show', safeHost(action.address)];
+        : ['ip', 'neigh', 'show', safeHostOrAddress(action.address)];
     case 'packet-loss':
       return ['ping', '-q', '-n', '-c', String(LOSS_PINGS), '-i', LOSS_INTERVAL_S, '-W', '1', safeIPv4(action.address)];
     case 'veth-peer':
@@ -302,7 +312,7 @@ export function parseRouteMatch(raw: RawOutput): ProbeObservation {
     const tokens = line.split(/\s+/);
     const type = ROUTE_TYPES.has(tokens[0] ?? '') ? (tokens.shift() as string) : 'unicast';
     const dst = tokens[0] ?? '';
-    const prefix = dst === 'default' ? 0 : dst.includes('/') ? Number(dst.split('/')[1]) : 32;
+    const prefix = dst === 'default' ? 0 : dst.includes('/') ? Number(dst.split('/')[1]) : dst.includes(':') ? 128 : 32;
     if (!Number.isInteger(prefix)) return { kind: 'could-not-run', reason: `unrecognised ip route output: ${line}` };
     if (!best || prefix > best.prefix) best = { type, dst, prefix, line };
   }
@@ -437,8 +447,8 @@ function answerAddresses(text: string): string[] {
   const section = /;; ANSWER SECTION:\n([\s\S]*?)(\n\n|$)/.exec(text)?.[1] ?? '';
   const ips: string[] = [];
   for (const line of section.split('\n')) {
-    const m = /\sIN\s+A\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
-    if (m) ips.push(m[1] as string);
+    const m = /\sIN\s+A\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(line) ?? /\sIN\s+AAAA\s+([0-9a-fA-F:.]+)\s*$/.exec(line);
+    if (m && ipFamilyOf(m[1] as string) !== undefined) ips.push(m[1] as string);
   }
   return ips;
 }
@@ -454,6 +464,11 @@ function firstLine(text: string): string {
 function safeHost(host: string): string {
   if (!SAFE_HOST.test(host) || host.length > 253) throw new Error(`unsafe host or name for a probe: ${JSON.stringify(host)}`);
   return host;
+}
+
+/** A host name, or an address of either family (an IPv6 literal holds ':', which no option starts with). */
+function safeHostOrAddress(host: string): string {
+  return isIPv6(host) ? host : safeHost(host);
 }
 
 function safeIPv4(address: string): string {

@@ -2,9 +2,10 @@
  * The ladder planner: a pure function from what the API told us to the probes to run, where to run them, and why a rung
  * does not apply. Running the plan is run.ts's job; turning actions into argv is parse.ts's.
  */
-import { isIPv4 } from './address.ts';
+import { ipFamilyOf, isIPv4, parseIP, type IPFamily } from './address.ts';
 import { detectFromApi, networkTraits } from './datapath.ts';
 import type { ClusterFacts } from './facts.ts';
+import { dnsLookupsForFamilies, targetsForFamily } from './families.ts';
 import {
   defaultDebugNamespace,
   hasClusterIP,
@@ -34,6 +35,11 @@ export interface PlanOptions {
    * and the whole ladder at most MAX_SAMPLED_PROBES; fewer samples per probe when there are many targets.
    */
   samples?: { dns?: number; tcp?: number };
+  /**
+   * The address families to run the ladder for (families.ts chooseFamilies): each rung and node check once per family,
+   * probes tagged with theirs when there are two. Absent or empty: the destination's addresses as they are (IPv4 runs).
+   */
+  families?: readonly IPFamily[];
 }
 
 /** The most probes a sampled DNS rung holds (the lookups intermittent DNS faults are judged on come first). */
@@ -87,6 +93,67 @@ interface DirectTarget {
 
 /** Plans the ladder for one run (pure): which probes run where, and which rungs are skipped and why. */
 export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
+  const families = opts.families ?? [];
+  const one = (family: IPFamily | undefined): FamilyPlan => planFamily(family ? { ...facts, targets: targetsForFamily(facts.targets, family) } : facts, opts, family);
+  const merged = families.length <= 1 ? one(families[0]) : mergeFamilyPlans(families.map((f) => ({ family: f, plan: one(f) })));
+  const rungs = merged.rungs.map((r) => (r.rung === 'dns' && families.length > 0 ? { ...r, probes: dnsLookupsForFamilies(r.probes, families, opts.timeoutMs) } : r));
+  const { source } = facts.targets;
+  const nodeChecks = merged.nodeChecks;
+  const debugPods = opts.debugPods ?? { namespace: defaultDebugNamespace(source) };
+  const marked = RUNG_IDS.map((id) => rungs.find((r) => r.rung === id) as RungPlan).map((r) => ({ ...r, probes: markPredictedDenials(r.probes, facts, debugPods) }));
+  const count = (dns: boolean): number => marked.filter((r) => (r.rung === 'dns') === dns).reduce((n, r) => n + r.probes.length, 0);
+  const per = samplesPerProbe(opts.samples ?? {}, { dns: count(true), tcp: count(false) });
+  const ordered = marked.map((r) => repeatSamples(r, r.rung === 'dns' ? per.dns : per.tcp));
+  const locations: ProbeLocation[] = [];
+  const keys = new Set<string>();
+  for (const p of [...ordered.flatMap((r) => r.probes), ...nodeChecks]) {
+    const key = locationKey(p.where);
+    if (keys.has(key)) continue;
+    keys.add(key);
+    locations.push(p.where);
+  }
+  const { dnsDiscovery } = merged;
+  return { locations, rungs: ordered, nodeChecks, ...(dnsDiscovery ? { dnsDiscovery } : {}) };
+}
+
+/** One family's rungs and node checks, before NetworkPolicy predictions and sampling. */
+interface FamilyPlan {
+  rungs: RungPlan[];
+  nodeChecks: ProbeSpec[];
+  dnsDiscovery?: ProbeSpec;
+}
+
+/**
+ * Joins the plans of two families: each rung holds both families' probes (IPv4's first), skipped only when it is
+ * skipped in every family; a probe both plans hold (the node's interfaces, the source's resolv.conf) runs once, untagged,
+ * and every other probe carries its family.
+ */
+export function mergeFamilyPlans(plans: ReadonlyArray<{ family: IPFamily; plan: FamilyPlan }>): FamilyPlan {
+  const count = new Map<string, number>();
+  for (const { plan } of plans) for (const p of [...plan.rungs.flatMap((r) => r.probes), ...plan.nodeChecks]) count.set(p.id, (count.get(p.id) ?? 0) + 1);
+  const tag = (family: IPFamily, probes: readonly ProbeSpec[], seen: Set<string>): ProbeSpec[] =>
+    probes.flatMap((p) => {
+      if (seen.has(p.id)) return [];
+      seen.add(p.id);
+      return [(count.get(p.id) ?? 0) > 1 ? p : { ...p, family }];
+    });
+  const rungs: RungPlan[] = RUNG_IDS.map((id) => {
+    const seen = new Set<string>();
+    const parts = plans.map(({ family, plan }) => ({ family, rung: plan.rungs.find((r) => r.rung === id) }));
+    const probes = parts.flatMap(({ family, rung }) => tag(family, rung?.probes ?? [], seen));
+    const planned = parts.filter((p) => p.rung !== undefined && p.rung.skipReason === undefined);
+    if (planned.length > 0) return { rung: id, probes };
+    const reasons = [...new Set(parts.flatMap((p) => (p.rung?.skipReason !== undefined ? [p.rung.skipReason] : [])))];
+    return { rung: id, probes: [], skipReason: reasons.length === 1 ? (reasons[0] as string) : parts.map((p) => `${p.family}: ${p.rung?.skipReason ?? 'not planned'}`).join('; ') };
+  });
+  const seenChecks = new Set<string>();
+  const nodeChecks = plans.flatMap(({ family, plan }) => tag(family, plan.nodeChecks, seenChecks));
+  const dnsDiscovery = plans.find((p) => p.plan.dnsDiscovery !== undefined)?.plan.dnsDiscovery;
+  return { rungs, nodeChecks, ...(dnsDiscovery ? { dnsDiscovery } : {}) };
+}
+
+/** Plans one family's ladder (or the targets as they are, when `family` is undefined). */
+function planFamily(facts: ClusterFacts, opts: PlanOptions, family: IPFamily | undefined): FamilyPlan {
   const { source, destination: dest } = facts.targets;
   const max = Math.max(1, opts.maxEndpoints ?? 3);
   const timeoutMs = opts.timeoutMs;
@@ -106,7 +173,8 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
     timeoutMs,
     ...(extra.about ? { about: extra.about } : {}),
   });
-  const tcp = (t: DirectTarget): ProbeAction => ({ tool: 'tcp-connect', host: t.host, port: t.port });
+  // A host name tested in one family (`--family`) connects over that family alone.
+  const tcp = (t: DirectTarget): ProbeAction => ({ tool: 'tcp-connect', host: t.host, port: t.port, ...(family !== undefined && parseIP(t.host) === null ? { family } : {}) });
   const hostPod = (node: string): ProbeLocation => ({ kind: 'node-pod', node, hostNetwork: true });
 
   const direct = directTargets(facts, max);
@@ -116,7 +184,7 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
   const tcpOnly = protocol === 'TCP' ? undefined : `only TCP is probed; the destination port is ${protocol}`;
 
   // dns: the name as the application resolves it (search path), then each DNS pod directly with the full name.
-  if (dest.kind === 'service' || (dest.kind === 'address' && !isIPv4(dest.host))) {
+  if (dest.kind === 'service' || (dest.kind === 'address' && parseIP(dest.host) === null)) {
     const shortName = dest.kind === 'service' ? `${dest.name}.${dest.namespace}` : dest.host;
     const fullName = dest.kind === 'service' ? dest.dnsName : dest.host;
     const probes: ProbeSpec[] = [];
@@ -201,22 +269,8 @@ export function planLadder(facts: ClusterFacts, opts: PlanOptions): LadderPlan {
 
   // Nodes that already get an ordinary (pod-network) debug pod, for the same-node rung.
   const sameNodePods = new Set(rungs.find((r) => r.rung === 'same-node')?.probes.flatMap((p) => (p.where.kind === 'node-pod' ? [p.where.node] : [])));
-  const nodeChecks = planNodeChecks(facts, direct, sourceNode, spec, hostPod, sameNodePods);
-
-  const debugPods = opts.debugPods ?? { namespace: defaultDebugNamespace(source) };
-  const marked = RUNG_IDS.map((id) => rungs.find((r) => r.rung === id) as RungPlan).map((r) => ({ ...r, probes: markPredictedDenials(r.probes, facts, debugPods) }));
-  const count = (dns: boolean): number => marked.filter((r) => (r.rung === 'dns') === dns).reduce((n, r) => n + r.probes.length, 0);
-  const per = samplesPerProbe(opts.samples ?? {}, { dns: count(true), tcp: count(false) });
-  const ordered = marked.map((r) => repeatSamples(r, r.rung === 'dns' ? per.dns : per.tcp));
-  const locations: ProbeLocation[] = [];
-  const keys = new Set<string>();
-  for (const p of [...ordered.flatMap((r) => r.probes), ...nodeChecks]) {
-    const key = locationKey(p.where);
-    if (keys.has(key)) continue;
-    keys.add(key);
-    locations.push(p.where);
-  }
-  return { locations, rungs: ordered, nodeChecks, ...(dnsDiscovery ? { dnsDiscovery } : {}) };
+  const nodeChecks = planNodeChecks(facts, direct, sourceNode, spec, hostPod, sameNodePods, family === 'IPv6' ? 'IPv6' : 'IPv4');
+  return { rungs, nodeChecks, ...(dnsDiscovery ? { dnsDiscovery } : {}) };
 }
 
 /**
@@ -232,6 +286,9 @@ export function repeatSamples(rung: RungPlan, samples: number): RungPlan {
   return { ...rung, probes };
 }
 
+/** The sysctl that turns IPv6 forwarding on for every interface (the IPv6 twin of net.ipv4.ip_forward). */
+export const IPV6_FORWARDING = 'net.ipv6.conf.all.forwarding';
+
 type SpecFn = (rung: RungId | 'node-checks', id: string, where: ProbeLocation, action: ProbeAction, extra?: { check?: NodeCheckId; about?: ObjectRef }) => ProbeSpec;
 
 function planNodeChecks(
@@ -241,6 +298,7 @@ function planNodeChecks(
   spec: SpecFn,
   hostPod: (node: string) => ProbeLocation,
   sameNodePods: ReadonlySet<string>,
+  family: IPFamily,
 ): ProbeSpec[] {
   const { source, destination: dest } = facts.targets;
   const podTargets = direct.filter((t) => t.isPod);
@@ -254,11 +312,26 @@ function planNodeChecks(
   // Calico, Cilium and cloud-routed CNIs route each pod through its own veth (the pod's gateway 169.254.1.1 or the
   // Cilium router): no Linux bridge, so bridge-nf-call-iptables and hairpin mode govern nothing there and are not checked.
   const bridge = networkTraits(api?.network ?? 'unknown').bridge;
-  const flowTo = [...new Set(podTargets.map((t) => t.host))].filter(isIPv4);
-  const flow = facts.datapath && isIPv4(source.ip) && flowTo.length > 0 ? { from: source.ip, to: flowTo } : undefined;
+  const inFamily = (a: string): boolean => ipFamilyOf(a) === family;
+  const flowTo = [...new Set(podTargets.map((t) => t.host))].filter(inFamily);
+  const flow = facts.datapath && inFamily(source.ip) && flowTo.length > 0 ? { from: source.ip, to: flowTo } : undefined;
   const check = (node: string, check: NodeCheckId, id: string, action: ProbeAction, about?: ObjectRef): void =>
     void checks.push(spec('node-checks', `${node}:${id}`, hostPod(node), action, { check, ...(about ? { about } : {}) }));
 
+  if (family === 'IPv6') {
+    // The IPv6 twins of the IPv4 checks below: forwarding, ip6tables' FORWARD chain for this flow, and the routes to
+    // and from the pods (ip -6). Neighbors (NDP), bridge-nf, hairpin, the NAT rules, the MTU and loss pings are read
+    // on the IPv4 path only.
+    for (const node of nodes) {
+      check(node, 'ip-forward', 'ipv6-forward', { tool: 'sysctl', key: IPV6_FORWARDING });
+      if (flow) check(node, 'forward-policy', 'forward-policy6', { tool: 'forward-policy', flow });
+      check(node, 'links', 'links', { tool: 'links' });
+    }
+    for (const t of podTargets.filter((x) => inFamily(x.host))) check(sourceNode, 'route-to-destination', `route:${t.host}`, { tool: 'route-match', address: t.host }, t.about);
+    const fromPod = source.kind === 'pod' && !source.hostNetwork && inFamily(source.ip) ? source.ip : undefined;
+    if (fromPod) for (const node of destNodes.filter((n) => n !== sourceNode)) check(node, 'route-to-source', `route:${fromPod}`, { tool: 'route-match', address: fromPod });
+    return checks;
+  }
   for (const node of nodes) {
     check(node, 'ip-forward', 'ip-forward', { tool: 'sysctl', key: 'net.ipv4.ip_forward' });
     if (bridge) check(node, 'bridge-nf', 'bridge-nf', { tool: 'sysctl', key: 'net.bridge.bridge-nf-call-iptables' });

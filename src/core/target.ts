@@ -1,7 +1,7 @@
 /**
  * The target grammar `[[NAMESPACE/]KIND/]NAME[:PORT]`, parsed into typed TargetRefs before anything talks to the API.
  */
-import { isIPv4 } from './address.ts';
+import { isIPv4, isIPv6 } from './address.ts';
 import { NetdebugError } from './errors.ts';
 
 /** Which side of the connection a target is. */
@@ -21,7 +21,7 @@ export type TargetRef =
   | { kind: 'pod-or-service'; namespace: string; name: string; port?: PortRef }
   | { kind: 'workload'; workload: WorkloadKind; namespace: string; name: string; port?: PortRef }
   | { kind: 'node'; name: string; port?: PortRef }
-  /** A bare IPv4 address or a host name containing dots; destinations only. */
+  /** A bare IPv4 address, an IPv6 address in brackets (`[fd00::1]:80`), or a host name containing dots; destinations only. */
   | { kind: 'address'; host: string; isIP: boolean; port?: PortRef };
 
 type KindName = 'pod' | 'service' | 'node' | WorkloadKind;
@@ -103,10 +103,11 @@ function parseRef(text: string, role: TargetRole, defaultNamespace: string, name
   if (input === '') fail(`empty target; expected ${GRAMMAR}`);
   if (/\s/.test(input)) fail('a target contains no whitespace');
 
+  if (input.startsWith('[')) return parseBracketed(input, text, role, fail);
   const colon = input.indexOf(':');
   if (colon !== input.lastIndexOf(':')) {
     throw new NetdebugError('UNSUPPORTED_TARGET', `invalid ${role} "${text}": IPv6 addresses and multiple ':' are not supported`, {
-      hint: 'use an IPv4 address, a host name, or a Kubernetes object',
+      hint: 'write an IPv6 address in brackets, as in a URL: [fd00::1]:8080',
     });
   }
   const body = colon === -1 ? input : input.slice(0, colon);
@@ -197,6 +198,21 @@ function parseRef(text: string, role: TargetRole, defaultNamespace: string, name
   }
 }
 
+/** Parses `[IPv6]` or `[IPv6]:PORT` (the bracket form of RFC 3986, which keeps the address's ':' apart from the port's). */
+function parseBracketed(input: string, text: string, role: TargetRole, fail: (reason: string) => never): TargetRef {
+  const m = /^\[([^\]]*)\](?::(.*))?$/.exec(input);
+  if (!m) return fail("an IPv6 address in brackets is followed by nothing or by :PORT, e.g. [fd00::1]:8080");
+  const host = m[1] as string;
+  if (!isIPv6(host)) fail(`"${host}" is not a valid IPv6 address`);
+  if (role === 'source') {
+    throw new NetdebugError('UNSUPPORTED_TARGET', `invalid source "${text}": a source must be a pod, workload or node, not an address`, {
+      hint: 'name the pod to test from, e.g. pod/client or deploy/frontend, or node/NAME to test from a node',
+    });
+  }
+  const port = m[2] === undefined ? undefined : parsePort(m[2], fail);
+  return withPort({ kind: 'address' as const, host, isIP: true }, port);
+}
+
 /** Formats a TargetRef back into the grammar, e.g. `shop/service/web:http`, for messages and events. */
 export function formatTarget(ref: TargetRef): string {
   const port = ref.port ? `:${ref.port.kind === 'number' ? ref.port.number : ref.port.name}` : '';
@@ -211,7 +227,7 @@ export function formatTarget(ref: TargetRef): string {
     case 'node':
       return `node/${ref.name}${port}`;
     case 'address':
-      return `${ref.host}${port}`;
+      return `${isIPv6(ref.host) ? `[${ref.host}]` : ref.host}${port}`;
     default: {
       const never: never = ref;
       throw new Error(`unknown target ${JSON.stringify(never)}`);

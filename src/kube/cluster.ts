@@ -6,6 +6,7 @@
 import type { KubeConfig, V1DaemonSetList, V1EndpointSlice, V1LabelSelector, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 // The client's serializer is not re-exported from its index; it is the one that knows the model's field renames.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import { ipFamilyOf, type IPFamily } from '../core/address.ts';
 import { NetdebugError } from '../core/errors.ts';
 import type {
   ContainerPort,
@@ -163,7 +164,7 @@ async function resolveSource(api: KubeApi, ref: TargetRef, nodeReads: Map<string
     }
     case 'node': {
       const node = await readNodeOrSuggest(api, ref.name, nodeReads);
-      return { kind: 'node', name: ref.name, ip: internalIPOf(node) };
+      return { kind: 'node', name: ref.name, ip: internalIPOf(node), ...withIps(internalIPsOf(node)) };
     }
     case 'service':
     case 'pod-or-service':
@@ -194,7 +195,23 @@ function sourceOfPod(pod: V1Pod): Extract<ResolvedSource, { kind: 'pod' }> {
     ip: pod.status?.podIP ?? '',
     labels: pod.metadata?.labels ?? {},
     hostNetwork: pod.spec?.hostNetwork === true,
+    ...withIps(podIPsOf(pod)),
   };
+}
+
+/**
+ * A pod's addresses, `status.podIPs` (the primary first, at most one per family, as the API server validates them);
+ * `status.podIP` alone when the list is absent.
+ */
+export function podIPsOf(pod: V1Pod): string[] {
+  const listed = (pod.status?.podIPs ?? []).map((p) => p.ip).filter((ip) => ip !== '');
+  if (listed.length > 0) return listed;
+  return pod.status?.podIP ? [pod.status.podIP] : [];
+}
+
+/** The `ips` field of a resolved target: set only when there are two addresses (one per family), so a single-stack target reads as before. */
+function withIps(ips: string[]): { ips?: string[] } {
+  return ips.length > 1 ? { ips } : {};
 }
 
 // ---------- destination ----------
@@ -236,7 +253,7 @@ async function resolveDestination(api: KubeApi, ref: TargetRef, nodeReads: Map<s
     case 'node': {
       const node = await readNodeOrSuggest(api, ref.name, nodeReads);
       const port = requireNumericPort(ref.port, `node/${ref.name}`);
-      return { destination: { kind: 'node', name: ref.name, ip: internalIPOf(node), port, protocol: 'TCP' }, servicePods: [] };
+      return { destination: { kind: 'node', name: ref.name, ip: internalIPOf(node), port, protocol: 'TCP', ...withIps(internalIPsOf(node)) }, servicePods: [] };
     }
     case 'address': {
       const port = requireNumericPort(ref.port, ref.host);
@@ -301,6 +318,7 @@ function destinationOfPod(pod: V1Pod, portRef: PortRef | undefined): ResolvedDes
     ports,
     port,
     protocol,
+    ...withIps(podIPsOf(pod)),
   };
 }
 
@@ -374,8 +392,22 @@ async function resolveService(api: KubeApi, svc: V1Service, portRef: PortRef | u
       selector,
       endpoints,
       ...(svc.spec?.internalTrafficPolicy === 'Local' ? { internalTrafficPolicy: 'Local' as const } : {}),
+      ...serviceFamilies(svc),
     },
     servicePods,
+  };
+}
+
+/**
+ * A dual-stack Service's `spec.clusterIPs` and `spec.ipFamilies` (the API server fills both, in the same order, the
+ * first being `clusterIP`); nothing for a single-stack one, which reads as before.
+ */
+export function serviceFamilies(svc: V1Service): { clusterIPs?: string[]; ipFamilies?: IPFamily[] } {
+  const families = (svc.spec?.ipFamilies ?? []).filter((f): f is IPFamily => f === 'IPv4' || f === 'IPv6');
+  const clusterIPs = (svc.spec?.clusterIPs ?? []).filter((ip) => ip !== '' && ip !== 'None');
+  return {
+    ...(clusterIPs.length > 1 ? { clusterIPs } : {}),
+    ...(families.length > 1 ? { ipFamilies: families } : {}),
   };
 }
 
@@ -565,6 +597,19 @@ function notFound(what: string, namespace: string | undefined, name: string, can
 function internalIPOf(node: V1Node): string {
   const addrs = node.status?.addresses ?? [];
   return addrs.find((a) => a.type === 'InternalIP')?.address ?? addrs[0]?.address ?? '';
+}
+
+/** A node's InternalIP addresses, the first of each family (a dual-stack kubelet reports one of each, `--node-ip=v4,v6`). */
+export function internalIPsOf(node: V1Node): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const a of node.status?.addresses ?? []) {
+    const family = a.type === 'InternalIP' ? ipFamilyOf(a.address) : undefined;
+    if (family === undefined || seen.has(family)) continue;
+    seen.add(family);
+    out.push(a.address);
+  }
+  return out;
 }
 
 async function readNodeFacts(api: KubeApi, name: string, nodeReads: Map<string, Promise<V1Node>>): Promise<NodeFacts | undefined> {

@@ -6,6 +6,7 @@ import { hasClusterIP, NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObserva
 import { describeDatapath, type Datapath } from '../core/datapath.ts';
 import { readNodeCheck, type NodeCheckRole } from '../core/node-checks.ts';
 import { describeObservation, describeProbeTarget } from '../core/diagnose/describe.ts';
+import { familyTag, familyTally, hostPort, otherAddresses } from './families.ts';
 import type { OutputStream, Reporter } from './reporter.ts';
 
 /** Text reporter options. */
@@ -75,7 +76,9 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
       if (printedRungs === 0) write(p.bold('Ladder'));
       const paint = statusPaint(rung.status);
       const duration = rung.status === 'skipped' ? '' : formatDuration(rung.durationMs);
-      const summary = rung.status === 'skipped' ? p.dim(`skipped: ${rung.summary}`) : rung.summary;
+      // A dual-stack run says how each family did.
+      const tally = rung.status === 'skipped' ? '' : familyTally(rung.probes);
+      const summary = rung.status === 'skipped' ? p.dim(`skipped: ${rung.summary}`) : `${rung.summary}${tally ? ` (${tally})` : ''}`;
       write(`  ${paint(markForRung(rung.status))} ${rung.id.padEnd(nameWidth)}  ${duration.padStart(6)}  ${summary}`);
       printedRungs += 1;
     }
@@ -95,8 +98,8 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
       for (const r of nodeChecks.filter((c) => nodeOf(c) === node).sort((a, b) => order(a) - order(b))) {
         const { judged, role } = readNodeCheck(r, verdict, datapath?.network);
         const mark = role === 'evidence' ? p.dim('·') : judged === 'ok' ? p.green('✓') : judged === 'fail' ? p.red('✗') : judged === 'warn' ? p.yellow('!') : p.yellow('?');
-        const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
-        const note = role === undefined ? '' : (role === 'cause' ? p.red : p.dim)(roleNote(role, r.observation.kind, verdict.cause));
+        const what = r.observation.kind === 'sysctl' || r.observation.kind === 'forward-policy' ? describeObservation(r.observation, r.spec.action) : `${describeProbeTarget(r.spec.action)}: ${describeObservation(r.observation, r.spec.action)}`;
+        const note = `${familyTag(r.spec.family)}${role === undefined ? '' : (role === 'cause' ? p.red : p.dim)(roleNote(role, r.observation.kind, verdict.cause))}`;
         write(`  ${mark} ${node.padEnd(width)}  ${what}${note}`);
       }
     }
@@ -107,7 +110,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
     const mark = f.status === 'healthy' ? '✓' : f.status === 'inconclusive' ? '?' : '✗';
     const cause = f.cause === 'HEALTHY' ? '' : `  ${p.bold(f.cause)}${f.component === 'none' ? '' : p.dim(` (${f.component})`)}`;
     write(`${p.bold(headline)}  ${paint(`${mark} ${f.status.toUpperCase()}`)}${cause}`);
-    const where = [f.node ? `node ${f.node}` : '', f.object ?? ''].filter((s) => s !== '').join(', ');
+    const where = [f.node ? `node ${f.node}` : '', f.object ?? '', f.family ? `${f.family} only` : ''].filter((s) => s !== '').join(', ');
     if (where) write(`  where:  ${where}`);
     write(`  ${f.summary}`);
     if (f.evidence.length > 0) {
@@ -220,9 +223,9 @@ function roleNote(role: NodeCheckRole, kind: ProbeObservation['kind'], cause: st
 function describeSource(s: ResolvedSource): string {
   switch (s.kind) {
     case 'pod':
-      return `pod ${s.namespace}/${s.name}${s.via ? ` (of ${s.via.kind} ${s.via.name})` : ''} on ${s.node}, ${s.ip}${s.hostNetwork ? ' (hostNetwork)' : ''}`;
+      return `pod ${s.namespace}/${s.name}${s.via ? ` (of ${s.via.kind} ${s.via.name})` : ''} on ${s.node}, ${[s.ip, ...(s.ips ?? []).filter((a) => a !== s.ip)].join(', ')}${s.hostNetwork ? ' (hostNetwork)' : ''}`;
     case 'node':
-      return `node ${s.name}, ${s.ip}`;
+      return `node ${s.name}, ${[s.ip, ...(s.ips ?? []).filter((a) => a !== s.ip)].join(', ')}`;
     default: {
       const never: never = s;
       throw new Error(`unknown source ${JSON.stringify(never)}`);
@@ -233,16 +236,16 @@ function describeSource(s: ResolvedSource): string {
 function describeDest(d: ResolvedDestination): string {
   switch (d.kind) {
     case 'pod':
-      return `pod ${d.namespace}/${d.name}${d.via ? ` (of ${d.via.kind} ${d.via.name})` : ''} on ${d.node}, ${d.ip}:${d.port}${d.ready ? '' : ' (not ready)'}`;
+      return `pod ${d.namespace}/${d.name}${d.via ? ` (of ${d.via.kind} ${d.via.name})` : ''} on ${d.node}, ${hostPort(d.ip, d.port)}${otherAddresses(d)}${d.ready ? '' : ' (not ready)'}`;
     case 'service': {
       const ready = d.endpoints.filter((e) => e.ready).length;
-      const vip = hasClusterIP(d) ? `${d.clusterIP}:${d.port.port}` : `headless, port ${d.port.port}`;
+      const vip = hasClusterIP(d) ? `${hostPort(d.clusterIP, d.port.port)}${otherAddresses(d)}` : `headless, port ${d.port.port}`;
       return `service ${d.namespace}/${d.name}, ${vip} → ${d.port.targetPort}, ${ready}/${d.endpoints.length} endpoints ready`;
     }
     case 'node':
-      return `node ${d.name}, ${d.ip}:${d.port}`;
+      return `node ${d.name}, ${hostPort(d.ip, d.port)}${otherAddresses(d)}`;
     case 'address':
-      return `${d.host}:${d.port}${d.ips.length > 0 && d.ips[0] !== d.host ? ` (${d.ips.join(', ')})` : ''}`;
+      return `${hostPort(d.host, d.port)}${d.ips.length > 0 && d.ips[0] !== d.host ? ` (${d.ips.join(', ')})` : ''}`;
     default: {
       const never: never = d;
       throw new Error(`unknown destination ${JSON.stringify(never)}`);

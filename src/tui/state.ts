@@ -7,6 +7,7 @@ import { hasClusterIP, RUNG_IDS, formatObjectRef, type Finding, type ProbeObserv
 import { classifyObservation, describeObservation } from '../core/diagnose/describe.ts';
 import type { Datapath, PodNetwork } from '../core/datapath.ts';
 import { readNodeCheck } from '../core/node-checks.ts';
+import { familyTally } from '../report/families.ts';
 
 /** How a ladder row stands: `warn` is a node check that is only a fault if traffic fails. */
 export type RowStatus = 'pending' | 'running' | 'passed' | 'failed' | 'skipped' | 'could-not-run' | 'warn';
@@ -119,7 +120,11 @@ export function applyEvent(state: TuiState, event: RunEvent): TuiState {
       });
     }
     case 'rung-finished':
-      return updateRow(state, event.rung.id, (r) => ({ ...r, status: rowStatusForRung(event.rung.status), durationMs: event.rung.durationMs, summary: event.rung.summary }));
+      return updateRow(state, event.rung.id, (r) => {
+        // A dual-stack run says how each family did.
+        const tally = event.rung.status === 'skipped' ? '' : familyTally(event.rung.probes);
+        return { ...r, status: rowStatusForRung(event.rung.status), durationMs: event.rung.durationMs, summary: `${event.rung.summary}${tally ? ` (${tally})` : ''}` };
+      });
     case 'datapath-detected':
       return { ...state, datapath: event.datapath };
     case 'verdict-decided':

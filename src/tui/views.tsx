@@ -9,6 +9,7 @@ import { describeDatapath } from '../core/datapath.ts';
 import { hasClusterIP, type Finding } from '../core/model.ts';
 import { describeObservation, describeProbeLocation, describeProbeTarget, classifyObservation } from '../core/diagnose/describe.ts';
 import { formatDuration } from '../report/text.ts';
+import { familyTag } from '../report/families.ts';
 import { derivePath, objectsOfRow, RESOLVING, type Hop, type HopState, type LadderRow, type RowStatus, type TuiState } from './state.ts';
 
 /** The colours the views use; `undefined` means the terminal default. */
@@ -229,7 +230,7 @@ export function buildDrillLines(row: LadderRow, state: TuiState): string[] {
       p.spec.where.kind === 'source-pod'
         ? `source pod ${src?.kind === 'pod' ? `${src.namespace}/${src.name}` : src?.kind === 'node' ? src.name : ''} (ephemeral netdebug container)`.replace('  ', ' ')
         : `${describeProbeLocation(p.spec.where)}, netdebug debug pod`;
-    out.push('', `[${i + 1}/${row.probes.length}] ${p.spec.check ?? p.spec.rung} · ${describeProbeTarget(p.spec.action)}`);
+    out.push('', `[${i + 1}/${row.probes.length}] ${p.spec.check ?? p.spec.rung} · ${describeProbeTarget(p.spec.action)}${familyTag(p.spec.family)}`);
     out.push(`  $ ${p.spec.command.join(' ')}`);
     out.push(`  where:   ${where}`);
     if (p.observation) {

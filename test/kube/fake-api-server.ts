@@ -16,6 +16,20 @@ import { WebSocketServer } from 'ws';
 /** How the fake answers an exec. */
 export type ExecMode = 'ok' | 'no-status' | 'no-status-abrupt' | 'no-status-open' | 'unanswered' | 'hang' | 'crash';
 
+/** Where an exec runs and what it runs: the pod, its node, and one probe's command line as the batch script quotes it. */
+export interface ExecCall {
+  pod: string;
+  node: string;
+  command: string;
+}
+
+/** What an answered probe prints and how it exits. */
+export interface ExecReply {
+  stdout: string;
+  stderr?: string;
+  exit: number;
+}
+
 /** A request as the fake saw it. */
 export interface SeenRequest {
   method: string;
@@ -55,6 +69,8 @@ export class FakeApiServer extends EventEmitter {
   execMode: ExecMode = 'ok';
   /** What an 'ok' exec writes to stdout. */
   execStdout = '';
+  /** When set, an 'ok' exec answers each probe by its command (batched or not) instead of execStdout. */
+  execAnswer: ((call: ExecCall) => ExecReply) | undefined;
   /** Requests that hang: aborted ones are counted here when the client closes them. */
   aborted = 0;
   private server: Server;
@@ -188,6 +204,48 @@ export class FakeApiServer extends EventEmitter {
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
       endpoints: [{ addresses: ['web.example.com'], conditions: { ready: true } }],
     });
+  }
+
+  /**
+   * Makes the cluster dual-stack, each object as a dual-stack API server writes it: pods with `status.podIPs` (the
+   * primary first), Service default/web `PreferDualStack` with `clusterIPs` and `ipFamilies`, an EndpointSlice of
+   * addressType IPv6 beside the IPv4 one (the EndpointSlice controller writes one per family), and nodes with an
+   * InternalIP of each family (kubelet `--node-ip=v4,v6`). kube-dns stays single-stack IPv4, as kubeadm creates it.
+   */
+  makeDualStack(): void {
+    const v6 = (ip: string): string => ip.replace(/^10\.244\.(\d+)\.(\d+)$/, 'fd00:10:244:$1::$2');
+    for (const pod of this.pods.values()) {
+      const st = pod.status as { podIP: string; podIPs?: { ip: string }[] };
+      st.podIPs = [{ ip: st.podIP }, { ip: v6(st.podIP) }];
+    }
+    const web = this.objects.get('/api/v1/namespaces/default/services/web') as Obj & { spec: Record<string, unknown> };
+    Object.assign(web.spec, { clusterIPs: ['10.96.1.1', 'fd00:10:96::1'], ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'PreferDualStack' });
+    for (const [i, name] of ['node-1', 'node-2'].entries()) {
+      const node = this.objects.get(`/api/v1/nodes/${name}`) as Obj & { spec: Record<string, unknown>; status: Record<string, unknown> };
+      node.spec.podCIDRs = [`10.244.${i + 1}.0/24`, `fd00:10:244:${i + 1}::/64`];
+      node.status.addresses = [
+        { type: 'InternalIP', address: `172.18.0.${i + 2}` },
+        { type: 'InternalIP', address: `fd00:172:18::${i + 2}` },
+        { type: 'Hostname', address: name },
+      ];
+    }
+    this.slices.push({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'web-v6xyz', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+      addressType: 'IPv6',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [{ addresses: ['fd00:10:244:2::7'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-2', targetRef: { kind: 'Pod', namespace: 'default', name: 'web-1' } }],
+    });
+  }
+
+  /** The reply of one probe: execAnswer's for its command, else execStdout with exit 0. */
+  private reply(path: string, command: string): ExecReply {
+    if (!this.execAnswer) return { stdout: this.execStdout, exit: 0 };
+    const [, ns, name] = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(path) ?? [];
+    const pod = this.pods.get(`${ns ?? ''}/${name ?? ''}`);
+    const node = ((pod?.spec as { nodeName?: string } | undefined)?.nodeName) ?? '';
+    return this.execAnswer({ pod: `${ns ?? ''}/${name ?? ''}`, node, command });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -324,10 +382,20 @@ export class FakeApiServer extends EventEmitter {
           // execStdout and exits 0, each as the record the script would print.
           const argv = seen.query.getAll('command');
           if (argv[3] === 'netdebug-batch') {
-            const out = Buffer.from(this.execStdout);
-            const records = Array.from({ length: Number(argv[5]) }, (_, i) => Buffer.concat([Buffer.from(`${argv[4]} ${i} 0 ${out.length} 0\n`), out]));
+            // Each probe's command line, as the script runs it: `{ CMD >"$d/I.o" 2>"$d/I.e" </dev/null; ... } &`.
+            const lines = new Map([...(argv[2] ?? '').matchAll(/^\{ (.*) >"\$d\/(\d+)\.o" 2>/gm)].map((m) => [Number(m[2]), m[1] as string]));
+            const records = Array.from({ length: Number(argv[5]) }, (_, i) => {
+              const r = this.reply(seen.path, lines.get(i) ?? '');
+              const out = Buffer.from(r.stdout);
+              const err = Buffer.from(r.stderr ?? '');
+              return Buffer.concat([Buffer.from(`${argv[4]} ${i} ${r.exit} ${out.length} ${err.length}\n`), out, err]);
+            });
             ws.send(Buffer.concat([Buffer.from([1]), ...records]));
-          } else ws.send(frame(1, this.execStdout));
+          } else {
+            const r = this.reply(seen.path, argv.join(' '));
+            ws.send(frame(1, r.stdout));
+            if (r.stderr) ws.send(frame(2, r.stderr));
+          }
           ws.send(frame(3, JSON.stringify({ metadata: {}, status: 'Success' })));
           ws.close();
           return;

@@ -6,6 +6,7 @@
 import { cidrContains } from '../address.ts';
 import type { PodNetwork } from '../datapath.ts';
 import { dnsServerOf, type DnsResolution, type DnsServer } from '../dns.ts';
+import { answeredInIPv6 } from '../families.ts';
 import { sampleGroupId, type Cause, type Finding, type ProbeResult, type ResolvedTargets, type RungId } from '../model.ts';
 import { parseDigQueryTime } from '../parse.ts';
 import { classifyFailure, classifyObservation, isLossy, type Failure } from './describe.ts';
@@ -123,8 +124,10 @@ export function buildContext(input: VerdictInput): DiagnosisContext {
   const nodes = input.nodes ?? [];
   const all = [...input.observations, ...input.nodeChecks];
   const rung = (id: RungId): ProbeResult[] => input.observations.filter((r) => r.spec.rung === id);
-  const failing = (rs: readonly ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'fail' && !isDeniedAsPredicted(r));
-  const passing = (rs: readonly ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'ok');
+  // A host name with IPv6 addresses alone answers A with none: that lookup is no failure once its AAAA twin resolved.
+  const inIPv6 = answeredInIPv6(input.observations);
+  const failing = (rs: readonly ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'fail' && !isDeniedAsPredicted(r) && !inIPv6.has(r.spec.id));
+  const passing = (rs: readonly ProbeResult[]): ProbeResult[] => rs.filter((r) => classifyObservation(r.observation) === 'ok' || inIPv6.has(r.spec.id));
   const failedAs = (f: Failure) => (r: ProbeResult): boolean => classifyFailure(r.observation) === f;
   const nodeOf = (r: ProbeResult): string => (r.spec.where.kind === 'node-pod' ? r.spec.where.node : sourceNode);
   const staticCauses = new Set(input.staticFindings.map((f) => f.cause));

@@ -2,6 +2,7 @@
  * How probe observations read: whether each passed, failed (and how) or could not run, and how a probe, where it ran
  * and what it saw are put in words. Shared by the rules, the rung summaries and every reporter. Pure.
  */
+import { isIPv6 } from '../address.ts';
 import type { ProbeAction, ProbeLocation, ProbeObservation, ProbeResult, ResolvedTargets } from '../model.ts';
 import { LOSS_PINGS } from '../parse.ts';
 
@@ -82,9 +83,12 @@ export function classifyFailure(obs: ProbeObservation): Failure | undefined {
 export function describeProbeTarget(action: ProbeAction): string {
   switch (action.tool) {
     case 'tcp-connect':
-      return `${action.host}:${action.port}`;
-    case 'dns-lookup':
-      return action.server ? `${action.name} @${action.server}${action.port !== undefined && action.port !== 53 ? `#${action.port}` : ''}` : `${action.name} (search path)`;
+      // An IPv6 address in brackets, so its ':' stay apart from the port's.
+      return isIPv6(action.host) ? `[${action.host}]:${action.port}` : `${action.host}:${action.port}`;
+    case 'dns-lookup': {
+      const type = action.type === 'AAAA' ? ' AAAA' : '';
+      return action.server ? `${action.name}${type} @${action.server}${action.port !== undefined && action.port !== 53 ? `#${action.port}` : ''}` : `${action.name}${type} (search path)`;
+    }
     case 'resolv-conf':
       return '/etc/resolv.conf';
     case 'sysctl':
@@ -157,7 +161,9 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
     case 'sysctl':
       return `${obs.key} = ${obs.value}`;
     case 'forward-policy': {
-      const where = obs.backend ? ` (iptables-${obs.backend})` : '';
+      // A walk of an IPv6 flow read ip6tables' chains.
+      const tool = action?.tool === 'forward-policy' && action.flow !== undefined && isIPv6(action.flow.from) ? 'ip6tables' : 'iptables';
+      const where = obs.backend ? ` (${tool}-${obs.backend})` : '';
       switch (obs.verdict) {
         case undefined:
           return `FORWARD policy ${obs.policy}`;

@@ -1,6 +1,7 @@
 /** Rung summaries: each rung of the ladder as passed, failed, skipped or error, from its probes' observations. Pure. */
 import { RUNG_IDS, type LatencyStats, type ProbeResult, type RungResult, type RungSampling, type RungStatus } from '../model.ts';
 import { parseDigQueryTime } from '../parse.ts';
+import { answeredInIPv6 } from '../families.ts';
 import { isDeniedAsPredicted } from './context.ts';
 import { classifyObservation, describeObservation, describeProbeLocation, describeProbeTarget } from './describe.ts';
 
@@ -10,17 +11,19 @@ function deniedPolicies(denied: readonly ProbeResult[]): string {
 }
 
 /** A rung's status and summary from its probes; probes denied as predicted are counted apart, never as failures. */
-function judgeRung(probes: readonly ProbeResult[]): { status: RungStatus; summary: string } {
+function judgeRung(probes: readonly ProbeResult[], inIPv6: ReadonlySet<string> = new Set()): { status: RungStatus; summary: string } {
   const denied = probes.filter(isDeniedAsPredicted);
   const counted = probes.filter((p) => !denied.includes(p));
   const deniedNote = denied.length === 0 ? '' : `; ${denied.length} denied by NetworkPolicy ${deniedPolicies(denied)}, as predicted`;
   if (probes.length === 0) return { status: 'skipped', summary: 'not applicable' };
   if (counted.length === 0) return { status: 'skipped', summary: `denied by NetworkPolicy ${deniedPolicies(denied)}, as predicted (${denied.length} probe${denied.length === 1 ? '' : 's'})` };
-  const outcomes = counted.map((p) => classifyObservation(p.observation));
+  // An empty A answer of a name that has IPv6 addresses alone (answeredInIPv6) is no failure.
+  const outcomeOf = (p: ProbeResult) => (inIPv6.has(p.spec.id) ? 'ok' : classifyObservation(p.observation));
+  const outcomes = counted.map(outcomeOf);
   const ran = outcomes.filter((o) => o !== 'not-run').length;
   const failed = outcomes.filter((o) => o === 'fail').length;
   const status: RungStatus = ran === 0 ? 'error' : failed > 0 ? 'failed' : 'passed';
-  const first = counted.find((p) => classifyObservation(p.observation) === (status === 'failed' ? 'fail' : status === 'error' ? 'not-run' : 'ok'));
+  const first = counted.find((p) => outcomeOf(p) === (status === 'failed' ? 'fail' : status === 'error' ? 'not-run' : 'ok'));
   const summary =
     status === 'error'
       ? `could not run: ${first ? describeObservation(first.observation, first.spec.action).replace(/^could not run: /, '') : 'unknown'}`
@@ -72,9 +75,10 @@ function formatMs(ms: number): string {
 
 /** Summarises the probes of each rung into a RungResult (error = none of its probes could run). */
 export function summarizeRungs(observations: ProbeResult[]): RungResult[] {
+  const inIPv6 = answeredInIPv6(observations);
   return RUNG_IDS.map((id) => {
     const probes = observations.filter((r) => r.spec.rung === id);
-    const judged = judgeRung(probes);
+    const judged = judgeRung(probes, inIPv6);
     const sampling = sampleRung(probes);
     return {
       id,
@@ -87,6 +91,7 @@ export function summarizeRungs(observations: ProbeResult[]): RungResult[] {
         observation: p.observation,
         durationMs: p.durationMs,
         ...(p.spec.deniedBy ? { deniedBy: p.spec.deniedBy } : {}),
+        ...(p.spec.family ? { family: p.spec.family } : {}),
       })),
       ...(sampling ? { sampling } : {}),
     };

@@ -5,14 +5,15 @@
  * chain for this flow (both iptables backends), only a walk that ends in DROP names it; a check that read the policy
  * alone, or whose walk passed rules it cannot judge, names a DROP policy. Either way only when a probe got nothing back.
  */
+import { isIPv6 } from '../../address.ts';
 import type { ProbeObservation } from '../../model.ts';
 import type { Rule } from '../rule.ts';
 import { cite } from '../rule.ts';
 
 /** The FORWARD fix for one node: accept its own pods' traffic, naming its pod CIDR only when the API gave it. */
-function forwardAcceptHint(node: string, podCIDR: string | undefined): string {
-  const cidr = podCIDR ?? '<pod CIDR>';
-  return `on node ${node}: iptables -P FORWARD ACCEPT, or accept its pods' traffic: iptables -I FORWARD -s ${cidr} -j ACCEPT; iptables -I FORWARD -d ${cidr} -j ACCEPT`;
+function forwardAcceptHint(node: string, podCIDR: string | undefined, tool = 'iptables'): string {
+  const cidr = podCIDR ?? (tool === 'ip6tables' ? '<IPv6 pod CIDR>' : '<pod CIDR>');
+  return `on node ${node}: ${tool} -P FORWARD ACCEPT, or accept its pods' traffic: ${tool} -I FORWARD -s ${cidr} -j ACCEPT; ${tool} -I FORWARD -d ${cidr} -j ACCEPT`;
 }
 
 /** Whether the check shows the FORWARD chain dropping the flow. */
@@ -29,7 +30,10 @@ export const rule: Rule = {
       const obs = r.observation;
       if (obs.kind !== 'forward-policy' || !drops(obs) || !ctx.dataFailures.some(ctx.failedAs('unreachable'))) return [];
       const node = ctx.nodeOf(r);
-      const save = obs.backend ? `iptables-${obs.backend}` : 'iptables';
+      // A walk of IPv6 addresses read ip6tables' chain (IP6TABLES_BOTH_SCRIPT): the fix is made there too.
+      const v6 = r.spec.action.tool === 'forward-policy' && r.spec.action.flow !== undefined && isIPv6(r.spec.action.flow.from);
+      const tool = v6 ? 'ip6tables' : 'iptables';
+      const save = obs.backend ? `${tool}-${obs.backend}` : tool;
       return [
         {
           cause: 'NODE_FORWARD_DROP',
@@ -42,7 +46,7 @@ export const rule: Rule = {
                 ? `the FORWARD chain on node ${node} drops pod traffic (policy ${obs.policy}, and no rule accepts this flow before it)`
                 : `the FORWARD chain on node ${node} drops pod traffic (policy DROP)`,
           citations: cite('cause', [r]),
-          hints: [`on node ${node}: ${save} -S FORWARD`, forwardAcceptHint(node, ctx.nodes.find((n) => n.name === node)?.podCIDR)],
+          hints: [`on node ${node}: ${save} -S FORWARD`, forwardAcceptHint(node, v6 ? undefined : ctx.nodes.find((n) => n.name === node)?.podCIDR, tool)],
           root: true,
         },
       ];

@@ -5,6 +5,7 @@
  * a fault only when traffic failed, since some clouds route pod ranges outside the node; on a cloud-routed network
  * (the VPC routes them) it is never one, as the node needs no route of its own to other nodes' pods.
  */
+import { isIPv6 } from '../../address.ts';
 import { networkTraits } from '../../datapath.ts';
 import type { Rule } from '../rule.ts';
 import { cite } from '../rule.ts';
@@ -20,6 +21,7 @@ export const rule: Rule = {
       const node = ctx.nodeOf(r);
       const addr = r.spec.action.tool === 'route-match' ? r.spec.action.address : '?';
       const toward = r.spec.check === 'route-to-source' ? 'back to the source pod' : 'to the destination pod';
+      const v = isIPv6(addr) ? '-6' : '-4';
       const owner = ctx.podCIDROwner(addr);
       const cidr = owner ? `${owner.podCIDR ?? ''}, node ${owner.name}'s pod CIDR` : `the pod CIDR of ${addr}`;
       return [
@@ -30,7 +32,7 @@ export const rule: Rule = {
           summary: `node ${node} has no route ${toward} (${addr}): ${obs.error ?? 'only its default route matches'}, so it sends that pod traffic nowhere`,
           citations: cite('cause', [r]),
           hints: [
-            `on node ${node}: ip -4 route list match ${addr}; ip -4 route show`,
+            `on node ${node}: ip ${v} route list match ${addr}; ip ${v} route show`,
             `restart the CNI agent on ${node} (e.g. delete its flannel or calico-node pod) so it restores its route to ${cidr}`,
           ],
           root: true,

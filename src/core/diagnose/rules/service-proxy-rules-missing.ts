@@ -3,6 +3,7 @@
  * rules"; seed 001 and 003, kube-proxy): the ClusterIP fails from the source node while its pods answer directly, or the
  * node's NAT table has no rule for the ClusterIP. Named only when no node fault or API finding explains the failure.
  */
+import { isIPv6 } from '../../address.ts';
 import type { ProbeResult } from '../../model.ts';
 import type { DiagnosisContext } from '../context.ts';
 import type { Rule, RuleFinding } from '../rule.ts';
@@ -51,17 +52,20 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
 /** The command that shows the Service's rules in the proxy mode the check read. */
 function inspectCommand(obs: ProbeResult['observation'] | undefined, clusterIP: string | undefined, port: number | undefined): string {
   const proxy = obs?.kind === 'nat-rules' ? obs.proxy : undefined;
+  // An IPv6 ClusterIP's rules live in kube-proxy's IPv6 tables: ip6tables, nftables' `ip6 kube-proxy`.
+  const v6 = clusterIP !== undefined && isIPv6(clusterIP);
+  const save = v6 ? 'ip6tables' : 'iptables';
   switch (proxy) {
     case 'nftables':
-      return `nft list table ip kube-proxy | grep ${clusterIP ?? 'service-ips'}`;
+      return `nft list table ${v6 ? 'ip6' : 'ip'} kube-proxy | grep ${clusterIP ?? 'service-ips'}`;
     case 'ipvs':
       return clusterIP !== undefined && port !== undefined ? `ipvsadm -Ln -t ${clusterIP}:${port}; ip addr show dev kube-ipvs0` : 'ipvsadm -Ln';
     case 'iptables': {
-      const backend = obs?.kind === 'nat-rules' && obs.backend ? `iptables-${obs.backend}-save` : 'iptables-save';
+      const backend = obs?.kind === 'nat-rules' && obs.backend ? `${save}-${obs.backend}-save` : `${save}-save`;
       return `${backend} -t nat | grep ${clusterIP ?? 'KUBE-SERVICES'}`;
     }
     case undefined:
-      return `iptables-save -t nat | grep ${clusterIP ?? 'KUBE-SERVICES'}`;
+      return `${save}-save -t nat | grep ${clusterIP ?? 'KUBE-SERVICES'}`;
     default: {
       const never: never = proxy;
       throw new Error(`unknown proxy ${JSON.stringify(never)}`);

@@ -1,0 +1,85 @@
+/**
+ * End to end on dual-stack clusters: the lab's dual-stack scenarios (IPv4 primary and IPv6 primary, flannel with
+ * flannel-v6.1, kube-proxy writing iptables and ip6tables), a destination of each kind (dual-stack Service, IPv6-only
+ * Service, headless Service) and one IPv6-only node fault. Each row starts a lab, runs the BUILT executable through the
+ * real kubectl, and checks the verdict (with its family), the exit code, the families the ladder ran for, and for healthy
+ * rows that the text report shows no failed check and no warning. The ladder runs the families in one fixed order
+ * (IPv4, then IPv6: src/core/families.ts), whichever the cluster's primary is.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildPlugin, pluginEnv } from './plugin.ts';
+import { run, skipLabSuite, startTestLab } from '../lab/harness.ts';
+
+const skip = skipLabSuite('e2e diagnose dual-stack');
+
+interface Row {
+  name: string;
+  scenario: string;
+  dst: string;
+  /** Extra flags (e.g. --family). */
+  flags?: string[];
+  exit: 0 | 1;
+  verdict: { status: string; cause: string; component: string; node?: string; object?: string; family?: string };
+  /** Report.families: the families the ladder ran for (absent: IPv4 alone). */
+  families?: string[];
+}
+
+const healthy = { status: 'healthy', cause: 'HEALTHY', component: 'none' };
+const forwardOff = { status: 'broken', cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', node: 'node-2', family: 'IPv6' };
+const rows: Row[] = [
+  { name: 'healthy, dual-stack Service: both families tested', scenario: 'dual-stack', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
+  { name: 'healthy, IPv6-only Service', scenario: 'dual-stack', dst: 'shop/svc/web-v6', exit: 0, verdict: healthy, families: ['IPv6'] },
+  { name: 'healthy, headless dual-stack Service', scenario: 'dual-stack', dst: 'shop/svc/web-headless', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
+  { name: 'healthy, IPv6 primary ([IPv6, IPv4])', scenario: 'dual-stack-ipv6-primary', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
+  { name: 'IPv6 forwarding off on node-2: named on node-2, IPv6 only', scenario: 'dual-stack-ipv6-forward-off', dst: 'shop/svc/web', exit: 1, verdict: forwardOff, families: ['IPv4', 'IPv6'] },
+  { name: 'IPv6 forwarding off on node-2, --family IPv4: IPv4 is healthy', scenario: 'dual-stack-ipv6-forward-off', dst: 'shop/svc/web', flags: ['--family', 'IPv4'], exit: 0, verdict: healthy },
+  { name: 'IPv6 forwarding off on node-2, --family IPv6: the fault, IPv6 alone', scenario: 'dual-stack-ipv6-forward-off', dst: 'shop/svc/web', flags: ['--family', 'IPv6'], exit: 1, verdict: { ...forwardOff, family: undefined as unknown as string }, families: ['IPv6'] },
+];
+
+interface JsonReport {
+  verdict: Record<string, unknown>;
+  families?: string[];
+  rungs: Array<{ id: string; probes: Array<{ target: string; family?: string }> }>;
+}
+
+describe.skipIf(skip)('kubectl netdebug end to end on dual-stack clusters', () => {
+  beforeAll(buildPlugin, 120_000);
+
+  it.each(rows)('$name', async (row) => {
+    const lab = await startTestLab(row.scenario);
+    try {
+      const env = pluginEnv(lab.kubeconfig);
+      const args = ['netdebug', 'default/client', row.dst, ...(row.flags ?? [])];
+      const res = await run('kubectl', [...args, '-o', 'json'], { env, timeoutMs: 30_000 });
+      expect(res.code, res.stderr).toBe(row.exit);
+      const report = JSON.parse(res.stdout) as JsonReport;
+      const v = report.verdict;
+      expect({ status: v.status, cause: v.cause, component: v.component, node: v.node, object: v.object, family: v.family }, String(v.summary)).toEqual({
+        node: undefined,
+        object: undefined,
+        family: undefined,
+        ...row.verdict,
+      });
+      expect(report.families).toEqual(row.families);
+      // Every family the run names was probed at the PodIP rung, on addresses of that family (probes carry their family
+      // when the run tested two).
+      const podIp = report.rungs.find((r) => r.id === 'pod-ip')?.probes ?? [];
+      const families = row.families ?? ['IPv4'];
+      for (const family of families) {
+        const probes = families.length > 1 ? podIp.filter((p) => p.family === family) : podIp;
+        expect(probes.length, `${family} pod-ip probes`).toBeGreaterThan(0);
+        for (const p of probes) expect(p.target.startsWith('['), p.target).toBe(family === 'IPv6');
+      }
+      if (row.exit === 0) {
+        const text = await run('kubectl', args, { env, timeoutMs: 30_000 });
+        expect(text.code, text.stdout).toBe(0);
+        expect(text.stdout).not.toContain('✗');
+        expect(text.stdout.split('\n').filter((l) => /^\s*[!?] /.test(l)), text.stdout).toEqual([]);
+      }
+      const left = await lab.kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-netdebug', '-o', 'name']);
+      expect(left).toMatchObject({ code: 0, stdout: '' });
+    } finally {
+      await lab.down();
+    }
+  });
+});

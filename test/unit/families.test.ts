@@ -324,6 +324,12 @@ describe('verdicts per family', () => {
 });
 
 describe('an image without ip6tables', () => {
+  it('a dual-stack run whose IPv6 FORWARD checks could not run is still HEALTHY, saying so', () => {
+    const out = judge((s) => (s.id.endsWith(':forward-policy6') ? { kind: 'could-not-run', reason: 'could not read either iptables backend' } : undefined));
+    expect(out.verdict).toMatchObject({ cause: 'HEALTHY', status: 'healthy' });
+    expect(out.verdict.summary).toMatch(/16 probes passed, 2 checks could not run$/);
+  });
+
   it('the IPv6 FORWARD check could not run (never a fault) when neither ip6tables tool is there', async () => {
     const { parseProbeOutput } = await import('../../src/core/parse.ts');
     const action: ProbeAction = { tool: 'forward-policy', flow: { from: V6_CLIENT, to: [V6_WEB1] } };

@@ -114,9 +114,9 @@ async function runCleanup(options: CleanupOptions, io: MainIo): Promise<number> 
 }
 
 async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number> {
-  const { loadKubeConfig } = await import('./kube/config.ts');
+  const { loadKubeConfig, OVERRIDE_CONTEXT } = await import('./kube/config.ts');
   const { createCluster } = await import('./kube/cluster.ts');
-  const { createProber, deleteCommands } = await import('./kube/prober.ts');
+  const { createProber, deleteCommands, DEADLINE_SECONDS } = await import('./kube/prober.ts');
   const { randomBytes } = await import('node:crypto');
   const { runDiagnosis } = await import('./run.ts');
   const { createJsonReporter, createNdjsonReporter } = await import('./report/json.ts');
@@ -248,6 +248,13 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
         timeoutMs: options.timeoutMs,
         debugNamespace: nodeNamespace,
         samples: options.samples !== undefined ? { dns: options.samples, tcp: options.samples } : { dns: DEFAULT_DNS_SAMPLES, tcp: 1 },
+        // The commands that repeat each probe name the context this run used, so they reach the same cluster later.
+        repeat: {
+          connection: { ...options.connection, ...(loaded.context !== OVERRIDE_CONTEXT ? { context: loaded.context } : {}) },
+          image: options.image,
+          keep: options.keep,
+          podDeadlineSeconds: DEADLINE_SECONDS,
+        },
       },
       emit,
       clock: { now: () => Date.now() },

@@ -6,6 +6,7 @@
 import type { ClusterFacts } from './core/facts.ts';
 import type { ProbeLocation, ProbeResult, ProbeSpec } from './core/model.ts';
 import type { TargetRef } from './core/target.ts';
+import type { ExecTarget } from './core/repeat-command.ts';
 
 /** Reads the cluster through the Kubernetes API. */
 export interface Cluster {
@@ -29,7 +30,13 @@ export interface CleanupReport {
 }
 
 /** Where probes could or could not be set up. */
-export type LocationStatus = { ready: true } | { ready: false; reason: string };
+export type LocationStatus =
+  | {
+      ready: true;
+      /** The container its probes are exec'd in (for the commands that repeat them by hand), when the prober says. */
+      exec?: ExecTarget;
+    }
+  | { ready: false; reason: string };
 
 /** Probes of one location running together in one exec (Prober.runBatch). */
 export interface ProbeBatch {

@@ -4,6 +4,7 @@
  * Everything here is plain JSON-safe data; no I/O.
  */
 import type { Datapath } from './datapath.ts';
+import type { ProbeRepeat } from './repeat-command.ts';
 
 /** A transport protocol as Kubernetes spells it. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
@@ -367,6 +368,8 @@ export interface ProbeResult {
   durationMs: number;
   /** What the command printed and how it exited (absent when it never ran); each stream cut to RAW_OUTPUT_LIMIT. */
   raw?: ProbeRaw;
+  /** The command a person pastes into a POSIX shell to repeat the probe (absent when its location was never set up). */
+  repeat?: ProbeRepeat;
 }
 
 /** The raw outcome of a probe's command, for drill-down. exitCode null: cut off at its timeout. */
@@ -398,6 +401,10 @@ export interface RungProbe {
   durationMs: number;
   /** The NetworkPolicies predicted to deny this probe of the plugin's own (its failure is expected). */
   deniedBy?: string[];
+  /** The node check this probe is (only in the Report's `nodeChecks`). */
+  check?: NodeCheckId;
+  /** The command to paste into a POSIX shell to repeat the probe (since 0.2.0). */
+  repeat?: ProbeRepeat;
 }
 
 /** Latency percentiles of a rung's successful probes, in milliseconds (nearest rank). */
@@ -556,6 +563,8 @@ export interface Report {
   stats: { wallMs: number; apiRequests: number; execs: number };
   /** The cluster's datapath as detected from the API and the nodes' interfaces (since 0.2.0). */
   datapath?: Datapath;
+  /** The node checks as they ran, each with its repeat command (since 0.2.0). */
+  nodeChecks?: RungProbe[];
 }
 
 /** The events a run emits, in order; facts in the past tense, JSON-safe, replayable through every reporter. */
@@ -647,6 +656,7 @@ export function buildReport(input: {
   verdict: Finding;
   stats: Report['stats'];
   datapath?: Datapath;
+  nodeChecks?: RungProbe[];
 }): Report {
   return {
     apiVersion: 'netdebug.dev/v1',
@@ -658,6 +668,7 @@ export function buildReport(input: {
     verdict: input.verdict,
     stats: input.stats,
     ...(input.datapath ? { datapath: input.datapath } : {}),
+    ...(input.nodeChecks && input.nodeChecks.length > 0 ? { nodeChecks: input.nodeChecks } : {}),
   };
 }
 

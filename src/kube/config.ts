@@ -39,7 +39,8 @@ export interface LoadedKubeConfig {
   requestTimeoutMs?: number;
 }
 
-const OVERRIDE_CONTEXT = 'netdebug-override';
+/** The name of the context made up from connection flags when the kubeconfig has none to start from (kubectl knows no such context). */
+export const OVERRIDE_CONTEXT = 'netdebug-override';
 const NO_CONFIG_HINT =
   'point KUBECONFIG or --kubeconfig at a kubeconfig file (e.g. ~/.kube/config), then check `kubectl config current-context`';
 

@@ -7,6 +7,7 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { describeDatapath } from '../core/datapath.ts';
 import { hasClusterIP, type Finding } from '../core/model.ts';
+import { shellJoin } from '../core/shell-quote.ts';
 import { describeObservation, describeProbeLocation, describeProbeTarget, classifyObservation } from '../core/diagnose/describe.ts';
 import { formatDuration } from '../report/text.ts';
 import { derivePath, objectsOfRow, RESOLVING, type Hop, type HopState, type LadderRow, type RowStatus, type TuiState } from './state.ts';
@@ -230,7 +231,10 @@ export function buildDrillLines(row: LadderRow, state: TuiState): string[] {
         ? `source pod ${src?.kind === 'pod' ? `${src.namespace}/${src.name}` : src?.kind === 'node' ? src.name : ''} (ephemeral netdebug container)`.replace('  ', ' ')
         : `${describeProbeLocation(p.spec.where)}, netdebug debug pod`;
     out.push('', `[${i + 1}/${row.probes.length}] ${p.spec.check ?? p.spec.rung} · ${describeProbeTarget(p.spec.action)}`);
-    out.push(`  $ ${p.spec.command.join(' ')}`);
+    // What a person can paste into a POSIX shell: the kubectl exec into the container it ran in, else its argv quoted.
+    out.push(...`  $ ${p.repeat ? p.repeat.command : shellJoin(p.spec.command)}`.split('\n'));
+    if (p.repeat?.note) out.push(`  note:    ${p.repeat.note}`);
+    if (p.repeat?.alternative) out.push(`  or:      $ ${p.repeat.alternative}`);
     out.push(`  where:   ${where}`);
     if (p.observation) {
       const outcome = classifyObservation(p.observation);

@@ -30,13 +30,7 @@ export interface CleanupReport {
 }
 
 /** Where probes could or could not be set up. */
-export type LocationStatus =
-  | {
-      ready: true;
-      /** The container its probes are exec'd in (for the commands that repeat them by hand), when the prober says. */
-      exec?: ExecTarget;
-    }
-  | { ready: false; reason: string };
+export type LocationStatus = { ready: true } | { ready: false; reason: string };
 
 /** Probes of one location running together in one exec (Prober.runBatch). */
 export interface ProbeBatch {
@@ -68,4 +62,9 @@ export interface Prober {
   cleanup(): Promise<CleanupReport | void>;
   /** Execs made so far (for stats). */
   execs(): number;
+  /**
+   * The container a prepared location's probes are exec'd in, for the commands that repeat them by hand. Optional:
+   * without it (or for a location not prepared) probes carry no such command.
+   */
+  execTarget?(where: ProbeLocation): ExecTarget | undefined;
 }

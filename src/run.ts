@@ -154,7 +154,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
 
     /** The result with the command that repeats its probe by hand, when its location says which container it ran in. */
     const withRepeat = (result: ProbeResult, status: LocationStatus | undefined): ProbeResult => {
-      const exec = status?.ready ? status.exec : undefined;
+      const exec = status?.ready ? prober.execTarget?.(result.spec.where) : undefined;
       if (!exec || !opts.repeat || result.observation.kind === 'not-inspectable') return result;
       return { ...result, repeat: repeatCommand(result.spec.where, exec, result.spec.command, opts.repeat) };
     };

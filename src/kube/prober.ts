@@ -135,7 +135,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       const target = where.kind === 'source-pod' ? await prepareSourcePod() : await prepareNodePod(where.node, where.hostNetwork);
       targets.set(key, target);
       emit({ type: 'location-ready', key, detail: `${target.namespace}/${target.pod} (${target.container})` });
-      return { ready: true, exec: target };
+      return { ready: true };
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       emit({ type: 'location-failed', key, reason });
@@ -642,6 +642,8 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     },
 
     execs: () => execCount,
+
+    execTarget: (where) => targets.get(locationKey(where)),
   };
 }
 

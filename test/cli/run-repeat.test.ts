@@ -3,9 +3,8 @@
  * it ran in carries one, in the probe-finished event, the Report's rungs and its nodeChecks; the text report lists them.
  */
 import { describe, expect, it } from 'vitest';
-import { locationKey, type ProbeLocation, type RunEvent } from '../../src/core/model.ts';
+import { type ProbeLocation, type RunEvent } from '../../src/core/model.ts';
 import type { TargetRef } from '../../src/core/target.ts';
-import type { LocationStatus } from '../../src/ports.ts';
 import { runDiagnosis } from '../../src/run.ts';
 import { createTextReporter } from '../../src/report/text.ts';
 import { shellJoin } from '../../src/core/shell-quote.ts';
@@ -17,13 +16,8 @@ const dst: TargetRef = { kind: 'service', namespace: 'shop', name: 'web', port: 
 /** The fake prober, saying for each location which container it set up (as the real one does). */
 function proberWithTargets(): ReturnType<typeof createFakeProber> {
   const prober = createFakeProber();
-  prober.prepare = async (locations: ProbeLocation[]) =>
-    new Map<string, LocationStatus>(
-      locations.map((l) => [
-        locationKey(l),
-        { ready: true, exec: l.kind === 'source-pod' ? { namespace: 'front', pod: 'client', container: 'netdebug-abcde' } : { namespace: 'kube-system', pod: `netdebug-${l.node}-${l.hostNetwork ? 'host' : 'pod'}-zzzzz`, container: 'netdebug' } },
-      ]),
-    );
+  prober.execTarget = (l: ProbeLocation) =>
+    l.kind === 'source-pod' ? { namespace: 'front', pod: 'client', container: 'netdebug-abcde' } : { namespace: 'kube-system', pod: `netdebug-${l.node}-${l.hostNetwork ? 'host' : 'pod'}-zzzzz`, container: 'netdebug' };
   return prober;
 }
 

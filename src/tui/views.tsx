@@ -231,10 +231,12 @@ export function buildDrillLines(row: LadderRow, state: TuiState): string[] {
         ? `source pod ${src?.kind === 'pod' ? `${src.namespace}/${src.name}` : src?.kind === 'node' ? src.name : ''} (ephemeral netdebug container)`.replace('  ', ' ')
         : `${describeProbeLocation(p.spec.where)}, netdebug debug pod`;
     out.push('', `[${i + 1}/${row.probes.length}] ${p.spec.check ?? p.spec.rung} · ${describeProbeTarget(p.spec.action)}`);
-    // What a person can paste into a POSIX shell: the kubectl exec into the container it ran in, else its argv quoted.
-    out.push(...`  $ ${p.repeat ? p.repeat.command : shellJoin(p.spec.command)}`.split('\n'));
+    // The probe's own argv, quoted for a POSIX shell; then what repeats it from a terminal: the kubectl exec into the
+    // container it ran in (shown whole when the terminal is wide enough; the text report and JSON always have it whole).
+    out.push(...`  $ ${shellJoin(p.spec.command)}`.split('\n'));
+    if (p.repeat) out.push(...`  repeat:  ${p.repeat.command}`.split('\n'));
     if (p.repeat?.note) out.push(`  note:    ${p.repeat.note}`);
-    if (p.repeat?.alternative) out.push(`  or:      $ ${p.repeat.alternative}`);
+    if (p.repeat?.alternative) out.push(`  or:      ${p.repeat.alternative}`);
     out.push(`  where:   ${where}`);
     if (p.observation) {
       const outcome = classifyObservation(p.observation);
@@ -280,7 +282,7 @@ export function DrillDown(props: { row: LadderRow; state: TuiState; offset: numb
         {`  lines ${lines.length === 0 ? 0 : offset + 1}–${offset + visible.length} of ${lines.length}`}
       </Line>
       {visible.map((l, i) => (
-        <Line key={i} color={l.startsWith('  $ ') ? paint(props.color, 'cyan') : undefined}>
+        <Line key={i} color={l.startsWith('  $ ') || l.startsWith('  repeat:  ') ? paint(props.color, 'cyan') : undefined}>
           {l === '' ? ' ' : l}
         </Line>
       ))}

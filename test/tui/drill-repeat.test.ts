@@ -1,4 +1,4 @@
-/** The drill-down shows each probe as a command a person can paste: the kubectl exec that repeats it, with its note. */
+/** The drill-down shows each probe's argv quoted for a shell, then the kubectl exec that repeats it, with its note. */
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/core/model.ts';
 import { replayEvents, type LadderRow } from '../../src/tui/state.ts';
@@ -22,14 +22,15 @@ const repeatOf = (e: RunEvent): RunEvent => {
 };
 
 describe('DrillDown repeat commands', () => {
-  it('shows the kubectl exec, its note and the alternative, and still the where/result/took lines', () => {
+  it('shows the argv, then the kubectl exec, its note and the alternative, then the where line', () => {
     const s = replayEvents(loadEvents('ip-forward-off').map(repeatOf), 'lab');
     const lines = buildDrillLines(s.rows.find((r) => r.key === 'node:node-2') as LadderRow, s);
-    const at = lines.indexOf('  $ kubectl --context=lab exec -n shop netdebug-node-2-host-zzzzz -c netdebug -- sysctl -n net.ipv4.ip_forward');
+    const at = lines.indexOf('  $ sysctl -n net.ipv4.ip_forward');
     expect(at).toBeGreaterThan(0);
-    expect(lines[at + 1]).toBe('  note:    pod was deleted when the run ended: rerun with --keep');
-    expect(lines[at + 2]).toBe('  or:      $ kubectl debug node/node-2 -i -- x');
-    expect(lines[at + 3]).toBe('  where:   node node-2 (hostNetwork), netdebug debug pod');
+    expect(lines[at + 1]).toBe('  repeat:  kubectl --context=lab exec -n shop netdebug-node-2-host-zzzzz -c netdebug -- sysctl -n net.ipv4.ip_forward');
+    expect(lines[at + 2]).toBe('  note:    pod was deleted when the run ended: rerun with --keep');
+    expect(lines[at + 3]).toBe('  or:      kubectl debug node/node-2 -i -- x');
+    expect(lines[at + 4]).toBe('  where:   node node-2 (hostNetwork), netdebug debug pod');
   });
 
   it('a probe without a repeat command shows its argv quoted for a shell (a sh -c script as one word)', () => {

@@ -78,7 +78,7 @@ export function repeatCommand(where: ProbeLocation, target: ExecTarget, argv: re
   let alternative: string | undefined;
   if (where.kind === 'node-pod') {
     if (s.keep) {
-      notes.push(`pod ${target.namespace}/${target.pod} was kept (--keep) and ends by itself after ${s.podDeadlineSeconds} s; remove it sooner with: kubectl netdebug cleanup`);
+      notes.push(`pod ${target.namespace}/${target.pod} was kept (--keep) and ends by itself ${s.podDeadlineSeconds} s after it started; remove it sooner with: kubectl netdebug cleanup`);
     } else if (where.hostNetwork) {
       notes.push(`pod ${target.namespace}/${target.pod} was deleted when the run ended: rerun with --keep to paste this command, or repeat the probe from a new pod on the node's network (delete that pod afterwards)`);
       alternative = shellJoin(['kubectl', ...args, 'debug', `node/${where.node}`, '-n', target.namespace, '-i', '--profile=netadmin', `--image=${s.image}`, '--', ...argv]);

@@ -134,7 +134,7 @@ describe('repeatCommand', () => {
   it('with --keep, says how long the kept pod lives and offers no alternative', () => {
     const node = { namespace: 'kube-system', pod: 'netdebug-node-2-host-abcde', container: 'netdebug' };
     const r = repeatCommand({ kind: 'node-pod', node: 'node-2', hostNetwork: true }, node, ['ip', '-o', '-d', 'link', 'show'], settings({ keep: true }));
-    expect(r.note).toBe('pod kube-system/netdebug-node-2-host-abcde was kept (--keep) and ends by itself after 300 s; remove it sooner with: kubectl netdebug cleanup');
+    expect(r.note).toBe('pod kube-system/netdebug-node-2-host-abcde was kept (--keep) and ends by itself 300 s after it started; remove it sooner with: kubectl netdebug cleanup');
     expect(r.alternative).toBeUndefined();
   });
 });

@@ -114,9 +114,11 @@ async function runCleanup(options: CleanupOptions, io: MainIo): Promise<number> 
 }
 
 async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number> {
-  const { loadKubeConfig } = await import('./kube/config.ts');
+  const { loadKubeConfig, OVERRIDE_CONTEXT } = await import('./kube/config.ts');
   const { createCluster } = await import('./kube/cluster.ts');
-  const { createProber, deleteCommands } = await import('./kube/prober.ts');
+  const { createKubeApi } = await import('./kube/api.ts');
+  const { createSharedReads } = await import('./kube/shared-reads.ts');
+  const { createProber, deleteCommands, DEADLINE_SECONDS } = await import('./kube/prober.ts');
   const { randomBytes } = await import('node:crypto');
   const { runDiagnosis } = await import('./run.ts');
   const { createJsonReporter, createNdjsonReporter } = await import('./report/json.ts');
@@ -132,11 +134,17 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   let requests = 0;
   const countRequest = (): void => void (requests += 1);
   const requestTimeoutMs = options.connection.requestTimeoutMs ?? loaded.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const nodeNamespace = options.nodeNamespace ?? DEFAULT_NODE_NAMESPACE;
+  // Namespaces and rules reviews that resolution and the preflight share: the preflight's start as soon as both targets
+  // are found, beside resolution's remaining reads, so they add no round trip before the debug pods are created.
+  const shared = createSharedReads(createKubeApi(loaded.kc, { countRequest, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) }));
   const real = createCluster(loaded.kc, {
     namespace,
     context: loaded.context,
     countRequest,
     ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
+    shared,
+    onTargetsFound: (src) => shared.prefetch(src.kind === 'pod' ? [src.namespace, nodeNamespace] : [nodeNamespace]),
   });
   // One counter for the cluster and the prober, so stats.apiRequests is the whole run's cost.
   const cluster: Cluster = { resolve: (s, d) => real.resolve(s, d), apiRequests: () => requests };
@@ -170,7 +178,6 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
     if (!interactive) io.stderr.write(`${forTerminal(line)}\n`);
   };
   const pullLines = new Set<string>();
-  const nodeNamespace = options.nodeNamespace ?? DEFAULT_NODE_NAMESPACE;
   const pullTimeoutMs = options.pullTimeoutMs ?? parseDuration(DEFAULT_PULL_TIMEOUT, '--pull-timeout');
   if (progress && options.nodeNamespace === undefined && [source, destination].some((t) => 'namespace' in t && t.namespace === nodeNamespace)) {
     say(`note: node debug pods (if any) go to namespace ${nodeNamespace}, which a target is in too (--node-namespace to choose another)`);
@@ -195,7 +202,7 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
         const probes = [...plan.rungs.flatMap((r) => r.probes), ...plan.nodeChecks];
         let preflight: ReturnType<typeof runPreflight> | undefined;
         const once = (): ReturnType<typeof runPreflight> =>
-          (preflight ??= runPreflight(loaded.kc, facts, probes, { nodeNamespace, countRequest, ...(sourcePod ? { sourcePod } : {}), ...(requestTimeoutMs ? { requestTimeoutMs } : {}) }));
+          (preflight ??= runPreflight(loaded.kc, facts, probes, { nodeNamespace, countRequest, shared, ...(sourcePod ? { sourcePod } : {}), ...(requestTimeoutMs ? { requestTimeoutMs } : {}) }));
         const inner = createProber(loaded.kc, facts, {
           image: options.image,
           ...(sourcePod ? { sourcePod } : {}),
@@ -249,6 +256,13 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
         debugNamespace: nodeNamespace,
         samples: options.samples !== undefined ? { dns: options.samples, tcp: options.samples } : { dns: DEFAULT_DNS_SAMPLES, tcp: 1 },
         ...(options.family !== undefined ? { family: options.family } : {}),
+        // The commands that repeat each probe name the context this run used, so they reach the same cluster later.
+        repeat: {
+          connection: { ...options.connection, ...(loaded.context !== OVERRIDE_CONTEXT ? { context: loaded.context } : {}) },
+          image: options.image,
+          keep: options.keep,
+          podDeadlineSeconds: DEADLINE_SECONDS,
+        },
       },
       emit,
       clock: { now: () => Date.now() },

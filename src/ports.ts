@@ -6,6 +6,7 @@
 import type { ClusterFacts } from './core/facts.ts';
 import type { ProbeLocation, ProbeResult, ProbeSpec } from './core/model.ts';
 import type { TargetRef } from './core/target.ts';
+import type { ExecTarget } from './core/repeat-command.ts';
 
 /** Reads the cluster through the Kubernetes API. */
 export interface Cluster {
@@ -61,4 +62,9 @@ export interface Prober {
   cleanup(): Promise<CleanupReport | void>;
   /** Execs made so far (for stats). */
   execs(): number;
+  /**
+   * The container a prepared location's probes are exec'd in, for the commands that repeat them by hand. Optional:
+   * without it (or for a location not prepared) probes carry no such command.
+   */
+  execTarget?(where: ProbeLocation): ExecTarget | undefined;
 }

@@ -8,12 +8,13 @@ import { formatTarget, type TargetRef } from './core/target.ts';
 import type { IPFamily } from './core/address.ts';
 import { decideVerdictByFamily } from './core/diagnose/families.ts';
 import { aaaaFallbackLookups, chooseFamilies, dnsLookupsForFamilies } from './core/families.ts';
-import { summarizeRungs } from './core/diagnose/rungs.ts';
 import { confirmFromChecks, confirmOnNodes, detectFromApi, type Datapath } from './core/datapath.ts';
 import { describeDnsResolution, identifyDns, planDnsLookups, withClusterDomain, type DnsResolution } from './core/dns.ts';
 import type { ClusterFacts } from './core/facts.ts';
 import { planLadder, repeatSamples, type LadderPlan, type RungPlan } from './core/plan.ts';
 import { natWithoutExec } from './core/parse-proxy.ts';
+import { repeatCommand, type RepeatSettings } from './core/repeat-command.ts';
+import { summarizeRungs, toRungProbe } from './core/diagnose/rungs.ts';
 import type { CleanupReport, Cluster, LocationStatus, ProbeBatch, Prober } from './ports.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
@@ -33,6 +34,8 @@ export interface RunOptions {
   debugNamespace?: string;
   /** `--family`: run the ladder for this address family alone (absent: every family the destination has). */
   family?: IPFamily;
+  /** What the commands that repeat each probe by hand need (connection flags, image, --keep); absent: no commands. */
+  repeat?: RepeatSettings;
 }
 
 /** Everything a run needs, injected. */
@@ -156,11 +159,18 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       });
     }
 
+    /** The result with the command that repeats its probe by hand, when its location says which container it ran in. */
+    const withRepeat = (result: ProbeResult, status: LocationStatus | undefined): ProbeResult => {
+      const exec = status?.ready ? prober.execTarget?.(result.spec.where) : undefined;
+      if (!exec || !opts.repeat || result.observation.kind === 'not-inspectable') return result;
+      return { ...result, repeat: repeatCommand(result.spec.where, exec, result.spec.command, opts.repeat) };
+    };
+
     const runProbe = async (spec: ProbeSpec): Promise<ProbeResult> => {
-      await ready.get(locationKey(spec.where));
+      const status = await ready.get(locationKey(spec.where));
       await emit({ type: 'probe-started', probe: spec });
       if (!outcomes.has(spec.id)) start([spec]);
-      const result = await (outcomes.get(spec.id) as Promise<ProbeResult>);
+      const result = withRepeat(await (outcomes.get(spec.id) as Promise<ProbeResult>), status);
       await emit({ type: 'probe-finished', result });
       return result;
     };
@@ -243,6 +253,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       stats: { wallMs: clock.now() - started, apiRequests: cluster.apiRequests(), execs: prober.execs() },
       ...(datapath ? { datapath } : {}),
       families,
+      nodeChecks: nodeChecks.map(toRungProbe),
     });
     const exitCode = cleaned && cleaned.left.length > 0 ? EXIT_DEBUG_PODS_LEFT : exitCodeForVerdict(decided.verdict);
     await emit({ type: 'run-finished', report, exitCode });

@@ -5,6 +5,7 @@
  */
 import type { IPFamily } from './address.ts';
 import type { Datapath } from './datapath.ts';
+import type { ProbeRepeat } from './repeat-command.ts';
 
 /** A transport protocol as Kubernetes spells it. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
@@ -403,6 +404,8 @@ export interface ProbeResult {
   durationMs: number;
   /** What the command printed and how it exited (absent when it never ran); each stream cut to RAW_OUTPUT_LIMIT. */
   raw?: ProbeRaw;
+  /** The command a person pastes into a POSIX shell to repeat the probe (absent when its location was never set up). */
+  repeat?: ProbeRepeat;
 }
 
 /** The raw outcome of a probe's command, for drill-down. exitCode null: cut off at its timeout. */
@@ -436,6 +439,10 @@ export interface RungProbe {
   deniedBy?: string[];
   /** The address family the probe tested, when the run tested two (since 0.2.0). */
   family?: IPFamily;
+  /** The node check this probe is (only in the Report's `nodeChecks`). */
+  check?: NodeCheckId;
+  /** The command to paste into a POSIX shell to repeat the probe (since 0.2.0). */
+  repeat?: ProbeRepeat;
 }
 
 /** Latency percentiles of a rung's successful probes, in milliseconds (nearest rank). */
@@ -604,6 +611,8 @@ export interface Report {
   datapath?: Datapath;
   /** The address families the ladder ran for, when the run tested IPv6 (absent: IPv4 alone; since 0.2.0). */
   families?: IPFamily[];
+  /** The node checks as they ran, each with its repeat command (since 0.2.0). */
+  nodeChecks?: RungProbe[];
 }
 
 /** The events a run emits, in order; facts in the past tense, JSON-safe, replayable through every reporter. */
@@ -697,6 +706,7 @@ export function buildReport(input: {
   stats: Report['stats'];
   datapath?: Datapath;
   families?: IPFamily[];
+  nodeChecks?: RungProbe[];
 }): Report {
   return {
     apiVersion: 'netdebug.dev/v1',
@@ -709,6 +719,7 @@ export function buildReport(input: {
     stats: input.stats,
     ...(input.datapath ? { datapath: input.datapath } : {}),
     ...(input.families && input.families.some((f) => f !== 'IPv4') ? { families: input.families } : {}),
+    ...(input.nodeChecks && input.nodeChecks.length > 0 ? { nodeChecks: input.nodeChecks } : {}),
   };
 }
 

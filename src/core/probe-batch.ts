@@ -5,13 +5,13 @@
  * each probe's own output as if it had run alone. Pure: building the script and reading the stream are both here.
  */
 
+import { shellQuote } from './shell-quote.ts';
+
 /** The exit code of a batch script that found no writable temporary directory (nothing ran: run the probes one by one). */
 export const BATCH_NO_TMPDIR_EXIT = 97;
 
-/** Quotes one word for a POSIX shell: single quotes, each embedded `'` written as `'\''`. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
+/** Quotes one word for a POSIX shell (moved to shell-quote.ts; kept here for existing importers). */
+export { shellQuote };
 
 /**
  * The argv of a batch: `sh -c SCRIPT netdebug-batch MARK COUNT`. Probe i's argv is quoted into the script; its stdout

@@ -26,6 +26,7 @@ import { NODE_LOCAL_DNS, WELL_KNOWN_DNS_SERVICES } from '../core/dns.ts';
 import type { Cluster } from '../ports.ts';
 import { createKubeApi, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
+import type { SharedReads } from './shared-reads.ts';
 import { computeStaticFindings } from '../core/static-findings.ts';
 import type { BackendPod } from '../core/static-findings.ts';
 import { suggestNames } from './suggest.ts';
@@ -39,6 +40,10 @@ export interface ClusterOptions {
   /** Called once per API request, e.g. to share one counter with the prober. */
   countRequest?: () => void;
   requestTimeoutMs?: number;
+  /** The run's shared reads (namespaces), which the preflight may have started already; absent: read here. */
+  shared?: SharedReads;
+  /** Called once both targets were found (the source pod and the destination read), while the rest is still read. */
+  onTargetsFound?: (source: ResolvedSource, destination: ResolvedDestination) => void;
 }
 
 const MAX_NODES = 16;
@@ -55,12 +60,19 @@ export function createCluster(kc: KubeConfig, opts: ClusterOptions): Cluster & {
   return {
     api,
     apiRequests: () => api.requests(),
-    resolve: (source, destination) => resolveTargets(api, context, source, destination, pods),
+    resolve: (source, destination) => resolveTargets(api, context, source, destination, pods, opts),
     sourcePod: (namespace, name) => pods.get(`${namespace}/${name}`),
   };
 }
 
-async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, dstRef: TargetRef, pods: Map<string, V1Pod>): Promise<ClusterFacts> {
+async function resolveTargets(
+  api: KubeApi,
+  context: string,
+  srcRef: TargetRef,
+  dstRef: TargetRef,
+  pods: Map<string, V1Pod>,
+  opts: Pick<ClusterOptions, 'shared' | 'onTargetsFound'> = {},
+): Promise<ClusterFacts> {
   // Nodes named as targets are read once, and their facts come from that same read.
   const nodeReads = new Map<string, Promise<V1Node>>();
   // Every read that does not depend on another starts at once: the source, the destination, DNS, the datapath, and
@@ -84,6 +96,7 @@ async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, 
   }
   const source = sourceRes.value;
   const { destination, servicePods } = destinationRes.value;
+  opts.onTargetsFound?.(source, destination);
 
   const namespaceNames = new Set<string>();
   if (source.kind === 'pod') namespaceNames.add(source.namespace);
@@ -111,7 +124,7 @@ async function resolveTargets(api: KubeApi, context: string, srcRef: TargetRef, 
   // Namespace labels matter only to NetworkPolicy namespaceSelectors: read them only when there are policies.
   const [nodes, namespaces] = await Promise.all([
     readNodesFacts(api, wantedNodes, nodeReads),
-    policies.length > 0 ? readNamespaceLabels(api, [...namespaceNames]) : Promise.resolve(Object.fromEntries([...namespaceNames].map((ns) => [ns, {} as Labels]))),
+    policies.length > 0 ? readNamespaceLabels(api, [...namespaceNames], opts.shared) : Promise.resolve(Object.fromEntries([...namespaceNames].map((ns) => [ns, {} as Labels]))),
   ]);
 
   const targets = { source, destination };
@@ -624,12 +637,12 @@ async function readNodeFacts(api: KubeApi, name: string, nodeReads: Map<string, 
   }
 }
 
-async function readNamespaceLabels(api: KubeApi, names: string[]): Promise<Record<string, Labels>> {
+async function readNamespaceLabels(api: KubeApi, names: string[], shared?: SharedReads): Promise<Record<string, Labels>> {
   const out: Record<string, Labels> = {};
   await Promise.all(
     names.map(async (name) => {
       try {
-        const ns = await api.call({ verb: 'get', resource: 'namespaces', name }, () => api.core.readNamespace({ name }));
+        const ns = shared ? await shared.namespace(name) : await api.call({ verb: 'get', resource: 'namespaces', name }, () => api.core.readNamespace({ name }));
         out[name] = ns.metadata?.labels ?? {};
       } catch (err) {
         // Without namespace read access, namespaceSelectors still work on the well-known name label.

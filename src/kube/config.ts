@@ -39,7 +39,8 @@ export interface LoadedKubeConfig {
   requestTimeoutMs?: number;
 }
 
-const OVERRIDE_CONTEXT = 'netdebug-override';
+/** The name of the context made up from connection flags when the kubeconfig has none to start from (kubectl knows no such context). */
+export const OVERRIDE_CONTEXT = 'netdebug-override';
 const NO_CONFIG_HINT =
   'point KUBECONFIG or --kubeconfig at a kubeconfig file (e.g. ~/.kube/config), then check `kubectl config current-context`';
 
@@ -96,6 +97,9 @@ export class ImpersonatingKubeConfig extends KubeConfig {
   /** Groups sent as Impersonate-Group, one header line each. */
   impersonateGroups: string[] = [];
 
+  /** The connection pool every API request and watch made with this kubeconfig shares (see applySecurityAuthentication). */
+  private sharedDispatcher: Dispatcher | undefined;
+
   /** How long an exec-credential plugin may run before it is killed and the request fails (see loadKubeConfig). */
   credentialTimeoutMs = DEFAULT_CREDENTIAL_TIMEOUT_MS;
 
@@ -139,6 +143,15 @@ export class ImpersonatingKubeConfig extends KubeConfig {
       await super.applySecurityAuthentication(context);
     } catch (err) {
       throw this.credentialError(err);
+    }
+    // client-node builds a new undici Agent (a connection pool of its own) for every request and watch, so each one
+    // would open a new TCP and TLS connection: all of them share the first one instead, whose connections stay open
+    // and are reused. A run lasts seconds, so the TLS settings (a credential plugin's client certificate included)
+    // do not change under it.
+    const fresh = context.getDispatcher();
+    if (fresh) {
+      this.sharedDispatcher ??= fresh;
+      context.setDispatcher(this.sharedDispatcher);
     }
     const groups = this.impersonateGroups;
     if (groups.length === 0) return;

@@ -11,6 +11,7 @@ import { enforceLevel, planPrivileges, type DebugSecurityContext, type NodeTrait
 import { formatRight, runRights, type NeededRight, type Right } from '../core/rbac.ts';
 import type { LocationStatus, ProbeBatch, Prober } from '../ports.ts';
 import { createKubeApi, type KubeApi } from './api.ts';
+import type { SharedReads } from './shared-reads.ts';
 
 /** How one location's container is built: its securityContext, and for node pods the tolerations of the node's taints. */
 export interface LocationSettings {
@@ -49,6 +50,8 @@ export interface PreflightOptions {
   sourcePod?: V1Pod | Promise<V1Pod | undefined>;
   requestTimeoutMs?: number;
   countRequest?: () => void;
+  /** The run's shared reads (namespaces, rules reviews), which may already be under way; absent: read here. */
+  shared?: SharedReads;
 }
 
 /** Tolerations that let a pod onto a node with these taints (each taint tolerated exactly, NoExecute included). */
@@ -117,16 +120,18 @@ export function ruleGrants(rule: ResourceRule, r: Right): boolean {
  * Which rights the user lacks, with one SelfSubjectRulesReview per namespace; where the API cannot answer one
  * completely (`incomplete`, a webhook authorizer, or no such API), one SelfSubjectAccessReview per right instead.
  */
-export async function missingRightsByRules<R extends Right>(api: KubeApi, rights: readonly R[]): Promise<{ missing: R[]; unknown: string[] }> {
+export async function missingRightsByRules<R extends Right>(api: KubeApi, rights: readonly R[], shared?: SharedReads): Promise<{ missing: R[]; unknown: string[] }> {
   const byNamespace = new Map<string | undefined, R[]>();
   for (const r of rights) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r]);
   const results = await Promise.all(
     [...byNamespace].map(async ([namespace, here]) => {
       if (namespace === undefined) return missingRights(api, here);
       try {
-        const review = await api.call({ verb: 'create', resource: 'selfsubjectrulesreviews', group: 'authorization.k8s.io' }, () =>
-          api.authorization.createSelfSubjectRulesReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } } }),
-        );
+        const review = shared
+          ? await shared.rulesReview(namespace)
+          : await api.call({ verb: 'create', resource: 'selfsubjectrulesreviews', group: 'authorization.k8s.io' }, () =>
+              api.authorization.createSelfSubjectRulesReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } } }),
+            );
         if (review.status?.incomplete !== false) return missingRights(api, here);
         const rules = review.status.resourceRules ?? [];
         return { missing: here.filter((r) => !rules.some((rule) => ruleGrants(rule, r))), unknown: [] };
@@ -156,7 +161,7 @@ export async function runPreflight(kc: KubeConfig, facts: ClusterFacts, probes: 
     const known = facts.policy?.namespaces[namespace];
     if (known?.['kubernetes.io/metadata.name'] !== undefined) return enforceLevel(known);
     try {
-      const ns = await api.call({ verb: 'get', resource: 'namespaces', name: namespace }, () => api.core.readNamespace({ name: namespace }));
+      const ns = opts.shared ? await opts.shared.namespace(namespace) : await api.call({ verb: 'get', resource: 'namespaces', name: namespace }, () => api.core.readNamespace({ name: namespace }));
       return enforceLevel(ns.metadata?.labels);
     } catch (err) {
       notes.push(`could not read the Pod Security labels of namespace ${namespace} (${err instanceof Error ? err.message : String(err)}): assuming none`);
@@ -200,7 +205,7 @@ export async function runPreflight(kc: KubeConfig, facts: ClusterFacts, probes: 
     nodeNamespace !== undefined && nodeNamespace !== sourceNamespace ? readLevel(nodeNamespace) : Promise.resolve<PodSecurityLevel | undefined>(undefined),
     readPodNonRoot(),
     Promise.all(nodeNames.map(readNode)),
-    missingRightsByRules(api, rights),
+    missingRightsByRules(api, rights, opts.shared),
   ]);
   for (const u of reviewed.unknown) notes.push(`could not check the right to ${u}`);
   const nodeNs = { name: opts.nodeNamespace, level: nodeLevel ?? (opts.nodeNamespace === sourceNamespace ? sourceLevel : 'privileged') };
@@ -303,5 +308,6 @@ export function guardProber(inner: Prober, preflight: () => Promise<Preflight>, 
       : {}),
     cleanup: () => inner.cleanup(),
     execs: () => inner.execs(),
+    ...(inner.execTarget ? { execTarget: (where: ProbeLocation) => inner.execTarget?.(where) } : {}),
   };
 }

@@ -12,6 +12,7 @@ import { NetdebugError } from '../core/errors.ts';
 import { DEBUG_POD_LABELS, defaultDebugNamespace, locationKey, truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
 import { parseProbeOutput } from '../core/parse.ts';
 import { BATCH_NO_TMPDIR_EXIT, BatchRecordReader, buildBatchCommand } from '../core/probe-batch.ts';
+import type { ExecTarget } from '../core/repeat-command.ts';
 import type { ClusterFacts } from '../core/facts.ts';
 import type { CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
 import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, statusCodeOf } from './api.ts';
@@ -79,14 +80,10 @@ export interface ProberOptions {
   pullReportMs?: number;
 }
 
-interface ExecTarget {
-  namespace: string;
-  pod: string;
-  container: string;
-}
 
 const NET_CAPS = { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } };
-const DEADLINE_SECONDS = 300;
+/** How long a node debug pod may live (its activeDeadlineSeconds): one a killed run left ends by itself. */
+export const DEADLINE_SECONDS = 300;
 
 /** A short random suffix of lower-case letters and digits. */
 export function randomSuffix(length = 5): string {
@@ -645,6 +642,8 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     },
 
     execs: () => execCount,
+
+    execTarget: (where) => targets.get(locationKey(where)),
   };
 }
 

@@ -5,7 +5,7 @@
 import { hasClusterIP, NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
 import { describeDatapath, type Datapath } from '../core/datapath.ts';
 import { readNodeCheck, type NodeCheckRole } from '../core/node-checks.ts';
-import { describeObservation, describeProbeTarget } from '../core/diagnose/describe.ts';
+import { describeObservation, describeProbeLocation, describeProbeTarget } from '../core/diagnose/describe.ts';
 import { familyTag, familyTally, hostPort, otherAddresses } from './families.ts';
 import type { OutputStream, Reporter } from './reporter.ts';
 
@@ -60,6 +60,8 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
   const maxEvidence = opts.maxEvidence ?? 8;
   const finished = new Map<string, RungResult>();
   const nodeChecks: ProbeResult[] = [];
+  /** Every finished probe that has a command to repeat it by hand, in the order they finished. */
+  const repeatable: ProbeResult[] = [];
   let printedRungs = 0;
   let header: string | undefined;
   let sourceNode = '';
@@ -150,6 +152,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
           return;
         case 'probe-finished':
           if (event.result.spec.rung === 'node-checks') nodeChecks.push(event.result);
+          if (event.result.repeat) repeatable.push(event.result);
           return;
         case 'rung-finished':
           finished.set(event.rung.id, event.rung);
@@ -184,6 +187,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
             write(p.bold('Notes'));
             for (const f of notes) write(`  · ${f.cause}: ${f.summary}`);
           }
+          for (const line of repeatLines(repeatable)) write(line !== '' && !line.startsWith(' ') ? p.bold(line) : line);
           return;
         }
         case 'run-finished': {
@@ -201,6 +205,38 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
   };
 }
 
+/**
+ * The section that repeats every probe by hand: per location (in ladder order, then node checks), what it says of its
+ * pod once, then each probe's command (a probe sampled N times once, marked ×N) and any alternative.
+ */
+export function repeatLines(results: readonly ProbeResult[]): string[] {
+  if (results.length === 0) return [];
+  const rank = (r: ProbeResult): number => (r.spec.rung === 'node-checks' ? RUNG_IDS.length + NODE_CHECK_IDS.indexOf(r.spec.check ?? 'mtu') / 100 : RUNG_IDS.indexOf(r.spec.rung));
+  const byCommand = new Map<string, { r: ProbeResult; times: number }>();
+  for (const r of [...results].sort((a, b) => rank(a) - rank(b))) {
+    const command = r.repeat?.command ?? '';
+    const seen = byCommand.get(command);
+    if (seen) seen.times += 1;
+    else byCommand.set(command, { r, times: 1 });
+  }
+  const groups = new Map<string, { r: ProbeResult; times: number }[]>();
+  for (const entry of byCommand.values()) {
+    const where = describeProbeLocation(entry.r.spec.where);
+    groups.set(where, [...(groups.get(where) ?? []), entry]);
+  }
+  const out = ['', 'Repeat by hand (paste into a POSIX shell)'];
+  for (const [where, entries] of groups) {
+    out.push(`  ${where}`);
+    const note = entries[0]?.r.repeat?.note;
+    if (note) out.push(`    note: ${note}`);
+    for (const { r, times } of entries) {
+      out.push(`    # ${r.spec.check ?? r.spec.rung}: ${describeProbeTarget(r.spec.action)}${times > 1 ? ` (×${times})` : ''}`);
+      out.push(`    $ ${r.repeat?.command ?? ''}`);
+      if (r.repeat?.alternative) out.push(`    or: $ ${r.repeat.alternative}`);
+    }
+  }
+  return out;
+}
 
 /** The note after a node check whose meaning the verdict changes. */
 function roleNote(role: NodeCheckRole, kind: ProbeObservation['kind'], cause: string): string {

@@ -8,6 +8,7 @@ import { classifyObservation, describeObservation } from '../core/diagnose/descr
 import type { Datapath, PodNetwork } from '../core/datapath.ts';
 import { readNodeCheck } from '../core/node-checks.ts';
 import { familyTally } from '../report/families.ts';
+import type { ProbeRepeat } from '../core/repeat-command.ts';
 
 /** How a ladder row stands: `warn` is a node check that is only a fault if traffic fails. */
 export type RowStatus = 'pending' | 'running' | 'passed' | 'failed' | 'skipped' | 'could-not-run' | 'warn';
@@ -19,6 +20,8 @@ export interface ProbeEntry {
   observation?: ProbeObservation;
   durationMs?: number;
   raw?: ProbeRaw;
+  /** The command to paste to repeat the probe, when the run knew its container. */
+  repeat?: ProbeRepeat;
 }
 
 /** One line of the ladder: the API (static) checks, a rung, or the node checks of one node. */
@@ -109,8 +112,8 @@ export function applyEvent(state: TuiState, event: RunEvent): TuiState {
       }));
     }
     case 'probe-finished': {
-      const { spec, observation, durationMs, raw } = event.result;
-      const entry: ProbeEntry = { spec, observation, durationMs, ...(raw ? { raw } : {}) };
+      const { spec, observation, durationMs, raw, repeat } = event.result;
+      const entry: ProbeEntry = { spec, observation, durationMs, ...(raw ? { raw } : {}), ...(repeat ? { repeat } : {}) };
       const key = rowKeyForProbe(spec, state);
       const withRow = state.rows.some((r) => r.key === key) ? state : { ...state, rows: [...state.rows, newNodeRow(key, spec, state)] };
       return updateRow(withRow, key, (r) => {

@@ -7,6 +7,7 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import { describeDatapath } from '../core/datapath.ts';
 import { hasClusterIP, type Finding } from '../core/model.ts';
+import { shellJoin } from '../core/shell-quote.ts';
 import { describeObservation, describeProbeLocation, describeProbeTarget, classifyObservation } from '../core/diagnose/describe.ts';
 import { formatDuration } from '../report/text.ts';
 import { familyTag } from '../report/families.ts';
@@ -231,7 +232,12 @@ export function buildDrillLines(row: LadderRow, state: TuiState): string[] {
         ? `source pod ${src?.kind === 'pod' ? `${src.namespace}/${src.name}` : src?.kind === 'node' ? src.name : ''} (ephemeral netdebug container)`.replace('  ', ' ')
         : `${describeProbeLocation(p.spec.where)}, netdebug debug pod`;
     out.push('', `[${i + 1}/${row.probes.length}] ${p.spec.check ?? p.spec.rung} · ${describeProbeTarget(p.spec.action)}${familyTag(p.spec.family)}`);
-    out.push(`  $ ${p.spec.command.join(' ')}`);
+    // The probe's own argv, quoted for a POSIX shell; then what repeats it from a terminal: the kubectl exec into the
+    // container it ran in (shown whole when the terminal is wide enough; the text report and JSON always have it whole).
+    out.push(...`  $ ${shellJoin(p.spec.command)}`.split('\n'));
+    if (p.repeat) out.push(...`  repeat:  ${p.repeat.command}`.split('\n'));
+    if (p.repeat?.note) out.push(`  note:    ${p.repeat.note}`);
+    if (p.repeat?.alternative) out.push(`  or:      ${p.repeat.alternative}`);
     out.push(`  where:   ${where}`);
     if (p.observation) {
       const outcome = classifyObservation(p.observation);
@@ -277,7 +283,7 @@ export function DrillDown(props: { row: LadderRow; state: TuiState; offset: numb
         {`  lines ${lines.length === 0 ? 0 : offset + 1}–${offset + visible.length} of ${lines.length}`}
       </Line>
       {visible.map((l, i) => (
-        <Line key={i} color={l.startsWith('  $ ') ? paint(props.color, 'cyan') : undefined}>
+        <Line key={i} color={l.startsWith('  $ ') || l.startsWith('  repeat:  ') ? paint(props.color, 'cyan') : undefined}>
           {l === '' ? ' ' : l}
         </Line>
       ))}

@@ -1,5 +1,5 @@
 /** Rung summaries: each rung of the ladder as passed, failed, skipped or error, from its probes' observations. Pure. */
-import { RUNG_IDS, type LatencyStats, type ProbeResult, type RungResult, type RungSampling, type RungStatus } from '../model.ts';
+import { RUNG_IDS, type LatencyStats, type ProbeResult, type RungProbe, type RungResult, type RungSampling, type RungStatus } from '../model.ts';
 import { parseDigQueryTime } from '../parse.ts';
 import { answeredInIPv6 } from '../families.ts';
 import { isDeniedAsPredicted } from './context.ts';
@@ -84,16 +84,23 @@ export function summarizeRungs(observations: ProbeResult[]): RungResult[] {
       id,
       ...(sampling ? { ...judged, summary: `${judged.summary}${describeSampling(sampling)}` } : judged),
       durationMs: Math.max(0, ...probes.map((p) => p.durationMs)),
-      probes: probes.map((p) => ({
-        id: p.spec.id,
-        target: describeProbeTarget(p.spec.action),
-        where: describeProbeLocation(p.spec.where),
-        observation: p.observation,
-        durationMs: p.durationMs,
-        ...(p.spec.deniedBy ? { deniedBy: p.spec.deniedBy } : {}),
-        ...(p.spec.family ? { family: p.spec.family } : {}),
-      })),
+      probes: probes.map(toRungProbe),
       ...(sampling ? { sampling } : {}),
     };
   });
+}
+
+/** A probe result as the Report shows it (its node check named for node checks, its repeat command when known). */
+export function toRungProbe(p: ProbeResult): RungProbe {
+  return {
+    id: p.spec.id,
+    target: describeProbeTarget(p.spec.action),
+    where: describeProbeLocation(p.spec.where),
+    observation: p.observation,
+    durationMs: p.durationMs,
+    ...(p.spec.deniedBy ? { deniedBy: p.spec.deniedBy } : {}),
+    ...(p.spec.family ? { family: p.spec.family } : {}),
+    ...(p.spec.rung === 'node-checks' && p.spec.check ? { check: p.spec.check } : {}),
+    ...(p.repeat ? { repeat: p.repeat } : {}),
+  };
 }

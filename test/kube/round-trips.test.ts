@@ -1,0 +1,105 @@
+/**
+ * The round trips of one run against the fake API server (issue 15), counted deterministically (no timing): every
+ * request of a whole run by kind, and the preflight's reads (the node namespace's Pod Security labels, the rules
+ * review) sent while resolution is still reading, not after it.
+ */
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeApiServer, type SeenRequest } from './fake-api-server.ts';
+
+const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const TARGETS = ['default/client', 'default/svc/web:80'];
+
+let fakes: FakeApiServer[] = [];
+afterEach(async () => {
+  await Promise.all(fakes.map((f) => f.stop()));
+  fakes = [];
+});
+
+async function fake(): Promise<FakeApiServer> {
+  const f = await new FakeApiServer().start();
+  fakes.push(f);
+  return f;
+}
+
+/** Runs the plugin (from source) against the fake with -o json; resolves with its exit code and output. */
+function runPlugin(f: FakeApiServer): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [main, ...TARGETS, '-o', 'json'], {
+      env: { PATH: process.env.PATH, HOME: tmpdir(), KUBECONFIG: f.kubeconfig, CI: 'true', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += String(b)));
+    child.stderr.on('data', (b: Buffer) => (stderr += String(b)));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A request as `METHOD path [watch]`, with the random part of debug pod names left out. */
+function kindOf(r: SeenRequest): string {
+  return `${r.method} ${r.path.replace(/\/pods\/netdebug-[a-z0-9-]+/, '/pods/<debug-pod>')}${r.query.get('watch') === 'true' ? ' (watch)' : ''}`;
+}
+
+describe('round trips of a run (issue 15)', () => {
+  it('every request of a run, by kind: each read once, one exec per location, 33 in all against this fake', async () => {
+    const f = await fake();
+    const r = await runPlugin(f);
+    expect(r.code, r.stderr).toBe(1);
+    const counts: Record<string, number> = {};
+    for (const req of f.log) counts[kindOf(req)] = (counts[kindOf(req)] ?? 0) + 1;
+    expect(counts).toEqual({
+      // Resolution: the targets, their NetworkPolicies, the DNS Services, pods and slices, the datapath, the nodes.
+      'GET /api/v1/namespaces/default/pods/client': 1,
+      'GET /api/v1/namespaces/default/services/web': 1,
+      'GET /apis/networking.k8s.io/v1/namespaces/default/networkpolicies': 1,
+      'GET /apis/discovery.k8s.io/v1/namespaces/default/endpointslices': 1,
+      'GET /api/v1/namespaces/kube-system/services': 1,
+      'GET /apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices': 1,
+      'GET /api/v1/namespaces/kube-system/pods': 1,
+      'GET /apis/apps/v1/namespaces/kube-system/daemonsets': 1,
+      'GET /apis/apps/v1/namespaces/calico-system/daemonsets': 1,
+      'GET /apis/apps/v1/namespaces/kube-flannel/daemonsets': 1,
+      'GET /api/v1/namespaces/kube-system/configmaps/kube-proxy': 1,
+      'GET /api/v1/nodes': 1,
+      // The backend pods by the Service's selector, and the sweep of expired debug pods.
+      'GET /api/v1/namespaces/default/pods': 2,
+      // The preflight: Pod Security labels, one rules review (this fake has none, so one access review per right).
+      'GET /api/v1/namespaces/default': 1,
+      'POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews': 1,
+      'POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews': 4,
+      // The locations: the ephemeral container and three node pods, each waited on and exec'd into once.
+      'PATCH /api/v1/namespaces/default/pods/client/ephemeralcontainers': 1,
+      'POST /api/v1/namespaces/default/pods': 3,
+      'GET /api/v1/namespaces/default/pods (watch)': 4,
+      'EXEC /api/v1/namespaces/default/pods/client/exec': 1,
+      'EXEC /api/v1/namespaces/default/pods/<debug-pod>/exec': 3,
+      // Cleanup: one deletecollection by the run's id.
+      'DELETE /api/v1/namespaces/default/pods': 1,
+    });
+    const report = JSON.parse(r.stdout) as { stats: { apiRequests: number } };
+    expect(report.stats.apiRequests).toBe(f.log.length);
+    expect(f.log.length).toBe(33);
+  });
+
+  it("the preflight's namespace read and rules review go out while resolution still reads, once each", async () => {
+    const f = await fake();
+    // kube-system's DaemonSets answer 503 once: resolution waits out a retry before it lists the nodes.
+    f.failures.push({ method: 'GET', path: /^\/apis\/apps\/v1\/namespaces\/kube-system\/daemonsets$/, status: 503, times: 1 });
+    const r = await runPlugin(f);
+    expect(r.code, r.stderr).toBe(1);
+    const at = (method: string, path: RegExp): number[] => f.log.flatMap((q, i) => (q.method === method && path.test(q.path) ? [i] : []));
+    const nodes = at('GET', /^\/api\/v1\/nodes$/);
+    const namespace = at('GET', /^\/api\/v1\/namespaces\/default$/);
+    const review = at('POST', /selfsubjectrulesreviews$/);
+    expect({ nodes: nodes.length, namespace: namespace.length, review: review.length }).toEqual({ nodes: 1, namespace: 1, review: 1 });
+    expect(namespace[0]).toBeLessThan(nodes[0] as number);
+    expect(review[0]).toBeLessThan(nodes[0] as number);
+    // Nothing is created before the preflight has answered.
+    const firstCreate = f.log.findIndex((q) => (q.method === 'POST' && /\/pods$/.test(q.path)) || q.method === 'PATCH');
+    expect(firstCreate).toBeGreaterThan(Math.max(...at('POST', /selfsubjectaccessreviews$/)));
+  });
+});

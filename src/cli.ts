@@ -30,6 +30,10 @@ export interface DiagnoseOptions {
   /** `--samples N`: how many times each DNS lookup and TCP probe runs; absent means the defaults (DEFAULT_DNS_SAMPLES for DNS, 1 for TCP). */
   samples?: number;
   keep: boolean;
+  /** `--trace` (always) or `--no-trace` (never); absent: trace only when the verdict is uncertain. */
+  trace?: 'always' | 'never';
+  /** `--capture-dir DIR`: one pcap per traced hop (implies --trace). */
+  captureDir?: string;
   /** `-o tui`: quit as soon as the verdict is shown instead of staying open for drilling. */
   exitOnVerdict?: boolean;
   /** --node-namespace, when given (else DEFAULT_NODE_NAMESPACE). */
@@ -263,11 +267,21 @@ function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
     timeoutMs,
     ...(samples !== undefined ? { samples } : {}),
     keep: a.keep === true,
+    ...traceOptionsOf(a),
     ...(a['exit-on-verdict'] === true ? { exitOnVerdict: true } : {}),
     ...(nodeNamespace !== undefined ? { nodeNamespace } : {}),
     ...(pullTimeoutMs !== undefined ? { pullTimeoutMs } : {}),
     connection,
   };
+}
+
+/** --trace / --no-trace and --capture-dir (which implies --trace, and cannot go with --no-trace). */
+function traceOptionsOf(a: RawArgs): { trace?: 'always' | 'never'; captureDir?: string } {
+  const dir = str(a, 'capture-dir');
+  if (dir !== undefined && dir.trim() === '') throw new NetdebugError('USAGE', '--capture-dir needs a directory', { hint: 'e.g. --capture-dir ./captures' });
+  if (dir !== undefined && a.trace === false) throw new NetdebugError('USAGE', '--capture-dir saves the trace, which --no-trace turns off', { hint: 'drop one of them' });
+  const trace = a.trace === true || dir !== undefined ? 'always' : a.trace === false ? 'never' : undefined;
+  return { ...(trace ? { trace } : {}), ...(dir !== undefined ? { captureDir: dir } : {}) };
 }
 
 /** --node-namespace, checked (a DNS-1123 label), or undefined when not given. */

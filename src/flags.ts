@@ -70,6 +70,13 @@ export const FLAGS: readonly FlagSpec[] = [
     describe: `run the DNS lookups and the TCP probes N times each (1-${MAX_SAMPLES}), for faults that come and go; default ${DEFAULT_DNS_SAMPLES} for DNS, 1 for TCP`,
     values: { kind: 'fixed', values: SAMPLE_COUNTS },
   },
+  {
+    name: 'trace',
+    type: 'boolean',
+    group: 'Flags:',
+    describe: 'capture the probe hop by hop (tcpdump at the pod, veth, bridge, tunnel, underlay) even when the verdict is certain; --no-trace never (default: only when the verdict is uncertain)',
+  },
+  { name: 'capture-dir', type: 'string', group: 'Flags:', describe: 'save one pcap per traced hop in DIR (implies --trace)', values: { kind: 'file' } },
   { name: 'keep', type: 'boolean', group: 'Flags:', default: false, describe: 'leave the node debug pods for inspection' },
   { name: 'exit-on-verdict', type: 'boolean', group: 'Flags:', default: false, describe: 'tui: exit once the verdict is shown' },
   { name: 'namespace', alias: 'n', type: 'string', group: 'Flags:', describe: "default namespace of both targets (default: the context's)", values: { kind: 'namespaces' } },

@@ -247,6 +247,8 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
       opts: {
         timeoutMs: options.timeoutMs,
         debugNamespace: nodeNamespace,
+        ...(options.trace ? { trace: options.trace } : {}),
+        ...(options.captureDir !== undefined ? { captureDir: options.captureDir } : {}),
         samples: options.samples !== undefined ? { dns: options.samples, tcp: options.samples } : { dns: DEFAULT_DNS_SAMPLES, tcp: 1 },
       },
       emit,

@@ -3,7 +3,7 @@
  * through the injected Prober, decide the verdict, and emit every step as a RunEvent. Always cleans up the Prober: after
  * the verdict is shown (so a slow delete never holds the answer back) and before the final stats, or on any error.
  */
-import { buildReport, EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, locationKey, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
+import { buildReport, EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, locationKey, type ProbeLocation, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
 import { formatTarget, type TargetRef } from './core/target.ts';
 import { decideVerdict } from './core/diagnose/index.ts';
 import { summarizeRungs } from './core/diagnose/rungs.ts';
@@ -13,6 +13,9 @@ import type { ClusterFacts } from './core/facts.ts';
 import { planLadder, repeatSamples, type LadderPlan, type RungPlan } from './core/plan.ts';
 import { natWithoutExec } from './core/parse-proxy.ts';
 import type { CleanupReport, Cluster, LocationStatus, ProbeBatch, Prober } from './ports.ts';
+import type { TraceReport } from './core/trace-analysis.ts';
+import { isUncertain, withTrace } from './core/trace-select.ts';
+import { runTrace } from './trace-run.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
 export interface Clock {
@@ -29,6 +32,10 @@ export interface RunOptions {
   samples?: { dns: number; tcp: number };
   /** The namespace node debug pods go to (--node-namespace), for NetworkPolicy predictions; default the source's. */
   debugNamespace?: string;
+  /** The hop-by-hop trace: `always` (--trace), `auto` (default: when the verdict is uncertain), or `never`. */
+  trace?: 'always' | 'auto' | 'never';
+  /** Where the trace saves one pcap per hop (--capture-dir). */
+  captureDir?: string;
 }
 
 /** Everything a run needs, injected. */
@@ -214,6 +221,40 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
 
     const decided = decideVerdict({ targets, staticFindings: facts.staticFindings, observations, nodeChecks, nodes: facts.nodes, ...(dns ? { dns } : {}), ...(datapath ? { network: datapath.network } : {}) });
     const rungs = decided.rungs.map((r) => rungResults.get(r.id) ?? r);
+    // The hop-by-hop trace: asked for, or because the verdict is not certain; its localization explains such a verdict.
+    const traceMode = opts.trace ?? 'auto';
+    let trace: TraceReport | undefined;
+    if (traceMode === 'always' || (traceMode === 'auto' && isUncertain(decided.verdict))) {
+      const readyAt = (where: ProbeLocation): Promise<LocationStatus> => {
+        const key = locationKey(where);
+        let p = ready.get(key);
+        if (!p) {
+          p = prober.prepare([where]).then(
+            (m) => m.get(key) ?? { ready: false, reason: 'the prober did not report on this location' },
+            (err: unknown) => ({ ready: false, reason: `could not prepare: ${err instanceof Error ? err.message : String(err)}` }),
+          );
+          ready.set(key, p);
+        }
+        return p;
+      };
+      trace = await runTrace({
+        facts,
+        datapath,
+        observations,
+        prober,
+        ready: readyAt,
+        reason: traceMode === 'always' ? 'asked' : 'uncertain-verdict',
+        ...(opts.captureDir !== undefined ? { captureDir: opts.captureDir } : {}),
+        now: () => clock.now(),
+        onStart: (probe, hops) => emit({ type: 'trace-started', probe, hops }),
+      });
+      if (trace) await emit({ type: 'trace-finished', trace });
+    }
+    if (trace) {
+      const verdict = withTrace(decided.verdict, trace);
+      decided.findings = decided.findings.map((f) => (f === decided.verdict ? verdict : f));
+      decided.verdict = verdict;
+    }
     await emit({ type: 'verdict-decided', verdict: decided.verdict, findings: decided.findings });
     // The verdict is out; now delete the debug pods, so the stats below count those requests too.
     const cleaned = await cleanupOnce();
@@ -224,6 +265,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       verdict: decided.verdict,
       stats: { wallMs: clock.now() - started, apiRequests: cluster.apiRequests(), execs: prober.execs() },
       ...(datapath ? { datapath } : {}),
+      ...(trace ? { trace } : {}),
     });
     const exitCode = cleaned && cleaned.left.length > 0 ? EXIT_DEBUG_PODS_LEFT : exitCodeForVerdict(decided.verdict);
     await emit({ type: 'run-finished', report, exitCode });

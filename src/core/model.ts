@@ -4,6 +4,7 @@
  * Everything here is plain JSON-safe data; no I/O.
  */
 import type { Datapath } from './datapath.ts';
+import type { TraceReport } from './trace-analysis.ts';
 
 /** A transport protocol as Kubernetes spells it. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
@@ -556,6 +557,8 @@ export interface Report {
   stats: { wallMs: number; apiRequests: number; execs: number };
   /** The cluster's datapath as detected from the API and the nodes' interfaces (since 0.2.0). */
   datapath?: Datapath;
+  /** The hop-by-hop packet trace of a probe, when one ran (`--trace`, or an uncertain verdict; since 0.2.0). */
+  trace?: TraceReport;
 }
 
 /** The events a run emits, in order; facts in the past tense, JSON-safe, replayable through every reporter. */
@@ -569,6 +572,8 @@ export type RunEvent =
   | { type: 'probe-finished'; result: ProbeResult }
   | { type: 'rung-finished'; rung: RungResult }
   | { type: 'datapath-detected'; datapath: Datapath }
+  | { type: 'trace-started'; probe: string; hops: string[] }
+  | { type: 'trace-finished'; trace: TraceReport }
   | { type: 'verdict-decided'; verdict: Finding; findings: Finding[] }
   | { type: 'run-finished'; report: Report; exitCode: number };
 
@@ -647,6 +652,7 @@ export function buildReport(input: {
   verdict: Finding;
   stats: Report['stats'];
   datapath?: Datapath;
+  trace?: TraceReport;
 }): Report {
   return {
     apiVersion: 'netdebug.dev/v1',
@@ -658,6 +664,7 @@ export function buildReport(input: {
     verdict: input.verdict,
     stats: input.stats,
     ...(input.datapath ? { datapath: input.datapath } : {}),
+    ...(input.trace ? { trace: input.trace } : {}),
   };
 }
 

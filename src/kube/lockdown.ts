@@ -301,6 +301,7 @@ export function guardProber(inner: Prober, preflight: () => Promise<Preflight>, 
           },
         }
       : {}),
+    ...(inner.capture ? { capture: (where: ProbeLocation, command: string[], mark: string) => (inner.capture as NonNullable<Prober['capture']>)(where, command, mark) } : {}),
     cleanup: () => inner.cleanup(),
     execs: () => inner.execs(),
   };

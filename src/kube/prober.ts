@@ -4,7 +4,7 @@
  * hard time bound; cleanup that deletes what this run created.
  */
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { Exec, Watch } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import type { CoreV1Event, KubeConfig, V1Container, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
@@ -13,7 +13,8 @@ import { DEBUG_POD_LABELS, defaultDebugNamespace, locationKey, truncateRaw, type
 import { parseProbeOutput } from '../core/parse.ts';
 import { BATCH_NO_TMPDIR_EXIT, BatchRecordReader, buildBatchCommand } from '../core/probe-batch.ts';
 import type { ClusterFacts } from '../core/facts.ts';
-import type { CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
+import type { CaptureSession, CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
+import { CAPTURE_NO_TMPDIR_EXIT, CaptureStreamReader, type CaptureRecord } from '../core/trace-plan.ts';
 import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 import type { LocationSettings } from './lockdown.ts';
@@ -409,7 +410,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
    */
   const runExec = (
     target: ExecTarget,
-    run: { command: string[]; timeoutMs: number; onStdout?: (chunk: Buffer) => void; signal?: AbortSignal },
+    run: { command: string[]; timeoutMs: number; onStdout?: (chunk: Buffer) => void; signal?: AbortSignal; stdin?: PassThrough },
   ): Promise<{ stdout: string; stderr: string; exitCode: number | null; timedOut: boolean; error?: string }> =>
     new Promise((resolve) => {
       let stdout = '';
@@ -481,7 +482,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         return ws;
       };
       exec
-        .exec(target.namespace, target.pod, target.container, run.command, sink((s) => (stdout += s), run.onStdout), sink((s) => (stderr += s)), null, false, (s) => {
+        .exec(target.namespace, target.pod, target.container, run.command, sink((s) => (stdout += s), run.onStdout), sink((s) => (stderr += s)), run.stdin ?? null, false, (s) => {
           status = s;
         })
         .then((ws) => {
@@ -642,6 +643,45 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         return report;
       })();
       return cleaned;
+    },
+
+    capture(where, command, mark): CaptureSession {
+      const target = targets.get(locationKey(where));
+      if (!target) {
+        const reason = `location ${locationKey(where)} was not prepared`;
+        return { listening: Promise.resolve({ ok: false, reason }), stop: () => Promise.resolve({ records: [], error: reason }) };
+      }
+      const reader = new CaptureStreamReader(mark);
+      const records: CaptureRecord[] = [];
+      const stdin = new PassThrough();
+      let heard!: (v: { ok: true } | { ok: false; reason: string }) => void;
+      const listening = new Promise<{ ok: true } | { ok: false; reason: string }>((resolve) => (heard = resolve));
+      // The captures are bounded by the script's own timeout; the exec gets that bound and the margin.
+      const ended = runExec(target, {
+        command,
+        timeoutMs: 60_000,
+        stdin,
+        onStdout: (chunk) => {
+          records.push(...reader.push(chunk));
+          if (reader.listening) heard({ ok: true });
+        },
+      }).then((out) => {
+        const why =
+          out.error ??
+          (out.timedOut ? 'the capture exec ran out of time' : out.exitCode === CAPTURE_NO_TMPDIR_EXIT ? 'no writable temporary directory in the debug container' : out.exitCode !== 0 ? `the capture script ended with exit ${out.exitCode ?? 'unknown'}${out.stderr.trim() ? `: ${out.stderr.trim().slice(0, 200)}` : ''}` : undefined);
+        heard(why === undefined ? { ok: true } : { ok: false, reason: why });
+        return why;
+      });
+      return {
+        listening,
+        async stop() {
+          // One line on stdin is the word to stop; the script then ends each tcpdump by its PID and prints the captures.
+          stdin.write('stop\n');
+          const why = await ended;
+          stdin.end();
+          return { records, ...(why !== undefined && records.length === 0 ? { error: why } : {}) };
+        },
+      };
     },
 
     execs: () => execCount,

@@ -231,7 +231,7 @@ export function buildCaptureCommand(captures: readonly { hop: TraceHop; filter: 
       `printf '%s' "$dev" >"$d/${i}.dev"`,
       `: >"$d/${i}.e"; : >"$d/${i}.p"`,
       'if [ -n "$dev" ]; then',
-      `  timeout ${CAPTURE_BOUND_SECONDS} tcpdump -i "$dev" -nn -U -s 262144 -w "$d/${i}.p" ${shellQuote(filter)} 2>"$d/${i}.e" </dev/null &`,
+      `  timeout ${CAPTURE_BOUND_SECONDS} tcpdump -i "$dev" -nn -U --immediate-mode -s 262144 -w "$d/${i}.p" ${shellQuote(filter)} 2>"$d/${i}.e" </dev/null &`,
       `  echo $! >"$d/${i}.pid"; pids="$pids $!"`,
       'fi',
     );

@@ -1,0 +1,243 @@
+/**
+ * The hop-by-hop trace's pure parts (issue 14): the hops each pod network has, the tcpdump filters, the capture
+ * stream, tcpdump's text read from real lab captures (test/unit/fixtures/trace/, taken with the capture script's own
+ * flags), the last-seen / first-missing walk with its sentence, and what a trace changes in a verdict.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { Finding, ProbeResult, ProbeSpec } from '../../src/core/model.ts';
+import { analyzeTrace, classifyHop } from '../../src/core/trace-analysis.ts';
+import { parseTcpdumpText } from '../../src/core/trace-parse.ts';
+import { buildCaptureCommand, CaptureStreamReader, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planTrace, type TracePlanInput } from '../../src/core/trace-plan.ts';
+import { isUncertain, pickTraceProbe, withTrace } from '../../src/core/trace-select.ts';
+
+const fixture = (name: string): string => readFileSync(new URL(`fixtures/trace/${name}`, import.meta.url), 'utf8');
+
+const base: TracePlanInput = {
+  network: 'flannel',
+  probe: 'pod-ip:10.244.2.2:8080',
+  flow: { protocol: 'TCP', source: '10.244.1.3', destination: { ip: '10.244.2.2', port: 8080 }, translated: [] },
+  source: { ip: '10.244.1.3', node: 'node-1' },
+  destination: { ip: '10.244.2.2', node: 'node-2', name: 'shop/web-1' },
+  nodeIPs: { 'node-1': '172.31.0.11', 'node-2': '172.31.0.12' },
+};
+
+describe('planTrace: the hops of each network, in path order', () => {
+  it('flannel across nodes: pod eth0, veth, cni0, flannel.1, underlay, then the same backwards on node-2', () => {
+    const plan = planTrace(base);
+    expect(plan.hops.map((h) => h.id)).toEqual([
+      'source-pod/eth0',
+      'node-1/veth:10.244.1.3',
+      'node-1/cni0',
+      'node-1/flannel.1',
+      'node-1/underlay',
+      'node-2/underlay',
+      'node-2/flannel.1',
+      'node-2/cni0',
+      'node-2/veth:10.244.2.2',
+    ]);
+    expect(plan.hops.find((h) => h.id === 'node-1/underlay')).toMatchObject({ encapsulation: { port: 8472 }, device: { kind: 'route-to', address: '172.31.0.12' }, where: { kind: 'node-pod', node: 'node-1', hostNetwork: true } });
+    expect(plan.hops.find((h) => h.id === 'node-2/underlay')?.device).toEqual({ kind: 'route-to', address: '172.31.0.11' });
+    expect(plan.hops[0]?.where).toEqual({ kind: 'source-pod' });
+    expect(plan.unreachable.map((u) => u.label)).toEqual(['shop/web-1 eth0']);
+  });
+
+  it('calico-vxlan: no bridge, vxlan.calico on UDP 4789', () => {
+    const ids = planTrace({ ...base, network: 'calico-vxlan' }).hops.map((h) => h.id);
+    expect(ids).toEqual(['source-pod/eth0', 'node-1/veth:10.244.1.3', 'node-1/vxlan.calico', 'node-1/underlay', 'node-2/underlay', 'node-2/vxlan.calico', 'node-2/veth:10.244.2.2']);
+    expect(planTrace({ ...base, network: 'calico-vxlan' }).hops.find((h) => h.role === 'underlay')?.encapsulation).toEqual({ port: 4789 });
+  });
+
+  it('calico-bgp and cloud-routed: pod addresses cross the underlay unencapsulated', () => {
+    for (const network of ['calico-bgp', 'cloud-routed'] as const) {
+      const plan = planTrace({ ...base, network });
+      expect(plan.hops.map((h) => h.role)).toEqual(['pod', 'veth', 'underlay', 'underlay', 'veth']);
+      expect(plan.hops.some((h) => h.encapsulation)).toBe(false);
+    }
+  });
+
+  it('cilium: cilium_vxlan on UDP 8472', () => {
+    const plan = planTrace({ ...base, network: 'cilium' });
+    expect(plan.hops.map((h) => h.id)).toContain('node-2/cilium_vxlan');
+    expect(plan.hops.find((h) => h.role === 'underlay')?.encapsulation).toEqual({ port: 8472 });
+  });
+
+  it('same node: the two veths around the bridge, no tunnel or underlay', () => {
+    const plan = planTrace({ ...base, destination: { ip: '10.244.1.2', node: 'node-1', name: 'kube-system/coredns' } });
+    expect(plan.hops.map((h) => h.id)).toEqual(['source-pod/eth0', 'node-1/veth:10.244.1.3', 'node-1/cni0', 'node-1/veth:10.244.1.2']);
+  });
+});
+
+describe('filters', () => {
+  it('the inner flow: the protocol between the source and every far end, ICMP about the source', () => {
+    const f = innerFilter({ ...base.flow, destination: { ip: '10.96.0.2', port: 80 }, translated: [{ ip: '10.244.2.2', port: 8080 }] });
+    expect(f).toBe('(tcp and host 10.244.1.3 and ((host 10.96.0.2 and port 80) or (host 10.244.2.2 and port 8080))) or (icmp and host 10.244.1.3)');
+  });
+
+  it('the encapsulated flow: VXLAN on its port with the inner addresses at udp[42] and udp[46], both ways', () => {
+    expect(ipv4Hex('10.244.1.3')).toBe('0x0af40103');
+    expect(() => ipv4Hex('10.244.1')).toThrow();
+    const f = encapsulatedFilter(base.flow, 8472);
+    expect(f).toContain('udp dst port 8472');
+    expect(f).toContain('(udp[42:4] = 0x0af40103 and udp[46:4] = 0x0af40202)');
+    expect(f).toContain('(udp[42:4] = 0x0af40202 and udp[46:4] = 0x0af40103)');
+    const plan = planTrace(base);
+    expect(hopFilter(plan.flow, plan.hops[4] as (typeof plan.hops)[number])).toBe(f);
+    expect(hopFilter(plan.flow, plan.hops[3] as (typeof plan.hops)[number])).toBe(innerFilter(base.flow));
+  });
+});
+
+describe('the capture script and its stream', () => {
+  it('starts each tcpdump bounded by timeout, waits for "listening on", stops on a line of stdin and kills by PID', () => {
+    const plan = planTrace(base);
+    const argv = buildCaptureCommand(plan.hops.slice(1, 5).map((hop) => ({ hop, filter: hopFilter(plan.flow, hop) })), 'nt-abc', { pcap: false });
+    expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(argv.slice(3)).toEqual(['netdebug-trace', 'nt-abc']);
+    const script = argv[2] as string;
+    expect(script).toMatch(/timeout 60 tcpdump -i "\$dev" -nn -U --immediate-mode/);
+    expect(script).toContain('until grep -q "listening on"');
+    expect(script).toContain('read -r _');
+    expect(script).toContain('kill -TERM "$p"');
+    expect(script).toContain('-T vxlan -r');
+    expect(script).not.toMatch(/sleep [1-9]/);
+    expect(() => buildCaptureCommand([], 'bad mark;', { pcap: false })).toThrow();
+  });
+
+  it('reads the listening line, then records with text, stderr and pcap bytes, across chunk boundaries', () => {
+    const r = new CaptureStreamReader('nt-1');
+    const pcap = Buffer.from([0xd4, 0xc3, 0xb2, 0xa1, 0x0a, 0x00]);
+    const body = Buffer.concat([
+      Buffer.from('noise\nnt-1 listening\nnt-1 0 eth0 4 3 6\nabc\nerr'),
+      pcap,
+      Buffer.from('nt-1 1  0 5 0\nnone\n'),
+    ]);
+    const got = [...r.push(body.subarray(0, 20)), ...r.push(body.subarray(20, 31)), ...r.push(body.subarray(31))];
+    expect(r.listening).toBe(true);
+    expect(got.map((g) => ({ ...g, pcap: [...g.pcap] }))).toEqual([
+      { index: 0, device: 'eth0', text: 'abc\n', stderr: 'err', pcap: [...pcap] },
+      { index: 1, device: '', text: '', stderr: 'none\n', pcap: [] },
+    ]);
+  });
+});
+
+describe('parseTcpdumpText on lab captures', () => {
+  it('a connection and DNS on one node: SYN, SYN-ACK, ACK, FIN, RST, DNS query and answers (NXDomain too)', () => {
+    const kinds = parseTcpdumpText(fixture('tcp-dns-same-node.txt')).map((p) => `${p.src}:${p.srcPort}>${p.dst}:${p.dstPort} ${p.kind}`);
+    expect(kinds).toEqual([
+      '10.244.1.3:43842>10.244.1.2:53 syn',
+      '10.244.1.2:53>10.244.1.3:43842 syn-ack',
+      '10.244.1.3:43842>10.244.1.2:53 ack',
+      '10.244.1.3:43842>10.244.1.2:53 fin',
+      '10.244.1.2:53>10.244.1.3:43842 fin',
+      '10.244.1.3:43842>10.244.1.2:53 ack',
+      '10.244.1.3:56004>10.244.1.2:81 syn',
+      '10.244.1.2:81>10.244.1.3:56004 rst',
+      '10.244.1.3:36850>10.244.1.2:53 dns-query',
+      '10.244.1.2:53>10.244.1.3:36850 dns-answer',
+      '10.244.1.3:50133>10.244.1.2:53 dns-query',
+      '10.244.1.2:53>10.244.1.3:50133 dns-answer',
+    ]);
+    expect(parseTcpdumpText(fixture('tcp-dns-same-node.txt'))[0]?.time).toBeCloseTo(1796540675.853005, 5);
+  });
+
+  it('VXLAN on the underlay (-T vxlan): the inner flow, with the outer addresses', () => {
+    const packets = parseTcpdumpText(fixture('connected-node-2-underlay.txt'));
+    expect(packets[0]).toMatchObject({ src: '10.244.1.3', dst: '10.244.2.2', dstPort: 8080, kind: 'syn', outer: { src: '172.31.0.11', dst: '172.31.0.12' } });
+    expect(packets[1]).toMatchObject({ src: '10.244.2.2', dst: '10.244.1.3', kind: 'syn-ack', outer: { src: '172.31.0.12', dst: '172.31.0.11' } });
+    expect(packets.length).toBe(parseTcpdumpText(fixture('connected-node-2-veth.txt')).length);
+  });
+
+  it('an empty capture is no packet', () => {
+    expect(parseTcpdumpText(fixture('overlay-blocked-node-2_flannel.1.txt'))).toEqual([]);
+  });
+});
+
+describe('analyzeTrace', () => {
+  const plan = planTrace(base);
+  const captured = (prefix: string) =>
+    new Map(
+      plan.hops.map((h) => {
+        const text = fixture(`${prefix}${h.id.replace(/[^a-z0-9.-]+/gi, '_')}.txt`);
+        return [h.id, { device: h.id.endsWith('underlay') ? 'eth0' : h.id.split('/')[1] as string, packets: parseTcpdumpText(text), lines: text.split('\n').filter((l) => l !== '') }];
+      }),
+    );
+
+  it('overlay-blocked into node-2 (lab capture): the SYN reaches node-2 eth0 and never flannel.1, inside node-2', () => {
+    const t = analyzeTrace(plan, captured('overlay-blocked-'), { reason: 'asked', outcome: 'timeout', durationMs: 2100 });
+    expect(t.forward).toEqual({ packet: 'syn', lastSeen: 'node-2/underlay', firstMissing: 'node-2/flannel.1' });
+    expect(t.reverse).toEqual({});
+    expect(t.localized).toBe("SYN leaves node-2's eth0 (underlay), never reaches node-2's flannel.1: inside node-2, between its eth0 and flannel.1");
+    expect(t.node).toBe('node-2');
+    expect(t.id).toBe('trace:pod-ip:10.244.2.2:8080');
+    expect(t.hops[0]?.forward).toEqual(['syn']);
+  });
+
+  it('a loss on the wire between the nodes, and one before the source pod even sends', () => {
+    const caps = captured('overlay-blocked-');
+    const empty = { device: 'eth0', packets: [], lines: [] };
+    caps.set('node-2/underlay', empty);
+    expect(analyzeTrace(plan, caps, { reason: 'asked', outcome: 'timeout', durationMs: 1 }).localized).toBe(
+      "SYN leaves node-1's eth0 (underlay), never reaches node-2's eth0 (underlay): between the nodes (the underlay network)",
+    );
+    const none = new Map(plan.hops.map((h) => [h.id, empty]));
+    const t = analyzeTrace(plan, none, { reason: 'asked', outcome: 'timeout', durationMs: 1 });
+    expect(t.localized).toBeUndefined();
+  });
+
+  it('a hop not captured is skipped by the walk and shown as such', () => {
+    const caps = captured('overlay-blocked-') as Map<string, unknown>;
+    caps.set('node-2/flannel.1', { error: 'no such interface' });
+    const t = analyzeTrace(plan, caps as never, { reason: 'asked', outcome: 'timeout', durationMs: 1 });
+    expect(t.forward.firstMissing).toBe('node-2/cni0');
+    expect(t.hops.find((h) => h.id === 'node-2/flannel.1')?.capture).toEqual({ kind: 'not-captured', reason: 'no such interface' });
+  });
+
+  it('a reply lost on the way back is localized on the reverse walk', () => {
+    const syn = parseTcpdumpText(fixture('connected-node-2-veth.txt'));
+    const synOnly = syn.filter((p) => p.src === '10.244.1.3');
+    const caps = new Map(plan.hops.map((h) => [h.id, { device: 'x', packets: ['node-2/veth:10.244.2.2', 'node-2/cni0'].includes(h.id) ? syn : synOnly, lines: [] }]));
+    const t = analyzeTrace(plan, caps, { reason: 'asked', outcome: 'timeout', durationMs: 1 });
+    expect(t.forward).toEqual({ packet: 'syn', lastSeen: 'node-2/veth:10.244.2.2' });
+    expect(t.reverse).toEqual({ packet: 'syn-ack', lastSeen: 'node-2/cni0', firstMissing: 'node-2/flannel.1' });
+    expect(t.localized).toBe("SYN reaches the destination; the SYN-ACK leaves node-2's x, never reaches node-2's x: inside node-2, between its x and x");
+  });
+
+  it('classifies by direction: towards the destination, and back to the source', () => {
+    expect(classifyHop(base.flow, parseTcpdumpText(fixture('refused-bridge.txt')))).toEqual({ forward: ['syn'], reverse: ['rst'] });
+  });
+});
+
+describe('trace and verdict', () => {
+  const finding = (cause: Finding['cause']): Finding => ({ status: 'broken', cause, component: 'network', summary: 's', evidence: ['e'], hints: ['h'] });
+  const trace = analyzeTrace(planTrace(base), new Map(), { reason: 'uncertain-verdict', outcome: 'timeout', durationMs: 1 });
+  const localized = { ...trace, localized: 'SYN leaves a, never reaches b: inside node-2', node: 'node-2' };
+
+  it('an uncertain verdict (CONNECTION_FAILED) is localized: summary, node, evidence and a citation of the trace', () => {
+    expect(isUncertain(finding('CONNECTION_FAILED'))).toBe(true);
+    const v = withTrace(finding('CONNECTION_FAILED'), localized);
+    expect(v).toMatchObject({ cause: 'CONNECTION_FAILED', node: 'node-2', summary: 's; the trace localizes it: SYN leaves a, never reaches b: inside node-2' });
+    expect(v.evidence.at(-1)).toBe('trace (trace:pod-ip:10.244.2.2:8080): SYN leaves a, never reaches b: inside node-2');
+    expect(v.citations).toEqual([{ probe: 'trace:pod-ip:10.244.2.2:8080', role: 'cause' }]);
+  });
+
+  it('a certain verdict is never overridden: it only gains the trace as reference evidence', () => {
+    const certain = finding('OVERLAY_BLOCKED');
+    expect(isUncertain(certain)).toBe(false);
+    const v = withTrace(certain, localized);
+    expect({ cause: v.cause, summary: v.summary, node: v.node, hints: v.hints }).toEqual({ cause: 'OVERLAY_BLOCKED', summary: 's', node: undefined, hints: ['h'] });
+    expect(v.citations).toEqual([{ probe: 'trace:pod-ip:10.244.2.2:8080', role: 'reference' }]);
+    expect(withTrace(certain, trace)).toBe(certain);
+  });
+
+  it('picks a failed TCP probe of the source pod, pod-ip before cluster-ip, never a later sample', () => {
+    const r = (id: string, rung: ProbeSpec['rung'], kind: 'timeout' | 'connected', extra: Partial<ProbeSpec> = {}): ProbeResult => ({
+      spec: { id, rung, where: { kind: 'source-pod' }, action: { tool: 'tcp-connect', host: '10.0.0.1', port: 80 }, command: [], timeoutMs: 1000, ...extra },
+      observation: { kind },
+      durationMs: 1,
+    });
+    expect(pickTraceProbe([r('c', 'cluster-ip', 'timeout'), r('p', 'pod-ip', 'timeout')])?.id).toBe('p');
+    expect(pickTraceProbe([r('c', 'cluster-ip', 'timeout'), r('p', 'pod-ip', 'connected')])?.id).toBe('c');
+    expect(pickTraceProbe([r('p#2', 'pod-ip', 'timeout', { sample: { index: 2, of: 2 } }), r('p', 'pod-ip', 'connected', { sample: { index: 1, of: 2 } })])?.id).toBe('p');
+    expect(pickTraceProbe([r('n', 'node-origin', 'timeout', { where: { kind: 'node-pod', node: 'n', hostNetwork: true } })])).toBeUndefined();
+  });
+});

@@ -65,9 +65,9 @@ export interface Prober {
   runBatch?(specs: ProbeSpec[]): ProbeBatch;
   /**
    * Starts packet captures at ONE prepared location: `command` (core's buildCaptureCommand with `mark`) runs in one exec
-   * whose stdin tells it to stop. Optional: without it there is no trace.
+   * whose stdin tells it to stop, bounded by `timeoutMs` (the captures' own bound). Optional: without it there is no trace.
    */
-  capture?(where: ProbeLocation, command: string[], mark: string): CaptureSession;
+  capture?(where: ProbeLocation, command: string[], opts: { mark: string; timeoutMs: number }): CaptureSession;
   /**
    * Deletes every pod this run created (unless kept), bounded in time; safe to call twice (the same promise) and from a
    * signal handler. Says which pods it could not delete, when it knows (a fake may return nothing).

@@ -11,7 +11,7 @@ import type { ClusterFacts } from './core/facts.ts';
 import { locationKey, type ProbeLocation, type ProbeResult } from './core/model.ts';
 import { analyzeTrace, type TraceReport } from './core/trace-analysis.ts';
 import { parseTcpdumpText } from './core/trace-parse.ts';
-import { buildCaptureCommand, hopFilter, type TraceHop } from './core/trace-plan.ts';
+import { buildCaptureCommand, captureBoundSeconds, hopFilter, type TraceHop } from './core/trace-plan.ts';
 import { pickTraceProbe, tracePlanFor } from './core/trace-select.ts';
 import type { CaptureSession, LocationStatus, Prober } from './ports.ts';
 
@@ -55,8 +55,9 @@ export async function runTrace(input: TraceRunInput): Promise<TraceReport | unde
       const status = await input.ready(where);
       if (!status.ready) return void hops.forEach((h) => errors.set(h.id, `location not ready: ${status.reason}`));
       const mark = `nt-${randomBytes(6).toString('hex')}`;
-      const command = buildCaptureCommand(hops.map((hop) => ({ hop, filter: hopFilter(plan.flow, hop) })), mark, { pcap: input.captureDir !== undefined });
-      const session = (prober.capture as NonNullable<Prober['capture']>)(where, command, mark);
+      const boundSeconds = captureBoundSeconds(spec.timeoutMs);
+      const command = buildCaptureCommand(hops.map((hop) => ({ hop, filter: hopFilter(plan.flow, hop) })), mark, { pcap: input.captureDir !== undefined, boundSeconds });
+      const session = (prober.capture as NonNullable<Prober['capture']>)(where, command, { mark, timeoutMs: boundSeconds * 1000 });
       const heard = await session.listening;
       if (!heard.ok) hops.forEach((h) => errors.set(h.id, heard.reason));
       sessions.push({ hops, session });

@@ -86,11 +86,15 @@ export function classifyHop(flow: TraceFlow, packets: readonly CapturedPacket[])
   return { forward, reverse };
 }
 
-/** Walks captured hops in order: the last that saw `packet` before the first that did not. */
+/** Walks captured hops in order (the reply from where it starts): the last that saw `packet` before the first that did not. */
 function walk(hops: readonly TraceHopResult[], dir: 'forward' | 'reverse', packet: PacketKind | undefined): TraceWalk {
   if (!packet) return {};
   const captured = hops.filter((h) => h.capture.kind === 'captured');
-  const ordered = dir === 'forward' ? captured : [...captured].reverse();
+  // A reply starts where it was first seen from the destination's end (the destination, or a node that answered with
+  // an ICMP error on its behalf); the request starts at the source pod.
+  const reversed = [...captured].reverse();
+  const origin = reversed.findIndex((h) => h.reverse.includes(packet));
+  const ordered = dir === 'forward' ? captured : reversed.slice(Math.max(0, origin));
   let lastSeen: string | undefined;
   for (const h of ordered) {
     if (h[dir].includes(packet)) lastSeen = h.id;
@@ -151,7 +155,9 @@ export function localize(hops: readonly TraceHopResult[], forward: TraceWalk, re
   const req = forward.packet ? packetName(forward.packet) : 'the request';
   if (fLast && fMiss) {
     const b = between(fLast, fMiss);
-    return { text: `${req} leaves ${hopName(fLast)}, never reaches ${hopName(fMiss)}: ${b.where}`, ...(b.node ? { node: b.node } : {}) };
+    // An ICMP error coming back says who turned the request away.
+    const icmp = reverse.packet === 'icmp-unreachable' || reverse.packet === 'icmp-frag-needed' ? `; ${packetName(reverse.packet)} comes back` : '';
+    return { text: `${req} leaves ${hopName(fLast)}, never reaches ${hopName(fMiss)}: ${b.where}${icmp}`, ...(b.node ? { node: b.node } : {}) };
   }
   if (!fLast && fMiss) return { text: `${req} never leaves the source pod`, node: fMiss.node };
   if (!forward.packet) return undefined;

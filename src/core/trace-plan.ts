@@ -174,8 +174,13 @@ export function hopFilter(flow: TraceFlow, hop: TraceHop): string {
   return hop.encapsulation ? encapsulatedFilter(flow, hop.encapsulation.port) : innerFilter(flow);
 }
 
-/** How long a capture may run at most, whatever happens to the exec that started it (`timeout` ends it). */
-export const CAPTURE_BOUND_SECONDS = 60;
+/** How long a capture may outlive the probe's timeout, whatever happens to the exec that started it (`timeout` ends it). */
+export const CAPTURE_MARGIN_SECONDS = 15;
+
+/** The bound on each capture for a probe timeout: the probe's own time, the exec round trips, and a margin. */
+export function captureBoundSeconds(probeTimeoutMs: number): number {
+  return Math.ceil(probeTimeoutMs / 1000) + CAPTURE_MARGIN_SECONDS;
+}
 /** The exit code of a capture script that found no writable temporary directory. */
 export const CAPTURE_NO_TMPDIR_EXIT = 97;
 
@@ -210,13 +215,13 @@ function resolveDevice(device: HopDevice): string[] {
 
 /**
  * The argv of one location's captures: `sh -c SCRIPT netdebug-trace MARK`. For hop i it finds the interface, starts
- * `timeout CAPTURE_BOUND_SECONDS tcpdump -i DEV -nn -U -w FILE FILTER`, then waits until every tcpdump has printed
+ * `timeout BOUND tcpdump -i DEV -nn -U -w FILE FILTER`, then waits until every tcpdump has printed
  * "listening on" (or has ended) and prints `MARK listening\n`. It then reads one line from stdin (the word to stop, or
  * the end of stdin), ends the captures by the PIDs it started, and prints for each hop
  * `MARK INDEX DEVICE TEXT-BYTES ERR-BYTES PCAP-BYTES\n` followed by those bytes: tcpdump's reading of the capture
  * (`-nn -tt -e`, with `-T vxlan` on encapsulated hops), its stderr, and the pcap itself when `pcap` is set.
  */
-export function buildCaptureCommand(captures: readonly { hop: TraceHop; filter: string }[], mark: string, opts: { pcap: boolean }): string[] {
+export function buildCaptureCommand(captures: readonly { hop: TraceHop; filter: string }[], mark: string, opts: { pcap: boolean; boundSeconds: number }): string[] {
   if (!/^[A-Za-z0-9-]+$/.test(mark)) throw new Error(`unsafe capture mark ${JSON.stringify(mark)}`);
   const lines = [
     'm=$1',
@@ -231,7 +236,7 @@ export function buildCaptureCommand(captures: readonly { hop: TraceHop; filter: 
       `printf '%s' "$dev" >"$d/${i}.dev"`,
       `: >"$d/${i}.e"; : >"$d/${i}.p"`,
       'if [ -n "$dev" ]; then',
-      `  timeout ${CAPTURE_BOUND_SECONDS} tcpdump -i "$dev" -nn -U --immediate-mode -s 262144 -w "$d/${i}.p" ${shellQuote(filter)} 2>"$d/${i}.e" </dev/null &`,
+      `  timeout ${Math.max(1, Math.ceil(opts.boundSeconds))} tcpdump -i "$dev" -nn -U --immediate-mode -s 262144 -w "$d/${i}.p" ${shellQuote(filter)} 2>"$d/${i}.e" </dev/null &`,
       `  echo $! >"$d/${i}.pid"; pids="$pids $!"`,
       'fi',
     );

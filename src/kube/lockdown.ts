@@ -301,7 +301,7 @@ export function guardProber(inner: Prober, preflight: () => Promise<Preflight>, 
           },
         }
       : {}),
-    ...(inner.capture ? { capture: (where: ProbeLocation, command: string[], mark: string) => (inner.capture as NonNullable<Prober['capture']>)(where, command, mark) } : {}),
+    ...(inner.capture ? { capture: (where: ProbeLocation, command: string[], o: { mark: string; timeoutMs: number }) => (inner.capture as NonNullable<Prober['capture']>)(where, command, o) } : {}),
     cleanup: () => inner.cleanup(),
     execs: () => inner.execs(),
   };

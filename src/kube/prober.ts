@@ -645,7 +645,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       return cleaned;
     },
 
-    capture(where, command, mark): CaptureSession {
+    capture(where, command, { mark, timeoutMs }): CaptureSession {
       const target = targets.get(locationKey(where));
       if (!target) {
         const reason = `location ${locationKey(where)} was not prepared`;
@@ -659,7 +659,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       // The captures are bounded by the script's own timeout; the exec gets that bound and the margin.
       const ended = runExec(target, {
         command,
-        timeoutMs: 60_000,
+        timeoutMs,
         stdin,
         onStdout: (chunk) => {
           records.push(...reader.push(chunk));

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Finding, ProbeResult, ProbeSpec } from '../../src/core/model.ts';
 import { analyzeTrace, classifyHop } from '../../src/core/trace-analysis.ts';
 import { parseTcpdumpText } from '../../src/core/trace-parse.ts';
-import { buildCaptureCommand, CaptureStreamReader, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planTrace, type TracePlanInput } from '../../src/core/trace-plan.ts';
+import { buildCaptureCommand, captureBoundSeconds, CaptureStreamReader, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planTrace, type TracePlanInput } from '../../src/core/trace-plan.ts';
 import { isUncertain, pickTraceProbe, withTrace } from '../../src/core/trace-select.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`fixtures/trace/${name}`, import.meta.url), 'utf8');
@@ -90,17 +90,17 @@ describe('filters', () => {
 describe('the capture script and its stream', () => {
   it('starts each tcpdump bounded by timeout, waits for "listening on", stops on a line of stdin and kills by PID', () => {
     const plan = planTrace(base);
-    const argv = buildCaptureCommand(plan.hops.slice(1, 5).map((hop) => ({ hop, filter: hopFilter(plan.flow, hop) })), 'nt-abc', { pcap: false });
+    const argv = buildCaptureCommand(plan.hops.slice(1, 5).map((hop) => ({ hop, filter: hopFilter(plan.flow, hop) })), 'nt-abc', { pcap: false, boundSeconds: captureBoundSeconds(2000) });
     expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
     expect(argv.slice(3)).toEqual(['netdebug-trace', 'nt-abc']);
     const script = argv[2] as string;
-    expect(script).toMatch(/timeout 60 tcpdump -i "\$dev" -nn -U --immediate-mode/);
+    expect(script).toMatch(/timeout 17 tcpdump -i "\$dev" -nn -U --immediate-mode/);
     expect(script).toContain('until grep -q "listening on"');
     expect(script).toContain('read -r _');
     expect(script).toContain('kill -TERM "$p"');
     expect(script).toContain('-T vxlan -r');
     expect(script).not.toMatch(/sleep [1-9]/);
-    expect(() => buildCaptureCommand([], 'bad mark;', { pcap: false })).toThrow();
+    expect(() => buildCaptureCommand([], 'bad mark;', { pcap: false, boundSeconds: 1 })).toThrow();
   });
 
   it('reads the listening line, then records with text, stderr and pcap bytes, across chunk boundaries', () => {
@@ -239,5 +239,18 @@ describe('trace and verdict', () => {
     expect(pickTraceProbe([r('c', 'cluster-ip', 'timeout'), r('p', 'pod-ip', 'connected')])?.id).toBe('c');
     expect(pickTraceProbe([r('p#2', 'pod-ip', 'timeout', { sample: { index: 2, of: 2 } }), r('p', 'pod-ip', 'connected', { sample: { index: 1, of: 2 } })])?.id).toBe('p');
     expect(pickTraceProbe([r('n', 'node-origin', 'timeout', { where: { kind: 'node-pod', node: 'n', hostNetwork: true } })])).toBeUndefined();
+  });
+});
+
+describe('a reply that starts mid-path', () => {
+  it('an ICMP error from the source node (lab: kube-proxy-rules-missing) is walked back from that node, not from the destination', () => {
+    const plan = planTrace(base);
+    const icmp = { time: 1, src: '10.244.1.1', dst: '10.244.1.3', kind: 'icmp-unreachable' as const, line: '' };
+    const syn = { time: 0, src: '10.244.1.3', dst: '10.244.2.2', srcPort: 1, dstPort: 8080, kind: 'syn' as const, line: '' };
+    const near = ['source-pod/eth0', 'node-1/veth:10.244.1.3', 'node-1/cni0'];
+    const caps = new Map(plan.hops.map((h) => [h.id, { device: 'd', packets: near.includes(h.id) ? [syn, icmp] : [], lines: [] }]));
+    const t = analyzeTrace(plan, caps, { reason: 'asked', outcome: 'no-route', durationMs: 1 });
+    expect(t.forward).toEqual({ packet: 'syn', lastSeen: 'node-1/cni0', firstMissing: 'node-1/flannel.1' });
+    expect(t.reverse).toEqual({ packet: 'icmp-unreachable', lastSeen: 'source-pod/eth0' });
   });
 });

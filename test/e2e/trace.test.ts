@@ -1,0 +1,228 @@
+/**
+ * End to end, the hop-by-hop trace (issue 14): the BUILT executable through the real kubectl with `--trace` on each
+ * fault the lab injects on the path. The trace's last hop that saw the request and the first that did not must be where
+ * the fault is; afterwards no tcpdump runs in any of the lab's network namespaces (the debug containers and node pods
+ * exec there), no debug pod is left, and with `--capture-dir` every pcap opens with `tcpdump -r`.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildPlugin, pluginEnv } from './plugin.ts';
+import { run, skipLabSuite, startTestLab, type TestLab } from '../lab/harness.ts';
+
+const skip = skipLabSuite('e2e trace');
+
+interface Walk {
+  packet?: string;
+  lastSeen?: string;
+  firstMissing?: string;
+}
+interface Hop {
+  id: string;
+  capture: { kind: string; device?: string; reason?: string };
+  forward: string[];
+  reverse: string[];
+  lines: string[];
+  pcap?: string;
+}
+interface Trace {
+  id: string;
+  probe: string;
+  reason: string;
+  hops: Hop[];
+  forward: Walk;
+  reverse: Walk;
+  localized?: string;
+  node?: string;
+  durationMs: number;
+}
+interface Report {
+  verdict: { cause: string; node?: string; evidence: string[]; citations?: { probe: string; role: string }[] };
+  trace?: Trace;
+}
+
+/** One fault on the path, and where the trace must stop. */
+interface Row {
+  scenario: string;
+  /** The verdict the run keeps (the trace never overrides a certain finding). */
+  cause: string;
+  /** The probe traced. */
+  probe: RegExp;
+  forward: Walk;
+  /** Checked only when given. */
+  reverse?: Walk;
+  localized: RegExp;
+}
+
+const rows: Row[] = [
+  // FORWARD DROP and ip_forward=0 on node-2: the decapsulated SYN leaves flannel.1 and is never routed onto cni0.
+  ...(['forward-policy-drop', 'ip-forward-off'] as const).map((scenario): Row => ({
+    scenario,
+    cause: scenario === 'ip-forward-off' ? 'NODE_IP_FORWARD_DISABLED' : 'NODE_FORWARD_DROP',
+    probe: /^pod-ip:/,
+    forward: { packet: 'syn', lastSeen: 'node-2/flannel.1', firstMissing: 'node-2/cni0' },
+    reverse: {},
+    localized: /inside node-2, between its flannel\.1 and cni0/,
+  })),
+  // VXLAN dropped on its way into node-2 (INPUT): seen on node-2's eth0, never on its flannel.1.
+  {
+    scenario: 'overlay-blocked',
+    cause: 'OVERLAY_BLOCKED',
+    probe: /^pod-ip:/,
+    forward: { packet: 'syn', lastSeen: 'node-2/underlay', firstMissing: 'node-2/flannel.1' },
+    reverse: {},
+    localized: /inside node-2, between its eth0 and flannel\.1/,
+  },
+  // node-1 lost its route to node-2's pods: the SYN comes up cni0 and never goes down flannel.1.
+  {
+    scenario: 'pod-route-missing',
+    cause: 'NODE_ROUTE_MISSING',
+    probe: /^pod-ip:/,
+    forward: { packet: 'syn', lastSeen: 'node-1/cni0', firstMissing: 'node-1/flannel.1' },
+    localized: /inside node-1, between its cni0 and flannel\.1/,
+  },
+  // The policy on web admits only shop's pods: node-2 drops the SYN in FORWARD between flannel.1 and cni0.
+  {
+    scenario: 'network-policy-deny',
+    cause: 'NETWORK_POLICY_DENY',
+    probe: /^pod-ip:/,
+    forward: { packet: 'syn', lastSeen: 'node-2/flannel.1', firstMissing: 'node-2/cni0' },
+    reverse: {},
+    localized: /inside node-2, between its flannel\.1 and cni0/,
+  },
+  // No DNAT on node-1: the SYN to the ClusterIP comes up cni0 and never leaves towards a backend; node-1 answers ICMP.
+  {
+    scenario: 'kube-proxy-rules-missing',
+    cause: 'SERVICE_PROXY_RULES_MISSING',
+    probe: /^cluster-ip:/,
+    forward: { packet: 'syn', lastSeen: 'node-1/cni0', firstMissing: 'node-1/flannel.1' },
+    localized: /inside node-1, between its cni0 and flannel\.1/,
+  },
+  // node-2's neighbor entry for web-1 names a MAC no bridge port has: its port cannot be found, the SYN reaches cni0,
+  // and nothing answers.
+  {
+    scenario: 'neighbor-stale',
+    cause: 'NODE_NEIGHBOR_STALE',
+    probe: /^pod-ip:/,
+    forward: { packet: 'syn', lastSeen: 'node-2/cni0' },
+    reverse: {},
+    localized: /reaches node-2's cni0, and no answer comes back/,
+  },
+  // MTU: the handshake's small packets pass every hop both ways (the fault bites full-size packets only).
+  {
+    scenario: 'mtu-mismatch',
+    cause: 'PATH_MTU_MISMATCH',
+    probe: /^pod-ip:/,
+    forward: { packet: 'syn', lastSeen: 'node-2/veth:10.244.2.2' },
+    reverse: { packet: 'syn-ack', lastSeen: 'source-pod/eth0' },
+    localized: /^$/,
+  },
+];
+
+/** The processes running in every network namespace of a lab, as `netns pid comm` (a namespace deleted meanwhile has none listed). */
+function labProcesses(lab: TestLab): string[] {
+  const names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(`nd${lab.rec.labId}-`));
+  expect(names.length).toBeGreaterThan(3);
+  return names.flatMap((ns) => {
+    const listed = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
+    return listed.status !== 0
+      ? []
+      : listed.stdout
+          .split('\n')
+          .filter((p) => p.trim() !== '')
+          .flatMap((pid) => {
+            const comm = readProc(pid, 'comm');
+            return comm === undefined ? [] : [`${ns} ${pid} ${comm.trim()}`];
+          });
+  });
+}
+
+/** A file of /proc/PID, or undefined when the process ended. */
+function readProc(pid: string, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The capture scripts and their tcpdumps still running anywhere on the machine (a debug pod's namespace is deleted with
+ * the pod, but a process in it would live on): `sh -c … netdebug-trace MARK`, or a tcpdump writing the script's `N.p`.
+ */
+function captureProcesses(): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((pid) => {
+      const argv = (readProc(pid, 'cmdline') ?? '').split('\0');
+      const capture = argv.includes('netdebug-trace') || (argv.some((a) => a.endsWith('tcpdump')) && argv.some((a) => /\/\d+\.p$/.test(a)));
+      return capture ? [`${pid} ${argv.join(' ').slice(0, 120)}`] : [];
+    });
+}
+
+async function traced(lab: TestLab, extra: string[] = []): Promise<{ code: number; report: Report; stderr: string }> {
+  const env = pluginEnv(lab.kubeconfig, { NO_COLOR: '1' });
+  const res = await run('kubectl', ['netdebug', 'default/client', 'shop/svc/web', '--trace', '-o', 'json', ...extra], { env, timeoutMs: 120_000 });
+  return { code: res.code, report: JSON.parse(res.stdout) as Report, stderr: res.stderr };
+}
+
+describe.skipIf(skip)('kubectl netdebug --trace end to end on flannel', () => {
+  beforeAll(buildPlugin, 120_000);
+
+  it.each(rows)('$scenario: the trace stops where the fault is', async (row) => {
+    const lab = await startTestLab(row.scenario);
+    try {
+      const { report, stderr } = await traced(lab);
+      const t = report.trace;
+      expect(t, stderr).toBeDefined();
+      if (!t) return;
+      expect(report.verdict.cause, stderr).toBe(row.cause);
+      expect(t.probe).toMatch(row.probe);
+      expect(t.reason).toBe('asked');
+      expect(t.forward, JSON.stringify(t.hops, null, 1)).toEqual(row.forward);
+      if (row.reverse) expect(t.reverse, JSON.stringify(t.hops, null, 1)).toEqual(row.reverse);
+      expect(t.localized ?? '').toMatch(row.localized);
+      // The source pod's own eth0 saw the request in every case, and every hop listed what it captured.
+      expect(t.hops[0]).toMatchObject({ id: 'source-pod/eth0', capture: { kind: 'captured', device: 'eth0' } });
+      expect(t.hops[0]?.forward).toContain('syn');
+      expect(t.hops[0]?.lines.join('\n')).toMatch(/Flags \[S\]/);
+      // The trace is evidence of the verdict, cited by its id.
+      if (t.localized) expect(report.verdict.citations).toContainEqual({ probe: t.id, role: 'reference' });
+      // Nothing of the trace is left: no tcpdump in any namespace of the lab, no debug pod.
+      expect(labProcesses(lab).filter((p) => / tcpdump$| timeout$/.test(p))).toEqual([]);
+      expect(captureProcesses()).toEqual([]);
+      const left = await lab.kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-netdebug', '-o', 'name']);
+      expect(left).toMatchObject({ code: 0, stdout: '' });
+    } finally {
+      await lab.down();
+    }
+  });
+
+  it('--capture-dir: one pcap per captured hop, each opening with tcpdump -r and holding what the trace saw', async () => {
+    const lab = await startTestLab('overlay-blocked');
+    const dir = mkdtempSync(join(tmpdir(), 'netdebug-pcaps-'));
+    try {
+      const { report, stderr } = await traced(lab, ['--capture-dir', dir]);
+      const t = report.trace;
+      expect(t, stderr).toBeDefined();
+      const captured = (t?.hops ?? []).filter((h) => h.capture.kind === 'captured');
+      expect(captured.length).toBeGreaterThanOrEqual(8);
+      expect(readdirSync(dir).sort()).toEqual(captured.map((h) => h.pcap).sort());
+      for (const hop of captured) {
+        const read = await run('tcpdump', ['-nn', '-r', join(dir, hop.pcap ?? '')]);
+        expect(read.code, `${hop.id}: ${read.stderr}`).toBe(0);
+        expect(read.stderr).toMatch(/reading from file .*link-type EN10MB/);
+        const syns = read.stdout.split('\n').filter((l) => /Flags \[S\]/.test(l)).length;
+        expect(syns > 0, `${hop.id}\n${read.stdout}`).toBe(hop.forward.includes('syn'));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await lab.down();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * The trace inside a run (issue 14), against the fake cluster and a fake Prober whose captures answer with lab
- * captures (test/unit/fixtures/trace, overlay-blocked into node-2): an uncertain verdict traces on its own and is made
+ * captures (test/unit/trace-fixtures, overlay-blocked into node-2): an uncertain verdict traces on its own and is made
  * explainable; a certain one is traced only when asked and never changed; every capture listens before the probe runs
  * again and is stopped after it; `never` and a healthy run capture nothing.
  */
@@ -30,7 +30,7 @@ const hops = planTrace({
 /** The lab capture of a hop, moved to this test's addresses. */
 function captureOf(id: string): string {
   const name = id.replace(/[^a-z0-9.-]+/gi, '_').replace('10.244.1.5', '10.244.1.3').replace('10.244.2.7', '10.244.2.2');
-  return readFileSync(new URL(`../unit/fixtures/trace/overlay-blocked-${name}.txt`, import.meta.url), 'utf8').replaceAll('10.244.1.3', '10.244.1.5').replaceAll('10.244.2.2', '10.244.2.7');
+  return readFileSync(new URL(`../unit/trace-fixtures/overlay-blocked-${name}.txt`, import.meta.url), 'utf8').replaceAll('10.244.1.3', '10.244.1.5').replaceAll('10.244.2.2', '10.244.2.7');
 }
 
 /** The fake prober with captures: each session logs when it listens and stops, and returns the lab captures. */

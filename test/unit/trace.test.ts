@@ -1,6 +1,6 @@
 /**
  * The hop-by-hop trace's pure parts (issue 14): the hops each pod network has, the tcpdump filters, the capture
- * stream, tcpdump's text read from real lab captures (test/unit/fixtures/trace/, taken with the capture script's own
+ * stream, tcpdump's text read from real lab captures (test/unit/trace-fixtures/, taken with the capture script's own
  * flags), the last-seen / first-missing walk with its sentence, and what a trace changes in a verdict.
  */
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { parseTcpdumpText } from '../../src/core/trace-parse.ts';
 import { buildCaptureCommand, captureBoundSeconds, CaptureStreamReader, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planTrace, type TracePlanInput } from '../../src/core/trace-plan.ts';
 import { isUncertain, pickTraceProbe, withTrace } from '../../src/core/trace-select.ts';
 
-const fixture = (name: string): string => readFileSync(new URL(`fixtures/trace/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => readFileSync(new URL(`trace-fixtures/${name}`, import.meta.url), 'utf8');
 
 const base: TracePlanInput = {
   network: 'flannel',

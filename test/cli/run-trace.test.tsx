@@ -5,7 +5,14 @@
  * again and is stopped after it; `never` and a healthy run capture nothing.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { stripVTControlCharacters } from 'node:util';
+import { cleanup, render } from 'ink-testing-library';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createJsonReporter } from '../../src/report/json.ts';
+import { dispatchEvent, type OutputStream } from '../../src/report/reporter.ts';
+import { createTextReporter } from '../../src/report/text.ts';
+import { replayEvents } from '../../src/tui/state.ts';
+import { buildDrillLines, TracePath } from '../../src/tui/views.tsx';
 import { locationKey, type ProbeLocation, type RunEvent } from '../../src/core/model.ts';
 import type { TargetRef } from '../../src/core/target.ts';
 import { planTrace } from '../../src/core/trace-plan.ts';
@@ -124,5 +131,50 @@ describe('the trace in a run', () => {
     const healthy = withCaptures(healthyAnswer);
     expect((await diagnose(healthy)).report.trace).toBeUndefined();
     expect(healthy.log.filter((l) => l.startsWith('capture'))).toEqual([]);
+  });
+});
+
+describe('the trace in the reporters', () => {
+  afterEach(() => cleanup());
+  const replay = async (events: RunEvent[], make: (out: OutputStream) => ReturnType<typeof createTextReporter>): Promise<string> => {
+    const out = { text: '', isTTY: false, write: (t: string) => void (out.text += t) };
+    const reporter = make(out);
+    for (const e of events) await dispatchEvent([reporter], e);
+    await reporter.finish?.();
+    return out.text;
+  };
+
+  it('text: a path diagram with ✓/✗ per hop, the first hop without the SYN marked, and the sentence', async () => {
+    const { events } = await diagnose(withCaptures(unexplained));
+    const text = await replay(events, (o) => createTextReporter(o, { color: false }));
+    const section = text.slice(text.indexOf('\nTrace  '), text.indexOf('\nVerdict'));
+    expect(section).toMatch(/Trace {2}TCP 10\.244\.1\.5 → 10\.244\.2\.7:8080, probe pod-ip:10\.244\.2\.7:8080 repeated under capture \(timeout; the verdict was not certain\)/);
+    expect(section).toMatch(/source pod eth0 +✓ → SYN {2}← nothing/);
+    expect(section).toMatch(/node-2 eth0 \(underlay\) +✓ → SYN/);
+    expect(section).toMatch(/node-2 flannel\.1 \(tunnel\) +✗ nothing seen {2}◀ first hop without the SYN/);
+    expect(section).toMatch(/shop\/web-1 eth0 +- not captured: the destination pod gets no debug container/);
+    expect(section).toMatch(/▶ SYN leaves node-2's eth0 \(underlay\), never reaches node-2's flannel\.1: inside node-2, between its eth0 and flannel\.1/);
+  });
+
+  it('json: the report carries the trace', async () => {
+    const { events, report } = await diagnose(withCaptures(unexplained));
+    const json = JSON.parse(await replay(events, (o) => createJsonReporter(o))) as typeof report;
+    expect(json.trace).toEqual(report.trace);
+    expect(json.trace?.hops.find((h) => h.id === 'node-1/underlay')?.lines.join('\n')).toMatch(/VXLAN|OTV/);
+  });
+
+  it('tui: a trace row whose drill-down shows the diagram and the capture lines, and the path drawn under the packet path', async () => {
+    const { events } = await diagnose(withCaptures(unexplained));
+    const state = replayEvents(events, 'lab');
+    const row = state.rows.find((r) => r.key === 'trace');
+    expect(row).toMatchObject({ kind: 'trace', status: 'failed', summary: expect.stringMatching(/^SYN leaves node-2's eth0/) });
+    const drill = buildDrillLines(row as NonNullable<typeof row>, state).join('\n');
+    expect(drill).toMatch(/node-2 flannel\.1 \(tunnel\) +✗ nothing seen/);
+    expect(drill).toMatch(/Capture lines \(tcpdump -nn -tt -e\):/);
+    expect(drill).toMatch(/source pod eth0:\n {2}\d+\.\d+ \S+ > \S+, ethertype IPv4 .*10\.244\.1\.5\.\d+ > 10\.244\.2\.7\.8080: Flags \[S\]/);
+    expect(drill).toMatch(/node-2 flannel\.1 \(tunnel\):\n {2}\(nothing of the flow\)/);
+    const frame = stripVTControlCharacters(render(<TracePath trace={state.trace as NonNullable<typeof state.trace>} color={false} />).lastFrame() ?? '');
+    expect(frame).toMatch(/node-2 flannel\.1 \(tunnel\) +✗ nothing seen/);
+    expect(frame).toMatch(/▶ SYN leaves node-2's eth0/);
   });
 });

@@ -9,6 +9,10 @@ import type { ClusterFacts } from './facts.ts';
 import type { Finding, ProbeResult, ProbeSpec } from './model.ts';
 import type { TraceReport } from './trace-analysis.ts';
 import { planTrace, type TracePlan } from './trace-plan.ts';
+import type { ExtraNeed } from './privilege.ts';
+
+/** What `--trace` needs in the source pod's debug container: tcpdump opens a packet socket (CAP_NET_RAW). */
+export const TRACE_CAPTURE_NEED: ExtraNeed = { id: 'trace:capture', where: { kind: 'source-pod' }, caps: ['NET_RAW'], why: 'tcpdump (the --trace capture)' };
 
 /** The causes whose verdict says "something failed and no check found why": the trace runs on its own for them. */
 export const UNCERTAIN_CAUSES: readonly Finding['cause'][] = ['CONNECTION_FAILED'];

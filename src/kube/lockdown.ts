@@ -7,7 +7,7 @@
 import type { KubeConfig, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
 import type { ClusterFacts } from '../core/facts.ts';
 import { locationKey, type ProbeLocation, type ProbeResult, type ProbeSpec } from '../core/model.ts';
-import { enforceLevel, planPrivileges, type DebugSecurityContext, type NodeTraits, type PodSecurityLevel, type PrivilegePlan } from '../core/privilege.ts';
+import { enforceLevel, planPrivileges, type DebugSecurityContext, type ExtraNeed, type NodeTraits, type PodSecurityLevel, type PrivilegePlan } from '../core/privilege.ts';
 import { formatRight, runRights, type NeededRight, type Right } from '../core/rbac.ts';
 import type { LocationStatus, ProbeBatch, Prober } from '../ports.ts';
 import { createKubeApi, type KubeApi } from './api.ts';
@@ -49,6 +49,8 @@ export interface PreflightOptions {
   sourcePod?: V1Pod | Promise<V1Pod | undefined>;
   requestTimeoutMs?: number;
   countRequest?: () => void;
+  /** What locations need beyond their probes (the --trace captures), granted or skipped like a probe's need. */
+  extraNeeds?: readonly ExtraNeed[];
 }
 
 /** Tolerations that let a pod onto a node with these taints (each taint tolerated exactly, NoExecute included). */
@@ -209,6 +211,7 @@ export async function runPreflight(kc: KubeConfig, facts: ClusterFacts, probes: 
     ...(source.kind === 'pod' ? { source: { namespace: source.namespace, level: sourceLevel, podRunAsNonRoot: podNonRoot, node: source.node } } : {}),
     nodeNamespace: nodeNs,
     nodes: known.map((n) => n.traits),
+    ...(opts.extraNeeds ? { extraNeeds: opts.extraNeeds } : {}),
   });
   return {
     privileges,

@@ -9,7 +9,8 @@ import type { Finding, ProbeResult, ProbeSpec } from '../../src/core/model.ts';
 import { analyzeTrace, classifyHop } from '../../src/core/trace-analysis.ts';
 import { parseTcpdumpText } from '../../src/core/trace-parse.ts';
 import { buildCaptureCommand, captureBoundSeconds, CaptureStreamReader, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planTrace, type TracePlanInput } from '../../src/core/trace-plan.ts';
-import { isUncertain, pickTraceProbe, withTrace } from '../../src/core/trace-select.ts';
+import { isUncertain, pickTraceProbe, TRACE_CAPTURE_NEED, withTrace } from '../../src/core/trace-select.ts';
+import { planPrivileges, type PrivilegeInput } from '../../src/core/privilege.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`trace-fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -252,5 +253,30 @@ describe('a reply that starts mid-path', () => {
     const t = analyzeTrace(plan, caps, { reason: 'asked', outcome: 'no-route', durationMs: 1 });
     expect(t.forward).toEqual({ packet: 'syn', lastSeen: 'node-1/cni0', firstMissing: 'node-1/flannel.1' });
     expect(t.reverse).toEqual({ packet: 'icmp-unreachable', lastSeen: 'source-pod/eth0' });
+  });
+});
+
+describe('what --trace needs in the source pod', () => {
+  const spec = (id: string, tool: 'dns' | 'tcp'): ProbeSpec => ({
+    id,
+    rung: tool === 'dns' ? 'dns' : 'pod-ip',
+    where: { kind: 'source-pod' },
+    action: tool === 'dns' ? { tool: 'dns-lookup', name: 'web' } : { tool: 'tcp-connect', host: '10.0.0.1', port: 80 },
+    command: [],
+    timeoutMs: 2000,
+  });
+  const input = (level: 'privileged' | 'baseline'): PrivilegeInput => ({
+    source: { namespace: 'shop', level, podRunAsNonRoot: false, node: 'node-1' },
+    nodeNamespace: { name: 'default', level: 'privileged' },
+    nodes: [],
+    extraNeeds: [TRACE_CAPTURE_NEED],
+  });
+
+  it('NET_RAW for tcpdump where the level allows it, else the capture is skipped with the reason', () => {
+    const probes = [spec('dns', 'dns'), spec('tcp', 'tcp')];
+    expect(planPrivileges(probes, input('privileged')).locations.get('source-pod')).toMatchObject({ securityContext: { capabilities: { drop: ['ALL'], add: ['NET_RAW'] } } });
+    const baseline = planPrivileges(probes, input('baseline'));
+    expect(baseline.skipped.get('trace:capture')).toBe('needs NET_RAW for tcpdump (the --trace capture), which Pod Security "baseline" (enforced in namespace shop) forbids');
+    expect(baseline.skipped.has('tcp')).toBe(false);
   });
 });

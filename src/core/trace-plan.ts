@@ -236,7 +236,7 @@ export function buildCaptureCommand(captures: readonly { hop: TraceHop; filter: 
       `printf '%s' "$dev" >"$d/${i}.dev"`,
       `: >"$d/${i}.e"; : >"$d/${i}.p"`,
       'if [ -n "$dev" ]; then',
-      `  timeout ${Math.max(1, Math.ceil(opts.boundSeconds))} tcpdump -i "$dev" -nn -U --immediate-mode -s 262144 -w "$d/${i}.p" ${shellQuote(filter)} 2>"$d/${i}.e" </dev/null &`,
+      `  timeout ${Math.max(1, Math.ceil(opts.boundSeconds))} tcpdump -i "$dev" -nn -U --immediate-mode -s 262144 -w "$d/${i}.p" ${shellQuote(filter)} >/dev/null 2>"$d/${i}.e" </dev/null &`,
       `  echo $! >"$d/${i}.pid"; pids="$pids $!"`,
       'fi',
     );

@@ -4,13 +4,14 @@
  * the fault is; afterwards no tcpdump runs in any of the lab's network namespaces (the debug containers and node pods
  * exec there), no debug pod is left, and with `--capture-dir` every pcap opens with `tcpdump -r`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin, pluginEnv } from './plugin.ts';
 import { run, skipLabSuite, startTestLab, type TestLab } from '../lab/harness.ts';
+import { buildCaptureCommand, CaptureStreamReader, hopFilter, planTrace } from '../../src/core/trace-plan.ts';
 
 const skip = skipLabSuite('e2e trace');
 
@@ -222,6 +223,62 @@ describe.skipIf(skip)('kubectl netdebug --trace end to end on flannel', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      await lab.down();
+    }
+  });
+
+  it('the capture script: listening only once tcpdump listens, stopped by PID on a word from stdin, bounded by timeout when its exec dies', async () => {
+    const lab = await startTestLab('healthy-2-nodes');
+    try {
+      const plan = planTrace({
+        network: 'flannel',
+        probe: 'p',
+        flow: { protocol: 'TCP', source: '10.244.1.3', destination: { ip: '10.244.2.2', port: 8080 }, translated: [] },
+        source: { ip: '10.244.1.3', node: 'node-1' },
+        destination: { ip: '10.244.2.2', node: 'node-2', name: 'shop/web-1' },
+        nodeIPs: { 'node-1': '172.31.0.11', 'node-2': '172.31.0.12' },
+      });
+      const node1 = plan.hops.filter((h) => h.where.kind === 'node-pod' && h.where.node === 'node-1');
+      const start = (bound: number) => {
+        const mark = `nt-${bound}`;
+        const argv = buildCaptureCommand(node1.map((hop) => ({ hop, filter: hopFilter(plan.flow, hop) })), mark, { pcap: false, boundSeconds: bound });
+        // As the lab's kubelet runs an exec: in the node's network namespace.
+        const child = spawn('ip', ['netns', 'exec', `nd${lab.rec.labId}-n1`, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+        const reader = new CaptureStreamReader(mark);
+        const records: ReturnType<CaptureStreamReader['push']> = [];
+        const listening = new Promise<void>((resolve, reject) => {
+          child.stdout.on('data', (c: Buffer) => {
+            records.push(...reader.push(c));
+            if (reader.listening) resolve();
+          });
+          child.on('close', () => reject(new Error('the capture script ended before it listened')));
+        });
+        const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+        const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+        return { child, records, listening, closed, exited };
+      };
+
+      const normal = start(30);
+      await normal.listening;
+      // Listening: one tcpdump per hop of node-1 runs (in the lab's namespace), under the script.
+      expect(captureProcesses().filter((p) => /^\d+ tcpdump /.test(p)).length).toBe(node1.length);
+      normal.child.stdin.write('stop\n');
+      await normal.closed;
+      expect(normal.records.map((r) => r.index)).toEqual(node1.map((_, i) => i));
+      expect(normal.records.every((r) => /listening on/.test(r.stderr))).toBe(true);
+      expect(captureProcesses()).toEqual([]);
+
+      // The exec dies (the lab's kubelet SIGKILLs it when the stream closes): the tcpdumps live on only to their bound.
+      const killed = start(2);
+      await killed.listening;
+      killed.child.kill('SIGKILL');
+      await killed.exited;
+      const orphans = captureProcesses().filter((p) => /^\d+ tcpdump /.test(p));
+      expect(orphans.length).toBeGreaterThan(0);
+      const deadline = Date.now() + 30_000;
+      while (captureProcesses().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(captureProcesses()).toEqual([]);
+    } finally {
       await lab.down();
     }
   });

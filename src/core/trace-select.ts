@@ -22,27 +22,56 @@ export function isUncertain(verdict: Finding): boolean {
   return UNCERTAIN_CAUSES.includes(verdict.cause);
 }
 
-const FAILED = new Set(['timeout', 'no-route', 'refused']);
+const FAILED = new Set(['timeout', 'no-route', 'refused', 'dns-timeout', 'dns-refused', 'servfail']);
 
-/**
- * The probe a trace repeats: a TCP connect from the source pod (never a sample beyond the first), failed before
- * passed, the pod-IP rung before the ClusterIP one, then the same-node one.
- */
-export function pickTraceProbe(observations: readonly ProbeResult[]): ProbeSpec | undefined {
-  const candidates = observations.filter(
-    (r) => r.spec.action.tool === 'tcp-connect' && r.spec.where.kind === 'source-pod' && (r.spec.sample?.index ?? 1) === 1 && r.spec.deniedBy === undefined,
-  );
-  const order = ['pod-ip', 'cluster-ip', 'same-node'];
-  const rank = (r: ProbeResult): number => (FAILED.has(r.observation.kind) ? 0 : 10) + Math.max(0, order.indexOf(r.spec.rung));
-  return [...candidates].sort((a, b) => rank(a) - rank(b))[0]?.spec;
+/** Whether a probe can be traced: a TCP connect, or a DNS lookup asked of a server, from the source pod (first sample). */
+function traceable(r: ProbeResult): boolean {
+  const a = r.spec.action;
+  const kindOk = a.tool === 'tcp-connect' || (a.tool === 'dns-lookup' && a.server !== undefined);
+  return kindOk && r.spec.where.kind === 'source-pod' && (r.spec.sample?.index ?? 1) === 1 && r.spec.deniedBy === undefined;
 }
 
-/** The trace plan for a probe: its flow (translated to the Service's endpoints for a ClusterIP) and the hops of the network. */
+/**
+ * The probe a trace repeats: from the source pod (never a sample beyond the first), failed before passed, a TCP probe
+ * (the pod-IP rung, then the ClusterIP one, then the same-node one) before a DNS lookup asked of a server.
+ */
+export function pickTraceProbe(observations: readonly ProbeResult[]): ProbeSpec | undefined {
+  const order = ['pod-ip', 'cluster-ip', 'same-node'];
+  const rank = (r: ProbeResult): number =>
+    (FAILED.has(r.observation.kind) ? 0 : 20) + (r.spec.action.tool === 'dns-lookup' ? 10 : Math.max(0, order.indexOf(r.spec.rung)));
+  return [...observations.filter(traceable)].sort((a, b) => rank(a) - rank(b))[0]?.spec;
+}
+
+/** The trace plan for a probe: its flow (translated to the Service's endpoints or the DNS pods) and the hops of the network. */
 export function tracePlanFor(facts: ClusterFacts, spec: ProbeSpec, network: PodNetwork): TracePlan | undefined {
   const { source, destination } = facts.targets;
-  if (source.kind !== 'pod' || source.hostNetwork || spec.action.tool !== 'tcp-connect') return undefined;
-  const { host, port } = spec.action;
+  if (source.kind !== 'pod' || source.hostNetwork) return undefined;
   const nodeIPs = Object.fromEntries(facts.nodes.map((n) => [n.name, n.internalIP]));
+  const plan = (flow: { protocol: 'TCP' | 'UDP'; host: string; port: number; translated: { ip: string; port: number }[] }, end: { ip: string; node: string; name: string } | undefined): TracePlan | undefined =>
+    end
+      ? planTrace({
+          network,
+          probe: spec.id,
+          flow: { protocol: flow.protocol, source: source.ip, destination: { ip: flow.host, port: flow.port }, translated: flow.translated },
+          source: { ip: source.ip, node: source.node },
+          destination: end,
+          nodeIPs,
+        })
+      : undefined;
+  const a = spec.action;
+  if (a.tool === 'dns-lookup') {
+    if (a.server === undefined) return undefined;
+    const port = a.port ?? 53;
+    const pods = [...facts.dns.pods, ...(facts.dns.nodeLocal?.pods ?? [])].filter((p) => p.node !== '');
+    const direct = pods.find((p) => p.ip === a.server);
+    // A Service address (the cluster DNS) is translated to its pods; the first one on another node shows the most hops.
+    const candidates = direct ? [direct] : facts.dns.pods.filter((p) => p.ready);
+    const pod = candidates.find((p) => p.node !== source.node) ?? candidates[0];
+    const translated = direct ? [] : candidates.map((p) => ({ ip: p.ip, port: facts.dns.podPort ?? 53 }));
+    return plan({ protocol: 'UDP', host: a.server, port, translated }, pod ? { ip: pod.ip, node: pod.node, name: `${pod.namespace}/${pod.name}` } : undefined);
+  }
+  if (a.tool !== 'tcp-connect') return undefined;
+  const { host, port } = a;
   let translated: { ip: string; port: number }[] = [];
   let end: { ip: string; node: string; name: string } | undefined;
   if (destination.kind === 'pod') end = { ip: destination.ip, node: destination.node, name: `${destination.namespace}/${destination.name}` };
@@ -53,15 +82,7 @@ export function tracePlanFor(facts: ClusterFacts, spec: ProbeSpec, network: PodN
     const e = direct ?? eps[0];
     if (e?.node) end = { ip: e.ip, node: e.node, name: e.pod ? `${e.pod.namespace}/${e.pod.name}` : e.ip };
   }
-  if (!end) return undefined;
-  return planTrace({
-    network,
-    probe: spec.id,
-    flow: { protocol: 'TCP', source: source.ip, destination: { ip: host, port }, translated },
-    source: { ip: source.ip, node: source.node },
-    destination: end,
-    nodeIPs,
-  });
+  return plan({ protocol: 'TCP', host, port, translated }, end);
 }
 
 /**

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { Finding, ProbeResult, ProbeSpec } from '../../src/core/model.ts';
 import { analyzeTrace, classifyHop } from '../../src/core/trace-analysis.ts';
 import { parseTcpdumpText } from '../../src/core/trace-parse.ts';
-import { buildCaptureCommand, captureBoundSeconds, CaptureStreamReader, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planTrace, type TracePlanInput } from '../../src/core/trace-plan.ts';
-import { isUncertain, pickTraceProbe, TRACE_CAPTURE_NEED, withTrace } from '../../src/core/trace-select.ts';
+import { buildCaptureCommand, captureBoundSeconds, CaptureStreamReader, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planTrace, type TraceFlow, type TracePlanInput } from '../../src/core/trace-plan.ts';
+import { isUncertain, pickTraceProbe, TRACE_CAPTURE_NEED, tracePlanFor, withTrace } from '../../src/core/trace-select.ts';
 import { planPrivileges, type PrivilegeInput } from '../../src/core/privilege.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`trace-fixtures/${name}`, import.meta.url), 'utf8');
@@ -278,5 +278,60 @@ describe('what --trace needs in the source pod', () => {
     const baseline = planPrivileges(probes, input('baseline'));
     expect(baseline.skipped.get('trace:capture')).toBe('needs NET_RAW for tcpdump (the --trace capture), which Pod Security "baseline" (enforced in namespace shop) forbids');
     expect(baseline.skipped.has('tcp')).toBe(false);
+  });
+});
+
+describe('a DNS lookup traced', () => {
+  it('a lookup asked of the cluster DNS is followed as UDP to its pods, the one on another node chosen', () => {
+    const facts = {
+      targets: {
+        source: { kind: 'pod' as const, namespace: 'default', name: 'client', node: 'node-1', ip: '10.244.1.3', labels: {}, hostNetwork: false },
+        destination: { kind: 'address' as const, host: 'x', ips: [], port: 80, protocol: 'TCP' as const },
+      },
+      staticFindings: [],
+      dns: {
+        serviceIP: '10.96.0.10',
+        pods: [
+          { namespace: 'kube-system', name: 'coredns-a', ip: '10.244.1.2', node: 'node-1', ready: true },
+          { namespace: 'kube-system', name: 'coredns-b', ip: '10.244.2.3', node: 'node-2', ready: true },
+        ],
+        readyEndpoints: 2,
+      },
+      nodes: [
+        { name: 'node-1', ready: true, internalIP: '172.31.0.11' },
+        { name: 'node-2', ready: true, internalIP: '172.31.0.12' },
+      ],
+      context: 'lab',
+    };
+    const spec: ProbeSpec = { id: 'dns:10.96.0.10:web', rung: 'dns', where: { kind: 'source-pod' }, action: { tool: 'dns-lookup', name: 'web', server: '10.96.0.10' }, command: [], timeoutMs: 2000 };
+    const plan = tracePlanFor(facts, spec, 'flannel');
+    expect(plan?.flow).toEqual({ protocol: 'UDP', source: '10.244.1.3', destination: { ip: '10.96.0.10', port: 53 }, translated: [{ ip: '10.244.1.2', port: 53 }, { ip: '10.244.2.3', port: 53 }] });
+    expect(plan?.hops.at(-1)?.id).toBe('node-2/veth:10.244.2.3');
+    expect(innerFilter(plan?.flow as TraceFlow)).toMatch(/^\(udp and host 10\.244\.1\.3 and/);
+    // Asked of one DNS pod directly: that pod, no translation. A lookup through the search path cannot be traced.
+    expect(tracePlanFor(facts, { ...spec, action: { tool: 'dns-lookup', name: 'web', server: '10.244.1.2' } }, 'flannel')?.hops.map((h) => h.id)).toEqual([
+      'source-pod/eth0',
+      'node-1/veth:10.244.1.3',
+      'node-1/cni0',
+      'node-1/veth:10.244.1.2',
+    ]);
+    expect(tracePlanFor(facts, { ...spec, action: { tool: 'dns-lookup', name: 'web' } }, 'flannel')).toBeUndefined();
+  });
+
+  it('a failed lookup is traced when no TCP probe failed; a failed TCP probe comes first', () => {
+    const r = (id: string, action: ProbeSpec['action'], kind: 'timeout' | 'connected' | 'dns-timeout' | 'resolved'): ProbeResult => ({
+      spec: { id, rung: action.tool === 'dns-lookup' ? 'dns' : 'pod-ip', where: { kind: 'source-pod' }, action, command: [], timeoutMs: 1000 },
+      observation: kind === 'resolved' ? { kind, ips: [] } : { kind },
+      durationMs: 1,
+    });
+    const dns = r('d', { tool: 'dns-lookup', name: 'web', server: '10.96.0.10' }, 'dns-timeout');
+    expect(pickTraceProbe([r('p', { tool: 'tcp-connect', host: '10.0.0.1', port: 80 }, 'connected'), dns])?.id).toBe('d');
+    expect(pickTraceProbe([r('p', { tool: 'tcp-connect', host: '10.0.0.1', port: 80 }, 'timeout'), dns])?.id).toBe('p');
+    expect(pickTraceProbe([r('s', { tool: 'dns-lookup', name: 'web' }, 'dns-timeout')])).toBeUndefined();
+  });
+
+  it('a DNS query and its answer, by direction (lab capture)', () => {
+    const flow: TraceFlow = { protocol: 'UDP', source: '10.244.1.3', destination: { ip: '10.244.1.2', port: 53 }, translated: [] };
+    expect(classifyHop(flow, parseTcpdumpText(fixture('tcp-dns-same-node.txt')).filter((p) => p.kind.startsWith('dns')))).toEqual({ forward: ['dns-query'], reverse: ['dns-answer'] });
   });
 });

@@ -167,6 +167,10 @@ export function localize(hops: readonly TraceHopResult[], forward: TraceWalk, re
   const rep = reverse.packet ? packetName(reverse.packet) : undefined;
   const last = hops.filter((h) => h.capture.kind === 'captured').at(-1);
   if (!rep) return last ? { text: `${req} reaches ${hopName(last)}, and no answer comes back from the destination`, node: last.node } : undefined;
+  // The destination turned the flow away itself: nothing was lost on the way.
+  if ((reverse.packet === 'rst' || reverse.packet === 'icmp-unreachable') && !rMiss && last && last.reverse.includes(reverse.packet)) {
+    return { text: `${req} reaches ${hopName(last)}, and ${rep} comes back from the destination: it refuses the flow`, node: last.node };
+  }
   if (rLast && rMiss) {
     const b = between(rLast, rMiss);
     return { text: `${req} reaches the destination; the ${rep} leaves ${hopName(rLast)}, never reaches ${hopName(rMiss)}: ${b.where}`, ...(b.node ? { node: b.node } : {}) };

@@ -111,6 +111,16 @@ const rows: Row[] = [
     reverse: {},
     localized: /reaches node-2's cni0, and no answer comes back/,
   },
+  // The DNS server stopped (nothing listens on UDP 53): no TCP probe fails, so the failed lookup is traced; the query
+  // reaches the DNS pod's veth on node-1 and its ICMP port unreachable comes back all the way.
+  {
+    scenario: 'dns-server-down',
+    cause: 'DNS_SERVER_UNRESPONSIVE',
+    probe: /^dns:/,
+    forward: { packet: 'dns-query', lastSeen: 'node-1/veth:10.244.1.2' },
+    reverse: { packet: 'icmp-unreachable', lastSeen: 'source-pod/eth0' },
+    localized: /^DNS query reaches node-1's veth\d+ \(pod veth\), and ICMP unreachable comes back from the destination: it refuses the flow$/,
+  },
   // MTU: the handshake's small packets pass every hop both ways (the fault bites full-size packets only).
   {
     scenario: 'mtu-mismatch',
@@ -190,8 +200,8 @@ describe.skipIf(skip)('kubectl netdebug --trace end to end on flannel', () => {
       expect(t.localized ?? '').toMatch(row.localized);
       // The source pod's own eth0 saw the request in every case, and every hop listed what it captured.
       expect(t.hops[0]).toMatchObject({ id: 'source-pod/eth0', capture: { kind: 'captured', device: 'eth0' } });
-      expect(t.hops[0]?.forward).toContain('syn');
-      expect(t.hops[0]?.lines.join('\n')).toMatch(/Flags \[S\]/);
+      expect(t.hops[0]?.forward).toContain(row.forward.packet);
+      expect(t.hops[0]?.lines.join('\n')).toMatch(row.forward.packet === 'syn' ? /Flags \[S\]/ : / A\? /);
       // The trace is evidence of the verdict, cited by its id.
       if (t.localized) expect(report.verdict.citations).toContainEqual({ probe: t.id, role: 'reference' });
       // Nothing of the trace is left: no tcpdump in any namespace of the lab, no debug pod.

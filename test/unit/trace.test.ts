@@ -335,3 +335,15 @@ describe('a DNS lookup traced', () => {
     expect(classifyHop(flow, parseTcpdumpText(fixture('tcp-dns-same-node.txt')).filter((p) => p.kind.startsWith('dns')))).toEqual({ forward: ['dns-query'], reverse: ['dns-answer'] });
   });
 });
+
+describe('a destination that refuses', () => {
+  it('a lookup of a stopped DNS server (lab capture): the query reaches the DNS pod, ICMP port unreachable comes back', () => {
+    const packets = parseTcpdumpText(fixture('dns-server-down-source-pod_eth0.txt'));
+    expect(packets.map((p) => p.kind)).toEqual(['dns-query', 'icmp-unreachable']);
+    const plan = planTrace({ ...base, flow: { protocol: 'UDP', source: '10.244.1.3', destination: { ip: '10.244.1.2', port: 53 }, translated: [] }, destination: { ip: '10.244.1.2', node: 'node-1', name: 'kube-system/coredns' } });
+    const t = analyzeTrace(plan, new Map(plan.hops.map((h) => [h.id, { device: h.id === 'node-1/veth:10.244.1.2' ? 'veth2' : 'x', packets, lines: [] }])), { reason: 'asked', outcome: 'refused', durationMs: 1 });
+    expect(t.forward).toEqual({ packet: 'dns-query', lastSeen: 'node-1/veth:10.244.1.2' });
+    expect(t.reverse).toEqual({ packet: 'icmp-unreachable', lastSeen: 'source-pod/eth0' });
+    expect(t.localized).toBe("DNS query reaches node-1's veth2 (pod veth), and ICMP unreachable comes back from the destination: it refuses the flow");
+  });
+});

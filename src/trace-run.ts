@@ -83,7 +83,8 @@ export async function runTrace(input: TraceRunInput): Promise<TraceReport | unde
         continue;
       }
       if (rec.device === '') {
-        captures.set(hop.id, { error: `no such interface on ${hop.node} (${describeDevice(hop)})` });
+        const why = rec.stderr.trim();
+        captures.set(hop.id, { error: `no such interface on ${hop.node} (${describeDevice(hop)})${why ? `: ${why}` : ''}` });
         continue;
       }
       if (!/listening on/.test(rec.stderr)) {
@@ -110,7 +111,9 @@ function describeDevice(hop: TraceHop): string {
       return `the port of pod ${hop.device.address}`;
     case 'route-to':
       return `the route to ${hop.device.address}`;
-    default:
-      return 'unknown';
+    default: {
+      const never: never = hop.device;
+      throw new Error(`unknown hop device ${JSON.stringify(never)}`);
+    }
   }
 }

@@ -202,6 +202,7 @@ function resolveDevice(device: HopDevice): string[] {
         '  [ -n "$mac" ] || { ping -c 1 -W 1 "$a" >/dev/null 2>&1; mac=$(ip neigh show "$a" dev "$dev" 2>/dev/null | sed -n \'s/.* lladdr \\([^ ]*\\).*/\\1/p\'); }',
         '  br=$dev; dev=',
         '  [ -n "$mac" ] && dev=$(bridge fdb show br "$br" 2>/dev/null | awk -v m="$mac" \'$1 == m && $2 == "dev" && $3 != "\'"$br"\'" { print $3; exit }\')',
+        '  if [ -z "$mac" ]; then why="$br has no neighbor entry for $a"; elif [ -z "$dev" ]; then why="no port of $br has learnt $mac, the MAC of the node\'s neighbor entry for $a"; fi',
         'fi',
         // Cilium routes pods through cilium_host: their lxc port is not in the route, so it is not captured.
         'case "$dev" in cilium_host|cilium_net|lo) dev= ;; esac',
@@ -231,10 +232,11 @@ export function buildCaptureCommand(captures: readonly { hop: TraceHop; filter: 
     `trap 'exit 143' TERM INT HUP`,
   ];
   captures.forEach(({ hop, filter }, i) => {
-    lines.push(...resolveDevice(hop.device));
+    lines.push('why=', ...resolveDevice(hop.device));
     lines.push(
       `printf '%s' "$dev" >"$d/${i}.dev"`,
-      `: >"$d/${i}.e"; : >"$d/${i}.p"`,
+      // Why no interface was found, when the resolution knows: in the hop's stderr.
+      `printf '%s' "$why" >"$d/${i}.e"; : >"$d/${i}.p"`,
       'if [ -n "$dev" ]; then',
       `  timeout ${Math.max(1, Math.ceil(opts.boundSeconds))} tcpdump -i "$dev" -nn -U --immediate-mode -s 262144 -w "$d/${i}.p" ${shellQuote(filter)} >/dev/null 2>"$d/${i}.e" </dev/null &`,
       `  echo $! >"$d/${i}.pid"; pids="$pids $!"`,

@@ -55,6 +55,8 @@ interface Row {
   /** Checked only when given. */
   reverse?: Walk;
   localized: RegExp;
+  /** A hop that cannot be captured here, and why. */
+  notCaptured?: { id: string; reason: RegExp };
 }
 
 const rows: Row[] = [
@@ -110,6 +112,7 @@ const rows: Row[] = [
     forward: { packet: 'syn', lastSeen: 'node-2/cni0' },
     reverse: {},
     localized: /reaches node-2's cni0, and no answer comes back/,
+    notCaptured: { id: 'node-2/veth:10.244.2.2', reason: /no port of cni0 has learnt ([0-9a-f]{2}:){5}[0-9a-f]{2}, the MAC of the node's neighbor entry for 10\.244\.2\.2$/ },
   },
   // The DNS server stopped (nothing listens on UDP 53): no TCP probe fails, so the failed lookup is traced; the query
   // reaches the DNS pod's veth on node-1 and its ICMP port unreachable comes back all the way.
@@ -198,6 +201,11 @@ describe.skipIf(skip)('kubectl netdebug --trace end to end on flannel', () => {
       expect(t.forward, JSON.stringify(t.hops, null, 1)).toEqual(row.forward);
       if (row.reverse) expect(t.reverse, JSON.stringify(t.hops, null, 1)).toEqual(row.reverse);
       expect(t.localized ?? '').toMatch(row.localized);
+      if (row.notCaptured) {
+        const hop = t.hops.find((h) => h.id === row.notCaptured?.id);
+        expect(hop?.capture.kind).toBe('not-captured');
+        expect(hop?.capture.reason).toMatch(row.notCaptured.reason);
+      }
       // The source pod's own eth0 saw the request in every case, and every hop listed what it captured.
       expect(t.hops[0]).toMatchObject({ id: 'source-pod/eth0', capture: { kind: 'captured', device: 'eth0' } });
       expect(t.hops[0]?.forward).toContain(row.forward.packet);

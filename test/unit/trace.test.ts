@@ -347,3 +347,12 @@ describe('a destination that refuses', () => {
     expect(t.localized).toBe("DNS query reaches node-1's veth2 (pod veth), and ICMP unreachable comes back from the destination: it refuses the flow");
   });
 });
+
+describe('fragmentation needed', () => {
+  it('reads ICMP "need to frag" as tcpdump prints it (print-icmp.c: "%s unreachable - need to frag (mtu %d)"; the lab drops oversize VXLAN silently)', () => {
+    const line = '1796540717.922343 36:c4:a0:d7:12:f1 > 0e:6e:62:00:00:01, ethertype IPv4 (0x0800), length 590: 172.31.0.12 > 10.244.1.3: ICMP 10.244.2.2 unreachable - need to frag (mtu 1450), length 556';
+    const [p] = parseTcpdumpText(line);
+    expect(p).toMatchObject({ src: '172.31.0.12', dst: '10.244.1.3', kind: 'icmp-frag-needed' });
+    expect(classifyHop(base.flow, [p as NonNullable<typeof p>])).toEqual({ forward: [], reverse: ['icmp-frag-needed'] });
+  });
+});

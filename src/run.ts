@@ -237,6 +237,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
         }
         return p;
       };
+      // A trace that fails for a reason of its own (a bug, an answer it cannot read) never costs the run its verdict.
       trace = await runTrace({
         facts,
         datapath,
@@ -247,7 +248,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
         ...(opts.captureDir !== undefined ? { captureDir: opts.captureDir } : {}),
         now: () => clock.now(),
         onStart: (probe, hops) => emit({ type: 'trace-started', probe, hops }),
-      });
+      }).catch(() => undefined);
       if (trace) await emit({ type: 'trace-finished', trace });
     }
     if (trace) {

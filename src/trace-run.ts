@@ -52,15 +52,20 @@ export async function runTrace(input: TraceRunInput): Promise<TraceReport | unde
   const sessions: { hops: TraceHop[]; session: CaptureSession }[] = [];
   await Promise.all(
     [...byLocation.values()].map(async ({ where, hops }) => {
-      const status = await input.ready(where);
-      if (!status.ready) return void hops.forEach((h) => errors.set(h.id, `location not ready: ${status.reason}`));
-      const mark = `nt-${randomBytes(6).toString('hex')}`;
-      const boundSeconds = captureBoundSeconds(spec.timeoutMs);
-      const command = buildCaptureCommand(hops.map((hop) => ({ hop, filter: hopFilter(plan.flow, hop) })), mark, { pcap: input.captureDir !== undefined, boundSeconds });
-      const session = (prober.capture as NonNullable<Prober['capture']>)(where, command, { mark, timeoutMs: boundSeconds * 1000 });
-      const heard = await session.listening;
-      if (!heard.ok) hops.forEach((h) => errors.set(h.id, heard.reason));
-      sessions.push({ hops, session });
+      // One location failing (not ready, or its capture could not start) leaves the others capturing.
+      try {
+        const status = await input.ready(where);
+        if (!status.ready) return void hops.forEach((h) => errors.set(h.id, `location not ready: ${status.reason}`));
+        const mark = `nt-${randomBytes(6).toString('hex')}`;
+        const boundSeconds = captureBoundSeconds(spec.timeoutMs);
+        const command = buildCaptureCommand(hops.map((hop) => ({ hop, filter: hopFilter(plan.flow, hop) })), mark, { pcap: input.captureDir !== undefined, boundSeconds });
+        const session = (prober.capture as NonNullable<Prober['capture']>)(where, command, { mark, timeoutMs: boundSeconds * 1000 });
+        sessions.push({ hops, session });
+        const heard = await session.listening;
+        if (!heard.ok) hops.forEach((h) => errors.set(h.id, heard.reason));
+      } catch (err) {
+        hops.forEach((h) => errors.set(h.id, `the capture could not start: ${err instanceof Error ? err.message : String(err)}`));
+      }
     }),
   );
   // Every capture listens: repeat the probe, then stop them all.

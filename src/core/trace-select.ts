@@ -14,6 +14,11 @@ import type { ExtraNeed } from './privilege.ts';
 /** What `--trace` needs in the source pod's debug container: tcpdump opens a packet socket (CAP_NET_RAW). */
 export const TRACE_CAPTURE_NEED: ExtraNeed = { id: 'trace:capture', where: { kind: 'source-pod' }, caps: ['NET_RAW'], why: 'tcpdump (the --trace capture)' };
 
+/** Whether an address is dotted-quad IPv4. */
+function isIPv4(ip: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(ip);
+}
+
 /** The causes whose verdict says "something failed and no check found why": the trace runs on its own for them. */
 export const UNCERTAIN_CAUSES: readonly Finding['cause'][] = ['CONNECTION_FAILED'];
 
@@ -45,10 +50,11 @@ export function pickTraceProbe(observations: readonly ProbeResult[]): ProbeSpec 
 /** The trace plan for a probe: its flow (translated to the Service's endpoints or the DNS pods) and the hops of the network. */
 export function tracePlanFor(facts: ClusterFacts, spec: ProbeSpec, network: PodNetwork): TracePlan | undefined {
   const { source, destination } = facts.targets;
-  if (source.kind !== 'pod' || source.hostNetwork) return undefined;
+  if (source.kind !== 'pod' || source.hostNetwork || !isIPv4(source.ip)) return undefined;
   const nodeIPs = Object.fromEntries(facts.nodes.map((n) => [n.name, n.internalIP]));
+  // The filters match IPv4 headers (the VXLAN one by byte offsets): an IPv6 flow is not traced.
   const plan = (flow: { protocol: 'TCP' | 'UDP'; host: string; port: number; translated: { ip: string; port: number }[] }, end: { ip: string; node: string; name: string } | undefined): TracePlan | undefined =>
-    end
+    end && [flow.host, end.ip, ...flow.translated.map((t) => t.ip)].every(isIPv4)
       ? planTrace({
           network,
           probe: spec.id,

@@ -124,6 +124,31 @@ describe('the trace in a run', () => {
     expect(asked.report.verdict.citations).toContainEqual({ probe: 'trace:pod-ip:10.244.2.7:8080', role: 'reference' });
   });
 
+  it('a capture that fails at one location leaves the others capturing, and every started one is stopped', async () => {
+    const prober = withCaptures(unexplained);
+    const inner = prober.capture?.bind(prober) as NonNullable<FakeProber['capture']>;
+    prober.capture = (where, command, opts) => {
+      if (where.kind === 'node-pod' && where.node === 'node-1') throw new Error('a bug in the capture');
+      return inner(where, command, opts);
+    };
+    const { report, events } = await diagnose(prober);
+    expect(report.verdict.cause).toBe('CONNECTION_FAILED');
+    const hops = report.trace?.hops ?? [];
+    expect(hops.filter((h) => h.node === 'node-1' && h.role !== 'pod').map((h) => h.capture)).toEqual(
+      Array(4).fill({ kind: 'not-captured', reason: 'the capture could not start: a bug in the capture' }),
+    );
+    expect(report.trace?.forward).toEqual({ packet: 'syn', lastSeen: 'node-2/underlay', firstMissing: 'node-2/flannel.1' });
+    expect(prober.log.filter((l) => l.startsWith('stop ')).sort()).toEqual(['stop node-pod:node-2:host', 'stop source-pod']);
+    expect(events.at(-1)?.type).toBe('run-finished');
+  });
+
+  it('a trace that throws never costs the run its verdict', async () => {
+    const prober = withCaptures(unexplained);
+    const { report } = await diagnose(prober, { captureDir: '\0not a directory' });
+    expect(report.verdict.cause).toBe('CONNECTION_FAILED');
+    expect(report.trace).toBeUndefined();
+  });
+
   it('--no-trace and a healthy run capture nothing', async () => {
     const never = withCaptures(unexplained);
     expect((await diagnose(never, { trace: 'never' })).report.trace).toBeUndefined();

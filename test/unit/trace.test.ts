@@ -356,3 +356,21 @@ describe('fragmentation needed', () => {
     expect(classifyHop(base.flow, [p as NonNullable<typeof p>])).toEqual({ forward: [], reverse: ['icmp-frag-needed'] });
   });
 });
+
+describe('IPv6', () => {
+  it('an IPv6 flow is not traced (the filters read IPv4 headers)', () => {
+    const facts = {
+      targets: {
+        source: { kind: 'pod' as const, namespace: 'default', name: 'client', node: 'node-1', ip: 'fd00:10:244:1::3', labels: {}, hostNetwork: false },
+        destination: { kind: 'pod' as const, namespace: 'shop', name: 'web-1', node: 'node-2', ip: 'fd00:10:244:2::2', labels: {}, ready: true, hostNetwork: false, ports: [], port: 8080, protocol: 'TCP' as const },
+      },
+      staticFindings: [],
+      dns: { pods: [], readyEndpoints: 0 },
+      nodes: [],
+      context: 'lab',
+    };
+    const spec: ProbeSpec = { id: 'pod-ip', rung: 'pod-ip', where: { kind: 'source-pod' }, action: { tool: 'tcp-connect', host: 'fd00:10:244:2::2', port: 8080 }, command: [], timeoutMs: 2000 };
+    expect(tracePlanFor(facts, spec, 'flannel')).toBeUndefined();
+    expect(tracePlanFor({ ...facts, targets: { ...facts.targets, source: { ...facts.targets.source, ip: '10.244.1.3' } } }, spec, 'flannel')).toBeUndefined();
+  });
+});

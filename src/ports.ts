@@ -6,7 +6,7 @@
 import type { ClusterFacts } from './core/facts.ts';
 import type { ProbeLocation, ProbeResult, ProbeSpec } from './core/model.ts';
 import type { TargetRef } from './core/target.ts';
-import type { CaptureRecord } from './core/trace-plan.ts';
+import type { CaptureLocation, CaptureRecord } from './core/trace-plan.ts';
 
 /** Reads the cluster through the Kubernetes API. */
 export interface Cluster {
@@ -64,10 +64,11 @@ export interface Prober {
    */
   runBatch?(specs: ProbeSpec[]): ProbeBatch;
   /**
-   * Starts packet captures at ONE prepared location: `command` (core's buildCaptureCommand with `mark`) runs in one exec
-   * whose stdin tells it to stop, bounded by `timeoutMs` (the captures' own bound). Optional: without it there is no trace.
+   * Starts packet captures at ONE location: `command` (core's buildCaptureCommand with `mark`) runs in one exec whose
+   * stdin tells it to stop, bounded by `timeoutMs` (the captures' own bound). A probe location must have been prepared; a
+   * `target-pod` (the destination pod) gets its ephemeral debug container here. Optional: without it there is no trace.
    */
-  capture?(where: ProbeLocation, command: string[], opts: { mark: string; timeoutMs: number }): CaptureSession;
+  capture?(where: CaptureLocation, command: string[], opts: { mark: string; timeoutMs: number }): CaptureSession;
   /**
    * Deletes every pod this run created (unless kept), bounded in time; safe to call twice (the same promise) and from a
    * signal handler. Says which pods it could not delete, when it knows (a fake may return nothing).

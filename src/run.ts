@@ -245,6 +245,8 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
         prober,
         ready: readyAt,
         reason: traceMode === 'always' ? 'asked' : 'uncertain-verdict',
+        // Only a trace asked for adds a debug container to the destination pod.
+        destinationPod: traceMode === 'always',
         ...(opts.captureDir !== undefined ? { captureDir: opts.captureDir } : {}),
         now: () => clock.now(),
         onStart: (probe, hops) => emit({ type: 'trace-started', probe, hops }),

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Datapath } from './core/datapath.ts';
 import type { ClusterFacts } from './core/facts.ts';
-import { locationKey, type ProbeLocation, type ProbeResult } from './core/model.ts';
+import type { ProbeLocation, ProbeResult } from './core/model.ts';
 import { analyzeTrace, type TraceReport } from './core/trace-analysis.ts';
 import { parseTcpdumpText } from './core/trace-parse.ts';
-import { buildCaptureCommand, captureBoundSeconds, hopFilter, type TraceHop } from './core/trace-plan.ts';
+import { buildCaptureCommand, captureBoundSeconds, captureLocationKey, hopFilter, type CaptureLocation, type TraceHop } from './core/trace-plan.ts';
 import { pickTraceProbe, tracePlanFor } from './core/trace-select.ts';
 import type { CaptureSession, LocationStatus, Prober } from './ports.ts';
 
@@ -26,6 +26,8 @@ export interface TraceRunInput {
   reason: TraceReport['reason'];
   /** Where to save one pcap per hop (`--capture-dir`). */
   captureDir?: string;
+  /** Capture in the destination pod too (an ephemeral debug container there; only when the trace was asked for). */
+  destinationPod?: boolean;
   now: () => number;
   /** Told when the captures are about to start: the probe and the hops. */
   onStart?: (probe: string, hops: string[]) => void | Promise<void>;
@@ -37,13 +39,13 @@ export async function runTrace(input: TraceRunInput): Promise<TraceReport | unde
   if (!prober.capture) return undefined;
   const spec = pickTraceProbe(input.observations);
   if (!spec) return undefined;
-  const plan = tracePlanFor(input.facts, spec, input.datapath?.network ?? 'unknown');
+  const plan = tracePlanFor(input.facts, spec, input.datapath?.network ?? 'unknown', { destinationPod: input.destinationPod === true });
   if (!plan) return undefined;
   const t0 = input.now();
   await input.onStart?.(spec.id, plan.hops.map((h) => h.id));
-  const byLocation = new Map<string, { where: ProbeLocation; hops: TraceHop[] }>();
+  const byLocation = new Map<string, { where: CaptureLocation; hops: TraceHop[] }>();
   for (const hop of plan.hops) {
-    const key = locationKey(hop.where);
+    const key = captureLocationKey(hop.where);
     const entry = byLocation.get(key) ?? { where: hop.where, hops: [] };
     entry.hops.push(hop);
     byLocation.set(key, entry);
@@ -54,7 +56,8 @@ export async function runTrace(input: TraceRunInput): Promise<TraceReport | unde
     [...byLocation.values()].map(async ({ where, hops }) => {
       // One location failing (not ready, or its capture could not start) leaves the others capturing.
       try {
-        const status = await input.ready(where);
+        // A probe location is the run's to prepare; the destination pod's container is added by the capture itself.
+        const status: LocationStatus = where.kind === 'target-pod' ? { ready: true } : await input.ready(where);
         if (!status.ready) return void hops.forEach((h) => errors.set(h.id, `location not ready: ${status.reason}`));
         const mark = `nt-${randomBytes(6).toString('hex')}`;
         const boundSeconds = captureBoundSeconds(spec.timeoutMs);

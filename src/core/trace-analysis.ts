@@ -142,7 +142,7 @@ function between(a: TraceHopResult, b: TraceHopResult): { where: string; node?: 
 
 /** The hop's name in a sentence: `node-1's flannel.1`. */
 function hopName(h: TraceHopResult): string {
-  if (h.role === 'pod') return 'the source pod';
+  if (h.role === 'pod') return h.id.startsWith('destination-pod/') ? "the destination pod's eth0" : 'the source pod';
   const dev = h.capture.kind === 'captured' ? h.capture.device : h.label;
   return `${h.node}'s ${dev}${h.role === 'underlay' ? ' (underlay)' : h.role === 'veth' ? ' (pod veth)' : ''}`;
 }

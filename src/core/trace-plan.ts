@@ -6,7 +6,7 @@
  * it, says when all are listening, waits for the word to stop and prints what each saw. Pure: no I/O here.
  */
 import type { PodNetwork } from './datapath.ts';
-import type { ProbeLocation, Protocol } from './model.ts';
+import { locationKey, type ProbeLocation, type Protocol } from './model.ts';
 import { shellQuote } from './probe-batch.ts';
 
 /** What a hop is along the path, as seed 004 walks it. */
@@ -21,6 +21,14 @@ export type HopDevice =
   /** The device the node's route to this address uses (the underlay towards the other node). */
   | { kind: 'route-to'; address: string };
 
+/** Where a capture runs: a probe location, or an ephemeral debug container in another pod (the destination pod). */
+export type CaptureLocation = ProbeLocation | { kind: 'target-pod'; namespace: string; name: string };
+
+/** A stable key for a capture location (a probe location's own key, or `target-pod:NS/NAME`). */
+export function captureLocationKey(where: CaptureLocation): string {
+  return where.kind === 'target-pod' ? `target-pod:${where.namespace}/${where.name}` : locationKey(where);
+}
+
 /** One capture point along the path. */
 export interface TraceHop {
   /** Unique within the trace, e.g. `node-1/flannel.1`; a citation names it as `trace:<id>`. */
@@ -30,8 +38,13 @@ export interface TraceHop {
   role: HopRole;
   /** The node the hop is on (the pod's node for a pod's eth0). */
   node: string;
-  where: ProbeLocation;
+  where: CaptureLocation;
   device: HopDevice;
+  /**
+   * Set on a pod's own eth0 at the destination: only frames to or from the interface's own MAC count (a frame the
+   * bridge floods to every port, addressed to another MAC, never reaches the pod's IP stack).
+   */
+  ownFramesOnly?: boolean;
   /** Set on an underlay hop of an overlay: the packets there are VXLAN on this UDP port, the flow inside. */
   encapsulation?: { port: number };
 }
@@ -65,6 +78,8 @@ export interface TracePlanInput {
   source: { ip: string; node: string };
   /** The pod the flow ends at (the destination pod, or the first endpoint of a Service). */
   destination: { ip: string; node: string; name: string };
+  /** Capture in the destination pod too (an ephemeral debug container there): the pod, as `namespace/name` parts. */
+  destinationPod?: { namespace: string; name: string };
   /** Node name → underlay address (InternalIP). */
   nodeIPs: Readonly<Record<string, string>>;
 }
@@ -127,11 +142,23 @@ export function planTrace(input: TracePlanInput): TracePlan {
     const dstVeth = nodeHops(input, source.node, destination.ip, undefined, true)[0];
     hops.push(...(srcVeth ? [srcVeth] : []), ...rest, ...(dstVeth ? [dstVeth] : []));
   }
+  const pod = input.destinationPod;
+  if (pod) {
+    hops.push({
+      id: 'destination-pod/eth0',
+      label: `${pod.namespace}/${pod.name} eth0`,
+      role: 'pod',
+      node: destination.node,
+      where: { kind: 'target-pod', namespace: pod.namespace, name: pod.name },
+      device: { kind: 'name', name: 'eth0' },
+      ownFramesOnly: true,
+    });
+  }
   return {
     probe: input.probe,
     flow: input.flow,
     hops,
-    unreachable: [{ label: `${destination.name} eth0`, reason: 'the destination pod gets no debug container: the trace ends at its node-side port' }],
+    unreachable: pod ? [] : [{ label: `${destination.name} eth0`, reason: 'the destination pod gets no debug container without --trace: the trace ends at its node-side port' }],
   };
 }
 
@@ -238,7 +265,9 @@ export function buildCaptureCommand(captures: readonly { hop: TraceHop; filter: 
       // Why no interface was found, when the resolution knows: in the hop's stderr.
       `printf '%s' "$why" >"$d/${i}.e"; : >"$d/${i}.p"`,
       'if [ -n "$dev" ]; then',
-      `  timeout ${Math.max(1, Math.ceil(opts.boundSeconds))} tcpdump -i "$dev" -nn -U --immediate-mode -s 262144 -w "$d/${i}.p" ${shellQuote(filter)} >/dev/null 2>"$d/${i}.e" </dev/null &`,
+      // Only the frames the pod itself sends or receives (its own MAC), when the hop asks for it.
+      hop.ownFramesOnly ? `  f="ether host $(cat "/sys/class/net/$dev/address") and (${filter.replace(/["$`\\]/g, '\\$&')})"` : `  f=${shellQuote(filter)}`,
+      `  timeout ${Math.max(1, Math.ceil(opts.boundSeconds))} tcpdump -i "$dev" -nn -U --immediate-mode -s 262144 -w "$d/${i}.p" "$f" >/dev/null 2>"$d/${i}.e" </dev/null &`,
       `  echo $! >"$d/${i}.pid"; pids="$pids $!"`,
       'fi',
     );

@@ -48,19 +48,23 @@ export function pickTraceProbe(observations: readonly ProbeResult[]): ProbeSpec 
 }
 
 /** The trace plan for a probe: its flow (translated to the Service's endpoints or the DNS pods) and the hops of the network. */
-export function tracePlanFor(facts: ClusterFacts, spec: ProbeSpec, network: PodNetwork): TracePlan | undefined {
+export function tracePlanFor(facts: ClusterFacts, spec: ProbeSpec, network: PodNetwork, opts: { destinationPod?: boolean } = {}): TracePlan | undefined {
   const { source, destination } = facts.targets;
   if (source.kind !== 'pod' || source.hostNetwork || !isIPv4(source.ip)) return undefined;
   const nodeIPs = Object.fromEntries(facts.nodes.map((n) => [n.name, n.internalIP]));
   // The filters match IPv4 headers (the VXLAN one by byte offsets): an IPv6 flow is not traced.
-  const plan = (flow: { protocol: 'TCP' | 'UDP'; host: string; port: number; translated: { ip: string; port: number }[] }, end: { ip: string; node: string; name: string } | undefined): TracePlan | undefined =>
+  const plan = (
+    flow: { protocol: 'TCP' | 'UDP'; host: string; port: number; translated: { ip: string; port: number }[] },
+    end: { ip: string; node: string; name: string; pod?: { namespace: string; name: string } } | undefined,
+  ): TracePlan | undefined =>
     end && [flow.host, end.ip, ...flow.translated.map((t) => t.ip)].every(isIPv4)
       ? planTrace({
           network,
           probe: spec.id,
           flow: { protocol: flow.protocol, source: source.ip, destination: { ip: flow.host, port: flow.port }, translated: flow.translated },
           source: { ip: source.ip, node: source.node },
-          destination: end,
+          destination: { ip: end.ip, node: end.node, name: end.name },
+          ...(opts.destinationPod && end.pod ? { destinationPod: end.pod } : {}),
           nodeIPs,
         })
       : undefined;
@@ -74,19 +78,20 @@ export function tracePlanFor(facts: ClusterFacts, spec: ProbeSpec, network: PodN
     const candidates = direct ? [direct] : facts.dns.pods.filter((p) => p.ready);
     const pod = candidates.find((p) => p.node !== source.node) ?? candidates[0];
     const translated = direct ? [] : candidates.map((p) => ({ ip: p.ip, port: facts.dns.podPort ?? 53 }));
-    return plan({ protocol: 'UDP', host: a.server, port, translated }, pod ? { ip: pod.ip, node: pod.node, name: `${pod.namespace}/${pod.name}` } : undefined);
+    return plan({ protocol: 'UDP', host: a.server, port, translated }, pod ? { ip: pod.ip, node: pod.node, name: `${pod.namespace}/${pod.name}`, pod: { namespace: pod.namespace, name: pod.name } } : undefined);
   }
   if (a.tool !== 'tcp-connect') return undefined;
   const { host, port } = a;
   let translated: { ip: string; port: number }[] = [];
-  let end: { ip: string; node: string; name: string } | undefined;
-  if (destination.kind === 'pod') end = { ip: destination.ip, node: destination.node, name: `${destination.namespace}/${destination.name}` };
+  let end: { ip: string; node: string; name: string; pod?: { namespace: string; name: string } } | undefined;
+  if (destination.kind === 'pod' && !destination.hostNetwork) end = { ip: destination.ip, node: destination.node, name: `${destination.namespace}/${destination.name}`, pod: { namespace: destination.namespace, name: destination.name } };
+  else if (destination.kind === 'pod') end = { ip: destination.ip, node: destination.node, name: `${destination.namespace}/${destination.name}` };
   else if (destination.kind === 'service') {
     const eps = destination.endpoints.filter((e) => e.node !== undefined);
     const direct = eps.find((e) => e.ip === host);
     if (!direct) translated = eps.map((e) => ({ ip: e.ip, port: e.port }));
     const e = direct ?? eps[0];
-    if (e?.node) end = { ip: e.ip, node: e.node, name: e.pod ? `${e.pod.namespace}/${e.pod.name}` : e.ip };
+    if (e?.node) end = { ip: e.ip, node: e.node, name: e.pod ? `${e.pod.namespace}/${e.pod.name}` : e.ip, ...(e.pod ? { pod: e.pod } : {}) };
   }
   return plan({ protocol: 'TCP', host, port, translated }, end);
 }

@@ -10,6 +10,7 @@ import { locationKey, type ProbeLocation, type ProbeResult, type ProbeSpec } fro
 import { enforceLevel, planPrivileges, type DebugSecurityContext, type ExtraNeed, type NodeTraits, type PodSecurityLevel, type PrivilegePlan } from '../core/privilege.ts';
 import { formatRight, runRights, type NeededRight, type Right } from '../core/rbac.ts';
 import type { LocationStatus, ProbeBatch, Prober } from '../ports.ts';
+import type { CaptureLocation } from '../core/trace-plan.ts';
 import { createKubeApi, type KubeApi } from './api.ts';
 
 /** How one location's container is built: its securityContext, and for node pods the tolerations of the node's taints. */
@@ -304,7 +305,7 @@ export function guardProber(inner: Prober, preflight: () => Promise<Preflight>, 
           },
         }
       : {}),
-    ...(inner.capture ? { capture: (where: ProbeLocation, command: string[], o: { mark: string; timeoutMs: number }) => (inner.capture as NonNullable<Prober['capture']>)(where, command, o) } : {}),
+    ...(inner.capture ? { capture: (where: CaptureLocation, command: string[], o: { mark: string; timeoutMs: number }) => (inner.capture as NonNullable<Prober['capture']>)(where, command, o) } : {}),
     cleanup: () => inner.cleanup(),
     execs: () => inner.execs(),
   };

@@ -14,7 +14,8 @@ import { parseProbeOutput } from '../core/parse.ts';
 import { BATCH_NO_TMPDIR_EXIT, BatchRecordReader, buildBatchCommand } from '../core/probe-batch.ts';
 import type { ClusterFacts } from '../core/facts.ts';
 import type { CaptureSession, CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
-import { CAPTURE_NO_TMPDIR_EXIT, CaptureStreamReader, type CaptureRecord } from '../core/trace-plan.ts';
+import { CAPTURE_NO_TMPDIR_EXIT, captureLocationKey, CaptureStreamReader, type CaptureRecord } from '../core/trace-plan.ts';
+import { debugSecurityContext } from '../core/privilege.ts';
 import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 import type { LocationSettings } from './lockdown.ts';
@@ -87,6 +88,8 @@ interface ExecTarget {
 }
 
 const NET_CAPS = { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } };
+/** The container the trace adds to the destination pod: tcpdump's packet socket (CAP_NET_RAW), nothing else. */
+const TARGET_POD_CAPTURE_CONTEXT = debugSecurityContext(['NET_RAW'], false);
 const DEADLINE_SECONDS = 300;
 
 /** A short random suffix of lower-case letters and digits. */
@@ -151,14 +154,17 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     if (source.kind !== 'pod') throw new Error('the source is a node, not a pod: there is no source pod to probe from');
     const { namespace, name } = source;
     const settings = await opts.settings?.({ kind: 'source-pod' });
-    const securityContext = settings?.securityContext ?? NET_CAPS;
     // Resolution's read of the source pod serves here too (one request fewer), unless the preflight read it again.
     const known = opts.sourcePod;
-    const pod =
-      settings?.pod ??
-      (known && known.metadata?.namespace === namespace && known.metadata?.name === name
-        ? known
-        : await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name })));
+    return prepareEphemeral(namespace, name, settings?.securityContext ?? NET_CAPS, settings?.pod ?? (known && known.metadata?.namespace === namespace && known.metadata?.name === name ? known : undefined), 'source-pod');
+  };
+
+  /**
+   * Adds (or reuses) the netdebug ephemeral container in a pod and waits until it runs: the source pod's for probes, the
+   * destination pod's for the trace's capture there.
+   */
+  const prepareEphemeral = async (namespace: string, name: string, securityContext: unknown, known: V1Pod | undefined, key: string): Promise<ExecTarget> => {
+    const pod = known ?? (await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name })));
     // Only a container exactly like the one we would add now (image, command, securityContext) is reused; one still
     // starting is waited for rather than doubled, and one that ended is replaced.
     const wanted = { image: opts.image, command: DEBUG_COMMAND, securityContext };
@@ -168,7 +174,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     const starting = same[0];
     if (starting) {
       await waitForPod(`ephemeral container ${starting.name} in ${namespace}/${name}`, namespace, name, (p) => ephemeralOutcome(p, starting.name), {
-        key: 'source-pod',
+        key,
         node: pod.spec?.nodeName ?? '',
         container: starting.name,
       });
@@ -180,9 +186,9 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       command: [...DEBUG_COMMAND],
       stdin: false,
       tty: false,
-      securityContext,
+      securityContext: securityContext as V1EphemeralContainer['securityContext'],
     };
-    emit({ type: 'location-preparing', key: 'source-pod', detail: `adding ephemeral container ${container.name} to ${namespace}/${name}` });
+    emit({ type: 'location-preparing', key, detail: `adding ephemeral container ${container.name} to ${namespace}/${name}` });
     const body = pod.spec?.ephemeralContainers
       ? [{ op: 'add', path: '/spec/ephemeralContainers/-', value: container }]
       : [{ op: 'add', path: '/spec/ephemeralContainers', value: [container] }];
@@ -194,7 +200,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       throw explainSetupError(err, `add an ephemeral container to ${namespace}/${name}`);
     }
     await waitForPod(`ephemeral container ${container.name} in ${namespace}/${name}`, namespace, name, (p) => ephemeralOutcome(p, container.name), {
-      key: 'source-pod',
+      key,
       node: pod.spec?.nodeName ?? '',
       container: container.name,
     });
@@ -646,11 +652,42 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     },
 
     capture(where, command, { mark, timeoutMs }): CaptureSession {
+      if (where.kind === 'target-pod') {
+        // The destination pod gets its own ephemeral container (tcpdump needs CAP_NET_RAW only), then captures as any location.
+        const key = captureLocationKey(where);
+        const ready = (async () => {
+          const known = targets.get(key);
+          if (known) return known;
+          const target = await prepareEphemeral(where.namespace, where.name, TARGET_POD_CAPTURE_CONTEXT, undefined, key);
+          targets.set(key, target);
+          return target;
+        })();
+        let inner: CaptureSession | undefined;
+        const started = ready.then(
+          (target) => (inner = captureAt(target, command, { mark, timeoutMs })),
+          (err: unknown) => err instanceof Error ? err.message : String(err),
+        );
+        return {
+          listening: started.then((s) => (typeof s === 'string' ? { ok: false as const, reason: s } : s.listening)),
+          stop: async () => {
+            const s = await started;
+            return typeof s === 'string' ? { records: [], error: s } : (inner as CaptureSession).stop();
+          },
+        };
+      }
       const target = targets.get(locationKey(where));
       if (!target) {
         const reason = `location ${locationKey(where)} was not prepared`;
         return { listening: Promise.resolve({ ok: false, reason }), stop: () => Promise.resolve({ records: [], error: reason }) };
       }
+      return captureAt(target, command, { mark, timeoutMs });
+    },
+
+    execs: () => execCount,
+  };
+
+  /** Runs one location's capture script in one exec whose stdin carries the word to stop. */
+  function captureAt(target: ExecTarget, command: string[], { mark, timeoutMs }: { mark: string; timeoutMs: number }): CaptureSession {
       const reader = new CaptureStreamReader(mark);
       const records: CaptureRecord[] = [];
       const stdin = new PassThrough();
@@ -682,10 +719,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
           return { records, ...(why !== undefined && records.length === 0 ? { error: why } : {}) };
         },
       };
-    },
-
-    execs: () => execCount,
-  };
+  }
 }
 
 /** The exit code in an exec's channel-3 status: Success = 0, else `details.causes[reason=ExitCode]`. */

@@ -13,9 +13,9 @@ import { dispatchEvent, type OutputStream } from '../../src/report/reporter.ts';
 import { createTextReporter } from '../../src/report/text.ts';
 import { replayEvents } from '../../src/tui/state.ts';
 import { buildDrillLines, TracePath } from '../../src/tui/views.tsx';
-import { locationKey, type ProbeLocation, type RunEvent } from '../../src/core/model.ts';
+import type { RunEvent } from '../../src/core/model.ts';
 import type { TargetRef } from '../../src/core/target.ts';
-import { planTrace } from '../../src/core/trace-plan.ts';
+import { captureLocationKey, planTrace, type CaptureLocation } from '../../src/core/trace-plan.ts';
 import type { CaptureSession } from '../../src/ports.ts';
 import { runDiagnosis, type RunOptions } from '../../src/run.ts';
 import { buildFacts, clientPod, createFakeCluster, createFakeProber, healthyAnswer, realClock, webPod, type Answer, type FakeProber } from './fakes.ts';
@@ -43,9 +43,9 @@ function captureOf(id: string): string {
 /** The fake prober with captures: each session logs when it listens and stops, and returns the lab captures. */
 function withCaptures(answer: Answer): FakeProber {
   const prober = createFakeProber({ answer });
-  prober.capture = (where: ProbeLocation, command: string[], opts: { mark: string; timeoutMs: number }): CaptureSession => {
-    const key = locationKey(where);
-    const mine = hops.filter((h) => locationKey(h.where) === key);
+  prober.capture = (where: CaptureLocation, command: string[], opts: { mark: string; timeoutMs: number }): CaptureSession => {
+    const key = captureLocationKey(where);
+    const mine = hops.filter((h) => captureLocationKey(h.where) === key);
     expect(command.slice(-2)).toEqual(['netdebug-trace', opts.mark]);
     expect(opts.timeoutMs).toBe(17_000);
     prober.log.push(`capture ${key}`);
@@ -112,9 +112,11 @@ describe('the trace in a run', () => {
 
   it('a certain verdict is traced only when asked, and keeps its cause, summary and node', async () => {
     const auto = await diagnose(withCaptures(overlay));
+    const askedProber = withCaptures(overlay);
     expect(auto.report.verdict.cause).toBe('OVERLAY_BLOCKED');
     expect(auto.report.trace).toBeUndefined();
-    const asked = await diagnose(withCaptures(overlay), { trace: 'always' });
+    const asked = await diagnose(askedProber, { trace: 'always' });
+    expect(askedProber.log).toContain('capture target-pod:shop/web-1');
     expect(asked.report.trace?.reason).toBe('asked');
     expect({ cause: asked.report.verdict.cause, summary: asked.report.verdict.summary, node: asked.report.verdict.node }).toEqual({
       cause: auto.report.verdict.cause,
@@ -122,6 +124,12 @@ describe('the trace in a run', () => {
       node: auto.report.verdict.node,
     });
     expect(asked.report.verdict.citations).toContainEqual({ probe: 'trace:pod-ip:10.244.2.7:8080', role: 'reference' });
+    // Asked for, the trace captures in the destination pod too; on its own it never adds a container there.
+    expect(asked.report.trace?.hops.at(-1)?.id).toBe('destination-pod/eth0');
+    const uncertain = withCaptures(unexplained);
+    const auto2 = await diagnose(uncertain);
+    expect(auto2.report.trace?.hops.some((h) => h.id === 'destination-pod/eth0')).toBe(false);
+    expect(uncertain.log.filter((l) => l.startsWith('capture target-pod'))).toEqual([]);
   });
 
   it('a capture that fails at one location leaves the others capturing, and every started one is stopped', async () => {

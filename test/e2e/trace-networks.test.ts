@@ -38,14 +38,15 @@ function rowsOf(network: Network): Row[] {
   const rows: Row[] = [
     { scenario: `${network}-forward-policy-drop`, cause: 'NODE_FORWARD_DROP', forward: { packet: 'syn', lastSeen: arrival, firstMissing: 'node-2/veth' }, reverse: {} },
     { scenario: `${network}-ip-forward-off`, cause: 'NODE_IP_FORWARD_DISABLED', forward: { packet: 'syn', lastSeen: arrival, firstMissing: 'node-2/veth' }, reverse: {} },
-    // A wrong permanent neighbor entry on the pod's routed veth: the SYN goes down the veth to a MAC nobody has.
-    { scenario: `${network}-neighbor-stale`, cause: 'NODE_NEIGHBOR_STALE', forward: { packet: 'syn', lastSeen: 'node-2/veth' }, reverse: {} },
+    // A wrong permanent neighbor entry on the pod's routed veth: the SYN goes down the veth to a MAC the pod (capturing
+    // only its own frames) does not have.
+    { scenario: `${network}-neighbor-stale`, cause: 'NODE_NEIGHBOR_STALE', forward: { packet: 'syn', lastSeen: 'node-2/veth', firstMissing: 'destination-pod/eth0' }, reverse: {} },
   ];
   if (tunnel) {
     rows.push({ scenario: `${network}-overlay-blocked`, cause: 'OVERLAY_BLOCKED', forward: { packet: 'syn', lastSeen: 'node-2/underlay', firstMissing: `node-2/${tunnel}` }, reverse: {} });
     rows.push({ scenario: `${network}-pod-route-missing`, cause: 'NODE_ROUTE_MISSING', forward: { packet: 'syn', lastSeen: 'node-1/veth', firstMissing: `node-1/${tunnel}` } });
     // The handshake's small packets pass every hop both ways: the MTU fault bites full-size packets only.
-    rows.push({ scenario: `${network}-mtu-mismatch`, cause: 'PATH_MTU_MISMATCH', forward: { packet: 'syn', lastSeen: 'node-2/veth' }, reverse: { packet: 'syn-ack', lastSeen: 'source-pod/eth0' } });
+    rows.push({ scenario: `${network}-mtu-mismatch`, cause: 'PATH_MTU_MISMATCH', forward: { packet: 'syn', lastSeen: 'destination-pod/eth0' }, reverse: { packet: 'syn-ack', lastSeen: 'source-pod/eth0' } });
   } else {
     rows.push({ scenario: `${network}-underlay-blocked`, cause: 'UNDERLAY_BLOCKED', forward: { packet: 'syn', lastSeen: 'node-1/underlay', firstMissing: 'node-2/underlay' }, reverse: {} });
     if (network === 'calico-bgp') rows.push({ scenario: `${network}-pod-route-missing`, cause: 'NODE_ROUTE_MISSING', forward: { packet: 'syn', lastSeen: 'node-1/veth', firstMissing: 'node-1/underlay' } });
@@ -75,7 +76,8 @@ describe.skipIf(skip)('kubectl netdebug --trace end to end on calico-vxlan, cali
       const hops = JSON.stringify(t.hops, null, 1);
       expect(plain(t.forward), hops).toEqual(row.forward);
       if (row.reverse) expect(plain(t.reverse), hops).toEqual(row.reverse);
-      // Every hop of the path was captured (the routed veths are found from the pod's route).
+      // Every hop of the path was captured (the routed veths are found from the pod's route), the destination pod last.
+      expect(t.hops.at(-1)?.id).toBe('destination-pod/eth0');
       expect(t.hops.filter((h) => h.capture.kind !== 'captured').map((h) => h.id), hops).toEqual([]);
       const left = await lab.kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-netdebug', '-o', 'name']);
       expect(left).toMatchObject({ code: 0, stdout: '' });

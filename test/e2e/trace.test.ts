@@ -5,7 +5,7 @@
  * exec there), no debug pod is left, and with `--capture-dir` every pcap opens with `tcpdump -r`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -103,33 +103,33 @@ const rows: Row[] = [
     forward: { packet: 'syn', lastSeen: 'node-1/cni0', firstMissing: 'node-1/flannel.1' },
     localized: /inside node-1, between its cni0 and flannel\.1/,
   },
-  // node-2's neighbor entry for web-1 names a MAC no bridge port has: its port cannot be found, the SYN reaches cni0,
-  // and nothing answers.
+  // node-2's neighbor entry for web-1 names a MAC no bridge port has: its port cannot be found, and the SYN leaves cni0
+  // addressed to that MAC, which the pod (capturing only its own frames) never receives.
   {
     scenario: 'neighbor-stale',
     cause: 'NODE_NEIGHBOR_STALE',
     probe: /^pod-ip:/,
-    forward: { packet: 'syn', lastSeen: 'node-2/cni0' },
+    forward: { packet: 'syn', lastSeen: 'node-2/cni0', firstMissing: 'destination-pod/eth0' },
     reverse: {},
-    localized: /reaches node-2's cni0, and no answer comes back/,
+    localized: /^SYN leaves node-2's cni0, never reaches the destination pod's eth0: between the pod and node-2$/,
     notCaptured: { id: 'node-2/veth:10.244.2.2', reason: /no port of cni0 has learnt ([0-9a-f]{2}:){5}[0-9a-f]{2}, the MAC of the node's neighbor entry for 10\.244\.2\.2$/ },
   },
   // The DNS server stopped (nothing listens on UDP 53): no TCP probe fails, so the failed lookup is traced; the query
-  // reaches the DNS pod's veth on node-1 and its ICMP port unreachable comes back all the way.
+  // reaches the DNS pod's own eth0 on node-1 and its ICMP port unreachable comes back all the way.
   {
     scenario: 'dns-server-down',
     cause: 'DNS_SERVER_UNRESPONSIVE',
     probe: /^dns:/,
-    forward: { packet: 'dns-query', lastSeen: 'node-1/veth:10.244.1.2' },
+    forward: { packet: 'dns-query', lastSeen: 'destination-pod/eth0' },
     reverse: { packet: 'icmp-unreachable', lastSeen: 'source-pod/eth0' },
-    localized: /^DNS query reaches node-1's veth\d+ \(pod veth\), and ICMP unreachable comes back from the destination: it refuses the flow$/,
+    localized: /^DNS query reaches the destination pod's eth0, and ICMP unreachable comes back from the destination: it refuses the flow$/,
   },
   // MTU: the handshake's small packets pass every hop both ways (the fault bites full-size packets only).
   {
     scenario: 'mtu-mismatch',
     cause: 'PATH_MTU_MISMATCH',
     probe: /^pod-ip:/,
-    forward: { packet: 'syn', lastSeen: 'node-2/veth:10.244.2.2' },
+    forward: { packet: 'syn', lastSeen: 'destination-pod/eth0' },
     reverse: { packet: 'syn-ack', lastSeen: 'source-pod/eth0' },
     localized: /^$/,
   },
@@ -165,17 +165,32 @@ function readProc(pid: string, file: string): string | undefined {
   }
 }
 
+/** The network namespace inode of a process (`/proc/PID/ns/net` reads `net:[INODE]`), or undefined when it ended. */
+function netnsOf(pid: string): number | undefined {
+  try {
+    return Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/net`))?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The capture scripts and their tcpdumps still running anywhere on the machine (a debug pod's namespace is deleted with
- * the pod, but a process in it would live on): `sh -c … netdebug-trace MARK`, or a tcpdump writing the script's `N.p`.
+ * The capture scripts and their tcpdumps still running in this lab (`sh -c … netdebug-trace MARK`, or a tcpdump writing
+ * the script's `N.p`): in one of its network namespaces, or in a namespace no longer named at all (a debug pod's is
+ * deleted with the pod, but a process in it would live on). Other labs' namespaces, and the machine's own, are not this
+ * lab's: suites that run at the same time do not see each other's captures.
  */
-function captureProcesses(): string[] {
+function captureProcesses(lab: TestLab): string[] {
+  const named = readdirSync('/run/netns').map((name) => ({ name, ino: statSync(`/run/netns/${name}`).ino }));
+  const ours = new Set(named.filter((n) => n.name.startsWith(`nd${lab.rec.labId}-`)).map((n) => n.ino));
+  const others = new Set([...named.filter((n) => !n.name.startsWith(`nd${lab.rec.labId}-`)).map((n) => n.ino), netnsOf('self')]);
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .flatMap((pid) => {
       const argv = (readProc(pid, 'cmdline') ?? '').split('\0');
       const capture = argv.includes('netdebug-trace') || (argv.some((a) => a.endsWith('tcpdump')) && argv.some((a) => /\/\d+\.p$/.test(a)));
-      return capture ? [`${pid} ${argv.join(' ').slice(0, 120)}`] : [];
+      const ns = netnsOf(pid);
+      return capture && ns !== undefined && (ours.has(ns) || !others.has(ns)) ? [`${pid} ${argv.join(' ').slice(0, 120)}`] : [];
     });
 }
 
@@ -208,13 +223,15 @@ describe.skipIf(skip)('kubectl netdebug --trace end to end on flannel', () => {
       }
       // The source pod's own eth0 saw the request in every case, and every hop listed what it captured.
       expect(t.hops[0]).toMatchObject({ id: 'source-pod/eth0', capture: { kind: 'captured', device: 'eth0' } });
+      // --trace captures in the destination pod too (its own ephemeral container), last on the path.
+      expect(t.hops.at(-1)).toMatchObject({ id: 'destination-pod/eth0', capture: { kind: 'captured', device: 'eth0' } });
       expect(t.hops[0]?.forward).toContain(row.forward.packet);
       expect(t.hops[0]?.lines.join('\n')).toMatch(row.forward.packet === 'syn' ? /Flags \[S\]/ : / A\? /);
       // The trace is evidence of the verdict, cited by its id.
       if (t.localized) expect(report.verdict.citations).toContainEqual({ probe: t.id, role: 'reference' });
       // Nothing of the trace is left: no tcpdump in any namespace of the lab, no debug pod.
       expect(labProcesses(lab).filter((p) => / tcpdump$| timeout$/.test(p))).toEqual([]);
-      expect(captureProcesses()).toEqual([]);
+      expect(captureProcesses(lab)).toEqual([]);
       const left = await lab.kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-netdebug', '-o', 'name']);
       expect(left).toMatchObject({ code: 0, stdout: '' });
     } finally {
@@ -279,23 +296,23 @@ describe.skipIf(skip)('kubectl netdebug --trace end to end on flannel', () => {
       const normal = start(30);
       await normal.listening;
       // Listening: one tcpdump per hop of node-1 runs (in the lab's namespace), under the script.
-      expect(captureProcesses().filter((p) => /^\d+ tcpdump /.test(p)).length).toBe(node1.length);
+      expect(captureProcesses(lab).filter((p) => /^\d+ tcpdump /.test(p)).length).toBe(node1.length);
       normal.child.stdin.write('stop\n');
       await normal.closed;
       expect(normal.records.map((r) => r.index)).toEqual(node1.map((_, i) => i));
       expect(normal.records.every((r) => /listening on/.test(r.stderr))).toBe(true);
-      expect(captureProcesses()).toEqual([]);
+      expect(captureProcesses(lab)).toEqual([]);
 
       // The exec dies (the lab's kubelet SIGKILLs it when the stream closes): the tcpdumps live on only to their bound.
       const killed = start(2);
       await killed.listening;
       killed.child.kill('SIGKILL');
       await killed.exited;
-      const orphans = captureProcesses().filter((p) => /^\d+ tcpdump /.test(p));
+      const orphans = captureProcesses(lab).filter((p) => /^\d+ tcpdump /.test(p));
       expect(orphans.length).toBeGreaterThan(0);
       const deadline = Date.now() + 30_000;
-      while (captureProcesses().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(captureProcesses()).toEqual([]);
+      while (captureProcesses(lab).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(captureProcesses(lab)).toEqual([]);
     } finally {
       await lab.down();
     }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Finding, ProbeResult, ProbeSpec } from '../../src/core/model.ts';
 import { analyzeTrace, classifyHop } from '../../src/core/trace-analysis.ts';
 import { parseTcpdumpText } from '../../src/core/trace-parse.ts';
-import { buildCaptureCommand, captureBoundSeconds, CaptureStreamReader, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planTrace, type TraceFlow, type TracePlanInput } from '../../src/core/trace-plan.ts';
+import { buildCaptureCommand, captureBoundSeconds, captureLocationKey, CaptureStreamReader, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planTrace, type TraceFlow, type TracePlanInput } from '../../src/core/trace-plan.ts';
 import { isUncertain, pickTraceProbe, TRACE_CAPTURE_NEED, tracePlanFor, withTrace } from '../../src/core/trace-select.ts';
 import { planPrivileges, type PrivilegeInput } from '../../src/core/privilege.ts';
 
@@ -372,5 +372,54 @@ describe('IPv6', () => {
     const spec: ProbeSpec = { id: 'pod-ip', rung: 'pod-ip', where: { kind: 'source-pod' }, action: { tool: 'tcp-connect', host: 'fd00:10:244:2::2', port: 8080 }, command: [], timeoutMs: 2000 };
     expect(tracePlanFor(facts, spec, 'flannel')).toBeUndefined();
     expect(tracePlanFor({ ...facts, targets: { ...facts.targets, source: { ...facts.targets.source, ip: '10.244.1.3' } } }, spec, 'flannel')).toBeUndefined();
+  });
+});
+
+describe("the destination pod's own eth0 (asked for with --trace)", () => {
+  it('is the last hop, captured from a target-pod location, only its own frames', () => {
+    const plan = planTrace({ ...base, destinationPod: { namespace: 'shop', name: 'web-1' } });
+    expect(plan.hops.at(-1)).toEqual({
+      id: 'destination-pod/eth0',
+      label: 'shop/web-1 eth0',
+      role: 'pod',
+      node: 'node-2',
+      where: { kind: 'target-pod', namespace: 'shop', name: 'web-1' },
+      device: { kind: 'name', name: 'eth0' },
+      ownFramesOnly: true,
+    });
+    expect(plan.unreachable).toEqual([]);
+    expect(captureLocationKey({ kind: 'target-pod', namespace: 'shop', name: 'web-1' })).toBe('target-pod:shop/web-1');
+    expect(captureLocationKey({ kind: 'source-pod' })).toBe('source-pod');
+    const script = buildCaptureCommand([{ hop: plan.hops.at(-1) as (typeof plan.hops)[number], filter: innerFilter(plan.flow) }], 'nt-x', { pcap: false, boundSeconds: 5 })[2] as string;
+    expect(script).toContain(`f="ether host $(cat "/sys/class/net/$dev/address") and (${innerFilter(plan.flow)})"`);
+    expect(script).toContain('"$f" >/dev/null');
+  });
+
+  it('a SYN that leaves the bridge and never reaches the pod is localized between the pod and its node', () => {
+    const plan = planTrace({ ...base, destinationPod: { namespace: 'shop', name: 'web-1' } });
+    const syn = parseTcpdumpText(fixture('overlay-blocked-node-1_cni0.txt')).map((p) => ({ ...p, dst: '10.244.2.2' }));
+    const caps = new Map(plan.hops.map((h) => [h.id, { device: h.id === 'node-2/cni0' ? 'cni0' : 'x', packets: h.id === 'destination-pod/eth0' ? [] : syn, lines: [] }]));
+    const t = analyzeTrace(plan, caps, { reason: 'asked', outcome: 'timeout', durationMs: 1 });
+    expect(t.forward).toEqual({ packet: 'syn', lastSeen: 'node-2/veth:10.244.2.2', firstMissing: 'destination-pod/eth0' });
+    expect(t.localized).toBe("SYN leaves node-2's x (pod veth), never reaches the destination pod's eth0: between the pod and node-2");
+    expect(t.node).toBe('node-2');
+  });
+
+  it('tracePlanFor adds it only when asked, and never for a hostNetwork destination', () => {
+    const facts = {
+      targets: {
+        source: { kind: 'pod' as const, namespace: 'default', name: 'client', node: 'node-1', ip: '10.244.1.3', labels: {}, hostNetwork: false },
+        destination: { kind: 'pod' as const, namespace: 'shop', name: 'web-1', node: 'node-2', ip: '10.244.2.2', labels: {}, ready: true, hostNetwork: false, ports: [], port: 8080, protocol: 'TCP' as const },
+      },
+      staticFindings: [],
+      dns: { pods: [], readyEndpoints: 0 },
+      nodes: [],
+      context: 'lab',
+    };
+    const spec: ProbeSpec = { id: 'pod-ip', rung: 'pod-ip', where: { kind: 'source-pod' }, action: { tool: 'tcp-connect', host: '10.244.2.2', port: 8080 }, command: [], timeoutMs: 2000 };
+    expect(tracePlanFor(facts, spec, 'flannel')?.hops.at(-1)?.id).toBe('node-2/veth:10.244.2.2');
+    expect(tracePlanFor(facts, spec, 'flannel', { destinationPod: true })?.hops.at(-1)?.where).toEqual({ kind: 'target-pod', namespace: 'shop', name: 'web-1' });
+    const host = { ...facts, targets: { ...facts.targets, destination: { ...facts.targets.destination, hostNetwork: true } } };
+    expect(tracePlanFor(host, spec, 'flannel', { destinationPod: true })?.hops.some((h) => h.where.kind === 'target-pod')).toBe(false);
   });
 });

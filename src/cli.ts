@@ -33,6 +33,10 @@ export interface DiagnoseOptions {
   /** `--family IPv4|IPv6`: run the ladder for this address family alone; absent means every family the destination has. */
   family?: IPFamily;
   keep: boolean;
+  /** `--trace` (always) or `--no-trace` (never); absent: trace only when the verdict is uncertain. */
+  trace?: 'always' | 'never';
+  /** `--capture-dir DIR`: one pcap per traced hop (implies --trace). */
+  captureDir?: string;
   /** `-o tui`: quit as soon as the verdict is shown instead of staying open for drilling. */
   exitOnVerdict?: boolean;
   /** --node-namespace, when given (else DEFAULT_NODE_NAMESPACE). */
@@ -277,11 +281,21 @@ function toDiagnoseOptions(a: RawArgs, env: CliEnv): DiagnoseOptions {
     ...(samples !== undefined ? { samples } : {}),
     ...(family !== undefined ? { family } : {}),
     keep: a.keep === true,
+    ...traceOptionsOf(a),
     ...(a['exit-on-verdict'] === true ? { exitOnVerdict: true } : {}),
     ...(nodeNamespace !== undefined ? { nodeNamespace } : {}),
     ...(pullTimeoutMs !== undefined ? { pullTimeoutMs } : {}),
     connection,
   };
+}
+
+/** --trace / --no-trace and --capture-dir (which implies --trace, and cannot go with --no-trace). */
+function traceOptionsOf(a: RawArgs): { trace?: 'always' | 'never'; captureDir?: string } {
+  const dir = str(a, 'capture-dir');
+  if (dir !== undefined && dir.trim() === '') throw new NetdebugError('USAGE', '--capture-dir needs a directory', { hint: 'e.g. --capture-dir ./captures' });
+  if (dir !== undefined && a.trace === false) throw new NetdebugError('USAGE', '--capture-dir saves the trace, which --no-trace turns off', { hint: 'drop one of them' });
+  const trace = a.trace === true || dir !== undefined ? 'always' : a.trace === false ? 'never' : undefined;
+  return { ...(trace ? { trace } : {}), ...(dir !== undefined ? { captureDir: dir } : {}) };
 }
 
 /** --node-namespace, checked (a DNS-1123 label), or undefined when not given. */

@@ -78,6 +78,13 @@ export const FLAGS: readonly FlagSpec[] = [
       'address family to test: IPv4 or IPv6. Default: every family the destination has (a dual-stack Service, pod or node runs the ladder once per family, and a fault in one family is named with it); a family the destination lacks is a usage error',
     values: { kind: 'fixed', values: ['IPv4', 'IPv6'] },
   },
+  {
+    name: 'trace',
+    type: 'boolean',
+    group: 'Flags:',
+    describe: 'capture the probe hop by hop (tcpdump at the pod, veth, bridge, tunnel, underlay) even when the verdict is certain; --no-trace never (default: only when the verdict is uncertain)',
+  },
+  { name: 'capture-dir', type: 'string', group: 'Flags:', describe: 'save one pcap per traced hop in DIR (implies --trace)', values: { kind: 'file' } },
   { name: 'keep', type: 'boolean', group: 'Flags:', default: false, describe: 'leave the node debug pods for inspection' },
   { name: 'exit-on-verdict', type: 'boolean', group: 'Flags:', default: false, describe: 'tui: exit once the verdict is shown' },
   { name: 'namespace', alias: 'n', type: 'string', group: 'Flags:', describe: "default namespace of both targets (default: the context's)", values: { kind: 'namespaces' } },

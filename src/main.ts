@@ -9,6 +9,7 @@ import { describeError } from './core/errors.ts';
 import { EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, type RunEvent } from './core/model.ts';
 import { redactCredentials, sanitizeDeep, stripControl } from './core/sanitize.ts';
 import { completeTarget } from './core/target.ts';
+import { TRACE_CAPTURE_NEED } from './core/trace-select.ts';
 import type { CleanupReport, Cluster, LeftPod, Prober } from './ports.ts';
 import type { OutputStream, Reporter } from './report/reporter.ts';
 import { DEFAULT_DNS_SAMPLES, DEFAULT_NODE_NAMESPACE, DEFAULT_PULL_TIMEOUT } from './defaults.ts';
@@ -202,7 +203,15 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
         const probes = [...plan.rungs.flatMap((r) => r.probes), ...plan.nodeChecks];
         let preflight: ReturnType<typeof runPreflight> | undefined;
         const once = (): ReturnType<typeof runPreflight> =>
-          (preflight ??= runPreflight(loaded.kc, facts, probes, { nodeNamespace, countRequest, shared, ...(sourcePod ? { sourcePod } : {}), ...(requestTimeoutMs ? { requestTimeoutMs } : {}) }));
+          (preflight ??= runPreflight(loaded.kc, facts, probes, {
+            nodeNamespace,
+            countRequest,
+            shared,
+            ...(sourcePod ? { sourcePod } : {}),
+            ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
+            // --trace captures with tcpdump in the source pod's debug container too (a packet socket: CAP_NET_RAW).
+            ...(options.trace === 'always' && src.kind === 'pod' ? { extraNeeds: [TRACE_CAPTURE_NEED] } : {}),
+          }));
         const inner = createProber(loaded.kc, facts, {
           image: options.image,
           ...(sourcePod ? { sourcePod } : {}),
@@ -254,6 +263,8 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
       opts: {
         timeoutMs: options.timeoutMs,
         debugNamespace: nodeNamespace,
+        ...(options.trace ? { trace: options.trace } : {}),
+        ...(options.captureDir !== undefined ? { captureDir: options.captureDir } : {}),
         samples: options.samples !== undefined ? { dns: options.samples, tcp: options.samples } : { dns: DEFAULT_DNS_SAMPLES, tcp: 1 },
         ...(options.family !== undefined ? { family: options.family } : {}),
         // The commands that repeat each probe name the context this run used, so they reach the same cluster later.

@@ -7,6 +7,7 @@ import type { ClusterFacts } from './core/facts.ts';
 import type { ProbeLocation, ProbeResult, ProbeSpec } from './core/model.ts';
 import type { TargetRef } from './core/target.ts';
 import type { ExecTarget } from './core/repeat-command.ts';
+import type { CaptureLocation, CaptureRecord } from './core/trace-plan.ts';
 
 /** Reads the cluster through the Kubernetes API. */
 export interface Cluster {
@@ -40,6 +41,14 @@ export interface ProbeBatch {
   cutOff(ids: readonly string[]): void;
 }
 
+/** Packet captures running at one location in one exec (Prober.capture). */
+export interface CaptureSession {
+  /** Settles once every capture of the location listens (or the exec failed: `reason`). Never rejects. */
+  listening: Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Ends the captures (by the PIDs the script started) and returns what each hop saw, or why nothing came. Never rejects. */
+  stop(): Promise<{ records: CaptureRecord[]; error?: string }>;
+}
+
 /** Runs probes inside the cluster. */
 export interface Prober {
   /**
@@ -55,6 +64,12 @@ export interface Prober {
    * keeps its own argv and output). Optional: without it each probe is `run` on its own.
    */
   runBatch?(specs: ProbeSpec[]): ProbeBatch;
+  /**
+   * Starts packet captures at ONE location: `command` (core's buildCaptureCommand with `mark`) runs in one exec whose
+   * stdin tells it to stop, bounded by `timeoutMs` (the captures' own bound). A probe location must have been prepared; a
+   * `target-pod` (the destination pod) gets its ephemeral debug container here. Optional: without it there is no trace.
+   */
+  capture?(where: CaptureLocation, command: string[], opts: { mark: string; timeoutMs: number }): CaptureSession;
   /**
    * Deletes every pod this run created (unless kept), bounded in time; safe to call twice (the same promise) and from a
    * signal handler. Says which pods it could not delete, when it knows (a fake may return nothing).

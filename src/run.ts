@@ -3,7 +3,7 @@
  * through the injected Prober, decide the verdict, and emit every step as a RunEvent. Always cleans up the Prober: after
  * the verdict is shown (so a slow delete never holds the answer back) and before the final stats, or on any error.
  */
-import { buildReport, EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, locationKey, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
+import { buildReport, EXIT_DEBUG_PODS_LEFT, exitCodeForVerdict, locationKey, type ProbeLocation, type ProbeResult, type ProbeSpec, type Report, type RunEvent, type RungId, type RungResult } from './core/model.ts';
 import { formatTarget, type TargetRef } from './core/target.ts';
 import type { IPFamily } from './core/address.ts';
 import { decideVerdictByFamily } from './core/diagnose/families.ts';
@@ -16,6 +16,9 @@ import { natWithoutExec } from './core/parse-proxy.ts';
 import { repeatCommand, type RepeatSettings } from './core/repeat-command.ts';
 import { summarizeRungs, toRungProbe } from './core/diagnose/rungs.ts';
 import type { CleanupReport, Cluster, LocationStatus, ProbeBatch, Prober } from './ports.ts';
+import type { TraceReport } from './core/trace-analysis.ts';
+import { isUncertain, withTrace } from './core/trace-select.ts';
+import { runTrace } from './trace-run.ts';
 
 /** A swappable time source (milliseconds since the epoch). */
 export interface Clock {
@@ -36,6 +39,10 @@ export interface RunOptions {
   family?: IPFamily;
   /** What the commands that repeat each probe by hand need (connection flags, image, --keep); absent: no commands. */
   repeat?: RepeatSettings;
+  /** The hop-by-hop trace: `always` (--trace), `auto` (default: when the verdict is uncertain), or `never`. */
+  trace?: 'always' | 'auto' | 'never';
+  /** Where the trace saves one pcap per hop (--capture-dir). */
+  captureDir?: string;
 }
 
 /** Everything a run needs, injected. */
@@ -242,6 +249,43 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       families,
     );
     const rungs = decided.rungs.map((r) => rungResults.get(r.id) ?? r);
+    // The hop-by-hop trace: asked for, or because the verdict is not certain; its localization explains such a verdict.
+    const traceMode = opts.trace ?? 'auto';
+    let trace: TraceReport | undefined;
+    if (traceMode === 'always' || (traceMode === 'auto' && isUncertain(decided.verdict))) {
+      const readyAt = (where: ProbeLocation): Promise<LocationStatus> => {
+        const key = locationKey(where);
+        let p = ready.get(key);
+        if (!p) {
+          p = prober.prepare([where]).then(
+            (m) => m.get(key) ?? { ready: false, reason: 'the prober did not report on this location' },
+            (err: unknown) => ({ ready: false, reason: `could not prepare: ${err instanceof Error ? err.message : String(err)}` }),
+          );
+          ready.set(key, p);
+        }
+        return p;
+      };
+      // A trace that fails for a reason of its own (a bug, an answer it cannot read) never costs the run its verdict.
+      trace = await runTrace({
+        facts,
+        datapath,
+        observations,
+        prober,
+        ready: readyAt,
+        reason: traceMode === 'always' ? 'asked' : 'uncertain-verdict',
+        // Only a trace asked for adds a debug container to the destination pod.
+        destinationPod: traceMode === 'always',
+        ...(opts.captureDir !== undefined ? { captureDir: opts.captureDir } : {}),
+        now: () => clock.now(),
+        onStart: (probe, hops) => emit({ type: 'trace-started', probe, hops }),
+      }).catch(() => undefined);
+      if (trace) await emit({ type: 'trace-finished', trace });
+    }
+    if (trace) {
+      const verdict = withTrace(decided.verdict, trace);
+      decided.findings = decided.findings.map((f) => (f === decided.verdict ? verdict : f));
+      decided.verdict = verdict;
+    }
     await emit({ type: 'verdict-decided', verdict: decided.verdict, findings: decided.findings });
     // The verdict is out; now delete the debug pods, so the stats below count those requests too.
     const cleaned = await cleanupOnce();
@@ -254,6 +298,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       ...(datapath ? { datapath } : {}),
       families,
       nodeChecks: nodeChecks.map(toRungProbe),
+      ...(trace ? { trace } : {}),
     });
     const exitCode = cleaned && cleaned.left.length > 0 ? EXIT_DEBUG_PODS_LEFT : exitCodeForVerdict(decided.verdict);
     await emit({ type: 'run-finished', report, exitCode });

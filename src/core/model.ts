@@ -6,6 +6,7 @@
 import type { IPFamily } from './address.ts';
 import type { Datapath } from './datapath.ts';
 import type { ProbeRepeat } from './repeat-command.ts';
+import type { TraceReport } from './trace-analysis.ts';
 
 /** A transport protocol as Kubernetes spells it. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
@@ -613,6 +614,8 @@ export interface Report {
   families?: IPFamily[];
   /** The node checks as they ran, each with its repeat command (since 0.2.0). */
   nodeChecks?: RungProbe[];
+  /** The hop-by-hop packet trace of a probe, when one ran (`--trace`, or an uncertain verdict; since 0.2.0). */
+  trace?: TraceReport;
 }
 
 /** The events a run emits, in order; facts in the past tense, JSON-safe, replayable through every reporter. */
@@ -626,6 +629,8 @@ export type RunEvent =
   | { type: 'probe-finished'; result: ProbeResult }
   | { type: 'rung-finished'; rung: RungResult }
   | { type: 'datapath-detected'; datapath: Datapath }
+  | { type: 'trace-started'; probe: string; hops: string[] }
+  | { type: 'trace-finished'; trace: TraceReport }
   | { type: 'verdict-decided'; verdict: Finding; findings: Finding[] }
   | { type: 'run-finished'; report: Report; exitCode: number };
 
@@ -707,6 +712,7 @@ export function buildReport(input: {
   datapath?: Datapath;
   families?: IPFamily[];
   nodeChecks?: RungProbe[];
+  trace?: TraceReport;
 }): Report {
   return {
     apiVersion: 'netdebug.dev/v1',
@@ -720,6 +726,7 @@ export function buildReport(input: {
     ...(input.datapath ? { datapath: input.datapath } : {}),
     ...(input.families && input.families.some((f) => f !== 'IPv4') ? { families: input.families } : {}),
     ...(input.nodeChecks && input.nodeChecks.length > 0 ? { nodeChecks: input.nodeChecks } : {}),
+    ...(input.trace ? { trace: input.trace } : {}),
   };
 }
 

@@ -42,6 +42,19 @@ export interface PrivilegeInput {
   nodeNamespace: { name: string; level: PodSecurityLevel };
   /** The nodes node pods may go to (absent: nothing known, no refusal). */
   nodes: readonly NodeTraits[];
+  /**
+   * What a location needs beyond its probes (the `--trace` captures: tcpdump opens a packet socket, CAP_NET_RAW),
+   * granted or skipped like a probe's need, by its id.
+   */
+  extraNeeds?: readonly ExtraNeed[];
+}
+
+/** A capability a location needs for something that is no probe (e.g. the trace's tcpdump), with its id and why. */
+export interface ExtraNeed {
+  id: string;
+  where: ProbeLocation;
+  caps: NetCapability[];
+  why: string;
 }
 
 /** What one location gets: a container to create with this securityContext, or why it cannot exist. */
@@ -144,8 +157,10 @@ export function planPrivileges(probes: readonly ProbeSpec[], input: PrivilegeInp
     }
     const { namespace, level, nonRoot, nonRootWhy } = decided;
     const granted = new Set<NetCapability>();
-    for (const p of here) {
-      const need = capabilitiesFor(p.action);
+    const extra = (input.extraNeeds ?? []).filter((n) => locationKey(n.where) === key);
+    const needs = [...here.map((p) => ({ id: p.id, need: capabilitiesFor(p.action) })), ...extra.map((n) => ({ id: n.id, need: { caps: n.caps, why: n.why } }))];
+    for (const p of needs) {
+      const need = p.need;
       if (need.caps.length === 0) continue;
       if (nonRoot) {
         skipped.set(p.id, `needs ${need.caps.join(' and ')} for ${need.why ?? 'this check'}, which a non-root container does not have (${nonRootWhy})`);

@@ -7,9 +7,10 @@
 import type { KubeConfig, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
 import type { ClusterFacts } from '../core/facts.ts';
 import { locationKey, type ProbeLocation, type ProbeResult, type ProbeSpec } from '../core/model.ts';
-import { enforceLevel, planPrivileges, type DebugSecurityContext, type NodeTraits, type PodSecurityLevel, type PrivilegePlan } from '../core/privilege.ts';
+import { enforceLevel, planPrivileges, type DebugSecurityContext, type ExtraNeed, type NodeTraits, type PodSecurityLevel, type PrivilegePlan } from '../core/privilege.ts';
 import { formatRight, runRights, type NeededRight, type Right } from '../core/rbac.ts';
 import type { LocationStatus, ProbeBatch, Prober } from '../ports.ts';
+import type { CaptureLocation } from '../core/trace-plan.ts';
 import { createKubeApi, type KubeApi } from './api.ts';
 import type { SharedReads } from './shared-reads.ts';
 
@@ -52,6 +53,8 @@ export interface PreflightOptions {
   countRequest?: () => void;
   /** The run's shared reads (namespaces, rules reviews), which may already be under way; absent: read here. */
   shared?: SharedReads;
+  /** What locations need beyond their probes (the --trace captures), granted or skipped like a probe's need. */
+  extraNeeds?: readonly ExtraNeed[];
 }
 
 /** Tolerations that let a pod onto a node with these taints (each taint tolerated exactly, NoExecute included). */
@@ -214,6 +217,7 @@ export async function runPreflight(kc: KubeConfig, facts: ClusterFacts, probes: 
     ...(source.kind === 'pod' ? { source: { namespace: source.namespace, level: sourceLevel, podRunAsNonRoot: podNonRoot, node: source.node } } : {}),
     nodeNamespace: nodeNs,
     nodes: known.map((n) => n.traits),
+    ...(opts.extraNeeds ? { extraNeeds: opts.extraNeeds } : {}),
   });
   return {
     privileges,
@@ -306,6 +310,7 @@ export function guardProber(inner: Prober, preflight: () => Promise<Preflight>, 
           },
         }
       : {}),
+    ...(inner.capture ? { capture: (where: CaptureLocation, command: string[], o: { mark: string; timeoutMs: number }) => (inner.capture as NonNullable<Prober['capture']>)(where, command, o) } : {}),
     cleanup: () => inner.cleanup(),
     execs: () => inner.execs(),
     ...(inner.execTarget ? { execTarget: (where: ProbeLocation) => inner.execTarget?.(where) } : {}),

@@ -4,7 +4,7 @@
  * hard time bound; cleanup that deletes what this run created.
  */
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { Exec, Watch } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import type { CoreV1Event, KubeConfig, V1Container, V1EphemeralContainer, V1Pod, V1Status } from '@kubernetes/client-node';
@@ -14,7 +14,9 @@ import { parseProbeOutput } from '../core/parse.ts';
 import { BATCH_NO_TMPDIR_EXIT, BatchRecordReader, buildBatchCommand } from '../core/probe-batch.ts';
 import type { ExecTarget } from '../core/repeat-command.ts';
 import type { ClusterFacts } from '../core/facts.ts';
-import type { CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
+import type { CaptureSession, CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
+import { CAPTURE_NO_TMPDIR_EXIT, captureLocationKey, CaptureStreamReader, type CaptureRecord } from '../core/trace-plan.ts';
+import { debugSecurityContext } from '../core/privilege.ts';
 import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 import type { LocationSettings } from './lockdown.ts';
@@ -84,6 +86,8 @@ export interface ProberOptions {
 const NET_CAPS = { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } };
 /** How long a node debug pod may live (its activeDeadlineSeconds): one a killed run left ends by itself. */
 export const DEADLINE_SECONDS = 300;
+/** The container the trace adds to the destination pod: tcpdump's packet socket (CAP_NET_RAW), nothing else. */
+const TARGET_POD_CAPTURE_CONTEXT = debugSecurityContext(['NET_RAW'], false);
 
 /** A short random suffix of lower-case letters and digits. */
 export function randomSuffix(length = 5): string {
@@ -147,14 +151,17 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     if (source.kind !== 'pod') throw new Error('the source is a node, not a pod: there is no source pod to probe from');
     const { namespace, name } = source;
     const settings = await opts.settings?.({ kind: 'source-pod' });
-    const securityContext = settings?.securityContext ?? NET_CAPS;
     // Resolution's read of the source pod serves here too (one request fewer), unless the preflight read it again.
     const known = opts.sourcePod;
-    const pod =
-      settings?.pod ??
-      (known && known.metadata?.namespace === namespace && known.metadata?.name === name
-        ? known
-        : await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name })));
+    return prepareEphemeral(namespace, name, settings?.securityContext ?? NET_CAPS, settings?.pod ?? (known && known.metadata?.namespace === namespace && known.metadata?.name === name ? known : undefined), 'source-pod');
+  };
+
+  /**
+   * Adds (or reuses) the netdebug ephemeral container in a pod and waits until it runs: the source pod's for probes, the
+   * destination pod's for the trace's capture there.
+   */
+  const prepareEphemeral = async (namespace: string, name: string, securityContext: unknown, known: V1Pod | undefined, key: string): Promise<ExecTarget> => {
+    const pod = known ?? (await api.call({ verb: 'get', resource: 'pods', namespace, name }, () => api.core.readNamespacedPod({ namespace, name })));
     // Only a container exactly like the one we would add now (image, command, securityContext) is reused; one still
     // starting is waited for rather than doubled, and one that ended is replaced.
     const wanted = { image: opts.image, command: DEBUG_COMMAND, securityContext };
@@ -164,7 +171,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     const starting = same[0];
     if (starting) {
       await waitForPod(`ephemeral container ${starting.name} in ${namespace}/${name}`, namespace, name, (p) => ephemeralOutcome(p, starting.name), {
-        key: 'source-pod',
+        key,
         node: pod.spec?.nodeName ?? '',
         container: starting.name,
       });
@@ -176,9 +183,9 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       command: [...DEBUG_COMMAND],
       stdin: false,
       tty: false,
-      securityContext,
+      securityContext: securityContext as V1EphemeralContainer['securityContext'],
     };
-    emit({ type: 'location-preparing', key: 'source-pod', detail: `adding ephemeral container ${container.name} to ${namespace}/${name}` });
+    emit({ type: 'location-preparing', key, detail: `adding ephemeral container ${container.name} to ${namespace}/${name}` });
     const body = pod.spec?.ephemeralContainers
       ? [{ op: 'add', path: '/spec/ephemeralContainers/-', value: container }]
       : [{ op: 'add', path: '/spec/ephemeralContainers', value: [container] }];
@@ -190,7 +197,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       throw explainSetupError(err, `add an ephemeral container to ${namespace}/${name}`);
     }
     await waitForPod(`ephemeral container ${container.name} in ${namespace}/${name}`, namespace, name, (p) => ephemeralOutcome(p, container.name), {
-      key: 'source-pod',
+      key,
       node: pod.spec?.nodeName ?? '',
       container: container.name,
     });
@@ -406,7 +413,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
    */
   const runExec = (
     target: ExecTarget,
-    run: { command: string[]; timeoutMs: number; onStdout?: (chunk: Buffer) => void; signal?: AbortSignal },
+    run: { command: string[]; timeoutMs: number; onStdout?: (chunk: Buffer) => void; signal?: AbortSignal; stdin?: PassThrough },
   ): Promise<{ stdout: string; stderr: string; exitCode: number | null; timedOut: boolean; error?: string }> =>
     new Promise((resolve) => {
       let stdout = '';
@@ -478,7 +485,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         return ws;
       };
       exec
-        .exec(target.namespace, target.pod, target.container, run.command, sink((s) => (stdout += s), run.onStdout), sink((s) => (stderr += s)), null, false, (s) => {
+        .exec(target.namespace, target.pod, target.container, run.command, sink((s) => (stdout += s), run.onStdout), sink((s) => (stderr += s)), run.stdin ?? null, false, (s) => {
           status = s;
         })
         .then((ws) => {
@@ -641,10 +648,77 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       return cleaned;
     },
 
+    capture(where, command, { mark, timeoutMs }): CaptureSession {
+      if (where.kind === 'target-pod') {
+        // The destination pod gets its own ephemeral container (tcpdump needs CAP_NET_RAW only), then captures as any location.
+        const key = captureLocationKey(where);
+        const ready = (async () => {
+          const known = targets.get(key);
+          if (known) return known;
+          const target = await prepareEphemeral(where.namespace, where.name, TARGET_POD_CAPTURE_CONTEXT, undefined, key);
+          targets.set(key, target);
+          return target;
+        })();
+        let inner: CaptureSession | undefined;
+        const started = ready.then(
+          (target) => (inner = captureAt(target, command, { mark, timeoutMs })),
+          (err: unknown) => err instanceof Error ? err.message : String(err),
+        );
+        return {
+          listening: started.then((s) => (typeof s === 'string' ? { ok: false as const, reason: s } : s.listening)),
+          stop: async () => {
+            const s = await started;
+            return typeof s === 'string' ? { records: [], error: s } : (inner as CaptureSession).stop();
+          },
+        };
+      }
+      const target = targets.get(locationKey(where));
+      if (!target) {
+        const reason = `location ${locationKey(where)} was not prepared`;
+        return { listening: Promise.resolve({ ok: false, reason }), stop: () => Promise.resolve({ records: [], error: reason }) };
+      }
+      return captureAt(target, command, { mark, timeoutMs });
+    },
+
     execs: () => execCount,
 
     execTarget: (where) => targets.get(locationKey(where)),
   };
+
+  /** Runs one location's capture script in one exec whose stdin carries the word to stop. */
+  function captureAt(target: ExecTarget, command: string[], { mark, timeoutMs }: { mark: string; timeoutMs: number }): CaptureSession {
+      const reader = new CaptureStreamReader(mark);
+      const records: CaptureRecord[] = [];
+      const stdin = new PassThrough();
+      let heard!: (v: { ok: true } | { ok: false; reason: string }) => void;
+      const listening = new Promise<{ ok: true } | { ok: false; reason: string }>((resolve) => (heard = resolve));
+      // The captures are bounded by the script's own timeout; the exec gets that bound and the margin.
+      const ended = runExec(target, {
+        command,
+        timeoutMs,
+        stdin,
+        onStdout: (chunk) => {
+          records.push(...reader.push(chunk));
+          if (reader.listening) heard({ ok: true });
+        },
+      }).then((out) => {
+        const why =
+          out.error ??
+          (out.timedOut ? 'the capture exec ran out of time' : out.exitCode === CAPTURE_NO_TMPDIR_EXIT ? 'no writable temporary directory in the debug container' : out.exitCode !== 0 ? `the capture script ended with exit ${out.exitCode ?? 'unknown'}${out.stderr.trim() ? `: ${out.stderr.trim().slice(0, 200)}` : ''}` : undefined);
+        heard(why === undefined ? { ok: true } : { ok: false, reason: why });
+        return why;
+      });
+      return {
+        listening,
+        async stop() {
+          // One line on stdin is the word to stop; the script then ends each tcpdump by its PID and prints the captures.
+          stdin.write('stop\n');
+          const why = await ended;
+          stdin.end();
+          return { records, ...(why !== undefined && records.length === 0 ? { error: why } : {}) };
+        },
+      };
+  }
 }
 
 /** The exit code in an exec's channel-3 status: Success = 0, else `details.causes[reason=ExitCode]`. */

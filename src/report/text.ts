@@ -8,6 +8,8 @@ import { readNodeCheck, type NodeCheckRole } from '../core/node-checks.ts';
 import { describeObservation, describeProbeLocation, describeProbeTarget } from '../core/diagnose/describe.ts';
 import { familyTag, familyTally, hostPort, otherAddresses } from './families.ts';
 import type { OutputStream, Reporter } from './reporter.ts';
+import type { TraceReport } from '../core/trace-analysis.ts';
+import { traceDiagram, traceHeadline } from './trace-text.ts';
 
 /** Text reporter options. */
 export interface TextReporterOptions {
@@ -66,6 +68,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
   let header: string | undefined;
   let sourceNode = '';
   let datapath: Datapath | undefined;
+  let trace: TraceReport | undefined;
   const write = (line = ''): void => void out.write(`${line}\n`);
   const statusPaint = (status: RungStatus): Paint =>
     status === 'passed' ? p.green : status === 'failed' ? p.red : status === 'error' ? p.yellow : p.dim;
@@ -161,6 +164,11 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
         case 'datapath-detected':
           datapath = event.datapath;
           return;
+        case 'trace-started':
+          return;
+        case 'trace-finished':
+          trace = event.trace;
+          return;
         case 'verdict-decided': {
           flushRungs();
           if (datapath) {
@@ -168,6 +176,12 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
             write(`${p.bold('Datapath')}  ${describeDatapath(datapath)}`);
           }
           writeNodeChecks(event.verdict);
+          if (trace) {
+            write();
+            write(`${p.bold('Trace')}  ${traceHeadline(trace)}`);
+            for (const l of traceDiagram(trace)) write(`  ${(l.tone === 'ok' ? p.green : l.tone === 'lost' ? p.red : p.dim)(l.text)}`);
+            if (trace.localized) write(`  ${p.bold('▶')} ${trace.localized}`);
+          }
           write();
           writeFinding(event.verdict, 'Verdict');
           const others = event.findings.filter((f) => f !== event.verdict && f.status !== 'healthy' && f.cause !== event.verdict.cause);

@@ -9,6 +9,7 @@ import type { Datapath, PodNetwork } from '../core/datapath.ts';
 import { readNodeCheck } from '../core/node-checks.ts';
 import { familyTally } from '../report/families.ts';
 import type { ProbeRepeat } from '../core/repeat-command.ts';
+import type { TraceReport } from '../core/trace-analysis.ts';
 
 /** How a ladder row stands: `warn` is a node check that is only a fault if traffic fails. */
 export type RowStatus = 'pending' | 'running' | 'passed' | 'failed' | 'skipped' | 'could-not-run' | 'warn';
@@ -27,7 +28,7 @@ export interface ProbeEntry {
 /** One line of the ladder: the API (static) checks, a rung, or the node checks of one node. */
 export interface LadderRow {
   key: string;
-  kind: 'static' | 'rung' | 'node-checks';
+  kind: 'static' | 'rung' | 'node-checks' | 'trace';
   label: string;
   status: RowStatus;
   durationMs?: number;
@@ -56,6 +57,8 @@ export interface TuiState {
   exitCode?: number;
   /** The cluster's datapath, once the node checks confirmed it. */
   datapath?: Datapath;
+  /** The hop-by-hop trace, once it finished. */
+  trace?: TraceReport;
 }
 
 const STATIC_KEY = 'static';
@@ -138,6 +141,18 @@ export function applyEvent(state: TuiState, event: RunEvent): TuiState {
         findings: event.findings,
         rows: state.rows.map((r) => (r.kind === 'node-checks' ? summarizeNodeRow(r, event.verdict, state.datapath?.network) : r)),
       };
+    case 'trace-started': {
+      const row: LadderRow = { key: 'trace', kind: 'trace', label: 'trace', status: 'running', summary: `capturing at ${event.hops.length} hops while ${event.probe} runs again`, probes: [], findings: [] };
+      return { ...state, rows: [...state.rows.filter((r) => r.key !== 'trace'), row] };
+    }
+    case 'trace-finished': {
+      const t = event.trace;
+      const status: RowStatus = t.localized ? 'failed' : 'passed';
+      const summary = t.localized ?? `the flow was seen at every captured hop (${t.outcome})`;
+      const row: LadderRow = { key: 'trace', kind: 'trace', label: 'trace', status, durationMs: t.durationMs, summary, probes: [], findings: [] };
+      const rows = state.rows.some((r) => r.key === 'trace') ? state.rows.map((r) => (r.key === 'trace' ? row : r)) : [...state.rows, row];
+      return { ...state, trace: t, rows };
+    }
     case 'run-finished':
       return { ...state, wallMs: event.report.stats.wallMs, exitCode: event.exitCode, verdict: state.verdict ?? event.report.verdict };
     default: {

@@ -11,6 +11,8 @@ import { shellJoin } from '../core/shell-quote.ts';
 import { describeObservation, describeProbeLocation, describeProbeTarget, classifyObservation } from '../core/diagnose/describe.ts';
 import { formatDuration } from '../report/text.ts';
 import { familyTag } from '../report/families.ts';
+import { traceCaptureLines, traceDiagram, traceHeadline } from '../report/trace-text.ts';
+import type { TraceReport } from '../core/trace-analysis.ts';
 import { derivePath, objectsOfRow, RESOLVING, type Hop, type HopState, type LadderRow, type RowStatus, type TuiState } from './state.ts';
 
 /** The colours the views use; `undefined` means the terminal default. */
@@ -171,6 +173,26 @@ export function PathDiagram(props: { state: TuiState; color: boolean }): ReactNo
   );
 }
 
+/** The hop-by-hop trace: each hop in path order with what was seen there (✓/✗), and where the packet was lost. */
+export function TracePath(props: { trace: TraceReport; color: boolean }): ReactNode {
+  const t = props.trace;
+  return (
+    <Box flexDirection="column">
+      <Line>
+        <Text bold>Trace</Text>
+        {`  ${traceHeadline(t)}`}
+      </Line>
+      {traceDiagram(t).map((l, i) => (
+        <Line key={`hop${i}`}>
+          {'  '}
+          <Text color={paint(props.color, l.tone === 'ok' ? 'green' : l.tone === 'lost' ? 'red' : 'gray')}>{l.text}</Text>
+        </Line>
+      ))}
+      {t.localized ? <Line bold>{`  ▶ ${t.localized}`}</Line> : null}
+    </Box>
+  );
+}
+
 /** The verdict: cause, where, the evidence in a line, and the fix commands (as many as `maxLines` allows). */
 export function Verdict(props: { verdict: Finding | undefined; findings: Finding[]; color: boolean; maxLines: number }): ReactNode {
   const v = props.verdict;
@@ -202,6 +224,7 @@ export function MainView(props: { state: TuiState; elapsedMs: number; selected: 
       <Header state={state} elapsedMs={props.elapsedMs} color={color} interrupted={props.interrupted === true} />
       <Ladder rows={state.rows} selected={props.selected} tick={props.tick} color={color} showCursor={props.showCursor} />
       <PathDiagram state={state} color={color} />
+      {state.trace ? <TracePath trace={state.trace} color={color} /> : null}
       <Verdict verdict={state.verdict} findings={state.findings} color={color} maxLines={props.verdictLines} />
       {props.footer !== undefined ? <Line dim>{props.footer}</Line> : null}
     </>
@@ -216,6 +239,14 @@ export function buildDrillLines(row: LadderRow, state: TuiState): string[] {
   if (row.summary) out.push(row.summary);
   const objects = objectsOfRow(row);
   if (objects.length > 0) out.push(`objects: ${objects.join(', ')}`);
+  if (row.kind === 'trace') {
+    const t = state.trace;
+    if (!t) return [...out, '', 'The captures are running.'];
+    out.push('', traceHeadline(t), '', ...traceDiagram(t).map((l) => `  ${l.text}`));
+    if (t.localized) out.push('', `▶ ${t.localized}`);
+    out.push('', 'Capture lines (tcpdump -nn -tt -e):', ...traceCaptureLines(t));
+    return out;
+  }
   if (row.kind === 'static') {
     if (row.findings.length === 0) out.push('', 'The Service, its EndpointSlices, the pods and the NetworkPolicies were read from the API; nothing is wrong in them.');
     for (const f of row.findings) {

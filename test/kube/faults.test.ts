@@ -108,7 +108,7 @@ describe('the API never hangs the run', () => {
     expect(r.stderr).toMatch(/^error: could not reach the API server at http:\/\/127\.0\.0\.1:\d+ \(get pods "client" in namespace "default"\): request timed out after 1000 ms/);
     expect(r.stderr).toMatch(/hint: the API server did not answer within --request-timeout/);
     // The server saw the request closed: aborted, not abandoned while still running.
-    await expect.poll(() => f.aborted).toBe(1);
+    await expect.poll(() => f.aborted, { timeout: 10_000 }).toBe(1);
     expect(f.debugPods()).toEqual([]);
   });
 

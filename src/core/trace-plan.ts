@@ -1,0 +1,355 @@
+/**
+ * The hop-by-hop packet trace, planned: which interfaces along the path from the source pod to the destination can be
+ * captured (the pod's eth0, the node's side of its veth, the bridge, the tunnel device, the underlay interface, on the
+ * source node and then on the destination node), from which location, with which tcpdump filter (the inner flow, or the
+ * encapsulated one on the underlay of an overlay), and the one shell script per location that starts every capture of
+ * it, says when all are listening, waits for the word to stop and prints what each saw. Pure: no I/O here.
+ */
+import type { PodNetwork } from './datapath.ts';
+import { locationKey, type ProbeLocation, type Protocol } from './model.ts';
+import { shellQuote } from './probe-batch.ts';
+
+/** What a hop is along the path, as seed 004 walks it. */
+export type HopRole = 'pod' | 'veth' | 'bridge' | 'tunnel' | 'underlay';
+
+/** How the capture script finds a hop's interface on its node. */
+export type HopDevice =
+  /** An interface of a fixed name (eth0 in a pod, cni0, flannel.1, vxlan.calico, cilium_vxlan). */
+  | { kind: 'name'; name: string }
+  /** The pod's own port on the node: the device the route to its address uses, or on a bridge its bridge port. */
+  | { kind: 'pod-port'; address: string }
+  /** The device the node's route to this address uses (the underlay towards the other node). */
+  | { kind: 'route-to'; address: string };
+
+/** Where a capture runs: a probe location, or an ephemeral debug container in another pod (the destination pod). */
+export type CaptureLocation = ProbeLocation | { kind: 'target-pod'; namespace: string; name: string };
+
+/** A stable key for a capture location (a probe location's own key, or `target-pod:NS/NAME`). */
+export function captureLocationKey(where: CaptureLocation): string {
+  return where.kind === 'target-pod' ? `target-pod:${where.namespace}/${where.name}` : locationKey(where);
+}
+
+/** One capture point along the path. */
+export interface TraceHop {
+  /** Unique within the trace, e.g. `node-1/flannel.1`; a citation names it as `trace:<id>`. */
+  id: string;
+  /** How the path diagram names it, e.g. `node-1 flannel.1 (tunnel)`. */
+  label: string;
+  role: HopRole;
+  /** The node the hop is on (the pod's node for a pod's eth0). */
+  node: string;
+  where: CaptureLocation;
+  device: HopDevice;
+  /**
+   * Set on a pod's own eth0 at the destination: only frames to or from the interface's own MAC count (a frame the
+   * bridge floods to every port, addressed to another MAC, never reaches the pod's IP stack).
+   */
+  ownFramesOnly?: boolean;
+  /** Set on an underlay hop of an overlay: the packets there are VXLAN on this UDP port, the flow inside. */
+  encapsulation?: { port: number };
+}
+
+/** The flow a trace follows: the probe's own, from the source pod to an address (translated on the way, for a ClusterIP). */
+export interface TraceFlow {
+  protocol: Protocol;
+  /** The source pod's address. */
+  source: string;
+  /** The address and port the probe asked for. */
+  destination: { ip: string; port: number };
+  /** The backends the destination may be translated to on the way (a ClusterIP's endpoints). */
+  translated: { ip: string; port: number }[];
+}
+
+/** The trace of one probe: its flow and the hops in path order (the reply walks them backwards). */
+export interface TracePlan {
+  /** The probe repeated while the captures run (its ProbeSpec id). */
+  probe: string;
+  flow: TraceFlow;
+  hops: TraceHop[];
+  /** Hops the plugin cannot capture on this path, and why (e.g. the destination pod's eth0: no debug container there). */
+  unreachable: { label: string; reason: string }[];
+}
+
+/** What the planner needs: the network, both pods (address and node), the nodes' underlay addresses. */
+export interface TracePlanInput {
+  network: PodNetwork;
+  probe: string;
+  flow: TraceFlow;
+  source: { ip: string; node: string };
+  /** The pod the flow ends at (the destination pod, or the first endpoint of a Service). */
+  destination: { ip: string; node: string; name: string };
+  /** Capture in the destination pod too (an ephemeral debug container there): the pod, as `namespace/name` parts. */
+  destinationPod?: { namespace: string; name: string };
+  /** Node name → underlay address (InternalIP). */
+  nodeIPs: Readonly<Record<string, string>>;
+}
+
+/** The devices of each pod network (upstream names: flannel's cni0/flannel.1, Calico's vxlan.calico, Cilium's cilium_vxlan). */
+const NETWORK_DEVICES: Record<PodNetwork, { bridge?: string; tunnel?: { name: string; port: number } }> = {
+  flannel: { bridge: 'cni0', tunnel: { name: 'flannel.1', port: 8472 } },
+  'calico-vxlan': { tunnel: { name: 'vxlan.calico', port: 4789 } },
+  'calico-ipip': {},
+  'calico-bgp': {},
+  calico: {},
+  cilium: { tunnel: { name: 'cilium_vxlan', port: 8472 } },
+  'cloud-routed': {},
+  unknown: {},
+};
+
+const host = (node: string): ProbeLocation => ({ kind: 'node-pod', node, hostNetwork: true });
+
+/** The hops of one node's side of the path, in the order the request crosses them (`leaving`: the source node). */
+function nodeHops(input: TracePlanInput, node: string, podIP: string, peer: string | undefined, leaving: boolean): TraceHop[] {
+  const dev = NETWORK_DEVICES[input.network];
+  const hop = (role: HopRole, name: string, device: HopDevice, extra: Partial<TraceHop> = {}): TraceHop => ({
+    id: `${node}/${role === 'veth' ? `veth:${podIP}` : role === 'underlay' ? 'underlay' : name}`,
+    label: `${node} ${name} (${role})`,
+    role,
+    node,
+    where: host(node),
+    device,
+    ...extra,
+  });
+  const inner: TraceHop[] = [hop('veth', `veth of ${podIP}`, { kind: 'pod-port', address: podIP })];
+  if (dev.bridge) inner.push(hop('bridge', dev.bridge, { kind: 'name', name: dev.bridge }));
+  const outer: TraceHop[] = [];
+  if (peer !== undefined) {
+    const peerIP = input.nodeIPs[peer];
+    if (dev.tunnel) outer.push(hop('tunnel', dev.tunnel.name, { kind: 'name', name: dev.tunnel.name }));
+    if (peerIP) outer.push(hop('underlay', `underlay to ${peer}`, { kind: 'route-to', address: peerIP }, dev.tunnel ? { encapsulation: { port: dev.tunnel.port } } : {}));
+  }
+  return leaving ? [...inner, ...outer] : [...outer.reverse(), ...inner.reverse()];
+}
+
+/** The hops along the path for the detected network, source pod first. Pure. */
+export function planTrace(input: TracePlanInput): TracePlan {
+  const { source, destination } = input;
+  const crossNode = source.node !== destination.node;
+  const podEth0: TraceHop = {
+    id: 'source-pod/eth0',
+    label: `source pod eth0`,
+    role: 'pod',
+    node: source.node,
+    where: { kind: 'source-pod' },
+    device: { kind: 'name', name: 'eth0' },
+  };
+  const hops: TraceHop[] = [podEth0];
+  if (crossNode) {
+    hops.push(...nodeHops(input, source.node, source.ip, destination.node, true));
+    hops.push(...nodeHops(input, destination.node, destination.ip, source.node, false));
+  } else {
+    const [srcVeth, ...rest] = nodeHops(input, source.node, source.ip, undefined, true);
+    const dstVeth = nodeHops(input, source.node, destination.ip, undefined, true)[0];
+    hops.push(...(srcVeth ? [srcVeth] : []), ...rest, ...(dstVeth ? [dstVeth] : []));
+  }
+  const pod = input.destinationPod;
+  if (pod) {
+    hops.push({
+      id: 'destination-pod/eth0',
+      label: `${pod.namespace}/${pod.name} eth0`,
+      role: 'pod',
+      node: destination.node,
+      where: { kind: 'target-pod', namespace: pod.namespace, name: pod.name },
+      device: { kind: 'name', name: 'eth0' },
+      ownFramesOnly: true,
+    });
+  }
+  return {
+    probe: input.probe,
+    flow: input.flow,
+    hops,
+    unreachable: pod ? [] : [{ label: `${destination.name} eth0`, reason: 'the destination pod gets no debug container without --trace: the trace ends at its node-side port' }],
+  };
+}
+
+/** An IPv4 address as the 32-bit hex a BPF byte-offset match compares (`10.244.1.3` → `0x0af40103`). */
+export function ipv4Hex(ip: string): string {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${ip}`);
+  return `0x${parts.map((p) => p.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** The far ends of a flow: the destination the probe named and every address it may be translated to. */
+function farEnds(flow: TraceFlow): { ip: string; port: number }[] {
+  const seen = new Set<string>();
+  return [flow.destination, ...flow.translated].filter((e) => !seen.has(`${e.ip}:${e.port}`) && seen.add(`${e.ip}:${e.port}`) !== undefined);
+}
+
+/** The tcpdump filter of the flow itself (any hop where packets are not encapsulated), ICMP about the source included. */
+export function innerFilter(flow: TraceFlow): string {
+  const proto = flow.protocol === 'UDP' ? 'udp' : flow.protocol === 'SCTP' ? 'sctp' : 'tcp';
+  const ends = farEnds(flow).map((e) => `(host ${e.ip} and port ${e.port})`);
+  return `(${proto} and host ${flow.source} and (${ends.join(' or ')})) or (icmp and host ${flow.source})`;
+}
+
+/**
+ * The tcpdump filter of the flow inside VXLAN on `port` (outer IPv4 and UDP headers, then 8 bytes of VXLAN and 14 of
+ * the inner Ethernet header: the inner IPv4 header starts at udp[30]), both directions, with ICMP errors about the
+ * tunnel's own packets (fragmentation needed, unreachable) beside it.
+ */
+export function encapsulatedFilter(flow: TraceFlow, port: number): string {
+  const src = ipv4Hex(flow.source);
+  const pairs = farEnds(flow).flatMap((e) => {
+    const dst = ipv4Hex(e.ip);
+    return [`(udp[42:4] = ${src} and udp[46:4] = ${dst})`, `(udp[42:4] = ${dst} and udp[46:4] = ${src})`];
+  });
+  return `(udp dst port ${port} and (${pairs.join(' or ')})) or (icmp and (icmp[0] = 3 or icmp[0] = 11))`;
+}
+
+/** The filter of one hop. */
+export function hopFilter(flow: TraceFlow, hop: TraceHop): string {
+  return hop.encapsulation ? encapsulatedFilter(flow, hop.encapsulation.port) : innerFilter(flow);
+}
+
+/** How long a capture may outlive the probe's timeout, whatever happens to the exec that started it (`timeout` ends it). */
+export const CAPTURE_MARGIN_SECONDS = 15;
+
+/** The bound on each capture for a probe timeout: the probe's own time, the exec round trips, and a margin. */
+export function captureBoundSeconds(probeTimeoutMs: number): number {
+  return Math.ceil(probeTimeoutMs / 1000) + CAPTURE_MARGIN_SECONDS;
+}
+/** The exit code of a capture script that found no writable temporary directory. */
+export const CAPTURE_NO_TMPDIR_EXIT = 97;
+
+/** The shell lines that put one hop's interface name in `$dev` (empty when it cannot be found). */
+function resolveDevice(device: HopDevice): string[] {
+  switch (device.kind) {
+    case 'name':
+      return [`dev=${shellQuote(device.name)}`, `[ -e "/sys/class/net/$dev" ] || dev=`];
+    case 'route-to':
+      return [`dev=$(ip -o route get ${shellQuote(device.address)} 2>/dev/null | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')`];
+    case 'pod-port':
+      // Routed veths (Calico's cali*, the VPC CNI's eni*) carry the route; on a bridge the pod's port is the one its MAC
+      // was learnt on (the neighbor entry gives the MAC, the bridge's forwarding database the port).
+      return [
+        `a=${shellQuote(device.address)}`,
+        `dev=$(ip -o route get "$a" 2>/dev/null | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')`,
+        'if [ -n "$dev" ] && [ -d "/sys/class/net/$dev/bridge" ]; then',
+        '  mac=$(ip neigh show "$a" dev "$dev" 2>/dev/null | sed -n \'s/.* lladdr \\([^ ]*\\).*/\\1/p\')',
+        '  [ -n "$mac" ] || { ping -c 1 -W 1 "$a" >/dev/null 2>&1; mac=$(ip neigh show "$a" dev "$dev" 2>/dev/null | sed -n \'s/.* lladdr \\([^ ]*\\).*/\\1/p\'); }',
+        '  br=$dev; dev=',
+        '  [ -n "$mac" ] && dev=$(bridge fdb show br "$br" 2>/dev/null | awk -v m="$mac" \'$1 == m && $2 == "dev" && $3 != "\'"$br"\'" { print $3; exit }\')',
+        '  if [ -z "$mac" ]; then why="$br has no neighbor entry for $a"; elif [ -z "$dev" ]; then why="no port of $br has learnt $mac, the MAC of the node\'s neighbor entry for $a"; fi',
+        'fi',
+        // Cilium routes pods through cilium_host: their lxc port is not in the route, so it is not captured.
+        'case "$dev" in cilium_host|cilium_net|lo) dev= ;; esac',
+      ];
+    default: {
+      const never: never = device;
+      throw new Error(`unknown hop device ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * The argv of one location's captures: `sh -c SCRIPT netdebug-trace MARK`. For hop i it finds the interface, starts
+ * `timeout BOUND tcpdump -i DEV -nn -U -w FILE FILTER`, then waits until every tcpdump has printed
+ * "listening on" (or has ended) and prints `MARK listening\n`. It then reads one line from stdin (the word to stop, or
+ * the end of stdin), ends the captures by the PIDs it started, and prints for each hop
+ * `MARK INDEX DEVICE TEXT-BYTES ERR-BYTES PCAP-BYTES\n` followed by those bytes: tcpdump's reading of the capture
+ * (`-nn -tt -e`, with `-T vxlan` on encapsulated hops), its stderr, and the pcap itself when `pcap` is set.
+ */
+export function buildCaptureCommand(captures: readonly { hop: TraceHop; filter: string }[], mark: string, opts: { pcap: boolean; boundSeconds: number }): string[] {
+  if (!/^[A-Za-z0-9-]+$/.test(mark)) throw new Error(`unsafe capture mark ${JSON.stringify(mark)}`);
+  const lines = [
+    'm=$1',
+    `d=$(mktemp -d 2>/dev/null || mktemp -d -p /dev/shm 2>/dev/null) || exit ${CAPTURE_NO_TMPDIR_EXIT}`,
+    'pids=',
+    `trap 'kill $pids 2>/dev/null; rm -rf "$d"' EXIT`,
+    `trap 'exit 143' TERM INT HUP`,
+  ];
+  captures.forEach(({ hop, filter }, i) => {
+    lines.push('why=', ...resolveDevice(hop.device));
+    lines.push(
+      `printf '%s' "$dev" >"$d/${i}.dev"`,
+      // Why no interface was found, when the resolution knows: in the hop's stderr.
+      `printf '%s' "$why" >"$d/${i}.e"; : >"$d/${i}.p"`,
+      'if [ -n "$dev" ]; then',
+      // Only the frames the pod itself sends or receives (its own MAC), when the hop asks for it.
+      hop.ownFramesOnly ? `  f="ether host $(cat "/sys/class/net/$dev/address") and (${filter.replace(/["$`\\]/g, '\\$&')})"` : `  f=${shellQuote(filter)}`,
+      `  timeout ${Math.max(1, Math.ceil(opts.boundSeconds))} tcpdump -i "$dev" -nn -U --immediate-mode -s 262144 -w "$d/${i}.p" "$f" >/dev/null 2>"$d/${i}.e" </dev/null &`,
+      `  echo $! >"$d/${i}.pid"; pids="$pids $!"`,
+      'fi',
+    );
+  });
+  lines.push(
+    // Each capture is ready once tcpdump says it listens; one that ended (a bad device, no permission) is not waited for.
+    `for i in $(seq 0 ${captures.length - 1}); do`,
+    '  [ -s "$d/$i.pid" ] || continue',
+    '  p=$(cat "$d/$i.pid")',
+    '  until grep -q "listening on" "$d/$i.e" 2>/dev/null; do kill -0 "$p" 2>/dev/null || break; sleep 0.02; done',
+    'done',
+    `printf '%s listening\\n' "$m"`,
+    'read -r _ || true',
+    'for p in $pids; do kill -TERM "$p" 2>/dev/null; done',
+    'for p in $pids; do wait "$p" 2>/dev/null; done',
+    'pids=',
+    `for i in $(seq 0 ${captures.length - 1}); do`,
+    '  : >"$d/$i.t"',
+    '  if [ -s "$d/$i.p" ]; then',
+    '    case "$i" in',
+    ...captures.map(({ hop }, i) => `      ${i}) tcpdump -nn -tt -e ${hop.encapsulation ? '-T vxlan ' : ''}-r "$d/$i.p" >"$d/$i.t" 2>/dev/null ;;`),
+    '    esac',
+    '  fi',
+    `  ${opts.pcap ? 'pc=$(wc -c <"$d/$i.p")' : 'pc=0'}`,
+    `  printf '%s %s %s %s %s %s\\n' "$m" "$i" "$(cat "$d/$i.dev")" $(wc -c <"$d/$i.t") $(wc -c <"$d/$i.e") "$pc"`,
+    `  cat "$d/$i.t" "$d/$i.e"${opts.pcap ? ' "$d/$i.p"' : ''}`,
+    'done',
+  );
+  return ['sh', '-c', lines.join('\n'), 'netdebug-trace', mark];
+}
+
+/** One hop's capture as the script printed it: the interface it found (empty: none), tcpdump's text, its stderr, the pcap. */
+export interface CaptureRecord {
+  index: number;
+  device: string;
+  text: string;
+  stderr: string;
+  pcap: Buffer;
+}
+
+/** Reads a capture script's stdout as it streams: `listening` once every capture listens, then one record per hop. */
+export class CaptureStreamReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private readonly header: RegExp;
+  private readonly ready: string;
+  /** Whether the `MARK listening` line has come. */
+  listening = false;
+
+  constructor(mark: string) {
+    this.header = new RegExp(`^${mark} (\\d+) (\\S*) ?(\\d+) +(\\d+) +(\\d+)$`);
+    this.ready = `${mark} listening`;
+  }
+
+  /** Feeds a chunk; returns the records it completed (the listening line sets `listening`). */
+  push(chunk: Buffer): CaptureRecord[] {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    const out: CaptureRecord[] = [];
+    for (;;) {
+      const nl = this.buf.indexOf(0x0a);
+      if (nl < 0) return out;
+      const line = this.buf.subarray(0, nl).toString('utf8');
+      if (line === this.ready) {
+        this.listening = true;
+        this.buf = this.buf.subarray(nl + 1);
+        continue;
+      }
+      const m = this.header.exec(line);
+      if (!m) {
+        this.buf = this.buf.subarray(nl + 1);
+        continue;
+      }
+      const [t, e, p] = [Number(m[3]), Number(m[4]), Number(m[5])];
+      const start = nl + 1;
+      if (this.buf.length < start + t + e + p) return out;
+      out.push({
+        index: Number(m[1]),
+        device: m[2] ?? '',
+        text: this.buf.subarray(start, start + t).toString('utf8'),
+        stderr: this.buf.subarray(start + t, start + t + e).toString('utf8'),
+        pcap: Buffer.from(this.buf.subarray(start + t + e, start + t + e + p)),
+      });
+      this.buf = this.buf.subarray(start + t + e + p);
+    }
+  }
+}

@@ -36,6 +36,7 @@ describe.skipIf(!canRunLab)('dual-stack Dataplane on the real kernel', () => {
   let n1: NodeNet;
   let n2: NodeNet;
   let a1: PodNet;
+  let a2: PodNet;
   let b1: PodNet;
 
   beforeAll(async () => {
@@ -47,9 +48,14 @@ describe.skipIf(!canRunLab)('dual-stack Dataplane on the real kernel', () => {
     await Promise.all([dp.addNode(n1), dp.addNode(n2)]);
     await dp.connectNodes([n1, n2]);
     const pod = (key: string, node: NodeNet, ip: string) => dp.addPod({ key, node: node.name, ip, ip6: podIPv6For(ip, node.podCIDR, node.v6!.podCIDR), hostNetwork: false }, { resolvConf: RESOLV });
-    [a1, b1] = await Promise.all([pod('default/a1', n1, '10.244.1.10'), pod('default/b1', n2, '10.244.2.10')]);
-    await Promise.all([a1, b1].map((p) => dp.startResponder(p, 8080)));
+    [a1, a2, b1] = await Promise.all([pod('default/a1', n1, '10.244.1.10'), pod('default/a2', n1, '10.244.1.11'), pod('default/b1', n2, '10.244.2.10')]);
+    await Promise.all([a1, a2, b1].map((p) => dp.startResponder(p, 8080)));
     await dp.applyServiceRulesEverywhere([
+      {
+        namespace: 'default', name: 'local', clusterIP: '10.96.0.20', ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+        endpoints: [{ ip: a2.ip, ready: true, ports: { http: 8080 } }],
+        v6: { clusterIP: 'fd00:10:96::14', endpoints: [{ ip: a2.ip6!, ready: true, ports: { http: 8080 } }] },
+      },
       {
         namespace: 'default', name: 'remote', clusterIP: '10.96.0.21', ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
         endpoints: [{ ip: b1.ip, ready: true, ports: { http: 8080 } }],
@@ -94,6 +100,39 @@ describe.skipIf(!canRunLab)('dual-stack Dataplane on the real kernel', () => {
       }
       expect(await canConnect(a1.netns, broken, 8080)).toBe(true);
     }
+  });
+
+  it('bridge-nf-off family IPv6 (bridge-nf-call-ip6tables=0) breaks a same-node IPv6 ClusterIP only; without family IPv4 only', async () => {
+    for (const v6 of [true, false]) {
+      const f: ScenarioFault = { type: 'bridge-nf-off', node: 'node-1', ...(v6 ? { family: 'IPv6' as const } : {}) };
+      const [broken, working] = v6 ? ['fd00:10:96::14', '10.96.0.20'] : ['10.96.0.20', 'fd00:10:96::14'];
+      expect(await canConnect(a1.netns, broken, 80)).toBe(true);
+      await dp.applyFault(f);
+      try {
+        const key = v6 ? 'net.bridge.bridge-nf-call-ip6tables' : 'net.bridge.bridge-nf-call-iptables';
+        expect((await runner.run(inNetns(n1.netns, ['sysctl', '-n', key]))).stdout.trim()).toBe('0');
+        expect(await canConnect(a1.netns, broken, 80)).toBe(false);
+        expect(await canConnect(a1.netns, working, 80)).toBe(true);
+      } finally {
+        await dp.revertFault(f);
+      }
+      expect(await canConnect(a1.netns, broken, 80)).toBe(true);
+    }
+  });
+
+  it('dns-lossy drops DNS of both families on a dual-stack node (iptables and ip6tables raw rules)', async () => {
+    const f: ScenarioFault = { type: 'dns-lossy', node: 'node-1', percent: 40 };
+    await dp.applyFault(f);
+    try {
+      for (const save of ['iptables-save', 'ip6tables-save']) {
+        const raw = (await runner.run(inNetns(n1.netns, [save, '-t', 'raw']))).stdout;
+        expect(raw).toMatch(/-A PREROUTING -p udp -m udp --dport 53 -m statistic --mode random --probability 0.(4|39)\d+ -m comment --comment netdebug-lab-fault -j DROP/);
+        expect(raw).toMatch(/-A PREROUTING -p udp -m udp --sport 53 -m statistic/);
+      }
+    } finally {
+      await dp.revertFault(f);
+    }
+    expect((await runner.run(inNetns(n1.netns, ['ip6tables-save', '-t', 'raw']))).stdout).not.toContain('netdebug-lab-fault');
   });
 
   it('overlay-lossy family IPv6 writes its statistic rule with ip6tables only', async () => {

@@ -98,7 +98,8 @@ describe('scenario validation of dual-stack', () => {
   });
 
   it('refuses dual-stack on the networks it is not built for, and IPv6 single-stack', () => {
-    for (const network of ['calico-vxlan', 'calico-bgp', 'cilium', 'cloud-routed']) {
+    expect(problemsOf(scenario({ ...DUAL, network: 'cloud-routed' }))[0]?.message).toMatch(/does not exist on network cloud-routed: the AWS VPC CNI gives pods IPv4 or IPv6/);
+    for (const network of ['calico-vxlan', 'calico-bgp', 'cilium']) {
       expect(problemsOf(scenario({ ...DUAL, network }))).toEqual([
         { path: 'spec.cluster.ipFamilies', message: `[IPv4, IPv6] (dual-stack) is not built by this lab on network ${network} yet (dual-stack networks: flannel)` },
       ]);
@@ -122,6 +123,13 @@ describe('scenario validation of dual-stack', () => {
     expect(problemsOf(scenario(DUAL, { services: [{ name: 'ext', namespace: 'default', type: 'ExternalName', externalName: 'example.com', ipFamilies: ['IPv4'] }] }))[0]?.path).toBe('spec.services[0].ipFamilies');
   });
 
+  it('refuses NodeLocal DNSCache with IPv6 as the primary family', () => {
+    expect(problemsOf(scenario({ ipFamilies: ['IPv6', 'IPv4'], dns: { nodeLocalCache: true } }))).toEqual([
+      { path: 'spec.cluster.dns.nodeLocalCache', message: 'true with ipFamilies [IPv6, IPv4] (an IPv6 cluster DNS) is not built by this lab yet' },
+    ]);
+    expect(problemsOf(scenario({ ...DUAL, dns: { nodeLocalCache: true } }))).toEqual([]);
+  });
+
   it('refuses NetworkPolicies on a dual-stack cluster (the policy agent filters IPv4 only)', () => {
     const doc = parseYaml(scenario(DUAL)) as { spec: Record<string, unknown> };
     const text = stringify({ ...doc, spec: { ...doc.spec, networkPolicies: [{ metadata: { name: 'deny', namespace: 'default' }, spec: { podSelector: {} } }] } });
@@ -142,6 +150,7 @@ describe('scenario validation of dual-stack', () => {
       { path: 'spec.faults[0].family', message: 'unknown field for fault dns-server-down (its parameters: none)' },
     ]);
     expect(problemsOf(scenario(DUAL, { faults: [{ type: 'hairpin-off', pod: 'default/web-1', family: 'IPv6' }] }))[0]?.path).toBe('spec.faults[0].family');
+    expect(parseScenario(scenario(DUAL, { faults: [{ type: 'bridge-nf-off', node: 'node-1', family: 'IPv6' }] }), 'ds.yaml').faults).toEqual([{ type: 'bridge-nf-off', node: 'node-1', family: 'IPv6' }]);
     expect(problemsOf(scenario(DUAL, { faults: [{ type: 'ip-forward-off', node: 'node-2', family: 'IPv5' }] }))[0]?.message).toMatch(/must be one of IPv4, IPv6/);
   });
 });

@@ -1286,7 +1286,14 @@ export function unbuiltClusterSettings(c: ScenarioCluster): ScenarioProblem[] {
   if (c.ipFamilies.length === 1 && c.ipFamilies[0] !== d.ipFamilies[0]) {
     out.push({ path: 'spec.cluster.ipFamilies', message: `[${c.ipFamilies.join(', ')}] (IPv6 single-stack) is valid but not built by this lab yet (dual-stack [IPv4, IPv6] and [IPv6, IPv4] are)` });
   }
-  if (c.ipFamilies.length === 2 && !NETWORK_TRAITS[c.network].dualStack) {
+  // NodeLocal DNSCache listens on 169.254.20.10 only: with IPv6 as the primary family (an IPv6 clusterDNS) it is not built.
+  if (c.ipFamilies[0] === 'IPv6' && c.dns.nodeLocalCache) {
+    out.push({ path: 'spec.cluster.dns.nodeLocalCache', message: 'true with ipFamilies [IPv6, IPv4] (an IPv6 cluster DNS) is not built by this lab yet' });
+  }
+  if (c.ipFamilies.length === 2 && c.network === 'cloud-routed') {
+    // Not a gap of the lab: the AWS VPC CNI runs IPv4 or IPv6 clusters, never both.
+    out.push({ path: 'spec.cluster.ipFamilies', message: `[${c.ipFamilies.join(', ')}] (dual-stack) does not exist on network cloud-routed: the AWS VPC CNI gives pods IPv4 or IPv6, and "Amazon EKS doesn't support dual-stacked Pods or services" (EKS user guide, cni-ipv6)` });
+  } else if (c.ipFamilies.length === 2 && !NETWORK_TRAITS[c.network].dualStack) {
     const built = CLUSTER_NETWORKS.filter((n) => NETWORK_TRAITS[n].dualStack).join(', ');
     out.push({ path: 'spec.cluster.ipFamilies', message: `[${c.ipFamilies.join(', ')}] (dual-stack) is not built by this lab on network ${c.network} yet (dual-stack networks: ${built})` });
   }

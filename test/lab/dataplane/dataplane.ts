@@ -614,6 +614,7 @@ export class Dataplane {
         return setSysctls(this.runner, node(fault.node).netns, { 'net.ipv4.ip_forward': on ? 0 : 1 });
       case 'bridge-nf-off':
         this.requireBridge(fault.type);
+        if (v6) return setSysctls(this.runner, node(fault.node).netns, { 'net.bridge.bridge-nf-call-ip6tables': on ? 0 : 1 });
         return setSysctls(this.runner, node(fault.node).netns, { 'net.bridge.bridge-nf-call-iptables': on ? 0 : 1 });
       case 'forward-policy-drop': {
         // The network agent's own FORWARD accept rules (Calico's) would make DROP harmless: they go too, and come back.
@@ -712,6 +713,10 @@ export class Dataplane {
           ['PREROUTING', '-p', 'udp', '-m', 'udp', port, '53', '-m', 'statistic', '--mode', 'random', '--probability', share, '-m', 'comment', '--comment', FAULT_COMMENT, '-j', 'DROP'];
         const netns = node(fault.node).netns;
         for (const port of ['--dport', '--sport'] as const) await this.runner.run(inNetns(netns, [this.iptables.iptables, '-t', 'raw', on ? '-I' : '-D', ...rule(port)]));
+        // On a dual-stack cluster DNS also travels over IPv6 (the DNS Service is IPv6 on [IPv6, IPv4]): the same share goes.
+        if (this.network.v6 !== undefined) {
+          for (const port of ['--dport', '--sport'] as const) await this.runner.run(inNetns(netns, [this.nodeProxy.ip6tables.iptables, '-t', 'raw', on ? '-I' : '-D', ...rule(port)]));
+        }
         return;
       }
       case 'hairpin-off': {

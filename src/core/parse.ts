@@ -108,7 +108,11 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
         ? ['sh', '-c', NEIGHBOR_REFRESH_SCRIPT, 'sh', safeAddress(action.address)]
         : ['ip', 'neigh', 'show', safeHostOrAddress(action.address)];
     case 'packet-loss':
-      // iputils' ping takes an IPv6 address as it is (it picks the family from the address).
+      // iputils' ping takes an IPv6 address as it is (it picks the family from the address). Over IPv6 a next hop that
+      // never answers neighbor discovery holds each send for seconds, so the burst outlives the exec and prints no
+      // summary: `-w` ends it within the probe's time with its summary (until then it may send past the count to get
+      // that many answers; the share lost is what is judged).
+      if (isIPv6(action.address)) return ['ping', '-q', '-n', '-c', String(LOSS_PINGS), '-i', LOSS_INTERVAL_S, '-W', '1', '-w', secs, action.address];
       return ['ping', '-q', '-n', '-c', String(LOSS_PINGS), '-i', LOSS_INTERVAL_S, '-W', '1', safeAddress(action.address)];
     case 'veth-peer':
       return ['cat', '/sys/class/net/eth0/iflink'];

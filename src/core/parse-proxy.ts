@@ -352,7 +352,9 @@ export function parseProxyRules(raw: Raw, proxy: Exclude<ServiceProxyMode, 'cili
       const sections = splitSections(text);
       const { dumps, unread } = readBackends(sections);
       const iptables = dumps.map((d) => ({ backend: d.backend, l: lookupIptables(d.tables, clusterIP, port, protocol) }));
-      const searched = [...BACKENDS.filter((b) => dumps.some((d) => d.backend === b.backend)).map((b) => `iptables-${b.backend}`)];
+      // An IPv6 ClusterIP's rules were read from ip6tables: named so.
+      const tool = isIPv6(clusterIP) ? 'ip6tables' : 'iptables';
+      const searched = [...BACKENDS.filter((b) => dumps.some((d) => d.backend === b.backend)).map((b) => `${tool}-${b.backend}`)];
       let nft: Lookup = { found: false };
       if (proxy === 'unknown') {
         const table = sections.get(`nft list table ${nftFamily(clusterIP)} kube-proxy`);

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { IPFamily } from '../../src/core/address.ts';
+import { describeObservation } from '../../src/core/diagnose/describe.ts';
 import { decideVerdictByFamily } from '../../src/core/diagnose/families.ts';
 import type { ProbeAction, ProbeObservation, ProbeResult, ProbeSpec, ResolvedDestination, ResolvedSource, ResolvedTargets } from '../../src/core/model.ts';
 import { judgeNodeCheck } from '../../src/core/node-checks.ts';
@@ -88,6 +89,8 @@ describe('IPv6 node check parsers on the lab captures', () => {
     const obs = parseProbeOutput(nat6('iptables'), fixture('nat-iptables-rules-missing').raw);
     expect(obs).toMatchObject({ kind: 'nat-rules', clusterIP: VIP6, present: false, endpoints: [], proxy: 'iptables' });
     expect(judgeNodeCheck(obs)).toBe('fail');
+    // Named as what was read: ip6tables' backends.
+    expect(describeObservation(obs)).toBe('no NAT rules (ip6tables-nft); read: ip6tables-nft, ip6tables-legacy');
     // The same node's IPv4 rules for the Service stay: only the IPv6 proxier's went.
     const v4 = { tool: 'nat-rules', clusterIP: '10.96.0.2', port: 80, protocol: 'TCP', proxy: 'iptables' } as const;
     expect(parseProbeOutput(v4, fixture('nat-iptables-rules-missing-ipv4-kept').raw)).toMatchObject({ present: true, endpoints: ['10.244.2.2:8080', '10.244.1.4:8080'] });

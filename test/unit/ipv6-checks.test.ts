@@ -210,10 +210,10 @@ describe('IPv6 node checks planned beside the IPv4 ones', () => {
 });
 
 /** Answers every planned probe as healthy (with IPv6 words for IPv6 checks), except what `fail` says. */
-function judge(fail: (s: ProbeSpec) => ProbeObservation | undefined) {
+function judge(fail: (s: ProbeSpec) => ProbeObservation | undefined, network?: 'flannel') {
   const p = plan(['IPv4', 'IPv6']);
   const answer = (specs: readonly ProbeSpec[]): ProbeResult[] => specs.map((spec) => ({ spec, observation: fail(spec) ?? healthy(spec), durationMs: 3 }));
-  const input = { targets: dualTargets, staticFindings: [], observations: answer(p.rungs.flatMap((r) => r.probes)), nodeChecks: answer(p.nodeChecks), nodes: buildFacts().nodes };
+  const input = { targets: dualTargets, staticFindings: [], observations: answer(p.rungs.flatMap((r) => r.probes)), nodeChecks: answer(p.nodeChecks), nodes: buildFacts().nodes, ...(network ? { network } : {}) };
   return decideVerdictByFamily(input, ['IPv4', 'IPv6']);
 }
 function healthy(spec: ProbeSpec): ProbeObservation {
@@ -277,5 +277,25 @@ describe('IPv6 faults named with their family', () => {
     expect(out.verdict).toMatchObject({ cause: 'NODE_BRIDGE_NF_DISABLED', node: 'node-1', family: 'IPv6' });
     expect(out.verdict.summary).toMatch(/^IPv6: bridged IPv6 pod traffic bypasses ip6tables on node node-1/);
     expect(out.verdict.hints).toEqual([`on node node-1: modprobe br_netfilter && sysctl -w ${BRIDGE_NF_IP6TABLES}=1`]);
+  });
+
+  it("flannel-v6.1's VXLAN dropped between the nodes: OVERLAY_BLOCKED IPv6, whose hints name the IPv6 tunnel and ip6tables", () => {
+    const out = judge((s) => {
+      // From node-1 (the source pod, node-1's own network) node-2's IPv6 pod gets nothing; on node-2 it answers.
+      if (isV6Tcp(s) && !onNode2(s) && s.rung !== 'cluster-ip') return { kind: 'timeout' };
+      if (isV6Tcp(s) && s.rung === 'cluster-ip') return { kind: 'timeout' };
+      if (s.action.tool === 'packet-loss' && s.action.address.includes(':')) return { kind: 'loss', sent: 50, received: 0 };
+      if (s.action.tool === 'path-mtu' && s.action.address.includes(':')) return { kind: 'mtu', size: 1382, passed: false, mtu: 1430, dev: 'flannel-v6.1', smallPassed: false };
+      return undefined;
+    });
+    expect(out.verdict).toMatchObject({ cause: 'OVERLAY_BLOCKED', family: 'IPv6' });
+    expect(out.verdict.hints[0]).toBe("check that UDP 8472 over IPv6 (VXLAN) passes between the nodes: firewalls, security groups, ip6tables INPUT/OUTPUT rules on both nodes");
+    expect(out.verdict.hints[1]).toBe('on both nodes: tcpdump -ni any ip6 and udp port 8472 while re-running this command');
+    // On flannel, as detected: its IPv6 tunnel by name (IPv4's stays flannel.1).
+    const blocked6 = (s: ProbeSpec): ProbeObservation | undefined => (isV6Tcp(s) && !onNode2(s) ? { kind: 'timeout' } : undefined);
+    expect(judge(blocked6, 'flannel').verdict.hints[0]).toBe("check that UDP 8472 over IPv6 (flannel's flannel-v6.1) passes between the nodes: firewalls, security groups, ip6tables INPUT/OUTPUT rules on both nodes");
+    const blocked4 = (s: ProbeSpec): ProbeObservation | undefined => (s.action.tool === 'tcp-connect' && !s.action.host.includes(':') && !onNode2(s) ? { kind: 'timeout' } : undefined);
+    expect(judge(blocked4, 'flannel').verdict).toMatchObject({ cause: 'OVERLAY_BLOCKED', family: 'IPv4' });
+    expect(judge(blocked4, 'flannel').verdict.hints[0]).toBe("check that UDP 8472 (flannel's flannel.1) passes between the nodes: firewalls, security groups, iptables INPUT/OUTPUT rules on both nodes");
   });
 });

@@ -203,6 +203,14 @@ describe('IPv6 node checks planned beside the IPv4 ones', () => {
     expect(v4.nodeChecks.every((s) => s.family === undefined && !s.id.includes('bridge-nf6') && !s.id.includes('ipv6'))).toBe(true);
   });
 
+  it('the source behind its own Service: the hairpin checks (its veth peer, the bridge ports) run once for both families', () => {
+    const self = { ...web1, node: 'node-1', pod: { namespace: 'front', name: 'client' } };
+    const own: Extract<ResolvedDestination, { kind: 'service' }> = { ...dualService, endpoints: [{ ...self, ip: CLIENT4 }, { ...self, ip: CLIENT6 }] };
+    const p = planLadder(buildFacts(dualClient, own, { datapath: datapathOf('iptables') }), { timeoutMs: 2000, families: ['IPv4', 'IPv6'] });
+    const hairpin = p.nodeChecks.filter((s) => s.check === 'hairpin').map((s) => `${s.family ?? '-'} ${s.id}`);
+    expect(hairpin).toEqual(['- node-checks:source:veth-peer', '- node-checks:node-1:bridge-ports']);
+  });
+
   it('kube-proxy in IPVS mode: no IPv6 NAT check (its IPv6 listing is not read), the IPv4 one as before', () => {
     const p = plan(['IPv4', 'IPv6'], 'ipvs');
     expect(p.nodeChecks.filter((s) => s.check === 'nat-rules').map((s) => `${s.family} ${s.id}`)).toEqual(['IPv4 node-checks:node-1:nat:10.96.0.2:80']);

@@ -19,6 +19,8 @@ interface Row {
   name: string;
   scenario: string;
   dst: string;
+  /** The source (default: default/client). */
+  src?: string;
   /** Extra flags (e.g. --family). */
   flags?: string[];
   exit: 0 | 1;
@@ -52,6 +54,8 @@ const rows: Row[] = [
   { name: 'bridge-nf-call-ip6tables off on node-1: NODE_BRIDGE_NF_DISABLED, IPv6 only', scenario: own('dual-stack-ipv6-bridge-nf-off'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('NODE_BRIDGE_NF_DISABLED', 'node', 'node-1'), families: ['IPv4', 'IPv6'] },
   { name: "node-1's IPv6 kube-proxy rules for shop/web gone (iptables): SERVICE_PROXY_RULES_MISSING, IPv6 only", scenario: own('dual-stack-ipv6-kube-proxy-rules-missing'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('SERVICE_PROXY_RULES_MISSING', 'kube-proxy', 'node-1'), families: ['IPv4', 'IPv6'] },
   { name: "node-1's table ip6 kube-proxy without shop/web (nftables): SERVICE_PROXY_RULES_MISSING, IPv6 only", scenario: own('dual-stack-ipv6-kube-proxy-rules-missing-nftables'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('SERVICE_PROXY_RULES_MISSING', 'kube-proxy', 'node-1'), families: ['IPv4', 'IPv6'] },
+  // A fault of both families (hairpin mode is the bridge port's): one finding, no family.
+  { name: 'hairpin off for web-1 on a dual-stack cluster: NODE_HAIRPIN_DISABLED once, for both families', scenario: own('dual-stack-hairpin-off'), src: 'shop/web-1', dst: 'shop/svc/web', exit: 1, verdict: { status: 'broken', cause: 'NODE_HAIRPIN_DISABLED', component: 'node', node: 'node-2', object: 'Pod/shop/web-1' }, families: ['IPv4', 'IPv6'] },
 ];
 
 interface JsonReport {
@@ -67,7 +71,7 @@ describe.skipIf(skip)('kubectl netdebug end to end on dual-stack clusters', () =
     const lab = await startTestLab(row.scenario);
     try {
       const env = pluginEnv(lab.kubeconfig);
-      const args = ['netdebug', 'default/client', row.dst, ...(row.flags ?? [])];
+      const args = ['netdebug', row.src ?? 'default/client', row.dst, ...(row.flags ?? [])];
       const res = await run('kubectl', [...args, '-o', 'json'], { env, timeoutMs: 30_000 });
       expect(res.code, res.stderr).toBe(row.exit);
       const report = JSON.parse(res.stdout) as JsonReport;

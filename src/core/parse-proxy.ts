@@ -4,7 +4,7 @@
  * one flow. Written against the lab's captures (test/unit/fixtures-proxies/) and, for IPVS, outputs quoted from
  * kubernetes' own docs (pkg/proxy/ipvs/README.md).
  */
-import { cidrContains, ipFamilyOf } from './address.ts';
+import { cidrContains, ipFamilyOf, isIPv6, type IPFamily } from './address.ts';
 import type { IptablesBackend, ProbeObservation, Protocol, ServiceProxyMode } from './model.ts';
 
 /** What an exec returned (the same shape as parse.ts's RawOutput). */
@@ -33,6 +33,8 @@ export const IPTABLES_BOTH_SCRIPT = sectionScript(['iptables-nft-save', 'iptable
 export const IP6TABLES_BOTH_SCRIPT = sectionScript(['ip6tables-nft-save', 'ip6tables-legacy-save']);
 /** Both iptables backends and kube-proxy's nftables table: where an unknown service proxy keeps its rules. */
 export const PROXY_SEARCH_SCRIPT = sectionScript(['iptables-nft-save', 'iptables-legacy-save', 'nft list table ip kube-proxy']);
+/** PROXY_SEARCH_SCRIPT's IPv6 twin: both ip6tables backends and kube-proxy's `table ip6 kube-proxy`. */
+export const PROXY6_SEARCH_SCRIPT = sectionScript(['ip6tables-nft-save', 'ip6tables-legacy-save', 'nft list table ip6 kube-proxy']);
 /** kube-proxy's IPVS mode: the virtual servers and the addresses bound to its dummy device. */
 export const IPVS_SCRIPT = sectionScript(['ipvsadm -Ln', 'ip addr show dev kube-ipvs0']);
 
@@ -45,20 +47,24 @@ export function ciliumServiceList(node: string | undefined): string {
   return `kubectl -n kube-system exec <cilium pod on ${node}> -- cilium-dbg service list (its pod: kubectl -n kube-system get pods -l k8s-app=cilium --field-selector spec.nodeName=${node})`;
 }
 
-/** The argv of a NAT check for one proxy mode. */
-export function natCommand(proxy: ServiceProxyMode): string[] {
+/**
+ * The argv of a NAT check for one proxy mode; for an IPv6 ClusterIP (`family` IPv6) the IPv6 proxier's tables, which
+ * kube-proxy keeps apart from the IPv4 ones: ip6tables, nftables' `table ip6 kube-proxy`.
+ */
+export function natCommand(proxy: ServiceProxyMode, family: IPFamily = 'IPv4'): string[] {
+  const v6 = family === 'IPv6';
   switch (proxy) {
     case 'iptables':
-      return ['sh', '-c', IPTABLES_BOTH_SCRIPT];
+      return ['sh', '-c', v6 ? IP6TABLES_BOTH_SCRIPT : IPTABLES_BOTH_SCRIPT];
     case 'nftables':
-      return ['nft', 'list', 'table', 'ip', 'kube-proxy'];
+      return ['nft', 'list', 'table', v6 ? 'ip6' : 'ip', 'kube-proxy'];
     case 'ipvs':
       return ['sh', '-c', IPVS_SCRIPT];
     case 'cilium':
       // Never run by the plugin (observeWithoutExec answers): what to run in the Cilium agent on the node.
       return ['cilium-dbg', 'service', 'list'];
     case 'unknown':
-      return ['sh', '-c', PROXY_SEARCH_SCRIPT];
+      return ['sh', '-c', v6 ? PROXY6_SEARCH_SCRIPT : PROXY_SEARCH_SCRIPT];
     default: {
       const never: never = proxy;
       throw new Error(`unknown service proxy ${JSON.stringify(never)}`);
@@ -170,7 +176,7 @@ function optionOf(ws: readonly string[], opt: string): string | undefined {
 /** Whether a KUBE-SERVICES rule is the one for this ClusterIP, protocol and port. */
 function isServiceRule(rule: string, clusterIP: string, port: number, protocol: Protocol): boolean {
   const ws = words(rule);
-  return optionOf(ws, '-d') === `${clusterIP}/32` && optionOf(ws, '-p') === protocol.toLowerCase() && optionOf(ws, '--dport') === String(port);
+  return optionOf(ws, '-d') === `${clusterIP}/${isIPv6(clusterIP) ? 128 : 32}` && optionOf(ws, '-p') === protocol.toLowerCase() && optionOf(ws, '--dport') === String(port);
 }
 
 /**
@@ -218,7 +224,7 @@ function followIptables(rules: readonly string[], start: string): string[] {
   return out;
 }
 
-/** The blocks (`chain`, `map`, `set`) of `nft list table ip kube-proxy`, each with its body lines. */
+/** The blocks (`chain`, `map`, `set`) of `nft list table ip kube-proxy` (or `ip6`), each with its body lines. */
 function nftBlocks(text: string): Map<string, string[]> {
   const blocks = new Map<string, string[]>();
   let current: string[] | undefined;
@@ -243,7 +249,8 @@ function nftBlocks(text: string): Map<string, string[]> {
 function mapElements(body: readonly string[] | undefined): Map<string, string> {
   const out = new Map<string, string>();
   const text = /elements = \{([\s\S]*?)\}\s*$/.exec((body ?? []).join(' '))?.[1] ?? '';
-  for (const m of text.matchAll(/\s*([^,":]+?)(?:\s+comment\s+"[^"]*")?\s+:\s+([^,]+?)\s*(?:,|$)/g)) {
+  // The key ends at the first ` : ` (spaced): an IPv6 key's own colons have no spaces around them.
+  for (const m of text.matchAll(/\s*([^,"]+?)(?:\s+comment\s+"[^"]*")?\s+:\s+([^,]+?)\s*(?:,|$)/g)) {
     out.set((m[1] as string).replace(/\s+/g, ' '), (m[2] as string).replace(/\s+/g, ' '));
   }
   return out;
@@ -255,7 +262,8 @@ function mapElements(body: readonly string[] | undefined): Map<string, string> {
  * Service and rejects it (no endpoints) or drops it (no local endpoints).
  */
 export function lookupNftables(text: string, clusterIP: string, port: number, protocol: Protocol): Lookup {
-  if (!/^table ip kube-proxy \{$/m.test(text)) return { found: false };
+  // An IPv6 ClusterIP is in the IPv6 proxier's table, `table ip6 kube-proxy`.
+  if (!new RegExp(`^table ${nftFamily(clusterIP)} kube-proxy \\{$`, 'm').test(text)) return { found: false };
   const blocks = nftBlocks(text);
   const key = `${clusterIP} . ${protocol.toLowerCase()} . ${port}`;
   const verdict = mapElements(blocks.get('service-ips')).get(key);
@@ -304,6 +312,11 @@ export function lookupIpvs(ipvsadm: string, addrs: string | undefined, clusterIP
   return { found: true, present: true, endpoints };
 }
 
+/** The nftables family of kube-proxy's table for an address: `ip`, or `ip6` for IPv6. */
+function nftFamily(address: string): 'ip' | 'ip6' {
+  return isIPv6(address) ? 'ip6' : 'ip';
+}
+
 type NatObservation = Extract<ProbeObservation, { kind: 'nat-rules' }>;
 
 /** Parses a NAT check's output for the proxy mode the planner chose (see natCommand). */
@@ -320,9 +333,10 @@ export function parseProxyRules(raw: Raw, proxy: Exclude<ServiceProxyMode, 'cili
   });
   switch (proxy) {
     case 'nftables': {
-      if (raw.exitCode !== 0 && !/No such file or directory/.test(text)) return { kind: 'could-not-run', reason: `could not list table ip kube-proxy: ${firstLine(text)}` };
+      const table = `table ${nftFamily(clusterIP)} kube-proxy`;
+      if (raw.exitCode !== 0 && !/No such file or directory/.test(text)) return { kind: 'could-not-run', reason: `could not list ${table}: ${firstLine(text)}` };
       const l = lookupNftables(raw.stdout, clusterIP, port, protocol);
-      return l.found ? result('nftables', l) : { ...base, present: false, endpoints: [], proxy: 'nftables', searched: 'nftables (no table ip kube-proxy)' };
+      return l.found ? result('nftables', l) : { ...base, present: false, endpoints: [], proxy: 'nftables', searched: `nftables (no ${table})` };
     }
     case 'ipvs': {
       const sections = splitSections(text);
@@ -338,10 +352,12 @@ export function parseProxyRules(raw: Raw, proxy: Exclude<ServiceProxyMode, 'cili
       const sections = splitSections(text);
       const { dumps, unread } = readBackends(sections);
       const iptables = dumps.map((d) => ({ backend: d.backend, l: lookupIptables(d.tables, clusterIP, port, protocol) }));
-      const searched = [...BACKENDS.filter((b) => dumps.some((d) => d.backend === b.backend)).map((b) => `iptables-${b.backend}`)];
+      // An IPv6 ClusterIP's rules were read from ip6tables: named so.
+      const tool = isIPv6(clusterIP) ? 'ip6tables' : 'iptables';
+      const searched = [...BACKENDS.filter((b) => dumps.some((d) => d.backend === b.backend)).map((b) => `${tool}-${b.backend}`)];
       let nft: Lookup = { found: false };
       if (proxy === 'unknown') {
-        const table = sections.get('nft list table ip kube-proxy');
+        const table = sections.get(`nft list table ${nftFamily(clusterIP)} kube-proxy`);
         if (table?.exit === 0) nft = lookupNftables(table.output, clusterIP, port, protocol);
         if (table !== undefined && (table.exit === 0 || /No such file or directory/.test(table.output))) searched.push('nftables');
       }

@@ -6,6 +6,7 @@
 import { ipFamilyOf, isIPv4, isIPv6 } from './address.ts';
 import type { NodeLink, ProbeAction, ProbeObservation, Protocol } from './model.ts';
 import { IP6TABLES_BOTH_SCRIPT, IPTABLES_BOTH_SCRIPT, natCommand, parseForwardWalk, parseProxyRules } from './parse-proxy.ts';
+import { IPV6_ICMP_HEADERS, PATH_MTU6_SCRIPT, safeAddress } from './parse-ipv6.ts';
 
 /** What an exec returned; exitCode null means the command was killed. */
 export interface RawOutput {
@@ -96,16 +97,23 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
       for (const a of [action.flow.from, ...action.flow.to]) safeIPv4(a);
       return ['sh', '-c', IPTABLES_BOTH_SCRIPT];
     case 'nat-rules':
+      // An IPv6 ClusterIP's rules are in kube-proxy's IPv6 tables (ip6tables, nft `table ip6 kube-proxy`).
+      if (isIPv6(action.clusterIP)) return action.proxy === undefined ? ['ip6tables-save', '-t', 'nat'] : natCommand(action.proxy, 'IPv6');
       return action.proxy === undefined ? ['iptables-save', '-t', 'nat'] : natCommand(action.proxy);
     case 'route-match':
       if (isIPv6(action.address)) return ['ip', '-6', 'route', 'list', 'match', action.address];
       return ['ip', '-4', 'route', 'list', 'match', safeIPv4(action.address)];
     case 'neighbor':
       return action.refresh
-        ? ['sh', '-c', NEIGHBOR_REFRESH_SCRIPT, 'sh', safeIPv4(action.address)]
+        ? ['sh', '-c', NEIGHBOR_REFRESH_SCRIPT, 'sh', safeAddress(action.address)]
         : ['ip', 'neigh', 'show', safeHostOrAddress(action.address)];
     case 'packet-loss':
-      return ['ping', '-q', '-n', '-c', String(LOSS_PINGS), '-i', LOSS_INTERVAL_S, '-W', '1', safeIPv4(action.address)];
+      // iputils' ping takes an IPv6 address as it is (it picks the family from the address). Over IPv6 a next hop that
+      // never answers neighbor discovery holds each send for seconds, so the burst outlives the exec and prints no
+      // summary: `-w` ends it within the probe's time with its summary (until then it may send past the count to get
+      // that many answers; the share lost is what is judged).
+      if (isIPv6(action.address)) return ['ping', '-q', '-n', '-c', String(LOSS_PINGS), '-i', LOSS_INTERVAL_S, '-W', '1', '-w', secs, action.address];
+      return ['ping', '-q', '-n', '-c', String(LOSS_PINGS), '-i', LOSS_INTERVAL_S, '-W', '1', safeAddress(action.address)];
     case 'veth-peer':
       return ['cat', '/sys/class/net/eth0/iflink'];
     case 'bridge-ports':
@@ -113,8 +121,8 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
     case 'links':
       return ['ip', '-o', '-d', 'link', 'show'];
     case 'path-mtu':
-      // Two pings share the probe's time budget.
-      return ['sh', '-c', PATH_MTU_SCRIPT, 'sh', safeIPv4(action.address), String(Math.max(1, Math.floor(timeoutMs / 2000)))];
+      // Two pings share the probe's time budget; an IPv6 address takes the IPv6 script (ip -6, 48 header bytes).
+      return ['sh', '-c', isIPv6(action.address) ? PATH_MTU6_SCRIPT : PATH_MTU_SCRIPT, 'sh', safeAddress(action.address), String(Math.max(1, Math.floor(timeoutMs / 2000)))];
     default: {
       const never: never = action;
       throw new Error(`unknown probe action ${JSON.stringify(never)}`);
@@ -156,7 +164,7 @@ export function parseProbeOutput(action: ProbeAction, raw: RawOutput): ProbeObse
     case 'links':
       return parseLinks(raw);
     case 'path-mtu':
-      return parsePathMtu(raw);
+      return parsePathMtu(raw, isIPv6(action.address) ? IPV6_ICMP_HEADERS : IP_ICMP_HEADERS);
     default: {
       const never: never = action;
       throw new Error(`unknown probe action ${JSON.stringify(never)}`);
@@ -273,7 +281,7 @@ export function parseNatRules(raw: RawOutput, clusterIP: string, port: number, p
   const serviceRule = rules.find(
     (l) =>
       l.startsWith('-A KUBE-SERVICES ') &&
-      l.includes(` -d ${clusterIP}/32 `) &&
+      l.includes(` -d ${clusterIP}/${isIPv6(clusterIP) ? 128 : 32} `) &&
       l.includes(` -p ${proto} `) &&
       new RegExp(`--dport ${port}(\\s|$)`).test(l) &&
       / -j KUBE-SVC-/.test(l),
@@ -391,7 +399,8 @@ export function parseLinks(raw: RawOutput): ProbeObservation {
 /** Parses one `ping -M do -s SIZE -c 1 -W N ADDR`: passed, or failed with the MTU the kernel reported when it did. */
 export function parsePing(raw: RawOutput, size: number): ProbeObservation {
   const text = combined(raw);
-  const tooLong = /message too long, mtu=(\d+)/.exec(text) ?? /Frag needed and DF set \(mtu = (\d+)\)/.exec(text);
+  // iputils prints `mtu=1450` for IPv4 and `mtu: 1430` for IPv6 when the node's own route refuses the size.
+  const tooLong = /message too long, mtu[=:] ?(\d+)/.exec(text) ?? /Frag needed and DF set \(mtu = (\d+)\)/.exec(text);
   if (tooLong) return { kind: 'mtu', size, passed: false, mtu: Number(tooLong[1]) };
   const received = /(\d+) packets transmitted, (\d+) received/.exec(text);
   if (received) return { kind: 'mtu', size, passed: Number(received[2]) > 0 };
@@ -401,10 +410,10 @@ export function parsePing(raw: RawOutput, size: number): ProbeObservation {
 }
 
 /**
- * Parses the output of PATH_MTU_SCRIPT: the route's interface and MTU, whether the ping of that full size passed, and
- * whether the 56-byte one did.
+ * Parses the output of PATH_MTU_SCRIPT (or PATH_MTU6_SCRIPT, with `headers` 48): the route's interface and MTU, whether the
+ * ping of that full size passed, and whether the 56-byte one did.
  */
-export function parsePathMtu(raw: RawOutput): ProbeObservation {
+export function parsePathMtu(raw: RawOutput, headers: number = IP_ICMP_HEADERS): ProbeObservation {
   const text = combined(raw);
   const header = /^path-mtu: dev (\S+) mtu (\d+)$/m.exec(text);
   if (!header) {
@@ -414,7 +423,7 @@ export function parsePathMtu(raw: RawOutput): ProbeObservation {
   }
   const dev = header[1] as string;
   const mtu = Number(header[2]);
-  const size = mtu - IP_ICMP_HEADERS;
+  const size = mtu - headers;
   const afterHeader = text.slice(header.index + header[0].length);
   const full = /^([\s\S]*?)^path-mtu: full exit (\d+)$/m.exec(afterHeader);
   const small = full ? /^([\s\S]*?)^path-mtu: small exit (\d+)$/m.exec(afterHeader.slice(full.index + full[0].length)) : null;

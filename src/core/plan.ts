@@ -18,6 +18,7 @@ import {
   type ProbeSpec,
   type ResolvedEndpoint,
   type RungId,
+  type ServiceProxyMode,
 } from './model.ts';
 import { buildProbeCommand } from './parse.ts';
 import { markPredictedDenials, type DebugPods } from './policy-prediction.ts';
@@ -288,6 +289,8 @@ export function repeatSamples(rung: RungPlan, samples: number): RungPlan {
 
 /** The sysctl that turns IPv6 forwarding on for every interface (the IPv6 twin of net.ipv4.ip_forward). */
 export const IPV6_FORWARDING = 'net.ipv6.conf.all.forwarding';
+/** The sysctl that sends bridged IPv6 traffic through ip6tables (the IPv6 twin of bridge-nf-call-iptables). */
+export const BRIDGE_NF_IP6TABLES = 'net.bridge.bridge-nf-call-ip6tables';
 
 type SpecFn = (rung: RungId | 'node-checks', id: string, where: ProbeLocation, action: ProbeAction, extra?: { check?: NodeCheckId; about?: ObjectRef }) => ProbeSpec;
 
@@ -319,18 +322,22 @@ function planNodeChecks(
     void checks.push(spec('node-checks', `${node}:${id}`, hostPod(node), action, { check, ...(about ? { about } : {}) }));
 
   if (family === 'IPv6') {
-    // The IPv6 twins of the IPv4 checks below: forwarding, ip6tables' FORWARD chain for this flow, and the routes to
-    // and from the pods (ip -6). Neighbors (NDP), bridge-nf, hairpin, the NAT rules, the MTU and loss pings are read
-    // on the IPv4 path only.
+    // The IPv6 twins of the IPv4 checks below: forwarding, bridge-nf-call-ip6tables, ip6tables' FORWARD chain for this
+    // flow, the routes to and from the pods (ip -6), then the same path checks on the IPv6 addresses (NDP neighbors,
+    // hairpin, the IPv6 proxier's NAT rules, the MTU and loss pings).
     for (const node of nodes) {
       check(node, 'ip-forward', 'ipv6-forward', { tool: 'sysctl', key: IPV6_FORWARDING });
+      if (bridge) check(node, 'bridge-nf', 'bridge-nf6', { tool: 'sysctl', key: BRIDGE_NF_IP6TABLES });
       if (flow) check(node, 'forward-policy', 'forward-policy6', { tool: 'forward-policy', flow });
       check(node, 'links', 'links', { tool: 'links' });
     }
-    for (const t of podTargets.filter((x) => inFamily(x.host))) check(sourceNode, 'route-to-destination', `route:${t.host}`, { tool: 'route-match', address: t.host }, t.about);
+    const targets6 = podTargets.filter((x) => inFamily(x.host));
+    for (const t of targets6) check(sourceNode, 'route-to-destination', `route:${t.host}`, { tool: 'route-match', address: t.host }, t.about);
     const fromPod = source.kind === 'pod' && !source.hostNetwork && inFamily(source.ip) ? source.ip : undefined;
     if (fromPod) for (const node of destNodes.filter((n) => n !== sourceNode)) check(node, 'route-to-source', `route:${fromPod}`, { tool: 'route-match', address: fromPod });
-    return checks;
+    // IPVS lists both families' virtual servers in one table, whose IPv6 form no output here was checked against.
+    const natProxy = proxy === 'ipvs' ? null : proxy;
+    return [...checks, ...planPathChecks({ facts, podTargets: targets6, sourceNode, sourcePodIP: fromPod, bridge, proxy: natProxy, spec, sameNodePods })];
   }
   for (const node of nodes) {
     check(node, 'ip-forward', 'ip-forward', { tool: 'sysctl', key: 'net.ipv4.ip_forward' });
@@ -346,6 +353,34 @@ function planNodeChecks(
       check(node, 'route-to-source', `route:${sourcePodIP}`, { tool: 'route-match', address: sourcePodIP });
     }
   }
+  return [...checks, ...planPathChecks({ facts, podTargets, sourceNode, sourcePodIP, bridge, proxy, spec, sameNodePods })];
+}
+
+/** What the path checks of one family are planned from. */
+interface PathCheckInput {
+  facts: ClusterFacts;
+  /** The destination's pod addresses of this family. */
+  podTargets: DirectTarget[];
+  sourceNode: string;
+  /** The source pod's address of this family (absent: a node or hostNetwork source). */
+  sourcePodIP: string | undefined;
+  bridge: boolean;
+  /** The proxy the NAT check reads; null: no NAT check in this family. */
+  proxy: ServiceProxyMode | undefined | null;
+  spec: SpecFn;
+  sameNodePods: ReadonlySet<string>;
+}
+
+/**
+ * The checks along the pods' path, the same in each family on that family's addresses: the neighbor entries and pod
+ * MACs, hairpin mode, the Service's NAT rules, and the MTU and loss pings across the overlay.
+ */
+function planPathChecks(input: PathCheckInput): ProbeSpec[] {
+  const { podTargets, sourceNode, sourcePodIP, bridge, proxy, spec, sameNodePods } = input;
+  const { source, destination: dest } = input.facts.targets;
+  const checks: ProbeSpec[] = [];
+  const check = (node: string, id: NodeCheckId, name: string, action: ProbeAction, about?: ObjectRef): void =>
+    void checks.push(spec('node-checks', `${node}:${name}`, { kind: 'node-pod', node, hostNetwork: true }, action, { check: id, ...(about ? { about } : {}) }));
   // The node's neighbor entry for each destination pod, and the MAC the pod really answers with, read from a pod on the
   // same bridge (the source pod when it is on that node, else the same-node rung's pod; no pod is created just for it):
   // a wrong entry differs from it.
@@ -368,7 +403,7 @@ function planNodeChecks(
     checks.push(spec('node-checks', `source:veth-peer`, { kind: 'source-pod' }, { tool: 'veth-peer' }, { check: 'hairpin' }));
     check(sourceNode, 'hairpin', 'bridge-ports', { tool: 'bridge-ports' });
   }
-  if (dest.kind === 'service' && hasClusterIP(dest)) {
+  if (dest.kind === 'service' && hasClusterIP(dest) && proxy !== null) {
     check(sourceNode, 'nat-rules', `nat:${dest.clusterIP}:${dest.port.port}`, {
       tool: 'nat-rules',
       clusterIP: dest.clusterIP,

@@ -6,16 +6,21 @@
  * rows that the text report shows no failed check and no warning. The ladder runs the families in one fixed order
  * (IPv4, then IPv6: src/core/families.ts), whichever the cluster's primary is.
  */
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPlugin, pluginEnv } from './plugin.ts';
 import { run, skipLabSuite, startTestLab } from '../lab/harness.ts';
 
 const skip = skipLabSuite('e2e diagnose dual-stack');
+/** A scenario of this suite's own (test/e2e/scenarios/). */
+const own = (name: string): string => fileURLToPath(new URL(`./scenarios/${name}.yaml`, import.meta.url));
 
 interface Row {
   name: string;
   scenario: string;
   dst: string;
+  /** The source (default: default/client). */
+  src?: string;
   /** Extra flags (e.g. --family). */
   flags?: string[];
   exit: 0 | 1;
@@ -25,6 +30,10 @@ interface Row {
 }
 
 const healthy = { status: 'healthy', cause: 'HEALTHY', component: 'none' };
+/** A fault of the IPv6 side alone: broken, named with family IPv6. */
+function v6Fault(cause: string, component: string, node?: string): Row['verdict'] {
+  return { status: 'broken', cause, component, ...(node !== undefined ? { node } : {}), family: 'IPv6' };
+}
 const forwardOff = { status: 'broken', cause: 'NODE_IP_FORWARD_DISABLED', component: 'node', node: 'node-2', family: 'IPv6' };
 const rows: Row[] = [
   { name: 'healthy, dual-stack Service: both families tested', scenario: 'dual-stack', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
@@ -34,6 +43,19 @@ const rows: Row[] = [
   { name: 'IPv6 forwarding off on node-2: named on node-2, IPv6 only', scenario: 'dual-stack-ipv6-forward-off', dst: 'shop/svc/web', exit: 1, verdict: forwardOff, families: ['IPv4', 'IPv6'] },
   { name: 'IPv6 forwarding off on node-2, --family IPv4: IPv4 is healthy', scenario: 'dual-stack-ipv6-forward-off', dst: 'shop/svc/web', flags: ['--family', 'IPv4'], exit: 0, verdict: healthy },
   { name: 'IPv6 forwarding off on node-2, --family IPv6: the fault, IPv6 alone', scenario: 'dual-stack-ipv6-forward-off', dst: 'shop/svc/web', flags: ['--family', 'IPv6'], exit: 1, verdict: { ...forwardOff, family: undefined as unknown as string }, families: ['IPv6'] },
+  // kube-proxy in nftables mode: table ip kube-proxy and table ip6 kube-proxy, both read.
+  { name: 'healthy, dual-stack Service on kube-proxy nftables', scenario: own('dual-stack-nftables'), dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
+  // The IPv6 fault twins (test/lab/README.md, faults with `family: IPv6`): each named on its node, IPv6 only.
+  { name: 'IPv6 FORWARD policy DROP on node-2: NODE_FORWARD_DROP, IPv6 only', scenario: own('dual-stack-ipv6-forward-policy-drop'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('NODE_FORWARD_DROP', 'node', 'node-2'), families: ['IPv4', 'IPv6'] },
+  { name: "flannel-v6.1's VXLAN blocked into node-2: OVERLAY_BLOCKED, IPv6 only", scenario: own('dual-stack-ipv6-overlay-blocked'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('OVERLAY_BLOCKED', 'overlay'), families: ['IPv4', 'IPv6'] },
+  { name: "node-1's IPv6 route to node-2's pods missing: NODE_ROUTE_MISSING on node-1, IPv6 only", scenario: own('dual-stack-ipv6-pod-route-missing'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('NODE_ROUTE_MISSING', 'node', 'node-1'), families: ['IPv4', 'IPv6'] },
+  { name: "a wrong IPv6 neighbor entry for web-1 on node-2: NODE_NEIGHBOR_STALE, IPv6 only", scenario: own('dual-stack-ipv6-neighbor-stale'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('NODE_NEIGHBOR_STALE', 'node', 'node-2'), families: ['IPv4', 'IPv6'] },
+  { name: 'the IPv6 overlay into node-2 loses 30%: OVERLAY_PACKET_LOSS on node-1, IPv6 only', scenario: own('dual-stack-ipv6-overlay-lossy'), dst: 'shop/svc/web', exit: 1, verdict: { ...v6Fault('OVERLAY_PACKET_LOSS', 'overlay', 'node-1'), status: 'degraded' }, families: ['IPv4', 'IPv6'] },
+  { name: 'bridge-nf-call-ip6tables off on node-1: NODE_BRIDGE_NF_DISABLED, IPv6 only', scenario: own('dual-stack-ipv6-bridge-nf-off'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('NODE_BRIDGE_NF_DISABLED', 'node', 'node-1'), families: ['IPv4', 'IPv6'] },
+  { name: "node-1's IPv6 kube-proxy rules for shop/web gone (iptables): SERVICE_PROXY_RULES_MISSING, IPv6 only", scenario: own('dual-stack-ipv6-kube-proxy-rules-missing'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('SERVICE_PROXY_RULES_MISSING', 'kube-proxy', 'node-1'), families: ['IPv4', 'IPv6'] },
+  { name: "node-1's table ip6 kube-proxy without shop/web (nftables): SERVICE_PROXY_RULES_MISSING, IPv6 only", scenario: own('dual-stack-ipv6-kube-proxy-rules-missing-nftables'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('SERVICE_PROXY_RULES_MISSING', 'kube-proxy', 'node-1'), families: ['IPv4', 'IPv6'] },
+  // A fault of both families (hairpin mode is the bridge port's): one finding, no family.
+  { name: 'hairpin off for web-1 on a dual-stack cluster: NODE_HAIRPIN_DISABLED once, for both families', scenario: own('dual-stack-hairpin-off'), src: 'shop/web-1', dst: 'shop/svc/web', exit: 1, verdict: { status: 'broken', cause: 'NODE_HAIRPIN_DISABLED', component: 'node', node: 'node-2', object: 'Pod/shop/web-1' }, families: ['IPv4', 'IPv6'] },
 ];
 
 interface JsonReport {
@@ -49,7 +71,7 @@ describe.skipIf(skip)('kubectl netdebug end to end on dual-stack clusters', () =
     const lab = await startTestLab(row.scenario);
     try {
       const env = pluginEnv(lab.kubeconfig);
-      const args = ['netdebug', 'default/client', row.dst, ...(row.flags ?? [])];
+      const args = ['netdebug', row.src ?? 'default/client', row.dst, ...(row.flags ?? [])];
       const res = await run('kubectl', [...args, '-o', 'json'], { env, timeoutMs: 30_000 });
       expect(res.code, res.stderr).toBe(row.exit);
       const report = JSON.parse(res.stdout) as JsonReport;

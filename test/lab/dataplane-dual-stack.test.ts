@@ -120,6 +120,33 @@ describe.skipIf(!canRunLab)('dual-stack Dataplane on the real kernel', () => {
     }
   });
 
+  it('kube-proxy-rules-missing family IPv6 takes the Service out of the IPv6 proxier only; without family out of both', async () => {
+    const f = (v6: boolean): ScenarioFault => ({ type: 'kube-proxy-rules-missing', node: 'node-1', service: 'default/remote', ...(v6 ? { family: 'IPv6' as const } : {}) });
+    const ipv6Rules = async (): Promise<boolean> => (await runner.run(inNetns(n1.netns, ['ip6tables-save', '-t', 'nat']))).stdout.includes('-d fd00:10:96::15/128');
+    const ipv4Rules = async (): Promise<boolean> => (await runner.run(inNetns(n1.netns, ['iptables-save', '-t', 'nat']))).stdout.includes('-d 10.96.0.21/32');
+    await dp.applyFault(f(true));
+    try {
+      expect(await ipv6Rules()).toBe(false);
+      expect(await ipv4Rules()).toBe(true);
+      expect(await canConnect(a1.netns, 'fd00:10:96::15', 80)).toBe(false);
+      expect(await canConnect(a1.netns, '10.96.0.21', 80)).toBe(true);
+      // The other Service keeps its IPv6 rules.
+      expect(await canConnect(a1.netns, 'fd00:10:96::14', 80)).toBe(true);
+    } finally {
+      await dp.revertFault(f(true));
+    }
+    expect(await ipv6Rules()).toBe(true);
+    expect(await canConnect(a1.netns, 'fd00:10:96::15', 80)).toBe(true);
+    // Without family, as before: both proxiers leave it out.
+    await dp.applyFault(f(false));
+    try {
+      expect([await ipv4Rules(), await ipv6Rules()]).toEqual([false, false]);
+    } finally {
+      await dp.revertFault(f(false));
+    }
+    expect([await ipv4Rules(), await ipv6Rules()]).toEqual([true, true]);
+  });
+
   it('dns-lossy drops DNS of both families on a dual-stack node (iptables and ip6tables raw rules)', async () => {
     const f: ScenarioFault = { type: 'dns-lossy', node: 'node-1', percent: 40 };
     await dp.applyFault(f);

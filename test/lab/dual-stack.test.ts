@@ -151,6 +151,7 @@ describe('scenario validation of dual-stack', () => {
     ]);
     expect(problemsOf(scenario(DUAL, { faults: [{ type: 'hairpin-off', pod: 'default/web-1', family: 'IPv6' }] }))[0]?.path).toBe('spec.faults[0].family');
     expect(parseScenario(scenario(DUAL, { faults: [{ type: 'bridge-nf-off', node: 'node-1', family: 'IPv6' }] }), 'ds.yaml').faults).toEqual([{ type: 'bridge-nf-off', node: 'node-1', family: 'IPv6' }]);
+    expect(parseScenario(scenario(DUAL, { faults: [{ type: 'kube-proxy-rules-missing', node: 'node-1', family: 'IPv6' }] }), 'ds.yaml').faults).toEqual([{ type: 'kube-proxy-rules-missing', node: 'node-1', family: 'IPv6' }]);
     expect(problemsOf(scenario(DUAL, { faults: [{ type: 'ip-forward-off', node: 'node-2', family: 'IPv5' }] }))[0]?.message).toMatch(/must be one of IPv4, IPv6/);
   });
 });

@@ -108,7 +108,7 @@ export type ScenarioFault =
   | { type: 'forward-policy-drop'; node: string; family?: IPFamily }
   | { type: 'overlay-blocked'; node: string; family?: IPFamily }
   | { type: 'pod-route-missing'; node: string; toNode: string; family?: IPFamily }
-  | { type: 'kube-proxy-rules-missing'; node: string; service?: string }
+  | { type: 'kube-proxy-rules-missing'; node: string; service?: string; family?: IPFamily }
   | { type: 'bridge-nf-off'; node: string; family?: IPFamily }
   | { type: 'dns-server-down' }
   | { type: 'dns-no-endpoints' }
@@ -146,7 +146,7 @@ export const FAULT_TYPES = [
  * Fault types with an IPv6 twin: on a dual-stack cluster they take `family: IPv6` (absent: IPv4, as before), which
  * breaks the IPv6 side only (net.ipv6.conf.all.forwarding, ip6tables, flannel-v6.1, the IPv6 route or neighbor).
  */
-export const FAMILY_FAULT_TYPES = ['ip-forward-off', 'forward-policy-drop', 'overlay-blocked', 'pod-route-missing', 'neighbor-stale', 'overlay-lossy', 'bridge-nf-off'] as const satisfies readonly ScenarioFault['type'][];
+export const FAMILY_FAULT_TYPES = ['ip-forward-off', 'forward-policy-drop', 'overlay-blocked', 'pod-route-missing', 'neighbor-stale', 'overlay-lossy', 'bridge-nf-off', 'kube-proxy-rules-missing'] as const satisfies readonly ScenarioFault['type'][];
 
 /** Fault types that exist only on some pod networks (underlay-blocked: networks that route pod addresses between nodes). */
 export const NETWORK_FAULT_TYPES = ['underlay-blocked'] as const satisfies readonly ScenarioFault['type'][];

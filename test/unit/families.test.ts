@@ -146,8 +146,8 @@ describe('planning per family', () => {
     expect(byId('node-checks:node-1:forward-policy6').action).toEqual({ tool: 'forward-policy', flow: { from: V6_CLIENT, to: [V6_WEB1] } });
     expect(byId('node-checks:node-1:forward-policy').command).toEqual(['sh', '-c', IPTABLES_BOTH_SCRIPT]);
     expect(byId(`node-checks:node-1:route:${V6_WEB1}`).command).toEqual(['ip', '-6', 'route', 'list', 'match', V6_WEB1]);
-    // The checks read on the IPv4 path alone: no IPv6 NAT, MTU or loss probe is planned.
-    expect(p.nodeChecks.filter((s) => s.family === 'IPv6').map((s) => s.check)).toEqual(expect.not.arrayContaining(['nat-rules', 'mtu', 'loss', 'neighbor']));
+    // The path checks have their IPv6 twins too (test/unit/ipv6-checks.test.ts): NAT, MTU, loss, neighbor.
+    expect(p.nodeChecks.filter((s) => s.family === 'IPv6').map((s) => s.check)).toEqual(expect.arrayContaining(['nat-rules', 'mtu', 'loss', 'neighbor']));
   });
 
   it('--family IPv6 on a dual-stack Service plans the IPv6 ladder alone, untagged', () => {
@@ -294,7 +294,8 @@ describe('verdicts per family', () => {
   it("the IPv6 ClusterIP alone is not forwarded: SERVICE_PROXY_RULES_MISSING named IPv6, read with ip6tables-save", () => {
     const out = judge((s) => (s.rung === 'cluster-ip' && isV6Tcp(s) ? { kind: 'timeout' } : undefined));
     expect(out.verdict).toMatchObject({ cause: 'SERVICE_PROXY_RULES_MISSING', node: 'node-1', family: 'IPv6' });
-    expect(out.verdict.hints[0]).toBe(`on node node-1: ip6tables-save -t nat | grep ${V6_VIP}`);
+    // The IPv6 NAT check read ip6tables' nft backend (the fake answers so): its own save command.
+    expect(out.verdict.hints[0]).toBe(`on node node-1: ip6tables-nft-save -t nat | grep ${V6_VIP}`);
   });
 
   it('only the IPv6 listener is down: DESTINATION_NOT_LISTENING named IPv6', () => {

@@ -191,7 +191,8 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
       if (obs.mac) return `${obs.ip} lladdr ${obs.mac} ${obs.state}`;
       return obs.state === 'NONE' ? `no entry for ${obs.ip} (the node has not talked to it lately)` : `${obs.ip} ${obs.state}, no address`;
     case 'nat-rules': {
-      const mode = obs.proxy === undefined ? '' : obs.proxy === 'iptables' ? ` (iptables${obs.backend ? `-${obs.backend}` : ''})` : ` (${obs.proxy})`;
+      const ipt = obs.clusterIP.includes(':') ? 'ip6tables' : 'iptables';
+      const mode = obs.proxy === undefined ? '' : obs.proxy === 'iptables' ? ` (${ipt}${obs.backend ? `-${obs.backend}` : ''})` : ` (${obs.proxy})`;
       const searched = obs.searched ? `; read: ${obs.searched}` : '';
       if (!obs.present) return `no NAT rules${mode}${searched}`;
       if (obs.drops === 'no-local-endpoints') return `kube-proxy drops it here: no local endpoints (internalTrafficPolicy Local)${mode}`;

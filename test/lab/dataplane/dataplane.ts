@@ -134,6 +134,8 @@ export class Dataplane {
   private dns: { servers: { pod: PodNet; pid: number | undefined }[]; records: DnsRecord[]; options: DnsServerOptions } | undefined;
   private readonly serviceState = new Map<string, { services: ServiceRules[]; omit: 'all' | string[] | undefined; chains: string[] }>();
   private readonly faultOmit = new Map<string, 'all' | string[]>();
+  /** kube-proxy-rules-missing with `family: IPv6`: what the IPv6 proxier alone leaves out, per node. */
+  private readonly faultOmit6 = new Map<string, 'all' | string[]>();
   /** NodeLocal DNSCache per node: its plan and its cache's PID (undefined while stopped). */
   private readonly nodeLocalDns = new Map<string, { plan: NodeLocalDnsPlan; pid: number | undefined }>();
   private podCounter = 0;
@@ -537,7 +539,8 @@ export class Dataplane {
       this.serviceState.set(n.name, { services, omit: opts.omit, chains: [] });
       return;
     }
-    const chains = await this.nodeProxy.applyServiceRules(n, services, omit, prev?.chains ?? []);
+    const omit6 = mergeOmit(opts.omit, mergeOmit(this.faultOmit.get(n.name), this.faultOmit6.get(n.name)));
+    const chains = await this.nodeProxy.applyServiceRules(n, services, omit, prev?.chains ?? [], omit6);
     this.serviceState.set(n.name, { services, omit: opts.omit, chains });
   }
 
@@ -584,6 +587,7 @@ export class Dataplane {
     this.nodeLocalDns.clear();
     this.serviceState.clear();
     this.faultOmit.clear();
+    this.faultOmit6.clear();
   }
 
   /** Tears down the lab whose state lives in stateDir, from any process (no-op when there is no state). */
@@ -649,14 +653,16 @@ export class Dataplane {
       }
       case 'kube-proxy-rules-missing': {
         const n = node(fault.node);
-        const current = this.faultOmit.get(n.name);
+        // IPv6: only the IPv6 proxier's rules (ip6tables, `table ip6 kube-proxy`) go; the IPv4 ones stay.
+        const omits = v6 ? this.faultOmit6 : this.faultOmit;
+        const current = omits.get(n.name);
         const want: 'all' | string[] = fault.service === undefined ? 'all' : [fault.service];
-        if (on) this.faultOmit.set(n.name, mergeOmit(current, want) ?? want);
-        else if (want === 'all' || current === 'all') this.faultOmit.delete(n.name);
+        if (on) omits.set(n.name, mergeOmit(current, want) ?? want);
+        else if (want === 'all' || current === 'all') omits.delete(n.name);
         else {
           const left = (current ?? []).filter((s) => !want.includes(s));
-          if (left.length === 0) this.faultOmit.delete(n.name);
-          else this.faultOmit.set(n.name, left);
+          if (left.length === 0) omits.delete(n.name);
+          else omits.set(n.name, left);
         }
         const st = this.serviceState.get(n.name);
         await this.applyServiceRules(n, st?.services ?? [], { omit: st?.omit });

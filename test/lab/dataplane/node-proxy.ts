@@ -83,11 +83,12 @@ export class NodeProxy {
 
   /**
    * Writes kube-proxy's rules for services on a node in the cluster's mode, leaving out `omit`; returns the iptables nat
-   * chains it declared (none in nftables mode, where the whole table is replaced in one `nft -f` transaction).
+   * chains it declared (none in nftables mode, where the whole table is replaced in one `nft -f` transaction). On a
+   * dual-stack node the IPv6 proxier leaves out `omit6` (default: `omit`).
    */
-  async applyServiceRules(node: NodeNet, services: ServiceRules[], omit: 'all' | string[] | undefined, previousChains: string[]): Promise<string[]> {
+  async applyServiceRules(node: NodeNet, services: ServiceRules[], omit: 'all' | string[] | undefined, previousChains: string[], omit6: 'all' | string[] | undefined = omit): Promise<string[]> {
     const chains = await this.applyServiceRulesV4(node, services, omit, previousChains);
-    if (this.clusterCIDR6 !== undefined && node.v6 !== undefined) await this.applyServiceRulesV6(node, node.v6.underlayIP, this.clusterCIDR6, ipv6View(services), omit);
+    if (this.clusterCIDR6 !== undefined && node.v6 !== undefined) await this.applyServiceRulesV6(node, node.v6.underlayIP, this.clusterCIDR6, ipv6View(services), omit6);
     return chains;
   }
 

@@ -5,6 +5,7 @@
  * Only on a network with a tunnel (flannel, Calico VXLAN or IP-in-IP, Cilium; an unknown one is taken for flannel); the
  * hints name that network's own tunnel port. Without a tunnel the same evidence is UNDERLAY_BLOCKED.
  */
+import { isIPv6 } from '../../address.ts';
 import { networkTraits } from '../../datapath.ts';
 import type { DiagnosisContext } from '../context.ts';
 import { destinationNodes } from '../describe.ts';
@@ -25,6 +26,9 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
   const tunnel = networkTraits(ctx.network).tunnel;
   if (podUnreachable.length === 0 || hasRoot(prior) || !blocked || !tunnel) return [];
   const port = tunnel.port.startsWith('UDP ') ? `udp port ${tunnel.port.slice(4)}` : 'ip proto 4';
+  // IPv6 pod traffic on flannel crosses its IPv6 tunnel, flannel-v6.1 (VXLAN between the nodes' IPv6 addresses).
+  const v6 = podUnreachable.every((r) => r.spec.action.tool === 'tcp-connect' && isIPv6(r.spec.action.host));
+  const device = v6 && tunnel.device === 'flannel.1' ? 'flannel-v6.1' : tunnel.device;
   return [
     {
       cause: 'OVERLAY_BLOCKED',
@@ -32,8 +36,8 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
       summary: `pod traffic from node ${ctx.sourceNode} to node ${destNodes.filter((n) => n !== ctx.sourceNode).join(', ')} is dropped, though the destination answers on its own node and the node checks found nothing`,
       citations: [...cite('cause', podUnreachable), ...cite('reference', localPasses)],
       hints: [
-        `check that ${tunnel.port} (${ctx.network === 'unknown' ? 'VXLAN' : `${ctx.network}'s ${tunnel.device}`}) passes between the nodes: firewalls, security groups, iptables INPUT/OUTPUT rules on both nodes`,
-        `on both nodes: tcpdump -ni any ${port} while re-running this command`,
+        `check that ${tunnel.port}${v6 ? ' over IPv6' : ''} (${ctx.network === 'unknown' ? 'VXLAN' : `${ctx.network}'s ${device}`}) passes between the nodes: firewalls, security groups, ${v6 ? 'ip6tables' : 'iptables'} INPUT/OUTPUT rules on both nodes`,
+        `on both nodes: tcpdump -ni any ${v6 ? 'ip6 and ' : ''}${port} while re-running this command`,
       ],
     },
   ];

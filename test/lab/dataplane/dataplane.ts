@@ -273,9 +273,10 @@ export class Dataplane {
     await this.addNetns(netns);
     if (this.network.v6 !== undefined && pod.ip6 !== undefined) await setSysctls(this.runner, netns, SETTLED_IPV6);
     const resolvWritten = this.writeResolvConf(netns, opts.resolvConf);
-    await runIpBatch(this.runner, node.netns, [`link add ${hostVeth} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`, ...plan.nodeLines]);
+    const side6 = this.network.v6?.podNodeSide !== undefined && pod.ip6 !== undefined ? this.network.v6.podNodeSide(node, hostVeth, pod.ip6) : undefined;
+    await runIpBatch(this.runner, node.netns, [`link add ${hostVeth} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`, ...plan.nodeLines, ...(side6?.nodeLines ?? [])]);
     await Promise.all([
-      setSysctls(this.runner, node.netns, plan.nodeSysctls),
+      setSysctls(this.runner, node.netns, { ...plan.nodeSysctls, ...(side6?.nodeSysctls ?? {}) }),
       runIpBatch(this.runner, netns, ['link set lo up', ...plan.podLines, ...(this.network.v6 && pod.ip6 ? this.network.v6.podLines(node, pod.ip6) : [])]),
     ]);
     await resolvWritten;
@@ -620,10 +621,13 @@ export class Dataplane {
         // The network agent's own FORWARD accept rules (Calico's) would make DROP harmless: they go too, and come back.
         const n = node(fault.node);
         const ipt = tools.iptables;
-        if (on) for (const r of this.network.forwardAcceptRules) await this.runner.run(inNetns(n.netns, [ipt, '-D', 'FORWARD', ...r.rule]), { allowFailure: true });
+        // They are the agent's iptables (IPv4) rules: with family IPv6 there are none to take away (felix's ip6tables
+        // chains are not built by the lab).
+        const accepts = v6 ? [] : this.network.forwardAcceptRules;
+        if (on) for (const r of accepts) await this.runner.run(inNetns(n.netns, [ipt, '-D', 'FORWARD', ...r.rule]), { allowFailure: true });
         await this.nodeProxy.switchForwardPolicyDrop(n, on, v6 ? 'IPv6' : 'IPv4');
         if (!on) {
-          for (const r of this.network.forwardAcceptRules) await this.runner.run(inNetns(n.netns, [ipt, ...(r.first ? ['-I', 'FORWARD', '1'] : ['-A', 'FORWARD']), ...r.rule]));
+          for (const r of accepts) await this.runner.run(inNetns(n.netns, [ipt, ...(r.first ? ['-I', 'FORWARD', '1'] : ['-A', 'FORWARD']), ...r.rule]));
         }
         return;
       }
@@ -774,7 +778,7 @@ export class Dataplane {
     await runIpBatch(this.runner, this.underlayNetns, [`link set ${uport} mtu ${underlay}`]);
     await runIpBatch(this.runner, node.netns, [
       `link set eth0 mtu ${underlay}`,
-      `link set ${tunnel.device} mtu ${overlay}`,
+      `link set ${tunnel.device} mtu ${on ? overlay : (this.network.tunnelMTU ?? overlay)}`,
       ...pods.map((r) => `link set ${r.hostVeth} mtu ${overlay}`),
       ...(this.network.bridge === undefined ? [] : [`link set ${this.network.bridge} mtu ${overlay}`]),
     ]);

@@ -210,7 +210,7 @@ export const NETWORK_TRAITS: Readonly<Record<(typeof CLUSTER_NETWORKS)[number], 
   flannel: { overlay: true, bridge: true, peerRoutes: true, built: true, dualStack: true },
   'calico-vxlan': { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: true },
   'calico-bgp': { overlay: false, bridge: false, peerRoutes: true, built: true, dualStack: true },
-  cilium: { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: false },
+  cilium: { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: true },
   'cloud-routed': { overlay: false, bridge: false, peerRoutes: false, built: true, dualStack: false },
 };
 

@@ -14,11 +14,11 @@ import { renderSocketLB } from './cilium.ts';
 import { formatIPv4, getLabPrefix, getPodMAC, getPrefixLength, parseCIDR } from './addressing.ts';
 import { createPodNetwork } from './networks.ts';
 import type { PodNetwork, WorkloadLink } from './pod-network.ts';
-import { mergeOmit } from './kube-proxy.ts';
+import { ipv6View, mergeOmit } from './kube-proxy.ts';
 import type { ServiceRules } from './kube-proxy.ts';
 import type { IptablesTools, ProxySettings } from './cluster-rules.ts';
 import { NodeProxy } from './node-proxy.ts';
-import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
+import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls, splitFamilyLines } from './runner.ts';
 import { NODE_LOCAL_DNS_INTERFACE, nodeCacheArgv, nodeLocalDnsLinks, nodeLocalDnsRules, type NodeLocalDnsPlan } from './node-local-dns.ts';
 
 /** Constructor options of Dataplane. */
@@ -280,7 +280,7 @@ export class Dataplane {
       runIpBatch(this.runner, netns, ['link set lo up', ...plan.podLines, ...(this.network.v6 && pod.ip6 ? this.network.v6.podLines(node, pod.ip6) : [])]),
     ]);
     await resolvWritten;
-    this.pods.set(pod.key, { pod: full, hostVeth, teardownLines: plan.teardownLines });
+    this.pods.set(pod.key, { pod: full, hostVeth, teardownLines: [...plan.teardownLines, ...(side6?.teardownLines ?? [])] });
     await this.syncWorkloadRules(node, []);
     const st = this.serviceState.get(node.name);
     if (this.serviceProxy === 'cilium' && st !== undefined) await this.applySocketLB([netns], st.services, mergeOmit(st.omit, this.faultOmit.get(node.name)));
@@ -332,7 +332,9 @@ export class Dataplane {
     const node = rec === undefined ? undefined : this.nodes.get(rec.pod.node);
     if (node !== undefined && rec?.hostVeth !== undefined) {
       const lines = rec.teardownLines ?? [];
-      if (lines.length > 0) await this.runner.run(['ip', '-n', node.netns, '-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, allowFailure: true });
+      const { v4, v6 } = splitFamilyLines(lines);
+      if (v4.length > 0) await this.runner.run(['ip', '-n', node.netns, '-force', '-batch', '-'], { input: `${v4.join('\n')}\n`, allowFailure: true });
+      if (v6.length > 0) await this.runner.run(['ip', '-6', '-n', node.netns, '-force', '-batch', '-'], { input: `${v6.join('\n')}\n`, allowFailure: true });
       await this.syncWorkloadRules(node, [{ hostVeth: rec.hostVeth, namespace: key.split('/')[0] ?? '' }]);
     }
   }
@@ -544,7 +546,8 @@ export class Dataplane {
 
   /** Writes the socket-LB stand-in (renderSocketLB) into each of the given namespaces. */
   private async applySocketLB(namespaces: string[], services: ServiceRules[], omit: 'all' | string[] | undefined): Promise<void> {
-    const text = renderSocketLB(services, omit);
+    // Dual-stack: the IPv6 ClusterIPs get the same stand-in in its own ip6 table.
+    const text = renderSocketLB(services, omit) + (this.network.v6 === undefined ? '' : renderSocketLB(ipv6View(services), omit, 'ip6'));
     await Promise.all(namespaces.map((ns) => this.runner.run(inNetns(ns, ['nft', '-f', '-']), { input: text })));
   }
 

@@ -24,7 +24,7 @@ export function createPodNetwork(kind: ClusterNetwork, underlayGateway: string, 
     case 'cloud-routed':
       return createCloudRoutedNetwork(underlayGateway);
     case 'cilium':
-      return createCiliumNetwork();
+      return createCiliumNetwork(dualStack);
     default: {
       const never: never = kind;
       throw new Error(`unknown network ${String(never)}`);

@@ -113,7 +113,7 @@ export interface PodNetworkV6 {
    * The node side of a pod's IPv6 (after the IPv4 PodLinkPlan's node lines), for networks that route to each pod's veth
    * (Calico's /128 route and sysctls); undefined when the bridge carries it (flannel).
    */
-  podNodeSide?(node: NodeNet, hostVeth: string, ip6: string): { nodeLines: string[]; nodeSysctls: Record<string, number> };
+  podNodeSide?(node: NodeNet, hostVeth: string, ip6: string): { nodeLines: string[]; nodeSysctls: Record<string, number>; teardownLines?: string[] };
 }
 
 /**

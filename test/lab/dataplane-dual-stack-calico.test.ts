@@ -152,6 +152,29 @@ describe.each(MODES)('dual-stack $network ($proxy proxy) on the real kernel', ({
     }
   });
 
+  if (network === 'calico-vxlan') {
+    it('overlay-lossy family IPv6 drops a share of vxlan-v6.calico\'s UDP 4789 with ip6tables only', async () => {
+      const f: ScenarioFault = { type: 'overlay-lossy', node: 'node-2', percent: 50, family: 'IPv6' };
+      await dp.applyFault(f);
+      try {
+        expect(await sh(n2.netns, ['ip6tables-save', '-t', 'filter'])).toMatch(/-A INPUT -p udp -m udp --dport 4789 -m statistic --mode random --probability 0.50000000000 -m comment --comment netdebug-lab-fault -j DROP/);
+        expect(await sh(n2.netns, [dp.iptables.save, '-t', 'filter'])).not.toContain('netdebug-lab-fault');
+      } finally {
+        await dp.revertFault(f);
+      }
+      expect(await sh(n2.netns, ['ip6tables-save', '-t', 'filter'])).not.toContain('netdebug-lab-fault');
+    });
+
+    it('mtu-mismatch repair puts vxlan.calico back to 1450 and the pods to 1430 (their MTUs differ on a dual-stack node)', async () => {
+      const f: ScenarioFault = { type: 'mtu-mismatch', node: 'node-2' };
+      await dp.applyFault(f);
+      await dp.revertFault(f);
+      expect((await sh(n2.netns, ['cat', '/sys/class/net/vxlan.calico/mtu'])).trim()).toBe('1450');
+      expect((await sh(b1.netns, ['cat', '/sys/class/net/eth0/mtu'])).trim()).toBe('1430');
+      expect(await canConnect(a1.netns, b1.ip6!, 8080)).toBe(true);
+    });
+  }
+
   it('forward-policy-drop family IPv6 leaves felix\'s IPv4 FORWARD accepts in place and adds none to ip6tables', async () => {
     const f: ScenarioFault = { type: 'forward-policy-drop', node: 'node-2', family: 'IPv6' };
     await dp.applyFault(f);

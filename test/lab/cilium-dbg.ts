@@ -22,13 +22,18 @@ export function tabwrite(rows: string[][], padding = 3): string {
   return rows.map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell)).join('')).map((l) => `${l}\n`).join('');
 }
 
+/** `ip:port`, or `[ip]:port` for an IPv6 address, as the agent's L3n4Addr prints a frontend or backend. */
+export function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 /** Renders `cilium-dbg service list`; IDs count from 1 in the order given unless a frontend carries its own. */
 export function renderServiceList(frontends: CiliumFrontend[]): string {
   const rows: string[][] = [['ID', 'Frontend', 'Service Type', 'Backend']];
   frontends.forEach((f, i) => {
     const proto = `/${f.protocol}`;
-    const backends = f.backends.map((b, j) => `${j + 1} => ${b.address}:${b.port}${proto} (active)`);
-    rows.push([String(f.id ?? i + 1), `${f.address}:${f.port}${proto}`, f.type, backends[0] ?? '']);
+    const backends = f.backends.map((b, j) => `${j + 1} => ${hostPort(b.address, b.port)}${proto} (active)`);
+    rows.push([String(f.id ?? i + 1), `${hostPort(f.address, f.port)}${proto}`, f.type, backends[0] ?? '']);
     for (const b of backends.slice(1)) rows.push(['', '', '', b]);
   });
   return tabwrite(rows);
@@ -39,9 +44,10 @@ export function renderBpfLbList(frontends: CiliumFrontend[]): string {
   const rows: string[][] = [['SERVICE ADDRESS', 'BACKEND ADDRESS (REVNAT_ID) (SLOT)']];
   frontends.forEach((f, i) => {
     const id = f.id ?? i + 1;
-    const fe = `${f.address}:${f.port}/${f.protocol}`;
-    rows.push([`${fe} (0)`, `0.0.0.0:0 (${id}) (0) [${f.type}, non-routable]`]);
-    f.backends.forEach((b, j) => rows.push([`${fe} (${j + 1})`, `${b.address}:${b.port}/${f.protocol} (${id}) (${j + 1})`]));
+    const fe = `${hostPort(f.address, f.port)}/${f.protocol}`;
+    const none = f.address.includes(':') ? '[::]:0' : '0.0.0.0:0';
+    rows.push([`${fe} (0)`, `${none} (${id}) (0) [${f.type}, non-routable]`]);
+    f.backends.forEach((b, j) => rows.push([`${fe} (${j + 1})`, `${hostPort(b.address, b.port)}/${f.protocol} (${id}) (${j + 1})`]));
   });
   return tabwrite(rows, 2);
 }

@@ -97,13 +97,29 @@ describe('scenario validation of dual-stack', () => {
     expect(problemsOf(scenario({ ...DUAL, serviceProxy: 'nftables', iptablesBackend: 'legacy', forwardPolicy: 'DROP' }))).toEqual([]);
   });
 
+  it('builds dual-stack on calico-vxlan and calico-bgp, with both kube-proxy modes, and IPv6 fault twins there', () => {
+    for (const network of ['calico-vxlan', 'calico-bgp']) {
+      for (const serviceProxy of ['iptables', 'nftables']) {
+        for (const ipFamilies of [['IPv4', 'IPv6'], ['IPv6', 'IPv4']]) expect(problemsOf(scenario({ ipFamilies, network, serviceProxy }))).toEqual([]);
+      }
+    }
+    const twin = (network: string, fault: Record<string, unknown>) => problemsOf(scenario({ ...DUAL, network }, { faults: [{ ...fault, family: 'IPv6' }] }));
+    expect(twin('calico-vxlan', { type: 'overlay-blocked', node: 'node-2' })).toEqual([]);
+    expect(twin('calico-bgp', { type: 'pod-route-missing', node: 'node-1', toNode: 'node-2' })).toEqual([]);
+    expect(twin('calico-bgp', { type: 'overlay-blocked', node: 'node-2' })).not.toEqual([]);
+  });
+
+  it('builds dual-stack on cilium with kube-proxy and the kube-proxy replacement; its overlay faults have no IPv6 twin', () => {
+    for (const serviceProxy of ['iptables', 'cilium']) expect(problemsOf(scenario({ ...DUAL, network: 'cilium', serviceProxy }))).toEqual([]);
+    const twin = (fault: Record<string, unknown>) => problemsOf(scenario({ ...DUAL, network: 'cilium' }, { faults: [{ ...fault, family: 'IPv6' }] }));
+    expect(twin({ type: 'pod-route-missing', node: 'node-1', toNode: 'node-2' })).toEqual([]);
+    expect(twin({ type: 'overlay-blocked', node: 'node-2' })).toEqual([
+      { path: 'spec.faults[0].family', message: "IPv6 has no tunnel of its own on network cilium (cilium_vxlan carries both families between the nodes' IPv4 addresses); without family, overlay-blocked acts on both" },
+    ]);
+  });
+
   it('refuses dual-stack on the networks it is not built for, and IPv6 single-stack', () => {
     expect(problemsOf(scenario({ ...DUAL, network: 'cloud-routed' }))[0]?.message).toMatch(/does not exist on network cloud-routed: the AWS VPC CNI gives pods IPv4 or IPv6/);
-    for (const network of ['calico-vxlan', 'calico-bgp', 'cilium']) {
-      expect(problemsOf(scenario({ ...DUAL, network }))).toEqual([
-        { path: 'spec.cluster.ipFamilies', message: `[IPv4, IPv6] (dual-stack) is not built by this lab on network ${network} yet (dual-stack networks: flannel)` },
-      ]);
-    }
     expect(problemsOf(scenario({ ipFamilies: ['IPv6'] }))).toEqual([
       { path: 'spec.cluster.ipFamilies', message: '[IPv6] (IPv6 single-stack) is valid but not built by this lab yet (dual-stack [IPv4, IPv6] and [IPv6, IPv4] are)' },
     ]);

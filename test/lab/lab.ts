@@ -19,7 +19,7 @@ import { computeEndpoints, computeEndpointSlices } from './endpoints.ts';
 import { buildKubeProxyObjects } from './kube-proxy-objects.ts';
 import { Kubelet } from './kubelet.ts';
 import { planNodeNetV6 } from './dataplane/addressing-v6.ts';
-import { addressOfFamily, isDualStack } from './dual-stack.ts';
+import { addressOfFamily, familyOf, isDualStack } from './dual-stack.ts';
 import { LAB_ADDRESSES, LAB_ADDRESSES_V6, type CommandRunner, type IPFamily, type NodeNet, type PodNet, type Scenario } from './model.ts';
 import { applyPolicyRules } from './netpol/apply.ts';
 import { compileNetworkPolicies, type NetpolPod } from './netpol/compile.ts';
@@ -207,20 +207,24 @@ function ciliumFrontends(store: ObjectStore, omit: 'all' | string[] | undefined)
     .flatMap((n) => store.list('services', n.metadata.name as string).items as unknown as KubeService[])
     .sort((a, b) => Number(a.metadata.resourceVersion ?? 0) - Number(b.metadata.resourceVersion ?? 0));
   for (const svc of services) {
-    const ip = svc.spec.clusterIP;
-    if (!ip || ip === 'None' || svc.spec.type === 'ExternalName') continue;
+    const first = svc.spec.clusterIP;
+    if (!first || first === 'None' || svc.spec.type === 'ExternalName') continue;
     // With the kube-proxy replacement the agent is the service proxy: kube-proxy-rules-missing takes the Service out of its map.
     if (omit === 'all' || (omit ?? []).includes(`${svc.metadata.namespace}/${svc.metadata.name}`)) continue;
-    const slices = store.list('endpointslices', svc.metadata.namespace, { labelSelector: `kubernetes.io/service-name=${svc.metadata.name}` }).items as Obj[];
-    for (const p of svc.spec.ports ?? []) {
-      const protocol = (p.protocol ?? 'TCP') as 'TCP' | 'UDP';
-      const backends: CiliumFrontend['backends'] = [];
-      for (const sl of slices) {
-        const port = (sl.ports ?? []).find((sp: Obj) => (sp.name ?? '') === (p.name ?? '') && (sp.protocol ?? 'TCP') === protocol)?.port;
-        if (typeof port !== 'number') continue;
-        for (const ep of sl.endpoints ?? []) if (ep.conditions?.ready !== false) backends.push({ address: ep.addresses[0], port });
+    const all = store.list('endpointslices', svc.metadata.namespace, { labelSelector: `kubernetes.io/service-name=${svc.metadata.name}` }).items as Obj[];
+    // A frontend per ClusterIP (both families on a dual-stack Service), each with the backends of its family's slices.
+    for (const ip of svc.spec.clusterIPs ?? [first]) {
+      const slices = all.filter((sl) => (sl.addressType ?? 'IPv4') === familyOf(ip));
+      for (const p of svc.spec.ports ?? []) {
+        const protocol = (p.protocol ?? 'TCP') as 'TCP' | 'UDP';
+        const backends: CiliumFrontend['backends'] = [];
+        for (const sl of slices) {
+          const port = (sl.ports ?? []).find((sp: Obj) => (sp.name ?? '') === (p.name ?? '') && (sp.protocol ?? 'TCP') === protocol)?.port;
+          if (typeof port !== 'number') continue;
+          for (const ep of sl.endpoints ?? []) if (ep.conditions?.ready !== false) backends.push({ address: ep.addresses[0], port });
+        }
+        out.push({ address: ip, port: p.port, protocol, type: 'ClusterIP', backends });
       }
-      out.push({ address: ip, port: p.port, protocol, type: 'ClusterIP', backends });
     }
   }
   return out;

@@ -208,9 +208,9 @@ export interface NetworkTraits {
 /** The traits of each pod network. */
 export const NETWORK_TRAITS: Readonly<Record<(typeof CLUSTER_NETWORKS)[number], NetworkTraits>> = {
   flannel: { overlay: true, bridge: true, peerRoutes: true, built: true, dualStack: true },
-  'calico-vxlan': { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: false },
-  'calico-bgp': { overlay: false, bridge: false, peerRoutes: true, built: true, dualStack: false },
-  cilium: { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: false },
+  'calico-vxlan': { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: true },
+  'calico-bgp': { overlay: false, bridge: false, peerRoutes: true, built: true, dualStack: true },
+  cilium: { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: true },
   'cloud-routed': { overlay: false, bridge: false, peerRoutes: false, built: true, dualStack: false },
 };
 

@@ -992,6 +992,11 @@ class Validator {
       return undefined;
     }
     if (family === 'IPv4') return fault;
+    // Cilium tunnels both families in cilium_vxlan between the nodes' IPv4 addresses: there is no IPv6 tunnel to break.
+    if (cluster.network === 'cilium' && (fault.type === 'overlay-blocked' || fault.type === 'overlay-lossy')) {
+      this.add(`${path}.family`, `IPv6 has no tunnel of its own on network cilium (cilium_vxlan carries both families between the nodes' IPv4 addresses); without family, ${fault.type} acts on both`);
+      return undefined;
+    }
     return { ...fault, family } as ScenarioFault;
   }
 

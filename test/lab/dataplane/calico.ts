@@ -6,11 +6,12 @@
  * built-in chains. See test/lab/README.md ("Pod networks") for the upstream source of each detail.
  */
 import { createHash } from 'node:crypto';
-import { LAB_ADDRESSES } from '../model.ts';
+import { LAB_ADDRESSES, LAB_ADDRESSES_V6 } from '../model.ts';
 import type { NodeNet } from '../model.ts';
 import { getPodMAC } from './addressing.ts';
 import { hashedVethName, taggedMAC } from './pod-network.ts';
-import type { PodNetwork, WorkloadLink } from './pod-network.ts';
+import type { PodNetwork, PodNetworkV6, WorkloadLink } from './pod-network.ts';
+import { formatCIDR6, parseCIDR6 } from './addressing-v6.ts';
 
 /** felix's route protocol for its blackhole and same-subnet routes (dataplanedefs.DefaultRouteProto). */
 export const FELIX_ROUTE_PROTO = 80;
@@ -191,9 +192,86 @@ export function renderFelixWorkloadRules(workloads: WorkloadLink[], removed: Wor
   return `${lines.join('\n')}\n`;
 }
 
-/** Creates Calico's network in VXLAN or BGP mode. */
-export function createCalicoNetwork(mode: CalicoMode): PodNetwork {
+/** felix's IPv6 VXLAN device (dataplanedefs.VXLANIfaceNameV6). */
+export const CALICO_VXLAN_V6_DEVICE = 'vxlan-v6.calico';
+/** The prefix of Calico's IPv6 IPAM blocks (the IPPool default blockSize for IPv6). */
+export const CALICO_BLOCK_PREFIX_V6 = 122;
+/**
+ * The IPv6 gateway the Calico CNI plugin gives pods: the host veth's own link-local address, which the kernel derives
+ * (EUI-64) from the veth's MAC ee:ee:ee:ee:ee:ee.
+ */
+export const CALICO_GATEWAY_V6 = 'fe80::ecee:eeff:feee:eeee';
+/** vxlan-v6.calico's MTU: felix's default is the host MTU less its IPv6 VXLAN overhead (vxlanV6MTUOverhead 70). */
+export const CALICO_VXLAN_V6_MTU = LAB_ADDRESSES.pathMTU - 70;
+
+/** The deterministic MAC of a node's vxlan-v6.calico (calico-node picks a random one and stores it on the Node). */
+export function calicoVtepMACv6(node: NodeNet): string {
+  return taggedMAC([0x66, 0x36], node.index);
+}
+
+/**
+ * A node's IPv6 IPAM block: the first /122 of its IPv6 range (calico-ipam claims a free block of the pool; the lab takes
+ * the one holding the node's range's first addresses, so pods keep the host offset their IPv4 address has in its block).
+ */
+export function calicoBlockV6(node: NodeNet): string {
+  if (node.v6 === undefined) throw new Error(`node ${node.name} has no IPv6 addresses (the cluster is not dual-stack)`);
+  return formatCIDR6({ network: parseCIDR6(node.v6.podCIDR).network, prefix: CALICO_BLOCK_PREFIX_V6 });
+}
+
+/**
+ * Calico's IPv6 side (felix with IPv6 enabled, the CNI plugin given an IPv6 address): per node the block's blackhole
+ * route; VXLAN: vxlan-v6.calico (VNI 4096, UDP 4789, bound to the node's IPv6 address, MTU 1430) holding the block's
+ * first address as the IPv6 tunnel address, `<block> via <peer tunnel address> dev vxlan-v6.calico onlink` with a
+ * permanent neighbor and FDB entry per peer; BGP: BIRD's `<block> via <peer IPv6> dev eth0 proto bird`. Per pod the
+ * /128 route to its cali veth (no static neighbor entry: felix's IPv6 route table leaves those to the kernel),
+ * proxy_ndp/forwarding/accept_ra on that veth, and in the pod `<ip>/128` with `default via fe80::ecee:eeff:feee:eeee`.
+ */
+function calicoV6(mode: CalicoMode): PodNetworkV6 {
+  const dev = CALICO_VXLAN_V6_DEVICE;
+  const v6 = (node: NodeNet): NonNullable<NodeNet['v6']> => {
+    if (node.v6 === undefined) throw new Error(`node ${node.name} has no IPv6 addresses (the cluster is not dual-stack)`);
+    return node.v6;
+  };
+  const route = (to: NodeNet): string =>
+    mode === 'vxlan' ? `route replace ${calicoBlockV6(to)} via ${v6(to).vtepIP} dev ${dev} onlink` : `route replace ${calicoBlockV6(to)} via ${v6(to).underlayIP} dev eth0 proto bird`;
+  return {
+    clusterCIDR: LAB_ADDRESSES_V6.clusterCIDR,
+    tunnel: mode === 'vxlan' ? { device: dev, port: LAB_ADDRESSES.calicoVxlanPort } : undefined,
+    nodeLines: (node) =>
+      mode === 'vxlan'
+        ? [
+            `link add ${dev} type vxlan id ${LAB_ADDRESSES.calicoVxlanId} dstport ${LAB_ADDRESSES.calicoVxlanPort} local ${v6(node).underlayIP} dev eth0 nolearning`,
+            `link set ${dev} address ${calicoVtepMACv6(node)} mtu ${CALICO_VXLAN_V6_MTU} up`,
+            `addr add ${v6(node).vtepIP}/128 dev ${dev} nodad`,
+            `route add blackhole ${calicoBlockV6(node)} proto ${FELIX_ROUTE_PROTO}`,
+          ]
+        : [`route add blackhole ${calicoBlockV6(node)} proto bird`],
+    nodeSysctls: () => ({}),
+    peerLines: (_local, others) => ({
+      ip: others.flatMap((o) => (mode === 'vxlan' ? [route(o), `neigh replace ${v6(o).vtepIP} lladdr ${calicoVtepMACv6(o)} dev ${dev} nud permanent`] : [route(o)])),
+      bridge: mode === 'vxlan' ? others.map((o) => `fdb replace ${calicoVtepMACv6(o)} dev ${dev} dst ${v6(o).underlayIP} self permanent`) : [],
+    }),
+    peerRoute: (_local, to) => ({
+      add: [route(to)],
+      del: [mode === 'vxlan' ? `route del ${calicoBlockV6(to)} dev ${dev}` : `route del ${calicoBlockV6(to)} dev eth0 proto bird`],
+    }),
+    podLines: (_node, ip6) => [`addr add ${ip6}/128 dev eth0 nodad`, `route add default via ${CALICO_GATEWAY_V6} dev eth0`],
+    podNodeSide: (_node, hostVeth, ip6) => ({
+      nodeLines: [`route replace ${ip6}/128 dev ${hostVeth}`],
+      nodeSysctls: {
+        [`net.ipv6.conf.${hostVeth}.proxy_ndp`]: 1,
+        [`net.ipv6.conf.${hostVeth}.forwarding`]: 1,
+        [`net.ipv6.conf.${hostVeth}.accept_ra`]: 0,
+      },
+    }),
+  };
+}
+
+/** Creates Calico's network in VXLAN or BGP mode; dualStack adds its IPv6 side. */
+export function createCalicoNetwork(mode: CalicoMode, dualStack = false): PodNetwork {
   const mtu = mode === 'vxlan' ? LAB_ADDRESSES.overlayMTU : LAB_ADDRESSES.pathMTU;
+  // felix's determinePodMTU: the smallest MTU of the enabled encapsulations, so IPv6 VXLAN's 1430 on a dual-stack cluster.
+  const podMTU = mode === 'vxlan' && dualStack ? CALICO_VXLAN_V6_MTU : mtu;
   const gw = LAB_ADDRESSES.linkLocalGateway;
   const peerRoute = (to: NodeNet): string =>
     mode === 'vxlan' ? `route replace ${to.podCIDR} via ${to.vtepIP} dev vxlan.calico onlink` : `route replace ${to.podCIDR} via ${to.underlayIP} dev eth0 proto bird`;
@@ -202,7 +280,8 @@ export function createCalicoNetwork(mode: CalicoMode): PodNetwork {
     clusterCIDR: LAB_ADDRESSES.calicoPoolCIDR,
     tunnel: mode === 'vxlan' ? { device: 'vxlan.calico', port: LAB_ADDRESSES.calicoVxlanPort } : undefined,
     bridge: undefined,
-    podMTU: mtu,
+    podMTU,
+    tunnelMTU: mtu,
     underlayLines: () => [],
     underlaySysctls: () => ({}),
     nodeLines: (node) =>
@@ -262,5 +341,6 @@ export function createCalicoNetwork(mode: CalicoMode): PodNetwork {
     ],
     underlayBlock: (node, port) =>
       mode === 'bgp' ? { family: 'bridge', hook: 'forward', rule: `oifname "${port}" ip daddr ${node.podCIDR} counter drop` } : undefined,
+    ...(dualStack ? { v6: calicoV6(mode) } : {}),
   };
 }

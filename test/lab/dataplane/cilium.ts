@@ -8,11 +8,11 @@
  * see test/lab/README.md ("Pod networks").
  */
 import { createHash } from 'node:crypto';
-import { LAB_ADDRESSES } from '../model.ts';
+import { LAB_ADDRESSES, LAB_ADDRESSES_V6 } from '../model.ts';
 import type { NodeNet } from '../model.ts';
 import { getPodMAC } from './addressing.ts';
 import { taggedMAC } from './pod-network.ts';
-import type { PodNetwork } from './pod-network.ts';
+import type { PodNetwork, PodNetworkV6 } from './pod-network.ts';
 
 /**
  * The lab's own routing table standing for Cilium's eBPF forwarding: consulted first for traffic from the host, from
@@ -72,8 +72,85 @@ export function renderCiliumRules(): string {
   ].join('\n')}\n`;
 }
 
-/** Creates Cilium's network (tunnel mode, VXLAN). */
-export function createCiliumNetwork(): PodNetwork {
+/** The link-local address the kernel gives a device with this MAC (EUI-64: the U/L bit flipped, ff:fe in the middle). */
+export function eui64LinkLocal(mac: string): string {
+  const b = mac.split(':').map((h) => parseInt(h, 16));
+  const bytes = [(b[0] ?? 0) ^ 2, b[1] ?? 0, b[2] ?? 0, 0xff, 0xfe, b[3] ?? 0, b[4] ?? 0, b[5] ?? 0];
+  const groups = [0, 2, 4, 6].map((i) => (((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16));
+  return `fe80::${groups.join(':')}`;
+}
+
+/** The node's IPv6 router address on cilium_host (Cilium allocates it from the node's IPv6 pod CIDR; the lab takes `::1`). */
+export function ciliumRouterIPv6(node: NodeNet): string {
+  if (node.v6 === undefined) throw new Error(`node ${node.name} has no IPv6 addresses (the cluster is not dual-stack)`);
+  return node.v6.gatewayIP;
+}
+
+/**
+ * Cilium's IPv6 side (`enable-ipv6`, tunnel mode): the IPv6 router address as a /128 on cilium_host, per node
+ * `<IPv6 pod CIDR> dev cilium_host proto kernel src <router>` (`mtu 1450` towards other nodes; createNodeRouteSpec drops
+ * the `via` for IPv6 as the kernel refuses a local gateway), pods with a /128, `<router> dev eth0` and `default via <router> dev eth0 mtu
+ * 1450` (connector.IPv6Routes). IPv6 pod traffic between nodes travels in cilium_vxlan over the nodes' IPv4 addresses,
+ * as Cilium's tunnel endpoints are. The lab's stand-in for the eBPF datapath gets IPv6 twins: routes in
+ * CILIUM_EMULATION_TABLE, `ip -6` rules, and, for the pods' neighbor solicitations of the router address (which
+ * bpf_lxc answers), a proxy NDP entry on each lxc veth.
+ */
+function ciliumV6(): PodNetworkV6 {
+  const v6 = (node: NodeNet): NonNullable<NodeNet['v6']> => {
+    if (node.v6 === undefined) throw new Error(`node ${node.name} has no IPv6 addresses (the cluster is not dual-stack)`);
+    return node.v6;
+  };
+  const nodeRoute = (local: NodeNet, to: NodeNet, remote: boolean): string => {
+    const r = ciliumRouterIPv6(local);
+    // No `via` for IPv6: the kernel refuses the router address as a gateway ("Gateway can not be a local address").
+    return `route replace ${v6(to).podCIDR} dev cilium_host proto kernel src ${r}${remote ? ` mtu ${CILIUM_ROUTE_MTU}` : ''}`;
+  };
+  // The lab's IPv6 route into the tunnel goes via the peer cilium_vxlan's link-local address: an IPv6 onlink gateway
+  // inside the peer's pod CIDR is refused, as the main table routes that CIDR to cilium_host ("Nexthop has invalid
+  // gateway or device mismatch").
+  const tunnelRoute = (local: NodeNet, to: NodeNet): string =>
+    `route replace ${v6(to).podCIDR} encap ip id ${TUNNEL_KEY} dst ${to.underlayIP} via ${eui64LinkLocal(ciliumVxlanMAC(to))} dev cilium_vxlan src ${ciliumRouterIPv6(local)} mtu ${CILIUM_ROUTE_MTU} table ${CILIUM_EMULATION_TABLE}`;
+  return {
+    clusterCIDR: LAB_ADDRESSES_V6.clusterCIDR,
+    // Cilium's IPv6 pod traffic shares cilium_vxlan with IPv4 (its tunnel endpoints are the nodes' IPv4 addresses).
+    tunnel: undefined,
+    nodeLines: (node) => [
+      `addr add ${ciliumRouterIPv6(node)}/128 dev cilium_host nodad`,
+      nodeRoute(node, node, false),
+      `-6 rule add iif lo lookup ${CILIUM_EMULATION_TABLE} pref ${CILIUM_EMULATION_RULE_PRIORITY}`,
+      `-6 rule add iif cilium_vxlan lookup ${CILIUM_EMULATION_TABLE} pref ${CILIUM_EMULATION_RULE_PRIORITY}`,
+    ],
+    nodeSysctls: () => ({}),
+    peerLines: (local, others) => ({
+      ip: others.flatMap((o) => [
+        nodeRoute(local, o, true),
+        tunnelRoute(local, o),
+        `neigh replace ${eui64LinkLocal(ciliumVxlanMAC(o))} lladdr ${ciliumVxlanMAC(o)} dev cilium_vxlan nud permanent`,
+      ]),
+      bridge: [],
+    }),
+    peerRoute: (local, to) => ({
+      add: [nodeRoute(local, to, true), tunnelRoute(local, to)],
+      del: [`route del ${v6(to).podCIDR} dev cilium_host`, `route del ${v6(to).podCIDR} table ${CILIUM_EMULATION_TABLE}`],
+    }),
+    podLines: (node, ip6) => {
+      const r = ciliumRouterIPv6(node);
+      return [`addr add ${ip6}/128 dev eth0 nodad`, `route add ${r} dev eth0`, `route add default via ${r} dev eth0 mtu ${CILIUM_ROUTE_MTU}`];
+    },
+    podNodeSide: (node, hostVeth, ip6) => ({
+      nodeLines: [
+        `route replace ${ip6} dev ${hostVeth} src ${ciliumRouterIPv6(node)} table ${CILIUM_EMULATION_TABLE}`,
+        `-6 rule add iif ${hostVeth} lookup ${CILIUM_EMULATION_TABLE} pref ${CILIUM_EMULATION_RULE_PRIORITY}`,
+        `neigh add proxy ${ciliumRouterIPv6(node)} dev ${hostVeth}`,
+      ],
+      nodeSysctls: { [`net.ipv6.conf.${hostVeth}.proxy_ndp`]: 1, [`net.ipv6.neigh.${hostVeth}.proxy_delay`]: 0 },
+      teardownLines: [`-6 rule del iif ${hostVeth} lookup ${CILIUM_EMULATION_TABLE} pref ${CILIUM_EMULATION_RULE_PRIORITY}`],
+    }),
+  };
+}
+
+/** Creates Cilium's network (tunnel mode, VXLAN); dualStack adds its IPv6 side. */
+export function createCiliumNetwork(dualStack = false): PodNetwork {
   const mtu = LAB_ADDRESSES.pathMTU;
   const nodeRoute = (local: NodeNet, to: NodeNet, remote: boolean): string => {
     const r = ciliumRouterIP(local);
@@ -154,6 +231,7 @@ export function createCiliumNetwork(): PodNetwork {
         ]),
       pod: (node, routeMtu) => [`route replace default via ${ciliumRouterIP(node)} dev eth0 mtu ${routeMtu}`],
     },
+    ...(dualStack ? { v6: ciliumV6() } : {}),
   };
 }
 
@@ -164,9 +242,14 @@ export const SOCKET_LB_TABLE = 'nd_cilium_socklb';
  * Cilium's kube-proxy replacement as the lab stands in for it: Cilium translates a ClusterIP to a backend at the socket
  * (connect/sendmsg), before a packet exists. The lab does it with an nftables table of its own in each pod's namespace
  * and in the node's (for host traffic): a nat output chain that picks a ready backend at random per Service port, and a
- * reject for a Service port without one. Services in omit are left out (kube-proxy-rules-missing).
+ * reject for a Service port without one. Services in omit are left out (kube-proxy-rules-missing). family `ip6` writes the
+ * IPv6 twin (`table ip6`, `ip6 daddr`, `dnat to [addr]:port`) from the Services' IPv6 view.
  */
-export function renderSocketLB(services: { namespace: string; name: string; clusterIP: string; ports: { name?: string; port: number; protocol: 'TCP' | 'UDP' }[]; endpoints: { ip: string; ready: boolean; ports: Record<string, number> }[] }[], omit: 'all' | string[] | undefined): string {
+export function renderSocketLB(
+  services: { namespace: string; name: string; clusterIP: string; ports: { name?: string; port: number; protocol: 'TCP' | 'UDP' }[]; endpoints: { ip: string; ready: boolean; ports: Record<string, number> }[] }[],
+  omit: 'all' | string[] | undefined,
+  family: 'ip' | 'ip6' = 'ip',
+): string {
   const kept = omit === 'all' ? [] : services.filter((s) => !(omit ?? []).includes(`${s.namespace}/${s.name}`));
   const nat: string[] = [];
   const reject: string[] = [];
@@ -176,8 +259,9 @@ export function renderSocketLB(services: { namespace: string; name: string; clus
     if (svc.clusterIP === 'None' || svc.clusterIP === '') continue;
     for (const port of svc.ports) {
       const proto = port.protocol.toLowerCase();
-      const match = `ip daddr ${svc.clusterIP} ${proto} dport ${port.port}`;
-      const backends = svc.endpoints.filter((e) => e.ready && e.ports[port.name ?? ''] !== undefined).map((e) => `${e.ip}:${e.ports[port.name ?? '']}`);
+      const match = `${family} daddr ${svc.clusterIP} ${proto} dport ${port.port}`;
+      const host = (ip: string): string => (family === 'ip6' ? `[${ip}]` : ip);
+      const backends = svc.endpoints.filter((e) => e.ready && e.ports[port.name ?? ''] !== undefined).map((e) => `${host(e.ip)}:${e.ports[port.name ?? '']}`);
       if (backends.length === 0) {
         reject.push(`    ${match} reject`);
         continue;
@@ -190,9 +274,9 @@ export function renderSocketLB(services: { namespace: string; name: string; clus
     }
   }
   return [
-    `table ip ${SOCKET_LB_TABLE} {}`,
-    `delete table ip ${SOCKET_LB_TABLE}`,
-    `table ip ${SOCKET_LB_TABLE} {`,
+    `table ${family} ${SOCKET_LB_TABLE} {}`,
+    `delete table ${family} ${SOCKET_LB_TABLE}`,
+    `table ${family} ${SOCKET_LB_TABLE} {`,
     '  chain connect {',
     '    type nat hook output priority -100; policy accept;',
     ...nat,

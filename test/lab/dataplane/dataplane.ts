@@ -14,11 +14,11 @@ import { renderSocketLB } from './cilium.ts';
 import { formatIPv4, getLabPrefix, getPodMAC, getPrefixLength, parseCIDR } from './addressing.ts';
 import { createPodNetwork } from './networks.ts';
 import type { PodNetwork, WorkloadLink } from './pod-network.ts';
-import { mergeOmit } from './kube-proxy.ts';
+import { ipv6View, mergeOmit } from './kube-proxy.ts';
 import type { ServiceRules } from './kube-proxy.ts';
 import type { IptablesTools, ProxySettings } from './cluster-rules.ts';
 import { NodeProxy } from './node-proxy.ts';
-import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls } from './runner.ts';
+import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls, splitFamilyLines } from './runner.ts';
 import { NODE_LOCAL_DNS_INTERFACE, nodeCacheArgv, nodeLocalDnsLinks, nodeLocalDnsRules, type NodeLocalDnsPlan } from './node-local-dns.ts';
 
 /** Constructor options of Dataplane. */
@@ -275,13 +275,14 @@ export class Dataplane {
     await this.addNetns(netns);
     if (this.network.v6 !== undefined && pod.ip6 !== undefined) await setSysctls(this.runner, netns, SETTLED_IPV6);
     const resolvWritten = this.writeResolvConf(netns, opts.resolvConf);
-    await runIpBatch(this.runner, node.netns, [`link add ${hostVeth} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`, ...plan.nodeLines]);
+    const side6 = this.network.v6?.podNodeSide !== undefined && pod.ip6 !== undefined ? this.network.v6.podNodeSide(node, hostVeth, pod.ip6) : undefined;
+    await runIpBatch(this.runner, node.netns, [`link add ${hostVeth} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${netns}`, ...plan.nodeLines, ...(side6?.nodeLines ?? [])]);
     await Promise.all([
-      setSysctls(this.runner, node.netns, plan.nodeSysctls),
+      setSysctls(this.runner, node.netns, { ...plan.nodeSysctls, ...(side6?.nodeSysctls ?? {}) }),
       runIpBatch(this.runner, netns, ['link set lo up', ...plan.podLines, ...(this.network.v6 && pod.ip6 ? this.network.v6.podLines(node, pod.ip6) : [])]),
     ]);
     await resolvWritten;
-    this.pods.set(pod.key, { pod: full, hostVeth, teardownLines: plan.teardownLines });
+    this.pods.set(pod.key, { pod: full, hostVeth, teardownLines: [...plan.teardownLines, ...(side6?.teardownLines ?? [])] });
     await this.syncWorkloadRules(node, []);
     const st = this.serviceState.get(node.name);
     if (this.serviceProxy === 'cilium' && st !== undefined) await this.applySocketLB([netns], st.services, mergeOmit(st.omit, this.faultOmit.get(node.name)));
@@ -333,7 +334,9 @@ export class Dataplane {
     const node = rec === undefined ? undefined : this.nodes.get(rec.pod.node);
     if (node !== undefined && rec?.hostVeth !== undefined) {
       const lines = rec.teardownLines ?? [];
-      if (lines.length > 0) await this.runner.run(['ip', '-n', node.netns, '-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, allowFailure: true });
+      const { v4, v6 } = splitFamilyLines(lines);
+      if (v4.length > 0) await this.runner.run(['ip', '-n', node.netns, '-force', '-batch', '-'], { input: `${v4.join('\n')}\n`, allowFailure: true });
+      if (v6.length > 0) await this.runner.run(['ip', '-6', '-n', node.netns, '-force', '-batch', '-'], { input: `${v6.join('\n')}\n`, allowFailure: true });
       await this.syncWorkloadRules(node, [{ hostVeth: rec.hostVeth, namespace: key.split('/')[0] ?? '' }]);
     }
   }
@@ -546,7 +549,8 @@ export class Dataplane {
 
   /** Writes the socket-LB stand-in (renderSocketLB) into each of the given namespaces. */
   private async applySocketLB(namespaces: string[], services: ServiceRules[], omit: 'all' | string[] | undefined): Promise<void> {
-    const text = renderSocketLB(services, omit);
+    // Dual-stack: the IPv6 ClusterIPs get the same stand-in in its own ip6 table.
+    const text = renderSocketLB(services, omit) + (this.network.v6 === undefined ? '' : renderSocketLB(ipv6View(services), omit, 'ip6'));
     await Promise.all(namespaces.map((ns) => this.runner.run(inNetns(ns, ['nft', '-f', '-']), { input: text })));
   }
 
@@ -624,10 +628,13 @@ export class Dataplane {
         // The network agent's own FORWARD accept rules (Calico's) would make DROP harmless: they go too, and come back.
         const n = node(fault.node);
         const ipt = tools.iptables;
-        if (on) for (const r of this.network.forwardAcceptRules) await this.runner.run(inNetns(n.netns, [ipt, '-D', 'FORWARD', ...r.rule]), { allowFailure: true });
+        // They are the agent's iptables (IPv4) rules: with family IPv6 there are none to take away (felix's ip6tables
+        // chains are not built by the lab).
+        const accepts = v6 ? [] : this.network.forwardAcceptRules;
+        if (on) for (const r of accepts) await this.runner.run(inNetns(n.netns, [ipt, '-D', 'FORWARD', ...r.rule]), { allowFailure: true });
         await this.nodeProxy.switchForwardPolicyDrop(n, on, v6 ? 'IPv6' : 'IPv4');
         if (!on) {
-          for (const r of this.network.forwardAcceptRules) await this.runner.run(inNetns(n.netns, [ipt, ...(r.first ? ['-I', 'FORWARD', '1'] : ['-A', 'FORWARD']), ...r.rule]));
+          for (const r of accepts) await this.runner.run(inNetns(n.netns, [ipt, ...(r.first ? ['-I', 'FORWARD', '1'] : ['-A', 'FORWARD']), ...r.rule]));
         }
         return;
       }
@@ -780,7 +787,7 @@ export class Dataplane {
     await runIpBatch(this.runner, this.underlayNetns, [`link set ${uport} mtu ${underlay}`]);
     await runIpBatch(this.runner, node.netns, [
       `link set eth0 mtu ${underlay}`,
-      `link set ${tunnel.device} mtu ${overlay}`,
+      `link set ${tunnel.device} mtu ${on ? overlay : (this.network.tunnelMTU ?? overlay)}`,
       ...pods.map((r) => `link set ${r.hostVeth} mtu ${overlay}`),
       ...(this.network.bridge === undefined ? [] : [`link set ${this.network.bridge} mtu ${overlay}`]),
     ]);

@@ -18,13 +18,13 @@ export function createPodNetwork(kind: ClusterNetwork, underlayGateway: string, 
     case 'flannel':
       return createFlannelNetwork(dualStack);
     case 'calico-vxlan':
-      return createCalicoNetwork('vxlan');
+      return createCalicoNetwork('vxlan', dualStack);
     case 'calico-bgp':
-      return createCalicoNetwork('bgp');
+      return createCalicoNetwork('bgp', dualStack);
     case 'cloud-routed':
       return createCloudRoutedNetwork(underlayGateway);
     case 'cilium':
-      return createCiliumNetwork();
+      return createCiliumNetwork(dualStack);
     default: {
       const never: never = kind;
       throw new Error(`unknown network ${String(never)}`);

@@ -53,6 +53,8 @@ export interface PodNetwork {
   readonly bridge: string | undefined;
   /** MTU of pod interfaces on a healthy node. */
   readonly podMTU: number;
+  /** MTU of the tunnel device on a healthy node when it differs from podMTU (Calico VXLAN on a dual-stack cluster). */
+  readonly tunnelMTU?: number;
   /** Addresses, routes and sysctls of the underlay namespace, once every node exists. */
   underlayLines(nodes: NodeNet[], underlayPorts: Map<string, string>): string[];
   underlaySysctls(): Record<string, number>;
@@ -107,6 +109,11 @@ export interface PodNetworkV6 {
   peerRoute(local: NodeNet, to: NodeNet): { add: string[]; del: string[] };
   /** `ip -batch` lines in the pod namespace that give eth0 its IPv6 address and route (after the IPv4 podLines). */
   podLines(node: NodeNet, ip6: string): string[];
+  /**
+   * The node side of a pod's IPv6 (after the IPv4 PodLinkPlan's node lines), for networks that route to each pod's veth
+   * (Calico's /128 route and sysctls); undefined when the bridge carries it (flannel).
+   */
+  podNodeSide?(node: NodeNet, hostVeth: string, ip6: string): { nodeLines: string[]; nodeSysctls: Record<string, number>; teardownLines?: string[] };
 }
 
 /**

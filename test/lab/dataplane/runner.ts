@@ -65,8 +65,19 @@ export function createExecRunner(options: ExecRunnerOptions = {}): CommandRunner
 /** Runs one `ip` command per line inside netns (or the current namespace when undefined) in a single `ip -batch -`. */
 export async function runIpBatch(runner: CommandRunner, netns: string | undefined, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
-  const argv = netns === undefined ? ['ip', '-batch', '-'] : ['ip', '-n', netns, '-batch', '-'];
-  await runner.run(argv, { input: `${lines.join('\n')}\n` });
+  const { v4, v6 } = splitFamilyLines(lines);
+  const argv = (family: string[]): string[] => (netns === undefined ? ['ip', ...family, '-batch', '-'] : ['ip', ...family, '-n', netns, '-batch', '-']);
+  if (v4.length > 0) await runner.run(argv([]), { input: `${v4.join('\n')}\n` });
+  if (v6.length > 0) await runner.run(argv(['-6']), { input: `${v6.join('\n')}\n` });
+}
+
+/**
+ * Splits batch lines into plain ones and those written `-6 <command>`: `ip -batch` takes no global options per line,
+ * and a command without an address (`rule add iif X lookup T`) is IPv4 unless ip runs with -6.
+ */
+export function splitFamilyLines(lines: string[]): { v4: string[]; v6: string[] } {
+  const v6 = lines.filter((l) => l.startsWith('-6 ')).map((l) => l.slice(3));
+  return { v4: lines.filter((l) => !l.startsWith('-6 ')), v6 };
 }
 
 /** Runs one `bridge` command per line inside netns in a single `bridge -batch -`. */

@@ -383,6 +383,8 @@ export type ProbeObservation =
       dev?: string;
       /** Whether the small (56-byte) ping was answered, when one was sent. */
       smallPassed?: boolean;
+      /** The largest MTU of the node's pod interfaces (host-side veths), when it has any (since 0.2.0). */
+      podMtu?: number;
     }
   | { kind: 'could-not-run'; reason: string };
 

@@ -4,7 +4,7 @@
  */
 import type { Finding, ProbeObservation, ProbeResult } from './model.ts';
 import { networkTraits, type PodNetwork } from './datapath.ts';
-import { classifyObservation, isLossy } from './diagnose/describe.ts';
+import { classifyObservation, isLossy, pathCarriesPods } from './diagnose/describe.ts';
 
 /** A node check's own reading: ok, fail, warn (worth a look, a fault only if traffic fails), or not run. */
 export type NodeCheckJudgement = 'ok' | 'fail' | 'warn' | 'not-run';
@@ -55,7 +55,7 @@ export function judgeNodeCheck(obs: ProbeObservation, network: PodNetwork = 'unk
       return obs.ports.some((p) => !p.hairpin) ? 'warn' : 'ok';
     case 'mtu':
       // The small ping lost too: nothing got through, which the ladder already shows; no MTU fault by itself.
-      if (!obs.passed && obs.smallPassed !== false && routeMtuByDesign(obs, network)) return 'ok';
+      if (!obs.passed && obs.smallPassed !== false && (routeMtuByDesign(obs, network) || pathCarriesPods(obs))) return 'ok';
       return obs.passed ? 'ok' : obs.smallPassed === false ? 'warn' : 'fail';
     default: {
       const outcome = classifyObservation(obs);

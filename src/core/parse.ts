@@ -31,6 +31,11 @@ export const PATH_MTU_SCRIPT = [
   'mtu=${l#* mtu }; mtu=${mtu%% *}',
   'case $mtu in ""|*[!0-9]*) echo "path-mtu: no MTU for dev $dev"; exit 2;; esac',
   'echo "path-mtu: dev $dev mtu $mtu"',
+  // The largest MTU the node's pods send with (their host-side veths, not the veth a node may have as its own uplink,
+  // the default route's device): a path that carries that much serves them all.
+  'u=$(ip -o route show default 2>/dev/null | sed -n "s/.* dev \\([^ ]*\\).*/\\1/p" | head -n 1)',
+  'p=$(ip -o link show type veth 2>/dev/null | grep -v "^[0-9]*: ${u:-/}[@:]" | sed -n "s/.* mtu \\([0-9]*\\) .*/\\1/p" | sort -n | tail -n 1)',
+  '[ -n "$p" ] && echo "path-mtu: pods mtu $p"',
   'ping -M do -s $((mtu - 28)) -c 1 -W "$2" "$1"; echo "path-mtu: full exit $?"',
   'ping -M do -s 56 -c 1 -W "$2" "$1"; echo "path-mtu: small exit $?"',
 ].join('; ');
@@ -425,6 +430,7 @@ export function parsePathMtu(raw: RawOutput, headers: number = IP_ICMP_HEADERS):
   const mtu = Number(header[2]);
   const size = mtu - headers;
   const afterHeader = text.slice(header.index + header[0].length);
+  const pods = /^path-mtu: pods mtu (\d+)$/m.exec(afterHeader);
   const full = /^([\s\S]*?)^path-mtu: full exit (\d+)$/m.exec(afterHeader);
   const small = full ? /^([\s\S]*?)^path-mtu: small exit (\d+)$/m.exec(afterHeader.slice(full.index + full[0].length)) : null;
   if (!full || !small) return { kind: 'could-not-run', reason: `the path MTU probe did not finish (exit ${String(raw.exitCode)})` };
@@ -438,6 +444,7 @@ export function parsePathMtu(raw: RawOutput, headers: number = IP_ICMP_HEADERS):
     mtu: fullObs.mtu ?? mtu,
     dev,
     ...(smallObs.kind === 'mtu' ? { smallPassed: smallObs.passed } : {}),
+    ...(pods ? { podMtu: Number(pods[1]) } : {}),
   };
 }
 

@@ -46,6 +46,12 @@ const mtu = (node: string, passed: boolean, smallPassed = true, linkMtu = 1450) 
 /** A Cilium node's full-size ping on its 1500-byte cilium_vxlan that failed; `refusedAt` is the kernel's local `mtu=` (the route's MTU). */
 const ciliumMtu = (node: string, refusedAt: number | undefined) =>
   probe('node-checks', { tool: 'path-mtu', address: node === 'node-1' ? '10.244.2.7' : '10.244.1.5' }, { kind: 'mtu', size: 1472, passed: false, mtu: refusedAt ?? 1500, dev: 'cilium_vxlan', smallPassed: true }, { node, check: 'mtu' });
+/**
+ * A Calico node's full-size ping over vxlan.calico (1450) that the path refused at `toldMtu` (the remote pod's veth, as a
+ * "frag needed" told the kernel), on a node whose own pods' veths are `podMtu` (dual-stack Calico: 1430 both).
+ */
+const calicoMtu = (node: string, toldMtu: number, podMtu: number) =>
+  probe('node-checks', { tool: 'path-mtu', address: node === 'node-1' ? '10.244.2.7' : '10.244.1.5' }, { kind: 'mtu', size: 1422, passed: false, mtu: toldMtu, dev: 'vxlan.calico', smallPassed: true, podMtu }, { node, check: 'mtu' });
 /** web-2 on the source's own node, answering its pod IP. */
 const podIpOk2 = () => probe('pod-ip', { tool: 'tcp-connect', host: '10.244.1.9', port: 8080 }, { kind: 'connected' }, { about: { kind: 'Pod', namespace: 'shop', name: 'web-2' } });
 export const routeCheck = (node: string, address: string, obs: ProbeObservation, check: NodeCheckId = 'route-to-destination') => probe('node-checks', { tool: 'route-match', address }, obs, { node, check });
@@ -438,6 +444,16 @@ export const CASES: { name: string; in: VerdictInput; cause: Finding['cause']; c
     name: 'PATH_MTU_MISMATCH on cilium: a full-size ping that left the node (its route raised to 1500) and was dropped on the path',
     in: input({ network: 'cilium', observations: healthyData(), nodeChecks: [ciliumMtu('node-1', 1450), ciliumMtu('node-2', undefined)] }),
     cause: 'PATH_MTU_MISMATCH', component: 'overlay', status: 'broken', node: 'node-2', exit: 1,
+  },
+  {
+    name: 'healthy on dual-stack calico-vxlan: a 1450-byte ping told "frag needed, mtu 1430" by the remote pod\'s veth, on nodes whose pods send 1430 at most, is path MTU discovery, not PATH_MTU_MISMATCH',
+    in: input({ network: 'calico-vxlan', observations: healthyData(), nodeChecks: [...healthyChecks(), calicoMtu('node-1', 1430, 1430), calicoMtu('node-2', 1430, 1430)] }),
+    cause: 'HEALTHY', component: 'none', status: 'healthy', exit: 0, absent: ['PATH_MTU_MISMATCH'],
+  },
+  {
+    name: 'PATH_MTU_MISMATCH on calico-vxlan when the node\'s pods send more than the path MTU the kernel was told (pods at 1450, path 1430)',
+    in: input({ network: 'calico-vxlan', observations: healthyData(), nodeChecks: [calicoMtu('node-1', 1430, 1450)] }),
+    cause: 'PATH_MTU_MISMATCH', component: 'overlay', status: 'broken', node: 'node-1', exit: 1,
   },
   {
     name: 'PATH_MTU_MISMATCH on flannel still: a full-size ping refused locally is judged as before when the network keeps its overhead in device MTUs',

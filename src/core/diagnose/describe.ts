@@ -6,6 +6,19 @@ import { isIPv6 } from '../address.ts';
 import type { ProbeAction, ProbeLocation, ProbeObservation, ProbeResult, ResolvedTargets } from '../model.ts';
 import { LOSS_PINGS } from '../parse.ts';
 
+/**
+ * Whether a full-size ping the sender refused names a path MTU that still carries everything the node's pods send: the
+ * kernel reported the smaller MTU (it learned it from a "frag needed" / "packet too big" answer, or its route says so),
+ * so senders are told rather than their packets vanishing, and no pod interface on the node is bigger than that MTU.
+ * Dual-stack Calico is built so: pods get the smaller MTU of both tunnels (1430) while vxlan.calico keeps 1450, and a
+ * 1450-byte ping from the node meets the remote pod's 1430-byte veth.
+ */
+export function pathCarriesPods(obs: Extract<ProbeObservation, { kind: 'mtu' }>): boolean {
+  // `mtu` is the device's MTU unless the kernel reported a smaller one: only a reported MTU below the packet sent (its
+  // payload plus at least the 28 bytes of IPv4 and ICMP headers) says the sender was told; a silent loss keeps the device's.
+  return !obs.passed && obs.mtu !== undefined && obs.mtu < obs.size + 28 && obs.podMtu !== undefined && obs.mtu >= obs.podMtu;
+}
+
 /** How one observation counts: ok, a network failure, could not run, or a node-check value judged elsewhere. */
 export type Outcome = 'ok' | 'fail' | 'not-run' | 'value';
 
@@ -48,7 +61,8 @@ export function classifyFailure(obs: ProbeObservation): Failure | undefined {
       return undefined;
     case 'mtu':
       // Both sizes lost is no MTU problem: nothing got through.
-      return obs.passed ? undefined : obs.smallPassed === false ? 'unreachable' : 'too-big';
+      // A path MTU the sender was told, that carries the node's pods, is path MTU discovery at work: no failure.
+      return obs.passed || pathCarriesPods(obs) ? undefined : obs.smallPassed === false ? 'unreachable' : 'too-big';
     case 'timeout':
     case 'no-route':
     case 'dns-timeout':
@@ -214,7 +228,10 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
       return off.length === 0 ? `hairpin on for all ${obs.ports.length} ports` : `hairpin off on ${off.join(', ')} (${off.length} of ${obs.ports.length} ports)`;
     }
     case 'mtu': {
-      const full = `${obs.size}-byte DF ping${obs.dev ? ` (${obs.dev} mtu ${obs.mtu ?? '?'})` : ''} ${obs.passed ? 'passed' : `failed${!obs.dev && obs.mtu ? ` (mtu ${obs.mtu})` : ''}`}`;
+      const full =
+        pathCarriesPods(obs)
+          ? `${obs.size}-byte DF ping${obs.dev ? ` over ${obs.dev}` : ''} refused at path MTU ${String(obs.mtu)}, which carries the node's pods (mtu ${String(obs.podMtu)}): the sender is told, nothing vanishes`
+          : `${obs.size}-byte DF ping${obs.dev ? ` (${obs.dev} mtu ${obs.mtu ?? '?'})` : ''} ${obs.passed ? 'passed' : `failed${!obs.dev && obs.mtu ? ` (mtu ${obs.mtu})` : ''}`}`;
       return obs.smallPassed === undefined ? full : `${full}, 56-byte DF ping ${obs.smallPassed ? 'passed' : 'failed'}`;
     }
     case 'could-not-run':

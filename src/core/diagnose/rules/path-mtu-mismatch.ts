@@ -3,10 +3,12 @@
  * don't-fragment ping passed and one the size of its own route's MTU did not, so small handshakes pass and full-size
  * packets vanish. Broken even when every rung passed. On a lossy overlay one lost full-size ping says nothing of its
  * size, so the rule stays silent there. A ping the node's own route refused (Cilium's `mtu 1450` routes on 1500-byte
- * devices: the tunnel's overhead) never left the node, so it says nothing of the path either.
+ * devices: the tunnel's overhead) never left the node, so it says nothing of the path either; nor does one refused at
+ * a path MTU the kernel was told that no pod on the node exceeds (pathCarriesPods: senders are told, nothing vanishes).
  */
 import { isIPv6 } from '../../address.ts';
 import { routeMtuByDesign } from '../../node-checks.ts';
+import { pathCarriesPods } from '../describe.ts';
 import { IPV6_ICMP_HEADERS } from '../../parse-ipv6.ts';
 import type { Rule } from '../rule.ts';
 import { cite } from '../rule.ts';
@@ -20,7 +22,7 @@ export const rule: Rule = {
     const seen = new Set<string>();
     return ctx.nodeChecks.flatMap((r) => {
       const obs = r.observation;
-      if (obs.kind !== 'mtu' || obs.passed || obs.smallPassed !== true || r.spec.action.tool !== 'path-mtu' || routeMtuByDesign(obs, ctx.network)) return [];
+      if (obs.kind !== 'mtu' || obs.passed || obs.smallPassed !== true || r.spec.action.tool !== 'path-mtu' || routeMtuByDesign(obs, ctx.network) || pathCarriesPods(obs)) return [];
       const node = ctx.nodeOf(r);
       if (seen.has(node)) return [];
       seen.add(node);

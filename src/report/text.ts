@@ -4,6 +4,7 @@
  */
 import { hasClusterIP, NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
 import { describeDatapath, type Datapath } from '../core/datapath.ts';
+import { notCheckedLines } from './not-checked.ts';
 import { readNodeCheck, type NodeCheckRole } from '../core/node-checks.ts';
 import { describeObservation, describeProbeTarget } from '../core/diagnose/describe.ts';
 import type { OutputStream, Reporter } from './reporter.ts';
@@ -59,6 +60,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
   const maxEvidence = opts.maxEvidence ?? 8;
   const finished = new Map<string, RungResult>();
   const nodeChecks: ProbeResult[] = [];
+  const results: ProbeResult[] = [];
   let printedRungs = 0;
   let header: string | undefined;
   let sourceNode = '';
@@ -100,6 +102,15 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
         write(`  ${mark} ${node.padEnd(width)}  ${what}${note}`);
       }
     }
+  };
+
+  /** The nodes netdebug could not enter (Windows), what did not run there and why (report/not-checked.ts). */
+  const writeNotChecked = (): void => {
+    const lines = notCheckedLines(results, sourceNode);
+    if (lines.length === 0) return;
+    write();
+    write(p.bold('Not checked'));
+    for (const line of lines) write(p.dim(`  ${line}`));
   };
 
   const writeFinding = (f: Finding, headline: string): void => {
@@ -146,6 +157,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
         case 'probe-started':
           return;
         case 'probe-finished':
+          results.push(event.result);
           if (event.result.spec.rung === 'node-checks') nodeChecks.push(event.result);
           return;
         case 'rung-finished':
@@ -162,6 +174,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
             write(`${p.bold('Datapath')}  ${describeDatapath(datapath)}`);
           }
           writeNodeChecks(event.verdict);
+          writeNotChecked();
           write();
           writeFinding(event.verdict, 'Verdict');
           const others = event.findings.filter((f) => f !== event.verdict && f.status !== 'healthy' && f.cause !== event.verdict.cause);

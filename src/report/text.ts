@@ -221,6 +221,8 @@ function roleNote(role: NodeCheckRole, kind: ProbeObservation['kind'], cause: st
       return `  (evidence for ${cause})`;
     case 'lossy-path':
       return '  (the overlay loses packets: a lost ping says nothing of its size)';
+    case 'got-through':
+      return "  (the flow's probes got through, so those rules accept it)";
     case 'path-down':
       return `  (no ping got through: the path is down${kind === 'mtu' ? ', not an MTU problem' : ''})`;
     default: {

@@ -13,7 +13,8 @@
  * default, which puts every value of every dimension under a healthy run at least once, and every fault example of
  * every network at least once (kube-proxy-rules-missing on every chosen combination, since it is the proxy's own fault).
  * `npm run test:diagnose-matrix` (DIAGNOSE_MATRIX=full) runs every combination with every fault of its network;
- * `-t <network>` narrows it to one network.
+ * DIAGNOSE_MATRIX_FILTER=<regular expression> narrows a run to the cases whose name matches (e.g. `^cilium ` or
+ * `: overlay-lossy$`).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -173,11 +174,13 @@ function coveringSubset(): MatrixCase[] {
   });
 }
 
-const CASES: MatrixCase[] = process.env.DIAGNOSE_MATRIX === 'full' ? FULL : coveringSubset();
-
 const proxyLabel = (p: Combo['serviceProxy']): string => (p === 'cilium' ? 'cilium (no kube-proxy)' : `kube-proxy ${p}`);
 const caseName = (c: MatrixCase): string =>
   `${c.combo.network} · ${c.combo.serviceProxy} · ${c.combo.iptablesBackend} · FORWARD ${c.combo.forwardPolicy}: ${c.fault ? c.fault.fault : 'healthy'}`;
+
+/** The cases this run takes: the CI subset, or the whole matrix; DIAGNOSE_MATRIX_FILTER (a regular expression) narrows it by case name. */
+const filter = process.env.DIAGNOSE_MATRIX_FILTER ? new RegExp(process.env.DIAGNOSE_MATRIX_FILTER) : undefined;
+const CASES: MatrixCase[] = (process.env.DIAGNOSE_MATRIX === 'full' ? FULL : coveringSubset()).filter((c) => filter === undefined || filter.test(caseName(c)));
 
 describe('the diagnosis matrix (no lab needed)', () => {
   it('the lab builds 34 combinations, and every fault example of a network on every combination of it', () => {

@@ -62,4 +62,22 @@ describe('readNodeCheck', () => {
     const blocked = decideVerdict(input({ observations: [clusterIp({ kind: 'timeout' }), podIp({ kind: 'timeout' })], nodeChecks: [unsure('node-2')] }));
     expect(blocked.findings.map((f) => f.cause)).toContain('NODE_FORWARD_DROP');
   });
+
+  it("an unsure FORWARD walk read exactly as on a node the flow got through is no NODE_FORWARD_DROP; one that lost an accept rule still is", () => {
+    // Calico's FORWARD chain under DROP, as the walk leaves it unsure (its accept hangs on interfaces and a mark).
+    const calico = ['-A FORWARD -m comment --comment "cali:wUHhoiAYhphO9Mso" -j cali-FORWARD', '-A FORWARD -m comment --comment "cali:S93hcgKJrXEqnTfs" -m comment --comment "Policy explicitly accepted packet." -m mark --mark 0x10000/0x10000 -j ACCEPT'];
+    const walked = (node: string, unjudged: string[]): ProbeResult => ({
+      spec: { id: `fwd-${node}`, rung: 'node-checks', check: 'forward-policy', where: { kind: 'node-pod', node, hostNetwork: true }, action: { tool: 'forward-policy', flow: { from: '10.244.1.5', to: ['10.244.1.9', '10.244.2.7'] } }, command: ['sh'], timeoutMs: 2000 },
+      observation: { kind: 'forward-policy', policy: 'DROP', verdict: 'unsure', backend: 'legacy', decidedBy: '-P FORWARD DROP', unjudged },
+      durationMs: 3,
+    });
+    // The source's own-node backend answers (the flow crossed node-1's chain); web-1 on node-2 does not.
+    const local: ProbeResult = { ...podIp({ kind: 'connected' }), spec: { ...podIp({ kind: 'connected' }).spec, id: 'pod-ip-local', action: { tool: 'tcp-connect', host: '10.244.1.9', port: 8080 } } };
+    const observations = [clusterIp({ kind: 'timeout' }), local, podIp({ kind: 'timeout' })];
+    const alike = decideVerdict(input({ observations, nodeChecks: [walked('node-1', calico), walked('node-2', calico)] }));
+    expect(alike.findings.map((f) => f.cause)).not.toContain('NODE_FORWARD_DROP');
+    // forward-policy-drop on node-2 took felix's accept rule away: its walk reads differently, and is the fault.
+    const lost = decideVerdict(input({ observations, nodeChecks: [walked('node-1', calico), walked('node-2', calico.slice(0, 1))] }));
+    expect(lost.verdict).toMatchObject({ cause: 'NODE_FORWARD_DROP', node: 'node-2' });
+  });
 });

@@ -4,9 +4,10 @@
  * rules before it: flannel's FLANNEL-FWD, kube-proxy's KUBE-FORWARD, Calico's cali-FORWARD). When the check walked the
  * chain for this flow (both iptables backends), only a walk that ends in DROP names it; a check that read the policy
  * alone, or whose walk passed rules it cannot judge, names a DROP policy, unless a probe of the flow got through that
- * node's chain. Either way only when a probe got nothing back.
+ * node's chain, or through another node's chain the walk read exactly as this one. Either way only when a probe got
+ * nothing back.
  */
-import type { ProbeObservation } from '../../model.ts';
+import type { ProbeObservation, ProbeResult } from '../../model.ts';
 import type { DiagnosisContext } from '../context.ts';
 import type { Rule } from '../rule.ts';
 import { cite } from '../rule.ts';
@@ -37,6 +38,23 @@ function flowCrossed(ctx: DiagnosisContext, node: string): boolean {
   });
 }
 
+/**
+ * Whether another node's FORWARD walk for this flow read exactly as this one (the same policy, deciding rule and rules
+ * it could not judge) while a probe of the flow got through that node's chain: the same rules accept the flow here too,
+ * so an unsure ending is no fault of this node's chain (the fault is further on: a route, a neighbor entry, the path).
+ * A node whose chain lost its accept rules reads differently, and stays NODE_FORWARD_DROP.
+ */
+function readsLikeACrossedNode(ctx: DiagnosisContext, r: ProbeResult): boolean {
+  const obs = r.observation;
+  if (obs.kind !== 'forward-policy' || obs.unjudged === undefined) return false;
+  const key = JSON.stringify([obs.policy, obs.backend, obs.decidedBy, obs.unjudged]);
+  return ctx.nodeChecks.some((o) => {
+    const other = o.observation;
+    if (o === r || other.kind !== 'forward-policy' || other.verdict !== 'unsure' || ctx.nodeOf(o) === ctx.nodeOf(r)) return false;
+    return JSON.stringify([other.policy, other.backend, other.decidedBy, other.unjudged]) === key && flowCrossed(ctx, ctx.nodeOf(o));
+  });
+}
+
 /** The node a destination pod IP runs on: its endpoint's (or the pod's) node, else the owner of its pod CIDR. */
 function nodeOfPod(ctx: DiagnosisContext, ip: string): string | undefined {
   const d = ctx.targets.destination;
@@ -53,7 +71,7 @@ export const rule: Rule = {
       const obs = r.observation;
       if (obs.kind !== 'forward-policy' || !drops(obs) || !ctx.dataFailures.some(ctx.failedAs('unreachable'))) return [];
       const node = ctx.nodeOf(r);
-      if (obs.verdict === 'unsure' && flowCrossed(ctx, node)) return [];
+      if (obs.verdict === 'unsure' && (flowCrossed(ctx, node) || readsLikeACrossedNode(ctx, r))) return [];
       const save = obs.backend ? `iptables-${obs.backend}` : 'iptables';
       return [
         {

@@ -332,6 +332,8 @@ export type ProbeObservation =
       backend?: IptablesBackend;
       /** The rule that decided, as `iptables -S` prints it, or `-P FORWARD DROP` for the policy. */
       decidedBy?: string;
+      /** An `unsure` walk's rules it could not judge that might have accepted the packet, in walk order (since 0.2.0). */
+      unjudged?: string[];
     }
   | {
       kind: 'route';

@@ -11,10 +11,11 @@ export type NodeCheckJudgement = 'ok' | 'fail' | 'warn' | 'not-run';
 
 /**
  * What a check means for the verdict: the fault it names (`cause`), a value it was judged by (`evidence`), a ping
- * that got nothing back because the path is down (`path-down`), or a lost MTU ping on a lossy overlay, which says
- * nothing of its size (`lossy-path`).
+ * that got nothing back because the path is down (`path-down`), a lost MTU ping on a lossy overlay, which says
+ * nothing of its size (`lossy-path`), or a FORWARD walk that stopped at rules it cannot judge on a run where every
+ * probe got through, so those rules accept the flow (`got-through`).
  */
-export type NodeCheckRole = 'cause' | 'evidence' | 'path-down' | 'lossy-path';
+export type NodeCheckRole = 'cause' | 'evidence' | 'path-down' | 'lossy-path' | 'got-through';
 
 /** A node check read with the verdict in hand. */
 export interface NodeCheckReading {
@@ -79,6 +80,9 @@ export function readNodeCheck(r: Pick<ProbeResult, 'spec' | 'observation'>, verd
   if (cited?.role === 'reference') return { judged: own, role: 'evidence' };
   if (verdict?.cause === 'OVERLAY_PACKET_LOSS' && obs.kind === 'mtu' && !obs.passed) return { judged: 'warn', role: 'lossy-path' };
   if (own === 'warn' && (obs.kind === 'mtu' || obs.kind === 'loss')) return { judged: own, role: 'path-down' };
+  // A FORWARD walk unsure of a DROP ending (Calico's mark-and-interface chains) on a healthy run: the flow's probes all
+  // crossed this node's FORWARD chain, so its rules accept the flow; no warning.
+  if (verdict?.status === 'healthy' && obs.kind === 'forward-policy' && obs.verdict === 'unsure') return { judged: 'ok', role: 'got-through' };
   return { judged: own };
 }
 

@@ -545,7 +545,7 @@ export function walkForward(dumps: ReadonlyArray<{ backend: IptablesBackend; tab
         continue;
       }
       if (unsure.length === 0) return { kind: 'forward-policy', policy, verdict: 'drop', backend, decidedBy };
-      unsureEnd ??= { kind: 'forward-policy', policy, verdict: 'unsure', backend, decidedBy };
+      unsureEnd ??= { kind: 'forward-policy', policy, verdict: 'unsure', backend, decidedBy, unjudged: [...new Set(unsure)] };
     }
   }
   if (unsureEnd) return unsureEnd;

@@ -37,7 +37,7 @@ export interface NodeTraits {
 /** What the decision needs to know about where each location's container goes. */
 export interface PrivilegeInput {
   /** The source pod's namespace, its `enforce` level, and whether the pod demands non-root (spec.securityContext.runAsNonRoot). */
-  source?: { namespace: string; level: PodSecurityLevel; podRunAsNonRoot: boolean; node: string };
+  source?: { namespace: string; level: PodSecurityLevel; podRunAsNonRoot: boolean; node: string; name?: string };
   /** Where node debug pods go, and that namespace's `enforce` level. */
   nodeNamespace: { name: string; level: PodSecurityLevel };
   /** The nodes node pods may go to (absent: nothing known, no refusal). */
@@ -103,11 +103,14 @@ export function enforceLevel(labels: Readonly<Record<string, string>> | undefine
   return v === 'baseline' || v === 'restricted' ? v : 'privileged';
 }
 
+/** The node label (as `key=value`) of a Windows node, named in every refusal a Windows node causes. */
+export const WINDOWS_OS_LABEL = 'kubernetes.io/os=windows';
+
 /** Why a node cannot take a Linux debug pod (Windows, EKS Fargate, GKE Autopilot), from its labels; undefined when it can. */
 export function nodeRefusal(node: NodeTraits): string | undefined {
   const l = node.labels;
   if (l['kubernetes.io/os'] === 'windows') {
-    return `node ${node.name} runs Windows (kubernetes.io/os=windows): netdebug's debug pods are Linux containers and cannot run there`;
+    return `node ${node.name} runs Windows (${WINDOWS_OS_LABEL}): netdebug's debug pods are Linux containers and cannot run there`;
   }
   if (l['eks.amazonaws.com/compute-type'] === 'fargate') {
     return `node ${node.name} is an EKS Fargate node (eks.amazonaws.com/compute-type=fargate): Fargate runs no hostNetwork or privileged pods and takes no pods bound to a node`;
@@ -116,6 +119,16 @@ export function nodeRefusal(node: NodeTraits): string | undefined {
     return `node ${node.name} is a GKE Autopilot node (gk3- node pool ${l['cloud.google.com/gke-nodepool']}): Autopilot rejects hostNetwork pods and NET_ADMIN`;
   }
   return undefined;
+}
+
+/**
+ * Why a pod on this node cannot take netdebug's ephemeral container, or undefined when it can: a Windows pod runs
+ * Windows containers only, so the Linux debug image (netbox) never starts there and there is no Linux network namespace
+ * to probe from. (Fargate and Autopilot pods do take ephemeral containers; only their nodes refuse node pods.)
+ */
+export function sourcePodRefusal(pod: string, node: NodeTraits): string | undefined {
+  if (node.labels['kubernetes.io/os'] !== 'windows') return undefined;
+  return `pod ${pod} runs on node ${node.name}, a Windows node (${WINDOWS_OS_LABEL}): netdebug's debug container is a Linux image (netbox) that cannot run in a Windows pod, and the pod has no Linux network namespace to probe from`;
 }
 
 /** Whether a level lets a container add these capabilities (baseline and restricted allow neither NET_RAW nor NET_ADMIN). */
@@ -184,6 +197,9 @@ function decideLocation(
     case 'source-pod': {
       const s = input.source;
       if (!s) return { kind: 'refused', reason: 'the source is a node, not a pod: there is no source pod to probe from' };
+      const node = input.nodes.find((n) => n.name === s.node);
+      const refusal = node ? sourcePodRefusal(s.name === undefined ? `a pod in namespace ${s.namespace}` : `${s.namespace}/${s.name}`, node) : undefined;
+      if (refusal) return { kind: 'refused', reason: refusal };
       const nonRoot = s.podRunAsNonRoot || s.level === 'restricted';
       const nonRootWhy = s.podRunAsNonRoot ? `the source pod sets runAsNonRoot: true` : `Pod Security "restricted" (enforced in namespace ${s.namespace}) requires runAsNonRoot`;
       return { kind: 'ok', namespace: s.namespace, level: s.level, nonRoot, nonRootWhy };

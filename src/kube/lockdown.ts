@@ -155,7 +155,9 @@ export async function runPreflight(kc: KubeConfig, facts: ClusterFacts, probes: 
   const source = facts.targets.source;
   const notes: string[] = [];
   const usesSource = probes.some((p) => p.where.kind === 'source-pod');
+  // The source pod's node too: a Windows one cannot take the Linux debug container (privilege.ts, sourcePodRefusal).
   const nodeNames = [...new Set(probes.flatMap((p) => (p.where.kind === 'node-pod' ? [p.where.node] : [])))];
+  const readNodes = [...new Set([...nodeNames, ...(source.kind === 'pod' && usesSource ? [source.node] : [])])];
   const sourceNamespace = source.kind === 'pod' && usesSource ? source.namespace : undefined;
   const nodeNamespace = nodeNames.length > 0 ? opts.nodeNamespace : undefined;
 
@@ -207,14 +209,14 @@ export async function runPreflight(kc: KubeConfig, facts: ClusterFacts, probes: 
     sourceNamespace !== undefined ? readLevel(sourceNamespace) : Promise.resolve<PodSecurityLevel>('privileged'),
     nodeNamespace !== undefined && nodeNamespace !== sourceNamespace ? readLevel(nodeNamespace) : Promise.resolve<PodSecurityLevel | undefined>(undefined),
     readPodNonRoot(),
-    Promise.all(nodeNames.map(readNode)),
+    Promise.all(readNodes.map(readNode)),
     missingRightsByRules(api, rights, opts.shared),
   ]);
   for (const u of reviewed.unknown) notes.push(`could not check the right to ${u}`);
   const nodeNs = { name: opts.nodeNamespace, level: nodeLevel ?? (opts.nodeNamespace === sourceNamespace ? sourceLevel : 'privileged') };
   const known = nodes.flatMap((n) => (n ? [n] : []));
   const privileges = planPrivileges(probes, {
-    ...(source.kind === 'pod' ? { source: { namespace: source.namespace, level: sourceLevel, podRunAsNonRoot: podNonRoot, node: source.node } } : {}),
+    ...(source.kind === 'pod' ? { source: { namespace: source.namespace, name: source.name, level: sourceLevel, podRunAsNonRoot: podNonRoot, node: source.node } } : {}),
     nodeNamespace: nodeNs,
     nodes: known.map((n) => n.traits),
     ...(opts.extraNeeds ? { extraNeeds: opts.extraNeeds } : {}),

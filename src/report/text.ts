@@ -4,6 +4,7 @@
  */
 import { hasClusterIP, NODE_CHECK_IDS, RUNG_IDS, type Finding, type ProbeObservation, type ProbeResult, type ResolvedDestination, type ResolvedSource, type RunEvent, type RungResult, type RungStatus } from '../core/model.ts';
 import { describeDatapath, type Datapath } from '../core/datapath.ts';
+import { notCheckedLines } from './not-checked.ts';
 import { readNodeCheck, type NodeCheckRole } from '../core/node-checks.ts';
 import { describeObservation, describeProbeLocation, describeProbeTarget } from '../core/diagnose/describe.ts';
 import { familyTag, familyTally, hostPort, otherAddresses } from './families.ts';
@@ -64,6 +65,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
   const nodeChecks: ProbeResult[] = [];
   /** Every finished probe that has a command to repeat it by hand, in the order they finished. */
   const repeatable: ProbeResult[] = [];
+  const results: ProbeResult[] = [];
   let printedRungs = 0;
   let header: string | undefined;
   let sourceNode = '';
@@ -110,6 +112,15 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
     }
   };
 
+  /** The nodes netdebug could not enter (Windows), what did not run there and why (report/not-checked.ts). */
+  const writeNotChecked = (): void => {
+    const lines = notCheckedLines(results, sourceNode);
+    if (lines.length === 0) return;
+    write();
+    write(p.bold('Not checked'));
+    for (const line of lines) write(p.dim(`  ${line}`));
+  };
+
   const writeFinding = (f: Finding, headline: string): void => {
     const paint = f.status === 'healthy' ? p.green : f.status === 'inconclusive' ? p.yellow : p.red;
     const mark = f.status === 'healthy' ? '✓' : f.status === 'inconclusive' ? '?' : '✗';
@@ -154,6 +165,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
         case 'probe-started':
           return;
         case 'probe-finished':
+          results.push(event.result);
           if (event.result.spec.rung === 'node-checks') nodeChecks.push(event.result);
           if (event.result.repeat) repeatable.push(event.result);
           return;
@@ -182,6 +194,7 @@ export function createTextReporter(out: OutputStream, opts: TextReporterOptions)
             for (const l of traceDiagram(trace)) write(`  ${(l.tone === 'ok' ? p.green : l.tone === 'lost' ? p.red : p.dim)(l.text)}`);
             if (trace.localized) write(`  ${p.bold('▶')} ${trace.localized}`);
           }
+          writeNotChecked();
           write();
           writeFinding(event.verdict, 'Verdict');
           const others = event.findings.filter((f) => f !== event.verdict && f.status !== 'healthy' && f.cause !== event.verdict.cause);
@@ -261,6 +274,8 @@ function roleNote(role: NodeCheckRole, kind: ProbeObservation['kind'], cause: st
       return `  (evidence for ${cause})`;
     case 'lossy-path':
       return '  (the overlay loses packets: a lost ping says nothing of its size)';
+    case 'got-through':
+      return "  (the flow's probes got through, so those rules accept it)";
     case 'path-down':
       return `  (no ping got through: the path is down${kind === 'mtu' ? ', not an MTU problem' : ''})`;
     default: {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildProbeCommand } from '../../src/core/parse.ts';
 import type { ProbeAction, ProbeLocation, ProbeSpec } from '../../src/core/model.ts';
-import { capabilitiesFor, debugSecurityContext, enforceLevel, nodeRefusal, planPrivileges, sameSecurityContext, type PrivilegeInput } from '../../src/core/privilege.ts';
+import { capabilitiesFor, debugSecurityContext, enforceLevel, nodeRefusal, planPrivileges, sameSecurityContext, sourcePodRefusal, type PrivilegeInput } from '../../src/core/privilege.ts';
 
 const source: ProbeLocation = { kind: 'source-pod' };
 const host = (node: string): ProbeLocation => ({ kind: 'node-pod', node, hostNetwork: true });
@@ -108,6 +108,20 @@ describe('the securityContext of each location', () => {
     expect(nodeRefusal({ name, labels })).toMatch(why);
     const p = planPrivileges([probe('x', host(name), { tool: 'links' })], input({ nodes: [{ name, labels }] }));
     expect(p.locations.get(`node-pod:${name}:host`)).toMatchObject({ kind: 'refused', reason: expect.stringMatching(why) });
+  });
+
+  it("a source pod on a Windows node gets no ephemeral container: its probes cannot run there, and the Linux nodes' still do", () => {
+    const windows = { name: 'node-1', labels: { 'kubernetes.io/os': 'windows' } };
+    const p = planPrivileges(plan, { ...input({ nodes: [windows, { name: 'node-2', labels: {} }] }), source: { namespace: 'shop', name: 'iis-1', level: 'privileged', podRunAsNonRoot: false, node: 'node-1' } });
+    expect(p.locations.get('source-pod')).toEqual({
+      kind: 'refused',
+      reason:
+        "pod shop/iis-1 runs on node node-1, a Windows node (kubernetes.io/os=windows): netdebug's debug container is a Linux image (netbox) that cannot run in a Windows pod, and the pod has no Linux network namespace to probe from",
+    });
+    expect(p.locations.get('node-pod:node-2:pod')).toMatchObject({ kind: 'allowed' });
+    // Fargate and Autopilot pods take ephemeral containers: only their nodes refuse node pods.
+    expect(sourcePodRefusal('shop/x', { name: 'fargate-ip-1', labels: { 'eks.amazonaws.com/compute-type': 'fargate' } })).toBeUndefined();
+    expect(planPrivileges(plan, input()).locations.get('source-pod')).toMatchObject({ kind: 'allowed' });
   });
 
   it('an ordinary GKE Standard node or a Linux node is not refused', () => {

@@ -21,7 +21,10 @@ function find(ctx: DiagnosisContext, prior: readonly RuleFinding[]): RuleFinding
   // The rules are there and some pods are unreachable from this node while they answer on their own: the ClusterIP
   // picked one of those, so the path between the nodes (OVERLAY_BLOCKED, UNDERLAY_BLOCKED) explains it, not the proxy.
   const path = crossNodeEvidence(ctx);
-  if (natChecks.length > 0 && natMissing.length === 0 && path.podUnreachable.length > 0 && path.blocked) return [];
+  // A proxy whose rules netdebug cannot read on this node (Cilium's eBPF Service map) is judged the same way: nothing
+  // says a rule is missing, and the path explains the ClusterIP's failures.
+  const uninspectable = ctx.nodeChecks.some((r) => r.spec.check === 'nat-rules' && r.observation.kind === 'not-inspectable' && ctx.nodeOf(r) === ctx.sourceNode);
+  if ((natChecks.length > 0 || uninspectable) && natMissing.length === 0 && path.podUnreachable.length > 0 && path.blocked) return [];
   // The ClusterIP was refused, as a pod of the Service refuses when asked directly: the proxy forwarded the connection
   // to a backend that does not listen (DESTINATION_NOT_LISTENING), which is no missing rule.
   const refusedDirect = [...ctx.rung('pod-ip'), ...ctx.rung('same-node')].some((r) => r.observation.kind === 'refused');

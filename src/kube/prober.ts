@@ -21,6 +21,8 @@ import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, 
 import type { KubeApi } from './api.ts';
 import type { LocationSettings } from './lockdown.ts';
 import { DEBUG_COMMAND, debugContainerMatches, NODE_POD_RESOURCES, pullFailureReason } from './debug-containers.ts';
+import { createSharedPodWatch } from './shared-pod-watch.ts';
+import type { SharedPodWatch } from './shared-pod-watch.ts';
 
 /** The label every pod the tool creates carries (core's DEBUG_POD_LABELS, which policy predictions match). */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -112,6 +114,28 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const source = facts.targets.source;
   const podNamespace = opts.namespace ?? defaultDebugNamespace(source);
   const watcher = new Watch(kc);
+  /** The deletes of expired debug pods left by earlier (SIGKILLed) runs, seen by the node pods' watch; cleanup waits for them. */
+  const sweeps: Promise<unknown>[] = [];
+  const swept = new Set<string>();
+  // One watch follows every debug pod in the node pods' namespace (by the managed-by label): each of this run's pods'
+  // waiter gets that pod's events, and the pods a killed run left (SIGKILL gives no chance to clean up) that have ended by
+  // their deadline are deleted as the watch first lists them. One request instead of a watch per pod and a list.
+  const nodePods: SharedPodWatch = createSharedPodWatch({
+    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+    onAny: (type, pod) => {
+      const name = pod.metadata?.name;
+      const labels = pod.metadata?.labels ?? {};
+      if (type === 'DELETED' || !name || swept.has(name) || labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE || labels[RUN_ID_LABEL] === opts.runId) return;
+      if (pod.metadata?.deletionTimestamp || !isExpiredDebugPod(pod, Date.now())) return;
+      swept.add(name);
+      // Best effort: `kubectl netdebug cleanup` reports what it cannot delete.
+      sweeps.push(deletePod(cleanupApi, podNamespace, name).catch(() => undefined));
+    },
+    start: (query, onEvent, onDone) => watcher.watch(`/api/v1/namespaces/${podNamespace}/pods`, query, onEvent, onDone),
+    countRequest: () => api.countRequest(),
+    mapError: (err) => mapApiError(err, { verb: 'watch', resource: 'pods', namespace: podNamespace }, api.server),
+    retryDelayMs: (status, attempt) => (attempt < DEFAULT_RETRY.retries ? retryDelayMs(Object.assign(new Error(''), { code: status }), attempt, DEFAULT_RETRY) : undefined),
+  });
   const margin = opts.execMarginMs ?? 1500;
   const targets = new Map<string, ExecTarget>();
   /**
@@ -121,9 +145,6 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const created: { namespace: string; name: string; sent: Promise<unknown> }[] = [];
   let execCount = 0;
   let cleaned: Promise<CleanupReport> | undefined;
-  /** The delete of expired debug pods left by earlier (SIGKILLed) runs, started with the first node pod; cleanup waits for it. */
-  let sweep: Promise<unknown> = Promise.resolve();
-  let swept = false;
 
   const emit = (e: ProberEvent): void => {
     try {
@@ -232,11 +253,6 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       },
     };
     if (cleaned) throw new Error(`the run is ending: debug pod ${namespace}/${name} was not created`);
-    if (!swept) {
-      swept = true;
-      // Pods a killed run left (SIGKILL gives no chance to clean up) have ended by their deadline: remove them now.
-      sweep = sweepExpired(cleanupApi, namespace, opts.runId).catch(() => undefined);
-    }
     emit({ type: 'location-preparing', key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, detail: `creating ${namespace}/${name} on ${node}` });
     // A create whose answer never came may still have landed, so cleanup deletes it (a 404 there is ignored); only an
     // answer saying no (an HTTP status) proves there is nothing to delete.
@@ -265,6 +281,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         return undefined;
       },
       { key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, node, container: 'netdebug' },
+      nodePods,
     );
     return { namespace, pod: name, container: 'netdebug' };
   };
@@ -274,7 +291,8 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
    * Watches one pod until `check` says ready (or gives a failure reason), bounded by opts.timeoutMs; once the kubelet
    * pulls the container's image (its Pulling event, or the container waiting in ContainerCreating) the bound becomes
    * opts.pullTimeoutMs, and the pull is reported (node, image, the kubelet's event) as it goes. A watch without a
-   * resourceVersion starts with the pod as it is, so this is one request whatever the timing (no polling).
+   * resourceVersion starts with the pod as it is, so this is one request whatever the timing (no polling). With `shared`,
+   * the pod's events come from the run's one watch of its node pods instead of a watch of its own.
    */
   const waitForPod = (
     what: string,
@@ -282,9 +300,11 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     name: string,
     check: (pod: V1Pod) => string | undefined,
     pull?: { key: string; node: string; container: string },
+    shared?: SharedPodWatch,
   ): Promise<void> =>
     new Promise((resolve, reject) => {
       let done = false;
+      let unsubscribe: (() => void) | undefined;
       let request: AbortController | undefined;
       let eventsRequest: AbortController | undefined;
       const started = Date.now();
@@ -300,6 +320,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         clearInterval(ticker);
         clearTimeout(eventsTimer);
         request?.abort();
+        unsubscribe?.();
         eventsRequest?.abort();
         if (err) reject(err);
         else resolve();
@@ -338,6 +359,14 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         const all = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])];
         return all.find((c) => c.name === pull.container)?.state?.waiting?.reason;
       };
+      const onPod = (type: string, pod: V1Pod): void => {
+        if (done) return;
+        if (type === 'DELETED') return finish(new Error(`${what} did not start: the pod was deleted`));
+        const outcome = check(pod);
+        if (outcome === 'ready') finish();
+        else if (outcome !== undefined) finish(new Error(`${what} did not start: ${outcome}`));
+        else if (waitingOf(pod) === 'ContainerCreating') startPull(pulling?.message ?? '');
+      };
       // Setting up a watch is idempotent: a 429 or 5xx answer is retried with the same bounded backoff as `call`.
       const start = (attempt: number): void => {
         if (done) return;
@@ -349,11 +378,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
             { fieldSelector: `metadata.name=${name}` },
             (type: string, pod: V1Pod) => {
               delivered = true;
-              if (type === 'DELETED') return finish(new Error(`${what} did not start: the pod was deleted`));
-              const outcome = check(pod);
-              if (outcome === 'ready') finish();
-              else if (outcome !== undefined) finish(new Error(`${what} did not start: ${outcome}`));
-              else if (waitingOf(pod) === 'ContainerCreating') startPull(pulling?.message ?? '');
+              onPod(type, pod);
             },
             (err: unknown) => {
               const status = (err as { statusCode?: unknown } | null)?.statusCode;
@@ -373,7 +398,8 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
             (err: unknown) => finish(mapApiError(err, info, api.server)),
           );
       };
-      start(0);
+      if (shared) unsubscribe = shared.subscribe(name, { onEvent: onPod, onError: (err) => finish(err) });
+      else start(0);
       // The kubelet's events about this container say what the pull is doing; best effort (no right to watch events:
       // the pull is still waited for under its budget, without the kubelet's words).
       const watchEvents = (): void => {
@@ -640,7 +666,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
             await Promise.all(pods.map(deleteOne));
           }),
         );
-        await sweep;
+        await Promise.all(sweeps);
         const report = { deleted: deleted.sort(), left: left.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)) };
         if (pods.length > 0) emit({ type: 'cleanup-finished', report });
         return report;

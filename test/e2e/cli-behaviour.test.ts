@@ -115,7 +115,7 @@ describe.skipIf(skip)('kubectl netdebug CLI behaviour in the lab', () => {
     it('makes exactly the same requests with and without the synthetic objects', () => {
       const [small, large] = scenarios.map((s) => runs.get(s.name));
       expect(small && large).toBeTruthy();
-      // Debug pods are awaited with one watch each, not polled, so the count does not depend on timing either.
+      // Debug pods are awaited with one shared watch, not polled, so the count does not depend on timing either.
       expect(large!.counted).toEqual(small!.counted);
       expect(large!.reported).toBe(small!.reported);
       expect(Object.keys(large!.counted).length).toBeGreaterThan(0);

@@ -45,7 +45,7 @@ function kindOf(r: SeenRequest): string {
 }
 
 describe('round trips of a run (issue 15)', () => {
-  it('every request of a run, by kind: each read once, one exec per location, 33 in all against this fake', async () => {
+  it('every request of a run, by kind: each read once, one exec per location, one watch for the node pods, 30 in all against this fake', async () => {
     const f = await fake();
     const r = await runPlugin(f);
     expect(r.code, r.stderr).toBe(1);
@@ -65,16 +65,17 @@ describe('round trips of a run (issue 15)', () => {
       'GET /apis/apps/v1/namespaces/kube-flannel/daemonsets': 1,
       'GET /api/v1/namespaces/kube-system/configmaps/kube-proxy': 1,
       'GET /api/v1/nodes': 1,
-      // The backend pods by the Service's selector, and the sweep of expired debug pods.
-      'GET /api/v1/namespaces/default/pods': 2,
+      // The backend pods by the Service's selector (the node pods' watch lists expired debug pods to sweep: no list).
+      'GET /api/v1/namespaces/default/pods': 1,
       // The preflight: Pod Security labels, one rules review (this fake has none, so one access review per right).
       'GET /api/v1/namespaces/default': 1,
       'POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews': 1,
       'POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews': 4,
-      // The locations: the ephemeral container and three node pods, each waited on and exec'd into once.
+      // The locations: the ephemeral container (its own watch) and three node pods (one watch for all of them, which also
+      // shows the expired debug pods of killed runs to sweep), each exec'd into once.
       'PATCH /api/v1/namespaces/default/pods/client/ephemeralcontainers': 1,
       'POST /api/v1/namespaces/default/pods': 3,
-      'GET /api/v1/namespaces/default/pods (watch)': 4,
+      'GET /api/v1/namespaces/default/pods (watch)': 2,
       'EXEC /api/v1/namespaces/default/pods/client/exec': 1,
       'EXEC /api/v1/namespaces/default/pods/<debug-pod>/exec': 3,
       // Cleanup: one deletecollection by the run's id.
@@ -82,7 +83,9 @@ describe('round trips of a run (issue 15)', () => {
     });
     const report = JSON.parse(r.stdout) as { stats: { apiRequests: number } };
     expect(report.stats.apiRequests).toBe(f.log.length);
-    expect(f.log.length).toBe(33);
+    expect(f.log.length).toBe(30);
+    // Issue 15's goal: a healthy run makes at most 30 API requests.
+    expect(f.log.length).toBeLessThanOrEqual(30);
   });
 
   it("the preflight's namespace read and rules review go out while resolution still reads, once each", async () => {

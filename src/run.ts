@@ -270,6 +270,8 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
         facts,
         datapath,
         observations,
+        nodeChecks,
+        verdict: decided.verdict,
         prober,
         ready: readyAt,
         reason: traceMode === 'always' ? 'asked' : 'uncertain-verdict',

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Datapath } from './core/datapath.ts';
 import type { ClusterFacts } from './core/facts.ts';
-import type { ProbeLocation, ProbeResult } from './core/model.ts';
+import type { Finding, ProbeLocation, ProbeResult } from './core/model.ts';
 import { analyzeTrace, type TraceReport } from './core/trace-analysis.ts';
 import { parseTcpdumpText } from './core/trace-parse.ts';
 import { buildCaptureCommand, captureBoundSeconds, captureLocationKey, hopFilter, type CaptureLocation, type TraceHop } from './core/trace-plan.ts';
-import { pickTraceProbe, tracePlanFor } from './core/trace-select.ts';
+import { echoTracePlanFor, pickMtuCheck, pickTraceProbe, tracePlanFor } from './core/trace-select.ts';
 import type { CaptureSession, LocationStatus, Prober } from './ports.ts';
 
 /** What a trace needs from the run. */
@@ -20,6 +20,9 @@ export interface TraceRunInput {
   facts: ClusterFacts;
   datapath: Datapath | undefined;
   observations: readonly ProbeResult[];
+  /** The node checks and the verdict: a PATH_MTU_MISMATCH verdict has its failed full-size ping traced instead. */
+  nodeChecks?: readonly ProbeResult[];
+  verdict?: Finding;
   prober: Prober;
   /** Makes a location usable (the run's own prepare, shared with the ladder's). */
   ready: (where: ProbeLocation) => Promise<LocationStatus>;
@@ -37,9 +40,14 @@ export interface TraceRunInput {
 export async function runTrace(input: TraceRunInput): Promise<TraceReport | undefined> {
   const { prober } = input;
   if (!prober.capture) return undefined;
-  const spec = pickTraceProbe(input.observations);
+  const network = input.datapath?.network ?? 'unknown';
+  const opts = { destinationPod: input.destinationPod === true };
+  // PATH_MTU_MISMATCH: the handshake's small packets pass every hop; the check's full-size ping is what is lost.
+  const mtu = pickMtuCheck(input.verdict, input.nodeChecks ?? []);
+  const mtuPlan = mtu ? echoTracePlanFor(input.facts, mtu, network, opts) : undefined;
+  const spec = mtu && mtuPlan ? mtu.spec : pickTraceProbe(input.observations);
   if (!spec) return undefined;
-  const plan = tracePlanFor(input.facts, spec, input.datapath?.network ?? 'unknown', { destinationPod: input.destinationPod === true });
+  const plan = mtuPlan ?? tracePlanFor(input.facts, spec, network, opts);
   if (!plan) return undefined;
   const t0 = input.now();
   await input.onStart?.(spec.id, plan.hops.map((h) => h.id));
@@ -108,7 +116,9 @@ export async function runTrace(input: TraceRunInput): Promise<TraceReport | unde
       captures.set(hop.id, { device: rec.device, packets: parseTcpdumpText(rec.text), lines, ...(pcap ? { pcap } : {}) });
     }
   }
-  return analyzeTrace(plan, captures, { reason: input.reason, outcome: outcome.observation.kind, durationMs: input.now() - t0 });
+  const o = outcome.observation;
+  const said = o.kind === 'mtu' ? `full-size ping ${o.passed ? 'answered' : 'lost'}` : o.kind;
+  return analyzeTrace(plan, captures, { reason: input.reason, outcome: said, durationMs: input.now() - t0 });
 }
 
 function describeDevice(hop: TraceHop): string {

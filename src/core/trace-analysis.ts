@@ -62,18 +62,23 @@ export interface TraceReport {
 /** Capture lines kept per hop (the rest are counted). */
 export const TRACE_LINES_PER_HOP = 20;
 
-/** Which packets go towards the destination: from the source to a far end of the flow. */
+/** Which packets go towards the destination: from the source to a far end of the flow (a ping: echoes to the pod). */
 function isForward(flow: TraceFlow, p: CapturedPacket): boolean {
+  if (flow.echo) return p.kind === 'icmp-echo' && p.dst === flow.destination.ip;
   return p.src === flow.source && p.dst !== flow.source;
 }
 
 /** Which packets are about the flow coming back: to the source (answers, ICMP errors), or ICMP errors on the way. */
 function isReverse(flow: TraceFlow, p: CapturedPacket): boolean {
+  if (flow.echo && p.kind === 'icmp-echo') return p.src === flow.destination.ip;
   return p.dst === flow.source || (p.kind === 'icmp-frag-needed' || p.kind === 'icmp-unreachable');
 }
 
 const REQUESTS: readonly PacketKind[] = ['syn', 'dns-query', 'udp', 'data', 'ack'];
 const REPLIES: readonly PacketKind[] = ['syn-ack', 'rst', 'dns-answer', 'icmp-unreachable', 'icmp-frag-needed', 'udp', 'data', 'ack'];
+/** A full-size ping follows its echo request, and its echo reply or an ICMP error back. */
+const ECHO_REQUESTS: readonly PacketKind[] = ['icmp-echo'];
+const ECHO_REPLIES: readonly PacketKind[] = ['icmp-echo', 'icmp-frag-needed', 'icmp-unreachable'];
 
 /** What a hop's packets were, per direction, in first-seen order. */
 export function classifyHop(flow: TraceFlow, packets: readonly CapturedPacket[]): { forward: PacketKind[]; reverse: PacketKind[] } {
@@ -148,18 +153,18 @@ function hopName(h: TraceHopResult): string {
 }
 
 /** The sentence that localizes the loss, and its node, from the two walks. */
-export function localize(hops: readonly TraceHopResult[], forward: TraceWalk, reverse: TraceWalk): { text: string; node?: string } | undefined {
+export function localize(hops: readonly TraceHopResult[], forward: TraceWalk, reverse: TraceWalk, requestName?: string): { text: string; node?: string } | undefined {
   const byId = new Map(hops.map((h) => [h.id, h]));
   const fLast = forward.lastSeen ? byId.get(forward.lastSeen) : undefined;
   const fMiss = forward.firstMissing ? byId.get(forward.firstMissing) : undefined;
-  const req = forward.packet ? packetName(forward.packet) : 'the request';
+  const req = requestName ?? (forward.packet ? packetName(forward.packet) : 'the request');
   if (fLast && fMiss) {
     const b = between(fLast, fMiss);
     // An ICMP error coming back says who turned the request away.
     const icmp = reverse.packet === 'icmp-unreachable' || reverse.packet === 'icmp-frag-needed' ? `; ${packetName(reverse.packet)} comes back` : '';
     return { text: `${req} leaves ${hopName(fLast)}, never reaches ${hopName(fMiss)}: ${b.where}${icmp}`, ...(b.node ? { node: b.node } : {}) };
   }
-  if (!fLast && fMiss) return { text: `${req} never leaves the source pod`, node: fMiss.node };
+  if (!fLast && fMiss) return { text: `${req} never leaves ${fMiss.role === 'pod' ? 'the source pod' : fMiss.node}`, node: fMiss.node };
   if (!forward.packet) return undefined;
   // The request went all the way: the reply is what is missing (or the answer was a refusal).
   const rLast = reverse.lastSeen ? byId.get(reverse.lastSeen) : undefined;
@@ -199,9 +204,10 @@ export function analyzeTrace(
       ...(c.pcap ? { pcap: c.pcap } : {}),
     };
   });
-  const forward = walk(hops, 'forward', followed(hops, 'forward', REQUESTS));
-  const reverse = walk(hops, 'reverse', followed(hops, 'reverse', REPLIES));
-  const where = localize(hops, forward, reverse);
+  const { echo } = plan.flow;
+  const forward = walk(hops, 'forward', followed(hops, 'forward', echo ? ECHO_REQUESTS : REQUESTS));
+  const reverse = walk(hops, 'reverse', followed(hops, 'reverse', echo ? ECHO_REPLIES : REPLIES));
+  const where = localize(hops, forward, reverse, echo ? `the full-size ping (${echo.size} bytes, don't fragment) from ${echo.from}` : undefined);
   return {
     id: `trace:${plan.probe}`,
     probe: plan.probe,

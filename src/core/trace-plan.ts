@@ -51,13 +51,19 @@ export interface TraceHop {
 
 /** The flow a trace follows: the probe's own, from the source pod to an address (translated on the way, for a ClusterIP). */
 export interface TraceFlow {
-  protocol: Protocol;
+  /** The probe's protocol; ICMP for the full-size ping of a path-MTU check (`echo`). */
+  protocol: Protocol | 'ICMP';
   /** The source pod's address. */
   source: string;
   /** The address and port the probe asked for. */
   destination: { ip: string; port: number };
   /** The backends the destination may be translated to on the way (a ClusterIP's endpoints). */
   translated: { ip: string; port: number }[];
+  /**
+   * Set when the flow is the full-size don't-fragment ping of a path-MTU node check (since 0.2.0): ICMP echo requests of
+   * this IPv4 total length from node `from` (`source` is then that node's address) to `destination.ip`, and their replies.
+   */
+  echo?: { size: number; from: string };
 }
 
 /** The trace of one probe: its flow and the hops in path order (the reply walks them backwards). */
@@ -99,7 +105,7 @@ const NETWORK_DEVICES: Record<PodNetwork, { bridge?: string; tunnel?: { name: st
 const host = (node: string): ProbeLocation => ({ kind: 'node-pod', node, hostNetwork: true });
 
 /** The hops of one node's side of the path, in the order the request crosses them (`leaving`: the source node). */
-function nodeHops(input: TracePlanInput, node: string, podIP: string, peer: string | undefined, leaving: boolean): TraceHop[] {
+function nodeHops(input: Pick<TracePlanInput, 'network' | 'nodeIPs'>, node: string, podIP: string, peer: string | undefined, leaving: boolean): TraceHop[] {
   const dev = NETWORK_DEVICES[input.network];
   const hop = (role: HopRole, name: string, device: HopDevice, extra: Partial<TraceHop> = {}): TraceHop => ({
     id: `${node}/${role === 'veth' ? `veth:${podIP}` : role === 'underlay' ? 'underlay' : name}`,
@@ -162,6 +168,39 @@ export function planTrace(input: TracePlanInput): TracePlan {
   };
 }
 
+/** What the planner needs for the full-size ping of a path-MTU check: the node it leaves, and the pod it is sent to. */
+export interface EchoTracePlanInput {
+  network: PodNetwork;
+  probe: string;
+  /** The ping's flow (`echo` set). */
+  flow: TraceFlow;
+  /** The node the ping leaves from (host network). */
+  from: string;
+  /** The pod pinged: its address, node and name, and where its own eth0 can be captured (absent: it is not). */
+  to: { ip: string; node: string; name: string; id: string; where?: CaptureLocation };
+  /** Node name → underlay address (InternalIP). */
+  nodeIPs: Readonly<Record<string, string>>;
+}
+
+/**
+ * The hops of a node's full-size ping to a pod on another node: the sending node's tunnel and underlay, then the other
+ * node's underlay, tunnel, bridge and the pod's veth, and the pod's own eth0 when it can be captured. Pure.
+ */
+export function planEchoTrace(input: EchoTracePlanInput): TracePlan {
+  const { from, to } = input;
+  const hops: TraceHop[] = [
+    ...nodeHops(input, from, to.ip, to.node, true).filter((h) => h.role === 'tunnel' || h.role === 'underlay'),
+    ...nodeHops(input, to.node, to.ip, from, false),
+  ];
+  if (to.where) hops.push({ id: to.id, label: `${to.name} eth0`, role: 'pod', node: to.node, where: to.where, device: { kind: 'name', name: 'eth0' }, ownFramesOnly: true });
+  return {
+    probe: input.probe,
+    flow: input.flow,
+    hops,
+    unreachable: to.where ? [] : [{ label: `${to.name} eth0`, reason: 'the pod gets no debug container without --trace: the trace ends at its node-side port' }],
+  };
+}
+
 /** An IPv4 address as the 32-bit hex a BPF byte-offset match compares (`10.244.1.3` → `0x0af40103`). */
 export function ipv4Hex(ip: string): string {
   const parts = ip.split('.').map(Number);
@@ -177,7 +216,7 @@ function farEnds(flow: TraceFlow): { ip: string; port: number }[] {
 
 /** The tcpdump filter of the flow itself (any hop where packets are not encapsulated), ICMP about the source included. */
 export function innerFilter(flow: TraceFlow): string {
-  const proto = flow.protocol === 'UDP' ? 'udp' : flow.protocol === 'SCTP' ? 'sctp' : 'tcp';
+  const proto = flow.protocol === 'UDP' ? 'udp' : flow.protocol === 'SCTP' ? 'sctp' : flow.protocol === 'ICMP' ? 'icmp' : 'tcp';
   const ends = farEnds(flow).map((e) => `(host ${e.ip} and port ${e.port})`);
   return `(${proto} and host ${flow.source} and (${ends.join(' or ')})) or (icmp and host ${flow.source})`;
 }
@@ -196,8 +235,27 @@ export function encapsulatedFilter(flow: TraceFlow, port: number): string {
   return `(udp dst port ${port} and (${pairs.join(' or ')})) or (icmp and (icmp[0] = 3 or icmp[0] = 11))`;
 }
 
+/**
+ * The tcpdump filter of a full-size ping (`flow.echo`) where it is not encapsulated: ICMP echo requests and replies to or
+ * from the pod of exactly that IPv4 total length (the check's 56-byte ping is left out), and fragmentation-needed errors.
+ */
+export function echoInnerFilter(flow: TraceFlow & { echo: { size: number } }): string {
+  return `(icmp and host ${flow.destination.ip} and (icmp[0] = 8 or icmp[0] = 0) and ip[2:2] = ${flow.echo.size}) or (icmp and icmp[0] = 3 and icmp[1] = 4)`;
+}
+
+/**
+ * The tcpdump filter of a full-size ping inside VXLAN on `port`: the inner IPv4 header at udp[30] carries ICMP
+ * (udp[39] = 1) of that total length (udp[32:2]) to or from the pod, with ICMP errors about the tunnel's packets beside it.
+ */
+export function echoEncapsulatedFilter(flow: TraceFlow & { echo: { size: number } }, port: number): string {
+  const pod = ipv4Hex(flow.destination.ip);
+  return `(udp dst port ${port} and udp[39] = 1 and udp[32:2] = ${flow.echo.size} and (udp[42:4] = ${pod} or udp[46:4] = ${pod})) or (icmp and (icmp[0] = 3 or icmp[0] = 11))`;
+}
+
 /** The filter of one hop. */
 export function hopFilter(flow: TraceFlow, hop: TraceHop): string {
+  const { echo } = flow;
+  if (echo) return hop.encapsulation ? echoEncapsulatedFilter({ ...flow, echo }, hop.encapsulation.port) : echoInnerFilter({ ...flow, echo });
   return hop.encapsulation ? encapsulatedFilter(flow, hop.encapsulation.port) : innerFilter(flow);
 }
 

@@ -8,7 +8,7 @@ import type { PodNetwork } from './datapath.ts';
 import type { ClusterFacts } from './facts.ts';
 import type { Finding, ProbeResult, ProbeSpec } from './model.ts';
 import type { TraceReport } from './trace-analysis.ts';
-import { planTrace, type TracePlan } from './trace-plan.ts';
+import { planEchoTrace, planTrace, type CaptureLocation, type TracePlan } from './trace-plan.ts';
 import type { ExtraNeed } from './privilege.ts';
 
 /** What `--trace` needs in the source pod's debug container: tcpdump opens a packet socket (CAP_NET_RAW). */
@@ -116,4 +116,52 @@ export function withTrace(verdict: Finding, trace: TraceReport): Finding {
       ...verdict.hints,
     ],
   };
+}
+
+/**
+ * The path-MTU node check whose full-size ping a trace repeats: when the verdict is PATH_MTU_MISMATCH, the check it cites
+ * as its cause (a failed IPv4 full-size don't-fragment ping from a node whose small ping passed).
+ */
+export function pickMtuCheck(verdict: Finding | undefined, nodeChecks: readonly ProbeResult[]): ProbeResult | undefined {
+  if (verdict?.cause !== 'PATH_MTU_MISMATCH') return undefined;
+  const causes = new Set((verdict.citations ?? []).filter((c) => c.role === 'cause').map((c) => c.probe));
+  return nodeChecks.find((r) => {
+    const a = r.spec.action;
+    const o = r.observation;
+    return causes.has(r.spec.id) && a.tool === 'path-mtu' && isIPv4(a.address) && r.spec.where.kind === 'node-pod' && o.kind === 'mtu' && !o.passed;
+  });
+}
+
+/**
+ * The trace plan of a path-MTU check's full-size ping: ICMP echo of the check's size (payload plus the 28 bytes of IPv4
+ * and ICMP headers) from the check's node to the pod it pinged, along the hops to that pod; the pod's own eth0 is
+ * captured when it is the source pod (its debug container), or the destination pod when `destinationPod` is set.
+ */
+export function echoTracePlanFor(facts: ClusterFacts, check: ProbeResult, network: PodNetwork, opts: { destinationPod?: boolean } = {}): TracePlan | undefined {
+  const a = check.spec.action;
+  const o = check.observation;
+  const where = check.spec.where;
+  if (a.tool !== 'path-mtu' || o.kind !== 'mtu' || where.kind !== 'node-pod' || !isIPv4(a.address)) return undefined;
+  const from = where.node;
+  const { source, destination } = facts.targets;
+  let to: { ip: string; node: string; name: string; id: string; where?: CaptureLocation } | undefined;
+  if (source.kind === 'pod' && !source.hostNetwork && source.ip === a.address) {
+    to = { ip: source.ip, node: source.node, name: `${source.namespace}/${source.name}`, id: 'source-pod/eth0', where: { kind: 'source-pod' } };
+  } else if (destination.kind === 'pod' && !destination.hostNetwork && destination.ip === a.address) {
+    const pod = { namespace: destination.namespace, name: destination.name };
+    to = { ip: destination.ip, node: destination.node, name: `${pod.namespace}/${pod.name}`, id: 'destination-pod/eth0', ...(opts.destinationPod ? { where: { kind: 'target-pod', ...pod } as const } : {}) };
+  } else if (destination.kind === 'service') {
+    const e = destination.endpoints.find((x) => x.ip === a.address && x.node !== undefined);
+    if (e?.node) to = { ip: e.ip, node: e.node, name: e.pod ? `${e.pod.namespace}/${e.pod.name}` : e.ip, id: 'destination-pod/eth0', ...(opts.destinationPod && e.pod ? { where: { kind: 'target-pod', ...e.pod } as const } : {}) };
+  }
+  if (!to || to.node === from) return undefined;
+  const nodeIPs = Object.fromEntries(facts.nodes.map((n) => [n.name, n.internalIP]));
+  return planEchoTrace({
+    network,
+    probe: check.spec.id,
+    flow: { protocol: 'ICMP', source: nodeIPs[from] ?? from, destination: { ip: to.ip, port: 0 }, translated: [], echo: { size: o.size + 28, from } },
+    from,
+    to,
+    nodeIPs,
+  });
 }

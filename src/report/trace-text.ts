@@ -16,6 +16,7 @@ export function traceHeadline(t: TraceReport): string {
   const dst = `${t.flow.destination.ip}:${t.flow.destination.port}`;
   const via = t.flow.translated.length > 0 ? ` (→ ${t.flow.translated.map((e) => `${e.ip}:${e.port}`).join(', ')})` : '';
   const why = t.reason === 'asked' ? '--trace' : 'the verdict was not certain';
+  if (t.flow.echo) return `ICMP echo ${t.flow.echo.size} bytes (don't fragment) from node ${t.flow.echo.from} → ${t.flow.destination.ip}, probe ${t.probe} repeated under capture (${t.outcome}; ${why})`;
   return `${t.flow.protocol} ${t.flow.source} → ${dst}${via}, probe ${t.probe} repeated under capture (${t.outcome}; ${why})`;
 }
 

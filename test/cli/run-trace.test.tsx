@@ -15,7 +15,7 @@ import { replayEvents } from '../../src/tui/state.ts';
 import { buildDrillLines, TracePath } from '../../src/tui/views.tsx';
 import type { RunEvent } from '../../src/core/model.ts';
 import type { TargetRef } from '../../src/core/target.ts';
-import { captureLocationKey, planTrace, type CaptureLocation } from '../../src/core/trace-plan.ts';
+import { captureLocationKey, planEchoTrace, planTrace, type CaptureLocation } from '../../src/core/trace-plan.ts';
 import type { CaptureSession } from '../../src/ports.ts';
 import { runDiagnosis, type RunOptions } from '../../src/run.ts';
 import { buildFacts, clientPod, createFakeCluster, createFakeProber, healthyAnswer, realClock, webPod, type Answer, type FakeProber } from './fakes.ts';
@@ -164,6 +164,63 @@ describe('the trace in a run', () => {
     const healthy = withCaptures(healthyAnswer);
     expect((await diagnose(healthy)).report.trace).toBeUndefined();
     expect(healthy.log.filter((l) => l.startsWith('capture'))).toEqual([]);
+  });
+});
+
+describe('the trace of a PATH_MTU_MISMATCH', () => {
+  /** node-2's full-size ping to the client fails while its small one passes: node-2's overlay MTU exceeds the path. */
+  const mtu: Answer = (spec) =>
+    spec.action.tool === 'path-mtu' && spec.where.kind === 'node-pod' && spec.where.node === 'node-2'
+      ? { kind: 'mtu', size: 1472, passed: false, mtu: 1500, dev: 'flannel.1', smallPassed: true }
+      : healthyAnswer(spec);
+  const echo = planEchoTrace({
+    network: 'flannel',
+    probe: 'p',
+    flow: { protocol: 'ICMP', source: '172.18.0.3', destination: { ip: '10.244.1.5', port: 0 }, translated: [], echo: { size: 1500, from: 'node-2' } },
+    from: 'node-2',
+    to: { ip: '10.244.1.5', node: 'node-1', name: 'front/client', id: 'source-pod/eth0', where: { kind: 'source-pod' } },
+    nodeIPs: { 'node-1': '172.18.0.2', 'node-2': '172.18.0.3' },
+  }).hops;
+  /** The lab capture of node-2's hops (the echo leaves it), moved to this test's client; nothing anywhere else. */
+  const echoCapture = (id: string): string =>
+    id.startsWith('node-2/') ? readFileSync(new URL(`../unit/trace-fixtures/mtu-mismatch-${id.replace('/', '_')}.txt`, import.meta.url), 'utf8').replaceAll('10.244.1.3', '10.244.1.5') : '';
+
+  it("--trace follows the failed check's full-size ping from node-2 (run again under capture), and the verdict keeps its cause", async () => {
+    const prober = createFakeProber({ answer: mtu });
+    const filters: string[] = [];
+    prober.capture = (where: CaptureLocation, command: string[]): CaptureSession => {
+      const key = captureLocationKey(where);
+      const mine = echo.filter((h) => captureLocationKey(h.where) === key);
+      filters.push(command.join(' '));
+      prober.log.push(`capture ${key}`);
+      return {
+        listening: Promise.resolve({ ok: true as const }),
+        stop: async () => {
+          prober.log.push(`stop ${key}`);
+          return { records: mine.map((h, index) => ({ index, device: h.role === 'underlay' ? 'eth0' : h.role === 'veth' ? 'veth9' : (h.id.split('/')[1] ?? ''), text: echoCapture(h.id), stderr: 'tcpdump: listening on x\n', pcap: Buffer.alloc(0) })) };
+        },
+      };
+    };
+    const auto = await diagnose(createFakeProber({ answer: mtu }));
+    expect(auto.report.verdict.cause).toBe('PATH_MTU_MISMATCH');
+    expect(auto.report.trace).toBeUndefined();
+    const { report } = await diagnose(prober, { trace: 'always' });
+    const t = report.trace;
+    expect(t?.probe).toMatch(/^node-checks:node-2:mtu:10\.244\.1\.5$/);
+    expect(t?.flow.echo).toEqual({ size: 1500, from: 'node-2' });
+    expect(t?.hops.map((h) => h.id)).toEqual(echo.map((h) => h.id));
+    expect(t?.forward).toEqual({ packet: 'icmp-echo', lastSeen: 'node-2/underlay', firstMissing: 'node-1/underlay' });
+    expect(t?.outcome).toBe('full-size ping lost');
+    // The check itself runs again between the captures listening and their stop; its filters follow ICMP echo of 1500 bytes.
+    const rerun = prober.log.indexOf(`run ${t?.probe ?? ''}@trace`);
+    expect(rerun).toBeGreaterThan(prober.log.indexOf('capture node-pod:node-2:host'));
+    expect(prober.log.indexOf('stop node-pod:node-2:host')).toBeGreaterThan(rerun);
+    expect(filters.join('\n')).toMatch(/ip\[2:2\] = 1500/);
+    expect(filters.join('\n')).toMatch(/udp\[32:2\] = 1500/);
+    // A certain verdict: unchanged but for the trace as reference evidence.
+    expect({ cause: report.verdict.cause, summary: report.verdict.summary, node: report.verdict.node }).toEqual({ cause: 'PATH_MTU_MISMATCH', summary: auto.report.verdict.summary, node: 'node-2' });
+    expect(report.verdict.citations).toContainEqual({ probe: t?.id, role: 'reference' });
+    expect(report.verdict.evidence.at(-1)).toMatch(/never reaches node-1's eth0 \(underlay\): between the nodes/);
   });
 });
 

@@ -4,9 +4,13 @@
  * that did not must be where the fault is. Hop ids are compared with the pod's address left out of the veth's
  * (`node-2/veth:192.168.149.130` reads `node-2/veth`), since each network numbers its pods its own way.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { buildPlugin, pluginEnv } from './plugin.ts';
-import { run, skipLabSuite, startTestLab } from '../lab/harness.ts';
+import { run, scenarioPath, skipLabSuite, startTestLab } from '../lab/harness.ts';
 
 const skip = skipLabSuite('e2e trace on each network');
 
@@ -17,7 +21,7 @@ interface Walk {
 }
 interface Report {
   verdict: { cause: string };
-  trace?: { probe: string; forward: Walk; reverse: Walk; localized?: string; hops: { id: string; capture: { kind: string } }[] };
+  trace?: { probe: string; flow: { destination: { ip: string; port: number } }; forward: Walk; reverse: Walk; localized?: string; hops: { id: string; capture: { kind: string }; lines: string[] }[] };
 }
 
 interface Row {
@@ -25,6 +29,17 @@ interface Row {
   cause: string;
   forward: Walk;
   reverse?: Walk;
+  /** The probe traced (default: a pod-ip one). */
+  probe?: RegExp;
+  /** The last hop of the path (default: the destination pod's eth0). */
+  last?: string;
+  /**
+   * A scenario built from another one with this network's cluster block overlaid (and a fault added), as
+   * test/e2e/diagnose-matrix.test.ts builds its cases: for the faults no `<network>-<fault>.yaml` ships.
+   */
+  overlay?: { base: string; network: Network; add?: Record<string, unknown> };
+  /** The SYN the last hop saw is still addressed to the ClusterIP (no DNAT on the way). */
+  untranslated?: boolean;
 }
 
 type Network = 'calico-vxlan' | 'calico-bgp' | 'cilium' | 'cloud-routed';
@@ -45,13 +60,56 @@ function rowsOf(network: Network): Row[] {
   if (tunnel) {
     rows.push({ scenario: `${network}-overlay-blocked`, cause: 'OVERLAY_BLOCKED', forward: { packet: 'syn', lastSeen: 'node-2/underlay', firstMissing: `node-2/${tunnel}` }, reverse: {} });
     rows.push({ scenario: `${network}-pod-route-missing`, cause: 'NODE_ROUTE_MISSING', forward: { packet: 'syn', lastSeen: 'node-1/veth', firstMissing: `node-1/${tunnel}` } });
-    // The handshake's small packets pass every hop both ways: the MTU fault bites full-size packets only.
-    rows.push({ scenario: `${network}-mtu-mismatch`, cause: 'PATH_MTU_MISMATCH', forward: { packet: 'syn', lastSeen: 'destination-pod/eth0' }, reverse: { packet: 'syn-ack', lastSeen: 'source-pod/eth0' } });
+    // The handshake's small packets pass every hop: the failed path-MTU check's full-size ping from node-2 (whose overlay
+    // MTU exceeds the path) to the client is traced, and the underlay drops it between node-2's eth0 and node-1's.
+    rows.push({
+      scenario: `${network}-mtu-mismatch`,
+      cause: 'PATH_MTU_MISMATCH',
+      probe: /^node-checks:node-2:mtu:/,
+      forward: { packet: 'icmp-echo', lastSeen: 'node-2/underlay', firstMissing: 'node-1/underlay' },
+      reverse: {},
+      last: 'source-pod/eth0',
+    });
   } else {
     rows.push({ scenario: `${network}-underlay-blocked`, cause: 'UNDERLAY_BLOCKED', forward: { packet: 'syn', lastSeen: 'node-1/underlay', firstMissing: 'node-2/underlay' }, reverse: {} });
     if (network === 'calico-bgp') rows.push({ scenario: `${network}-pod-route-missing`, cause: 'NODE_ROUTE_MISSING', forward: { packet: 'syn', lastSeen: 'node-1/veth', firstMissing: 'node-1/underlay' } });
   }
+  // The policy on web admits only shop's pods: the node of the pod traced drops the SYN on its way into the pod's veth.
+  rows.push({ scenario: `${network}-network-policy-deny`, overlay: { base: 'network-policy-deny', network }, cause: 'NETWORK_POLICY_DENY', forward: { packet: 'syn', lastSeen: arrival, firstMissing: 'node-2/veth' }, reverse: {} });
+  // No DNAT for shop/web on node-1: the SYN to the ClusterIP comes up the client's veth untranslated and never reaches a
+  // backend's node. On cloud-routed the node's default route is the underlay (the VPC's gateway, absent in the lab), so
+  // the untranslated SYN leaves node-1's underlay towards it and never reaches node-2; elsewhere it never leaves node-1.
+  rows.push({
+    scenario: `${network}-kube-proxy-rules-missing`,
+    overlay: { base: HEALTHY[network], network, add: { type: 'kube-proxy-rules-missing', node: 'node-1', service: 'shop/web' } },
+    cause: 'SERVICE_PROXY_RULES_MISSING',
+    probe: /^cluster-ip:/,
+    forward:
+      network === 'cloud-routed'
+        ? { packet: 'syn', lastSeen: 'node-1/underlay', firstMissing: 'node-2/underlay' }
+        : { packet: 'syn', lastSeen: 'node-1/veth', firstMissing: tunnel ? `node-1/${tunnel}` : 'node-1/underlay' },
+    untranslated: true,
+  });
   return rows;
+}
+
+/** The healthy scenario of each network. */
+const HEALTHY: Record<Network, string> = { 'calico-vxlan': 'healthy-calico-vxlan', 'calico-bgp': 'healthy-calico-bgp', cilium: 'healthy-cilium', 'cloud-routed': 'healthy-cloud-routed' };
+
+/** Where the overlaid scenarios are written (made on first use, removed after the suite). */
+let dir: string | undefined;
+
+/** The scenario a row starts: a shipped one, or its overlay written to a temporary file. */
+function scenarioOf(row: Row): string {
+  if (!row.overlay) return row.scenario;
+  const doc = parse(readFileSync(scenarioPath(row.overlay.base), 'utf8')) as { metadata: { name: string }; spec: { cluster?: Record<string, unknown>; faults?: unknown[] } };
+  doc.metadata.name = row.scenario;
+  doc.spec.cluster = { ...(doc.spec.cluster ?? {}), network: row.overlay.network };
+  if (row.overlay.add) doc.spec.faults = [...(doc.spec.faults ?? []), row.overlay.add];
+  dir ??= mkdtempSync(join(tmpdir(), 'netdebug-trace-networks-'));
+  const path = join(dir, `${row.scenario}.yaml`);
+  writeFileSync(path, stringify(doc));
+  return path;
 }
 
 const rows = (['calico-vxlan', 'calico-bgp', 'cilium', 'cloud-routed'] as const).flatMap(rowsOf);
@@ -61,9 +119,10 @@ const plain = (w: Walk): Walk => Object.fromEntries(Object.entries(w).map(([k, v
 
 describe.skipIf(skip)('kubectl netdebug --trace end to end on calico-vxlan, calico-bgp, cilium and cloud-routed', () => {
   beforeAll(buildPlugin, 120_000);
+  afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   it.each(rows)('$scenario: the trace stops where the fault is', async (row) => {
-    const lab = await startTestLab(row.scenario);
+    const lab = await startTestLab(scenarioOf(row));
     try {
       const env = pluginEnv(lab.kubeconfig, { NO_COLOR: '1' });
       const res = await run('kubectl', ['netdebug', 'default/client', 'shop/svc/web', '--trace', '-o', 'json'], { env, timeoutMs: 120_000 });
@@ -72,12 +131,17 @@ describe.skipIf(skip)('kubectl netdebug --trace end to end on calico-vxlan, cali
       expect(t, res.stderr).toBeDefined();
       if (!t) return;
       expect(report.verdict.cause, res.stderr).toBe(row.cause);
-      expect(t.probe).toMatch(/^pod-ip:/);
+      expect(t.probe).toMatch(row.probe ?? /^pod-ip:/);
       const hops = JSON.stringify(t.hops, null, 1);
       expect(plain(t.forward), hops).toEqual(row.forward);
       if (row.reverse) expect(plain(t.reverse), hops).toEqual(row.reverse);
-      // Every hop of the path was captured (the routed veths are found from the pod's route), the destination pod last.
-      expect(t.hops.at(-1)?.id).toBe('destination-pod/eth0');
+      if (row.untranslated) {
+        const { ip, port } = t.flow.destination;
+        const last = t.hops.find((h) => h.id === t.forward.lastSeen);
+        expect(last?.lines.some((l) => l.includes(` > ${ip}.${port}: Flags [S]`)), hops).toBe(true);
+      }
+      // Every hop of the path was captured (the routed veths are found from the pod's route), the far end's pod last.
+      expect(t.hops.at(-1)?.id).toBe(row.last ?? 'destination-pod/eth0');
       expect(t.hops.filter((h) => h.capture.kind !== 'captured').map((h) => h.id), hops).toEqual([]);
       const left = await lab.kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-netdebug', '-o', 'name']);
       expect(left).toMatchObject({ code: 0, stdout: '' });

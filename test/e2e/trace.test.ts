@@ -57,7 +57,12 @@ interface Row {
   localized: RegExp;
   /** A hop that cannot be captured here, and why. */
   notCaptured?: { id: string; reason: RegExp };
+  /** The first and last hops of the path, when not the source pod's and the destination pod's eth0 (a node's ping). */
+  ends?: { first: string; firstDevice: string; last: string };
 }
+
+/** How the first hop's capture lines show the packet followed. */
+const LINE_OF: Record<string, RegExp> = { syn: /Flags \[S\]/, 'dns-query': / A\? /, 'icmp-echo': /ICMP echo request, .* length 1480/ };
 
 const rows: Row[] = [
   // FORWARD DROP and ip_forward=0 on node-2: the decapsulated SYN leaves flannel.1 and is never routed onto cni0.
@@ -124,14 +129,17 @@ const rows: Row[] = [
     reverse: { packet: 'icmp-unreachable', lastSeen: 'source-pod/eth0' },
     localized: /^DNS query reaches the destination pod's eth0, and ICMP unreachable comes back from the destination: it refuses the flow$/,
   },
-  // MTU: the handshake's small packets pass every hop both ways (the fault bites full-size packets only).
+  // MTU: the handshake's small packets pass every hop, so the failed path-MTU check's full-size ping is traced instead,
+  // from node-2 (whose overlay MTU exceeds the path) to the client pod on node-1: its 1500-byte echo leaves node-2's
+  // underlay inside VXLAN and the underlay drops it before node-1's.
   {
     scenario: 'mtu-mismatch',
     cause: 'PATH_MTU_MISMATCH',
-    probe: /^pod-ip:/,
-    forward: { packet: 'syn', lastSeen: 'destination-pod/eth0' },
-    reverse: { packet: 'syn-ack', lastSeen: 'source-pod/eth0' },
-    localized: /^$/,
+    probe: /^node-checks:node-2:mtu:10\.244\.1\.\d+$/,
+    forward: { packet: 'icmp-echo', lastSeen: 'node-2/underlay', firstMissing: 'node-1/underlay' },
+    reverse: {},
+    localized: /^the full-size ping \(1500 bytes, don't fragment\) from node-2 leaves node-2's eth0 \(underlay\), never reaches node-1's eth0 \(underlay\): between the nodes \(the underlay network\)$/,
+    ends: { first: 'node-2/flannel.1', firstDevice: 'flannel.1', last: 'source-pod/eth0' },
   },
 ];
 
@@ -221,12 +229,14 @@ describe.skipIf(skip)('kubectl netdebug --trace end to end on flannel', () => {
         expect(hop?.capture.kind).toBe('not-captured');
         expect(hop?.capture.reason).toMatch(row.notCaptured.reason);
       }
-      // The source pod's own eth0 saw the request in every case, and every hop listed what it captured.
-      expect(t.hops[0]).toMatchObject({ id: 'source-pod/eth0', capture: { kind: 'captured', device: 'eth0' } });
-      // --trace captures in the destination pod too (its own ephemeral container), last on the path.
-      expect(t.hops.at(-1)).toMatchObject({ id: 'destination-pod/eth0', capture: { kind: 'captured', device: 'eth0' } });
+      // The first hop (the source pod's own eth0, or the pinging node's tunnel) saw the request in every case, and every
+      // hop listed what it captured.
+      const ends = row.ends ?? { first: 'source-pod/eth0', firstDevice: 'eth0', last: 'destination-pod/eth0' };
+      expect(t.hops[0]).toMatchObject({ id: ends.first, capture: { kind: 'captured', device: ends.firstDevice } });
+      // --trace captures in the pod at the far end too (the destination pod's own ephemeral container), last on the path.
+      expect(t.hops.at(-1)).toMatchObject({ id: ends.last, capture: { kind: 'captured', device: 'eth0' } });
       expect(t.hops[0]?.forward).toContain(row.forward.packet);
-      expect(t.hops[0]?.lines.join('\n')).toMatch(row.forward.packet === 'syn' ? /Flags \[S\]/ : / A\? /);
+      expect(t.hops[0]?.lines.join('\n')).toMatch(LINE_OF[row.forward.packet ?? ''] ?? /^$/);
       // The trace is evidence of the verdict, cited by its id.
       if (t.localized) expect(report.verdict.citations).toContainEqual({ probe: t.id, role: 'reference' });
       // Nothing of the trace is left: no tcpdump in any namespace of the lab, no debug pod.

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { Finding, ProbeResult, ProbeSpec } from '../../src/core/model.ts';
 import { analyzeTrace, classifyHop } from '../../src/core/trace-analysis.ts';
 import { parseTcpdumpText } from '../../src/core/trace-parse.ts';
-import { buildCaptureCommand, captureBoundSeconds, captureLocationKey, CaptureStreamReader, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planTrace, type TraceFlow, type TracePlanInput } from '../../src/core/trace-plan.ts';
-import { isUncertain, pickTraceProbe, TRACE_CAPTURE_NEED, tracePlanFor, withTrace } from '../../src/core/trace-select.ts';
+import { buildCaptureCommand, captureBoundSeconds, captureLocationKey, CaptureStreamReader, echoEncapsulatedFilter, echoInnerFilter, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planEchoTrace, planTrace, type TraceFlow, type TracePlanInput } from '../../src/core/trace-plan.ts';
+import { echoTracePlanFor, isUncertain, pickMtuCheck, pickTraceProbe, TRACE_CAPTURE_NEED, tracePlanFor, withTrace } from '../../src/core/trace-select.ts';
 import { planPrivileges, type PrivilegeInput } from '../../src/core/privilege.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`trace-fixtures/${name}`, import.meta.url), 'utf8');
@@ -421,5 +421,104 @@ describe("the destination pod's own eth0 (asked for with --trace)", () => {
     expect(tracePlanFor(facts, spec, 'flannel', { destinationPod: true })?.hops.at(-1)?.where).toEqual({ kind: 'target-pod', namespace: 'shop', name: 'web-1' });
     const host = { ...facts, targets: { ...facts.targets, destination: { ...facts.targets.destination, hostNetwork: true } } };
     expect(tracePlanFor(host, spec, 'flannel', { destinationPod: true })?.hops.some((h) => h.where.kind === 'target-pod')).toBe(false);
+  });
+});
+
+describe('the full-size ping of a failed path-MTU check (PATH_MTU_MISMATCH)', () => {
+  const facts = {
+    targets: {
+      source: { kind: 'pod' as const, namespace: 'default', name: 'client', node: 'node-1', ip: '10.244.1.3', labels: {}, hostNetwork: false },
+      destination: { kind: 'pod' as const, namespace: 'shop', name: 'web-1', node: 'node-2', ip: '10.244.2.2', labels: {}, ready: true, hostNetwork: false, ports: [], port: 8080, protocol: 'TCP' as const },
+    },
+    staticFindings: [],
+    dns: { pods: [], readyEndpoints: 0 },
+    nodes: [
+      { name: 'node-1', internalIP: '172.31.0.11' },
+      { name: 'node-2', internalIP: '172.31.0.12' },
+    ],
+    context: 'lab',
+  } as unknown as Parameters<typeof echoTracePlanFor>[0];
+  const check = (node: string, address: string, passed: boolean): ProbeResult => ({
+    spec: { id: `node-checks:${node}:mtu:${address}`, rung: 'node-checks', check: 'mtu', where: { kind: 'node-pod', node, hostNetwork: true }, action: { tool: 'path-mtu', address }, command: [], timeoutMs: 2000 },
+    observation: { kind: 'mtu', size: 1472, passed, mtu: 1500, dev: 'flannel.1', smallPassed: true },
+    durationMs: 1,
+  });
+  const failed = check('node-2', '10.244.1.3', false);
+  const passed = check('node-1', '10.244.2.2', true);
+  const verdict: Finding = {
+    status: 'broken',
+    cause: 'PATH_MTU_MISMATCH',
+    component: 'overlay',
+    summary: 's',
+    evidence: [],
+    hints: [],
+    citations: [
+      { probe: failed.spec.id, role: 'cause' },
+      { probe: passed.spec.id, role: 'reference' },
+    ],
+  } as Finding;
+
+  it('picks the check the verdict cites as its cause, and none for another verdict', () => {
+    expect(pickMtuCheck(verdict, [passed, failed])).toBe(failed);
+    expect(pickMtuCheck({ ...verdict, cause: 'CONNECTION_FAILED' }, [passed, failed])).toBeUndefined();
+    expect(pickMtuCheck({ ...verdict, citations: [{ probe: passed.spec.id, role: 'cause' }] }, [passed, failed])).toBeUndefined();
+    expect(pickMtuCheck(undefined, [failed])).toBeUndefined();
+  });
+
+  it("plans node-2's tunnel and underlay, then node-1's hops to the source pod, its own eth0 last (its debug container)", () => {
+    const plan = echoTracePlanFor(facts, failed, 'flannel');
+    expect(plan?.probe).toBe('node-checks:node-2:mtu:10.244.1.3');
+    expect(plan?.flow).toEqual({ protocol: 'ICMP', source: '172.31.0.12', destination: { ip: '10.244.1.3', port: 0 }, translated: [], echo: { size: 1500, from: 'node-2' } });
+    expect(plan?.hops.map((h) => h.id)).toEqual(['node-2/flannel.1', 'node-2/underlay', 'node-1/underlay', 'node-1/flannel.1', 'node-1/cni0', 'node-1/veth:10.244.1.3', 'source-pod/eth0']);
+    expect(plan?.hops.at(-1)).toMatchObject({ where: { kind: 'source-pod' }, ownFramesOnly: true });
+    // Towards the destination pod: its eth0 only when --trace gives it a debug container.
+    const other = check('node-1', '10.244.2.2', false);
+    expect(echoTracePlanFor(facts, other, 'calico-vxlan')?.hops.map((h) => h.id)).toEqual(['node-1/vxlan.calico', 'node-1/underlay', 'node-2/underlay', 'node-2/vxlan.calico', 'node-2/veth:10.244.2.2']);
+    expect(echoTracePlanFor(facts, other, 'calico-vxlan', { destinationPod: true })?.hops.at(-1)).toMatchObject({ id: 'destination-pod/eth0', where: { kind: 'target-pod', namespace: 'shop', name: 'web-1' } });
+    // An address that is no pod of the run, or one on the pinging node itself, is not traced.
+    expect(echoTracePlanFor(facts, check('node-2', '10.244.9.9', false), 'flannel')).toBeUndefined();
+    expect(echoTracePlanFor(facts, check('node-1', '10.244.1.3', false), 'flannel')).toBeUndefined();
+  });
+
+  it('filters ICMP echo of exactly that size, inner and inside VXLAN (the inner IPv4 total length at udp[32:2], protocol at udp[39])', () => {
+    const flow = { protocol: 'ICMP' as const, source: '172.31.0.12', destination: { ip: '10.244.1.3', port: 0 }, translated: [], echo: { size: 1500, from: 'node-2' } };
+    expect(echoInnerFilter(flow)).toBe('(icmp and host 10.244.1.3 and (icmp[0] = 8 or icmp[0] = 0) and ip[2:2] = 1500) or (icmp and icmp[0] = 3 and icmp[1] = 4)');
+    expect(echoEncapsulatedFilter(flow, 8472)).toBe('(udp dst port 8472 and udp[39] = 1 and udp[32:2] = 1500 and (udp[42:4] = 0x0af40103 or udp[46:4] = 0x0af40103)) or (icmp and (icmp[0] = 3 or icmp[0] = 11))');
+    const plan = echoTracePlanFor(facts, failed, 'flannel');
+    const underlay = plan?.hops.find((h) => h.id === 'node-2/underlay');
+    const tunnel = plan?.hops.find((h) => h.id === 'node-2/flannel.1');
+    if (!plan || !underlay || !tunnel) throw new Error('no plan');
+    expect(hopFilter(plan.flow, underlay)).toBe(echoEncapsulatedFilter(flow, 8472));
+    expect(hopFilter(plan.flow, tunnel)).toBe(echoInnerFilter(flow));
+  });
+
+  it('mtu-mismatch on node-2 (lab capture): the 1500-byte echo leaves node-2 inside VXLAN and never reaches node-1: between the nodes', () => {
+    const plan = echoTracePlanFor(facts, failed, 'flannel');
+    if (!plan) throw new Error('no plan');
+    const text: Record<string, string> = { 'node-2/flannel.1': fixture('mtu-mismatch-node-2_flannel.1.txt'), 'node-2/underlay': fixture('mtu-mismatch-node-2_underlay.txt') };
+    const caps = new Map(plan.hops.map((h) => [h.id, { device: h.role === 'underlay' ? 'eth0' : h.id.split('/')[1] as string, packets: parseTcpdumpText(text[h.id] ?? ''), lines: [] }]));
+    const t = analyzeTrace(plan, caps, { reason: 'asked', outcome: 'full-size ping lost', durationMs: 1 });
+    expect(t.hops[1]?.forward).toEqual(['icmp-echo']);
+    expect(t.forward).toEqual({ packet: 'icmp-echo', lastSeen: 'node-2/underlay', firstMissing: 'node-1/underlay' });
+    expect(t.reverse).toEqual({});
+    expect(t.localized).toBe("the full-size ping (1500 bytes, don't fragment) from node-2 leaves node-2's eth0 (underlay), never reaches node-1's eth0 (underlay): between the nodes (the underlay network)");
+    expect(t.node).toBeUndefined();
+    // A certain verdict only gains the trace as evidence.
+    expect(withTrace(verdict, t)).toMatchObject({ cause: 'PATH_MTU_MISMATCH', summary: 's', citations: [...(verdict.citations ?? []), { probe: t.id, role: 'reference' }] });
+  });
+
+  it('an echo reply (the pod answered) is classified by direction and walked back', () => {
+    const plan = echoTracePlanFor(facts, failed, 'flannel');
+    if (!plan) throw new Error('no plan');
+    const req = parseTcpdumpText(fixture('mtu-mismatch-node-2_flannel.1.txt'));
+    const reply = parseTcpdumpText(fixture('mtu-mismatch-node-2_flannel.1.txt').replace('10.244.2.0 > 10.244.1.3: ICMP echo request', '10.244.1.3 > 10.244.2.0: ICMP echo reply'));
+    expect(reply[0]).toMatchObject({ src: '10.244.1.3', kind: 'icmp-echo' });
+    expect(classifyHop(plan.flow, [...req, ...reply])).toEqual({ forward: ['icmp-echo'], reverse: ['icmp-echo'] });
+    // The reply is lost between node-1 and node-2's underlay on the way back.
+    const back = new Set(['source-pod/eth0', 'node-1/veth:10.244.1.3', 'node-1/cni0', 'node-1/flannel.1', 'node-1/underlay']);
+    const caps = new Map(plan.hops.map((h) => [h.id, { device: 'd', packets: back.has(h.id) ? [...req, ...reply] : req, lines: [] }]));
+    const t = analyzeTrace(plan, caps, { reason: 'asked', outcome: 'full-size ping lost', durationMs: 1 });
+    expect(t.forward).toEqual({ packet: 'icmp-echo', lastSeen: 'source-pod/eth0' });
+    expect(t.reverse).toEqual({ packet: 'icmp-echo', lastSeen: 'node-1/underlay', firstMissing: 'node-2/underlay' });
   });
 });

@@ -10,7 +10,8 @@
  * its node and nothing towards other nodes' pods but the default route; in the pod, a /128 on eth0 and the same dummy
  * next hop in IPv6, `fe80::1 dev eth0`, `default via fe80::1 dev eth0` and a permanent neighbor entry for fe80::1 with the
  * host veth's MAC (the VPC CNI's IPv6 pod side: CalculatePodIPv6GatewayIP), per pod `to <pod IPv6> lookup main` at
- * priority 512 as for IPv4, and the host veth's IPv6 sysctls the CNI sets (accept_ra 0, accept_redirects 1).
+ * priority 512 as for IPv4, and two of the host veth's IPv6 sysctls the CNI sets (accept_ra 0, accept_redirects 1;
+ * not its veth forwarding=0, which belongs to its IPv6-only mode).
  */
 import { LAB_ADDRESSES, LAB_ADDRESSES_V6, type NodeNet, type NodeNetV6 } from '../model.ts';
 import { formatIPv4, getPodMAC, getPrefixLength, parseCIDR, parseIPv4 } from './addressing.ts';

@@ -65,6 +65,7 @@ const rows: Row[] = [
   { name: 'healthy on calico-vxlan, IPv6-only Service', scenario: 'dual-stack-calico-vxlan', dst: 'shop/svc/web-v6', exit: 0, verdict: healthy, families: ['IPv6'] },
   { name: 'healthy on calico-bgp (nftables), dual-stack Service', scenario: 'dual-stack-calico-bgp', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
   { name: 'healthy on cilium (kube-proxy replacement), IPv6-only Service', scenario: 'dual-stack-cilium', dst: 'shop/svc/web-v6', exit: 0, verdict: healthy, families: ['IPv6'] },
+  { name: 'healthy on cloud-routed (GKE VPC-native style), dual-stack Service', scenario: 'dual-stack-cloud-routed', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
 ];
 
 interface JsonReport {

@@ -1,5 +1,5 @@
 /**
- * Dual-stack on the lab's other networks, through the whole lab (`lab up` of test/lab/scenarios/dual-stack-<network>.yaml
+ * Dual-stack on the lab's other networks (Calico, Cilium, cloud-routed), through the whole lab (`lab up` of test/lab/scenarios/dual-stack-<network>.yaml
  * and real kubectl 1.32): the pods' and nodes' IPv6 addresses as the API shows them, AAAA answers, IPv6 pod to pod
  * across nodes and pod to IPv6 ClusterIP through the scenario's service proxy, and the network's IPv6 devices and routes
  * on the nodes as upstream lays them out.
@@ -24,6 +24,7 @@ const CASES = [
   { scenario: 'dual-stack-calico-vxlan', network: 'calico-vxlan' },
   { scenario: 'dual-stack-calico-bgp', network: 'calico-bgp' },
   { scenario: 'dual-stack-cilium', network: 'cilium' },
+  { scenario: 'dual-stack-cloud-routed', network: 'cloud-routed' },
 ] as const;
 
 describe.skipIf(skip).each(CASES)('lab scenario $scenario on $network', ({ scenario, network }) => {
@@ -47,6 +48,10 @@ describe.skipIf(skip).each(CASES)('lab scenario $scenario on $network', ({ scena
     const [v4, v6] = await podIPs('shop/web-1');
     if (network === 'cilium') {
       expect([v4, v6]).toEqual(['10.244.2.2', 'fd00:10:244:2::2']);
+    } else if (network === 'cloud-routed') {
+      // The same offset in node-2's IPv6 /64 as in its IPv4 /24.
+      expect(v4).toMatch(/^10\.244\.2\.\d+$/);
+      expect(v6).toBe(`fd00:10:244:2::${Number(v4!.split('.')[3]).toString(16)}`);
     } else {
       expect(v4).toMatch(/^192\.168\.149\.1(29|[3-8]\d|9[01])$/);
       // The same offset in node-2's IPv6 /122 block as in its IPv4 /26 block (192.168.149.128/26).
@@ -85,7 +90,19 @@ describe.skipIf(skip).each(CASES)('lab scenario $scenario on $network', ({ scena
     }
   });
 
-  if (network !== 'cilium') {
+  if (network === 'cloud-routed') {
+    it('lays out the pod side with the IPv6 dummy next hop: /128 on eth0, default via fe80::1, a /128 route to the eni veth', async () => {
+      const [, client6] = await podIPs('default/client');
+      const routes = (await lab.exec('default/client', ['ip', '-6', 'route'])).stdout;
+      expect(routes).toMatch(/^fe80::1 dev eth0 /m);
+      expect(routes).toMatch(/^default via fe80::1 dev eth0 /m);
+      expect((await lab.exec('default/client', ['ip', '-6', 'neigh', 'show', 'fe80::1'])).stdout).toMatch(/^fe80::1 dev eth0 lladdr 0e:65(:[0-9a-f]{2}){4} PERMANENT/m);
+      expect((await lab.exec('default/client', ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'])).stdout).toContain(`inet6 ${client6}/128`);
+      expect((await onNode(lab, 1, ['ip', '-6', 'route', 'show', `${client6}/128`])).stdout).toMatch(new RegExp(`^${client6} dev eni[0-9a-f]{11} `, 'm'));
+    });
+  }
+
+  if (network !== 'cilium' && network !== 'cloud-routed') {
     it('lays out the pod side as the Calico CNI plugin does: /128 on eth0, default via fe80::ecee:eeff:feee:eeee', async () => {
       const [, client6] = await podIPs('default/client');
       expect((await lab.exec('default/client', ['ip', '-6', 'route', 'show', 'default'])).stdout).toMatch(/^default via fe80::ecee:eeff:feee:eeee dev eth0/m);
@@ -104,6 +121,13 @@ describe.skipIf(skip).each(CASES)('lab scenario $scenario on $network', ({ scena
     } else if (network === 'calico-bgp') {
       expect(routes).toMatch(/^blackhole fd00:10:244:2::\/122 dev lo proto bird /m);
       expect(routes).toMatch(/^fd00:10:244:1::\/122 via fd00:172:31::b dev eth0 proto bird /m);
+    } else if (network === 'cloud-routed') {
+      // No route to node-1's IPv6 pods: the default route takes them to the underlay, which routes each node's /64.
+      expect(routes).not.toMatch(/^fd00:10:244:1::/m);
+      expect(routes).toMatch(/^default via fd00:172:31::1 dev eth0 /m);
+      const under = (await run('ip', ['netns', 'exec', `nd${lab.rec.labId}-u`, 'ip', '-6', 'route'])).stdout;
+      expect(under).toMatch(/^fd00:10:244:1::\/64 via fd00:172:31::b dev br0 /m);
+      expect(under).toMatch(/^fd00:10:244:2::\/64 via fd00:172:31::c dev br0 /m);
     } else {
       expect(routes).toMatch(/^fd00:10:244:1::\/64 dev cilium_host proto kernel src fd00:10:244:2::1 metric 1024 mtu 1450 /m);
       expect((await onNode(lab, 2, ['ip', '-6', '-o', 'addr', 'show', 'dev', 'cilium_host', 'scope', 'global'])).stdout).toContain('inet6 fd00:10:244:2::1/128');

@@ -120,7 +120,7 @@ export type ScenarioFault =
   | { type: 'overlay-lossy'; node: string; percent?: number; family?: IPFamily }
   | { type: 'dns-lossy'; node: string; percent?: number }
   | { type: 'node-local-dns-down'; node: string }
-  | { type: 'underlay-blocked'; node: string };
+  | { type: 'underlay-blocked'; node: string; family?: IPFamily };
 
 /** The fault types of the default (flannel) cluster, in catalog order; ALL_FAULT_TYPES adds those of other networks. */
 export const FAULT_TYPES = [
@@ -144,9 +144,10 @@ export const FAULT_TYPES = [
 
 /**
  * Fault types with an IPv6 twin: on a dual-stack cluster they take `family: IPv6` (absent: IPv4, as before), which
- * breaks the IPv6 side only (net.ipv6.conf.all.forwarding, ip6tables, flannel-v6.1, the IPv6 route or neighbor).
+ * breaks the IPv6 side only (net.ipv6.conf.all.forwarding, ip6tables, flannel-v6.1, the IPv6 route or neighbor, the
+ * underlay's IPv6 route to a node's IPv6 pods).
  */
-export const FAMILY_FAULT_TYPES = ['ip-forward-off', 'forward-policy-drop', 'overlay-blocked', 'pod-route-missing', 'neighbor-stale', 'overlay-lossy', 'bridge-nf-off', 'kube-proxy-rules-missing'] as const satisfies readonly ScenarioFault['type'][];
+export const FAMILY_FAULT_TYPES = ['ip-forward-off', 'forward-policy-drop', 'overlay-blocked', 'pod-route-missing', 'neighbor-stale', 'overlay-lossy', 'bridge-nf-off', 'kube-proxy-rules-missing', 'underlay-blocked'] as const satisfies readonly ScenarioFault['type'][];
 
 /** Fault types that exist only on some pod networks (underlay-blocked: networks that route pod addresses between nodes). */
 export const NETWORK_FAULT_TYPES = ['underlay-blocked'] as const satisfies readonly ScenarioFault['type'][];
@@ -211,7 +212,7 @@ export const NETWORK_TRAITS: Readonly<Record<(typeof CLUSTER_NETWORKS)[number], 
   'calico-vxlan': { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: true },
   'calico-bgp': { overlay: false, bridge: false, peerRoutes: true, built: true, dualStack: true },
   cilium: { overlay: true, bridge: false, peerRoutes: true, built: true, dualStack: true },
-  'cloud-routed': { overlay: false, bridge: false, peerRoutes: false, built: true, dualStack: false },
+  'cloud-routed': { overlay: false, bridge: false, peerRoutes: false, built: true, dualStack: true },
 };
 
 /** One of CLUSTER_NETWORKS. */

@@ -236,6 +236,9 @@ export class Dataplane {
     const ports = new Map(nodes.map((n) => [n.name, this.underlayPort(n)]));
     await runIpBatch(this.runner, this.underlayNetns, this.network.underlayLines(nodes, ports));
     await setSysctls(this.runner, this.underlayNetns, this.network.underlaySysctls());
+    const under6 = this.network.v6;
+    if (under6?.underlayLines !== undefined) await runIpBatch(this.runner, this.underlayNetns, under6.underlayLines(nodes));
+    if (under6?.underlaySysctls !== undefined) await setSysctls(this.runner, this.underlayNetns, under6.underlaySysctls());
     await Promise.all(
       nodes.map(async (local) => {
         const others = nodes.filter((n) => n.name !== local.name);
@@ -752,7 +755,8 @@ export class Dataplane {
       }
       case 'underlay-blocked': {
         const n = node(fault.node);
-        const block = this.network.underlayBlock(n, this.underlayPort(n));
+        // IPv6: the underlay's forwarding of IPv6 pod traffic to the node is dropped, IPv4 still flows.
+        const block = v6 ? this.network.v6?.underlayBlock?.(n) : this.network.underlayBlock(n, this.underlayPort(n));
         if (block === undefined) throw new Error(`underlay-blocked: on ${this.network.kind} pod addresses never cross the underlay (they travel inside the overlay)`);
         const table = `nd_underlay_${n.index}`;
         const nft = on

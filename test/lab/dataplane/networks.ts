@@ -22,7 +22,7 @@ export function createPodNetwork(kind: ClusterNetwork, underlayGateway: string, 
     case 'calico-bgp':
       return createCalicoNetwork('bgp', dualStack);
     case 'cloud-routed':
-      return createCloudRoutedNetwork(underlayGateway);
+      return createCloudRoutedNetwork(underlayGateway, dualStack);
     case 'cilium':
       return createCiliumNetwork(dualStack);
     default: {

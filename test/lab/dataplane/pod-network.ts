@@ -37,7 +37,7 @@ export interface WorkloadLink {
 
 /** An nftables rule in the underlay namespace that drops pod-addressed traffic to one node (underlay-blocked). */
 export interface UnderlayBlock {
-  family: 'bridge' | 'ip';
+  family: 'bridge' | 'ip' | 'ip6';
   hook: 'forward';
   rule: string;
 }
@@ -114,6 +114,12 @@ export interface PodNetworkV6 {
    * (Calico's /128 route and sysctls); undefined when the bridge carries it (flannel).
    */
   podNodeSide?(node: NodeNet, hostVeth: string, ip6: string): { nodeLines: string[]; nodeSysctls: Record<string, number>; teardownLines?: string[] };
+  /** `ip -batch` lines in the underlay namespace for IPv6 (cloud-routed: the VPC router's IPv6 routes); absent: none. */
+  underlayLines?(nodes: NodeNet[]): string[];
+  /** Sysctls of the underlay namespace for IPv6 (cloud-routed: IPv6 forwarding on the VPC router); absent: none. */
+  underlaySysctls?(): Record<string, number>;
+  /** underlay-blocked with family IPv6: the rule that drops IPv6 pod traffic to node; absent where IPv6 pods never cross the underlay. */
+  underlayBlock?(node: NodeNet): UnderlayBlock;
 }
 
 /**

@@ -65,6 +65,9 @@ const rows: Row[] = [
   { name: 'healthy on calico-vxlan, IPv6-only Service', scenario: 'dual-stack-calico-vxlan', dst: 'shop/svc/web-v6', exit: 0, verdict: healthy, families: ['IPv6'] },
   { name: 'healthy on calico-bgp (nftables), dual-stack Service', scenario: 'dual-stack-calico-bgp', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
   { name: 'healthy on cilium (kube-proxy replacement), IPv6-only Service', scenario: 'dual-stack-cilium', dst: 'shop/svc/web-v6', exit: 0, verdict: healthy, families: ['IPv6'] },
+  // NetworkPolicies are enforced for both families (the lab's ip6tables twin): the IPv4 scenario's verdict, one finding
+  // without family because both families are denied by the same policy.
+  { name: 'a NetworkPolicy admits only its own namespace, dual-stack: NETWORK_POLICY_DENY once, for both families', scenario: own('dual-stack-network-policy-deny'), dst: 'shop/svc/web', exit: 1, verdict: { status: 'broken', cause: 'NETWORK_POLICY_DENY', component: 'network-policy', object: 'NetworkPolicy/shop/web-allow-shop-only' }, families: ['IPv4', 'IPv6'] },
 ];
 
 interface JsonReport {

@@ -89,3 +89,35 @@ describe('the diagnosis of probes denied as predicted', () => {
     expect(out.verdict.summary).toContain("1 probe failed off the user's path (node node-1 (hostNetwork) → 10.244.2.7:8080: timed out)");
   });
 });
+
+describe('predicted denials on a dual-stack run', () => {
+  const dualClient = { ...clientPod, ips: ['10.244.1.5', 'fd00:10:244:1::5'] };
+  const dualWeb = { ...webPod, ips: ['10.244.2.7', 'fd00:10:244:2::7'] };
+  const dualFacts = (policies: NetworkPolicy[]): ClusterFacts =>
+    buildFacts(dualClient, dualWeb, { policy: { policies, namespaces: { front: { team: 'front' }, shop: {} }, servicePods: [] } });
+  const byFamily = (plan: ReturnType<typeof planLadder>, family: string): Record<string, string[] | undefined> =>
+    Object.fromEntries(plan.rungs.flatMap((r) => r.probes).filter((p) => p.family === family && p.rung === 'node-origin').map((p) => [p.where.kind === 'node-pod' ? p.where.node : '?', p.deniedBy]));
+
+  it('predicts the IPv6 twin of a probe a selector policy denies, as its IPv4 one', () => {
+    const plan = planLadder(dualFacts([onlyFront]), { timeoutMs: 2000, families: ['IPv4', 'IPv6'] });
+    expect(byFamily(plan, 'IPv4')).toEqual({ 'node-1': ['shop/web-from-front'], 'node-2': undefined });
+    expect(byFamily(plan, 'IPv6')).toEqual({ 'node-1': ['shop/web-from-front'], 'node-2': undefined });
+  });
+
+  it('with ipBlocks, an IPv6 probe from a node is not judged by the node\'s IPv4 address', () => {
+    const fromBlock = (cidr: string): NetworkPolicy => ({
+      metadata: { name: 'web-from-block', namespace: 'shop' },
+      spec: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr } }] }] },
+    });
+    // node-1's InternalIP (IPv4) is admitted by an IPv4 block: its IPv4 probe is not denied, and its IPv6 probe is (an
+    // IPv4 block never admits IPv6 traffic, whatever node-1's IPv6 address is).
+    const v4 = planLadder(dualFacts([fromBlock('172.18.0.2/32')]), { timeoutMs: 2000, families: ['IPv4', 'IPv6'] });
+    expect(byFamily(v4, 'IPv4')).toEqual({ 'node-1': undefined, 'node-2': undefined });
+    expect(byFamily(v4, 'IPv6')).toEqual({ 'node-1': ['shop/web-from-block'], 'node-2': undefined });
+    // An IPv6 block might hold node-1's IPv6 address, which is not known: nothing is predicted for the IPv6 probe, and
+    // the IPv4 probe is denied (an IPv6 block never admits node-1's IPv4 address).
+    const v6 = planLadder(dualFacts([fromBlock('fd00::/8')]), { timeoutMs: 2000, families: ['IPv4', 'IPv6'] });
+    expect(byFamily(v6, 'IPv4')).toEqual({ 'node-1': ['shop/web-from-block'], 'node-2': undefined });
+    expect(byFamily(v6, 'IPv6')).toEqual({ 'node-1': undefined, 'node-2': undefined });
+  });
+});

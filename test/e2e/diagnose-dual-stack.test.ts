@@ -27,6 +27,8 @@ interface Row {
   verdict: { status: string; cause: string; component: string; node?: string; object?: string; family?: string };
   /** Report.families: the families the ladder ran for (absent: IPv4 alone). */
   families?: string[];
+  /** True: the data plane refuses the source pod's own PodIP probes in every family (none connects). */
+  sourcePodIpBlocked?: boolean;
 }
 
 const healthy = { status: 'healthy', cause: 'HEALTHY', component: 'none' };
@@ -66,12 +68,15 @@ const rows: Row[] = [
   { name: 'healthy on calico-bgp (nftables), dual-stack Service', scenario: 'dual-stack-calico-bgp', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
   { name: 'healthy on cilium (kube-proxy replacement), IPv6-only Service', scenario: 'dual-stack-cilium', dst: 'shop/svc/web-v6', exit: 0, verdict: healthy, families: ['IPv6'] },
   { name: 'healthy on cloud-routed (GKE VPC-native style), dual-stack Service', scenario: 'dual-stack-cloud-routed', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
+  // NetworkPolicies are enforced for both families (the lab's ip6tables twin): the IPv4 scenario's verdict, one finding
+  // without family because both families are denied by the same policy.
+  { name: 'a NetworkPolicy admits only its own namespace, dual-stack: NETWORK_POLICY_DENY once, for both families', scenario: own('dual-stack-network-policy-deny'), dst: 'shop/svc/web', exit: 1, verdict: { status: 'broken', cause: 'NETWORK_POLICY_DENY', component: 'network-policy', object: 'NetworkPolicy/shop/web-allow-shop-only' }, families: ['IPv4', 'IPv6'], sourcePodIpBlocked: true },
 ];
 
 interface JsonReport {
   verdict: Record<string, unknown>;
   families?: string[];
-  rungs: Array<{ id: string; probes: Array<{ target: string; family?: string }> }>;
+  rungs: Array<{ id: string; probes: Array<{ target: string; family?: string; where: string; observation: { kind: string } }> }>;
 }
 
 describe.skipIf(skip)('kubectl netdebug end to end on dual-stack clusters', () => {
@@ -101,6 +106,12 @@ describe.skipIf(skip)('kubectl netdebug end to end on dual-stack clusters', () =
         const probes = families.length > 1 ? podIp.filter((p) => p.family === family) : podIp;
         expect(probes.length, `${family} pod-ip probes`).toBeGreaterThan(0);
         for (const p of probes) expect(p.target.startsWith('['), p.target).toBe(family === 'IPv6');
+        if (row.sourcePodIpBlocked) {
+          // The policy is enforced in the kernel for this family too: the source's own PodIP probes do not connect.
+          const fromSource = probes.filter((p) => p.where === 'source pod');
+          expect(fromSource.length, `${family} pod-ip probes from the source pod`).toBeGreaterThan(0);
+          expect(fromSource.map((p) => `${p.target} ${p.observation.kind}`).filter((t) => t.endsWith(' connected')), family).toEqual([]);
+        }
       }
       if (row.exit === 0) {
         const text = await run('kubectl', args, { env, timeoutMs: 30_000 });

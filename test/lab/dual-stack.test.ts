@@ -157,10 +157,18 @@ describe('scenario validation of dual-stack', () => {
     expect(problemsOf(scenario({ ...DUAL, dns: { nodeLocalCache: true } }))).toEqual([]);
   });
 
-  it('refuses NetworkPolicies on a dual-stack cluster (the policy agent filters IPv4 only)', () => {
+  it('takes NetworkPolicies on a dual-stack cluster (enforced for both families), IPv6 ipBlocks included and checked', () => {
     const doc = parseYaml(scenario(DUAL)) as { spec: Record<string, unknown> };
-    const text = stringify({ ...doc, spec: { ...doc.spec, networkPolicies: [{ metadata: { name: 'deny', namespace: 'default' }, spec: { podSelector: {} } }] } });
-    expect(problemsOf(text)).toEqual([{ path: 'spec.networkPolicies', message: 'NetworkPolicy enforcement over IPv6 is not built by this lab yet, so a dual-stack cluster (spec.cluster.ipFamilies) takes none' }]);
+    const withPolicy = (ipBlock: Record<string, unknown>): string =>
+      stringify({ ...doc, spec: { ...doc.spec, networkPolicies: [{ metadata: { name: 'deny', namespace: 'default' }, spec: { podSelector: {}, ingress: [{ from: [{ ipBlock }] }] } }] } });
+    expect(problemsOf(withPolicy({ cidr: 'fd00:10:244::/56', except: ['fd00:10:244:1::/64'] }))).toEqual([]);
+    expect(problemsOf(withPolicy({ cidr: '10.244.0.0/16' }))).toEqual([]);
+    expect(problemsOf(withPolicy({ cidr: 'fd00:10:244::/56', except: ['fd00:10:245::/64'] }))).toEqual([
+      { path: 'spec.networkPolicies[0].spec.ingress[0].from[0].ipBlock.except[0]', message: 'fd00:10:245::/64 must lie inside fd00:10:244::/56' },
+    ]);
+    expect(problemsOf(withPolicy({ cidr: 'fd00::zz/8' }))).toEqual([
+      { path: 'spec.networkPolicies[0].spec.ingress[0].from[0].ipBlock.cidr', message: 'must be an IPv6 CIDR such as fd00:10:244::/56, got "fd00::zz/8"' },
+    ]);
   });
 
   it('takes family IPv6 on the faults with an IPv6 twin, keeps IPv4 the default, refuses IPv6 on a single-stack cluster', () => {

@@ -519,14 +519,17 @@ class Controller {
     for (const ns of namespaces) {
       policies.push(...this.store.list('networkpolicies', ns.metadata.name).items);
       for (const p of snap.pods.get(ns.metadata.name) ?? []) {
-        // The NetworkPolicy agent enforces IPv4 (an IPv6 twin is not built): it works from each pod's IPv4 address.
-        const ipv4 = addressOfFamily((p.status?.podIPs ?? []).map((x) => x.ip), 'IPv4') ?? p.status?.podIP;
+        // The NetworkPolicy agent enforces both families: each pod's IPv4 address and, dual-stack, its IPv6 one.
+        const podIPs = (p.status?.podIPs ?? []).map((x) => x.ip);
+        const ipv4 = addressOfFamily(podIPs, 'IPv4') ?? p.status?.podIP;
+        const ipv6 = addressOfFamily(podIPs, 'IPv6');
         if (!p.spec.nodeName || !ipv4) continue;
         pods.push({
           namespace: ns.metadata.name,
           name: p.metadata.name,
           labels: p.metadata.labels ?? {},
           ip: ipv4,
+          ...(ipv6 ? { ip6: ipv6 } : {}),
           node: p.spec.nodeName,
           hostNetwork: p.spec.hostNetwork === true,
           ports: p.spec.containers.flatMap((c) => c.ports ?? []) as NetpolPod['ports'],
@@ -547,6 +550,8 @@ class Controller {
         if (this.applied.get(key) === text) return;
         this.applied.set(key, text);
         await applyPolicyRules(this.runner, n.netns, plan, n.name, this.dataplane.iptables);
+        // Dual-stack: the ip6tables twin, so a policed pod's IPv6 traffic is filtered like its IPv4 traffic.
+        if (n.v6) await applyPolicyRules(this.runner, n.netns, plan, n.name, this.dataplane.ip6tables, 'IPv6');
       }),
     );
   }

@@ -8,6 +8,7 @@ import {
   renderPolicyRemoval,
   renderPolicyRules,
   subtractCidrs,
+  subtractCidrs6,
   type NetpolNamespace,
   type NetpolPod,
   type NetpolProtocol,
@@ -371,5 +372,80 @@ describe('parseNetpolState / renderPolicyRemoval', () => {
   it('removal deletes the jump before the chains and touches nothing else', () => {
     const out = renderPolicyRemoval({ forwardJumps: 1, chains: ['NETPOL-FORWARD', 'NETPOL-I-abc'] }).split('\n');
     expect(out).toEqual(['*filter', ':NETPOL-FORWARD - [0:0]', ':NETPOL-I-abc - [0:0]', '-D FORWARD -j NETPOL-FORWARD', '-X NETPOL-FORWARD', '-X NETPOL-I-abc', 'COMMIT', '']);
+  });
+});
+
+describe('dual-stack: the IPv6 twin', () => {
+  const V6 = { web: 'fd00:10:244:1::2', aClient: 'fd00:10:244:1::3', bClient: 'fd00:10:244:1::4', db: 'fd00:10:244:2::2', external: 'fd00:db8::10' } as const;
+  const ip6Of: Record<string, string> = { 'alpha/web': V6.web, 'alpha/client': V6.aClient, 'beta/client': V6.bClient, 'beta/db': V6.db };
+  const dualPods: NetpolPod[] = pods.map((p) => {
+    const ip6 = ip6Of[`${p.namespace}/${p.name}`];
+    return ip6 === undefined ? p : { ...p, ip6 };
+  });
+  const dualPlan = (policies: NetworkPolicyObject[]): PolicyPlan => compileNetworkPolicies({ policies, pods: dualPods, namespaces });
+  const flow = (p: PolicyPlan, srcIP: string, dstIP: string, port = 8080): boolean => evaluateFlow(p, { srcIP, dstIP, protocol: 'TCP', port }).allowed;
+  const fromClients = np('alpha', 'from-clients', { podSelector: webOnly, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }] }] });
+
+  it('a pod selector peer stands for both addresses of the pod', () => {
+    const p = dualPlan([fromClients]);
+    expect(flow(p, V6.aClient, V6.web)).toBe(true);
+    expect(flow(p, IP.aClient, IP.web)).toBe(true);
+    expect(flow(p, V6.bClient, V6.web)).toBe(false);
+    expect(flow(p, V6.external, V6.web)).toBe(false);
+    expect(podPlan(p, 'alpha/web').ip6).toBe(V6.web);
+  });
+
+  it('an ipBlock matches only its own family', () => {
+    const v4Block = dualPlan([np('alpha', 'v4', { podSelector: webOnly, ingress: [{ from: [{ ipBlock: { cidr: '10.244.0.0/16' } }] }] })]);
+    expect(flow(v4Block, IP.aClient, IP.web)).toBe(true);
+    expect(flow(v4Block, V6.aClient, V6.web)).toBe(false);
+    const v6Block = dualPlan([np('alpha', 'v6', { podSelector: webOnly, ingress: [{ from: [{ ipBlock: { cidr: 'fd00:10:244::/56', except: ['fd00:10:244:2::/64'] } }] }] })]);
+    expect(flow(v6Block, V6.aClient, V6.web)).toBe(true);
+    expect(flow(v6Block, V6.db, V6.web)).toBe(false);
+    expect(flow(v6Block, IP.aClient, IP.web)).toBe(false);
+  });
+
+  it('renders the ip6tables twin: /128 pods, IPv6 blocks only, neighbour discovery passes', () => {
+    const p = dualPlan([
+      fromClients,
+      np('alpha', 'v4', { podSelector: webOnly, ingress: [{ from: [{ ipBlock: { cidr: '10.244.0.0/16' } }] }] }),
+      np('alpha', 'v6', { podSelector: webOnly, ingress: [{ from: [{ ipBlock: { cidr: 'fd00:10:244::/62', except: ['fd00:10:244:2::/64'] } }] }] }),
+    ]);
+    const webIn = podChainName('ingress', 'alpha/web');
+    const six = renderPolicyRules(p, 'node-1', undefined, 'IPv6').split('\n');
+    expect(six).toContain(`-A NETPOL-FORWARD -d ${V6.web}/128 -m comment --comment "alpha/web ingress" -j ${webIn}`);
+    expect(six).toContain(`-A ${webIn} -s ${V6.aClient}/128 -m comment --comment "alpha/from-clients" -j RETURN`);
+    expect(six.filter((l) => l.includes('"alpha/v6"'))).toEqual([
+      `-A ${webIn} -s fd00:10:244::/63 -m comment --comment "alpha/v6" -j RETURN`,
+      `-A ${webIn} -s fd00:10:244:3::/64 -m comment --comment "alpha/v6" -j RETURN`,
+    ]);
+    expect(six.filter((l) => l.includes('"alpha/v4"'))).toEqual([]);
+    expect(six.slice(1, 5)).toEqual([
+      ':NETPOL-FORWARD - [0:0]',
+      `:${webIn} - [0:0]`,
+      '-A NETPOL-FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+      '-A NETPOL-FORWARD -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j RETURN',
+    ]);
+    expect(six.some((l) => /\d+\.\d+\.\d+\.\d+/.test(l))).toBe(false);
+    // The IPv4 text of the same plan is what it was: no IPv6 address, no ICMPv6 rule, the IPv4 block rendered.
+    const four = renderPolicyRules(p, 'node-1').split('\n');
+    expect(four.some((l) => l.includes(':') && l.startsWith('-A'))).toBe(false);
+    expect(four.filter((l) => l.includes('"alpha/v4"'))).toEqual([`-A ${webIn} -s 10.244.0.0/16 -m comment --comment "alpha/v4" -j RETURN`]);
+  });
+
+  it('the IPv4 plan and text of IPv4-only pods are unchanged (no ip6 fields)', () => {
+    const p = plan([fromClients]);
+    expect(JSON.stringify(p)).not.toContain('ip6');
+    expect(renderPolicyRules(p, 'node-1', undefined, 'IPv6')).not.toContain('alpha/web ingress');
+  });
+
+  it('subtractCidrs6 splits an IPv6 block around its excepts and ignores IPv4', () => {
+    expect(subtractCidrs6('fd00:10:244::/62', ['fd00:10:244:1::/64'])).toEqual(['fd00:10:244::/64', 'fd00:10:244:2::/63']);
+    expect(subtractCidrs6('10.0.0.0/8', [])).toEqual([]);
+    expect(subtractCidrs6('::/0', ['::/0'])).toEqual([]);
+  });
+
+  it('rejects an IPv6 except outside its IPv6 cidr', () => {
+    expect(() => plan([np('alpha', 'bad', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: 'fd00:10:244::/56', except: ['fd00:10:245::/64'] } }] }] })])).toThrow(/strictly inside/);
   });
 });

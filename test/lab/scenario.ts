@@ -8,6 +8,7 @@ import { parseDocument } from 'yaml';
 import { createHash } from 'node:crypto';
 import { resolveServiceFamilies } from './dual-stack.ts';
 import { cidrContains, formatCIDR, parseCIDR, tryParseCIDR, tryParseIPv4, type IPv4CIDR } from './dataplane/addressing.ts';
+import { cidr6Contains, tryParseCIDR6, type IPv6CIDR } from './dataplane/addressing-v6.ts';
 import {
   CLUSTER_NETWORKS,
   ALL_FAULT_TYPES,
@@ -391,10 +392,6 @@ class Validator {
     this.checkPodCapacity(nodes, pods, dnsPods);
     const services = this.services(spec.services, nsNames, cluster.dns, cluster.ipFamilies);
     const networkPolicies = this.networkPolicies(spec.networkPolicies, nsNames);
-    // The policy agent filters IPv4 only: on a dual-stack cluster the IPv6 traffic of a policed pod would pass unfiltered.
-    if (networkPolicies.length > 0 && cluster.ipFamilies.length === 2) {
-      this.add('spec.networkPolicies', 'NetworkPolicy enforcement over IPv6 is not built by this lab yet, so a dual-stack cluster (spec.cluster.ipFamilies) takes none');
-    }
     const faults = this.faults(spec.faults, nodes, pods, services, cluster);
     const rbac = this.rbac(spec.rbac, nsNames);
     const synthetic = this.synthetic(spec.synthetic);
@@ -860,6 +857,17 @@ class Validator {
       if (peer.podSelector !== undefined || peer.namespaceSelector !== undefined) this.add(`${path}.ipBlock`, 'must stand alone (not with podSelector or namespaceSelector in the same peer)');
       const block = this.mapping(peer.ipBlock, `${path}.ipBlock`, ['cidr', 'except'], ['cidr']);
       if (!block) return;
+      if (typeof block.cidr === 'string' && block.cidr.includes(':')) {
+        // An IPv6 ipBlock (as the API server accepts one): it matches IPv6 addresses only, its excepts lie inside it.
+        const cidr6 = this.cidr6(block.cidr, `${path}.ipBlock.cidr`);
+        (this.list(block.except, `${path}.ipBlock.except`) ?? []).forEach((e, i) => {
+          const ex = this.cidr6(e, `${path}.ipBlock.except[${i}]`);
+          if (cidr6 && ex && !(ex.prefix >= cidr6.prefix && cidr6Contains(cidr6, ex.network))) {
+            this.add(`${path}.ipBlock.except[${i}]`, `${String(e)} must lie inside ${block.cidr}`);
+          }
+        });
+        return;
+      }
       const cidr = this.cidr(block.cidr, `${path}.ipBlock.cidr`);
       (this.list(block.except, `${path}.ipBlock.except`) ?? []).forEach((e, i) => {
         const ex = this.cidr(e, `${path}.ipBlock.except[${i}]`);
@@ -869,6 +877,14 @@ class Validator {
       });
     }
     if (Object.keys(peer).length === 0) this.add(path, 'must have podSelector, namespaceSelector or ipBlock');
+  }
+
+  cidr6(raw: unknown, path: string): IPv6CIDR | undefined {
+    const s = this.string(raw, path);
+    if (s === undefined) return undefined;
+    const c = tryParseCIDR6(s);
+    if (!c) this.add(path, `must be an IPv6 CIDR such as fd00:10:244::/56, got ${show(s)}`);
+    return c;
   }
 
   cidr(raw: unknown, path: string): IPv4CIDR | undefined {

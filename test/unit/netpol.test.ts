@@ -171,6 +171,18 @@ describe('evaluatePolicies', () => {
     if (egress) expect(got.egress).toEqual(egress);
   });
 
+  it('an ipBlock admits only sources of its own family (dual-stack pods are judged per address)', () => {
+    const v4Block = policy('shop', 'v4', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.244.0.0/16' } }] }] });
+    const v6Block = policy('shop', 'v6', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: 'fd00:10:244::/56', except: ['fd00:10:244:2::/64'] } }] }] });
+    const client6 = { ...client, ip: 'fd00:10:244:1::5' };
+    const web6 = { ...web, ip: 'fd00:10:244:2::7' };
+    expect(evaluatePolicies(query([v4Block])).allowed).toBe(true);
+    expect(evaluatePolicies(query([v4Block], { source: client6, destination: web6 })).allowed).toBe(false);
+    expect(evaluatePolicies(query([v6Block], { source: client6, destination: web6 })).allowed).toBe(true);
+    expect(evaluatePolicies(query([v6Block])).allowed).toBe(false);
+    expect(evaluatePolicies(query([v6Block], { source: { ...client, ip: 'fd00:10:244:2::9' }, destination: web6 })).allowed).toBe(false);
+  });
+
   it('notes that ipBlock on pod IPs is CNI-dependent', () => {
     const got = evaluatePolicies(query([policy('shop', 'p', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.244.0.0/16' } }] }] })]));
     expect(got.allowed).toBe(true);
@@ -203,6 +215,12 @@ describe('ipInCidr and policyTypesOf', () => {
     { name: '/32', ip: '10.0.0.1', cidr: '10.0.0.1/32', want: true },
     { name: '/0', ip: '1.2.3.4', cidr: '0.0.0.0/0', want: true },
     { name: 'IPv6 cidr', ip: '10.0.0.1', cidr: 'fd00::/8', want: false },
+    { name: 'IPv6 inside IPv6', ip: 'fd00:10:244:1::5', cidr: 'fd00:10:244::/56', want: true },
+    { name: 'IPv6 outside IPv6', ip: 'fd00:10:245::5', cidr: 'fd00:10:244::/56', want: false },
+    { name: 'IPv6 /128', ip: 'fd00:10:244:1::5', cidr: 'fd00:10:244:1::5/128', want: true },
+    { name: 'IPv6 address, IPv4 cidr', ip: 'fd00:10:244:1::5', cidr: '0.0.0.0/0', want: false },
+    { name: 'IPv6 address, ::/0', ip: 'fd00:10:244:1::5', cidr: '::/0', want: true },
+    { name: 'IPv4 address, ::/0', ip: '10.244.1.5', cidr: '::/0', want: false },
   ])('$name', ({ ip, cidr, want }) => {
     expect(ipInCidr(ip, cidr)).toBe(want);
   });

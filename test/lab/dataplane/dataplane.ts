@@ -143,6 +143,8 @@ export class Dataplane {
   readonly proxy: ProxySettings;
   /** The iptables programs of this cluster's backend: every iptables rule the lab writes goes through them. */
   readonly iptables: IptablesTools;
+  /** The ip6tables programs of this cluster's backend (a dual-stack cluster's IPv6 rules go through them). */
+  readonly ip6tables: IptablesTools;
   private readonly nodeProxy: NodeProxy;
   private readonly workloadSync = new Map<string, { chain: Promise<void>; queued: Promise<void> | undefined; removed: WorkloadLink[] }>();
 
@@ -166,6 +168,7 @@ export class Dataplane {
     this.nodeProxy = new NodeProxy(this.runner, settings, this.network.clusterCIDR, this.network.v6?.clusterCIDR);
     this.proxy = this.nodeProxy.settings;
     this.iptables = this.nodeProxy.iptables;
+    this.ip6tables = this.nodeProxy.ip6tables;
   }
 
   /** Creates the underlay namespace with bridge br0 (MTU 1500, up). */

@@ -3,7 +3,7 @@
  * rules through the CommandRunner seam. Callers serialize calls per node namespace (read-then-restore is not atomic).
  */
 import type { CommandRunner } from '../model.ts';
-import { parseNetpolState, renderPolicyRemoval, renderPolicyRules, type NetpolIptablesState, type PolicyPlan } from './compile.ts';
+import { parseNetpolState, renderPolicyRemoval, renderPolicyRules, type NetpolFamily, type NetpolIptablesState, type PolicyPlan } from './compile.ts';
 
 /** The iptables-save / iptables-restore programs of the node's backend (the legacy backend names its own). */
 export interface NetpolTools {
@@ -19,10 +19,13 @@ export async function readNetpolState(runner: CommandRunner, netns: string, tool
   return parseNetpolState(res.stdout);
 }
 
-/** Enforces the plan for the pods of nodeName inside its node namespace; idempotent (one FORWARD jump, no stale chains). */
-export async function applyPolicyRules(runner: CommandRunner, netns: string, plan: PolicyPlan, nodeName: string, tools: NetpolTools = DEFAULT_TOOLS): Promise<void> {
+/**
+ * Enforces the plan for the pods of nodeName inside its node namespace; idempotent (one FORWARD jump, no stale chains).
+ * With family IPv6, tools must be the ip6tables programs: the IPv6 twin of the rules is applied.
+ */
+export async function applyPolicyRules(runner: CommandRunner, netns: string, plan: PolicyPlan, nodeName: string, tools: NetpolTools = DEFAULT_TOOLS, family: NetpolFamily = 'IPv4'): Promise<void> {
   const current = await readNetpolState(runner, netns, tools);
-  const input = renderPolicyRules(plan, nodeName, current);
+  const input = renderPolicyRules(plan, nodeName, current, family);
   await runner.run(['ip', 'netns', 'exec', netns, tools.restore, '-w', '--noflush'], { input });
 }
 

@@ -4,12 +4,18 @@
  * the plan of one node as iptables-restore text in NETPOL-* chains hooked from FORWARD.
  *
  * Semantics follow Kubernetes NetworkPolicy v1 (see /work/shared/reference/kubernetes-protocol.md). Lab-specific choices
- * where Kubernetes leaves it to the CNI: ipBlock matches any IPv4 address including pod IPs; hostNetwork pods are neither
- * selected by a policy nor matched as a podSelector/namespaceSelector peer; IPv6 ipBlocks never match (the lab is IPv4).
+ * where Kubernetes leaves it to the CNI: ipBlock matches any address of its family including pod IPs; hostNetwork pods are
+ * neither selected by a policy nor matched as a podSelector/namespaceSelector peer. On a dual-stack cluster every policy
+ * is enforced for both families (an ip6tables twin): a pod/namespace selector peer stands for the pods' addresses of both
+ * families, an IPv4 ipBlock matches only IPv4 and an IPv6 ipBlock only IPv6.
  */
 import { createHash } from 'node:crypto';
 import { matchesLabels, type LabelRequirement } from '../api/selectors.ts';
 import { cidrContains, formatCIDR, tryParseCIDR, tryParseIPv4, type IPv4CIDR } from '../dataplane/addressing.ts';
+import { cidr6Contains, formatCIDR6, tryParseCIDR6, tryParseIPv6, type IPv6CIDR } from '../dataplane/addressing-v6.ts';
+
+/** The address family a rule set is rendered for (IPv4: iptables, IPv6: its ip6tables twin). */
+export type NetpolFamily = 'IPv4' | 'IPv6';
 
 /** A transport protocol a NetworkPolicy port may name. */
 export type NetpolProtocol = 'TCP' | 'UDP' | 'SCTP';
@@ -27,6 +33,8 @@ export interface NetpolPod {
   name: string;
   labels: Record<string, string>;
   ip?: string;
+  /** The pod's IPv6 address on a dual-stack cluster (absent on an IPv4 cluster). */
+  ip6?: string;
   node: string;
   hostNetwork: boolean;
   ports: NetpolContainerPort[];
@@ -54,7 +62,7 @@ export interface NetpolInput {
 /** Which peers a rule allows: any address, one pod's IP, or a CIDR minus exceptions. */
 export type PolicyPeerMatch =
   | { kind: 'any' }
-  | { kind: 'pod'; ip: string; pod: string }
+  | { kind: 'pod'; ip: string; pod: string; ip6?: string }
   | { kind: 'cidr'; cidr: string; except: string[] };
 
 /** Which ports a rule allows: all, all of one protocol, or an inclusive range of one protocol (from === to for one port). */
@@ -82,6 +90,8 @@ export interface PodPolicyPlan {
   namespace: string;
   name: string;
   ip: string | undefined;
+  /** The pod's IPv6 address on a dual-stack cluster (absent otherwise). */
+  ip6?: string;
   node: string;
   hostNetwork: boolean;
   ingress: DirectionPlan;
@@ -238,6 +248,11 @@ function parsePeers(key: string, field: string, raw: unknown): ParsedPeer[] | 'a
         const inner = tryParseCIDR(e);
         if (outer === undefined) {
           if (!isIPv6Cidr(e)) throw new NetworkPolicyError(key, `${f}.ipBlock.except[${j}]`, `"${e}" is not a CIDR`);
+          const outer6 = tryParseCIDR6(cidr);
+          const inner6 = tryParseCIDR6(e);
+          if (outer6 !== undefined && (inner6 === undefined || inner6.prefix <= outer6.prefix || !cidr6Contains(outer6, inner6.network))) {
+            throw new NetworkPolicyError(key, `${f}.ipBlock.except[${j}]`, `"${e}" must be a CIDR strictly inside ${cidr}`);
+          }
           continue;
         }
         if (inner === undefined || inner.prefix <= outer.prefix || !cidrContains(outer, inner.network)) {
@@ -322,8 +337,39 @@ export function subtractCidrs(cidr: string, except: string[]): string[] {
   return blocks.sort((a, b) => a.network - b.network).map(formatCIDR);
 }
 
-/** Whether an IPv4 address lies in cidr and in none of the except blocks (the ipBlock test). */
+function subtractOne6(block: IPv6CIDR, ex: IPv6CIDR): IPv6CIDR[] {
+  if (ex.prefix <= block.prefix) return cidr6Contains(ex, block.network) ? [] : [block];
+  if (!cidr6Contains(block, ex.network)) return [block];
+  const half = block.prefix + 1;
+  const low: IPv6CIDR = { network: block.network, prefix: half };
+  const high: IPv6CIDR = { network: block.network + (1n << BigInt(128 - half)), prefix: half };
+  return [...subtractOne6(low, ex), ...subtractOne6(high, ex)];
+}
+
+/** The IPv6 twin of subtractCidrs: an IPv6 `cidr` minus its IPv6 `except` blocks (IPv4 input yields an empty list). */
+export function subtractCidrs6(cidr: string, except: string[]): string[] {
+  const outer = tryParseCIDR6(cidr);
+  if (outer === undefined) return [];
+  let blocks: IPv6CIDR[] = [outer];
+  for (const e of except) {
+    const ex = tryParseCIDR6(e);
+    if (ex === undefined) continue;
+    blocks = blocks.flatMap((b) => subtractOne6(b, ex));
+  }
+  return blocks.sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0)).map(formatCIDR6);
+}
+
+/** Whether an address lies in cidr and in none of the except blocks (the ipBlock test); a CIDR matches only its own family. */
 export function ipInBlock(ip: string, cidr: string, except: string[]): boolean {
+  const addr6 = tryParseIPv6(ip);
+  if (addr6 !== undefined) {
+    const outer6 = tryParseCIDR6(cidr);
+    if (outer6 === undefined || !cidr6Contains(outer6, addr6)) return false;
+    return except.every((e) => {
+      const ex = tryParseCIDR6(e);
+      return ex === undefined || !cidr6Contains(ex, addr6);
+    });
+  }
   const addr = tryParseIPv4(ip);
   const outer = tryParseCIDR(cidr);
   if (addr === undefined || outer === undefined || !cidrContains(outer, addr)) return false;
@@ -359,6 +405,11 @@ function selectPeerPods(ctx: Context, policyNs: string, peer: ParsedPeer): Netpo
   });
 }
 
+/** The peer match of one pod: its IPv4 address and, on a dual-stack cluster, its IPv6 address. */
+function podPeer(pod: NetpolPod): PolicyPeerMatch {
+  return { kind: 'pod', ip: pod.ip as string, pod: podKey(pod), ...(pod.ip6 ? { ip6: pod.ip6 } : {}) };
+}
+
 /** A resolved peer: its match and, for named-port resolution in egress, the pods it can stand for. */
 interface ResolvedPeer {
   match: PolicyPeerMatch;
@@ -370,16 +421,18 @@ function resolvePeers(ctx: Context, policyNs: string, peers: ParsedPeer[] | 'all
   return peers.flatMap((peer): ResolvedPeer[] => {
     if (peer.ipBlock) {
       const { cidr, except } = peer.ipBlock;
-      if (tryParseCIDR(cidr) === undefined) return []; // IPv6: never matches in an IPv4 lab.
+      // An ipBlock matches only addresses of its own family (an IPv6 block never matches an IPv4 address, and back).
+      const v6 = tryParseCIDR(cidr) === undefined;
+      const sameFamily = (e: string): boolean => (v6 ? tryParseCIDR6(e) !== undefined : tryParseCIDR(e) !== undefined);
       return [
         {
-          match: { kind: 'cidr', cidr, except: except.filter((e) => tryParseCIDR(e) !== undefined) },
-          pods: () => ctx.peerPods.filter((p) => p.ip !== undefined && ipInBlock(p.ip, cidr, except)),
+          match: { kind: 'cidr', cidr, except: except.filter(sameFamily) },
+          pods: () => ctx.peerPods.filter((p) => (v6 ? p.ip6 !== undefined && ipInBlock(p.ip6, cidr, except) : p.ip !== undefined && ipInBlock(p.ip, cidr, except))),
         },
       ];
     }
     return selectPeerPods(ctx, policyNs, peer).map((pod) => ({
-      match: { kind: 'pod', ip: pod.ip as string, pod: podKey(pod) },
+      match: podPeer(pod),
       pods: () => [pod],
     }));
   });
@@ -418,7 +471,7 @@ function expandEgressRule(ctx: Context, policy: ParsedPolicy, rule: ParsedRule):
       for (const peer of peers) {
         for (const pod of peer.pods()) {
           for (const resolved of resolveNamedPort(pod, name, port.protocol)) {
-            out.push({ policy: policy.key, peer: { kind: 'pod', ip: pod.ip as string, pod: podKey(pod) }, port: resolved });
+            out.push({ policy: policy.key, peer: podPeer(pod), port: resolved });
           }
         }
       }
@@ -457,6 +510,7 @@ export function compileNetworkPolicies(input: NetpolInput): PolicyPlan {
       namespace: pod.namespace,
       name: pod.name,
       ip: pod.ip === '' ? undefined : pod.ip,
+      ...(pod.ip6 ? { ip6: pod.ip6 } : {}),
       node: pod.node,
       hostNetwork: pod.hostNetwork,
     };
@@ -482,7 +536,7 @@ function peerMatches(peer: PolicyPeerMatch, ip: string): boolean {
     case 'any':
       return true;
     case 'pod':
-      return peer.ip === ip;
+      return peer.ip === ip || (peer.ip6 !== undefined && peer.ip6 === ip);
     case 'cidr':
       return ipInBlock(ip, peer.cidr, peer.except);
     default: {
@@ -527,7 +581,7 @@ function judge(dir: DirectionPlan, peerIP: string, protocol: NetpolProtocol, por
  * (addresses that are not a non-hostNetwork pod in the plan are not isolated on their side).
  */
 export function evaluateFlow(plan: PolicyPlan, flow: { srcIP: string; dstIP: string; protocol: NetpolProtocol; port: number }): FlowVerdict {
-  const find = (ip: string): PodPolicyPlan | undefined => plan.pods.find((p) => !p.hostNetwork && p.ip === ip);
+  const find = (ip: string): PodPolicyPlan | undefined => plan.pods.find((p) => !p.hostNetwork && (p.ip === ip || (p.ip6 !== undefined && p.ip6 === ip)));
   const src = find(flow.srcIP);
   const dst = find(flow.dstIP);
   const egress: DirectionVerdict = src ? judge(src.egress, flow.dstIP, flow.protocol, flow.port) : 'not-isolated';
@@ -570,14 +624,15 @@ export function podChainName(direction: 'ingress' | 'egress', podKeyValue: strin
   return `NETPOL-${direction === 'ingress' ? 'I' : 'E'}-${hash}`;
 }
 
-function peerSources(peer: PolicyPeerMatch): (string | undefined)[] {
+function peerSources(peer: PolicyPeerMatch, family: NetpolFamily): (string | undefined)[] {
   switch (peer.kind) {
     case 'any':
       return [undefined];
     case 'pod':
+      if (family === 'IPv6') return peer.ip6 === undefined ? [] : [`${peer.ip6}/128`];
       return [`${peer.ip}/32`];
     case 'cidr':
-      return subtractCidrs(peer.cidr, peer.except);
+      return family === 'IPv6' ? subtractCidrs6(peer.cidr, peer.except) : subtractCidrs(peer.cidr, peer.except);
     default: {
       const never: never = peer;
       throw new Error(`unknown peer ${JSON.stringify(never)}`);
@@ -608,11 +663,19 @@ function portArgs(port: PolicyPortMatch): string {
  * ingress check and the rest of FORWARD still apply, disallowed traffic is DROPped, established flows skip the checks.
  * `current` is the node's state before the restore: the FORWARD jump is inserted only when missing (duplicates are
  * removed) and NETPOL-* chains no longer needed are deleted, so re-applying is idempotent.
+ * With family IPv6 it renders the ip6tables twin (for ip6tables-restore): the pods' IPv6 addresses as /128, IPv6
+ * ipBlocks only, and neighbour solicitations/advertisements pass (IPv6's ARP, which bridged pods exchange through FORWARD).
  */
-export function renderPolicyRules(plan: PolicyPlan, nodeName: string, current: NetpolIptablesState = EMPTY_NETPOL_STATE): string {
+export function renderPolicyRules(plan: PolicyPlan, nodeName: string, current: NetpolIptablesState = EMPTY_NETPOL_STATE, family: NetpolFamily = 'IPv4'): string {
   const chains: string[] = [NETPOL_FORWARD_CHAIN];
   const rules: string[] = [`-A ${NETPOL_FORWARD_CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`];
-  const pods = plan.pods.filter((p) => p.node === nodeName && !p.hostNetwork && p.ip !== undefined);
+  if (family === 'IPv6') {
+    for (const type of ['neighbour-solicitation', 'neighbour-advertisement']) {
+      rules.push(`-A ${NETPOL_FORWARD_CHAIN} -p ipv6-icmp -m icmp6 --icmpv6-type ${type} -j RETURN`);
+    }
+  }
+  const selfIP = (p: PodPolicyPlan): string | undefined => (family === 'IPv6' ? (p.ip6 === undefined ? undefined : `${p.ip6}/128`) : p.ip === undefined ? undefined : `${p.ip}/32`);
+  const pods = plan.pods.filter((p) => p.node === nodeName && !p.hostNetwork && p.ip !== undefined && selfIP(p) !== undefined);
   const directions = [
     ['egress', '-s'],
     ['ingress', '-d'],
@@ -624,9 +687,9 @@ export function renderPolicyRules(plan: PolicyPlan, nodeName: string, current: N
       if (!dir.isolated) continue;
       const chain = podChainName(direction, pod.key);
       chains.push(chain);
-      rules.push(`-A ${NETPOL_FORWARD_CHAIN} ${selfFlag} ${pod.ip}/32 -m comment --comment "${pod.key} ${direction}" -j ${chain}`);
+      rules.push(`-A ${NETPOL_FORWARD_CHAIN} ${selfFlag} ${selfIP(pod) as string} -m comment --comment "${pod.key} ${direction}" -j ${chain}`);
       for (const rule of dir.rules) {
-        for (const peer of peerSources(rule.peer)) {
+        for (const peer of peerSources(rule.peer, family)) {
           const peerPart = peer === undefined ? '' : ` ${peerFlag} ${peer}`;
           rules.push(`-A ${chain}${peerPart}${portArgs(rule.port)} -m comment --comment "${rule.policy}" -j RETURN`);
         }

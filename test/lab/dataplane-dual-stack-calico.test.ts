@@ -135,6 +135,7 @@ describe.each(MODES)('dual-stack $network ($proxy proxy) on the real kernel', ({
     { what: 'pod-route-missing (the peer block route)', fault: (v6) => ({ type: 'pod-route-missing', node: 'node-1', toNode: 'node-2', ...family(v6) }) },
     { what: 'neighbor-stale (the pod on its cali veth)', fault: (v6) => ({ type: 'neighbor-stale', node: 'node-2', pod: 'default/b1', ...family(v6) }) },
     ...(network === 'calico-vxlan' ? [{ what: 'overlay-blocked (vxlan-v6.calico\'s UDP 4789 over IPv6)', fault: (v6: boolean): ScenarioFault => ({ type: 'overlay-blocked', node: 'node-2', ...family(v6) }) }] : []),
+    ...(network === 'calico-bgp' ? [{ what: 'underlay-blocked (pod addresses to node-2 dropped on the underlay bridge)', fault: (v6: boolean): ScenarioFault => ({ type: 'underlay-blocked', node: 'node-2', ...family(v6) }) }] : []),
   ];
 
   it.each(twins)('$what: family IPv6 breaks IPv6 only; without family it breaks IPv4 only', async ({ fault }) => {

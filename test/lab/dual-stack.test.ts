@@ -118,15 +118,17 @@ describe('scenario validation of dual-stack', () => {
     ]);
   });
 
-  it('builds dual-stack on cloud-routed (GKE VPC-native, AKS); its IPv6 twins include underlay-blocked, which no other network has', () => {
+  it('builds dual-stack on cloud-routed (GKE VPC-native, AKS); its IPv6 twins include underlay-blocked, as calico-bgp\'s do', () => {
     for (const serviceProxy of ['iptables', 'nftables']) expect(problemsOf(scenario({ ...DUAL, network: 'cloud-routed', serviceProxy }))).toEqual([]);
     const twin = (network: string, fault: Record<string, unknown>) => problemsOf(scenario({ ...DUAL, network }, { faults: [{ ...fault, family: 'IPv6' }] }));
     for (const type of ['ip-forward-off', 'forward-policy-drop', 'underlay-blocked']) expect(twin('cloud-routed', { type, node: 'node-2' })).toEqual([]);
     expect(parseScenario(scenario({ ...DUAL, network: 'cloud-routed' }, { faults: [{ type: 'underlay-blocked', node: 'node-2', family: 'IPv6' }] }), 'cr.yaml').faults).toEqual([
       { type: 'underlay-blocked', node: 'node-2', family: 'IPv6' },
     ]);
-    expect(twin('calico-bgp', { type: 'underlay-blocked', node: 'node-2' })).toEqual([
-      { path: 'spec.faults[0].family', message: 'IPv6 underlay-blocked is built on network cloud-routed only (not on calico-bgp yet); without family, underlay-blocked blocks IPv4' },
+    // calico-bgp routes IPv6 pod addresses over the underlay too; the overlays carry them inside their tunnels.
+    expect(twin('calico-bgp', { type: 'underlay-blocked', node: 'node-2' })).toEqual([]);
+    expect(twin('calico-vxlan', { type: 'underlay-blocked', node: 'node-2' })).toEqual([
+      { path: 'spec.faults[0].type', message: 'underlay-blocked cannot exist on network calico-vxlan: pod addresses never cross the underlay: they travel inside the overlay between node IPs (see overlay-blocked)' },
     ]);
   });
 

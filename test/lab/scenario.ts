@@ -1013,11 +1013,8 @@ class Validator {
       this.add(`${path}.family`, `IPv6 has no tunnel of its own on network cilium (cilium_vxlan carries both families between the nodes' IPv4 addresses); without family, ${fault.type} acts on both`);
       return undefined;
     }
-    // The lab routes IPv6 pod addresses over the underlay on cloud-routed only (calico-bgp's IPv6 twin is not built).
-    if (fault.type === 'underlay-blocked' && cluster.network !== 'cloud-routed') {
-      this.add(`${path}.family`, `IPv6 underlay-blocked is built on network cloud-routed only (not on ${cluster.network} yet); without family, underlay-blocked blocks IPv4`);
-      return undefined;
-    }
+    // underlay-blocked needs no check here: it exists on cloud-routed and calico-bgp alone (refused by type elsewhere),
+    // and both route IPv6 pod addresses over the underlay unencapsulated, as IPv4 ones.
     return { ...fault, family } as ScenarioFault;
   }
 

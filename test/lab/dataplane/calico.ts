@@ -256,6 +256,10 @@ function calicoV6(mode: CalicoMode): PodNetworkV6 {
       del: [mode === 'vxlan' ? `route del ${calicoBlockV6(to)} dev ${dev}` : `route del ${calicoBlockV6(to)} dev eth0 proto bird`],
     }),
     podLines: (_node, ip6) => [`addr add ${ip6}/128 dev eth0 nodad`, `route add default via ${CALICO_GATEWAY_V6} dev eth0`],
+    // BGP: IPv6 pod addresses cross the underlay unencapsulated, as IPv4 ones do; the twin of IPv4's bridge rule.
+    ...(mode === 'bgp'
+      ? { underlayBlock: (node: NodeNet, port: string) => ({ family: 'bridge' as const, hook: 'forward' as const, rule: `oifname "${port}" ip6 daddr ${v6(node).podCIDR} counter drop` }) }
+      : {}),
     podNodeSide: (_node, hostVeth, ip6) => ({
       nodeLines: [`route replace ${ip6}/128 dev ${hostVeth}`],
       nodeSysctls: {

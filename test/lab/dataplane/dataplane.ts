@@ -759,7 +759,7 @@ export class Dataplane {
       case 'underlay-blocked': {
         const n = node(fault.node);
         // IPv6: the underlay's forwarding of IPv6 pod traffic to the node is dropped, IPv4 still flows.
-        const block = v6 ? this.network.v6?.underlayBlock?.(n) : this.network.underlayBlock(n, this.underlayPort(n));
+        const block = v6 ? this.network.v6?.underlayBlock?.(n, this.underlayPort(n)) : this.network.underlayBlock(n, this.underlayPort(n));
         if (block === undefined) throw new Error(`underlay-blocked: on ${this.network.kind} pod addresses never cross the underlay (they travel inside the overlay)`);
         const table = `nd_underlay_${n.index}`;
         const nft = on

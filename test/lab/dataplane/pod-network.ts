@@ -119,7 +119,7 @@ export interface PodNetworkV6 {
   /** Sysctls of the underlay namespace for IPv6 (cloud-routed: IPv6 forwarding on the VPC router); absent: none. */
   underlaySysctls?(): Record<string, number>;
   /** underlay-blocked with family IPv6: the rule that drops IPv6 pod traffic to node; absent where IPv6 pods never cross the underlay. */
-  underlayBlock?(node: NodeNet): UnderlayBlock;
+  underlayBlock?(node: NodeNet, underlayPort: string): UnderlayBlock;
 }
 
 /**

@@ -387,6 +387,8 @@ export type ProbeObservation =
       smallPassed?: boolean;
       /** The largest MTU of the node's pod interfaces (host-side veths), when it has any (since 0.2.0). */
       podMtu?: number;
+      /** The MTU of the route's interface the full size was derived from (`mtu` may be a smaller one the kernel reported; since 0.2.0). */
+      deviceMtu?: number;
     }
   | { kind: 'could-not-run'; reason: string };
 

@@ -97,6 +97,7 @@ const IP_ICMP_HEADERS = 28;
  */
 export function routeMtuByDesign(obs: Extract<ProbeObservation, { kind: 'mtu' }>, network: PodNetwork): boolean {
   const overhead = networkTraits(network).routeMtuOverhead;
-  const device = obs.size + IP_ICMP_HEADERS;
+  // The device's MTU as the probe read it; older observations lack it, and IPv4's 28 header bytes then give it back.
+  const device = obs.deviceMtu ?? obs.size + IP_ICMP_HEADERS;
   return overhead !== undefined && obs.mtu !== undefined && obs.mtu < device && obs.mtu <= device - overhead;
 }

@@ -445,6 +445,7 @@ export function parsePathMtu(raw: RawOutput, headers: number = IP_ICMP_HEADERS):
     dev,
     ...(smallObs.kind === 'mtu' ? { smallPassed: smallObs.passed } : {}),
     ...(pods ? { podMtu: Number(pods[1]) } : {}),
+    deviceMtu: mtu,
   };
 }
 

@@ -120,8 +120,8 @@ describe('IPv6 node check parsers on the lab captures', () => {
 
   it('path MTU over flannel-v6.1 (mtu 1430): a 1382-byte payload passes both ways', () => {
     const mtu = (address: string, name: string) => parseProbeOutput({ tool: 'path-mtu', address }, fixture(name).raw);
-    expect(mtu(WEB1_6, 'path-mtu-n1-to-web-1')).toEqual({ kind: 'mtu', size: 1430 - 48, passed: true, mtu: 1430, dev: 'flannel-v6.1', smallPassed: true, podMtu: 1450 });
-    expect(mtu(CLIENT6, 'path-mtu-n2-to-client')).toEqual({ kind: 'mtu', size: 1382, passed: true, mtu: 1430, dev: 'flannel-v6.1', smallPassed: true, podMtu: 1450 });
+    expect(mtu(WEB1_6, 'path-mtu-n1-to-web-1')).toEqual({ kind: 'mtu', size: 1430 - 48, passed: true, mtu: 1430, dev: 'flannel-v6.1', smallPassed: true, podMtu: 1450, deviceMtu: 1430 });
+    expect(mtu(CLIENT6, 'path-mtu-n2-to-client')).toEqual({ kind: 'mtu', size: 1382, passed: true, mtu: 1430, dev: 'flannel-v6.1', smallPassed: true, podMtu: 1450, deviceMtu: 1430 });
   });
 
   it("a payload over the IPv6 route's MTU is refused by the node itself, in iputils' IPv6 words (mtu: N)", () => {

@@ -131,10 +131,10 @@ const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObser
   // [hairpin-off] node-2 with shop/web-1's port (veth3) out of hairpin mode.
   { tool: 'hairpin', file: 'bridge-ports-off', action: { tool: 'bridge-ports' }, want: { kind: 'bridge-ports', ports: [{ ifindex: 5, dev: 'veth3', bridge: 'cni0', hairpin: false }] } },
   // Captured in the lab: node-1 → node-2's pod and back, healthy, and with node-2's overlay MTU above the path's.
-  { tool: 'ping', file: 'healthy-n1-to-n2-pod', action: pathMtu('10.244.2.2'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true, podMtu: 1450 } },
-  { tool: 'ping', file: 'healthy-n2-to-n1-pod', action: pathMtu('10.244.1.3'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true, podMtu: 1450 } },
-  { tool: 'ping', file: 'mtu-mismatch-n1-to-n2-pod', action: pathMtu('10.244.2.2'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true, podMtu: 1450 } },
-  { tool: 'ping', file: 'mtu-mismatch-n2-to-n1-pod', action: pathMtu('10.244.1.3'), want: { kind: 'mtu', size: 1472, passed: false, mtu: 1500, dev: 'flannel.1', smallPassed: true, podMtu: 1500 } },
+  { tool: 'ping', file: 'healthy-n1-to-n2-pod', action: pathMtu('10.244.2.2'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true, podMtu: 1450, deviceMtu: 1450 } },
+  { tool: 'ping', file: 'healthy-n2-to-n1-pod', action: pathMtu('10.244.1.3'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true, podMtu: 1450, deviceMtu: 1450 } },
+  { tool: 'ping', file: 'mtu-mismatch-n1-to-n2-pod', action: pathMtu('10.244.2.2'), want: { kind: 'mtu', size: 1422, passed: true, mtu: 1450, dev: 'flannel.1', smallPassed: true, podMtu: 1450, deviceMtu: 1450 } },
+  { tool: 'ping', file: 'mtu-mismatch-n2-to-n1-pod', action: pathMtu('10.244.1.3'), want: { kind: 'mtu', size: 1472, passed: false, mtu: 1500, dev: 'flannel.1', smallPassed: true, podMtu: 1500, deviceMtu: 1500 } },
 ];
 
 /**
@@ -359,8 +359,8 @@ describe('buildProbeCommand', () => {
   });
 
   it.each([
-    { name: 'both sizes lost', out: 'path-mtu: dev flannel.1 mtu 1450\n1 packets transmitted, 0 received, 100% packet loss\npath-mtu: full exit 1\n1 packets transmitted, 0 received, 100% packet loss\npath-mtu: small exit 1\n', want: { kind: 'mtu', size: 1422, passed: false, mtu: 1450, dev: 'flannel.1', smallPassed: false } },
-    { name: 'refused locally (route MTU below the link)', out: 'path-mtu: dev eth0 mtu 1500\nping: local error: message too long, mtu=1400\n1 packets transmitted, 0 received, +1 errors, 100% packet loss\npath-mtu: full exit 1\n1 packets transmitted, 1 received, 0% packet loss\npath-mtu: small exit 0\n', want: { kind: 'mtu', size: 1472, passed: false, mtu: 1400, dev: 'eth0', smallPassed: true } },
+    { name: 'both sizes lost', out: 'path-mtu: dev flannel.1 mtu 1450\n1 packets transmitted, 0 received, 100% packet loss\npath-mtu: full exit 1\n1 packets transmitted, 0 received, 100% packet loss\npath-mtu: small exit 1\n', want: { kind: 'mtu', size: 1422, passed: false, mtu: 1450, dev: 'flannel.1', smallPassed: false, deviceMtu: 1450 } },
+    { name: 'refused locally (route MTU below the link)', out: 'path-mtu: dev eth0 mtu 1500\nping: local error: message too long, mtu=1400\n1 packets transmitted, 0 received, +1 errors, 100% packet loss\npath-mtu: full exit 1\n1 packets transmitted, 1 received, 0% packet loss\npath-mtu: small exit 0\n', want: { kind: 'mtu', size: 1472, passed: false, mtu: 1400, dev: 'eth0', smallPassed: true, deviceMtu: 1500 } },
     { name: 'no route at all', out: 'RTNETLINK answers: Network is unreachable\n', want: { kind: 'no-route', detail: 'Network is unreachable' } },
     { name: 'killed before the small ping', out: 'path-mtu: dev flannel.1 mtu 1450\n1 packets transmitted, 1 received\npath-mtu: full exit 0\n', want: { kind: 'could-not-run', reason: 'the path MTU probe did not finish (exit null)' } },
   ])('parses the path MTU probe: $name', ({ out, want }) => {

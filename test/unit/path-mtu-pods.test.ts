@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { judgeNodeCheck } from '../../src/core/node-checks.ts';
+import { judgeNodeCheck, routeMtuByDesign } from '../../src/core/node-checks.ts';
 import { describeObservation } from '../../src/core/diagnose/describe.ts';
 import { buildProbeCommand, parseProbeOutput, PATH_MTU_SCRIPT, type RawOutput } from '../../src/core/parse.ts';
 import { PATH_MTU6_SCRIPT } from '../../src/core/parse-ipv6.ts';
@@ -49,7 +49,7 @@ describe('path MTU and the MTU of the node\'s pods', () => {
 
   it('a full-size ping refused at a told MTU that carries the node\'s pods reads ok, and says so', () => {
     const obs = parseProbeOutput(action, { stdout: captured, stderr: '', exitCode: 0 });
-    expect(obs).toEqual({ kind: 'mtu', size: 1422, passed: false, mtu: 1430, dev: 'vxlan.calico', smallPassed: true, podMtu: 1430 });
+    expect(obs).toEqual({ kind: 'mtu', size: 1422, passed: false, mtu: 1430, dev: 'vxlan.calico', smallPassed: true, podMtu: 1430, deviceMtu: 1450 });
     expect(judgeNodeCheck(obs, 'calico-vxlan')).toBe('ok');
     expect(describeObservation(obs, action)).toMatch(/refused at path MTU 1430, which carries the node's pods \(mtu 1430\)/);
   });
@@ -65,7 +65,16 @@ describe('path MTU and the MTU of the node\'s pods', () => {
 
   it('a full-size ping lost without a word (the lab\'s mtu-mismatch: pods at 1500 on a 1500 flannel.1) is the fault, whatever the pods\' MTU', () => {
     const obs = parseProbeOutput({ tool: 'path-mtu', address: '10.244.1.3' }, loadFixture('ping', 'mtu-mismatch-n2-to-n1-pod'));
-    expect(obs).toEqual({ kind: 'mtu', size: 1472, passed: false, mtu: 1500, dev: 'flannel.1', smallPassed: true, podMtu: 1500 });
+    expect(obs).toEqual({ kind: 'mtu', size: 1472, passed: false, mtu: 1500, dev: 'flannel.1', smallPassed: true, podMtu: 1500, deviceMtu: 1500 });
     expect(judgeNodeCheck(obs, 'flannel')).toBe('fail');
+  });
+
+  it('IPv6 on Cilium: the 1452-byte payload (cilium_vxlan 1500 minus IPv6\'s 48 header bytes) refused by the route\'s mtu 1450 is by design, judged on the device MTU the probe read', () => {
+    const obs = { kind: 'mtu' as const, size: 1452, passed: false, mtu: 1450, dev: 'cilium_vxlan', smallPassed: true, deviceMtu: 1500 };
+    expect(routeMtuByDesign(obs, 'cilium')).toBe(true);
+    expect(judgeNodeCheck(obs, 'cilium')).toBe('ok');
+    // Without the device MTU, IPv4's 28 header bytes would put the device at 1480 and read the same refusal as a fault.
+    const { deviceMtu: _, ...older } = obs;
+    expect(routeMtuByDesign(older, 'cilium')).toBe(false);
   });
 });

@@ -14,9 +14,9 @@ import { LOSS_PINGS } from '../parse.ts';
  * 1450-byte ping from the node meets the remote pod's 1430-byte veth.
  */
 export function pathCarriesPods(obs: Extract<ProbeObservation, { kind: 'mtu' }>): boolean {
-  // `mtu` is the device's MTU unless the kernel reported a smaller one: only a reported MTU below the packet sent (its
-  // payload plus at least the 28 bytes of IPv4 and ICMP headers) says the sender was told; a silent loss keeps the device's.
-  return !obs.passed && obs.mtu !== undefined && obs.mtu < obs.size + 28 && obs.podMtu !== undefined && obs.mtu >= obs.podMtu;
+  // `mtu` is the device's MTU unless the kernel reported a smaller one: only a reported MTU below the device's (older
+  // observations without deviceMtu: below the payload plus IPv4's 28 header bytes) says the sender was told.
+  return !obs.passed && obs.mtu !== undefined && obs.mtu < (obs.deviceMtu ?? obs.size + 28) && obs.podMtu !== undefined && obs.mtu >= obs.podMtu;
 }
 
 /** How one observation counts: ok, a network failure, could not run, or a node-check value judged elsewhere. */

@@ -19,6 +19,8 @@ export const WELL_KNOWN_DNS_SERVICES: ReadonlyArray<{ namespace: string; name: s
 /** NodeLocal DNSCache as upstream's nodelocaldns.yaml installs it: its address, DaemonSet and upstream Service. */
 export const NODE_LOCAL_DNS = {
   address: '169.254.20.10',
+  /** Its IPv6 listen address when kubelet's clusterDNS is IPv6 (the docs ask for one in fd00::/8; fd00::10 is the one used). */
+  ipv6Address: 'fd00::10',
   namespace: 'kube-system',
   daemonSet: 'node-local-dns',
   upstreamService: 'kube-dns-upstream',
@@ -98,7 +100,7 @@ export function identifyDns(facts: ClusterFacts, conf: ResolvConf): DnsResolutio
     unsure.push("the source's resolv.conf has no nameserver");
     return base;
   }
-  if (nameserver === NODE_LOCAL_DNS.address) {
+  if (isNodeLocalDnsAddress(nameserver)) {
     const pod = facts.dns.nodeLocal?.pods.find((p) => p.node === sourceNode);
     const upstream =
       services.find((s) => s.namespace === NODE_LOCAL_DNS.namespace && s.name === NODE_LOCAL_DNS.upstreamService) ??
@@ -119,6 +121,11 @@ export function identifyDns(facts: ClusterFacts, conf: ResolvConf): DnsResolutio
     return base;
   }
   return { ...base, service };
+}
+
+/** Whether a nameserver is NodeLocal DNSCache's link-local address (169.254.20.10, or fd00::10 on an IPv6 cluster DNS). */
+export function isNodeLocalDnsAddress(nameserver: string): boolean {
+  return nameserver === NODE_LOCAL_DNS.address || nameserver.toLowerCase() === NODE_LOCAL_DNS.ipv6Address;
 }
 
 /** How the cluster DNS is named in findings: the identified Service, else kube-system/kube-dns as before. */

@@ -29,6 +29,8 @@ interface Row {
   families?: string[];
   /** True: the data plane refuses the source pod's own PodIP probes in every family (none connects). */
   sourcePodIpBlocked?: boolean;
+  /** What Report.datapath.dns must say, when the row checks it. */
+  dns?: string;
 }
 
 const healthy = { status: 'healthy', cause: 'HEALTHY', component: 'none' };
@@ -71,11 +73,15 @@ const rows: Row[] = [
   // NetworkPolicies are enforced for both families (the lab's ip6tables twin): the IPv4 scenario's verdict, one finding
   // without family because both families are denied by the same policy.
   { name: 'a NetworkPolicy admits only its own namespace, dual-stack: NETWORK_POLICY_DENY once, for both families', scenario: own('dual-stack-network-policy-deny'), dst: 'shop/svc/web', exit: 1, verdict: { status: 'broken', cause: 'NETWORK_POLICY_DENY', component: 'network-policy', object: 'NetworkPolicy/shop/web-allow-shop-only' }, families: ['IPv4', 'IPv6'], sourcePodIpBlocked: true },
+  // NodeLocal DNSCache with an IPv6 cluster DNS ([IPv6, IPv4]): pods resolve through fd00::10 on their node.
+  { name: 'healthy, IPv6 primary with NodeLocal DNSCache on fd00::10', scenario: 'dual-stack-ipv6-node-local-dns', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'], dns: 'kube-system/kube-dns-upstream via NodeLocal DNSCache fd00::10' },
+  { name: "NodeLocal DNSCache (fd00::10) down on the source's node (node-1): NODE_LOCAL_DNS_DOWN", scenario: 'dual-stack-ipv6-node-local-dns-down', dst: 'shop/svc/web', exit: 1, verdict: { status: 'broken', cause: 'NODE_LOCAL_DNS_DOWN', component: 'dns', node: 'node-1', object: expect.stringMatching(/^Pod\/kube-system\/node-local-dns-[a-z0-9]{5}$/) as unknown as string }, families: ['IPv4', 'IPv6'], dns: 'kube-system/kube-dns-upstream via NodeLocal DNSCache fd00::10' },
 ];
 
 interface JsonReport {
   verdict: Record<string, unknown>;
   families?: string[];
+  datapath?: { dns?: string };
   rungs: Array<{ id: string; probes: Array<{ target: string; family?: string; where: string; observation: { kind: string } }> }>;
 }
 
@@ -98,6 +104,7 @@ describe.skipIf(skip)('kubectl netdebug end to end on dual-stack clusters', () =
         ...row.verdict,
       });
       expect(report.families).toEqual(row.families);
+      if (row.dns !== undefined) expect(report.datapath?.dns).toBe(row.dns);
       // Every family the run names was probed at the PodIP rung, on addresses of that family (probes carry their family
       // when the run tested two).
       const podIp = report.rungs.find((r) => r.id === 'pod-ip')?.probes ?? [];

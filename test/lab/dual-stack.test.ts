@@ -152,10 +152,8 @@ describe('scenario validation of dual-stack', () => {
     expect(problemsOf(scenario(DUAL, { services: [{ name: 'ext', namespace: 'default', type: 'ExternalName', externalName: 'example.com', ipFamilies: ['IPv4'] }] }))[0]?.path).toBe('spec.services[0].ipFamilies');
   });
 
-  it('refuses NodeLocal DNSCache with IPv6 as the primary family', () => {
-    expect(problemsOf(scenario({ ipFamilies: ['IPv6', 'IPv4'], dns: { nodeLocalCache: true } }))).toEqual([
-      { path: 'spec.cluster.dns.nodeLocalCache', message: 'true with ipFamilies [IPv6, IPv4] (an IPv6 cluster DNS) is not built by this lab yet' },
-    ]);
+  it('takes NodeLocal DNSCache with either primary family (fd00::10 with an IPv6 cluster DNS)', () => {
+    expect(problemsOf(scenario({ ipFamilies: ['IPv6', 'IPv4'], dns: { nodeLocalCache: true } }))).toEqual([]);
     expect(problemsOf(scenario({ ...DUAL, dns: { nodeLocalCache: true } }))).toEqual([]);
   });
 

@@ -137,6 +137,8 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     await dataplane.connectNodes(nodes);
 
     const legacyPath = dataplane.execPathDir();
+    // NodeLocal DNSCache listens on fd00::10 when the cluster DNS (kubelet's clusterDNS) is IPv6, else 169.254.20.10.
+    const nodeLocalDnsIP = scenario.cluster.ipFamilies[0] === 'IPv6' ? LAB_ADDRESSES_V6.nodeLocalDnsIP : LAB_ADDRESSES.nodeLocalDnsIP;
     kubelet = new Kubelet({
       store,
       nodes,
@@ -151,7 +153,7 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
       // kubelet's clusterDNS is the node-local cache's address when NodeLocal DNSCache runs
       // (on [IPv6, IPv4] clusters the DNS Service, and so clusterDNS, is IPv6)
       resolvConfFor: (namespace) => renderResolvConf(namespace, dns.nodeLocalCache
-        ? { domain: dns.domain, nameserver: LAB_ADDRESSES.nodeLocalDnsIP }
+        ? { domain: dns.domain, nameserver: nodeLocalDnsIP }
         : { domain: dns.domain, ...(scenario.cluster.ipFamilies[0] === 'IPv6' ? { nameserver: LAB_ADDRESSES_V6.dnsClusterIP } : {}) }),
       ...(scenario.cluster.ipFamilies[0] === 'IPv6' ? { ipv6Primary: true } : {}),
       runsResponders: (pod) => !isDnsPod(pod, dns) && !isNodeLocalDnsPod(pod),
@@ -176,7 +178,7 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
     if (dns.nodeLocalCache) {
       const upstreamIP = (store.get('services', NODE_LOCAL_DNS.namespace, NODE_LOCAL_DNS.upstreamService) as KubeService | undefined)?.spec.clusterIP;
       if (!upstreamIP) throw new Error(`the ${NODE_LOCAL_DNS.upstreamService} Service has no ClusterIP`);
-      await Promise.all(nodes.map((n) => dataplane.startNodeLocalDns(n, { localIP: LAB_ADDRESSES.nodeLocalDnsIP, upstreamIP, domain: dns.domain })));
+      await Promise.all(nodes.map((n) => dataplane.startNodeLocalDns(n, { localIP: nodeLocalDnsIP, upstreamIP, domain: dns.domain })));
     }
     for (const f of scenario.faults) await dataplane.applyFault(f);
     controller.start();

@@ -323,6 +323,11 @@ export const LAB_ADDRESSES_V6 = {
   serviceCIDR: 'fd00:10:96::/112',
   /** The cluster DNS Service's IPv6 ClusterIP (the tenth address, as 10.96.0.10 is the IPv4 one). */
   dnsClusterIP: 'fd00:10:96::a',
+  /**
+   * Where NodeLocal DNSCache listens on every node when the cluster DNS is IPv6 ([IPv6, IPv4]): the kubernetes docs
+   * ask for a local address that collides with nothing, in fd00::/8 for IPv6; the lab picks fd00::10.
+   */
+  nodeLocalDnsIP: 'fd00::10',
   /** The underlay's IPv6 network: each node's eth0 holds an address here (its IPv6 InternalIP). */
   underlayCIDR: 'fd00:172:31::/64',
 } as const;

@@ -691,6 +691,8 @@ export function buildClusterObjects(scenario: Scenario, opts: BuildOptions): Clu
           { name: 'dns-tcp', port: 53, targetPort: dns.port, protocol: 'TCP' },
         ],
         ...(upstream ? { clusterIP: upstream } : {}),
+        // Like kube-dns: no policy, so SingleStack in the cluster's primary family (an IPv6 ClusterIP on [IPv6, IPv4]).
+        ...(dual ? { families: { policy: 'SingleStack' as const, families: [scenario.cluster.ipFamilies[0]!] } } : {}),
         labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'addonmanager.kubernetes.io/mode': 'Reconcile', 'kubernetes.io/name': 'KubeDNSUpstream' },
       }, opts),
       serviceObject({

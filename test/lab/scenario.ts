@@ -1309,10 +1309,7 @@ export function unbuiltClusterSettings(c: ScenarioCluster): ScenarioProblem[] {
   if (c.ipFamilies.length === 1 && c.ipFamilies[0] !== d.ipFamilies[0]) {
     out.push({ path: 'spec.cluster.ipFamilies', message: `[${c.ipFamilies.join(', ')}] (IPv6 single-stack) is valid but not built by this lab yet (dual-stack [IPv4, IPv6] and [IPv6, IPv4] are)` });
   }
-  // NodeLocal DNSCache listens on 169.254.20.10 only: with IPv6 as the primary family (an IPv6 clusterDNS) it is not built.
-  if (c.ipFamilies[0] === 'IPv6' && c.dns.nodeLocalCache) {
-    out.push({ path: 'spec.cluster.dns.nodeLocalCache', message: 'true with ipFamilies [IPv6, IPv4] (an IPv6 cluster DNS) is not built by this lab yet' });
-  }
+  // NodeLocal DNSCache is built with either primary family (169.254.20.10, or fd00::10 on [IPv6, IPv4]).
   // cloud-routed dual-stack stands for GKE VPC-native and AKS Azure CNI overlay (EKS runs IPv4 or IPv6, never both).
   if (c.ipFamilies.length === 2 && !NETWORK_TRAITS[c.network].dualStack) {
     const built = CLUSTER_NETWORKS.filter((n) => NETWORK_TRAITS[n].dualStack).join(', ');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  isNodeLocalDnsAddress,
   clusterDomainOf,
   describeDnsResolution,
   dnsServerOf,
@@ -105,6 +106,20 @@ describe('identifyDns and planDnsLookups', () => {
     const probes = planDnsLookups(facts, res, opts);
     expect(probes.map(show)).toEqual(['web.shop', 'web.shop.svc.cluster.local @169.254.20.10', 'web.shop.svc.cluster.local @10.244.1.2']);
     expect(probes[1]?.about).toEqual({ kind: 'Pod', namespace: 'kube-system', name: 'node-local-dns-aaaaa' });
+  });
+
+  it("resolves fd00::10 (an IPv6 cluster DNS) to NodeLocal DNSCache on the source's node, and asks it directly", () => {
+    const facts = factsWith({ services: [kubeDns, upstream], nodeLocal });
+    const res = identifyDns(facts, conf('fd00::10'));
+    expect(res.nodeLocal).toEqual({ address: 'fd00::10', node: clientPod.kind === 'pod' ? clientPod.node : '', pod: { kind: 'Pod', namespace: 'kube-system', name: 'node-local-dns-aaaaa' } });
+    expect(res.service?.name).toBe('kube-dns-upstream');
+    expect(res.unsure).toEqual([]);
+    expect(describeDnsResolution(res)).toBe('kube-system/kube-dns-upstream via NodeLocal DNSCache fd00::10');
+    const probes = planDnsLookups(facts, res, opts);
+    expect(probes.map(show)).toEqual(['web.shop', 'web.shop.svc.cluster.local @fd00::10', 'web.shop.svc.cluster.local @10.244.1.2']);
+    expect(probes[1]?.about).toEqual({ kind: 'Pod', namespace: 'kube-system', name: 'node-local-dns-aaaaa' });
+    expect(isNodeLocalDnsAddress('FD00::10')).toBe(true);
+    expect(isNodeLocalDnsAddress('fd00::a')).toBe(false);
   });
 
   it('says so when no node-local-dns pod runs on the source node, and falls back to kube-dns as the upstream', () => {

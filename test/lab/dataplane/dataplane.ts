@@ -19,7 +19,7 @@ import type { ServiceRules } from './kube-proxy.ts';
 import type { IptablesTools, ProxySettings } from './cluster-rules.ts';
 import { NodeProxy } from './node-proxy.ts';
 import { inNetns, restoreIptables, runBridgeBatch, runIpBatch, setSysctls, splitFamilyLines } from './runner.ts';
-import { NODE_LOCAL_DNS_INTERFACE, nodeCacheArgv, nodeLocalDnsLinks, nodeLocalDnsRules, type NodeLocalDnsPlan } from './node-local-dns.ts';
+import { NODE_LOCAL_DNS_INTERFACE, isNodeLocalDnsV6, nodeCacheArgv, nodeLocalDnsLinks, nodeLocalDnsRules, type NodeLocalDnsPlan } from './node-local-dns.ts';
 
 /** Constructor options of Dataplane. */
 export interface DataplaneOptions {
@@ -511,8 +511,9 @@ export class Dataplane {
       await runIpBatch(this.runner, node.netns, [`link del ${NODE_LOCAL_DNS_INTERFACE}`]).catch(() => {});
       await runIpBatch(this.runner, node.netns, nodeLocalDnsLinks(plan, 'bridge')); // this kernel has no dummy driver
     }
+    const tools = isNodeLocalDnsV6(plan) ? this.ip6tables : this.iptables;
     for (const [table, chain, ...rule] of nodeLocalDnsRules(plan)) {
-      await this.runner.run(inNetns(node.netns, [this.iptables.iptables, '-w', '-t', table!, '-I', chain!, ...rule]));
+      await this.runner.run(inNetns(node.netns, [tools.iptables, '-w', '-t', table!, '-I', chain!, ...rule]));
     }
     await this.runNodeCache(node, plan);
   }
@@ -529,8 +530,9 @@ export class Dataplane {
     fs.mkdirSync(this.dir, { recursive: true });
     const child = this.spawnIn(node.netns, nodeCacheArgv(plan, path.join(this.dir, `node-cache-${node.name}.pid`)), { role: 'node-cache' });
     this.nodeLocalDns.set(node.name, { plan, pid: child.pid });
-    await waitForListen(child.pid as number, 'UDP', 53, `node-cache in ${node.netns}`);
-    await waitForListen(child.pid as number, 'TCP', 53, `node-cache in ${node.netns}`);
+    const v6 = isNodeLocalDnsV6(plan);
+    await waitForListen(child.pid as number, 'UDP', 53, `node-cache in ${node.netns}`, v6);
+    await waitForListen(child.pid as number, 'TCP', 53, `node-cache in ${node.netns}`, v6);
   }
 
   /**

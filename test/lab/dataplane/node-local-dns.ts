@@ -7,7 +7,7 @@
 
 /** Where a node's cache listens and what it forwards to. */
 export interface NodeLocalDnsPlan {
-  /** 169.254.20.10 (upstream's __PILLAR__LOCAL__DNS__). */
+  /** 169.254.20.10, or fd00::10 when the cluster DNS is IPv6 (upstream's __PILLAR__LOCAL__DNS__). */
   localIP: string;
   /** The kube-dns-upstream Service's ClusterIP (__PILLAR__CLUSTER__DNS__). */
   upstreamIP: string;
@@ -26,7 +26,15 @@ const HEALTH_PORT = '8080';
  * carries nothing either, and the address on it is delivered locally the same way.
  */
 export function nodeLocalDnsLinks(plan: NodeLocalDnsPlan, type: 'dummy' | 'bridge' = 'dummy'): string[] {
-  return [`link add ${NODE_LOCAL_DNS_INTERFACE} type ${type}`, `addr add ${plan.localIP}/32 dev ${NODE_LOCAL_DNS_INTERFACE}`, `link set ${NODE_LOCAL_DNS_INTERFACE} up`];
+  const v6 = isNodeLocalDnsV6(plan);
+  // An IPv6 address is a /128; on the stand-in bridge (no carrier) it would stay tentative without nodad.
+  const addr = v6 ? `addr add ${plan.localIP}/128 dev ${NODE_LOCAL_DNS_INTERFACE}${type === 'bridge' ? ' nodad' : ''}` : `addr add ${plan.localIP}/32 dev ${NODE_LOCAL_DNS_INTERFACE}`;
+  return [`link add ${NODE_LOCAL_DNS_INTERFACE} type ${type}`, addr, `link set ${NODE_LOCAL_DNS_INTERFACE} up`];
+}
+
+/** Whether the cache listens on an IPv6 address (its rules then go through ip6tables, as node-cache does for an IPv6 -localip). */
+export function isNodeLocalDnsV6(plan: NodeLocalDnsPlan): boolean {
+  return plan.localIP.includes(':');
 }
 
 /**

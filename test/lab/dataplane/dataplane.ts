@@ -101,6 +101,9 @@ interface StateFile {
 export const UNDERLAY_GATEWAY = formatIPv4(parseCIDR(LAB_ADDRESSES.underlayCIDR).network + 1);
 /** MTU a node's underlay link gets under the mtu-mismatch fault. */
 export const JUMBO_MTU = 9000;
+
+/** The overhead of VXLAN over IPv6 (outer IPv6 40 + UDP 8 + VXLAN 8 + inner Ethernet 14): a 1500 path carries 1430. */
+const VXLAN_V6_OVERHEAD = 70;
 const FAULT_COMMENT = 'netdebug-lab-fault';
 const WRONG_MAC = '02:00:5e:00:de:ad';
 /** The share of overlay packets the overlay-lossy fault drops when the scenario does not say. */
@@ -697,7 +700,7 @@ export class Dataplane {
         return;
       }
       case 'mtu-mismatch':
-        return this.switchMtuMismatch(node(fault.node), on);
+        return v6 ? this.switchMtuMismatch6(node(fault.node), on) : this.switchMtuMismatch(node(fault.node), on);
       case 'neighbor-stale': {
         const p = pod(fault.pod);
         if (p.hostNetwork) throw new Error(`neighbor-stale: pod ${fault.pod} uses the host network; pick a pod with its own IP`);
@@ -809,6 +812,35 @@ export class Dataplane {
     }
     const nft = on
       ? `table bridge ${table} {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  iifname "${uport}" ip length > ${LAB_ADDRESSES.pathMTU} counter drop\n }\n}\n`
+      : `delete table bridge ${table}\n`;
+    await this.runner.run(inNetns(this.underlayNetns, ['nft', '-f', '-']), { input: nft, allowFailure: !on });
+  }
+
+  /**
+   * mtu-mismatch with family IPv6: the node's underlay link moves to jumbo frames and its IPv6 tunnel (flannel-v6.1,
+   * vxlan-v6.calico) from 1430 to 1500, as if its IPv6 VXLAN overhead were IPv4's 50 bytes; pods keep the IPv4 tunnel's
+   * MTU (Calico's determinePodMTU, the smallest encapsulation MTU, moves them from 1430 to vxlan.calico's 1450). An
+   * nftables bridge rule in the underlay drops the IPv6 frames over the path MTU; IPv4 (flannel.1 / vxlan.calico 1450)
+   * still fits.
+   */
+  private async switchMtuMismatch6(node: NodeNet, on: boolean): Promise<void> {
+    const tunnel = this.requireTunnel6('mtu-mismatch');
+    const pathMTU = LAB_ADDRESSES.pathMTU;
+    const uport = this.underlayPort(node);
+    const table = `nd_mtu6_${node.index}`;
+    const podMTU = on ? (this.network.tunnelMTU ?? this.network.podMTU) : this.network.podMTU;
+    const podsMove = this.network.tunnelMTU !== undefined && this.network.tunnelMTU !== this.network.podMTU;
+    const pods = podsMove ? [...this.pods.values()].filter((r) => r.pod.node === node.name && r.hostVeth !== undefined) : [];
+    await runIpBatch(this.runner, this.underlayNetns, [`link set ${uport} mtu ${on ? JUMBO_MTU : pathMTU}`]);
+    await runIpBatch(this.runner, node.netns, [
+      `link set eth0 mtu ${on ? JUMBO_MTU : pathMTU}`,
+      `link set ${tunnel.device} mtu ${on ? pathMTU : pathMTU - VXLAN_V6_OVERHEAD}`,
+      ...pods.map((r) => `link set ${r.hostVeth} mtu ${podMTU}`),
+    ]);
+    await Promise.all(pods.map((r) => runIpBatch(this.runner, r.pod.netns, [`link set eth0 mtu ${podMTU}`])));
+    // An IPv6 frame's length is its payload length plus the 40-byte fixed header.
+    const nft = on
+      ? `table bridge ${table} {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  iifname "${uport}" ip6 length > ${pathMTU - 40} counter drop\n }\n}\n`
       : `delete table bridge ${table}\n`;
     await this.runner.run(inNetns(this.underlayNetns, ['nft', '-f', '-']), { input: nft, allowFailure: !on });
   }

@@ -71,6 +71,9 @@ const rows: Row[] = [
   // NetworkPolicies are enforced for both families (the lab's ip6tables twin): the IPv4 scenario's verdict, one finding
   // without family because both families are denied by the same policy.
   { name: 'a NetworkPolicy admits only its own namespace, dual-stack: NETWORK_POLICY_DENY once, for both families', scenario: own('dual-stack-network-policy-deny'), dst: 'shop/svc/web', exit: 1, verdict: { status: 'broken', cause: 'NETWORK_POLICY_DENY', component: 'network-policy', object: 'NetworkPolicy/shop/web-allow-shop-only' }, families: ['IPv4', 'IPv6'], sourcePodIpBlocked: true },
+  // mtu-mismatch's IPv6 twin: node-2's flannel-v6.1 at 1500 over a jumbo eth0, the underlay dropping IPv6 frames over 1500.
+  { name: "node-2's IPv6 tunnel MTU above the path: PATH_MTU_MISMATCH on node-2, IPv6 only", scenario: own('dual-stack-ipv6-mtu-mismatch'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('PATH_MTU_MISMATCH', 'overlay', 'node-2'), families: ['IPv4', 'IPv6'] },
+  { name: "node-2's vxlan-v6.calico MTU above the path (calico-vxlan): PATH_MTU_MISMATCH on node-2, IPv6 only", scenario: own('dual-stack-calico-vxlan-ipv6-mtu-mismatch'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('PATH_MTU_MISMATCH', 'overlay', 'node-2'), families: ['IPv4', 'IPv6'] },
 ];
 
 interface JsonReport {

@@ -818,26 +818,21 @@ export class Dataplane {
 
   /**
    * mtu-mismatch with family IPv6: the node's underlay link moves to jumbo frames and its IPv6 tunnel (flannel-v6.1,
-   * vxlan-v6.calico) from 1430 to 1500, as if its IPv6 VXLAN overhead were IPv4's 50 bytes; pods keep the IPv4 tunnel's
-   * MTU (Calico's determinePodMTU, the smallest encapsulation MTU, moves them from 1430 to vxlan.calico's 1450). An
-   * nftables bridge rule in the underlay drops the IPv6 frames over the path MTU; IPv4 (flannel.1 / vxlan.calico 1450)
-   * still fits.
+   * vxlan-v6.calico) from 1430 to 1500, as if its IPv6 VXLAN overhead were IPv4's 50 bytes; an nftables bridge rule in
+   * the underlay drops the IPv6 frames over the path MTU. Pods keep their MTU (set when the CNI plugin created them):
+   * flannel's 1450 now fits the IPv6 tunnel but not the path, Calico's 1430 still fits both. IPv4 (flannel.1 /
+   * vxlan.calico at 1450) still fits the path.
    */
   private async switchMtuMismatch6(node: NodeNet, on: boolean): Promise<void> {
     const tunnel = this.requireTunnel6('mtu-mismatch');
     const pathMTU = LAB_ADDRESSES.pathMTU;
     const uport = this.underlayPort(node);
     const table = `nd_mtu6_${node.index}`;
-    const podMTU = on ? (this.network.tunnelMTU ?? this.network.podMTU) : this.network.podMTU;
-    const podsMove = this.network.tunnelMTU !== undefined && this.network.tunnelMTU !== this.network.podMTU;
-    const pods = podsMove ? [...this.pods.values()].filter((r) => r.pod.node === node.name && r.hostVeth !== undefined) : [];
     await runIpBatch(this.runner, this.underlayNetns, [`link set ${uport} mtu ${on ? JUMBO_MTU : pathMTU}`]);
     await runIpBatch(this.runner, node.netns, [
       `link set eth0 mtu ${on ? JUMBO_MTU : pathMTU}`,
       `link set ${tunnel.device} mtu ${on ? pathMTU : pathMTU - VXLAN_V6_OVERHEAD}`,
-      ...pods.map((r) => `link set ${r.hostVeth} mtu ${podMTU}`),
     ]);
-    await Promise.all(pods.map((r) => runIpBatch(this.runner, r.pod.netns, [`link set eth0 mtu ${podMTU}`])));
     // An IPv6 frame's length is its payload length plus the 40-byte fixed header.
     const nft = on
       ? `table bridge ${table} {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  iifname "${uport}" ip6 length > ${pathMTU - 40} counter drop\n }\n}\n`

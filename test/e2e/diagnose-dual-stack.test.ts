@@ -76,6 +76,9 @@ const rows: Row[] = [
   // NodeLocal DNSCache with an IPv6 cluster DNS ([IPv6, IPv4]): pods resolve through fd00::10 on their node.
   { name: 'healthy, IPv6 primary with NodeLocal DNSCache on fd00::10', scenario: 'dual-stack-ipv6-node-local-dns', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'], dns: 'kube-system/kube-dns-upstream via NodeLocal DNSCache fd00::10' },
   { name: "NodeLocal DNSCache (fd00::10) down on the source's node (node-1): NODE_LOCAL_DNS_DOWN", scenario: 'dual-stack-ipv6-node-local-dns-down', dst: 'shop/svc/web', exit: 1, verdict: { status: 'broken', cause: 'NODE_LOCAL_DNS_DOWN', component: 'dns', node: 'node-1', object: expect.stringMatching(/^Pod\/kube-system\/node-local-dns-[a-z0-9]{5}$/) as unknown as string }, families: ['IPv4', 'IPv6'], dns: 'kube-system/kube-dns-upstream via NodeLocal DNSCache fd00::10' },
+  // mtu-mismatch's IPv6 twin: node-2's flannel-v6.1 at 1500 over a jumbo eth0, the underlay dropping IPv6 frames over 1500.
+  { name: "node-2's IPv6 tunnel MTU above the path: PATH_MTU_MISMATCH on node-2, IPv6 only", scenario: own('dual-stack-ipv6-mtu-mismatch'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('PATH_MTU_MISMATCH', 'overlay', 'node-2'), families: ['IPv4', 'IPv6'] },
+  { name: "node-2's vxlan-v6.calico MTU above the path (calico-vxlan): PATH_MTU_MISMATCH on node-2, IPv6 only", scenario: own('dual-stack-calico-vxlan-ipv6-mtu-mismatch'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('PATH_MTU_MISMATCH', 'overlay', 'node-2'), families: ['IPv4', 'IPv6'] },
 ];
 
 interface JsonReport {

@@ -118,6 +118,20 @@ describe('scenario validation of dual-stack', () => {
     ]);
   });
 
+  it('takes mtu-mismatch family IPv6 on the networks with an IPv6 tunnel and refuses it on cilium', () => {
+    const twin = (network: string) => problemsOf(scenario({ ...DUAL, network }, { faults: [{ type: 'mtu-mismatch', node: 'node-2', family: 'IPv6' }] }));
+    for (const network of ['flannel', 'calico-vxlan']) expect(twin(network)).toEqual([]);
+    expect(parseScenario(scenario(DUAL, { faults: [{ type: 'mtu-mismatch', node: 'node-2', family: 'IPv6' }] }), 'ds.yaml').faults).toEqual([
+      { type: 'mtu-mismatch', node: 'node-2', family: 'IPv6' },
+    ]);
+    expect(parseScenario(scenario(DUAL, { faults: [{ type: 'mtu-mismatch', node: 'node-2' }] }), 'ds.yaml').faults).toEqual([{ type: 'mtu-mismatch', node: 'node-2' }]);
+    expect(twin('cilium')).toEqual([
+      { path: 'spec.faults[0].family', message: "IPv6 has no tunnel of its own on network cilium (cilium_vxlan carries both families between the nodes' IPv4 addresses, with one tunnel overhead); mtu-mismatch is built there without family only" },
+    ]);
+    expect(twin('calico-bgp')[0]?.message).toMatch(/mtu-mismatch cannot exist on network calico-bgp/);
+    expect(problemsOf(scenario({}, { faults: [{ type: 'mtu-mismatch', node: 'node-2', family: 'IPv6' }] }))[0]?.path).toBe('spec.faults[0].family');
+  });
+
   it('builds dual-stack on cloud-routed (GKE VPC-native, AKS); its IPv6 twins include underlay-blocked, as calico-bgp\'s do', () => {
     for (const serviceProxy of ['iptables', 'nftables']) expect(problemsOf(scenario({ ...DUAL, network: 'cloud-routed', serviceProxy }))).toEqual([]);
     const twin = (network: string, fault: Record<string, unknown>) => problemsOf(scenario({ ...DUAL, network }, { faults: [{ ...fault, family: 'IPv6' }] }));

@@ -113,7 +113,7 @@ export type ScenarioFault =
   | { type: 'dns-server-down' }
   | { type: 'dns-no-endpoints' }
   | { type: 'app-not-listening'; pod: string; port?: number }
-  | { type: 'mtu-mismatch'; node: string }
+  | { type: 'mtu-mismatch'; node: string; family?: IPFamily }
   | { type: 'neighbor-stale'; node: string; pod: string; family?: IPFamily }
   | { type: 'dns-record-missing'; service: string }
   | { type: 'hairpin-off'; pod: string }
@@ -145,9 +145,9 @@ export const FAULT_TYPES = [
 /**
  * Fault types with an IPv6 twin: on a dual-stack cluster they take `family: IPv6` (absent: IPv4, as before), which
  * breaks the IPv6 side only (net.ipv6.conf.all.forwarding, ip6tables, flannel-v6.1, the IPv6 route or neighbor, the
- * underlay's IPv6 route to a node's IPv6 pods).
+ * underlay's IPv6 route to a node's IPv6 pods, the IPv6 tunnel's MTU).
  */
-export const FAMILY_FAULT_TYPES = ['ip-forward-off', 'forward-policy-drop', 'overlay-blocked', 'pod-route-missing', 'neighbor-stale', 'overlay-lossy', 'bridge-nf-off', 'kube-proxy-rules-missing', 'underlay-blocked'] as const satisfies readonly ScenarioFault['type'][];
+export const FAMILY_FAULT_TYPES = ['ip-forward-off', 'forward-policy-drop', 'overlay-blocked', 'pod-route-missing', 'neighbor-stale', 'overlay-lossy', 'bridge-nf-off', 'kube-proxy-rules-missing', 'underlay-blocked', 'mtu-mismatch'] as const satisfies readonly ScenarioFault['type'][];
 
 /** Fault types that exist only on some pod networks (underlay-blocked: networks that route pod addresses between nodes). */
 export const NETWORK_FAULT_TYPES = ['underlay-blocked'] as const satisfies readonly ScenarioFault['type'][];

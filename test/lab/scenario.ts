@@ -1013,6 +1013,11 @@ class Validator {
       this.add(`${path}.family`, `IPv6 has no tunnel of its own on network cilium (cilium_vxlan carries both families between the nodes' IPv4 addresses); without family, ${fault.type} acts on both`);
       return undefined;
     }
+    // Cilium's one tunnel MTU (route MTUs of both families) has no IPv6 side of its own to mismatch.
+    if (cluster.network === 'cilium' && fault.type === 'mtu-mismatch') {
+      this.add(`${path}.family`, 'IPv6 has no tunnel of its own on network cilium (cilium_vxlan carries both families between the nodes\' IPv4 addresses, with one tunnel overhead); mtu-mismatch is built there without family only');
+      return undefined;
+    }
     // underlay-blocked needs no check here: it exists on cloud-routed and calico-bgp alone (refused by type elsewhere),
     // and both route IPv6 pod addresses over the underlay unencapsulated, as IPv4 ones.
     return { ...fault, family } as ScenarioFault;

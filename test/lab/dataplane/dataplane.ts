@@ -101,6 +101,9 @@ interface StateFile {
 export const UNDERLAY_GATEWAY = formatIPv4(parseCIDR(LAB_ADDRESSES.underlayCIDR).network + 1);
 /** MTU a node's underlay link gets under the mtu-mismatch fault. */
 export const JUMBO_MTU = 9000;
+
+/** The overhead of VXLAN over IPv6 (outer IPv6 40 + UDP 8 + VXLAN 8 + inner Ethernet 14): a 1500 path carries 1430. */
+const VXLAN_V6_OVERHEAD = 70;
 const FAULT_COMMENT = 'netdebug-lab-fault';
 const WRONG_MAC = '02:00:5e:00:de:ad';
 /** The share of overlay packets the overlay-lossy fault drops when the scenario does not say. */
@@ -699,7 +702,7 @@ export class Dataplane {
         return;
       }
       case 'mtu-mismatch':
-        return this.switchMtuMismatch(node(fault.node), on);
+        return v6 ? this.switchMtuMismatch6(node(fault.node), on) : this.switchMtuMismatch(node(fault.node), on);
       case 'neighbor-stale': {
         const p = pod(fault.pod);
         if (p.hostNetwork) throw new Error(`neighbor-stale: pod ${fault.pod} uses the host network; pick a pod with its own IP`);
@@ -811,6 +814,30 @@ export class Dataplane {
     }
     const nft = on
       ? `table bridge ${table} {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  iifname "${uport}" ip length > ${LAB_ADDRESSES.pathMTU} counter drop\n }\n}\n`
+      : `delete table bridge ${table}\n`;
+    await this.runner.run(inNetns(this.underlayNetns, ['nft', '-f', '-']), { input: nft, allowFailure: !on });
+  }
+
+  /**
+   * mtu-mismatch with family IPv6: the node's underlay link moves to jumbo frames and its IPv6 tunnel (flannel-v6.1,
+   * vxlan-v6.calico) from 1430 to 1500, as if its IPv6 VXLAN overhead were IPv4's 50 bytes; an nftables bridge rule in
+   * the underlay drops the IPv6 frames over the path MTU. Pods keep their MTU (set when the CNI plugin created them):
+   * flannel's 1450 now fits the IPv6 tunnel but not the path, Calico's 1430 still fits both. IPv4 (flannel.1 /
+   * vxlan.calico at 1450) still fits the path.
+   */
+  private async switchMtuMismatch6(node: NodeNet, on: boolean): Promise<void> {
+    const tunnel = this.requireTunnel6('mtu-mismatch');
+    const pathMTU = LAB_ADDRESSES.pathMTU;
+    const uport = this.underlayPort(node);
+    const table = `nd_mtu6_${node.index}`;
+    await runIpBatch(this.runner, this.underlayNetns, [`link set ${uport} mtu ${on ? JUMBO_MTU : pathMTU}`]);
+    await runIpBatch(this.runner, node.netns, [
+      `link set eth0 mtu ${on ? JUMBO_MTU : pathMTU}`,
+      `link set ${tunnel.device} mtu ${on ? pathMTU : pathMTU - VXLAN_V6_OVERHEAD}`,
+    ]);
+    // An IPv6 frame's length is its payload length plus the 40-byte fixed header.
+    const nft = on
+      ? `table bridge ${table} {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  iifname "${uport}" ip6 length > ${pathMTU - 40} counter drop\n }\n}\n`
       : `delete table bridge ${table}\n`;
     await this.runner.run(inNetns(this.underlayNetns, ['nft', '-f', '-']), { input: nft, allowFailure: !on });
   }

@@ -127,7 +127,9 @@ describe.skipIf(skip)('kubectl netdebug end to end on dual-stack clusters', () =
         const text = await run('kubectl', args, { env, timeoutMs: 30_000 });
         expect(text.code, text.stdout).toBe(0);
         expect(text.stdout).not.toContain('✗');
-        expect(text.stdout.split('\n').filter((l) => /^\s*[!?] /.test(l)), text.stdout).toEqual([]);
+        // No warning (!) and no could-not-tell (?) line, except Cilium's Service map, which by design only its agent reads
+        // (issue 12: "not inspectable here" with the command to run, never a failure).
+        expect(text.stdout.split('\n').filter((l) => /^\s*[!?] /.test(l) && !/\? .*not inspectable here: Cilium replaces kube-proxy/.test(l)), text.stdout).toEqual([]);
       }
       const left = await lab.kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-netdebug', '-o', 'name']);
       expect(left).toMatchObject({ code: 0, stdout: '' });

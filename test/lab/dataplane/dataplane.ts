@@ -259,6 +259,17 @@ export class Dataplane {
         }
       }),
     );
+    // Where a router in the underlay carries IPv6 pod traffic (cloud-routed's VPC router), each node has talked to its
+    // IPv6 gateway once, as a cloud node has long before pods run (its metadata, DNS and image pulls go that way). A
+    // fresh lab without it lost the first IPv6 packets forwarded between nodes for about a second, which read as a
+    // lost full-size ping (PATH_MTU_MISMATCH) on a healthy cluster. Waits for the answer, at most 5 s per node.
+    if (under6?.underlayLines !== undefined) {
+      await Promise.all(
+        nodes
+          .filter((n) => n.v6 !== undefined)
+          .map((n) => this.runner.run(inNetns(n.netns, ['ping', '-6', '-n', '-c', '1', '-W', '5', UNDERLAY_GATEWAY_V6]), { allowFailure: true })),
+      );
+    }
   }
 
   /**

@@ -148,6 +148,7 @@ describe.skipIf(skip)('kubectl netdebug --trace end to end on calico-vxlan, cali
       }
       if (row.localized) {
         expect(t.localized, hops).toMatch(row.localized);
+        expect(t.localized, hops).toContain(`ClusterIP ${t.flow.destination.ip}:${t.flow.destination.port} `);
         expect(report.verdict.evidence, hops).toContain(`trace (${t.id}): ${t.localized}`);
       }
       // Every hop of the path was captured (the routed veths are found from the pod's route), the far end's pod last.

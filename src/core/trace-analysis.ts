@@ -53,10 +53,25 @@ export interface TraceReport {
   localized?: string;
   /** The node the loss is on, when it is inside one node. */
   node?: string;
+  /**
+   * Set when the flow is to a ClusterIP and the request was seen leaving the source's node still addressed to it (since
+   * 0.2.0): no service proxy translated it; the node whose proxy did not, and the hop that proves it.
+   */
+  untranslated?: UntranslatedService;
   /** What the repeated probe observed (its observation kind). */
   outcome: string;
   /** How long the trace took (captures up, probe, captures collected). */
   durationMs: number;
+}
+
+/** A request to a ClusterIP that left its node untranslated: the node whose service proxy did not DNAT it, and where it was seen. */
+export interface UntranslatedService {
+  node: string;
+  /** The hop id that saw the request leave (or arrive past) the node still addressed to the ClusterIP. */
+  hop: string;
+  packet: PacketKind;
+  /** The sentence that says so. */
+  text: string;
 }
 
 /** Capture lines kept per hop (the rest are counted). */
@@ -183,6 +198,43 @@ export function localize(hops: readonly TraceHopResult[], forward: TraceWalk, re
   return undefined;
 }
 
+/**
+ * Whether the request to a ClusterIP left the source's node untranslated: a hop that sees packets after the node's
+ * routing and NAT (its tunnel or underlay going out, or any hop of another node) saw the request still addressed to the
+ * ClusterIP and port. The pod's eth0, its veth and the bridge see the request before the node's PREROUTING, where it
+ * is addressed to the ClusterIP even when the proxy translates it, so they prove nothing. Undefined when the flow is no
+ * Service's (nothing to translate), an echo, or the request was translated (or not seen past the node). Pure.
+ */
+export function untranslatedService(
+  flow: TraceFlow,
+  hops: readonly { id: string; role: HopRole; node: string; label: string; device?: string; packets: readonly CapturedPacket[] }[],
+): UntranslatedService | undefined {
+  if (flow.echo || flow.translated.length === 0) return undefined;
+  const { ip, port } = flow.destination;
+  if (flow.translated.some((t) => t.ip === ip && t.port === port)) return undefined;
+  const first = hops.find((h) => h.role !== 'pod');
+  if (!first) return undefined;
+  const node = first.node;
+  const requests = (h: (typeof hops)[number]) => h.packets.filter((p) => REQUESTS.includes(p.kind) && isForward(flow, p));
+  // Translated anywhere: the proxy did its job, whatever is lost after.
+  if (hops.some((h) => requests(h).some((p) => flow.translated.some((t) => t.ip === p.dst && (p.dstPort === undefined || t.port === p.dstPort))))) return undefined;
+  for (const h of hops) {
+    const past = h.node !== node || h.role === 'tunnel' || h.role === 'underlay';
+    if (!past) continue;
+    const p = requests(h).find((r) => r.dst === ip && r.dstPort === port);
+    if (!p) continue;
+    const name = packetName(p.kind);
+    const where = `${h.node}'s ${h.device ?? h.label}${h.role === 'underlay' ? ' (underlay)' : ''}`;
+    return {
+      node,
+      hop: h.id,
+      packet: p.kind,
+      text: `${name} to ClusterIP ${ip}:${port} left ${node} untranslated (seen on ${where} still addressed to it): ${node}'s service proxy has no rule for it`,
+    };
+  }
+  return undefined;
+}
+
 /** The Report's trace from the plan and each hop's parsed capture (or why it was not captured). Pure. */
 export function analyzeTrace(
   plan: TracePlan,
@@ -207,7 +259,17 @@ export function analyzeTrace(
   const { echo } = plan.flow;
   const forward = walk(hops, 'forward', followed(hops, 'forward', echo ? ECHO_REQUESTS : REQUESTS));
   const reverse = walk(hops, 'reverse', followed(hops, 'reverse', echo ? ECHO_REPLIES : REPLIES));
-  const where = localize(hops, forward, reverse, echo ? `the full-size ping (${echo.size} bytes, don't fragment) from ${echo.from}` : undefined);
+  const localized = localize(hops, forward, reverse, echo ? `the full-size ping (${echo.size} bytes, don't fragment) from ${echo.from}` : undefined);
+  // A request that left its node still addressed to the ClusterIP was lost because no proxy translated it: that node is
+  // where the fault is, wherever its routes then took the packet.
+  const untranslated = untranslatedService(
+    plan.flow,
+    plan.hops.flatMap((hop) => {
+      const c = captures.get(hop.id);
+      return c && !('error' in c) ? [{ id: hop.id, role: hop.role, node: hop.node, label: hop.label, device: c.device, packets: c.packets }] : [];
+    }),
+  );
+  const where = untranslated ? { text: untranslated.text, node: untranslated.node } : localized;
   return {
     id: `trace:${plan.probe}`,
     probe: plan.probe,
@@ -218,6 +280,7 @@ export function analyzeTrace(
     reverse,
     unreachable: plan.unreachable,
     ...(where ? { localized: where.text, ...(where.node ? { node: where.node } : {}) } : {}),
+    ...(untranslated ? { untranslated } : {}),
     outcome: run.outcome,
     durationMs: run.durationMs,
   };

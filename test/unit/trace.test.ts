@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Finding, ProbeResult, ProbeSpec } from '../../src/core/model.ts';
-import { analyzeTrace, classifyHop } from '../../src/core/trace-analysis.ts';
+import { analyzeTrace, classifyHop, untranslatedService } from '../../src/core/trace-analysis.ts';
 import { parseTcpdumpText } from '../../src/core/trace-parse.ts';
 import { buildCaptureCommand, captureBoundSeconds, captureLocationKey, CaptureStreamReader, echoEncapsulatedFilter, echoInnerFilter, encapsulatedFilter, hopFilter, innerFilter, ipv4Hex, planEchoTrace, planTrace, type TraceFlow, type TracePlanInput } from '../../src/core/trace-plan.ts';
 import { echoTracePlanFor, isUncertain, pickMtuCheck, pickTraceProbe, TRACE_CAPTURE_NEED, tracePlanFor, withTrace } from '../../src/core/trace-select.ts';
@@ -520,5 +520,64 @@ describe('the full-size ping of a failed path-MTU check (PATH_MTU_MISMATCH)', ()
     const t = analyzeTrace(plan, caps, { reason: 'asked', outcome: 'full-size ping lost', durationMs: 1 });
     expect(t.forward).toEqual({ packet: 'icmp-echo', lastSeen: 'source-pod/eth0' });
     expect(t.reverse).toEqual({ packet: 'icmp-echo', lastSeen: 'node-1/underlay', firstMissing: 'node-2/underlay' });
+  });
+});
+
+describe('a request to a ClusterIP that no proxy translated', () => {
+  // The overlay-blocked lab capture read as a Service's flow: its SYN to 10.244.2.2:8080 is what left node-1.
+  const asService = (translated: { ip: string; port: number }[]): TracePlanInput => ({ ...base, probe: 'cluster-ip:10.244.2.2:8080', flow: { ...base.flow, translated } });
+  const captured = (plan: ReturnType<typeof planTrace>, skip: (id: string) => boolean = () => false) =>
+    new Map(
+      plan.hops.map((h) => {
+        const text = skip(h.id) ? '' : fixture(`overlay-blocked-${h.id.replace(/[^a-z0-9.-]+/gi, '_')}.txt`);
+        return [h.id, { device: h.id.endsWith('underlay') ? 'eth0' : (h.id.split('/')[1] as string), packets: parseTcpdumpText(text), lines: text.split('\n').filter((l) => l !== '') }];
+      }),
+    );
+
+  it('seen leaving node-1 still addressed to the ClusterIP: the sentence names node-1 proxy, and the verdict cites it', () => {
+    const plan = planTrace(asService([{ ip: '10.244.9.9', port: 8080 }]));
+    const t = analyzeTrace(plan, captured(plan), { reason: 'asked', outcome: 'timeout', durationMs: 1 });
+    expect(t.untranslated).toMatchObject({ node: 'node-1', hop: 'node-1/flannel.1', packet: 'syn' });
+    expect(t.localized).toBe("SYN to ClusterIP 10.244.2.2:8080 left node-1 untranslated (seen on node-1's flannel.1 still addressed to it): node-1's service proxy has no rule for it");
+    expect(t.node).toBe('node-1');
+    // The walks are unchanged: only the sentence says where the fault is.
+    expect(t.forward).toEqual({ packet: 'syn', lastSeen: 'node-2/underlay', firstMissing: 'node-2/flannel.1' });
+    const verdict = withTrace({ id: 'v', cause: 'SERVICE_PROXY_RULES_MISSING', severity: 'error', certainty: 'certain', summary: 's', evidence: [], hints: [] } as never, t);
+    expect(verdict.evidence).toContain(`trace (trace:cluster-ip:10.244.2.2:8080): ${t.localized}`);
+    expect(verdict.cause).toBe('SERVICE_PROXY_RULES_MISSING');
+  });
+
+  it('the first hop past the node is the one cited: the underlay when the tunnel saw nothing', () => {
+    const plan = planTrace(asService([{ ip: '10.244.9.9', port: 8080 }]));
+    const t = analyzeTrace(plan, captured(plan, (id) => id.startsWith('node-2/') || id === 'node-1/flannel.1'), { reason: 'asked', outcome: 'timeout', durationMs: 1 });
+    expect(t.untranslated?.hop).toBe('node-1/underlay');
+    expect(t.localized).toMatch(/^SYN to ClusterIP 10\.244\.2\.2:8080 left node-1 untranslated \(seen on node-1's eth0 \(underlay\) still addressed to it\)/);
+  });
+
+  it('seen only before the node routed it (the pod, its veth, the bridge): proves nothing, the sentence is unchanged', () => {
+    const plan = planTrace(asService([{ ip: '10.244.9.9', port: 8080 }]));
+    const t = analyzeTrace(plan, captured(plan, (id) => !['source-pod/eth0', 'node-1/cni0'].includes(id) && !id.startsWith('node-1/veth')), { reason: 'asked', outcome: 'timeout', durationMs: 1 });
+    expect(t.untranslated).toBeUndefined();
+    expect(t.localized).toBe("SYN leaves node-1's cni0, never reaches node-1's flannel.1: inside node-1, between its cni0 and flannel.1");
+  });
+
+  it('translated to a backend (the packet carries the pod address past the bridge): nothing changes', () => {
+    const plan = planTrace(asService([{ ip: '10.244.2.2', port: 8080 }]));
+    const t = analyzeTrace(plan, captured(plan), { reason: 'asked', outcome: 'timeout', durationMs: 1 });
+    expect(t.untranslated).toBeUndefined();
+    expect(t.localized).toBe("SYN leaves node-2's eth0 (underlay), never reaches node-2's flannel.1: inside node-2, between its eth0 and flannel.1");
+    // A flow to a pod (nothing to translate) is no Service's.
+    expect(untranslatedService(base.flow, [{ id: 'node-1/underlay', role: 'underlay', node: 'node-1', label: 'x', packets: parseTcpdumpText(fixture('overlay-blocked-node-1_underlay.txt')) }])).toBeUndefined();
+  });
+
+  it('the source pod sends to the ClusterIP and a hop past node-1 sees a backend: translated, nothing changes', () => {
+    const pod = parseTcpdumpText(fixture('overlay-blocked-source-pod_eth0.txt')).map((p) => ({ ...p, dst: '10.96.0.10', dstPort: 80 }));
+    const flow = { ...base.flow, destination: { ip: '10.96.0.10', port: 80 }, translated: [{ ip: '10.244.2.2', port: 8080 }] };
+    const hops = [
+      { id: 'source-pod/eth0', role: 'pod' as const, node: 'node-1', label: 'pod', packets: pod },
+      { id: 'node-1/underlay', role: 'underlay' as const, node: 'node-1', label: 'x', packets: parseTcpdumpText(fixture('overlay-blocked-node-1_underlay.txt')) },
+    ];
+    expect(untranslatedService(flow, hops)).toBeUndefined();
+    expect(untranslatedService(flow, [hops[0] as (typeof hops)[number]])).toBeUndefined();
   });
 });

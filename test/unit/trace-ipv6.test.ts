@@ -120,6 +120,15 @@ describe("parseTcpdumpText on a dual-stack lab's IPv6 captures", () => {
     expect(packets.every((p) => p.src.startsWith('fd00:') && p.dst.startsWith('fd00:'))).toBe(true);
   });
 
+  it("reads a node's ICMPv6 unreachable back to the pod (the lab's IPv6 kube-proxy-rules-missing, no DNAT on node-1)", () => {
+    const packets = parseTcpdumpText(fixture('dual-stack-v6-kube-proxy-rules-missing-source-pod_eth0.txt'));
+    expect(packets.map((p) => p.kind)).toEqual(['syn', 'icmp-unreachable', 'icmp-unreachable', 'icmp-unreachable']);
+    expect(packets[0]).toMatchObject({ src: 'fd00:10:244:1::3', dst: 'fd00:10:96::2', dstPort: 80 });
+    expect(packets[1]).toMatchObject({ src: 'fd00:10:244:1::1', dst: 'fd00:10:244:1::3' });
+    const clusterFlow: TraceFlow = { ...flow, destination: { ip: 'fd00:10:96::2', port: 80 }, translated: [{ ip: 'fd00:10:244:2::2', port: 8080 }] };
+    expect(classifyHop(clusterFlow, packets)).toEqual({ forward: ['syn'], reverse: ['icmp-unreachable'] });
+  });
+
   it('ICMPv6 kinds: destination unreachable, packet too big, echo, neighbour discovery', () => {
     const line = (rest: string): string | undefined => parseTcpdumpText(`1796546247.233145 0e:6e:62:00:00:01 > 0a:58:0a:f4:01:03, ethertype IPv6 (0x86dd), length 142: fd00:10:244:1::1 > fd00:10:244:1::3: ${rest}`)[0]?.kind;
     expect(line('ICMP6, destination unreachable, unreachable port, fd00:10:96::2 tcp port 80, length 88')).toBe('icmp-unreachable');

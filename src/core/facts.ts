@@ -55,6 +55,8 @@ export interface NodeFacts {
   name: string;
   ready: boolean;
   internalIP: string;
+  /** The node's InternalIP of each family, when it has both (a dual-stack node; since 0.2.0). */
+  internalIPs?: string[];
   podCIDR?: string;
   /** The node's labels (OS, managed compute such as Fargate or Autopilot), when read. */
   labels?: Labels;

@@ -1,6 +1,6 @@
 /**
  * Reads tcpdump's text (`tcpdump -nn -tt -e -r FILE`, with `-T vxlan` on an overlay's underlay) into packets: the flow
- * (the innermost IPv4 header, so a VXLAN packet is read by what it carries) and what the packet is for the trace (SYN,
+ * (the innermost IPv4 or IPv6 header, so a VXLAN packet is read by what it carries) and what the packet is for the trace (SYN,
  * SYN-ACK, RST, ICMP unreachable or fragmentation needed, DNS query or answer). Pure; tested on captures from the lab.
  */
 
@@ -37,7 +37,10 @@ export interface CapturedPacket {
 }
 
 const START = /^(\d+\.\d+) /;
-const FLOW = /(\d{1,3}(?:\.\d{1,3}){3})(?:\.(\d+))? > (\d{1,3}(?:\.\d{1,3}){3})(?:\.(\d+))?: /g;
+/** An address as tcpdump -nn prints it: dotted IPv4, or IPv6 in its compressed form (`fd00:10:244:1::3`). */
+const ADDR = String.raw`(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}:[0-9a-f:]*[0-9a-f:])`;
+/** `SRC[.PORT] > DST[.PORT]: ` of either family (tcpdump joins an IPv6 address and its port with a dot too). */
+const FLOW = new RegExp(String.raw`(?<![0-9a-f:.])${ADDR}(?:\.(\d+))? > ${ADDR}(?:\.(\d+))?: `, 'g');
 
 /** What the text after a flow says the packet is. */
 function kindOf(rest: string, srcPort: number | undefined, dstPort: number | undefined): PacketKind {
@@ -49,6 +52,12 @@ function kindOf(rest: string, srcPort: number | undefined, dstPort: number | und
     if (f.includes('F')) return 'fin';
     const len = /length (\d+)/.exec(rest.slice(flags[0].length));
     return len && Number(len[1]) > 0 ? 'data' : 'ack';
+  }
+  if (rest.startsWith('ICMP6')) {
+    if (/packet too big/.test(rest)) return 'icmp-frag-needed';
+    if (/destination unreachable/.test(rest)) return 'icmp-unreachable';
+    if (/^ICMP6, echo (request|reply)/.test(rest)) return 'icmp-echo';
+    return 'icmp-other';
   }
   if (rest.startsWith('ICMP ')) {
     if (/need to frag/.test(rest)) return 'icmp-frag-needed';
@@ -62,7 +71,7 @@ function kindOf(rest: string, srcPort: number | undefined, dstPort: number | und
   return 'other';
 }
 
-/** Parses one packet's text (its first line starts with the timestamp); undefined when it carries no IPv4 flow. */
+/** Parses one packet's text (its first line starts with the timestamp); undefined when it carries no IP flow. */
 function parsePacket(text: string): CapturedPacket | undefined {
   const time = Number(START.exec(text)?.[1]);
   const flows = [...text.matchAll(FLOW)];

@@ -5,6 +5,7 @@
  * encapsulated one on the underlay of an overlay), and the one shell script per location that starts every capture of
  * it, says when all are listening, waits for the word to stop and prints what each saw. Pure: no I/O here.
  */
+import { ipFamilyOf, parseIP, type IPFamily } from './address.ts';
 import type { PodNetwork } from './datapath.ts';
 import { locationKey, type ProbeLocation, type Protocol } from './model.ts';
 import { shellQuote } from './probe-batch.ts';
@@ -45,8 +46,11 @@ export interface TraceHop {
    * bridge floods to every port, addressed to another MAC, never reaches the pod's IP stack).
    */
   ownFramesOnly?: boolean;
-  /** Set on an underlay hop of an overlay: the packets there are VXLAN on this UDP port, the flow inside. */
-  encapsulation?: { port: number };
+  /**
+   * Set on an underlay hop of an overlay: the packets there are VXLAN on this UDP port, the flow inside; `outer` is the
+   * underlay's family when it is IPv6 (flannel-v6.1 and vxlan-v6.calico travel over the nodes' IPv6 addresses).
+   */
+  encapsulation?: { port: number; outer?: 'IPv6' };
 }
 
 /** The flow a trace follows: the probe's own, from the source pod to an address (translated on the way, for a ClusterIP). */
@@ -88,6 +92,8 @@ export interface TracePlanInput {
   destinationPod?: { namespace: string; name: string };
   /** Node name → underlay address (InternalIP). */
   nodeIPs: Readonly<Record<string, string>>;
+  /** Node name → IPv6 InternalIP, for an IPv6 flow on a network whose IPv6 underlay is IPv6 (since 0.2.0). */
+  nodeIPv6s?: Readonly<Record<string, string>>;
 }
 
 /** The devices of each pod network (upstream names: flannel's cni0/flannel.1, Calico's vxlan.calico, Cilium's cilium_vxlan). */
@@ -102,11 +108,33 @@ const NETWORK_DEVICES: Record<PodNetwork, { bridge?: string; tunnel?: { name: st
   unknown: {},
 };
 
+/**
+ * The devices each network carries IPv6 pods on (a dual-stack cluster): flannel's flannel-v6.1 and Calico's
+ * vxlan-v6.calico over the nodes' IPv6 addresses, Cilium's one cilium_vxlan over their IPv4 addresses.
+ */
+const NETWORK_DEVICES_V6: Record<PodNetwork, { bridge?: string; tunnel?: { name: string; port: number }; underlay: IPFamily }> = {
+  flannel: { bridge: 'cni0', tunnel: { name: 'flannel-v6.1', port: 8472 }, underlay: 'IPv6' },
+  'calico-vxlan': { tunnel: { name: 'vxlan-v6.calico', port: 4789 }, underlay: 'IPv6' },
+  'calico-ipip': { underlay: 'IPv6' },
+  'calico-bgp': { underlay: 'IPv6' },
+  calico: { underlay: 'IPv6' },
+  cilium: { tunnel: { name: 'cilium_vxlan', port: 8472 }, underlay: 'IPv4' },
+  'cloud-routed': { underlay: 'IPv6' },
+  unknown: { underlay: 'IPv6' },
+};
+
+/** The address family of a flow (its source address's). */
+export function flowFamily(flow: Pick<TraceFlow, 'source'>): IPFamily {
+  return ipFamilyOf(flow.source) === 'IPv6' ? 'IPv6' : 'IPv4';
+}
+
 const host = (node: string): ProbeLocation => ({ kind: 'node-pod', node, hostNetwork: true });
 
 /** The hops of one node's side of the path, in the order the request crosses them (`leaving`: the source node). */
-function nodeHops(input: Pick<TracePlanInput, 'network' | 'nodeIPs'>, node: string, podIP: string, peer: string | undefined, leaving: boolean): TraceHop[] {
-  const dev = NETWORK_DEVICES[input.network];
+function nodeHops(input: Pick<TracePlanInput, 'network' | 'nodeIPs' | 'nodeIPv6s'>, node: string, podIP: string, peer: string | undefined, leaving: boolean): TraceHop[] {
+  const v6 = ipFamilyOf(podIP) === 'IPv6' ? NETWORK_DEVICES_V6[input.network] : undefined;
+  const dev = v6 ?? NETWORK_DEVICES[input.network];
+  const outerV6 = v6?.underlay === 'IPv6';
   const hop = (role: HopRole, name: string, device: HopDevice, extra: Partial<TraceHop> = {}): TraceHop => ({
     id: `${node}/${role === 'veth' ? `veth:${podIP}` : role === 'underlay' ? 'underlay' : name}`,
     label: `${node} ${name} (${role})`,
@@ -120,9 +148,10 @@ function nodeHops(input: Pick<TracePlanInput, 'network' | 'nodeIPs'>, node: stri
   if (dev.bridge) inner.push(hop('bridge', dev.bridge, { kind: 'name', name: dev.bridge }));
   const outer: TraceHop[] = [];
   if (peer !== undefined) {
-    const peerIP = input.nodeIPs[peer];
+    const peerIP = (outerV6 ? input.nodeIPv6s : input.nodeIPs)?.[peer];
     if (dev.tunnel) outer.push(hop('tunnel', dev.tunnel.name, { kind: 'name', name: dev.tunnel.name }));
-    if (peerIP) outer.push(hop('underlay', `underlay to ${peer}`, { kind: 'route-to', address: peerIP }, dev.tunnel ? { encapsulation: { port: dev.tunnel.port } } : {}));
+    const encapsulation = dev.tunnel ? { encapsulation: { port: dev.tunnel.port, ...(outerV6 ? { outer: 'IPv6' as const } : {}) } } : {};
+    if (peerIP) outer.push(hop('underlay', `underlay to ${peer}`, { kind: 'route-to', address: peerIP }, encapsulation));
   }
   return leaving ? [...inner, ...outer] : [...outer.reverse(), ...inner.reverse()];
 }
@@ -214,8 +243,32 @@ function farEnds(flow: TraceFlow): { ip: string; port: number }[] {
   return [flow.destination, ...flow.translated].filter((e) => !seen.has(`${e.ip}:${e.port}`) && seen.add(`${e.ip}:${e.port}`) !== undefined);
 }
 
+/** An IPv6 address as the four 32-bit hex words a BPF byte-offset match compares (`fd00::1` → `0xfd000000`, …, `0x00000001`). */
+export function ipv6Words(ip: string): string[] {
+  const parsed = parseIP(ip);
+  if (parsed?.family !== 'IPv6') throw new Error(`not an IPv6 address: ${ip}`);
+  const hex = [...parsed.bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return [0, 1, 2, 3].map((i) => `0x${hex.slice(i * 8, i * 8 + 8)}`);
+}
+
+/** The BPF match of 16 bytes at `base` + `offset` (e.g. `ip6[78:4] = 0x… and ip6[82:4] = 0x… …`) against an IPv6 address. */
+function ipv6At(base: string, offset: number, ip: string): string {
+  return ipv6Words(ip)
+    .map((w, i) => `${base}[${offset + i * 4}:4] = ${w}`)
+    .join(' and ');
+}
+
+/** ICMPv6 errors (destination unreachable, packet too big, time exceeded: types 1 to 3), by the type after a bare IPv6 header. */
+const ICMP6_ERRORS = '(icmp6 and (ip6[40] = 1 or ip6[40] = 2 or ip6[40] = 3))';
+
 /** The tcpdump filter of the flow itself (any hop where packets are not encapsulated), ICMP about the source included. */
 export function innerFilter(flow: TraceFlow): string {
+  if (flowFamily(flow) === 'IPv6') {
+    // `tcp`/`udp`/`host` match IPv6 too; ICMPv6 is kept to its errors (the neighbour discovery of the source is not the flow).
+    const proto = flow.protocol === 'UDP' ? 'udp' : flow.protocol === 'SCTP' ? 'sctp' : flow.protocol === 'ICMP' ? 'icmp6' : 'tcp';
+    const ends = farEnds(flow).map((e) => `(host ${e.ip} and port ${e.port})`);
+    return `(ip6 and ${proto} and host ${flow.source} and (${ends.join(' or ')})) or (${ICMP6_ERRORS} and host ${flow.source})`;
+  }
   const proto = flow.protocol === 'UDP' ? 'udp' : flow.protocol === 'SCTP' ? 'sctp' : flow.protocol === 'ICMP' ? 'icmp' : 'tcp';
   const ends = farEnds(flow).map((e) => `(host ${e.ip} and port ${e.port})`);
   return `(${proto} and host ${flow.source} and (${ends.join(' or ')})) or (icmp and host ${flow.source})`;
@@ -226,13 +279,28 @@ export function innerFilter(flow: TraceFlow): string {
  * the inner Ethernet header: the inner IPv4 header starts at udp[30]), both directions, with ICMP errors about the
  * tunnel's own packets (fragmentation needed, unreachable) beside it.
  */
-export function encapsulatedFilter(flow: TraceFlow, port: number): string {
+export function encapsulatedFilter(flow: TraceFlow, port: number, outer?: 'IPv6'): string {
+  if (flowFamily(flow) === 'IPv6') return encapsulatedFilterV6(flow, port, outer);
   const src = ipv4Hex(flow.source);
   const pairs = farEnds(flow).flatMap((e) => {
     const dst = ipv4Hex(e.ip);
     return [`(udp[42:4] = ${src} and udp[46:4] = ${dst})`, `(udp[42:4] = ${dst} and udp[46:4] = ${src})`];
   });
   return `(udp dst port ${port} and (${pairs.join(' or ')})) or (icmp and (icmp[0] = 3 or icmp[0] = 11))`;
+}
+
+/**
+ * The tcpdump filter of an IPv6 flow inside VXLAN on `port`. Over an IPv6 underlay (`outer`), libpcap's `udp[]` reads
+ * IPv4 only, so the offsets count from the outer IPv6 header: 40 bytes of it, 8 of UDP, 8 of VXLAN and 14 of the inner
+ * Ethernet header put the inner ethertype at ip6[68:2] and the inner IPv6 header at ip6[70] (source at ip6[78], destination
+ * at ip6[94]). Over IPv4 (Cilium) the inner header starts at udp[30] as for IPv4 (source udp[38], destination udp[54]).
+ * ICMP errors of the underlay's family ride beside it.
+ */
+function encapsulatedFilterV6(flow: TraceFlow, port: number, outer: 'IPv6' | undefined): string {
+  const [base, inner, errors] = outer === 'IPv6' ? ['ip6', 70, ICMP6_ERRORS] as const : ['udp', 30, '(icmp and (icmp[0] = 3 or icmp[0] = 11))'] as const;
+  const at = (offset: number, ip: string): string => `(${ipv6At(base, inner + offset, ip)})`;
+  const pairs = farEnds(flow).flatMap((e) => [`(${at(8, flow.source)} and ${at(24, e.ip)})`, `(${at(8, e.ip)} and ${at(24, flow.source)})`]);
+  return `(${outer === 'IPv6' ? 'ip6 and ' : 'ip and '}udp dst port ${port} and ${base}[${inner - 2}:2] = 0x86dd and (${pairs.join(' or ')})) or ${errors}`;
 }
 
 /**
@@ -256,7 +324,7 @@ export function echoEncapsulatedFilter(flow: TraceFlow & { echo: { size: number 
 export function hopFilter(flow: TraceFlow, hop: TraceHop): string {
   const { echo } = flow;
   if (echo) return hop.encapsulation ? echoEncapsulatedFilter({ ...flow, echo }, hop.encapsulation.port) : echoInnerFilter({ ...flow, echo });
-  return hop.encapsulation ? encapsulatedFilter(flow, hop.encapsulation.port) : innerFilter(flow);
+  return hop.encapsulation ? encapsulatedFilter(flow, hop.encapsulation.port, hop.encapsulation.outer) : innerFilter(flow);
 }
 
 /** How long a capture may outlive the probe's timeout, whatever happens to the exec that started it (`timeout` ends it). */

@@ -4,6 +4,7 @@
  * enough to trace on its own, and an uncertain verdict made explainable by where the trace lost the packet. A certain
  * finding is never overridden. Pure.
  */
+import { ipFamilyOf, type IPFamily } from './address.ts';
 import type { PodNetwork } from './datapath.ts';
 import type { ClusterFacts } from './facts.ts';
 import type { Finding, ProbeResult, ProbeSpec } from './model.ts';
@@ -50,44 +51,56 @@ export function pickTraceProbe(observations: readonly ProbeResult[]): ProbeSpec 
 /** The trace plan for a probe: its flow (translated to the Service's endpoints or the DNS pods) and the hops of the network. */
 export function tracePlanFor(facts: ClusterFacts, spec: ProbeSpec, network: PodNetwork, opts: { destinationPod?: boolean } = {}): TracePlan | undefined {
   const { source, destination } = facts.targets;
-  if (source.kind !== 'pod' || source.hostNetwork || !isIPv4(source.ip)) return undefined;
+  if (source.kind !== 'pod' || source.hostNetwork) return undefined;
+  const a = spec.action;
+  // The flow's family is the address the probe asked for: an IPv6 probe is traced from the pod's IPv6 address.
+  const asked = a.tool === 'tcp-connect' ? a.host : a.tool === 'dns-lookup' ? a.server : undefined;
+  const family: IPFamily | undefined = asked === undefined ? undefined : ipFamilyOf(asked);
+  const sourceIP = family === undefined ? undefined : (source.ips ?? [source.ip]).find((ip) => ipFamilyOf(ip) === family);
+  if (family === undefined || sourceIP === undefined) return undefined;
+  const same = (ip: string): boolean => ipFamilyOf(ip) === family;
   const nodeIPs = Object.fromEntries(facts.nodes.map((n) => [n.name, n.internalIP]));
-  // The filters match IPv4 headers (the VXLAN one by byte offsets): an IPv6 flow is not traced.
+  const nodeIPv6s = Object.fromEntries(facts.nodes.flatMap((n) => {
+    const v6 = [n.internalIP, ...(n.internalIPs ?? [])].find((ip) => ipFamilyOf(ip) === 'IPv6');
+    return v6 ? [[n.name, v6]] : [];
+  }));
+  // The filters match one family's headers (inside VXLAN by byte offsets): every address of the flow is of the probe's.
   const plan = (
     flow: { protocol: 'TCP' | 'UDP'; host: string; port: number; translated: { ip: string; port: number }[] },
     end: { ip: string; node: string; name: string; pod?: { namespace: string; name: string } } | undefined,
   ): TracePlan | undefined =>
-    end && [flow.host, end.ip, ...flow.translated.map((t) => t.ip)].every(isIPv4)
+    end && [flow.host, end.ip, ...flow.translated.map((t) => t.ip)].every(same)
       ? planTrace({
           network,
           probe: spec.id,
-          flow: { protocol: flow.protocol, source: source.ip, destination: { ip: flow.host, port: flow.port }, translated: flow.translated },
-          source: { ip: source.ip, node: source.node },
+          flow: { protocol: flow.protocol, source: sourceIP, destination: { ip: flow.host, port: flow.port }, translated: flow.translated },
+          source: { ip: sourceIP, node: source.node },
           destination: { ip: end.ip, node: end.node, name: end.name },
           ...(opts.destinationPod && end.pod ? { destinationPod: end.pod } : {}),
           nodeIPs,
+          ...(family === 'IPv6' ? { nodeIPv6s } : {}),
         })
       : undefined;
-  const a = spec.action;
   if (a.tool === 'dns-lookup') {
     if (a.server === undefined) return undefined;
     const port = a.port ?? 53;
     const pods = [...facts.dns.pods, ...(facts.dns.nodeLocal?.pods ?? [])].filter((p) => p.node !== '');
     const direct = pods.find((p) => p.ip === a.server);
     // A Service address (the cluster DNS) is translated to its pods; the first one on another node shows the most hops.
-    const candidates = direct ? [direct] : facts.dns.pods.filter((p) => p.ready);
+    const candidates = direct ? [direct] : facts.dns.pods.filter((p) => p.ready && same(p.ip));
     const pod = candidates.find((p) => p.node !== source.node) ?? candidates[0];
     const translated = direct ? [] : candidates.map((p) => ({ ip: p.ip, port: facts.dns.podPort ?? 53 }));
     return plan({ protocol: 'UDP', host: a.server, port, translated }, pod ? { ip: pod.ip, node: pod.node, name: `${pod.namespace}/${pod.name}`, pod: { namespace: pod.namespace, name: pod.name } } : undefined);
   }
   if (a.tool !== 'tcp-connect') return undefined;
   const { host, port } = a;
+  const podIP = (d: { ip: string; ips?: string[] }): string => (d.ips ?? [d.ip]).find(same) ?? d.ip;
   let translated: { ip: string; port: number }[] = [];
   let end: { ip: string; node: string; name: string; pod?: { namespace: string; name: string } } | undefined;
-  if (destination.kind === 'pod' && !destination.hostNetwork) end = { ip: destination.ip, node: destination.node, name: `${destination.namespace}/${destination.name}`, pod: { namespace: destination.namespace, name: destination.name } };
-  else if (destination.kind === 'pod') end = { ip: destination.ip, node: destination.node, name: `${destination.namespace}/${destination.name}` };
+  if (destination.kind === 'pod' && !destination.hostNetwork) end = { ip: podIP(destination), node: destination.node, name: `${destination.namespace}/${destination.name}`, pod: { namespace: destination.namespace, name: destination.name } };
+  else if (destination.kind === 'pod') end = { ip: podIP(destination), node: destination.node, name: `${destination.namespace}/${destination.name}` };
   else if (destination.kind === 'service') {
-    const eps = destination.endpoints.filter((e) => e.node !== undefined);
+    const eps = destination.endpoints.filter((e) => e.node !== undefined && same(e.ip));
     const direct = eps.find((e) => e.ip === host);
     if (!direct) translated = eps.map((e) => ({ ip: e.ip, port: e.port }));
     const e = direct ?? eps[0];

@@ -630,7 +630,8 @@ async function readNodeFacts(api: KubeApi, name: string, nodeReads: Map<string, 
     const node = await readNode(api, name, nodeReads);
     const ready = (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
     const taints = (node.spec?.taints ?? []).map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect }));
-    return { name, ready, internalIP: internalIPOf(node), ...(node.spec?.podCIDR ? { podCIDR: node.spec.podCIDR } : {}), labels: node.metadata?.labels ?? {}, taints };
+    const ips = internalIPsOf(node);
+    return { name, ready, internalIP: internalIPOf(node), ...(ips.length > 1 ? { internalIPs: ips } : {}), ...(node.spec?.podCIDR ? { podCIDR: node.spec.podCIDR } : {}), labels: node.metadata?.labels ?? {}, taints };
   } catch (err) {
     if (err instanceof NetdebugError && err.code === 'TARGET_NOT_FOUND') return undefined;
     throw err;

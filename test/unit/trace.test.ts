@@ -358,7 +358,7 @@ describe('fragmentation needed', () => {
 });
 
 describe('IPv6', () => {
-  it('an IPv6 flow is not traced (the filters read IPv4 headers)', () => {
+  it('an IPv6 flow is traced only from a source with an IPv6 address (trace-ipv6.test.ts covers the rest)', () => {
     const facts = {
       targets: {
         source: { kind: 'pod' as const, namespace: 'default', name: 'client', node: 'node-1', ip: 'fd00:10:244:1::3', labels: {}, hostNetwork: false },
@@ -370,7 +370,7 @@ describe('IPv6', () => {
       context: 'lab',
     };
     const spec: ProbeSpec = { id: 'pod-ip', rung: 'pod-ip', where: { kind: 'source-pod' }, action: { tool: 'tcp-connect', host: 'fd00:10:244:2::2', port: 8080 }, command: [], timeoutMs: 2000 };
-    expect(tracePlanFor(facts, spec, 'flannel')).toBeUndefined();
+    expect(tracePlanFor(facts, spec, 'flannel')?.flow.source).toBe('fd00:10:244:1::3');
     expect(tracePlanFor({ ...facts, targets: { ...facts.targets, source: { ...facts.targets.source, ip: '10.244.1.3' } } }, spec, 'flannel')).toBeUndefined();
   });
 });

@@ -60,15 +60,16 @@ const rows: Row[] = [
   { name: "node-1's table ip6 kube-proxy without shop/web (nftables): SERVICE_PROXY_RULES_MISSING, IPv6 only", scenario: own('dual-stack-ipv6-kube-proxy-rules-missing-nftables'), dst: 'shop/svc/web', exit: 1, verdict: v6Fault('SERVICE_PROXY_RULES_MISSING', 'kube-proxy', 'node-1'), families: ['IPv4', 'IPv6'] },
   // A fault of both families (hairpin mode is the bridge port's): one finding, no family.
   { name: 'hairpin off for web-1 on a dual-stack cluster: NODE_HAIRPIN_DISABLED once, for both families', scenario: own('dual-stack-hairpin-off'), src: 'shop/web-1', dst: 'shop/svc/web', exit: 1, verdict: { status: 'broken', cause: 'NODE_HAIRPIN_DISABLED', component: 'node', node: 'node-2', object: 'Pod/shop/web-1' }, families: ['IPv4', 'IPv6'] },
-  // Dual-stack on the other networks (vxlan-v6.calico, BIRD's IPv6 routes, Cilium with its kube-proxy replacement). Not
-  // listed: the dual-stack Service on cilium with its replacement (healthy, but the IPv4 NAT-rules check reads `?`, as on
-  // single-stack Cilium KPR, where the Service map is not inspectable without exec into the agent).
+  // Dual-stack on the other networks (vxlan-v6.calico, BIRD's IPv6 routes, Cilium with its kube-proxy replacement).
+  // Cilium's NAT-rules checks read `?` (its Service map is not inspectable without exec into the agent, by design),
+  // which the text assertion below allows.
   // On calico-vxlan the node's 1450-byte DF ping (vxlan.calico) meets the remote pod's 1430-byte veth and is told "frag
   // needed, mtu 1430", as on a real cluster: the node's own pods send 1430 at most, so that is no MTU fault.
   { name: 'healthy on calico-vxlan, dual-stack Service (path MTU 1430 told, pods at 1430)', scenario: 'dual-stack-calico-vxlan', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
   { name: 'healthy on calico-vxlan, IPv6-only Service', scenario: 'dual-stack-calico-vxlan', dst: 'shop/svc/web-v6', exit: 0, verdict: healthy, families: ['IPv6'] },
   { name: 'healthy on calico-bgp (nftables), dual-stack Service', scenario: 'dual-stack-calico-bgp', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
   { name: 'healthy on cilium (kube-proxy replacement), IPv6-only Service', scenario: 'dual-stack-cilium', dst: 'shop/svc/web-v6', exit: 0, verdict: healthy, families: ['IPv6'] },
+  { name: 'healthy on cilium (kube-proxy replacement), dual-stack Service', scenario: 'dual-stack-cilium', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
   { name: 'healthy on cloud-routed (GKE VPC-native style), dual-stack Service', scenario: 'dual-stack-cloud-routed', dst: 'shop/svc/web', exit: 0, verdict: healthy, families: ['IPv4', 'IPv6'] },
   // NetworkPolicies are enforced for both families (the lab's ip6tables twin): the IPv4 scenario's verdict, one finding
   // without family because both families are denied by the same policy.

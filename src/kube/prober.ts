@@ -831,29 +831,6 @@ export function isExpiredDebugPod(pod: V1Pod, now: number): boolean {
   return new Date(start).getTime() + deadline * 1000 < now;
 }
 
-/**
- * Deletes the expired debug pods of earlier runs in one namespace (one labelled list, then a delete each); best effort:
- * returns the names deleted, and never touches a pod of the run `exceptRunId` or one still within its deadline.
- */
-export async function sweepExpired(api: KubeApi, namespace: string, exceptRunId?: string, now: number = Date.now()): Promise<string[]> {
-  const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
-  const pods = await api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector }));
-  const expired = pods.items.filter((p) => p.metadata?.labels?.[RUN_ID_LABEL] !== exceptRunId && !p.metadata?.deletionTimestamp && isExpiredDebugPod(p, now));
-  const deleted: string[] = [];
-  await Promise.all(
-    expired.map(async (p) => {
-      const name = p.metadata?.name ?? '';
-      try {
-        await deletePod(api, namespace, name);
-        deleted.push(`${namespace}/${name}`);
-      } catch {
-        /* best effort: `kubectl netdebug cleanup` reports what it cannot delete */
-      }
-    }),
-  );
-  return deleted.sort();
-}
-
 /** What `kubectl netdebug cleanup` found and did, and where it looked. */
 export interface CleanupAllResult extends CleanupReport {
   /** `all namespaces` or `namespace NS`. */

@@ -13,33 +13,18 @@ import { planNodeNet } from './dataplane/addressing.ts';
 import { planNodeNetV6, podIPv6For } from './dataplane/addressing-v6.ts';
 import { Dataplane } from './dataplane/dataplane.ts';
 import { ciliumVethName, SOCKET_LB_TABLE } from './dataplane/cilium.ts';
-import { createExecRunner, inNetns } from './dataplane/runner.ts';
+import { skipLabSuite } from './harness.ts';
+import { runner, POD_RESOLV_CONF as RESOLV, canConnect, sh } from './kernel-kit.ts';
 
-const canRunLab = process.platform === 'linux' && process.getuid?.() === 0;
-if (!canRunLab) {
-  if (process.env.CI === 'true') throw new Error('dataplane-dual-stack-cilium.test.ts needs root on Linux in CI');
-  console.warn('\n!!! SKIPPING dataplane-dual-stack-cilium.test.ts: it needs root on Linux (network namespaces) !!!\n');
-}
+const skip = skipLabSuite('dataplane-dual-stack-cilium.test.ts');
 
-const runner = createExecRunner();
-const RESOLV = 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n';
-
-/** True when `nc -z` from netns reaches ip:port within 1 s. */
-async function canConnect(netns: string, ip: string, port: number): Promise<boolean> {
-  const r = await runner.run(inNetns(netns, ['nc', '-z', '-w', '1', ip, String(port)]), { allowFailure: true });
-  return r.code === 0;
-}
-
-async function sh(netns: string, argv: string[]): Promise<string> {
-  return (await runner.run(inNetns(netns, argv))).stdout;
-}
 
 const MODES = [
   { proxy: 'iptables', tag: 'ci' },
   { proxy: 'cilium', tag: 'ck' },
 ] as const satisfies readonly { proxy: ServiceProxy; tag: string }[];
 
-describe.skipIf(!canRunLab).each(MODES)('dual-stack cilium (serviceProxy $proxy) on the real kernel', ({ proxy, tag }) => {
+describe.skipIf(skip).each(MODES)('dual-stack cilium (serviceProxy $proxy) on the real kernel', ({ proxy, tag }) => {
   const labId = `${tag}${process.pid.toString(36)}`;
   const prefix = `nd${labId}-`;
   let stateDir = '';

@@ -15,33 +15,19 @@ import { planNodeNetV6, podIPv6For } from './dataplane/addressing-v6.ts';
 import { eniVethMAC } from './dataplane/cloud-routed.ts';
 import { Dataplane } from './dataplane/dataplane.ts';
 import { hashedVethName } from './dataplane/pod-network.ts';
-import { createExecRunner, inNetns } from './dataplane/runner.ts';
+import { inNetns } from './dataplane/runner.ts';
+import { skipLabSuite } from './harness.ts';
+import { runner, POD_RESOLV_CONF as RESOLV, canConnect, sh } from './kernel-kit.ts';
 
-const canRunLab = process.platform === 'linux' && process.getuid?.() === 0;
-if (!canRunLab) {
-  if (process.env.CI === 'true') throw new Error('dataplane-dual-stack-cloud-routed.test.ts needs root on Linux in CI');
-  console.warn('\n!!! SKIPPING dataplane-dual-stack-cloud-routed.test.ts: it needs root on Linux (network namespaces) !!!\n');
-}
+const skip = skipLabSuite('dataplane-dual-stack-cloud-routed.test.ts');
 
-const runner = createExecRunner();
-const RESOLV = 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n';
-
-/** True when `nc -z` from netns reaches ip:port within 1 s. */
-async function canConnect(netns: string, ip: string, port: number): Promise<boolean> {
-  const r = await runner.run(inNetns(netns, ['nc', '-z', '-w', '1', ip, String(port)]), { allowFailure: true });
-  return r.code === 0;
-}
-
-async function sh(netns: string, argv: string[]): Promise<string> {
-  return (await runner.run(inNetns(netns, argv))).stdout;
-}
 
 const PROXIES = [
   { proxy: 'iptables', tag: 'gi' },
   { proxy: 'nftables', tag: 'gn' },
 ] as const satisfies readonly { proxy: ServiceProxy; tag: string }[];
 
-describe.skipIf(!canRunLab).each(PROXIES)('dual-stack cloud-routed ($proxy proxy) on the real kernel', ({ proxy, tag }) => {
+describe.skipIf(skip).each(PROXIES)('dual-stack cloud-routed ($proxy proxy) on the real kernel', ({ proxy, tag }) => {
   const labId = `${tag}${process.pid.toString(36)}`;
   const prefix = `nd${labId}-`;
   let stateDir = '';

@@ -11,26 +11,16 @@ import type { NodeNet, PodNet, ScenarioFault } from './model.ts';
 import { planNodeNet } from './dataplane/addressing.ts';
 import { planNodeNetV6, podIPv6For } from './dataplane/addressing-v6.ts';
 import { Dataplane } from './dataplane/dataplane.ts';
-import { createExecRunner, inNetns } from './dataplane/runner.ts';
+import { inNetns } from './dataplane/runner.ts';
+import { skipLabSuite } from './harness.ts';
+import { runner, POD_RESOLV_CONF as RESOLV, canConnect } from './kernel-kit.ts';
 
-const canRunLab = process.platform === 'linux' && process.getuid?.() === 0;
-if (!canRunLab) {
-  if (process.env.CI === 'true') throw new Error('dataplane-dual-stack.test.ts needs root on Linux in CI');
-  console.warn('\n!!! SKIPPING dataplane-dual-stack.test.ts: it needs root on Linux (network namespaces) !!!\n');
-}
+const skip = skipLabSuite('dataplane-dual-stack.test.ts');
 
-const runner = createExecRunner();
 const labId = `ds${process.pid.toString(36)}`;
 const prefix = `nd${labId}-`;
-const RESOLV = 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n';
 
-/** True when `nc -z` from netns reaches ip:port within 1 s. */
-async function canConnect(netns: string, ip: string, port: number): Promise<boolean> {
-  const r = await runner.run(inNetns(netns, ['nc', '-z', '-w', '1', ip, String(port)]), { allowFailure: true });
-  return r.code === 0;
-}
-
-describe.skipIf(!canRunLab)('dual-stack Dataplane on the real kernel', () => {
+describe.skipIf(skip)('dual-stack Dataplane on the real kernel', () => {
   let stateDir = '';
   let dp: Dataplane;
   let n1: NodeNet;

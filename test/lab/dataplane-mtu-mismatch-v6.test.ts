@@ -12,16 +12,12 @@ import type { NodeNet, PodNet, ScenarioFault } from './model.ts';
 import { planNodeNet } from './dataplane/addressing.ts';
 import { planNodeNetV6, podIPv6For } from './dataplane/addressing-v6.ts';
 import { Dataplane } from './dataplane/dataplane.ts';
-import { createExecRunner, inNetns } from './dataplane/runner.ts';
+import { inNetns } from './dataplane/runner.ts';
+import { skipLabSuite } from './harness.ts';
+import { runner, POD_RESOLV_CONF as RESOLV } from './kernel-kit.ts';
 
-const canRunLab = process.platform === 'linux' && process.getuid?.() === 0;
-if (!canRunLab) {
-  if (process.env.CI === 'true') throw new Error('dataplane-mtu-mismatch-v6.test.ts needs root on Linux in CI');
-  console.warn('\n!!! SKIPPING dataplane-mtu-mismatch-v6.test.ts: it needs root on Linux (network namespaces) !!!\n');
-}
+const skip = skipLabSuite('dataplane-mtu-mismatch-v6.test.ts');
 
-const runner = createExecRunner();
-const RESOLV = 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n';
 
 /** True when one don't-fragment ping of `size` payload bytes from netns to ip gets its answer within 2 s. */
 async function dfPing(netns: string, ip: string, size: number): Promise<boolean> {
@@ -41,7 +37,7 @@ const NETWORKS = [
   { network: 'calico-vxlan', tag: 'mc', tunnel: 'vxlan-v6.calico', podMTU: 1430, podIPv6Lost: false, cidrs: ['192.168.14.64/26', '192.168.149.128/26'], ips: ['192.168.14.74', '192.168.149.138'] },
 ] as const;
 
-describe.skipIf(!canRunLab).each(NETWORKS)('mtu-mismatch family IPv6 on dual-stack $network on the real kernel', ({ network, tag, tunnel, podMTU, podIPv6Lost, cidrs, ips }) => {
+describe.skipIf(skip).each(NETWORKS)('mtu-mismatch family IPv6 on dual-stack $network on the real kernel', ({ network, tag, tunnel, podMTU, podIPv6Lost, cidrs, ips }) => {
   const labId = `${tag}${process.pid.toString(36)}`;
   const prefix = `nd${labId}-`;
   let stateDir = '';

@@ -357,18 +357,23 @@ describe('fragmentation needed', () => {
   });
 });
 
+/** The facts of a run from default/client on node-1 to pod shop/web-1 on node-2, at these addresses. */
+function podToPodFacts(src: string, dst: string) {
+  return {
+    targets: {
+      source: { kind: 'pod' as const, namespace: 'default', name: 'client', node: 'node-1', ip: src, labels: {}, hostNetwork: false },
+      destination: { kind: 'pod' as const, namespace: 'shop', name: 'web-1', node: 'node-2', ip: dst, labels: {}, ready: true, hostNetwork: false, ports: [], port: 8080, protocol: 'TCP' as const },
+    },
+    staticFindings: [],
+    dns: { pods: [], readyEndpoints: 0 },
+    nodes: [],
+    context: 'lab',
+  };
+}
+
 describe('IPv6', () => {
   it('an IPv6 flow is traced only from a source with an IPv6 address (trace-ipv6.test.ts covers the rest)', () => {
-    const facts = {
-      targets: {
-        source: { kind: 'pod' as const, namespace: 'default', name: 'client', node: 'node-1', ip: 'fd00:10:244:1::3', labels: {}, hostNetwork: false },
-        destination: { kind: 'pod' as const, namespace: 'shop', name: 'web-1', node: 'node-2', ip: 'fd00:10:244:2::2', labels: {}, ready: true, hostNetwork: false, ports: [], port: 8080, protocol: 'TCP' as const },
-      },
-      staticFindings: [],
-      dns: { pods: [], readyEndpoints: 0 },
-      nodes: [],
-      context: 'lab',
-    };
+    const facts = podToPodFacts('fd00:10:244:1::3', 'fd00:10:244:2::2');
     const spec: ProbeSpec = { id: 'pod-ip', rung: 'pod-ip', where: { kind: 'source-pod' }, action: { tool: 'tcp-connect', host: 'fd00:10:244:2::2', port: 8080 }, command: [], timeoutMs: 2000 };
     expect(tracePlanFor(facts, spec, 'flannel')?.flow.source).toBe('fd00:10:244:1::3');
     expect(tracePlanFor({ ...facts, targets: { ...facts.targets, source: { ...facts.targets.source, ip: '10.244.1.3' } } }, spec, 'flannel')).toBeUndefined();
@@ -406,16 +411,7 @@ describe("the destination pod's own eth0 (asked for with --trace)", () => {
   });
 
   it('tracePlanFor adds it only when asked, and never for a hostNetwork destination', () => {
-    const facts = {
-      targets: {
-        source: { kind: 'pod' as const, namespace: 'default', name: 'client', node: 'node-1', ip: '10.244.1.3', labels: {}, hostNetwork: false },
-        destination: { kind: 'pod' as const, namespace: 'shop', name: 'web-1', node: 'node-2', ip: '10.244.2.2', labels: {}, ready: true, hostNetwork: false, ports: [], port: 8080, protocol: 'TCP' as const },
-      },
-      staticFindings: [],
-      dns: { pods: [], readyEndpoints: 0 },
-      nodes: [],
-      context: 'lab',
-    };
+    const facts = podToPodFacts('10.244.1.3', '10.244.2.2');
     const spec: ProbeSpec = { id: 'pod-ip', rung: 'pod-ip', where: { kind: 'source-pod' }, action: { tool: 'tcp-connect', host: '10.244.2.2', port: 8080 }, command: [], timeoutMs: 2000 };
     expect(tracePlanFor(facts, spec, 'flannel')?.hops.at(-1)?.id).toBe('node-2/veth:10.244.2.2');
     expect(tracePlanFor(facts, spec, 'flannel', { destinationPod: true })?.hops.at(-1)?.where).toEqual({ kind: 'target-pod', namespace: 'shop', name: 'web-1' });

@@ -177,7 +177,7 @@ describe('planLadder', () => {
       // Both directions across the overlay, each sized at run time to the MTU of the node's own route.
       'node-pod:node-1:host mtu sh -c <PATH_MTU_SCRIPT> sh 10.244.2.7 1',
       // A bounded burst of pings across the overlay: how many come back.
-      'node-pod:node-1:host loss ping -q -n -c 50 -i 0.01 -W 1 10.244.2.7',
+      'node-pod:node-1:host loss ping -q -n -c 50 -i 0.002 -W 1 10.244.2.7',
       'node-pod:node-2:host mtu sh -c <PATH_MTU_SCRIPT> sh 10.244.1.5 1',
     ]);
   });

@@ -58,8 +58,8 @@ describe('IPv6 node check commands', () => {
     expect(PATH_MTU6_SCRIPT).toContain(`ping -6 -M do -s $((mtu - ${IPV6_ICMP_HEADERS}))`);
     expect(buildProbeCommand({ tool: 'path-mtu', address: '10.244.2.2' }, 2000)).toEqual(['sh', '-c', PATH_MTU_SCRIPT, 'sh', '10.244.2.2', '1']);
     // Over IPv6 the burst has a deadline (-w) within the probe's time; IPv4 keeps its command.
-    expect(buildProbeCommand({ tool: 'packet-loss', address: WEB1_6 }, 2000)).toEqual(['ping', '-q', '-n', '-c', '50', '-i', '0.01', '-W', '1', '-w', '2', WEB1_6]);
-    expect(buildProbeCommand({ tool: 'packet-loss', address: '10.244.2.2' }, 2000)).toEqual(['ping', '-q', '-n', '-c', '50', '-i', '0.01', '-W', '1', '10.244.2.2']);
+    expect(buildProbeCommand({ tool: 'packet-loss', address: WEB1_6 }, 2000)).toEqual(['ping', '-q', '-n', '-c', '50', '-i', '0.002', '-W', '1', '-w', '2', WEB1_6]);
+    expect(buildProbeCommand({ tool: 'packet-loss', address: '10.244.2.2' }, 2000)).toEqual(['ping', '-q', '-n', '-c', '50', '-i', '0.002', '-W', '1', '10.244.2.2']);
     expect(buildProbeCommand({ tool: 'neighbor', address: CLIENT6, refresh: true }, 2000)).toEqual(['sh', '-c', NEIGHBOR_REFRESH_SCRIPT, 'sh', CLIENT6]);
     // Still never anything an option could hide in.
     expect(() => buildProbeCommand({ tool: 'packet-loss', address: '-f' }, 2000)).toThrow(/not an IP address/);
@@ -70,8 +70,8 @@ describe('IPv6 node check commands', () => {
     expect(fixture('nat-iptables-both').cmd).toBe(`sh -c ${IP6TABLES_BOTH_SCRIPT}`);
     expect(fixture('nft-kube-proxy-healthy').cmd).toBe('nft list table ip6 kube-proxy');
     expect(fixture('path-mtu-n1-to-web-1').cmd).toBe(`sh -c ${PATH_MTU6_SCRIPT} sh ${WEB1_6} 1`);
-    expect(fixture('loss-healthy').cmd).toBe(`ping -q -n -c 50 -i 0.01 -W 1 -w 2 ${WEB1_6}`);
-    expect(fixture('loss-no-route').cmd).toBe(`ping -q -n -c 50 -i 0.01 -W 1 -w 2 ${WEB1_6}`);
+    expect(fixture('loss-healthy').cmd).toBe(`ping -q -n -c 50 -i 0.002 -W 1 -w 2 ${WEB1_6}`);
+    expect(fixture('loss-no-route').cmd).toBe(`ping -q -n -c 50 -i 0.002 -W 1 -w 2 ${WEB1_6}`);
   });
 });
 

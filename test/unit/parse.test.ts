@@ -125,8 +125,8 @@ const CASES: { tool: string; file: string; action: ProbeAction; want: ProbeObser
   },
   // The packet-loss burst from node-1 to web-1: [healthy-2-nodes] all answered, [overlay-lossy] 30% of VXLAN into
   // node-2 dropped, [ip-forward-off] nothing gets through.
-  { tool: 'ping', file: 'burst-healthy', action: { tool: 'packet-loss', address: '10.244.2.2' }, want: { kind: 'loss', sent: 50, received: 50, rttMs: 0.13 } },
-  { tool: 'ping', file: 'burst-lossy', action: { tool: 'packet-loss', address: '10.244.2.2' }, want: { kind: 'loss', sent: 50, received: 39, rttMs: 0.108 } },
+  { tool: 'ping', file: 'burst-healthy', action: { tool: 'packet-loss', address: '10.244.2.2' }, want: { kind: 'loss', sent: 50, received: 50, rttMs: 0.014 } },
+  { tool: 'ping', file: 'burst-lossy', action: { tool: 'packet-loss', address: '10.244.2.2' }, want: { kind: 'loss', sent: 50, received: 32, rttMs: 0.053 } },
   { tool: 'ping', file: 'burst-all-lost', action: { tool: 'packet-loss', address: '10.244.2.2' }, want: { kind: 'loss', sent: 50, received: 0 } },
   // [hairpin-off] node-2 with shop/web-1's port (veth3) out of hairpin mode.
   { tool: 'hairpin', file: 'bridge-ports-off', action: { tool: 'bridge-ports' }, want: { kind: 'bridge-ports', ports: [{ ifindex: 5, dev: 'veth3', bridge: 'cni0', hairpin: false }] } },

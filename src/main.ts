@@ -147,6 +147,9 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
     shared,
     onTargetsFound: (src) => shared.prefetch(src.kind === 'pod' ? [src.namespace, nodeNamespace] : [nodeNamespace]),
   });
+  // A source named with its namespace (a pod, a workload) runs in that namespace: its reads start beside resolution's
+  // first ones instead of after them (a node source has none; the prefetch above is then the only one).
+  shared.prefetch(source.kind === 'pod' || source.kind === 'workload' ? [source.namespace, nodeNamespace] : [nodeNamespace]);
   // One counter for the cluster and the prober, so stats.apiRequests is the whole run's cost.
   const cluster: Cluster = { resolve: (s, d) => real.resolve(s, d), apiRequests: () => requests };
   const runId = randomBytes(4).toString('hex');

@@ -3,7 +3,7 @@
  * so the cost does not grow with the cluster), gathers Services, EndpointSlices, policies, namespaces, nodes and the
  * cluster DNS, and computes the static findings.
  */
-import type { KubeConfig, V1DaemonSetList, V1EndpointSlice, V1LabelSelector, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, V1DaemonSetList, V1EndpointSlice, V1EndpointSliceList, V1LabelSelector, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 // The client's serializer is not re-exported from its index; it is the one that knows the model's field renames.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { ipFamilyOf, type IPFamily } from '../core/address.ts';
@@ -80,7 +80,23 @@ async function resolveTargets(
   // one per read.
   const refNamespaces = [...new Set([srcRef, dstRef].flatMap((r) => ('namespace' in r && r.namespace ? [r.namespace] : [])))];
   const sourceRead = resolveSource(api, srcRef, nodeReads, pods);
-  const destinationRead = resolveDestination(api, dstRef, nodeReads);
+  // The nodes the debug pods go to (the source's, the destination's endpoints') are read as soon as both are known,
+  // beside the destination's remaining reads: the preflight needs their taints before anything is created.
+  let destinationNodesKnown: (names: string[] | undefined) => void = () => undefined;
+  const destinationNodes = new Promise<string[] | undefined>((resolve) => (destinationNodesKnown = resolve));
+  const destinationRead = resolveDestination(api, dstRef, nodeReads, (names) => destinationNodesKnown(names));
+  destinationRead.then(
+    (d) => destinationNodesKnown(nodesOfDestination(d.destination)),
+    () => destinationNodesKnown(undefined),
+  );
+  const earlyNodes = Promise.all([sourceRead, destinationNodes]).then(
+    async ([source, names]) => {
+      if (names === undefined) return;
+      const wanted = [...new Set([source.kind === 'pod' ? source.node : source.name, ...names])].filter((n) => n !== '').slice(0, MAX_NODES);
+      await readNodesFacts(api, wanted, nodeReads);
+    },
+    () => undefined,
+  );
   const policyReads = new Map(refNamespaces.map((ns) => [ns, listPolicies(api, [ns])]));
   // kube-system's DaemonSets are listed once, for the datapath and NodeLocal DNSCache alike.
   const daemonSets = daemonSetLister(api);
@@ -91,7 +107,7 @@ async function resolveTargets(
   const [sourceRes, destinationRes] = await Promise.allSettled([sourceRead, destinationRead]);
   const rest = Promise.allSettled([dnsRead, datapathRead, ...policyReads.values()]);
   if (sourceRes.status === 'rejected' || destinationRes.status === 'rejected') {
-    await rest;
+    await Promise.all([rest, earlyNodes.catch(() => undefined)]);
     throw sourceRes.status === 'rejected' ? sourceRes.reason : (destinationRes as PromiseRejectedResult).reason;
   }
   const source = sourceRes.value;
@@ -116,11 +132,12 @@ async function resolveTargets(
   const nodeNames = new Set<string>();
   if (source.kind === 'pod') nodeNames.add(source.node);
   else nodeNames.add(source.name);
-  if (destination.kind === 'pod') nodeNames.add(destination.node);
-  if (destination.kind === 'node') nodeNames.add(destination.name);
-  if (destination.kind === 'service') for (const e of destination.endpoints) if (e.node) nodeNames.add(e.node);
+  for (const n of nodesOfDestination(destination)) nodeNames.add(n);
   for (const p of dns.pods) nodeNames.add(p.node);
   const wantedNodes = [...nodeNames].filter((n) => n !== '').slice(0, MAX_NODES);
+  // What the early read did not list (the DNS pods' nodes, when they run elsewhere) is read below; an early read that
+  // failed is read again there, and its error (if any) surfaces there.
+  await earlyNodes.catch(() => undefined);
   // Namespace labels matter only to NetworkPolicy namespaceSelectors: read them only when there are policies.
   const [nodes, namespaces] = await Promise.all([
     readNodesFacts(api, wantedNodes, nodeReads),
@@ -130,6 +147,20 @@ async function resolveTargets(
   const targets = { source, destination };
   const staticFindings = computeStaticFindings({ targets, servicePods, policies, namespaces, nodes, dns });
   return { targets, staticFindings, dns, nodes, context, policy: { policies, namespaces, servicePods }, datapath };
+}
+
+/** The nodes a resolved destination runs on: its pod's, its endpoints', or itself. */
+function nodesOfDestination(destination: ResolvedDestination): string[] {
+  switch (destination.kind) {
+    case 'pod':
+      return [destination.node];
+    case 'node':
+      return [destination.name];
+    case 'service':
+      return destination.endpoints.flatMap((e) => (e.node ? [e.node] : []));
+    default:
+      return [];
+  }
 }
 
 /**
@@ -234,7 +265,16 @@ interface DestinationResult {
   servicePods: BackendPod[];
 }
 
-async function resolveDestination(api: KubeApi, ref: TargetRef, nodeReads: Map<string, Promise<V1Node>>): Promise<DestinationResult> {
+/**
+ * Resolves the destination. `onNodes` hears the nodes of a Service's endpoints as soon as its EndpointSlices are read,
+ * before its pods are.
+ */
+async function resolveDestination(
+  api: KubeApi,
+  ref: TargetRef,
+  nodeReads: Map<string, Promise<V1Node>>,
+  onNodes: (names: string[]) => void = () => undefined,
+): Promise<DestinationResult> {
   switch (ref.kind) {
     case 'pod': {
       const pod = await readPodOrSuggest(api, ref.namespace, ref.name);
@@ -244,14 +284,20 @@ async function resolveDestination(api: KubeApi, ref: TargetRef, nodeReads: Map<s
       const pod = await readPodMaybe(api, ref.namespace, ref.name);
       if (pod) return { destination: destinationOfPod(pod, ref.port), servicePods: [] };
       const svc = await readServiceMaybe(api, ref.namespace, ref.name);
-      if (svc) return resolveService(api, svc, ref.port);
+      if (svc) return resolveService(api, svc, ref.port, { onNodes });
       const [pods, svcs] = await Promise.all([listNames(api, 'pods', ref.namespace), listNames(api, 'services', ref.namespace)]);
       throw notFound(`pod or service "${ref.name}"`, ref.namespace, ref.name, [...pods, ...svcs]);
     }
     case 'service': {
+      // The Service's EndpointSlices are listed beside its read (they are found by its name), one round trip fewer.
+      const slices = listServiceSlices(api, ref.namespace, ref.name);
+      slices.catch(() => undefined);
       const svc = await readServiceMaybe(api, ref.namespace, ref.name);
-      if (!svc) throw notFound(`service "${ref.name}"`, ref.namespace, ref.name, await listNames(api, 'services', ref.namespace));
-      return resolveService(api, svc, ref.port);
+      if (!svc) {
+        await slices.catch(() => undefined);
+        throw notFound(`service "${ref.name}"`, ref.namespace, ref.name, await listNames(api, 'services', ref.namespace));
+      }
+      return resolveService(api, svc, ref.port, { slices, onNodes });
     }
     case 'workload': {
       const { pod, via } = await pickWorkloadPod(api, ref.workload, ref.namespace, ref.name);
@@ -354,7 +400,23 @@ export function pickServicePort(svc: { namespace: string; name: string; ports: R
   return found;
 }
 
-async function resolveService(api: KubeApi, svc: V1Service, portRef: PortRef | undefined): Promise<DestinationResult> {
+/** The EndpointSlices of a Service (by the label the EndpointSlice controller sets). */
+function listServiceSlices(api: KubeApi, namespace: string, name: string): Promise<V1EndpointSliceList> {
+  return api.call({ verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace }, () =>
+    api.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${name}` }),
+  );
+}
+
+/**
+ * A found Service as the destination: its port, endpoints (from `early.slices` when they were listed already) and pods;
+ * `early.onNodes` hears the endpoints' nodes before the pods are read.
+ */
+async function resolveService(
+  api: KubeApi,
+  svc: V1Service,
+  portRef: PortRef | undefined,
+  early: { slices?: Promise<V1EndpointSliceList>; onNodes?: (names: string[]) => void } = {},
+): Promise<DestinationResult> {
   const namespace = svc.metadata?.namespace ?? '';
   const name = svc.metadata?.name ?? '';
   if (svc.spec?.type === 'ExternalName') {
@@ -373,15 +435,17 @@ async function resolveService(api: KubeApi, svc: V1Service, portRef: PortRef | u
   const port = pickServicePort({ namespace, name, ports }, portRef);
   const selector: Labels = svc.spec?.selector ?? {};
   const selectorText = formatSelector({ matchLabels: selector });
-  const [slices, pods] = await Promise.all([
-    api.call({ verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', namespace }, () =>
-      api.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${name}` }),
-    ),
+  const slicesRead = (early.slices ?? listServiceSlices(api, namespace, name)).then((slices) => {
+    const endpoints = endpointsFromSlices(slices.items, port);
+    early.onNodes?.(endpoints.flatMap((e) => (e.node ? [e.node] : [])));
+    return endpoints;
+  });
+  const [endpoints, pods] = await Promise.all([
+    slicesRead,
     selectorText === ''
       ? Promise.resolve([] as V1Pod[])
       : api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: selectorText })).then((l) => l.items),
   ]);
-  const endpoints = endpointsFromSlices(slices.items, port);
   const servicePods: BackendPod[] = pods
     .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
     .map((p) => ({

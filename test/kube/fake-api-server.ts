@@ -36,6 +36,8 @@ export interface SeenRequest {
   path: string;
   query: URLSearchParams;
   at: number;
+  /** With `waveQuietMs` set: the wave this request was answered in (0 first). */
+  wave?: number;
 }
 
 /** A scripted failure: the first `times` matching requests get `status` (with headers), or hang when status is 'hang'. */
@@ -73,6 +75,18 @@ export class FakeApiServer extends EventEmitter {
   execAnswer: ((call: ExecCall) => ExecReply) | undefined;
   /** Requests that hang: aborted ones are counted here when the client closes them. */
   aborted = 0;
+  /**
+   * When set, requests (not exec upgrades) are answered in waves: each is held until no new request has come for this
+   * long, then the whole wave is answered at once. A request's wave is then the number of round trips that had to end
+   * before the client could send it (its causal depth), whatever the machine's speed, as long as the client sends what
+   * one answer allows within this time.
+   */
+  waveQuietMs: number | undefined;
+  /** The status a SelfSubjectRulesReview is answered with; undefined: not served (404), as before. */
+  rulesReview: Record<string, unknown> | undefined;
+  private waveNumber = 0;
+  private waveTimer: NodeJS.Timeout | undefined;
+  private waveHeld: (() => void)[] = [];
   private server: Server;
   private wss = new WebSocketServer({ noServer: true });
   private sockets = new Set<Socket>();
@@ -255,6 +269,7 @@ export class FakeApiServer extends EventEmitter {
     this.emit('request', seen);
     let body = '';
     for await (const chunk of req) body += String(chunk);
+    if (this.waveQuietMs !== undefined) await this.inWave(seen, this.waveQuietMs);
 
     const failure = this.failures.find((f) => f.times > 0 && f.method === seen.method && f.path.test(seen.path) && (!f.query || f.query.test(url.search)));
     if (failure) {
@@ -266,6 +281,9 @@ export class FakeApiServer extends EventEmitter {
       return this.send(res, failure.status, status(failure.status, failure.message ?? `scripted ${failure.status}`), failure.headers);
     }
 
+    if (seen.method === 'POST' && seen.path === '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews' && this.rulesReview) {
+      return this.send(res, 201, { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: JSON.parse(body || '{}').spec ?? {}, status: this.rulesReview });
+    }
     if (seen.method === 'GET' && seen.path === '/api/v1/pods') {
       return this.list(res, 'PodList', [...this.pods.values()].filter((p) => matches(p, url.searchParams.get('labelSelector'))));
     }
@@ -291,6 +309,21 @@ export class FakeApiServer extends EventEmitter {
     const obj = this.objects.get(seen.path);
     if (seen.method === 'GET' && obj) return this.send(res, 200, obj);
     return this.send(res, 404, status(404, `${seen.path} not found`));
+  }
+
+  /** Holds a request until its wave is answered (see waveQuietMs). */
+  private inWave(seen: SeenRequest, quietMs: number): Promise<void> {
+    seen.wave = this.waveNumber;
+    return new Promise((resolve) => {
+      this.waveHeld.push(resolve);
+      clearTimeout(this.waveTimer);
+      this.waveTimer = setTimeout(() => {
+        const held = this.waveHeld;
+        this.waveHeld = [];
+        this.waveNumber += 1;
+        for (const release of held) release();
+      }, quietMs);
+    });
   }
 
   private pod(req: IncomingMessage, res: ServerResponse, seen: SeenRequest, ns: string, name: string | undefined, sub: string | undefined, body: string): void {

@@ -88,6 +88,36 @@ describe('round trips of a run (issue 15)', () => {
     expect(f.log.length).toBeLessThanOrEqual(30);
   });
 
+  it('the first debug pod is created after two rounds of reads: targets, slices, namespace and rules review first; backend pods and nodes second', async () => {
+    const f = await fake();
+    // Requests are answered in waves, so each one's wave is the number of round trips it had to wait for.
+    f.waveQuietMs = 400;
+    // As a real API server does: a complete rules review, so no access review is needed.
+    f.rulesReview = { incomplete: false, resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [] };
+    const r = await runPlugin(f);
+    expect(r.code, r.stderr).toBe(1);
+    const waveOf = (method: string, path: RegExp, query?: RegExp): number[] =>
+      f.log.filter((q) => q.method === method && path.test(q.path) && (!query || query.test(q.query.toString()))).map((q) => q.wave ?? -1);
+    expect({
+      // Wave 0: what the command line names (the Service's EndpointSlices are found by its name), and the preflight's
+      // reads of the source's namespace.
+      source: waveOf('GET', /^\/api\/v1\/namespaces\/default\/pods\/client$/),
+      service: waveOf('GET', /^\/api\/v1\/namespaces\/default\/services\/web$/),
+      slices: waveOf('GET', /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/default\/endpointslices$/),
+      namespace: waveOf('GET', /^\/api\/v1\/namespaces\/default$/),
+      rulesReview: waveOf('POST', /selfsubjectrulesreviews$/),
+      // Wave 1: what those answers name: the backend pods (the Service's selector), the nodes (the source's and the
+      // endpoints').
+      backendPods: waveOf('GET', /^\/api\/v1\/namespaces\/default\/pods$/, /labelSelector=app%3D/),
+      nodes: waveOf('GET', /^\/api\/v1\/nodes$/),
+      accessReviews: waveOf('POST', /selfsubjectaccessreviews$/),
+    }).toEqual({ source: [0], service: [0], slices: [0], namespace: [0], rulesReview: [0], backendPods: [1], nodes: [1], accessReviews: [] });
+    // Wave 2: the debug pods and the ephemeral container, once every read the preflight needs has answered.
+    const creates = f.log.filter((q) => (q.method === 'POST' && /\/pods$/.test(q.path)) || q.method === 'PATCH');
+    expect(creates.length).toBe(4);
+    expect(new Set(creates.map((q) => q.wave))).toEqual(new Set([2]));
+  });
+
   it("the preflight's namespace read and rules review go out while resolution still reads, once each", async () => {
     const f = await fake();
     // kube-system's DaemonSets answer 503 once: resolution waits out a retry before it lists the nodes.

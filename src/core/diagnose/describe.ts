@@ -174,66 +174,29 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
       ].join(', ');
     case 'sysctl':
       return `${obs.key} = ${obs.value}`;
-    case 'forward-policy': {
-      // A walk of an IPv6 flow read ip6tables' chains.
-      const tool = action?.tool === 'forward-policy' && action.flow !== undefined && isIPv6(action.flow.from) ? 'ip6tables' : 'iptables';
-      const where = obs.backend ? ` (${tool}-${obs.backend})` : '';
-      switch (obs.verdict) {
-        case undefined:
-          return `FORWARD policy ${obs.policy}`;
-        case 'accept':
-          return `FORWARD policy ${obs.policy}; this flow is accepted${where}`;
-        case 'drop':
-          return `FORWARD policy ${obs.policy}; this flow is dropped by ${obs.decidedBy ?? 'the chain'}${where}`;
-        case 'policy':
-          return `FORWARD policy ${obs.policy}; this flow is dropped by a NetworkPolicy agent's rule ${obs.decidedBy ?? ''}${where}`;
-        case 'unsure':
-          return `FORWARD policy ${obs.policy}; this flow reaches ${obs.decidedBy ?? 'a drop'}${where}, past rules netdebug cannot judge`;
-        default: {
-          const never: never = obs.verdict;
-          throw new Error(`unknown FORWARD verdict ${JSON.stringify(never)}`);
-        }
-      }
-    }
+    case 'forward-policy':
+      return describeForwardPolicy(obs, action);
     case 'route':
-      return obs.present
-        ? `route ${obs.route ? `${obs.route} ` : ''}${describeHop(obs)}`
-        : obs.error
-          ? `no route (${obs.error})`
-          : `no route: only the default route matches${obs.dev ? ` (${describeHop(obs)})` : ''}`;
+      return describeRoute(obs);
     case 'neighbor':
       if (obs.mac) return `${obs.ip} lladdr ${obs.mac} ${obs.state}`;
       return obs.state === 'NONE' ? `no entry for ${obs.ip} (the node has not talked to it lately)` : `${obs.ip} ${obs.state}, no address`;
-    case 'nat-rules': {
-      const ipt = obs.clusterIP.includes(':') ? 'ip6tables' : 'iptables';
-      const mode = obs.proxy === undefined ? '' : obs.proxy === 'iptables' ? ` (${ipt}${obs.backend ? `-${obs.backend}` : ''})` : ` (${obs.proxy})`;
-      const searched = obs.searched ? `; read: ${obs.searched}` : '';
-      if (!obs.present) return `no NAT rules${mode}${searched}`;
-      if (obs.drops === 'no-local-endpoints') return `kube-proxy drops it here: no local endpoints (internalTrafficPolicy Local)${mode}`;
-      if (obs.drops === 'no-endpoints') return `kube-proxy rejects it: no endpoints${mode}`;
-      return `NAT rules present${mode}, endpoints ${obs.endpoints.join(', ') || 'none'}`;
-    }
+    case 'nat-rules':
+      return describeNatRules(obs);
     case 'not-inspectable':
       return `not inspectable here: ${obs.reason}; run: ${obs.command}`;
     case 'loss':
       return `${obs.received}/${obs.sent} answered (${lossPercent(obs)}% lost)${obs.rttMs !== undefined ? `, ${obs.rttMs} ms average round trip` : ''}`;
     case 'veth-peer':
       return `ifindex ${obs.ifindex}`;
-    case 'links': {
-      const special = obs.links.filter((l) => l.type !== undefined && l.type !== 'veth' && l.name !== 'lo');
-      return `${obs.links.length} interfaces${special.length > 0 ? `: ${special.map((l) => `${l.name} (${l.type}${l.vxlanPort ? ` port ${l.vxlanPort}` : ''}, mtu ${l.mtu})`).join(', ')}` : ''}`;
-    }
+    case 'links':
+      return describeLinks(obs);
     case 'bridge-ports': {
       const off = obs.ports.filter((p) => !p.hairpin).map((p) => p.dev);
       return off.length === 0 ? `hairpin on for all ${obs.ports.length} ports` : `hairpin off on ${off.join(', ')} (${off.length} of ${obs.ports.length} ports)`;
     }
-    case 'mtu': {
-      const full =
-        pathCarriesPods(obs)
-          ? `${obs.size}-byte DF ping${obs.dev ? ` over ${obs.dev}` : ''} refused at path MTU ${String(obs.mtu)}, which carries the node's pods (mtu ${String(obs.podMtu)}): the sender is told, nothing vanishes`
-          : `${obs.size}-byte DF ping${obs.dev ? ` (${obs.dev} mtu ${obs.mtu ?? '?'})` : ''} ${obs.passed ? 'passed' : `failed${!obs.dev && obs.mtu ? ` (mtu ${obs.mtu})` : ''}`}`;
-      return obs.smallPassed === undefined ? full : `${full}, 56-byte DF ping ${obs.smallPassed ? 'passed' : 'failed'}`;
-    }
+    case 'mtu':
+      return describeMtu(obs);
     case 'could-not-run':
       return `could not run: ${obs.reason}`;
     default: {
@@ -243,6 +206,61 @@ export function describeObservation(obs: ProbeObservation, action?: ProbeAction)
   }
 }
 
+
+/** The route a node has for an address, or why there is none that carries it. */
+function describeRoute(obs: Extract<ProbeObservation, { kind: 'route' }>): string {
+  if (obs.present) return `route ${obs.route ? `${obs.route} ` : ''}${describeHop(obs)}`;
+  return obs.error ? `no route (${obs.error})` : `no route: only the default route matches${obs.dev ? ` (${describeHop(obs)})` : ''}`;
+}
+
+/** A node's interfaces: how many, and those that are not pod veths (bridges, tunnels), with their MTUs. */
+function describeLinks(obs: Extract<ProbeObservation, { kind: 'links' }>): string {
+  const special = obs.links.filter((l) => l.type !== undefined && l.type !== 'veth' && l.name !== 'lo');
+  return `${obs.links.length} interfaces${special.length > 0 ? `: ${special.map((l) => `${l.name} (${l.type}${l.vxlanPort ? ` port ${l.vxlanPort}` : ''}, mtu ${l.mtu})`).join(', ')}` : ''}`;
+}
+
+/** A FORWARD chain walk: the policy, and what became of this flow (iptables or, for an IPv6 flow, ip6tables). */
+function describeForwardPolicy(obs: Extract<ProbeObservation, { kind: 'forward-policy' }>, action: ProbeAction | undefined): string {
+  // A walk of an IPv6 flow read ip6tables' chains.
+  const tool = action?.tool === 'forward-policy' && action.flow !== undefined && isIPv6(action.flow.from) ? 'ip6tables' : 'iptables';
+  const where = obs.backend ? ` (${tool}-${obs.backend})` : '';
+  switch (obs.verdict) {
+    case undefined:
+      return `FORWARD policy ${obs.policy}`;
+    case 'accept':
+      return `FORWARD policy ${obs.policy}; this flow is accepted${where}`;
+    case 'drop':
+      return `FORWARD policy ${obs.policy}; this flow is dropped by ${obs.decidedBy ?? 'the chain'}${where}`;
+    case 'policy':
+      return `FORWARD policy ${obs.policy}; this flow is dropped by a NetworkPolicy agent's rule ${obs.decidedBy ?? ''}${where}`;
+    case 'unsure':
+      return `FORWARD policy ${obs.policy}; this flow reaches ${obs.decidedBy ?? 'a drop'}${where}, past rules netdebug cannot judge`;
+    default: {
+      const never: never = obs.verdict;
+      throw new Error(`unknown FORWARD verdict ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** A Service's NAT rules as the node's proxy holds them (or that it holds none, and what was read). */
+function describeNatRules(obs: Extract<ProbeObservation, { kind: 'nat-rules' }>): string {
+  const ipt = obs.clusterIP.includes(':') ? 'ip6tables' : 'iptables';
+  const mode = obs.proxy === undefined ? '' : obs.proxy === 'iptables' ? ` (${ipt}${obs.backend ? `-${obs.backend}` : ''})` : ` (${obs.proxy})`;
+  const searched = obs.searched ? `; read: ${obs.searched}` : '';
+  if (!obs.present) return `no NAT rules${mode}${searched}`;
+  if (obs.drops === 'no-local-endpoints') return `kube-proxy drops it here: no local endpoints (internalTrafficPolicy Local)${mode}`;
+  if (obs.drops === 'no-endpoints') return `kube-proxy rejects it: no endpoints${mode}`;
+  return `NAT rules present${mode}, endpoints ${obs.endpoints.join(', ') || 'none'}`;
+}
+
+/** A path MTU probe: the full-size DF ping (and the small one), or the told MTU that still carries the pods. */
+function describeMtu(obs: Extract<ProbeObservation, { kind: 'mtu' }>): string {
+  const full =
+    pathCarriesPods(obs)
+      ? `${obs.size}-byte DF ping${obs.dev ? ` over ${obs.dev}` : ''} refused at path MTU ${String(obs.mtu)}, which carries the node's pods (mtu ${String(obs.podMtu)}): the sender is told, nothing vanishes`
+      : `${obs.size}-byte DF ping${obs.dev ? ` (${obs.dev} mtu ${obs.mtu ?? '?'})` : ''} ${obs.passed ? 'passed' : `failed${!obs.dev && obs.mtu ? ` (mtu ${obs.mtu})` : ''}`}`;
+  return obs.smallPassed === undefined ? full : `${full}, 56-byte DF ping ${obs.smallPassed ? 'passed' : 'failed'}`;
+}
 
 /** One probe as a line of evidence: `where → what: what it saw`, as findings cite it. */
 export function describeEvidence(r: ProbeResult): string {

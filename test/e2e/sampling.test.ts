@@ -58,10 +58,15 @@ describe.skipIf(skip)('kubectl netdebug --samples end to end in the lab', () => 
     expect(v.hints.join('\n')).toMatch(/use-vc/);
     expect(report.findings.map((f) => f.cause)).not.toContain('DNS_SERVER_UNRESPONSIVE');
     const dns = report.rungs.find((r) => r.id === 'dns');
-    // The search path and the one DNS pod, 20 times each: some lost, most answered, with dig's own timing.
-    expect(dns?.sampling).toMatchObject({ samples: 20, ran: 40 });
+    // The search path and the one DNS pod, 20 times each: some lost, most answered, with dig's own timing. On a busy
+    // machine a lookup or two may not get to run (its process starved past the batch's bound): those are counted apart,
+    // never as lost, and never decide the verdict.
+    expect(dns?.sampling?.samples).toBe(20);
+    const ran = dns?.sampling?.ran ?? 0;
+    expect(ran).toBeGreaterThanOrEqual(36);
+    expect(ran).toBeLessThanOrEqual(40);
     expect(dns?.sampling?.succeeded).toBeGreaterThan(0);
-    expect(dns?.sampling?.succeeded).toBeLessThan(39);
+    expect(dns?.sampling?.succeeded).toBeLessThan(ran - 1);
     expect(dns?.sampling?.latencyMs?.source).toBe('tool');
     expect(dns?.probes.map((p) => p.id)).toContain('dns:search:web.shop#20');
     // The TCP rungs share what the DNS rung leaves of the run's bound: a few samples each (TCP itself is clean).

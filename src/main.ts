@@ -136,8 +136,9 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const countRequest = (): void => void (requests += 1);
   const requestTimeoutMs = options.connection.requestTimeoutMs ?? loaded.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const nodeNamespace = options.nodeNamespace ?? DEFAULT_NODE_NAMESPACE;
-  // Namespaces and rules reviews that resolution and the preflight share: the preflight's start as soon as both targets
-  // are found, beside resolution's remaining reads, so they add no round trip before the debug pods are created.
+  // Namespaces and rules reviews that resolution and the preflight share. The preflight's start with resolution's first
+  // reads: a pod or workload source runs in the namespace it is named with, node pods go to nodeNamespace (a node source
+  // has no namespace of its own), so they add no round trip before the debug pods are created.
   const shared = createSharedReads(createKubeApi(loaded.kc, { countRequest, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) }));
   const real = createCluster(loaded.kc, {
     namespace,
@@ -145,10 +146,7 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
     countRequest,
     ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
     shared,
-    onTargetsFound: (src) => shared.prefetch(src.kind === 'pod' ? [src.namespace, nodeNamespace] : [nodeNamespace]),
   });
-  // A source named with its namespace (a pod, a workload) runs in that namespace: its reads start beside resolution's
-  // first ones instead of after them (a node source has none; the prefetch above is then the only one).
   shared.prefetch(source.kind === 'pod' || source.kind === 'workload' ? [source.namespace, nodeNamespace] : [nodeNamespace]);
   // One counter for the cluster and the prober, so stats.apiRequests is the whole run's cost.
   const cluster: Cluster = { resolve: (s, d) => real.resolve(s, d), apiRequests: () => requests };

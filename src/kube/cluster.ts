@@ -42,8 +42,6 @@ export interface ClusterOptions {
   requestTimeoutMs?: number;
   /** The run's shared reads (namespaces), which the preflight may have started already; absent: read here. */
   shared?: SharedReads;
-  /** Called once both targets were found (the source pod and the destination read), while the rest is still read. */
-  onTargetsFound?: (source: ResolvedSource, destination: ResolvedDestination) => void;
 }
 
 const MAX_NODES = 16;
@@ -71,7 +69,7 @@ async function resolveTargets(
   srcRef: TargetRef,
   dstRef: TargetRef,
   pods: Map<string, V1Pod>,
-  opts: Pick<ClusterOptions, 'shared' | 'onTargetsFound'> = {},
+  opts: Pick<ClusterOptions, 'shared'> = {},
 ): Promise<ClusterFacts> {
   // Nodes named as targets are read once, and their facts come from that same read.
   const nodeReads = new Map<string, Promise<V1Node>>();
@@ -112,7 +110,6 @@ async function resolveTargets(
   }
   const source = sourceRes.value;
   const { destination, servicePods } = destinationRes.value;
-  opts.onTargetsFound?.(source, destination);
 
   const namespaceNames = new Set<string>();
   if (source.kind === 'pod') namespaceNames.add(source.namespace);

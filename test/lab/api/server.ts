@@ -1,10 +1,14 @@
 /**
  * The lab's Kubernetes-compatible HTTPS API server: routing, authentication, RBAC, CRUD, watch, Tables, patches,
  * subresources (status, ephemeralcontainers, exec, log) and request counting, on top of an ObjectStore.
+ *
+ * It speaks HTTP/2 and HTTP/1.1, chosen by ALPN, as kube-apiserver does (k8s.io/apiserver's secure serving offers
+ * NextProtos ["h2", "http/1.1"] unless HTTP/2 is disabled): clients that speak HTTP/2 (kubectl, undici) multiplex their
+ * requests over one connection; exec's WebSocket upgrade is HTTP/1.1 on a connection of its own.
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createSecureServer, type Http2Session } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { KubeletBackend, ScenarioRbacDeny } from '../model.ts';
 import { admitPodSecurity, authorize, matchesDeny, validateEphemeralContainers, type PodSecurityOutcome, type RequestAttributes } from './admission.ts';
@@ -265,7 +269,8 @@ function handleWatch(ctx: Ctx): void {
   const include = readInclude(query);
   const matches = (obj: KubeObject | undefined) => obj !== undefined && matchesLabels(labels, obj.metadata.labels) && matchesFields(fields, obj);
   res.writeHead(200, { ...jsonHeaders, 'Cache-Control': 'no-cache, private' });
-  res.flushHeaders();
+  // HTTP/1.1 holds the headers back until the first write; HTTP/2's writeHead has already sent them.
+  if (typeof res.flushHeaders === 'function') res.flushHeaders();
   let headersSent = false;
   const write = (type: string, object: unknown) => {
     if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
@@ -694,11 +699,27 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     serveExecSocket(wss, req, socket, head, execReq, proc);
   };
 
-  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
-    handleRequest(req, res).catch((err: unknown) => {
-      if (res.headersSent) res.end();
-      else sendStatus(res, err);
+  // Go's HTTP/2 server allows 250 concurrent streams per connection unless told otherwise (kube-apiserver's
+  // --http2-max-streams-per-connection).
+  const server = createSecureServer({ cert: opts.tls.cert, key: opts.tls.key, allowHTTP1: true, settings: { maxConcurrentStreams: 250 } }, (req, res) => {
+    // The HTTP/2 compatibility request and response offer what the handlers use of Node's HTTP/1 ones.
+    const response = res as unknown as ServerResponse;
+    handleRequest(req as unknown as IncomingMessage, response).catch((err: unknown) => {
+      if (response.headersSent) response.end();
+      else sendStatus(response, err);
     });
+  });
+  const sessions = new Set<Http2Session>();
+  const sockets = new Set<Socket>();
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.on('error', () => undefined);
+    session.on('close', () => sessions.delete(session));
+  });
+  server.on('secureConnection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
@@ -721,7 +742,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       for (const client of wss.clients) client.terminate();
       wss.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
       await closed;
     },
   };

@@ -20,13 +20,13 @@ export const PATH_MTU6_SCRIPT = [
   'mtu=${l#* mtu }; mtu=${mtu%% *}',
   'case $mtu in ""|*[!0-9]*) echo "path-mtu: no MTU for dev $dev"; exit 2;; esac',
   'echo "path-mtu: dev $dev mtu $mtu"',
+  // The two pings at once, the small one's output held in the pipe until the full one's is printed (as in IPv4).
+  `{ ping -6 -M do -s 56 -c 1 -W "$2" "$1" 2>&1; echo "path-mtu: small exit $?"; } | { ping -6 -M do -s $((mtu - ${IPV6_ICMP_HEADERS})) -c 1 -W "$2" "$1" </dev/null; echo "path-mtu: full exit $?"; cat; }`,
   // The largest MTU the node's pods send with (their host-side veths, not the veth a node may have as its own uplink,
   // the default route's device): a path that carries that much serves them all.
   'u=$(ip -o route show default 2>/dev/null | sed -n "s/.* dev \\([^ ]*\\).*/\\1/p" | head -n 1)',
   'p=$(ip -o link show type veth 2>/dev/null | grep -v "^[0-9]*: ${u:-/}[@:]" | sed -n "s/.* mtu \\([0-9]*\\) .*/\\1/p" | sort -n | tail -n 1)',
   '[ -n "$p" ] && echo "path-mtu: pods mtu $p"',
-  `ping -6 -M do -s $((mtu - ${IPV6_ICMP_HEADERS})) -c 1 -W "$2" "$1"; echo "path-mtu: full exit $?"`,
-  'ping -6 -M do -s 56 -c 1 -W "$2" "$1"; echo "path-mtu: small exit $?"',
 ].join('; ');
 
 /** An address of either family for a probe argument (a literal never starts with `-`); throws on anything else. */

@@ -20,8 +20,9 @@ const SAFE_KEY = /^[a-z0-9_]+(\.[a-z0-9_-]+)+$/;
 
 /**
  * The path MTU probe, a fixed script run as `sh -c PATH_MTU_SCRIPT sh ADDRESS WAIT_SECONDS` (the address is an
- * argument, never script text): it prints the MTU of the interface the route to ADDRESS uses, then sends a
- * don't-fragment ping of exactly that size and a 56-byte one, each followed by a `path-mtu:` line with its exit code.
+ * argument, never script text): it prints the MTU of the interface the route to ADDRESS uses, then sends, at once, a
+ * don't-fragment ping of exactly that size and a 56-byte one, each waiting WAIT_SECONDS, and prints each one's output
+ * followed by a `path-mtu:` line with its exit code (the full one first), then the largest MTU of the node's pods.
  */
 export const PATH_MTU_SCRIPT = [
   'exec 2>&1',
@@ -31,13 +32,14 @@ export const PATH_MTU_SCRIPT = [
   'mtu=${l#* mtu }; mtu=${mtu%% *}',
   'case $mtu in ""|*[!0-9]*) echo "path-mtu: no MTU for dev $dev"; exit 2;; esac',
   'echo "path-mtu: dev $dev mtu $mtu"',
+  // The two pings run at once (a blackholed path costs one wait, not two): the small one's output waits in the pipe
+  // until the full one's is printed, so the output reads as if they had run one after the other.
+  '{ ping -M do -s 56 -c 1 -W "$2" "$1" 2>&1; echo "path-mtu: small exit $?"; } | { ping -M do -s $((mtu - 28)) -c 1 -W "$2" "$1" </dev/null; echo "path-mtu: full exit $?"; cat; }',
   // The largest MTU the node's pods send with (their host-side veths, not the veth a node may have as its own uplink,
   // the default route's device): a path that carries that much serves them all.
   'u=$(ip -o route show default 2>/dev/null | sed -n "s/.* dev \\([^ ]*\\).*/\\1/p" | head -n 1)',
   'p=$(ip -o link show type veth 2>/dev/null | grep -v "^[0-9]*: ${u:-/}[@:]" | sed -n "s/.* mtu \\([0-9]*\\) .*/\\1/p" | sort -n | tail -n 1)',
   '[ -n "$p" ] && echo "path-mtu: pods mtu $p"',
-  'ping -M do -s $((mtu - 28)) -c 1 -W "$2" "$1"; echo "path-mtu: full exit $?"',
-  'ping -M do -s 56 -c 1 -W "$2" "$1"; echo "path-mtu: small exit $?"',
 ].join('; ');
 
 /** Resolves the address by talking to it once (ARP), then prints its neighbor entry; the ping's outcome is not the point. */
@@ -131,7 +133,8 @@ export function buildProbeCommand(action: ProbeAction, timeoutMs: number): strin
     case 'links':
       return ['ip', '-o', '-d', 'link', 'show'];
     case 'path-mtu':
-      // Two pings share the probe's time budget; an IPv6 address takes the IPv6 script (ip -6, 48 header bytes).
+      // Each ping waits half the probe's budget (they run together; the rest is room for the ip commands around them);
+      // an IPv6 address takes the IPv6 script (ip -6, 48 header bytes).
       return ['sh', '-c', isIPv6(action.address) ? PATH_MTU6_SCRIPT : PATH_MTU_SCRIPT, 'sh', safeAddress(action.address), String(Math.max(1, Math.floor(timeoutMs / 2000)))];
     default: {
       const never: never = action;

@@ -2,7 +2,8 @@
  * The path MTU probe's pod-MTU line and how a refused full-size ping reads with it. The output below is the probe script
  * run in a dual-stack calico-vxlan lab node (node-1) towards a pod on node-2: vxlan.calico is 1450, the pods' veths are
  * 1430 (felix gives pods the smaller MTU of both tunnels), so the remote node answers "frag needed, mtu 1430" and the
- * kernel refuses the 1450-byte ping from then on.
+ * kernel refuses the 1450-byte ping from then on. It was captured before the script sent its pings at once and moved
+ * the pods line after them: the parser reads that line wherever it comes after the first one.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

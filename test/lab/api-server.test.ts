@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { connect as connectH2 } from 'node:http2';
 import { request } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -395,6 +396,52 @@ describe('@kubernetes/client-node against the lab API server', () => {
       void exec.exec('default', 'web', 'app', ['true'], null, null, null, false, resolve);
     });
     expect(ok).toEqual({ metadata: {}, status: 'Success' });
+  });
+});
+
+describe('HTTP/2, as kube-apiserver offers it (ALPN h2, then http/1.1)', () => {
+  it('multiplexes concurrent requests and a watch over one HTTP/2 connection', async () => {
+    const session = connectH2(server.url, { ca: tls.caCert });
+    try {
+      await new Promise<void>((resolve, reject) => session.once('connect', () => resolve()).once('error', reject));
+      expect(session.alpnProtocol).toBe('h2');
+      const get = (path: string): Promise<{ status: number; body: string }> =>
+        new Promise((resolve, reject) => {
+          const req = session.request({ ':path': path, authorization: `Bearer ${TOKEN}` });
+          let status = 0;
+          let body = '';
+          req.on('response', (h) => (status = Number(h[':status'])));
+          req.setEncoding('utf8');
+          req.on('data', (c: string) => (body += c));
+          req.on('end', () => resolve({ status, body }));
+          req.on('error', reject);
+        });
+      const answers = await Promise.all(Array.from({ length: 11 }, () => get('/api/v1/namespaces')));
+      expect(answers.map((a) => a.status)).toEqual(Array(11).fill(200));
+      expect((JSON.parse(answers[0]?.body ?? '{}') as { kind?: string }).kind).toBe('NamespaceList');
+      // A watch streams its first event over the same connection.
+      const first = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ':path': '/api/v1/namespaces?watch=1&fieldSelector=metadata.name%3Dshop', authorization: `Bearer ${TOKEN}` });
+        let text = '';
+        req.setEncoding('utf8');
+        req.on('data', (c: string) => {
+          text += c;
+          if (text.includes('\n')) {
+            resolve(text.split('\n')[0] as string);
+            req.close();
+          }
+        });
+        req.on('error', reject);
+      });
+      expect(JSON.parse(first)).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'shop' } } });
+    } finally {
+      session.close();
+    }
+  });
+
+  it('still answers HTTP/1.1 clients (the exec WebSocket upgrade needs it)', async () => {
+    const r = await call('GET', '/api/v1/namespaces');
+    expect(r.status).toBe(200);
   });
 });
 

@@ -115,18 +115,13 @@ async function runCleanup(options: CleanupOptions, io: MainIo): Promise<number> 
 }
 
 async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number> {
-  const { loadKubeConfig, OVERRIDE_CONTEXT } = await import('./kube/config.ts');
-  const { createCluster } = await import('./kube/cluster.ts');
-  const { createKubeApi } = await import('./kube/api.ts');
-  const { createSharedReads } = await import('./kube/shared-reads.ts');
-  const { createProber, deleteCommands, DEADLINE_SECONDS } = await import('./kube/prober.ts');
-  const { randomBytes } = await import('node:crypto');
-  const { runDiagnosis } = await import('./run.ts');
-  const { createJsonReporter, createNdjsonReporter } = await import('./report/json.ts');
-  const { dispatchEvent, shouldUseColor } = await import('./report/reporter.ts');
-  const { createTextReporter } = await import('./report/text.ts');
-  const { guardProber, runPreflight, settingsOf } = await import('./kube/lockdown.ts');
-  const { pullProgress } = await import('./kube/debug-containers.ts');
+  // What the first requests need is loaded first; the rest loads while they are on their way (see `resolving`).
+  const [{ loadKubeConfig, OVERRIDE_CONTEXT }, { createCluster }, { createKubeApi }, { createSharedReads }] = await Promise.all([
+    import('./kube/config.ts'),
+    import('./kube/cluster.ts'),
+    import('./kube/api.ts'),
+    import('./kube/shared-reads.ts'),
+  ]);
   const loaded = loadKubeConfig(options.connection);
   const namespace = options.connection.namespace ?? loaded.namespace;
   const source = completeTarget(options.source, namespace);
@@ -148,8 +143,31 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
     shared,
   });
   shared.prefetch(source.kind === 'pod' || source.kind === 'workload' ? [source.namespace, nodeNamespace] : [nodeNamespace]);
+  // Resolution's first round of reads goes out now, and the code the rest of the run needs loads while it is on its way;
+  // runDiagnosis takes this resolution instead of starting another (its failure is handled there, awaited).
+  const resolving = real.resolve(source, destination);
+  resolving.catch(() => undefined);
+  const [
+    { createProber, deleteCommands, DEADLINE_SECONDS },
+    { randomBytes },
+    { runDiagnosis },
+    { createJsonReporter, createNdjsonReporter },
+    { dispatchEvent, shouldUseColor },
+    { createTextReporter },
+    { guardProber, runPreflight, settingsOf },
+    { pullProgress },
+  ] = await Promise.all([
+    import('./kube/prober.ts'),
+    import('node:crypto'),
+    import('./run.ts'),
+    import('./report/json.ts'),
+    import('./report/reporter.ts'),
+    import('./report/text.ts'),
+    import('./kube/lockdown.ts'),
+    import('./kube/debug-containers.ts'),
+  ]);
   // One counter for the cluster and the prober, so stats.apiRequests is the whole run's cost.
-  const cluster: Cluster = { resolve: (s, d) => real.resolve(s, d), apiRequests: () => requests };
+  const cluster: Cluster = { resolve: (s, d) => (s === source && d === destination ? resolving : real.resolve(s, d)), apiRequests: () => requests };
   const runId = randomBytes(4).toString('hex');
   let prober: Prober | undefined;
 

@@ -439,6 +439,33 @@ describe('HTTP/2, as kube-apiserver offers it (ALPN h2, then http/1.1)', () => {
     }
   });
 
+  it('with latency, a new connection waits two round trips before its TLS handshake is answered, each request one more', async () => {
+    const LATENCY = 40;
+    const slow = await startApiServer({ store, kubelet, token: TOKEN, tls, rbacDeny: [], apiLatencyMs: LATENCY });
+    try {
+      const t0 = performance.now();
+      const session = connectH2(slow.url, { ca: tls.caCert });
+      try {
+        await new Promise<void>((resolve, reject) => session.once('connect', () => resolve()).once('error', reject));
+        const handshake = performance.now() - t0;
+        expect(handshake).toBeGreaterThanOrEqual(2 * LATENCY);
+        const t1 = performance.now();
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = session.request({ ':path': '/version', authorization: `Bearer ${TOKEN}` });
+          req.on('response', (h) => resolve(Number(h[':status'])));
+          req.on('error', reject);
+          req.resume();
+        });
+        expect(status).toBe(200);
+        expect(performance.now() - t1).toBeGreaterThanOrEqual(LATENCY);
+      } finally {
+        session.close();
+      }
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('still answers HTTP/1.1 clients (the exec WebSocket upgrade needs it)', async () => {
     const r = await call('GET', '/api/v1/namespaces');
     expect(r.status).toBe(200);

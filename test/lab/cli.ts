@@ -83,7 +83,7 @@ async function main(): Promise<void> {
         y
           .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
           .option('kubeconfig', { type: 'string', describe: 'also write the kubeconfig to this path' })
-          .option('api-latency', { type: 'number', describe: 'milliseconds added to every API response and exec start (overrides spec.cluster.apiLatencyMs)' })
+          .option('api-latency', { type: 'number', describe: 'a control plane this many milliseconds away: added to every API response and exec start, twice to every new connection (overrides spec.cluster.apiLatencyMs)' })
           .check((argv) => {
             const ms = argv['api-latency'];
             if (ms !== undefined && (!Number.isInteger(ms) || ms < 0 || ms > 10_000)) throw new Error(`--api-latency must be an integer number of milliseconds from 0 to 10000, got ${String(ms)}`);

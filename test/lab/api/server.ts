@@ -8,7 +8,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSecureServer, type Http2Session } from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { KubeletBackend, ScenarioRbacDeny } from '../model.ts';
 import { admitPodSecurity, authorize, matchesDeny, validateEphemeralContainers, type PodSecurityOutcome, type RequestAttributes } from './admission.ts';
@@ -29,7 +29,11 @@ export interface ApiServerOptions {
   token: string;
   tls: { cert: string; key: string };
   rbacDeny: readonly ScenarioRbacDeny[];
-  /** Added before every API response and before every exec stream starts, as a remote control plane's round trip. */
+  /**
+   * A control plane this many milliseconds away: added before every API response and before every exec stream starts
+   * (the request's round trip), and twice before a new connection's TLS handshake is answered (the round trips of the
+   * TCP and the TLS 1.3 handshakes a client waits for before its first request can go out).
+   */
   apiLatencyMs?: number;
 }
 
@@ -726,11 +730,30 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     handleUpgrade(req, socket, head).catch((err: unknown) => rejectUpgrade(socket, err));
   });
 
+  // With latency, connections are accepted by a plain TCP listener that hands each one to the TLS server two round
+  // trips later: the client's ClientHello waits (unread) as long as a remote control plane's handshakes would take.
+  const handshakeMs = 2 * (opts.apiLatencyMs ?? 0);
+  const accepting = new Set<Socket>();
+  const listener =
+    handshakeMs > 0
+      ? createTcpServer({ pauseOnConnect: true }, (socket) => {
+          accepting.add(socket);
+          socket.on('error', () => undefined);
+          const timer = setTimeout(() => {
+            accepting.delete(socket);
+            if (!socket.destroyed) server.emit('connection', socket);
+          }, handshakeMs);
+          socket.once('close', () => {
+            clearTimeout(timer);
+            accepting.delete(socket);
+          });
+        })
+      : server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    listener.once('error', reject);
+    listener.listen(0, '127.0.0.1', () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = (listener.address() as AddressInfo).port;
   serverAddress = `127.0.0.1:${port}`;
 
   return {
@@ -741,7 +764,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       for (const res of watches) res.end();
       for (const client of wss.clients) client.terminate();
       wss.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      if (listener !== server) server.close();
+      for (const socket of accepting) socket.destroy();
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
       await closed;

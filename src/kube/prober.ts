@@ -12,6 +12,7 @@ import { NetdebugError } from '../core/errors.ts';
 import { DEBUG_POD_LABELS, defaultDebugNamespace, locationKey, truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
 import { parseProbeOutput } from '../core/parse.ts';
 import { BATCH_NO_TMPDIR_EXIT, BatchRecordReader, buildBatchCommand } from '../core/probe-batch.ts';
+import { createPreconnector, type Preconnector } from './preconnect.ts';
 import type { ExecTarget } from '../core/repeat-command.ts';
 import type { ClusterFacts } from '../core/facts.ts';
 import type { CaptureSession, CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
@@ -63,6 +64,8 @@ export interface ProberOptions {
   timeoutMs: number;
   /** Where node debug pods go (default: the source pod's namespace, else "default"). */
   namespace?: string;
+  /** The connections opened ahead for exec (default: preconnect.ts's for this kubeconfig); tests watch it. */
+  preconnector?: Preconnector;
   /** Extra time an exec gets beyond spec.timeoutMs before its socket is closed. */
   execMarginMs?: number;
   /** Interval between readiness polls. */
@@ -111,6 +114,8 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   // Cleanup is bounded even when the run's requests are not: a hung delete must not keep the user waiting for ever.
   const cleanupApi = createKubeApi(kc, { ...counting, requestTimeoutMs: opts.requestTimeoutMs || CLEANUP_REQUEST_TIMEOUT_MS });
   const upgradeTimeoutMs = opts.requestTimeoutMs || DEFAULT_UPGRADE_TIMEOUT_MS;
+  // Each debug container's exec connection is opened while the container is created and started (preconnect.ts).
+  const preconnect = opts.preconnector ?? createPreconnector(kc, { connectTimeoutMs: upgradeTimeoutMs });
   const source = facts.targets.source;
   const podNamespace = opts.namespace ?? defaultDebugNamespace(source);
   const watcher = new Watch(kc);
@@ -191,6 +196,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     if (running) return { namespace, pod: name, container: running.name };
     const starting = same[0];
     if (starting) {
+      preconnect.open(namespace, name, starting.name);
       await waitForPod(`ephemeral container ${starting.name} in ${namespace}/${name}`, namespace, name, (p) => ephemeralOutcome(p, starting.name), {
         key,
         node: pod.spec?.nodeName ?? '',
@@ -207,6 +213,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       securityContext: securityContext as V1EphemeralContainer['securityContext'],
     };
     emit({ type: 'location-preparing', key, detail: `adding ephemeral container ${container.name} to ${namespace}/${name}` });
+    preconnect.open(namespace, name, container.name);
     const body = pod.spec?.ephemeralContainers
       ? [{ op: 'add', path: '/spec/ephemeralContainers/-', value: container }]
       : [{ op: 'add', path: '/spec/ephemeralContainers', value: [container] }];
@@ -256,6 +263,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     emit({ type: 'location-preparing', key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, detail: `creating ${namespace}/${name} on ${node}` });
     // A create whose answer never came may still have landed, so cleanup deletes it (a 404 there is ignored); only an
     // answer saying no (an HTTP status) proves there is nothing to delete.
+    preconnect.open(namespace, name, 'netdebug');
     const mine = { namespace, name, sent: api.call({ verb: 'create', resource: 'pods', namespace }, () => api.core.createNamespacedPod({ namespace, body: pod })) };
     created.push(mine);
     try {
@@ -287,7 +295,6 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   };
 
   /**
-   * Watches one pod until `check` says ready (or gives a failure reason), bounded by opts.timeoutMs. A watch without a
    * Watches one pod until `check` says ready (or gives a failure reason), bounded by opts.timeoutMs; once the kubelet
    * pulls the container's image (its Pulling event, or the container waiting in ContainerCreating) the bound becomes
    * opts.pullTimeoutMs, and the pull is reported (node, image, the kubelet's event) as it goes. A watch without a
@@ -483,7 +490,9 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       const exec = new Exec(kc);
       const handler = (exec as unknown as { handler: { socketFactory?: (uri: string, protocols: string[], o: WebSocket.ClientOptions) => WebSocket } }).handler;
       handler.socketFactory = (uri, protocols, o) => {
-        const ws = new WebSocket(uri, protocols, { ...o, handshakeTimeout: upgradeTimeoutMs });
+        // The connection opened while the container started, when there is one: the upgrade goes out at once on it.
+        const ahead = preconnect.take(target.namespace, target.pod, target.container);
+        const ws = new WebSocket(uri, protocols, { ...o, handshakeTimeout: upgradeTimeoutMs, ...(ahead ? { agent: undefined, createConnection: () => ahead } : {}) });
         socket = ws;
         // v5.channel.k8s.io lets a side close one stream with a channel-255 frame, which client-node's handler cannot
         // read (it throws "Unknown stream: 255" out of the socket's event). Take those frames here: once stdout and
@@ -631,6 +640,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     },
 
     cleanup() {
+      preconnect.closeAll();
       if (opts.keep) return Promise.resolve({ deleted: [], left: [] });
       cleaned ??= (async () => {
         await Promise.allSettled(created.map((c) => c.sent));

@@ -7,6 +7,7 @@ import type { TargetRef } from '../../src/core/target.ts';
 import { createCluster } from '../../src/kube/cluster.ts';
 import { loadKubeConfig } from '../../src/kube/config.ts';
 import { cleanupAll, createProber } from '../../src/kube/prober.ts';
+import { createPreconnector, type Preconnector } from '../../src/kube/preconnect.ts';
 import type { ClusterFacts } from '../../src/core/facts.ts';
 import { skipLabSuite, startTestLab, type TestLab } from '../lab/harness.ts';
 
@@ -187,7 +188,17 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
 
     it('runs probes from hostNetwork and pod-network node pods, then cleans them up', async () => {
       const { kc } = clusterOf(lab);
-      const prober = createProber(kc, facts, { image: IMAGE, runId: 'run-n', keep: false, timeoutMs: 20_000 });
+      // Each pod's exec connection is opened as it is created, and each exec asks for it (preconnect.ts).
+      const real = createPreconnector(kc, { connectTimeoutMs: 20_000 });
+      const opened: string[] = [];
+      const asked: string[] = [];
+      let closedAll = false;
+      const preconnector: Preconnector = {
+        open: (ns, pod, container) => void (opened.push(`${ns}/${pod}/${container}`), real.open(ns, pod, container)),
+        take: (ns, pod, container) => (asked.push(`${ns}/${pod}/${container}`), real.take(ns, pod, container)),
+        closeAll: () => void ((closedAll = true), real.closeAll()),
+      };
+      const prober = createProber(kc, facts, { image: IMAGE, runId: 'run-n', keep: false, timeoutMs: 20_000, preconnector });
       const host: ProbeLocation = { kind: 'node-pod', node: 'node-2', hostNetwork: true };
       const podNet: ProbeLocation = { kind: 'node-pod', node: 'node-2', hostNetwork: false };
       const status = await prober.prepare([host, podNet]);
@@ -205,7 +216,11 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       expect([fromHost.observation, fromPod.observation]).toEqual([{ kind: 'connected' }, { kind: 'connected' }]);
       const sysctl = await prober.run(probe('ipf', host, { tool: 'sysctl', key: 'net.ipv4.ip_forward' }));
       expect(sysctl.observation).toEqual({ kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' });
+      const pods = listed.stdout.trim().split('\n').map((l) => `default/${l.split(' ')[0]}/netdebug`).sort();
+      expect([...opened].sort()).toEqual(pods);
+      expect(asked.sort()).toEqual([pods[0], pods[0], pods[1]].sort());
       await prober.cleanup();
+      expect(closedAll).toBe(true);
       await prober.cleanup();
       const left = await lab.kubectl(['get', 'pods', '-A', '-l', 'app.kubernetes.io/managed-by=kubectl-netdebug', '-o', 'name']);
       expect(left.code).toBe(0);

@@ -1,0 +1,129 @@
+/**
+ * Connections for exec opened ahead of time. An exec's WebSocket upgrade is HTTP/1.1, so it cannot share the API
+ * requests' HTTP/2 connection and opens one of its own: against a control plane 50 ms away that is a TCP and a TLS
+ * handshake (two round trips) before the upgrade's own. A debug pod is created and started before its exec can begin,
+ * so its connection is opened while that happens, with the TLS settings client-node gives the WebSocket (the same CA,
+ * client certificate, server name and verification), and handed to the exec's upgrade request when it starts. One per
+ * container; nothing is sent on it until then. Behind a proxy (cluster proxy-url) or over plain HTTP nothing is opened
+ * ahead and every exec connects as before.
+ */
+import { isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/** Connections opened ahead, by exec target (`namespace/pod/container`). */
+export interface Preconnector {
+  /** Starts opening the connection the exec into this container will use (once per container). */
+  open(namespace: string, pod: string, container: string): void;
+  /** The connection opened for this container, if it is connected and unused (it is then the caller's); else undefined. */
+  take(namespace: string, pod: string, container: string): Socket | undefined;
+  /** Closes every connection not taken (cleanup: none may outlive the run or keep the process alive). */
+  closeAll(): void;
+}
+
+interface Entry {
+  socket?: TLSSocket;
+  ready: boolean;
+  /** Forgets the entry (its connection failed or closed): removed from the socket when the exec takes it. */
+  drop?: () => void;
+}
+
+/** The https options client-node gives a WebSocket (applyToHTTPSOptions), read for their TLS settings. */
+interface TlsFields {
+  ca?: string | Buffer | (string | Buffer)[];
+  cert?: string | Buffer | (string | Buffer)[];
+  key?: string | Buffer | (string | Buffer)[];
+  pfx?: string | Buffer | (string | Buffer)[];
+  passphrase?: string;
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+/** A Preconnector for the kubeconfig's current cluster; `connectTimeoutMs` bounds each connection's handshakes. */
+export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: number }): Preconnector {
+  const cluster = kc.getCurrentCluster();
+  const url = cluster?.server ? safeUrl(cluster.server) : undefined;
+  const entries = new Map<string, Entry>();
+  let closed = false;
+  const keyOf = (namespace: string, pod: string, container: string): string => `${namespace}/${pod}/${container}`;
+  if (!url || url.protocol !== 'https:' || cluster?.proxyUrl) {
+    return { open: () => undefined, take: () => undefined, closeAll: () => undefined };
+  }
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = Number(url.port || 443);
+
+  const connect = async (key: string, entry: Entry): Promise<void> => {
+    const tls: TlsFields = {};
+    // Runs a credential plugin if the user has one (client-node caches its answer for the exec that follows).
+    await kc.applyToHTTPSOptions(tls as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
+    if (closed || entries.get(key) !== entry) return;
+    const socket = tlsConnect({
+      host,
+      port,
+      // As ws names the server: no SNI for an IP address (an empty name), else the host, unless the kubeconfig says.
+      servername: tls.servername ?? (isIP(host) ? '' : host),
+      ALPNProtocols: ['http/1.1'],
+      ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+      ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+      ...(tls.key !== undefined ? { key: tls.key } : {}),
+      ...(tls.pfx !== undefined ? { pfx: tls.pfx } : {}),
+      ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
+      ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
+    });
+    // An idle connection waiting for its exec never keeps the process alive.
+    socket.unref();
+    entry.socket = socket;
+    const timer = setTimeout(() => socket.destroy(), opts.connectTimeoutMs);
+    timer.unref();
+    // A connection that fails or is closed is forgotten: that exec connects as it would have without it.
+    const drop = (): void => {
+      clearTimeout(timer);
+      if (entries.get(key) === entry) entries.delete(key);
+    };
+    entry.drop = drop;
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      entry.ready = true;
+    });
+    socket.on('error', drop);
+    socket.once('close', drop);
+  };
+
+  return {
+    open(namespace, pod, container) {
+      const key = keyOf(namespace, pod, container);
+      if (closed || entries.has(key)) return;
+      const entry: Entry = { ready: false };
+      entries.set(key, entry);
+      connect(key, entry).catch(() => {
+        if (entries.get(key) === entry) entries.delete(key);
+      });
+    },
+    take(namespace, pod, container) {
+      const key = keyOf(namespace, pod, container);
+      const entry = entries.get(key);
+      const socket = entry?.socket;
+      if (!entry?.ready || !socket || socket.destroyed || !socket.writable) return undefined;
+      entries.delete(key);
+      if (entry.drop) {
+        socket.off('error', entry.drop);
+        socket.off('close', entry.drop);
+      }
+      socket.ref();
+      return socket;
+    },
+    closeAll() {
+      closed = true;
+      for (const { socket } of entries.values()) socket?.destroy();
+      entries.clear();
+    },
+  };
+}
+
+function safeUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}

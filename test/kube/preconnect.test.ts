@@ -1,0 +1,133 @@
+/**
+ * Connections opened ahead for exec (src/kube/preconnect.ts), against the lab's API server (TLS with its own CA, a
+ * control plane 30 ms away, so each new connection costs two round trips before its handshake is answered): the
+ * connection is handed over only once its handshake is done, the exec's upgrade then runs on it (and verifies the server
+ * as client-node would), and what is not taken is closed.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { Exec, KubeConfig } from '@kubernetes/client-node';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeKubelet } from '../lab/api/fake-kubelet.ts';
+import { startApiServer, type ApiServerHandle } from '../lab/api/server.ts';
+import { ObjectStore } from '../lab/api/store.ts';
+import { generateTls, type LabTls } from '../lab/api/tls.ts';
+import { createPreconnector } from '../../src/kube/preconnect.ts';
+
+const TOKEN = 'preconnect-test-token';
+const LATENCY = 30;
+let dir: string;
+let tls: LabTls;
+let server: ApiServerHandle;
+
+function kubeconfig(serverUrl: string, ca: string, extra: { proxyUrl?: string } = {}): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'lab', server: serverUrl, caData: Buffer.from(ca).toString('base64'), ...extra }],
+    users: [{ name: 'lab', token: TOKEN }],
+    contexts: [{ name: 'lab', cluster: 'lab', user: 'lab' }],
+    currentContext: 'lab',
+  });
+  return kc;
+}
+
+/** Asks `take` for a connection for `ms`: what it handed over, or undefined (a connection refused never is). */
+async function takeWithin<T>(take: () => T | undefined, ms: number): Promise<T | undefined> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const got = take();
+    if (got !== undefined || Date.now() > until) return got;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Waits (bounded) until `take` hands a connection over. */
+async function takeWhenReady<T>(take: () => T | undefined, boundMs = 20_000): Promise<T> {
+  const until = Date.now() + boundMs;
+  for (;;) {
+    const got = take();
+    if (got !== undefined) return got;
+    if (Date.now() > until) throw new Error('no connection was handed over');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'netdebug-preconnect-'));
+  tls = await generateTls(join(dir, 'tls'));
+  const store = new ObjectStore();
+  store.create('namespaces', { metadata: { name: 'default' } });
+  store.create('pods', {
+    metadata: { name: 'web', namespace: 'default' },
+    spec: { nodeName: 'node-1', containers: [{ name: 'netdebug', image: 'netbox' }] },
+    status: { phase: 'Running', podIP: '10.244.1.5', containerStatuses: [{ name: 'netdebug', ready: true, restartCount: 0, state: { running: {} } }] },
+  });
+  server = await startApiServer({ store, kubelet: createFakeKubelet(), token: TOKEN, tls, rbacDeny: [], apiLatencyMs: LATENCY });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('connections opened ahead for exec', () => {
+  it('hands the connection over once its handshake is done, and the exec upgrade runs on it', async () => {
+    const kc = kubeconfig(server.url, tls.caCert);
+    const pre = createPreconnector(kc, { connectTimeoutMs: 10_000 });
+    try {
+      pre.open('default', 'web', 'netdebug');
+      // The handshake waits two round trips: not handed over before that.
+      expect(pre.take('default', 'web', 'netdebug')).toBeUndefined();
+      const socket = await takeWhenReady(() => pre.take('default', 'web', 'netdebug'));
+      expect(socket.destroyed).toBe(false);
+      // Taken once: the next exec into the container connects by itself.
+      expect(pre.take('default', 'web', 'netdebug')).toBeUndefined();
+      const read = socket.bytesRead;
+      let out = '';
+      const exec = new Exec(kc);
+      const handler = (exec as unknown as { handler: { socketFactory?: (uri: string, protocols: string[], o: WebSocket.ClientOptions) => WebSocket } }).handler;
+      handler.socketFactory = (uri, protocols, o) => new WebSocket(uri, protocols, { ...o, agent: undefined, createConnection: () => socket });
+      const status = await new Promise<string>((resolve, reject) => {
+        exec
+          .exec('default', 'web', 'netdebug', ['echo', 'over the early connection'], new Writable({ write: (c: Buffer, _e, cb) => void ((out += c.toString()), cb()) }), new PassThrough(), null, false, (s) => resolve(String(s.status)))
+          .catch(reject);
+      });
+      expect(status).toBe('Success');
+      expect(out).toBe('over the early connection\n');
+      expect(socket.bytesRead).toBeGreaterThan(read);
+    } finally {
+      pre.closeAll();
+    }
+  });
+
+  it('verifies the server as the exec would: a CA that did not sign it gives no connection', async () => {
+    const other = await generateTls(join(dir, 'other-tls'));
+    const pre = createPreconnector(kubeconfig(server.url, other.caCert), { connectTimeoutMs: 10_000 });
+    try {
+      pre.open('default', 'web', 'netdebug');
+      // With the right CA it is there after two round trips; with this one it never is.
+      expect(await takeWithin(() => pre.take('default', 'web', 'netdebug'), 2_000)).toBeUndefined();
+    } finally {
+      pre.closeAll();
+    }
+  });
+
+  it('closes what was not taken, and opens nothing behind a proxy or over plain HTTP', async () => {
+    const pre = createPreconnector(kubeconfig(server.url, tls.caCert), { connectTimeoutMs: 10_000 });
+    pre.open('default', 'web', 'netdebug');
+    pre.open('default', 'web', 'other');
+    const socket = await takeWhenReady(() => pre.take('default', 'web', 'other'));
+    socket.destroy();
+    pre.closeAll();
+    expect(pre.take('default', 'web', 'netdebug')).toBeUndefined();
+    for (const kc of [kubeconfig(server.url, tls.caCert, { proxyUrl: 'http://127.0.0.1:9' }), kubeconfig(server.url.replace('https:', 'http:'), tls.caCert)]) {
+      const none = createPreconnector(kc, { connectTimeoutMs: 10_000 });
+      none.open('default', 'web', 'netdebug');
+      expect(await takeWithin(() => none.take('default', 'web', 'netdebug'), 1_000)).toBeUndefined();
+      none.closeAll();
+    }
+  });
+});

@@ -5,7 +5,9 @@
  * so its connection is opened while that happens, with the TLS settings client-node gives the WebSocket (the same CA,
  * client certificate, server name and verification), and handed to the exec's upgrade request when it starts. One per
  * container; nothing is sent on it until then. Behind a proxy (cluster proxy-url) or over plain HTTP nothing is opened
- * ahead and every exec connects as before.
+ * ahead and every exec connects as before. kube-apiserver closes a connection that has sent no request within 32 s (its
+ * ReadHeaderTimeout), so one idle for longer than MAX_IDLE_MS (a container that waited for a slow image pull) is closed
+ * here instead of handed over, and that exec connects as before.
  */
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -21,9 +23,14 @@ export interface Preconnector {
   closeAll(): void;
 }
 
+/** How long a connection may wait for its exec: well within kube-apiserver's 32 s for a first request. */
+export const MAX_IDLE_MS = 20_000;
+
 interface Entry {
   socket?: TLSSocket;
   ready: boolean;
+  /** When the handshake was done (Date.now). */
+  readyAt?: number;
   /** Forgets the entry (its connection failed or closed): removed from the socket when the exec takes it. */
   drop?: () => void;
 }
@@ -39,8 +46,13 @@ interface TlsFields {
   servername?: string;
 }
 
-/** A Preconnector for the kubeconfig's current cluster; `connectTimeoutMs` bounds each connection's handshakes. */
-export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: number }): Preconnector {
+/**
+ * A Preconnector for the kubeconfig's current cluster; `connectTimeoutMs` bounds each connection's handshakes,
+ * `maxIdleMs` (default MAX_IDLE_MS) how long one may then wait for its exec.
+ */
+export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: number; maxIdleMs?: number }): Preconnector {
+  const now = Date.now;
+  const maxIdleMs = opts.maxIdleMs ?? MAX_IDLE_MS;
   const cluster = kc.getCurrentCluster();
   const url = cluster?.server ? safeUrl(cluster.server) : undefined;
   const entries = new Map<string, Entry>();
@@ -84,6 +96,7 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       entry.ready = true;
+      entry.readyAt = now();
     });
     socket.on('error', drop);
     socket.once('close', drop);
@@ -105,6 +118,10 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
       const socket = entry?.socket;
       if (!entry?.ready || !socket || socket.destroyed || !socket.writable) return undefined;
       entries.delete(key);
+      if (now() - (entry.readyAt ?? 0) > maxIdleMs) {
+        socket.destroy();
+        return undefined;
+      }
       if (entry.drop) {
         socket.off('error', entry.drop);
         socket.off('close', entry.drop);

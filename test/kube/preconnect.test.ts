@@ -15,7 +15,7 @@ import { createFakeKubelet } from '../lab/api/fake-kubelet.ts';
 import { startApiServer, type ApiServerHandle } from '../lab/api/server.ts';
 import { ObjectStore } from '../lab/api/store.ts';
 import { generateTls, type LabTls } from '../lab/api/tls.ts';
-import { createPreconnector } from '../../src/kube/preconnect.ts';
+import { createPreconnector, MAX_IDLE_MS } from '../../src/kube/preconnect.ts';
 
 const TOKEN = 'preconnect-test-token';
 const LATENCY = 30;
@@ -100,6 +100,25 @@ describe('connections opened ahead for exec', () => {
       expect(socket.bytesRead).toBeGreaterThan(read);
     } finally {
       pre.closeAll();
+    }
+  });
+
+  it('closes a connection that waited longer than the API server keeps one idle, instead of handing it over', async () => {
+    // kube-apiserver closes a connection without a first request after 32 s (ReadHeaderTimeout).
+    expect(MAX_IDLE_MS).toBeLessThan(32_000);
+    const pre = createPreconnector(kubeconfig(server.url, tls.caCert), { connectTimeoutMs: 10_000 });
+    const stale = createPreconnector(kubeconfig(server.url, tls.caCert), { connectTimeoutMs: 10_000, maxIdleMs: -1 });
+    try {
+      pre.open('default', 'web', 'netdebug');
+      stale.open('default', 'web', 'netdebug');
+      const fresh = await takeWhenReady(() => pre.take('default', 'web', 'netdebug'));
+      expect(fresh.destroyed).toBe(false);
+      fresh.destroy();
+      // Whatever it waited, a connection past its bound (here: any) is never handed over.
+      expect(await takeWithin(() => stale.take('default', 'web', 'netdebug'), 1_000)).toBeUndefined();
+    } finally {
+      pre.closeAll();
+      stale.closeAll();
     }
   });
 

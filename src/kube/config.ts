@@ -87,6 +87,24 @@ function withGroupHeaders(headers: Dispatcher.DispatchOptions['headers'], groups
   return out;
 }
 
+/** Credential plugins still running; killed if the process exits first (a failed run must not leave one behind). */
+const runningPlugins = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Kills `child` if this process exits while it still runs. */
+function killOnExit(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const running of runningPlugins) running.kill('SIGKILL');
+    });
+  }
+  runningPlugins.add(child);
+  const forget = (): void => void runningPlugins.delete(child);
+  child.once('exit', forget);
+  child.once('error', forget);
+}
+
 /**
  * A KubeConfig that also impersonates groups. client-node sends Impersonate-User (from the user's `as`) but has no
  * groups, and its headers are a name → string record, which fetch would join into one `Impersonate-Group: a, b` line
@@ -103,6 +121,9 @@ export class ImpersonatingKubeConfig extends KubeConfig {
   /** How long an exec-credential plugin may run before it is killed and the request fails (see loadKubeConfig). */
   credentialTimeoutMs = DEFAULT_CREDENTIAL_TIMEOUT_MS;
 
+  /** The first authentication, which every request sent while it runs waits for (see `authenticated`). */
+  private firstAuth: Promise<unknown> | undefined;
+
   constructor() {
     super();
     // client-node spawns exec-credential plugins without any time bound: give each child a deadline that kills it.
@@ -110,6 +131,7 @@ export class ImpersonatingKubeConfig extends KubeConfig {
     for (const auth of authenticators.filter(isExecAuth)) {
       auth.execFn = (command, args, options) => {
         const child = spawn(command, args, options);
+        killOnExit(child);
         const ms = this.credentialTimeoutMs;
         const timer = setTimeout(() => {
           // ExecAuth turns a failed plugin into an Error of its stderr: say why it failed there, then end it.
@@ -138,12 +160,30 @@ export class ImpersonatingKubeConfig extends KubeConfig {
     });
   }
 
-  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
+  /**
+   * Runs one authentication, the first one alone: client-node runs an exec-credential plugin for every request that
+   * finds no credential cached, so the first requests (sent together) would each start the plugin (a login prompt many
+   * times over, and plugins still running when a failed run exits). Requests sent while the first authentication runs
+   * wait for it, then find its credential cached; if it failed, they fail the same way without starting the plugin.
+   */
+  private async authenticated(run: () => Promise<void>): Promise<void> {
+    const first = this.firstAuth;
     try {
-      await super.applySecurityAuthentication(context);
+      if (first === undefined) {
+        const mine = run();
+        this.firstAuth = mine;
+        await mine;
+        return;
+      }
+      await first;
+      await run();
     } catch (err) {
       throw this.credentialError(err);
     }
+  }
+
+  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
+    await this.authenticated(() => super.applySecurityAuthentication(context));
     // client-node builds a new undici Agent (a connection pool of its own) for every request and watch, so each one
     // would open a new TCP and TLS connection: all of them share the first one instead, whose connections stay open
     // and are reused. A run lasts seconds, so the TLS settings (a credential plugin's client certificate included)
@@ -161,11 +201,7 @@ export class ImpersonatingKubeConfig extends KubeConfig {
   }
 
   override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
-    try {
-      await super.applyToHTTPSOptions(opts);
-    } catch (err) {
-      throw this.credentialError(err);
-    }
+    await this.authenticated(() => super.applyToHTTPSOptions(opts));
     if (this.impersonateGroups.length === 0) return;
     // Node's http (under ws) writes one header line per array element.
     const headers = (opts.headers ?? {}) as OutgoingHttpHeaders;

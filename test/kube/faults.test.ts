@@ -7,7 +7,7 @@
  * with a non-zero exit. Every wait is for an event (a request seen, the process ending), never a fixed sleep.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -203,7 +203,7 @@ describe('exec-credential plugins are bounded', () => {
   const plugin = (dir: string, seconds: number, hang = false): Record<string, unknown> => {
     const script = join(dir, 'plugin.sh');
     const body = hang ? `exec sleep ${seconds}` : `sleep ${seconds}\necho ${credential}`;
-    writeFileSync(script, `#!/bin/sh\necho $$ > ${join(dir, 'pid')}\n${body}\n`, { mode: 0o755 });
+    writeFileSync(script, `#!/bin/sh\necho $$ > ${join(dir, 'pid')}\necho $$ >> ${join(dir, 'pids')}\n${body}\n`, { mode: 0o755 });
     return { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: script, interactiveMode: 'Never' } };
   };
 
@@ -213,6 +213,8 @@ describe('exec-credential plugins are bounded', () => {
     const r = await runPlugin(f, [...TARGETS, '-o', 'json', '--request-timeout', '20s']);
     expect(r.code, r.stderr).toBe(1);
     expect(f.debugPods()).toEqual([]);
+    // The run's first requests go out together: the plugin ran once for all of them, not once each.
+    expect(readFileSync(join(dir, 'pids'), 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
   it('a hanging plugin is killed at --request-timeout: exit 3 naming the plugin', async () => {
@@ -225,9 +227,24 @@ describe('exec-credential plugins are bounded', () => {
     expect(r.ms).toBeLessThan(20_000);
     // The plugin was killed, not left running. SIGKILL is delivered asynchronously and the child is reaped when this
     // process next handles SIGCHLD: wait (bounded) for it to be gone or a zombie, i.e. no longer running.
-    const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
-    expect(await ended(pid, 10_000), `plugin pid ${pid} still running`).toBe(true);
+    const pids = readFileSync(join(dir, 'pids'), 'utf8').trim().split('\n').map(Number);
+    expect(pids).toHaveLength(1);
+    for (const pid of pids) expect(await ended(pid, 10_000), `plugin pid ${pid} still running`).toBe(true);
     expect(f.log).toEqual([]);
+  });
+
+  it('Ctrl-C while the credential plugin runs: exit 130 and the plugin is killed, not left running', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netdebug-plugin-'));
+    const f = await fake(plugin(dir, 600, true));
+    const { child, done } = start(f, [...TARGETS, '-o', 'json', '--request-timeout', '60s']);
+    const pidFile = join(dir, 'pid');
+    await expect.poll(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { timeout: 20_000 }).toBe(true);
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code, r.stderr).toBe(130);
+    const pids = readFileSync(join(dir, 'pids'), 'utf8').trim().split('\n').map(Number);
+    expect(pids).toHaveLength(1);
+    for (const pid of pids) expect(await ended(pid, 10_000), `plugin pid ${pid} still running`).toBe(true);
   });
 });
 

@@ -142,74 +142,77 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
     ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
     shared,
   });
-  shared.prefetch(source.kind === 'pod' || source.kind === 'workload' ? [source.namespace, nodeNamespace] : [nodeNamespace]);
-  // Resolution's first round of reads goes out now, and the code the rest of the run needs loads while it is on its way;
-  // runDiagnosis takes this resolution instead of starting another (its failure is handled there, awaited).
-  const resolving = real.resolve(source, destination);
-  resolving.catch(() => undefined);
-  const [
-    { createProber, deleteCommands, DEADLINE_SECONDS },
-    { randomBytes },
-    { runDiagnosis },
-    { createJsonReporter, createNdjsonReporter },
-    { dispatchEvent, shouldUseColor },
-    { createTextReporter },
-    { guardProber, runPreflight, settingsOf },
-    { pullProgress },
-  ] = await Promise.all([
-    import('./kube/prober.ts'),
-    import('node:crypto'),
-    import('./run.ts'),
-    import('./report/json.ts'),
-    import('./report/reporter.ts'),
-    import('./report/text.ts'),
-    import('./kube/lockdown.ts'),
-    import('./kube/debug-containers.ts'),
-  ]);
-  // One counter for the cluster and the prober, so stats.apiRequests is the whole run's cost.
-  const cluster: Cluster = { resolve: (s, d) => (s === source && d === destination ? resolving : real.resolve(s, d)), apiRequests: () => requests };
-  const runId = randomBytes(4).toString('hex');
   let prober: Prober | undefined;
-
-  // Ink only on a real terminal outside CI; `-o tui` into a pipe renders as text.
-  const interactive = options.output === 'tui' && io.stdout.isTTY === true && !isCi(io.env);
-  const reporters: Reporter[] =
-    options.output === 'json'
-      ? [createJsonReporter(io.stdout)]
-      : options.output === 'ndjson'
-        ? [createNdjsonReporter(io.stdout)]
-        : interactive
-        ? [
-            (await import('./tui/app.tsx')).createTuiReporter({
-              color: shouldUseColor(io.stdout, io.env),
-              exitOnVerdict: options.exitOnVerdict === true,
-              context: loaded.context,
-              // Ink holds the terminal in raw mode, so Ctrl-C arrives as a key: raise the real signal for the cleanup below.
-              onInterrupt: () => void process.kill(process.pid, 'SIGINT'),
-            }),
-          ]
-        : [createTextReporter(io.stdout, { color: shouldUseColor(io.stdout, io.env) })];
-  // Only JSON keeps the cluster's exact strings; what reaches a terminal has its control characters stripped.
-  const shown = options.output === 'json' || options.output === 'ndjson' ? reporters : reporters.map(sanitizing);
-  // Cleanup progress, for a person watching stderr (not while the TUI owns the terminal).
-  const progress = io.stderr.isTTY === true && !interactive;
-  // What the preflight decided and image pulls: on stderr whenever the TUI does not own the terminal (a log too).
-  const say = (line: string): void => {
-    if (!interactive) io.stderr.write(`${forTerminal(line)}\n`);
-  };
-  const pullLines = new Set<string>();
-  const pullTimeoutMs = options.pullTimeoutMs ?? parseDuration(DEFAULT_PULL_TIMEOUT, '--pull-timeout');
-  if (progress && options.nodeNamespace === undefined && [source, destination].some((t) => 'namespace' in t && t.namespace === nodeNamespace)) {
-    say(`note: node debug pods (if any) go to namespace ${nodeNamespace}, which a target is in too (--node-namespace to choose another)`);
-  }
-  let exitCode: number | undefined;
-  const emit = async (e: RunEvent): Promise<void> => {
-    if (e.type === 'run-finished') exitCode = e.exitCode;
-    await dispatchEvent(shown, e);
-  };
-
+  let reporters: Reporter[] = [];
+  // From the first request on, a signal or a crash ends the run through the cleanup; exiting also kills a credential
+  // plugin still running (config.ts).
   const removeHandlers = installSignalHandlers(() => prober);
   try {
+    shared.prefetch(source.kind === 'pod' || source.kind === 'workload' ? [source.namespace, nodeNamespace] : [nodeNamespace]);
+    // Resolution's first round of reads goes out now, and the code the rest of the run needs loads while it is on its way;
+    // runDiagnosis takes this resolution instead of starting another (its failure is handled there, awaited).
+    const resolving = real.resolve(source, destination);
+    resolving.catch(() => undefined);
+    const [
+      { createProber, DEADLINE_SECONDS },
+      { randomBytes },
+      { runDiagnosis },
+      { createJsonReporter, createNdjsonReporter },
+      { dispatchEvent, shouldUseColor },
+      { createTextReporter },
+      { guardProber, runPreflight, settingsOf },
+      { pullProgress },
+    ] = await Promise.all([
+      import('./kube/prober.ts'),
+      import('node:crypto'),
+      import('./run.ts'),
+      import('./report/json.ts'),
+      import('./report/reporter.ts'),
+      import('./report/text.ts'),
+      import('./kube/lockdown.ts'),
+      import('./kube/debug-containers.ts'),
+    ]);
+    // One counter for the cluster and the prober, so stats.apiRequests is the whole run's cost.
+    const cluster: Cluster = { resolve: (s, d) => (s === source && d === destination ? resolving : real.resolve(s, d)), apiRequests: () => requests };
+    const runId = randomBytes(4).toString('hex');
+
+    // Ink only on a real terminal outside CI; `-o tui` into a pipe renders as text.
+    const interactive = options.output === 'tui' && io.stdout.isTTY === true && !isCi(io.env);
+    reporters =
+      options.output === 'json'
+        ? [createJsonReporter(io.stdout)]
+        : options.output === 'ndjson'
+          ? [createNdjsonReporter(io.stdout)]
+          : interactive
+          ? [
+              (await import('./tui/app.tsx')).createTuiReporter({
+                color: shouldUseColor(io.stdout, io.env),
+                exitOnVerdict: options.exitOnVerdict === true,
+                context: loaded.context,
+                // Ink holds the terminal in raw mode, so Ctrl-C arrives as a key: raise the real signal for the cleanup below.
+                onInterrupt: () => void process.kill(process.pid, 'SIGINT'),
+              }),
+            ]
+          : [createTextReporter(io.stdout, { color: shouldUseColor(io.stdout, io.env) })];
+    // Only JSON keeps the cluster's exact strings; what reaches a terminal has its control characters stripped.
+    const shown = options.output === 'json' || options.output === 'ndjson' ? reporters : reporters.map(sanitizing);
+    // Cleanup progress, for a person watching stderr (not while the TUI owns the terminal).
+    const progress = io.stderr.isTTY === true && !interactive;
+    // What the preflight decided and image pulls: on stderr whenever the TUI does not own the terminal (a log too).
+    const say = (line: string): void => {
+      if (!interactive) io.stderr.write(`${forTerminal(line)}\n`);
+    };
+    const pullLines = new Set<string>();
+    const pullTimeoutMs = options.pullTimeoutMs ?? parseDuration(DEFAULT_PULL_TIMEOUT, '--pull-timeout');
+    if (progress && options.nodeNamespace === undefined && [source, destination].some((t) => 'namespace' in t && t.namespace === nodeNamespace)) {
+      say(`note: node debug pods (if any) go to namespace ${nodeNamespace}, which a target is in too (--node-namespace to choose another)`);
+    }
+    let exitCode: number | undefined;
+    const emit = async (e: RunEvent): Promise<void> => {
+      if (e.type === 'run-finished') exitCode = e.exitCode;
+      await dispatchEvent(shown, e);
+    };
+
     const report = await runDiagnosis({
       runId,
       source,
@@ -302,7 +305,7 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
     for (const r of reporters) await r.finish?.();
     // run.ts has cleaned up already (the same promise): say what it could not delete.
     const cleaned: CleanupReport | void = await prober?.cleanup();
-    if (cleaned) reportLeftovers(cleaned.left, io.stderr, options.connection.context, deleteCommands);
+    if (cleaned) reportLeftovers(cleaned.left, io.stderr, options.connection.context, (await import('./kube/prober.ts')).deleteCommands);
     removeHandlers();
   }
 }

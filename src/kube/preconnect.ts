@@ -28,8 +28,7 @@ export const MAX_IDLE_MS = 20_000;
 
 interface Entry {
   socket?: TLSSocket;
-  ready: boolean;
-  /** When the handshake was done (Date.now). */
+  /** When the handshake was done (Date.now); absent until then. */
   readyAt?: number;
   /** Forgets the entry (its connection failed or closed): removed from the socket when the exec takes it. */
   drop?: () => void;
@@ -51,7 +50,6 @@ interface TlsFields {
  * `maxIdleMs` (default MAX_IDLE_MS) how long one may then wait for its exec.
  */
 export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: number; maxIdleMs?: number }): Preconnector {
-  const now = Date.now;
   const maxIdleMs = opts.maxIdleMs ?? MAX_IDLE_MS;
   const cluster = kc.getCurrentCluster();
   const url = cluster?.server ? safeUrl(cluster.server) : undefined;
@@ -95,8 +93,7 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     entry.drop = drop;
     socket.once('secureConnect', () => {
       clearTimeout(timer);
-      entry.ready = true;
-      entry.readyAt = now();
+      entry.readyAt = Date.now();
     });
     socket.on('error', drop);
     socket.once('close', drop);
@@ -106,7 +103,7 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     open(namespace, pod, container) {
       const key = keyOf(namespace, pod, container);
       if (closed || entries.has(key)) return;
-      const entry: Entry = { ready: false };
+      const entry: Entry = {};
       entries.set(key, entry);
       connect(key, entry).catch(() => {
         if (entries.get(key) === entry) entries.delete(key);
@@ -116,9 +113,9 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
       const key = keyOf(namespace, pod, container);
       const entry = entries.get(key);
       const socket = entry?.socket;
-      if (!entry?.ready || !socket || socket.destroyed || !socket.writable) return undefined;
+      if (entry?.readyAt === undefined || !socket || socket.destroyed || !socket.writable) return undefined;
       entries.delete(key);
-      if (now() - (entry.readyAt ?? 0) > maxIdleMs) {
+      if (Date.now() - entry.readyAt > maxIdleMs) {
         socket.destroy();
         return undefined;
       }

@@ -7,6 +7,7 @@
  */
 import type { ProbeAction, ProbeLocation, ProbeSpec } from './model.ts';
 import { locationKey } from './model.ts';
+import { compareText } from './compare.ts';
 
 /** The Pod Security Standards levels, weakest first. */
 export const POD_SECURITY_LEVELS = ['privileged', 'baseline', 'restricted'] as const;
@@ -238,6 +239,6 @@ export function sameSecurityContext(a: unknown, b: unknown): boolean {
 /** JSON with object keys sorted (arrays keep their order), for comparing API objects. */
 export function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y))) : v,
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => compareText(x, y))) : v,
   );
 }

@@ -30,6 +30,7 @@ import type { SharedReads } from './shared-reads.ts';
 import { computeStaticFindings } from '../core/static-findings.ts';
 import type { BackendPod } from '../core/static-findings.ts';
 import { suggestNames } from './suggest.ts';
+import { compareText } from '../core/compare.ts';
 
 /** Options of the real Cluster. */
 export interface ClusterOptions {
@@ -557,7 +558,7 @@ async function pickWorkloadPod(
   if (text === '') return { pod: undefined, via, selector: text };
   const pods = (await api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: text }))).items;
   const live = pods.filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
-  live.sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  live.sort((a, b) => compareText(a.metadata?.name ?? '', b.metadata?.name ?? ''));
   return { pod: live.find(isReady) ?? live[0] ?? pods[0], via, selector: text };
 }
 

@@ -18,6 +18,7 @@ import type { ClusterFacts } from '../core/facts.ts';
 import type { CaptureSession, CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
 import { CAPTURE_NO_TMPDIR_EXIT, captureLocationKey, CaptureStreamReader, type CaptureRecord } from '../core/trace-plan.ts';
 import { debugSecurityContext } from '../core/privilege.ts';
+import { compareText } from '../core/compare.ts';
 import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 import type { LocationSettings } from './lockdown.ts';
@@ -677,7 +678,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
           }),
         );
         await Promise.all(sweeps);
-        const report = { deleted: deleted.sort(), left: left.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)) };
+        const report = { deleted: deleted.sort(), left: left.sort((a, b) => compareText(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`)) };
         if (pods.length > 0) emit({ type: 'cleanup-finished', report });
         return report;
       })();
@@ -892,7 +893,7 @@ export async function cleanupDebugPods(
       }
     }),
   );
-  return { scope, ...(narrowed ? { narrowed } : {}), deleted: deleted.sort(), left: left.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)) };
+  return { scope, ...(narrowed ? { narrowed } : {}), deleted: deleted.sort(), left: left.sort((a, b) => compareText(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`)) };
 }
 
 /** Deletes every pod the tool created (label managed-by=kubectl-netdebug) in one namespace or all; returns their names. */

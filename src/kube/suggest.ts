@@ -2,6 +2,8 @@
  * Near-name suggestions for "not found" messages: names within a small edit distance, or sharing a prefix.
  */
 
+import { compareText } from '../core/compare.ts';
+
 /** The Levenshtein edit distance between two strings. */
 export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -22,6 +24,6 @@ export function suggestNames(wanted: string, candidates: readonly string[], max 
     .filter((c) => c !== wanted)
     .map((c) => ({ c, d: editDistance(wanted, c), prefix: c.startsWith(wanted) || wanted.startsWith(c) }))
     .filter((s) => s.d <= 3 || (s.prefix && Math.min(s.c.length, wanted.length) >= 2));
-  scored.sort((x, y) => x.d - y.d || x.c.localeCompare(y.c));
+  scored.sort((x, y) => x.d - y.d || compareText(x.c, y.c));
   return scored.slice(0, max).map((s) => s.c);
 }

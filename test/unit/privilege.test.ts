@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildProbeCommand } from '../../src/core/parse.ts';
 import type { ProbeAction, ProbeLocation, ProbeSpec } from '../../src/core/model.ts';
-import { capabilitiesFor, debugSecurityContext, enforceLevel, nodeRefusal, planPrivileges, sameSecurityContext, sourcePodRefusal, type PrivilegeInput } from '../../src/core/privilege.ts';
+import { canonical, capabilitiesFor, debugSecurityContext, enforceLevel, nodeRefusal, planPrivileges, sameSecurityContext, sourcePodRefusal, type PrivilegeInput } from '../../src/core/privilege.ts';
 
 const source: ProbeLocation = { kind: 'source-pod' };
 const host = (node: string): ProbeLocation => ({ kind: 'node-pod', node, hostNetwork: true });
@@ -142,5 +142,10 @@ describe('the securityContext of each location', () => {
     expect(sameSecurityContext(fromApi, ours)).toBe(true);
     expect(sameSecurityContext({ ...fromApi, privileged: true }, ours)).toBe(false);
     expect(sameSecurityContext({ ...fromApi, capabilities: { add: ['NET_RAW', 'NET_ADMIN'], drop: ['ALL'] } }, ours)).toBe(false);
+  });
+
+  it('the canonical form sorts keys in code-unit order, not by the locale (no ICU collator on the way to the creates)', () => {
+    // localeCompare would give {"a":3,"b":1,"B":2} (lower case before upper case within a letter).
+    expect(canonical({ b: 1, B: 2, a: 3, nested: { y: 1, Y: 2 } })).toBe('{"B":2,"a":3,"b":1,"nested":{"Y":2,"y":1}}');
   });
 });

@@ -28,6 +28,7 @@
  *    whatever order the rules ran in.
  */
 import type { Cause, FindingStatus } from '../model.ts';
+import { compareText } from '../compare.ts';
 
 /** Causes in root-cause order (see the table above). */
 export const CAUSE_RANK: readonly Cause[] = [
@@ -92,11 +93,6 @@ export function compareFindings(a: Rankable, b: Rankable, order: ProbeOrder = ()
     compareText(a.object ?? '', b.object ?? '') ||
     compareText(a.summary, b.summary)
   );
-}
-
-/** Code-unit order: the same on every machine, whatever its locale. */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Sorts findings by the ordering above (a new array; the first is the verdict). */

@@ -116,11 +116,13 @@ async function runCleanup(options: CleanupOptions, io: MainIo): Promise<number> 
 
 async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number> {
   // What the first requests need is loaded first; the rest loads while they are on their way (see `resolving`).
-  const [{ loadKubeConfig, OVERRIDE_CONTEXT }, { createCluster }, { createKubeApi }, { createSharedReads }] = await Promise.all([
+  const [{ loadKubeConfig, OVERRIDE_CONTEXT }, { createCluster }, { createKubeApi }, { createSharedReads }, { createPreconnector, DEFAULT_UPGRADE_TIMEOUT_MS }, { pullProgress, reusableContainers }] = await Promise.all([
     import('./kube/config.ts'),
     import('./kube/cluster.ts'),
     import('./kube/api.ts'),
     import('./kube/shared-reads.ts'),
+    import('./kube/preconnect.ts'),
+    import('./kube/debug-containers.ts'),
   ]);
   const loaded = loadKubeConfig(options.connection);
   const namespace = options.connection.namespace ?? loaded.namespace;
@@ -135,12 +137,19 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   // reads: a pod or workload source runs in the namespace it is named with, node pods go to nodeNamespace (a node source
   // has no namespace of its own), so they add no round trip before the debug pods are created.
   const shared = createSharedReads(createKubeApi(loaded.kc, { countRequest, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) }));
+  // The exec connections opened ahead (preconnect.ts), for the prober's debug containers and, as soon as resolution has
+  // read the source pod, for a netdebug container an earlier run left there (reused at once, so its exec would otherwise
+  // pay its own handshakes).
+  const preconnector = createPreconnector(loaded.kc, { connectTimeoutMs: requestTimeoutMs || DEFAULT_UPGRADE_TIMEOUT_MS });
   const real = createCluster(loaded.kc, {
     namespace,
     context: loaded.context,
     countRequest,
     ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
     shared,
+    onSourcePod: (pod) => {
+      for (const container of reusableContainers(pod, options.image)) preconnector.open(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', container);
+    },
   });
   let prober: Prober | undefined;
   let reporters: Reporter[] = [];
@@ -161,7 +170,6 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
       { dispatchEvent, shouldUseColor },
       { createTextReporter },
       { guardProber, runPreflight, settingsOf },
-      { pullProgress },
     ] = await Promise.all([
       import('./kube/prober.ts'),
       import('node:crypto'),
@@ -170,7 +178,6 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
       import('./report/reporter.ts'),
       import('./report/text.ts'),
       import('./kube/lockdown.ts'),
-      import('./kube/debug-containers.ts'),
     ]);
     // One counter for the cluster and the prober, so stats.apiRequests is the whole run's cost.
     const cluster: Cluster = { resolve: (s, d) => (s === source && d === destination ? resolving : real.resolve(s, d)), apiRequests: () => requests };
@@ -236,6 +243,7 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
           }));
         const inner = createProber(loaded.kc, facts, {
           image: options.image,
+          preconnector,
           ...(sourcePod ? { sourcePod } : {}),
           runId,
           keep: options.keep,
@@ -306,6 +314,8 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
     // run.ts has cleaned up already (the same promise): say what it could not delete.
     const cleaned: CleanupReport | void = await prober?.cleanup();
     if (cleaned) reportLeftovers(cleaned.left, io.stderr, options.connection.context, (await import('./kube/prober.ts')).deleteCommands);
+    // Connections opened ahead that no exec took (the prober's cleanup closed its own; a run that ended before it had one).
+    preconnector.closeAll();
     removeHandlers();
   }
 }

@@ -2,7 +2,7 @@
  * How debug containers are recognised and described: the exact-match test for reusing an ephemeral container, the
  * resources of node debug pods, the image shown with its tag beside the digest, and what a failed or slow pull says.
  */
-import type { V1ContainerStateWaiting, V1EphemeralContainer, V1ResourceRequirements } from '@kubernetes/client-node';
+import type { V1ContainerStateWaiting, V1EphemeralContainer, V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
 import { sameSecurityContext } from '../core/privilege.ts';
 
 /** The command every debug container runs: nothing, until probes are exec'd into it. */
@@ -28,6 +28,26 @@ export function debugContainerMatches(c: V1EphemeralContainer, wanted: { image: 
   if (!sameSecurityContext(c.securityContext ?? {}, wanted.securityContext)) return false;
   if (c.stdin === true || c.tty === true || c.targetContainerName !== undefined) return false;
   return (c.env ?? []).length === 0 && (c.envFrom ?? []).length === 0 && (c.volumeMounts ?? []).length === 0 && (c.volumeDevices ?? []).length === 0;
+}
+
+/** The state of a pod's ephemeral container, from its status. */
+export function ephemeralState(pod: V1Pod, name: string): 'running' | 'waiting' | 'terminated' | 'none' {
+  const st = (pod.status?.ephemeralContainerStatuses ?? []).find((s) => s.name === name);
+  if (st?.state?.running) return 'running';
+  if (st?.state?.terminated) return 'terminated';
+  if (st?.state?.waiting) return 'waiting';
+  return 'none';
+}
+
+/**
+ * The running netdebug ephemeral containers of a pod that a run with this image may reuse, whatever their
+ * securityContext (the preflight decides later which one is wanted, and reuse then checks it exactly): what a run can
+ * open exec connections for as soon as it has read the source pod.
+ */
+export function reusableContainers(pod: V1Pod, image: string): string[] {
+  return (pod.spec?.ephemeralContainers ?? [])
+    .filter((c) => debugContainerMatches(c, { image, command: DEBUG_COMMAND, securityContext: c.securityContext ?? {} }) && ephemeralState(pod, c.name) === 'running')
+    .map((c) => c.name);
 }
 
 /** An image for people: `repo:tag (sha256:0123456789ab…)` for a digest-pinned reference, else the reference itself. */

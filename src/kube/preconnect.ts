@@ -8,15 +8,27 @@
  * ahead and every exec connects as before. kube-apiserver closes a connection that has sent no request within 32 s (its
  * ReadHeaderTimeout), so one idle for longer than MAX_IDLE_MS (a container that waited for a slow image pull) is closed
  * here instead of handed over, and that exec connects as before.
+ *
+ * An exec whose connection is still on its way waits for it (`settled`, never longer than the connection's own bound)
+ * rather than starting a second one: a source pod's netdebug container left by an earlier run is reused at once, and its
+ * connection is opened as soon as resolution has read the pod, a round trip or two before the exec starts.
  */
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 
+/** How long the API server may take to answer an exec's WebSocket upgrade (and a connection opened ahead, its handshakes) when no --request-timeout is given. */
+export const DEFAULT_UPGRADE_TIMEOUT_MS = 30_000;
+
 /** Connections opened ahead, by exec target (`namespace/pod/container`). */
 export interface Preconnector {
   /** Starts opening the connection the exec into this container will use (once per container). */
   open(namespace: string, pod: string, container: string): void;
+  /**
+   * Resolves once this container's connection is ready to take, has failed, or was never opened (at once then); never
+   * later than the connection's bound (`connectTimeoutMs`) after it was opened. It never rejects.
+   */
+  settled(namespace: string, pod: string, container: string): Promise<void>;
   /** The connection opened for this container, if it is connected and unused (it is then the caller's); else undefined. */
   take(namespace: string, pod: string, container: string): Socket | undefined;
   /** Closes every connection not taken (cleanup: none may outlive the run or keep the process alive). */
@@ -32,6 +44,9 @@ interface Entry {
   readyAt?: number;
   /** Forgets the entry (its connection failed or closed): removed from the socket when the exec takes it. */
   drop?: () => void;
+  /** Resolved when the handshake ended, the connection failed or closed, or its bound passed. */
+  settled: Promise<void>;
+  settle: () => void;
 }
 
 /** The https options client-node gives a WebSocket (applyToHTTPSOptions), read for their TLS settings. */
@@ -57,7 +72,7 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
   let closed = false;
   const keyOf = (namespace: string, pod: string, container: string): string => `${namespace}/${pod}/${container}`;
   if (!url || url.protocol !== 'https:' || cluster?.proxyUrl) {
-    return { open: () => undefined, take: () => undefined, closeAll: () => undefined };
+    return { open: () => undefined, settled: () => Promise.resolve(), take: () => undefined, closeAll: () => undefined };
   }
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = Number(url.port || 443);
@@ -66,7 +81,10 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     const tls: TlsFields = {};
     // Runs a credential plugin if the user has one (client-node caches its answer for the exec that follows).
     await kc.applyToHTTPSOptions(tls as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
-    if (closed || entries.get(key) !== entry) return;
+    if (closed || entries.get(key) !== entry) {
+      entry.settle();
+      return;
+    }
     const socket = tlsConnect({
       host,
       port,
@@ -89,11 +107,13 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     const drop = (): void => {
       clearTimeout(timer);
       if (entries.get(key) === entry) entries.delete(key);
+      entry.settle();
     };
     entry.drop = drop;
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       entry.readyAt = Date.now();
+      entry.settle();
     });
     socket.on('error', drop);
     socket.once('close', drop);
@@ -103,11 +123,21 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     open(namespace, pod, container) {
       const key = keyOf(namespace, pod, container);
       if (closed || entries.has(key)) return;
-      const entry: Entry = {};
+      let settle: () => void = () => undefined;
+      const settled = new Promise<void>((resolve) => (settle = resolve));
+      const entry: Entry = { settled, settle };
       entries.set(key, entry);
+      // The bound also covers the credential plugin applyToHTTPSOptions may run before the socket exists.
+      const bound = setTimeout(settle, opts.connectTimeoutMs);
+      bound.unref();
+      void settled.then(() => clearTimeout(bound));
       connect(key, entry).catch(() => {
         if (entries.get(key) === entry) entries.delete(key);
+        settle();
       });
+    },
+    settled(namespace, pod, container) {
+      return entries.get(keyOf(namespace, pod, container))?.settled ?? Promise.resolve();
     },
     take(namespace, pod, container) {
       const key = keyOf(namespace, pod, container);
@@ -128,7 +158,10 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     },
     closeAll() {
       closed = true;
-      for (const { socket } of entries.values()) socket?.destroy();
+      for (const { socket, settle } of entries.values()) {
+        socket?.destroy();
+        settle();
+      }
       entries.clear();
     },
   };

@@ -12,7 +12,7 @@ import { NetdebugError } from '../core/errors.ts';
 import { DEBUG_POD_LABELS, defaultDebugNamespace, locationKey, truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
 import { parseProbeOutput } from '../core/parse.ts';
 import { BATCH_NO_TMPDIR_EXIT, BatchRecordReader, buildBatchCommand } from '../core/probe-batch.ts';
-import { createPreconnector, type Preconnector } from './preconnect.ts';
+import { createPreconnector, DEFAULT_UPGRADE_TIMEOUT_MS, type Preconnector } from './preconnect.ts';
 import type { ExecTarget } from '../core/repeat-command.ts';
 import type { ClusterFacts } from '../core/facts.ts';
 import type { CaptureSession, CleanupReport, LeftPod, LocationStatus, Prober } from '../ports.ts';
@@ -22,7 +22,7 @@ import { compareText } from '../core/compare.ts';
 import { apiMessageOf, createKubeApi, DEFAULT_RETRY, mapApiError, retryDelayMs, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 import type { LocationSettings } from './lockdown.ts';
-import { DEBUG_COMMAND, debugContainerMatches, NODE_POD_RESOURCES, pullFailureReason } from './debug-containers.ts';
+import { DEBUG_COMMAND, debugContainerMatches, ephemeralState, NODE_POD_RESOURCES, pullFailureReason } from './debug-containers.ts';
 import { createSharedPodWatch } from './shared-pod-watch.ts';
 import type { SharedPodWatch } from './shared-pod-watch.ts';
 
@@ -43,8 +43,6 @@ export type ProberEvent =
   | { type: 'cleanup-started'; pods: string[] }
   | { type: 'cleanup-finished'; report: CleanupReport };
 
-/** How long the API server may take to answer an exec's WebSocket upgrade when no --request-timeout is given. */
-export const DEFAULT_UPGRADE_TIMEOUT_MS = 30_000;
 /** The channel of v5.channel.k8s.io's close-stream frames (`[255, channel]`). */
 const CLOSE_STREAM_CHANNEL = 255;
 /** How long the status frame may lag behind the close of stdout and stderr. */
@@ -443,13 +441,15 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
    * Runs one command over an exec WebSocket. Two deadlines, each of which really closes the socket: the upgrade must be
    * answered within upgradeTimeoutMs (else could-not-run: nothing was probed), then the command gets spec.timeoutMs
    * plus the margin (else timedOut: the probe itself hung). A stream that closes without the status frame carrying the
-   * exit code is an error (could-not-run), never a failed connection.
+   * exit code is an error (could-not-run), never a failed connection. A connection opened ahead for the container and
+   * still on its way is waited for (bounded, preconnect.ts) rather than doubled by one of the exec's own.
    */
-  const runExec = (
+  const runExec = async (
     target: ExecTarget,
     run: { command: string[]; timeoutMs: number; onStdout?: (chunk: Buffer) => void; signal?: AbortSignal; stdin?: PassThrough },
-  ): Promise<{ stdout: string; stderr: string; exitCode: number | null; timedOut: boolean; error?: string }> =>
-    new Promise((resolve) => {
+  ): Promise<{ stdout: string; stderr: string; exitCode: number | null; timedOut: boolean; error?: string }> => {
+    await preconnect.settled(target.namespace, target.pod, target.container);
+    return new Promise((resolve) => {
       let stdout = '';
       let stderr = '';
       let status: V1Status | undefined;
@@ -485,6 +485,8 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         () => finish(`the API server did not answer the exec upgrade within ${Math.round(upgradeTimeoutMs / 100) / 10} s`),
         upgradeTimeoutMs,
       );
+      // Stopped while its connection was on its way: nothing is sent.
+      if (run.signal?.aborted) return finish('stopped: every result was in');
       execCount++;
       api.countRequest();
       // One Exec per command, so the socket it opens is ours to close whatever state it is in.
@@ -536,6 +538,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         })
         .catch((err: unknown) => finish(`exec failed: ${describeExecError(err)}`));
     });
+  };
 
   /** Runs one probe in its own exec. */
   const runOne = async (spec: ProbeSpec): Promise<ProbeResult> => {
@@ -764,14 +767,6 @@ export function exitCodeOfStatus(status: V1Status): number | null {
   const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
   const code = cause?.message !== undefined ? Number(cause.message) : NaN;
   return Number.isInteger(code) ? code : null;
-}
-
-function ephemeralState(pod: V1Pod, name: string): 'running' | 'waiting' | 'terminated' | 'none' {
-  const st = (pod.status?.ephemeralContainerStatuses ?? []).find((s) => s.name === name);
-  if (st?.state?.running) return 'running';
-  if (st?.state?.terminated) return 'terminated';
-  if (st?.state?.waiting) return 'waiting';
-  return 'none';
 }
 
 function ephemeralOutcome(pod: V1Pod, name: string): string | undefined {

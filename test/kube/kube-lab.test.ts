@@ -8,6 +8,8 @@ import { createCluster } from '../../src/kube/cluster.ts';
 import { loadKubeConfig } from '../../src/kube/config.ts';
 import { cleanupAll, createProber } from '../../src/kube/prober.ts';
 import { createPreconnector, type Preconnector } from '../../src/kube/preconnect.ts';
+import { reusableContainers } from '../../src/kube/debug-containers.ts';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterFacts } from '../../src/core/facts.ts';
 import { skipLabSuite, startTestLab, type TestLab } from '../lab/harness.ts';
 
@@ -15,9 +17,9 @@ const skip = skipLabSuite('kube adapter against the lab');
 const scenario = (name: string) => fileURLToPath(new URL(`./${name}.yaml`, import.meta.url));
 const IMAGE = 'nicolaka/netshoot:v0.13';
 
-function clusterOf(lab: TestLab) {
+function clusterOf(lab: TestLab, onSourcePod?: (pod: V1Pod) => void) {
   const { kc, namespace, context } = loadKubeConfig({ kubeconfig: lab.kubeconfig }, {});
-  return { kc, cluster: createCluster(kc, { namespace, context }) };
+  return { kc, cluster: createCluster(kc, { namespace, context, ...(onSourcePod ? { onSourcePod } : {}) }) };
 }
 
 async function errorOf(p: Promise<unknown>): Promise<NetdebugError> {
@@ -186,6 +188,47 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       await Promise.all([first.cleanup(), second.cleanup()]);
     });
 
+    it('resolution tells the source pod it read; an exec into a netdebug container left there waits for the connection opened for it', async () => {
+      // A run leaves its container in the pod (or reuses the one an earlier test left).
+      const first = createProber(clusterOf(lab).kc, facts, { image: IMAGE, runId: 'run-r1', keep: false, timeoutMs: 20_000 });
+      expect((await first.prepare([{ kind: 'source-pod' }])).get('source-pod')).toEqual({ ready: true });
+      await first.cleanup();
+      // The next resolution tells the pod as it read it, the left container in it.
+      const told: V1Pod[] = [];
+      const { kc, cluster } = clusterOf(lab, (pod) => told.push(pod));
+      const again = await cluster.resolve(client, web);
+      expect(told.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)).toEqual(['default/client']);
+      const names = reusableContainers(told[0]!, IMAGE);
+      expect(names).toHaveLength(1);
+      // What main.ts does with it: the connection is opened then. Here it is opened only when the exec asks whether it is
+      // settled, so it is surely still on its way: the exec must wait for it to take it (else it connects on its own).
+      const real = createPreconnector(kc, { connectTimeoutMs: 20_000 });
+      const opened: string[] = [];
+      const taken: string[] = [];
+      const preconnector: Preconnector = {
+        open: (ns, pod, container) => void opened.push(`${ns}/${pod}/${container}`),
+        settled: (ns, pod, container) => {
+          if (opened.includes(`${ns}/${pod}/${container}`)) real.open(ns, pod, container);
+          return real.settled(ns, pod, container);
+        },
+        take: (ns, pod, container) => {
+          const socket = real.take(ns, pod, container);
+          taken.push(socket ? `${ns}/${pod}/${container}` : 'none');
+          return socket;
+        },
+        closeAll: () => real.closeAll(),
+      };
+      for (const name of names) preconnector.open('default', 'client', name);
+      const second = createProber(kc, again, { image: IMAGE, runId: 'run-r2', keep: false, timeoutMs: 20_000, preconnector });
+      expect((await second.prepare([{ kind: 'source-pod' }])).get('source-pod')).toEqual({ ready: true });
+      const dest = again.targets.destination;
+      if (dest.kind !== 'service') throw new Error('expected a service');
+      const result = await second.run(probe('reused', { kind: 'source-pod' }, { tool: 'tcp-connect', host: dest.clusterIP, port: 80 }));
+      expect(result.observation).toEqual({ kind: 'connected' });
+      expect(taken).toEqual([`default/client/${names[0]}`]);
+      await second.cleanup();
+    });
+
     it('runs probes from hostNetwork and pod-network node pods, then cleans them up', async () => {
       const { kc } = clusterOf(lab);
       // Each pod's exec connection is opened as it is created, and each exec asks for it (preconnect.ts).
@@ -195,6 +238,7 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       let closedAll = false;
       const preconnector: Preconnector = {
         open: (ns, pod, container) => void (opened.push(`${ns}/${pod}/${container}`), real.open(ns, pod, container)),
+        settled: (ns, pod, container) => real.settled(ns, pod, container),
         take: (ns, pod, container) => (asked.push(`${ns}/${pod}/${container}`), real.take(ns, pod, container)),
         closeAll: () => void ((closedAll = true), real.closeAll()),
       };

@@ -134,6 +134,57 @@ describe('connections opened ahead for exec', () => {
     }
   });
 
+  it('settled: at once for a container nothing was opened for, after the handshake for one on its way, and for one that failed', async () => {
+    const pre = createPreconnector(kubeconfig(server.url, tls.caCert), { connectTimeoutMs: 10_000 });
+    const other = await generateTls(join(dir, 'settled-tls'));
+    const refused = createPreconnector(kubeconfig(server.url, other.caCert), { connectTimeoutMs: 10_000 });
+    try {
+      // Nothing opened: nothing to wait for.
+      let done = false;
+      await pre.settled('default', 'web', 'none').then(() => (done = true));
+      expect(done).toBe(true);
+      // On its way (two round trips of the server's latency): settled only once it can be taken.
+      pre.open('default', 'web', 'netdebug');
+      expect(pre.take('default', 'web', 'netdebug')).toBeUndefined();
+      await pre.settled('default', 'web', 'netdebug');
+      const socket = pre.take('default', 'web', 'netdebug');
+      expect(socket?.destroyed).toBe(false);
+      socket?.destroy();
+      // A connection that fails settles too (the exec then connects by itself), without rejecting.
+      refused.open('default', 'web', 'netdebug');
+      await refused.settled('default', 'web', 'netdebug');
+      expect(refused.take('default', 'web', 'netdebug')).toBeUndefined();
+      // closeAll settles what is still on its way.
+      pre.open('default', 'web', 'late');
+      const waiting = pre.settled('default', 'web', 'late');
+      pre.closeAll();
+      await waiting;
+      expect(pre.take('default', 'web', 'late')).toBeUndefined();
+    } finally {
+      pre.closeAll();
+      refused.closeAll();
+    }
+  });
+
+  it('settled is bounded by the connection timeout even when the server never answers the handshake', async () => {
+    // A listener that accepts and never answers: the TLS handshake hangs.
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as import('node:net').AddressInfo).port;
+    const pre = createPreconnector(kubeconfig(`https://127.0.0.1:${port}`, tls.caCert), { connectTimeoutMs: 300 });
+    try {
+      pre.open('default', 'web', 'netdebug');
+      await pre.settled('default', 'web', 'netdebug');
+      expect(pre.take('default', 'web', 'netdebug')).toBeUndefined();
+    } finally {
+      pre.closeAll();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
   it('closes what was not taken, and opens nothing behind a proxy or over plain HTTP', async () => {
     const pre = createPreconnector(kubeconfig(server.url, tls.caCert), { connectTimeoutMs: 10_000 });
     pre.open('default', 'web', 'netdebug');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canPull, formatGoDuration, imageFacts, parseImageRef, unreachableRegistryError, verifyRunAsNonRoot } from './images.ts';
+import { canPull, formatGoDuration, imageFacts, parseImageRef, runsCommands, unreachableRegistryError, verifyRunAsNonRoot } from './images.ts';
 
 describe('images', () => {
   it.each([
@@ -10,6 +10,15 @@ describe('images', () => {
     ['localhost:5000/x/y', 'localhost:5000/x/y:latest'],
     ['mirror.local/netshoot@sha256:abc', 'mirror.local/netshoot@sha256:abc'],
   ])('normalizes %s to %s', (ref, full) => expect(parseImageRef(ref).full).toBe(full));
+
+  it('runs the commands of debug images only (by name, in any registry): other images\' binaries are not on the host', () => {
+    for (const image of ['nicolaka/netshoot:v0.13', 'nicolaka/netshoot:v0.13@sha256:a20c2531bf35436ed3766cd6cfe89d352b050ccc4d7005ce6400adf97503da1b', 'registry.local/mirror/netshoot:1', 'busybox', 'alpine:3.20', 'netbox']) {
+      expect(runsCommands(image), image).toBe(true);
+    }
+    for (const image of ['registry.k8s.io/kube-proxy:v1.32.0', 'registry.k8s.io/coredns/coredns:v1.11.1', 'lab/responder', 'nginx', '']) {
+      expect(runsCommands(image), image).toBe(false);
+    }
+  });
 
   it('knows which images run as root (no USER) and which as non-root', () => {
     expect(imageFacts('nicolaka/netshoot:v0.13').uid).toBe(0);

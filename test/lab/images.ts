@@ -28,6 +28,19 @@ const KNOWN_IMAGES: Record<string, ImageFacts> = {
   'registry.k8s.io/pause': { uid: 65535, sizeBytes: 320_368 },
 };
 
+/**
+ * Images whose commands the lab runs with the host's tools (a shell, sleep, nc, dig, ip...), as it runs execs into any
+ * container: the debug images, by their name in any registry (a mirror keeps it). Other images' binaries (the lab's
+ * responders, kube-proxy, CoreDNS) are not on the host: their containers run nothing.
+ */
+const TOOL_IMAGES = new Set(['netshoot', 'netbox', 'busybox', 'alpine']);
+
+/** Whether the lab runs the command of a container with this image (TOOL_IMAGES). */
+export function runsCommands(image: string): boolean {
+  if (image === '') return false;
+  return TOOL_IMAGES.has(parseImageRef(image).path.split('/').pop() ?? '');
+}
+
 /** A parsed image reference: registry host, repository path and tag (or digest). */
 export interface ImageRef {
   host: string;

@@ -4,10 +4,12 @@
  * when they are deleted, and runs `pods/exec` commands inside the right namespace with the host's tools.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { LabApiError, type ExecProcess, type ExecRequest, type KubeletBackend, type NodeNet, type PodNet } from './model.ts';
 import type { ObjectStore } from './api/store.ts';
-import { canPull, formatGoDuration, imageFacts, parseImageRef, unreachableRegistryError, verifyRunAsNonRoot } from './images.ts';
+import { canPull, formatGoDuration, imageFacts, parseImageRef, runsCommands, unreachableRegistryError, verifyRunAsNonRoot } from './images.ts';
 
 /** How nodes get images (`spec.cluster.imagePullSeconds` and `images`). */
 export interface ImagePullSettings {
@@ -43,6 +45,13 @@ export interface PodRuntime {
   stopPodNetwork(pod: PodNet): Promise<void>;
   /** Starts the pod's listener on a container port (it ends with the pod's network). */
   startResponder(pod: PodNet, port: number, protocol: 'TCP' | 'UDP'): Promise<void>;
+  /**
+   * Runs a container's command in the pod's network namespace with the host's tools (as execs run), in a process group
+   * of its own; returns its PID. Absent: containers' commands are not run (the pod is Running all the same).
+   */
+  startProcess?(pod: PodNet, argv: string[], env: NodeJS.ProcessEnv): Promise<number>;
+  /** Kills what startProcess started (its whole process group), as kubelet kills a container deleted with grace 0. */
+  stopProcess?(pid: number): Promise<void>;
 }
 
 /** Options of the kubelet. */
@@ -58,6 +67,12 @@ export interface KubeletOptions {
   images?: ImagePullSettings;
   /** Whether the kubelet starts the generic responder on a pod's container ports (false for pods that run their own server). */
   runsResponders?: (pod: Record<string, any>) => boolean;
+  /**
+   * Where each pod gets a temporary directory of its own (by uid), the TMPDIR of its command and its execs, removed
+   * when the pod goes: the lab's containers share the host's files, and a container's /tmp goes with the container.
+   * Absent: TMPDIR is not set.
+   */
+  podTmpRoot?: string;
   log?: (line: string) => void;
   now?: () => Date;
   /**
@@ -81,6 +96,10 @@ interface LivePod {
   /** Container ports with a responder (for logs). */
   ports: number[];
   execs: Set<ChildProcess>;
+  /** The PIDs of the containers' commands the lab runs (runsCommand). */
+  processes: number[];
+  /** The pod's own temporary directory (its processes' TMPDIR), removed with it; absent without podTmpRoot. */
+  tmp?: string;
   deadline?: NodeJS.Timeout;
 }
 
@@ -212,7 +231,11 @@ export class Kubelet implements KubeletBackend {
     const v6 = node.v6;
     const ip6 = v6 === undefined ? undefined : hostNetwork ? v6.underlayIP : (statusIPv6(pod.status) ?? podIPv6For(ip, node.podCIDR, v6.podCIDR));
     const family = ip6 === undefined ? {} : { ip6 };
-    const live: LivePod = { net: { key, node: node.name, netns: node.netns, hostNetwork, ip, ...family }, uid: pod.metadata.uid, ports: [], execs: new Set() };
+    const live: LivePod = { net: { key, node: node.name, netns: node.netns, hostNetwork, ip, ...family }, uid: pod.metadata.uid, ports: [], execs: new Set(), processes: [] };
+    if (this.opts.podTmpRoot !== undefined) {
+      live.tmp = join(this.opts.podTmpRoot, String(pod.metadata.uid));
+      mkdirSync(live.tmp, { recursive: true });
+    }
     this.pods.set(key, live);
     live.net = await this.opts.runtime.startPodNetwork({ key, node: node.name, hostNetwork, ip, ...family }, this.opts.resolvConfFor(pod.metadata.namespace));
     const ordered = (a4: string, a6: string | undefined): { ip: string }[] =>
@@ -232,6 +255,9 @@ export class Kubelet implements KubeletBackend {
     // through pulls and checks that leave it Pending with waiting containers (the scenario's pods are running already).
     const wasFresh = !pod.status?.podIP;
     const waits = wasFresh ? (pod.spec?.containers ?? []).filter((c: Obj) => !this.startsAtOnce(pod, node.name, c)) : [];
+    // The containers that start now run their commands before they are reported Running, as a container's process has
+    // started by then.
+    for (const c of pod.spec?.containers ?? []) if (!waits.includes(c)) await this.runCommand(live, c);
     this.opts.store.mutate('pods', pod.metadata.namespace, pod.metadata.name, (o: Obj) => {
       o.status ??= {};
       const s = o.status;
@@ -461,6 +487,8 @@ export class Kubelet implements KubeletBackend {
         return;
       }
       event('Normal', 'Created', `Created container: ${c.name}`);
+      const live = this.pods.get(`${pod.metadata.namespace}/${pod.metadata.name}`);
+      if (live && kind === 'containers' && this.stillThere(pod)) await this.runCommand(live, c);
       event('Normal', 'Started', `Started container ${c.name}`);
       this.setContainerState(pod, c, kind, { running: { startedAt: (this.opts.now?.() ?? new Date()).toISOString() } });
     } catch (e) {
@@ -582,9 +610,32 @@ export class Kubelet implements KubeletBackend {
     }
   }
 
+  /**
+   * Runs a container's command when the lab can: an explicit `command` (with its `args`) of an image whose tools the host
+   * has (runsCommands, images.ts), so a debug container's command really runs, as kubelet would start it. Other
+   * containers (the lab's responders, system pods' binaries) run nothing of theirs.
+   */
+  private async runCommand(live: LivePod, c: Obj): Promise<void> {
+    if (!this.opts.runtime.startProcess || !Array.isArray(c.command) || c.command.length === 0 || !runsCommands(String(c.image ?? ''))) return;
+    const env = { ...this.envOf(live), HOSTNAME: live.net.key.split('/')[1] ?? '' };
+    live.processes.push(await this.opts.runtime.startProcess(live.net, [...c.command, ...(c.args ?? [])].map(String), env));
+  }
+
+  /**
+   * What every process of a pod gets: the host's PATH after the pod's own tools (execPathFor) when it has some, and its
+   * own TMPDIR when the lab gives pods one.
+   */
+  private envOf(live: LivePod): { PATH: string; HOME: string; TMPDIR?: string } {
+    const extraPath = this.opts.execPathFor?.(live.net);
+    const PATH = `${extraPath === undefined ? '' : `${extraPath}:`}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+    return { PATH, HOME: '/root', ...(live.tmp !== undefined ? { TMPDIR: live.tmp } : {}) };
+  }
+
   private async stopLive(live: LivePod, removeNetwork: boolean): Promise<void> {
     if (live.deadline) clearTimeout(live.deadline);
     for (const c of live.execs) c.kill('SIGKILL');
+    for (const pid of live.processes.splice(0)) await this.opts.runtime.stopProcess?.(pid).catch((e: Error) => this.opts.log?.(`kubelet: ${e.message}`));
+    if (live.tmp !== undefined) rmSync(live.tmp, { recursive: true, force: true });
     if (removeNetwork) await this.opts.runtime.stopPodNetwork(live.net).catch((e) => this.opts.log?.(`kubelet: ${e.message}`));
   }
 
@@ -617,10 +668,9 @@ export class Kubelet implements KubeletBackend {
       stderr.end(tool.stderr);
       return { stdin: null, stdout, stderr, exited: Promise.resolve({ exitCode: tool.exitCode, signal: null }), resize: () => {}, kill: () => {} };
     }
-    const extraPath = this.opts.execPathFor?.(live.net);
     const child = spawn('ip', ['netns', 'exec', live.net.netns, ...req.command], {
       stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      env: { PATH: `${extraPath === undefined ? '' : `${extraPath}:`}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/root', TERM: req.tty ? 'xterm' : 'dumb', HOSTNAME: req.pod },
+      env: { ...this.envOf(live), TERM: req.tty ? 'xterm' : 'dumb', HOSTNAME: req.pod },
     });
     live.execs.add(child);
     const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve) => {

@@ -3,6 +3,7 @@
  * same check passing on the healthy scenario. Node-origin checks run from hostNetwork pods created through the API,
  * which also proves the kubelet realizes API-created pods.
  */
+import { existsSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipLabSuite, startTestLab, type CommandResult, type TestLab } from './harness.ts';
 
@@ -130,6 +131,36 @@ describe.skipIf(skip)('lab fault catalog', () => {
     expect(exec.code).not.toBe(0);
     // Its address no longer answers from the node (the namespace and veth are gone).
     expect((await healthy.exec('default/node2-host', ['ping', '-c', '1', '-W', '1', ip])).code).not.toBe(0);
+  });
+
+  it('the kubelet runs a debug image\'s command in the pod\'s network namespace, and kills it (and what it started) with the pod', async () => {
+    // The lab's containers share the host's files: the command writes its PID and its background job's where the test reads them.
+    const file = `/tmp/netdebug-lab-cmd-${process.pid}-${Date.now()}`;
+    const script = `sleep 600 & echo "$$ $!" > ${file}.tmp && mv ${file}.tmp ${file}; wait`;
+    await createPod(healthy, 'runs-command', 'node-2', false, { containers: [{ name: 'probe', image: 'busybox', command: ['sh', '-c', script] }] });
+    try {
+      // Running means the container's process has started: its PIDs come (bounded wait for the file it writes).
+      const until = Date.now() + 20_000;
+      while (!existsSync(file) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      const pids = readFileSync(file, 'utf8').trim().split(' ').map(Number);
+      expect(pids).toHaveLength(2);
+      // In the pod's own network namespace, not the host's.
+      const netns = (pid: number): string => readlinkSync(`/proc/${pid}/ns/net`);
+      expect(netns(pids[0]!)).not.toBe(readlinkSync('/proc/self/ns/net'));
+      expect(netns(pids[1]!)).toBe(netns(pids[0]!));
+      const podIP = (await healthy.kubectl(['get', 'pod', 'runs-command', '-o', 'jsonpath={.status.podIP}'])).stdout;
+      const ipOf = await healthy.exec('default/runs-command', ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+      expect(ipOf.stdout).toContain(`inet ${podIP}/`);
+      const deleted = await healthy.kubectl(['delete', 'pod', 'runs-command', '--grace-period=0', '--force']);
+      expect(deleted.code).toBe(0);
+      // Both are gone: the container's process and the job it left in the background (its process group).
+      const gone = (pid: number): boolean => !existsSync(`/proc/${pid}`) || /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      const end = Date.now() + 20_000;
+      while (!pids.every(gone) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(pids.map(gone)).toEqual([true, true]);
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   /** Starts a fault scenario for one test and always tears it down. */

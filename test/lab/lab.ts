@@ -147,6 +147,8 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
         startPodNetwork: (pod, resolvConf) => dataplane.addPod(pod, { resolvConf }),
         stopPodNetwork: (pod) => dataplane.removePod(pod),
         startResponder: async (pod, port, protocol) => void (await dataplane.startResponder(pod, port, protocol)),
+        startProcess: async (pod, argv, env) => dataplane.spawnIn(pod.netns, argv, { role: 'container', env }).pid as number,
+        stopProcess: (pid) => dataplane.killGroup(pid),
       },
       apiOnlyNodes,
       images: { pullSeconds: scenario.cluster.imagePullSeconds, allowed: scenario.cluster.images },
@@ -157,6 +159,7 @@ export async function startLab(scenario: Scenario, rec: LabRecord, log: (line: s
         : { domain: dns.domain, ...(scenario.cluster.ipFamilies[0] === 'IPv6' ? { nameserver: LAB_ADDRESSES_V6.dnsClusterIP } : {}) }),
       ...(scenario.cluster.ipFamilies[0] === 'IPv6' ? { ipv6Primary: true } : {}),
       runsResponders: (pod) => !isDnsPod(pod, dns) && !isNodeLocalDnsPod(pod),
+      podTmpRoot: join(rec.stateDir, 'pod-tmp'),
       log,
       podTools: (pod, command) =>
         scenario.cluster.network === 'cilium' && pod.metadata?.labels?.['k8s-app'] === 'cilium' && command[0] === 'cilium-dbg'

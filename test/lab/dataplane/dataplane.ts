@@ -82,6 +82,8 @@ export interface SpawnOptions {
   logFile?: string;
   /** Keep the child referenced so it holds this process's event loop open (default false). */
   keepRef?: boolean;
+  /** The child's environment (default this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface PodRecord {
@@ -383,7 +385,7 @@ export class Dataplane {
     const fd = fs.openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn('ip', ['netns', 'exec', netns, ...argv], { detached: true, stdio: ['ignore', fd, fd] });
+      child = spawn('ip', ['netns', 'exec', netns, ...argv], { detached: true, stdio: ['ignore', fd, fd], ...(opts.env ? { env: opts.env } : {}) });
     } finally {
       fs.closeSync(fd);
     }
@@ -392,6 +394,25 @@ export class Dataplane {
     child.on('error', () => {});
     this.updateState((s) => s.processes.push({ pid: child.pid as number, argv, netns, role }));
     return child;
+  }
+
+  /**
+   * Kills a recorded process and its process group at once (SIGKILL: a container deleted with grace 0), and forgets it.
+   * spawnIn starts each process as the leader of a group of its own, so the group is what it started: a container's
+   * command with the jobs it left in the background (a group's number is not reused while any member lives).
+   */
+  async killGroup(pid: number): Promise<void> {
+    const rec = this.readState().processes.find((p) => p.pid === pid);
+    if (rec !== undefined) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // The whole group is gone already.
+      }
+    }
+    this.updateState((s) => {
+      s.processes = s.processes.filter((p) => p.pid !== pid);
+    });
   }
 
   /** Ends a recorded process by PID (SIGTERM, then SIGKILL after 2 s) and forgets it; unknown PIDs are ignored. */

@@ -54,9 +54,10 @@ export interface Prober {
   /**
    * Makes every location usable: adds (or reuses) the ephemeral container in the source pod, creates the node debug
    * pods (labelled, with activeDeadlineSeconds) and waits for them. A location that cannot be set up is reported, not
-   * thrown: its probes become `could-not-run`.
+   * thrown: its probes become `could-not-run`. `planned` (by location key) are the probes each location's first runBatch
+   * will ask for: a prober may start them with the location (a node debug pod's container starts its batch at once).
    */
-  prepare(locations: ProbeLocation[]): Promise<Map<string, LocationStatus>>;
+  prepare(locations: ProbeLocation[], planned?: ReadonlyMap<string, readonly ProbeSpec[]>): Promise<Map<string, LocationStatus>>;
   /** Runs one probe (bounded by spec.timeoutMs); never throws: failures to run become `could-not-run`. */
   run(spec: ProbeSpec): Promise<ProbeResult>;
   /**

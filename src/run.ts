@@ -107,18 +107,6 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
   let dnsSettled: () => void = () => undefined;
   const dnsKnown = new Promise<void>((resolve) => (dnsSettled = resolve));
   try {
-    const ready = new Map<string, Promise<LocationStatus>>();
-    for (const where of plan.locations) {
-      const key = locationKey(where);
-      ready.set(
-        key,
-        prober.prepare([where]).then(
-          (m) => m.get(key) ?? { ready: false, reason: 'the prober did not report on this location' },
-          (err: unknown) => ({ ready: false, reason: `could not prepare: ${err instanceof Error ? err.message : String(err)}` }),
-        ),
-      );
-    }
-
     // Every probe of one location starts as soon as that location is ready: in one streaming exec when the prober
     // batches (its results arrive one by one), else one `run` each.
     // A check nothing on the node can answer (Cilium's Service map) is answered without an exec: what to run instead.
@@ -132,6 +120,20 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       if (answered) outcomes.set(spec.id, Promise.resolve({ spec, observation: answered, durationMs: 0 }));
     }
     const allSpecs = planned.filter((s) => !outcomes.has(s.id));
+    // Each location is prepared with the probes its first batch will run (a prober may start them with it).
+    const byLocation = groupByLocation(allSpecs);
+    const ready = new Map<string, Promise<LocationStatus>>();
+    for (const where of plan.locations) {
+      const key = locationKey(where);
+      const group = byLocation.get(key);
+      ready.set(
+        key,
+        prober.prepare([where], group ? new Map([[key, group]]) : undefined).then(
+          (m) => m.get(key) ?? { ready: false, reason: 'the prober did not report on this location' },
+          (err: unknown) => ({ ready: false, reason: `could not prepare: ${err instanceof Error ? err.message : String(err)}` }),
+        ),
+      );
+    }
     const batches: ProbeBatch[] = [];
     const runAlone = async (spec: ProbeSpec): Promise<ProbeResult> => {
       const t0 = clock.now();
@@ -143,9 +145,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     };
     /** Starts probes once their location is ready, one batch (one exec) per location; their outcomes replace any earlier. */
     const start = (specs: readonly ProbeSpec[]): void => {
-      const byLocation = new Map<string, ProbeSpec[]>();
-      for (const spec of specs) byLocation.set(locationKey(spec.where), [...(byLocation.get(locationKey(spec.where)) ?? []), spec]);
-      for (const [key, group] of byLocation) {
+      for (const [key, group] of groupByLocation(specs)) {
         const started = (ready.get(key) ?? Promise.resolve<LocationStatus>({ ready: false, reason: 'location was not planned' })).then((status) => {
           if (!status.ready) return group.map((spec) => Promise.resolve<ProbeResult>({ spec, observation: { kind: 'could-not-run', reason: status.reason }, durationMs: 0 }));
           if (!prober.runBatch) return group.map(runAlone);
@@ -309,6 +309,13 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     dnsSettled();
     await cleanupOnce();
   }
+}
+
+/** Probes by the key of the location they run at, each group in the order given. */
+function groupByLocation(specs: readonly ProbeSpec[]): Map<string, ProbeSpec[]> {
+  const groups = new Map<string, ProbeSpec[]>();
+  for (const spec of specs) groups.set(locationKey(spec.where), [...(groups.get(locationKey(spec.where)) ?? []), spec]);
+  return groups;
 }
 
 /** The datapath from what the API showed, confirmed by the interfaces the nodes' `links` checks listed. */

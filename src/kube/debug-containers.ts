@@ -5,7 +5,11 @@
 import type { V1ContainerStateWaiting, V1EphemeralContainer, V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
 import { sameSecurityContext } from '../core/privilege.ts';
 
-/** The command every debug container runs: nothing, until probes are exec'd into it. */
+/**
+ * The command of a debug container that starts with no probes (the source pod's ephemeral container, a node pod with
+ * none planned): nothing, until probes are exec'd into it. A node pod with planned probes starts them first
+ * (buildPrelaunchCommand), then sleeps the same way.
+ */
 export const DEBUG_COMMAND: readonly string[] = ['sleep', 'infinity'];
 
 /** The name prefix of the ephemeral containers the plugin adds. */

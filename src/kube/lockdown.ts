@@ -272,7 +272,7 @@ export function guardProber(inner: Prober, preflight: () => Promise<Preflight>, 
       return pf;
     }));
   return {
-    async prepare(locations) {
+    async prepare(locations, planned) {
       const pf = await ready();
       const out = new Map<string, LocationStatus>();
       const go: ProbeLocation[] = [];
@@ -284,7 +284,9 @@ export function guardProber(inner: Prober, preflight: () => Promise<Preflight>, 
         else if (gating.length > 0) out.set(key, { ready: false, reason: `RBAC: this user may not ${gating.map(formatRight).join(', ')} (run \`kubectl netdebug rbac\` for what to grant)` });
         else go.push(where);
       }
-      if (go.length > 0) for (const [k, v] of await inner.prepare(go)) out.set(k, v);
+      // The probes the privileges skip are not started with a location either (runBatch never asks for them).
+      const allowed = planned ? new Map([...planned].map(([k, specs]) => [k, specs.filter((s) => !pf.privileges.skipped.has(s.id))])) : undefined;
+      if (go.length > 0) for (const [k, v] of await inner.prepare(go, allowed)) out.set(k, v);
       return out;
     },
     async run(spec) {

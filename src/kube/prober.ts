@@ -11,7 +11,7 @@ import type { CoreV1Event, KubeConfig, V1Container, V1EphemeralContainer, V1Pod,
 import { NetdebugError } from '../core/errors.ts';
 import { DEBUG_POD_LABELS, defaultDebugNamespace, locationKey, truncateRaw, type ProbeLocation, type ProbeObservation, type ProbeRaw, type ProbeResult, type ProbeSpec } from '../core/model.ts';
 import { parseProbeOutput } from '../core/parse.ts';
-import { BATCH_NO_TMPDIR_EXIT, BatchRecordReader, buildBatchCommand } from '../core/probe-batch.ts';
+import { BATCH_NO_TMPDIR_EXIT, BatchRecordReader, buildBatchCommand, buildPrelaunchCommand, buildPrelaunchReadCommand, PRELAUNCH_MISSING_EXIT } from '../core/probe-batch.ts';
 import { createPreconnector, DEFAULT_UPGRADE_TIMEOUT_MS, type Preconnector } from './preconnect.ts';
 import type { ExecTarget } from '../core/repeat-command.ts';
 import type { ClusterFacts } from '../core/facts.ts';
@@ -143,6 +143,11 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
   const margin = opts.execMarginMs ?? 1500;
   const targets = new Map<string, ExecTarget>();
   /**
+   * The batches node debug pods started with (by location key): their probes run from the container's start, and the
+   * first runBatch of those probes reads their records (buildPrelaunchReadCommand) instead of starting them again.
+   */
+  const prelaunched = new Map<string, { mark: string; specs: readonly ProbeSpec[]; read: boolean }>();
+  /**
    * Every debug pod this run asked for, recorded before the create is sent, with that request: cleanup waits for it, so
    * it never deletes a pod before the API has it, and deletes a pod whose create answer was lost.
    */
@@ -158,10 +163,10 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     }
   };
 
-  const prepareOne = async (where: ProbeLocation): Promise<LocationStatus> => {
+  const prepareOne = async (where: ProbeLocation, planned: readonly ProbeSpec[] = []): Promise<LocationStatus> => {
     const key = locationKey(where);
     try {
-      const target = where.kind === 'source-pod' ? await prepareSourcePod() : await prepareNodePod(where.node, where.hostNetwork);
+      const target = where.kind === 'source-pod' ? await prepareSourcePod() : await prepareNodePod(where.node, where.hostNetwork, planned);
       targets.set(key, target);
       emit({ type: 'location-ready', key, detail: `${target.namespace}/${target.pod} (${target.container})` });
       return { ready: true };
@@ -231,14 +236,19 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     return { namespace, pod: name, container: container.name };
   };
 
-  const prepareNodePod = async (node: string, hostNetwork: boolean): Promise<ExecTarget> => {
+  const prepareNodePod = async (node: string, hostNetwork: boolean, planned: readonly ProbeSpec[]): Promise<ExecTarget> => {
     const namespace = podNamespace;
     const name = nodePodName(node, hostNetwork);
     const settings = await opts.settings?.({ kind: 'node-pod', node, hostNetwork });
+    // The probes planned here start with the container: no exec (and no round trip) stands between its start and them.
+    const where: ProbeLocation = { kind: 'node-pod', node, hostNetwork };
+    const own = planned.filter((s) => locationKey(s.where) === locationKey(where));
+    const mark = `nd-${randomSuffix(10)}`;
+    if (own.length > 0) prelaunched.set(locationKey(where), { mark, specs: own, read: false });
     const container: V1Container = {
       name: 'netdebug',
       image: opts.image,
-      command: [...DEBUG_COMMAND],
+      command: own.length > 0 ? buildPrelaunchCommand(own.map((s) => s.command), mark) : [...DEBUG_COMMAND],
       securityContext: settings?.securityContext ?? NET_CAPS,
       ...(settings ? { resources: NODE_POD_RESOURCES } : {}),
     };
@@ -562,10 +572,10 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     }
   };
 
-  return {
-    async prepare(locations) {
+  const self: Prober = {
+    async prepare(locations, planned) {
       const unique = new Map(locations.map((l) => [locationKey(l), l]));
-      const results = await Promise.all([...unique].map(async ([key, where]) => [key, await prepareOne(where)] as const));
+      const results = await Promise.all([...unique].map(async ([key, where]) => [key, await prepareOne(where, planned?.get(key))] as const));
       return new Map(results);
     },
 
@@ -598,24 +608,39 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       if (!first || !target || specs.some((s) => locationKey(s.where) !== locationKey(first.where))) {
         specs.forEach((s, i) => finishSlot(i, notRun(i, `location ${locationKey(s.where)} was not prepared`)));
       } else {
-        const mark = `nd-${randomSuffix(10)}`;
+        // Probes the container started with (prepareNodePod) are read, once, rather than run again; any other set runs.
+        const key = locationKey(first.where);
+        const pre = prelaunched.get(key);
+        const fromStart = pre !== undefined && !pre.read && specs.every((s) => pre.specs.some((p) => p.id === s.id && p.command.join('\0') === s.command.join('\0')));
+        if (pre && fromStart) pre.read = true;
+        const mark = fromStart ? pre.mark : `nd-${randomSuffix(10)}`;
+        // A record's index is its probe's place in the batch that printed it.
+        const slotOf = fromStart ? (index: number) => specs.findIndex((s) => s.id === pre.specs[index]?.id) : (index: number) => index;
         const reader = new BatchRecordReader(mark);
         let records = 0;
         runExec(target, {
-          command: buildBatchCommand(specs.map((s) => s.command), mark),
+          command: fromStart ? buildPrelaunchReadCommand(mark) : buildBatchCommand(specs.map((s) => s.command), mark),
           timeoutMs: Math.max(...specs.map((s) => s.timeoutMs)),
           signal: stop.signal,
           onStdout: (chunk) => {
             for (const rec of reader.push(chunk)) {
               records++;
-              finishSlot(rec.index, outcome(rec.index, rec));
+              const i = slotOf(rec.index);
+              if (i >= 0) finishSlot(i, outcome(i, rec));
             }
           },
         }).then(
           async (out) => {
             const pending = slots.flatMap((x, i) => (x.done ? [] : [i]));
             if (pending.length === 0) return;
-            if (out.error === undefined && !out.timedOut && out.exitCode === BATCH_NO_TMPDIR_EXIT && records === 0) {
+            const exitCode = reader.exitCode() ?? out.exitCode;
+            if (fromStart && out.error === undefined && !out.timedOut && records === 0 && out.exitCode === PRELAUNCH_MISSING_EXIT) {
+              // The container did not start them (it found nowhere to put its FIFO): they run as a batch of their own.
+              const again = self.runBatch?.(pending.map((i) => specs[i] as ProbeSpec));
+              if (again) await Promise.all(again.results.map(async (r, j) => finishSlot(pending[j] as number, await r)));
+              return;
+            }
+            if (out.error === undefined && !out.timedOut && exitCode === BATCH_NO_TMPDIR_EXIT && records === 0) {
               // No writable temporary directory in this container: nothing ran, so run the probes one exec each.
               await Promise.all(pending.map(async (i) => finishSlot(i, await runOne(specs[i] as ProbeSpec))));
               return;
@@ -724,6 +749,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
 
     execTarget: (where) => targets.get(locationKey(where)),
   };
+  return self;
 
   /** Runs one location's capture script in one exec whose stdin carries the word to stop. */
   function captureAt(target: ExecTarget, command: string[], { mark, timeoutMs }: { mark: string; timeoutMs: number }): CaptureSession {

@@ -24,8 +24,12 @@ function batchingProber() {
   const base = createFakeProber();
   const batches: string[][] = [];
   const cutOffs: string[][] = [];
+  const planned = new Map<string, string[]>();
   const prober: Prober = {
-    prepare: (l) => base.prepare(l),
+    prepare: (l, p) => {
+      for (const [key, specs] of p ?? []) planned.set(key, specs.map((s) => s.id));
+      return base.prepare(l);
+    },
     run: (spec) => base.run(spec),
     cleanup: () => base.cleanup(),
     execs: () => batches.length,
@@ -46,12 +50,12 @@ function batchingProber() {
       };
     },
   };
-  return { prober, base, batches, cutOffs };
+  return { prober, base, batches, cutOffs, planned };
 }
 
 describe('runDiagnosis with a batching prober', () => {
   it('one batch per location, each probe with its own events, and predicted-denied probes cut off, not waited on', async () => {
-    const { prober, base, batches, cutOffs } = batchingProber();
+    const { prober, base, batches, cutOffs, planned } = batchingProber();
     const events: RunEvent[] = [];
     const facts = buildFacts(clientPod, webPod, { policy: { policies: [onlyFront], namespaces: { front: { team: 'front' }, shop: {} }, servicePods: [] } });
     const report = await runDiagnosis({
@@ -72,6 +76,8 @@ describe('runDiagnosis with a batching prober', () => {
     for (const p of started) byLocation.set(locationKey(p.where), [...(byLocation.get(locationKey(p.where)) ?? []), p.id]);
     expect(batches.map((b) => [...b].sort()).sort()).toEqual([...byLocation.values()].map((ids) => [...ids].sort()).sort());
     expect(report.stats.execs).toBe(byLocation.size);
+    // Each location was prepared with the probes its batch then ran (a node pod starts them with its container).
+    expect(new Map([...planned].map(([k, ids]) => [k, [...ids].sort()]))).toEqual(new Map([...byLocation].map(([k, ids]) => [k, [...ids].sort()])));
     // Per probe: started, then finished, exactly once each.
     for (const p of started) {
       const s = events.findIndex((e) => e.type === 'probe-started' && e.probe.id === p.id);

@@ -412,8 +412,19 @@ export class FakeApiServer extends EventEmitter {
       switch (mode) {
         case 'ok': {
           // A batch (`sh -c SCRIPT netdebug-batch MARK COUNT`, see src/core/probe-batch.ts): every probe in it prints
-          // execStdout and exits 0, each as the record the script would print.
-          const argv = seen.query.getAll('command');
+          // execStdout and exits 0, each as the record the script would print. The read of a batch a node pod started
+          // with (`sh -c SCRIPT netdebug-read MARK`) answers the batch in the pod's command (`... netdebug-prelaunch
+          // MARK COUNT BATCH`) alike, or exits 96 (PRELAUNCH_MISSING_EXIT) when the pod started none with that mark.
+          const asked = seen.query.getAll('command');
+          const [, ns = '', pod = ''] = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(seen.path) ?? [];
+          const started = ((this.pods.get(`${ns}/${pod}`)?.spec as { containers?: { command?: string[] }[] } | undefined)?.containers ?? [])[0]?.command ?? [];
+          const prelaunched = asked[3] === 'netdebug-read' && started[3] === 'netdebug-prelaunch' && started[4] === asked[4];
+          if (asked[3] === 'netdebug-read' && !prelaunched) {
+            ws.send(frame(3, JSON.stringify({ metadata: {}, status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '96' }] } })));
+            ws.close();
+            return;
+          }
+          const argv = prelaunched ? ['sh', '-c', started[6] ?? '', 'netdebug-batch', started[4] ?? '', started[5] ?? '0'] : asked;
           if (argv[3] === 'netdebug-batch') {
             // Each probe's command line, as the script runs it: `{ CMD >"$d/I.o" 2>"$d/I.e" </dev/null; ... } &`.
             const lines = new Map([...(argv[2] ?? '').matchAll(/^\{ (.*) >"\$d\/(\d+)\.o" 2>/gm)].map((m) => [Number(m[2]), m[1] as string]));

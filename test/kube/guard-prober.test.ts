@@ -19,13 +19,16 @@ const spec = (id: string, where: ProbeLocation): ProbeSpec => ({
   timeoutMs: 1000,
 });
 
-function recordingProber(): Prober & { prepared: string[]; ran: string[] } {
+function recordingProber(): Prober & { prepared: string[]; ran: string[]; planned: Map<string, string[]> } {
   const prepared: string[] = [];
   const ran: string[] = [];
+  const planned = new Map<string, string[]>();
   return {
     prepared,
     ran,
-    async prepare(locations) {
+    planned,
+    async prepare(locations, p) {
+      for (const [key, specs] of p ?? []) planned.set(key, specs.map((s) => s.id));
       prepared.push(...locations.map((l) => (l.kind === 'source-pod' ? 'source-pod' : `node-pod:${l.node}:${l.hostNetwork ? 'host' : 'pod'}`)));
       return new Map(prepared.map((k) => [k, { ready: true as const }]));
     },
@@ -71,6 +74,13 @@ describe('guardProber', () => {
       { type: 'location-refused', key: 'node-pod:win-1:host', reason: 'node win-1 runs Windows' },
       { type: 'probes-skipped', probes: [{ id: 'ping', reason: 'needs NET_RAW for ping, which a non-root container does not have' }] },
     ]);
+  });
+
+  it('a location is prepared with its planned probes less those the privileges skip (a node pod never starts one)', async () => {
+    const inner = recordingProber();
+    const guarded = guardProber(inner, async () => preflight());
+    await guarded.prepare([source, host], new Map([['source-pod', [spec('ping', source), spec('links', source)]], ['node-pod:node-1:host', [spec('links-1', host)]]]));
+    expect(inner.planned).toEqual(new Map([['source-pod', ['links']], ['node-pod:node-1:host', ['links-1']]]));
   });
 
   it('a missing right to create pods stops only the node pods, named; a missing exec right is named but stops nothing', async () => {

@@ -1,7 +1,8 @@
+import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetdebugError } from '../../src/core/errors.ts';
-import type { ProbeAction, ProbeLocation, ProbeSpec } from '../../src/core/model.ts';
+import { locationKey, type ProbeAction, type ProbeLocation, type ProbeSpec } from '../../src/core/model.ts';
 import { buildProbeCommand } from '../../src/core/parse.ts';
 import type { TargetRef } from '../../src/core/target.ts';
 import { createCluster } from '../../src/kube/cluster.ts';
@@ -227,6 +228,38 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       expect(result.observation).toEqual({ kind: 'connected' });
       expect(taken).toEqual([`default/client/${names[0]}`]);
       await second.cleanup();
+    });
+
+    it('a node debug pod starts the probes planned for it with its container; its first batch reads them in one exec', async () => {
+      const { kc } = clusterOf(lab);
+      const where: ProbeLocation = { kind: 'node-pod', node: 'node-1', hostNetwork: true };
+      // The lab's containers share the host's /tmp: a probe that leaves a file shows when it ran.
+      const marker = `/tmp/netdebug-kube-lab-${process.pid}-${Date.now()}`;
+      const ipForward = probe('ipf', where, { tool: 'sysctl', key: 'net.ipv4.ip_forward' });
+      const marked = { ...probe('marked', where, { tool: 'sysctl', key: 'net.ipv4.ip_forward' }), command: ['sh', '-c', `: > ${marker}; sysctl -n net.ipv4.ip_forward`] };
+      const prober = createProber(kc, facts, { image: IMAGE, runId: 'run-pl', keep: false, timeoutMs: 20_000 });
+      try {
+        const status = await prober.prepare([where], new Map([[locationKey(where), [ipForward, marked]]]));
+        expect(status.get(locationKey(where))).toEqual({ ready: true });
+        // Before any exec, the planned probes have run: they started with the container.
+        const until = Date.now() + 20_000;
+        while (!existsSync(marker) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+        expect(existsSync(marker)).toBe(true);
+        expect(prober.execs()).toBe(0);
+        const results = await Promise.all(prober.runBatch!([ipForward, marked]).results);
+        expect(results.map((r) => r.observation)).toEqual([
+          { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' },
+          { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' },
+        ]);
+        expect(prober.execs()).toBe(1);
+        // A probe it did not start runs in a batch of its own; so does a planned one asked for again.
+        const later = await Promise.all(prober.runBatch!([probe('later', where, { tool: 'sysctl', key: 'net.ipv4.ip_forward' }), ipForward]).results);
+        expect(later.map((r) => r.observation.kind)).toEqual(['sysctl', 'sysctl']);
+        expect(prober.execs()).toBe(2);
+      } finally {
+        await prober.cleanup();
+        rmSync(marker, { force: true });
+      }
     });
 
     it('runs probes from hostNetwork and pod-network node pods, then cleans them up', async () => {

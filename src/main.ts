@@ -116,7 +116,7 @@ async function runCleanup(options: CleanupOptions, io: MainIo): Promise<number> 
 
 async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number> {
   // What the first requests need is loaded first; the rest loads while they are on their way (see `resolving`).
-  const [{ loadKubeConfig, OVERRIDE_CONTEXT }, { createCluster }, { createKubeApi }, { createSharedReads }, { createPreconnector, DEFAULT_UPGRADE_TIMEOUT_MS }, { pullProgress, reusableContainers }] = await Promise.all([
+  const [{ loadKubeConfig, OVERRIDE_CONTEXT }, { createCluster }, { createKubeApi }, { createSharedReads }, { createPreconnector, DEFAULT_UPGRADE_TIMEOUT_MS }, { pullProgress }] = await Promise.all([
     import('./kube/config.ts'),
     import('./kube/cluster.ts'),
     import('./kube/api.ts'),
@@ -137,9 +137,9 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   // reads: a pod or workload source runs in the namespace it is named with, node pods go to nodeNamespace (a node source
   // has no namespace of its own), so they add no round trip before the debug pods are created.
   const shared = createSharedReads(createKubeApi(loaded.kc, { countRequest, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) }));
-  // The exec connections opened ahead (preconnect.ts), for the prober's debug containers and, as soon as resolution has
-  // read the source pod, for a netdebug container an earlier run left there (reused at once, so its exec would otherwise
-  // pay its own handshakes).
+  // The exec connections opened ahead (preconnect.ts): the prober's, one per debug container it creates, and a spare
+  // opened now for the first exec into a container with none (the netdebug container an earlier run left in the source
+  // pod, reused at once: its exec would otherwise pay its own handshakes).
   const preconnector = createPreconnector(loaded.kc, { connectTimeoutMs: requestTimeoutMs || DEFAULT_UPGRADE_TIMEOUT_MS });
   const real = createCluster(loaded.kc, {
     namespace,
@@ -147,9 +147,6 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
     countRequest,
     ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
     shared,
-    onSourcePod: (pod) => {
-      for (const container of reusableContainers(pod, options.image)) preconnector.open(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', container);
-    },
   });
   let prober: Prober | undefined;
   let reporters: Reporter[] = [];
@@ -158,6 +155,7 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
   const removeHandlers = installSignalHandlers(() => prober);
   try {
     shared.prefetch(source.kind === 'pod' || source.kind === 'workload' ? [source.namespace, nodeNamespace] : [nodeNamespace]);
+    if (source.kind === 'pod' || source.kind === 'workload') preconnector.openSpare();
     // Resolution's first round of reads goes out now, and the code the rest of the run needs loads while it is on its way;
     // runDiagnosis takes this resolution instead of starting another (its failure is handled there, awaited).
     const resolving = real.resolve(source, destination);

@@ -43,8 +43,6 @@ export interface ClusterOptions {
   requestTimeoutMs?: number;
   /** The run's shared reads (namespaces), which the preflight may have started already; absent: read here. */
   shared?: SharedReads;
-  /** Told the source pod as soon as resolution has read it (a workload's: the pod it picked), before the other reads end. */
-  onSourcePod?: (pod: V1Pod) => void;
 }
 
 const MAX_NODES = 16;
@@ -72,7 +70,7 @@ async function resolveTargets(
   srcRef: TargetRef,
   dstRef: TargetRef,
   pods: Map<string, V1Pod>,
-  opts: Pick<ClusterOptions, 'shared' | 'onSourcePod'> = {},
+  opts: Pick<ClusterOptions, 'shared'> = {},
 ): Promise<ClusterFacts> {
   // Nodes named as targets are read once, and their facts come from that same read.
   const nodeReads = new Map<string, Promise<V1Node>>();
@@ -81,16 +79,6 @@ async function resolveTargets(
   // one per read.
   const refNamespaces = [...new Set([srcRef, dstRef].flatMap((r) => ('namespace' in r && r.namespace ? [r.namespace] : [])))];
   const sourceRead = resolveSource(api, srcRef, nodeReads, pods);
-  if (opts.onSourcePod) {
-    const told = opts.onSourcePod;
-    sourceRead.then(
-      (s) => {
-        const pod = s.kind === 'pod' ? pods.get(`${s.namespace}/${s.name}`) : undefined;
-        if (pod) told(pod);
-      },
-      () => undefined,
-    );
-  }
   // The nodes the debug pods go to (the source's, the destination's endpoints') are read as soon as both are known,
   // beside the destination's remaining reads: the preflight needs their taints before anything is created.
   let destinationNodesKnown: (names: string[] | undefined) => void = () => undefined;

@@ -43,17 +43,6 @@ export function ephemeralState(pod: V1Pod, name: string): 'running' | 'waiting' 
   return 'none';
 }
 
-/**
- * The running netdebug ephemeral containers of a pod that a run with this image may reuse, whatever their
- * securityContext (the preflight decides later which one is wanted, and reuse then checks it exactly): what a run can
- * open exec connections for as soon as it has read the source pod.
- */
-export function reusableContainers(pod: V1Pod, image: string): string[] {
-  return (pod.spec?.ephemeralContainers ?? [])
-    .filter((c) => debugContainerMatches(c, { image, command: DEBUG_COMMAND, securityContext: c.securityContext ?? {} }) && ephemeralState(pod, c.name) === 'running')
-    .map((c) => c.name);
-}
-
 /** An image for people: `repo:tag (sha256:0123456789ab…)` for a digest-pinned reference, else the reference itself. */
 export function describeImage(ref: string): string {
   const at = ref.indexOf('@');

@@ -10,8 +10,9 @@
  * here instead of handed over, and that exec connects as before.
  *
  * An exec whose connection is still on its way waits for it (`settled`, never longer than the connection's own bound)
- * rather than starting a second one: a source pod's netdebug container left by an earlier run is reused at once, and its
- * connection is opened as soon as resolution has read the pod, a round trip or two before the exec starts.
+ * rather than starting a second one. One spare connection (`openSpare`, opened when the run starts) serves the first
+ * exec into a container nothing was opened for: a source pod's netdebug container left by an earlier run, reused at
+ * once, whose exec would otherwise pay its own handshakes.
  */
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -29,6 +30,8 @@ export interface Preconnector {
    * later than the connection's bound (`connectTimeoutMs`) after it was opened. It never rejects.
    */
   settled(namespace: string, pod: string, container: string): Promise<void>;
+  /** Starts opening the spare connection: the first exec into a container with none of its own takes it. */
+  openSpare(): void;
   /** The connection opened for this container, if it is connected and unused (it is then the caller's); else undefined. */
   take(namespace: string, pod: string, container: string): Socket | undefined;
   /** Closes every connection not taken (cleanup: none may outlive the run or keep the process alive). */
@@ -71,8 +74,18 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
   const entries = new Map<string, Entry>();
   let closed = false;
   const keyOf = (namespace: string, pod: string, container: string): string => `${namespace}/${pod}/${container}`;
+  /** The spare connection's key (no container is named so). */
+  const SPARE = '\0spare';
+  /** A container's own entry, else the spare (for a container nothing was opened for). */
+  const entryFor = (namespace: string, pod: string, container: string): [string, Entry] | undefined => {
+    const key = keyOf(namespace, pod, container);
+    const own = entries.get(key);
+    if (own) return [key, own];
+    const spare = entries.get(SPARE);
+    return spare ? [SPARE, spare] : undefined;
+  };
   if (!url || url.protocol !== 'https:' || cluster?.proxyUrl) {
-    return { open: () => undefined, settled: () => Promise.resolve(), take: () => undefined, closeAll: () => undefined };
+    return { open: () => undefined, settled: () => Promise.resolve(), openSpare: () => undefined, take: () => undefined, closeAll: () => undefined };
   }
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = Number(url.port || 443);
@@ -119,31 +132,32 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     socket.once('close', drop);
   };
 
+  const open = (key: string): void => {
+    if (closed || entries.has(key)) return;
+    let settle: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const entry: Entry = { settled, settle };
+    entries.set(key, entry);
+    // The bound also covers the credential plugin applyToHTTPSOptions may run before the socket exists.
+    const bound = setTimeout(settle, opts.connectTimeoutMs);
+    bound.unref();
+    void settled.then(() => clearTimeout(bound));
+    connect(key, entry).catch(() => {
+      if (entries.get(key) === entry) entries.delete(key);
+      settle();
+    });
+  };
+
   return {
-    open(namespace, pod, container) {
-      const key = keyOf(namespace, pod, container);
-      if (closed || entries.has(key)) return;
-      let settle: () => void = () => undefined;
-      const settled = new Promise<void>((resolve) => (settle = resolve));
-      const entry: Entry = { settled, settle };
-      entries.set(key, entry);
-      // The bound also covers the credential plugin applyToHTTPSOptions may run before the socket exists.
-      const bound = setTimeout(settle, opts.connectTimeoutMs);
-      bound.unref();
-      void settled.then(() => clearTimeout(bound));
-      connect(key, entry).catch(() => {
-        if (entries.get(key) === entry) entries.delete(key);
-        settle();
-      });
-    },
+    open: (namespace, pod, container) => open(keyOf(namespace, pod, container)),
+    openSpare: () => open(SPARE),
     settled(namespace, pod, container) {
-      return entries.get(keyOf(namespace, pod, container))?.settled ?? Promise.resolve();
+      return entryFor(namespace, pod, container)?.[1].settled ?? Promise.resolve();
     },
     take(namespace, pod, container) {
-      const key = keyOf(namespace, pod, container);
-      const entry = entries.get(key);
+      const [key, entry] = entryFor(namespace, pod, container) ?? [];
       const socket = entry?.socket;
-      if (entry?.readyAt === undefined || !socket || socket.destroyed || !socket.writable) return undefined;
+      if (key === undefined || entry?.readyAt === undefined || !socket || socket.destroyed || !socket.writable) return undefined;
       entries.delete(key);
       if (Date.now() - entry.readyAt > maxIdleMs) {
         socket.destroy();

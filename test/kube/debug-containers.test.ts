@@ -1,9 +1,9 @@
 /** Which ephemeral container is reused (only an exact one), how images and pulls are described. */
 import { describe, expect, it } from 'vitest';
-import type { V1EphemeralContainer, V1Pod } from '@kubernetes/client-node';
+import type { V1EphemeralContainer } from '@kubernetes/client-node';
 import { debugSecurityContext } from '../../src/core/privilege.ts';
 import { DEFAULT_IMAGE } from '../../src/defaults.ts';
-import { DEBUG_COMMAND, debugContainerMatches, describeImage, pullFailureReason, pullProgress, reusableContainers } from '../../src/kube/debug-containers.ts';
+import { DEBUG_COMMAND, debugContainerMatches, describeImage, pullFailureReason, pullProgress } from '../../src/kube/debug-containers.ts';
 
 const sc = debugSecurityContext([], true);
 const wanted = { image: DEFAULT_IMAGE, command: DEBUG_COMMAND, securityContext: sc };
@@ -29,37 +29,6 @@ describe('reusing an ephemeral container', () => {
     ['stdin', { ...ours, stdin: true }],
   ])('%s: never reused', (_name, c) => {
     expect(debugContainerMatches(c, wanted)).toBe(false);
-  });
-
-  it('the containers a run may reuse, known as soon as the pod is read: running ones of ours with this image, whatever their securityContext', () => {
-    const running = { running: { startedAt: new Date(0) } };
-    const pod: V1Pod = {
-      spec: {
-        containers: [{ name: 'app' }],
-        ephemeralContainers: [
-          { ...ours, name: 'netdebug-run01' },
-          // an older run's NET_ADMIN container: the preflight may still want exactly that one
-          { ...ours, name: 'netdebug-admin', securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } } },
-          { ...ours, name: 'netdebug-ended' },
-          { ...ours, name: 'netdebug-start' },
-          { ...ours, name: 'netdebug-other', command: ['sh'] },
-          { ...ours, name: 'debugger-abcde' },
-        ],
-      },
-      status: {
-        ephemeralContainerStatuses: [
-          { name: 'netdebug-run01', state: running, image: DEFAULT_IMAGE, imageID: '', ready: false, restartCount: 0 },
-          { name: 'netdebug-admin', state: running, image: DEFAULT_IMAGE, imageID: '', ready: false, restartCount: 0 },
-          { name: 'netdebug-ended', state: { terminated: { exitCode: 137 } }, image: DEFAULT_IMAGE, imageID: '', ready: false, restartCount: 0 },
-          { name: 'netdebug-start', state: { waiting: { reason: 'ContainerCreating' } }, image: DEFAULT_IMAGE, imageID: '', ready: false, restartCount: 0 },
-          { name: 'netdebug-other', state: running, image: DEFAULT_IMAGE, imageID: '', ready: false, restartCount: 0 },
-          { name: 'debugger-abcde', state: running, image: DEFAULT_IMAGE, imageID: '', ready: false, restartCount: 0 },
-        ],
-      },
-    };
-    expect(reusableContainers(pod, DEFAULT_IMAGE)).toEqual(['netdebug-run01', 'netdebug-admin']);
-    expect(reusableContainers(pod, 'registry.local/netshoot:1')).toEqual([]);
-    expect(reusableContainers({ spec: { containers: [] } }, DEFAULT_IMAGE)).toEqual([]);
   });
 });
 

@@ -9,8 +9,6 @@ import { createCluster } from '../../src/kube/cluster.ts';
 import { loadKubeConfig } from '../../src/kube/config.ts';
 import { cleanupAll, createProber } from '../../src/kube/prober.ts';
 import { createPreconnector, type Preconnector } from '../../src/kube/preconnect.ts';
-import { reusableContainers } from '../../src/kube/debug-containers.ts';
-import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterFacts } from '../../src/core/facts.ts';
 import { skipLabSuite, startTestLab, type TestLab } from '../lab/harness.ts';
 
@@ -18,9 +16,9 @@ const skip = skipLabSuite('kube adapter against the lab');
 const scenario = (name: string) => fileURLToPath(new URL(`./${name}.yaml`, import.meta.url));
 const IMAGE = 'nicolaka/netshoot:v0.13';
 
-function clusterOf(lab: TestLab, onSourcePod?: (pod: V1Pod) => void) {
+function clusterOf(lab: TestLab) {
   const { kc, namespace, context } = loadKubeConfig({ kubeconfig: lab.kubeconfig }, {});
-  return { kc, cluster: createCluster(kc, { namespace, context, ...(onSourcePod ? { onSourcePod } : {}) }) };
+  return { kc, cluster: createCluster(kc, { namespace, context }) };
 }
 
 async function errorOf(p: Promise<unknown>): Promise<NetdebugError> {
@@ -189,27 +187,26 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       await Promise.all([first.cleanup(), second.cleanup()]);
     });
 
-    it('resolution tells the source pod it read; an exec into a netdebug container left there waits for the connection opened for it', async () => {
+    it('an exec into the netdebug container left in the source pod takes the spare connection, waiting while it is on its way', async () => {
       // A run leaves its container in the pod (or reuses the one an earlier test left).
-      const first = createProber(clusterOf(lab).kc, facts, { image: IMAGE, runId: 'run-r1', keep: false, timeoutMs: 20_000 });
+      const { kc } = clusterOf(lab);
+      const first = createProber(kc, facts, { image: IMAGE, runId: 'run-r1', keep: false, timeoutMs: 20_000 });
       expect((await first.prepare([{ kind: 'source-pod' }])).get('source-pod')).toEqual({ ready: true });
       await first.cleanup();
-      // The next resolution tells the pod as it read it, the left container in it.
-      const told: V1Pod[] = [];
-      const { kc, cluster } = clusterOf(lab, (pod) => told.push(pod));
-      const again = await cluster.resolve(client, web);
-      expect(told.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)).toEqual(['default/client']);
-      const names = reusableContainers(told[0]!, IMAGE);
-      expect(names).toHaveLength(1);
-      // What main.ts does with it: the connection is opened then. Here it is opened only when the exec asks whether it is
-      // settled, so it is surely still on its way: the exec must wait for it to take it (else it connects on its own).
+      // main.ts opens the spare when the run starts. Here it is opened only when the exec asks whether it is settled, so
+      // it is surely still on its way: the exec must wait for it to take it (else it connects on its own).
       const real = createPreconnector(kc, { connectTimeoutMs: 20_000 });
-      const opened: string[] = [];
+      let spareAsked = false;
+      let spareOpened = false;
       const taken: string[] = [];
       const preconnector: Preconnector = {
-        open: (ns, pod, container) => void opened.push(`${ns}/${pod}/${container}`),
+        open: (ns, pod, container) => real.open(ns, pod, container),
+        openSpare: () => void (spareAsked = true),
         settled: (ns, pod, container) => {
-          if (opened.includes(`${ns}/${pod}/${container}`)) real.open(ns, pod, container);
+          if (spareAsked && !spareOpened) {
+            spareOpened = true;
+            real.openSpare();
+          }
           return real.settled(ns, pod, container);
         },
         take: (ns, pod, container) => {
@@ -219,14 +216,19 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
         },
         closeAll: () => real.closeAll(),
       };
-      for (const name of names) preconnector.open('default', 'client', name);
-      const second = createProber(kc, again, { image: IMAGE, runId: 'run-r2', keep: false, timeoutMs: 20_000, preconnector });
+      preconnector.openSpare();
+      const second = createProber(kc, facts, { image: IMAGE, runId: 'run-r2', keep: false, timeoutMs: 20_000, preconnector });
       expect((await second.prepare([{ kind: 'source-pod' }])).get('source-pod')).toEqual({ ready: true });
-      const dest = again.targets.destination;
+      const dest = facts.targets.destination;
       if (dest.kind !== 'service') throw new Error('expected a service');
       const result = await second.run(probe('reused', { kind: 'source-pod' }, { tool: 'tcp-connect', host: dest.clusterIP, port: 80 }));
       expect(result.observation).toEqual({ kind: 'connected' });
-      expect(taken).toEqual([`default/client/${names[0]}`]);
+      // The reused container got no connection of its own: the exec took the spare.
+      expect(spareOpened).toBe(true);
+      expect(taken).toEqual([expect.stringMatching(/^default\/client\/netdebug-[a-z0-9]{5}$/)]);
+      // Taken once: the next exec connects by itself.
+      await second.run(probe('again', { kind: 'source-pod' }, { tool: 'tcp-connect', host: dest.clusterIP, port: 80 }));
+      expect(taken[1]).toBe('none');
       await second.cleanup();
     });
 
@@ -272,6 +274,7 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       const preconnector: Preconnector = {
         open: (ns, pod, container) => void (opened.push(`${ns}/${pod}/${container}`), real.open(ns, pod, container)),
         settled: (ns, pod, container) => real.settled(ns, pod, container),
+        openSpare: () => real.openSpare(),
         take: (ns, pod, container) => (asked.push(`${ns}/${pod}/${container}`), real.take(ns, pod, container)),
         closeAll: () => void ((closedAll = true), real.closeAll()),
       };

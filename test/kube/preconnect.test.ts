@@ -166,6 +166,26 @@ describe('connections opened ahead for exec', () => {
     }
   });
 
+  it('the spare serves the first exec into a container nothing was opened for, once; a container with its own waits for that', async () => {
+    const pre = createPreconnector(kubeconfig(server.url, tls.caCert), { connectTimeoutMs: 10_000 });
+    try {
+      pre.openSpare();
+      pre.open('default', 'web', 'own');
+      await pre.settled('default', 'web', 'reused');
+      const spare = pre.take('default', 'web', 'reused');
+      expect(spare?.destroyed).toBe(false);
+      spare?.destroy();
+      // Taken: nothing more for a container without its own.
+      expect(pre.take('default', 'web', 'other')).toBeUndefined();
+      await pre.settled('default', 'web', 'own');
+      const own = pre.take('default', 'web', 'own');
+      expect(own?.destroyed).toBe(false);
+      own?.destroy();
+    } finally {
+      pre.closeAll();
+    }
+  });
+
   it('settled is bounded by the connection timeout even when the server never answers the handshake', async () => {
     // A listener that accepts and never answers: the TLS handshake hangs.
     const { createServer } = await import('node:net');

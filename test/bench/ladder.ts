@@ -3,7 +3,8 @@
  * (`lab up --api-latency 50`), beside the same ladder climbed by hand with plain kubectl (test/bench/manual-ladder.sh).
  * Prints one table: wall time (min / median / max over the runs) against issue 15's goals (a healthy run ≤ 1.5 s, a
  * blackholed rung ≤ probe timeout + 0.7 s), API requests per run (goal ≤ 30), the speed-up over the manual ladder (goal
- * ≥ 5×) and the load average. The goals are printed, never asserted.
+ * ≥ 5×) and the load average. The goals are printed, never asserted. netdebug runs as each install gives it: the npm
+ * package (bin/ and dist/, Node 26) and the krew single executable of this checkout, built for this machine first.
  *
  *   npm run bench                 5 runs of each (about two minutes)
  *   npm run bench -- --smoke      1 run of each, as CI does (no figure is asserted)
@@ -12,8 +13,8 @@
  * Needs root and Linux (it builds labs) and the built bundle (`npm run build`, which `npm run bench` runs first).
  * Every lab it starts is torn down by its id, on every exit path.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,10 +49,14 @@ function timed(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs =
   });
 }
 
-/** Runs `kubectl netdebug SRC DST -o json` through the real kubectl and reads the report's request count. */
-function netdebug(src: string, dst: string, expectExit: number) {
+/**
+ * Runs `kubectl netdebug SRC DST -o json` through the real kubectl and reads the report's request count. `bin()` is the
+ * directory kubectl finds kubectl-netdebug in: the npm package's bin/ (the launcher and dist/), or the one the krew
+ * single executable was unpacked into.
+ */
+function netdebug(src: string, dst: string, expectExit: number, bin: () => string = () => `${repo}bin`) {
   return async (lab: TestLab) => {
-    const env = { ...process.env, KUBECONFIG: lab.kubeconfig, PATH: `${repo}bin:${process.env.PATH ?? ''}` };
+    const env = { ...process.env, KUBECONFIG: lab.kubeconfig, PATH: `${bin()}:${process.env.PATH ?? ''}` };
     const res = await timed('kubectl', ['netdebug', src, dst, '-o', 'json', '--timeout', `${PROBE_TIMEOUT_MS / 1000}s`], env);
     let apiRequests: number | undefined;
     let inProcessMs: number | undefined;
@@ -85,16 +90,34 @@ function manualLadder(src: string, svc: string) {
   };
 }
 
+/** Where the krew single executable of this checkout is unpacked (set by main once it is built). */
+let krewBin = '';
+
+const BLACKHOLED = `one blackholed rung (overlay blocked, ${PROBE_TIMEOUT_MS / 1000} s probe timeout)`;
 const CASES: Case[] = [
-  { name: 'kubectl netdebug, healthy 3 nodes', scenario: 'healthy-3-nodes', goalMs: GOALS.healthyMs, run: netdebug('default/client', 'shop/svc/web', 0) },
+  { name: 'kubectl netdebug (npm), healthy 3 nodes', scenario: 'healthy-3-nodes', goalMs: GOALS.healthyMs, run: netdebug('default/client', 'shop/svc/web', 0) },
   { name: 'manual ladder (kubectl debug + exec per rung), healthy 3 nodes', scenario: 'healthy-3-nodes', run: manualLadder('default/client', 'shop/web') },
-  {
-    name: `kubectl netdebug, one blackholed rung (overlay blocked, ${PROBE_TIMEOUT_MS / 1000} s probe timeout)`,
-    scenario: 'overlay-blocked',
-    goalMs: GOALS.blackholedMs,
-    run: netdebug('default/client', 'shop/svc/web', 1),
-  },
+  { name: `kubectl netdebug (npm), ${BLACKHOLED}`, scenario: 'overlay-blocked', goalMs: GOALS.blackholedMs, run: netdebug('default/client', 'shop/svc/web', 1) },
+  { name: 'kubectl netdebug (krew single executable), healthy 3 nodes', scenario: 'healthy-3-nodes', goalMs: GOALS.healthyMs, run: netdebug('default/client', 'shop/svc/web', 0, () => krewBin) },
+  { name: `kubectl netdebug (krew single executable), ${BLACKHOLED}`, scenario: 'overlay-blocked', goalMs: GOALS.blackholedMs, run: netdebug('default/client', 'shop/svc/web', 1, () => krewBin) },
 ];
+
+/**
+ * Builds this machine's krew archive from the checkout (krew/package.ts with KREW_PLATFORMS and KREW_OUT: the committed
+ * manifest is not touched) and unpacks it, as `kubectl krew install` does, into a directory of its own.
+ */
+function buildKrewExecutable(into: string): string {
+  const os = process.platform;
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  const out = join(into, 'out');
+  execFileSync(process.execPath, [join(repo, 'krew', 'package.ts')], { env: { ...process.env, KREW_PLATFORMS: `${os}/${arch}`, KREW_OUT: out }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const archive = readdirSync(out).find((f) => f.endsWith(`_${os}_${arch}.tar.gz`));
+  if (!archive) throw new Error(`krew/package.ts wrote no ${os}/${arch} archive into ${out}`);
+  const bin = join(into, 'bin');
+  mkdirSync(bin);
+  execFileSync('tar', ['-xzf', join(out, archive), '-C', bin]);
+  return bin;
+}
 
 function stats(values: number[]): { min: number; median: number; max: number } {
   const s = [...values].sort((a, b) => a - b);
@@ -118,41 +141,49 @@ async function main(): Promise<number> {
   console.log(`control plane latency ${latency} ms per request and per exec start; ${runs} run${runs === 1 ? '' : 's'} each; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   const rows: { cells: string[]; medianMs: number; requests?: number }[] = [];
   let failed = false;
-  for (const c of CASES) {
-    const lab = await startTestLab(c.scenario, { apiLatencyMs: latency });
-    try {
-      const times: number[] = [];
-      const requests: number[] = [];
-      const inProcess: number[] = [];
-      let detail = '';
-      for (let i = 0; i < runs; i += 1) {
-        const r = await c.run(lab);
-        times.push(r.ms);
-        if (r.apiRequests !== undefined) requests.push(r.apiRequests);
-        if (r.inProcessMs !== undefined) inProcess.push(r.inProcessMs);
-        detail = r.detail;
-        if (!r.ok) failed = true;
-        process.stderr.write(`  ${c.name}: run ${i + 1}/${runs} ${fmt(r.ms)}${r.inProcessMs !== undefined ? ` (in-process ${fmt(r.inProcessMs)})` : ''} ${r.detail}\n`);
+  const krewDir = mkdtempSync(join(tmpdir(), 'bench-krew-'));
+  try {
+    process.stderr.write('building the krew single executable of this checkout for this machine…\n');
+    krewBin = buildKrewExecutable(krewDir);
+    for (const c of CASES) {
+      const lab = await startTestLab(c.scenario, { apiLatencyMs: latency });
+      try {
+        const times: number[] = [];
+        const requests: number[] = [];
+        const inProcess: number[] = [];
+        let detail = '';
+        for (let i = 0; i < runs; i += 1) {
+          const r = await c.run(lab);
+          times.push(r.ms);
+          if (r.apiRequests !== undefined) requests.push(r.apiRequests);
+          if (r.inProcessMs !== undefined) inProcess.push(r.inProcessMs);
+          detail = r.detail;
+          if (!r.ok) failed = true;
+          process.stderr.write(`  ${c.name}: run ${i + 1}/${runs} ${fmt(r.ms)}${r.inProcessMs !== undefined ? ` (in-process ${fmt(r.inProcessMs)})` : ''} ${r.detail}\n`);
+        }
+        const t = stats(times);
+        const medianRequests = requests.length > 0 ? stats(requests).median : undefined;
+        const goal = c.goalMs === undefined ? '–' : `≤ ${fmt(c.goalMs)}${c.goalMs === GOALS.blackholedMs ? ' (timeout + 0.7 s)' : ''}: ${t.median <= c.goalMs ? 'met' : 'NOT met'}`;
+        rows.push({
+          cells: [c.name, fmt(t.median), fmt(t.min), fmt(t.max), goal, inProcess.length > 0 ? fmt(stats(inProcess).median) : '–', medianRequests !== undefined ? String(medianRequests) : '–', detail],
+          medianMs: t.median,
+          ...(medianRequests !== undefined ? { requests: medianRequests } : {}),
+        });
+      } finally {
+        await lab.down();
       }
-      const t = stats(times);
-      const medianRequests = requests.length > 0 ? stats(requests).median : undefined;
-      const goal = c.goalMs === undefined ? '–' : `≤ ${fmt(c.goalMs)}${c.goalMs === GOALS.blackholedMs ? ' (timeout + 0.7 s)' : ''}: ${t.median <= c.goalMs ? 'met' : 'NOT met'}`;
-      rows.push({
-        cells: [c.name, fmt(t.median), fmt(t.min), fmt(t.max), goal, inProcess.length > 0 ? fmt(stats(inProcess).median) : '–', medianRequests !== undefined ? String(medianRequests) : '–', detail],
-        medianMs: t.median,
-        ...(medianRequests !== undefined ? { requests: medianRequests } : {}),
-      });
-    } finally {
-      await lab.down();
     }
+  } finally {
+    rmSync(krewDir, { recursive: true, force: true });
   }
   const head = ['command', 'median', 'min', 'max', 'goal (median)', 'in-process median (stats.wallMs)', 'API requests', 'outcome'];
   console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
   for (const r of rows) console.log(`| ${r.cells.join(' | ')} |`);
-  const [ours, manual] = [rows[0], rows[1]];
-  if (ours && manual) {
-    const speedUp = manual.medianMs / ours.medianMs;
-    console.log(`\nspeed-up over the manual ladder (medians): ${speedUp.toFixed(1)}× (goal ≥ ${GOALS.speedUp}×: ${speedUp >= GOALS.speedUp ? 'met' : 'NOT met'})`);
+  const [ours, manual, , krew] = [rows[0], rows[1], rows[2], rows[3]];
+  for (const [how, row] of [['npm', ours], ['krew', krew]] as const) {
+    if (!row || !manual) continue;
+    const speedUp = manual.medianMs / row.medianMs;
+    console.log(`${how === 'npm' ? '\n' : ''}speed-up over the manual ladder (medians, ${how}): ${speedUp.toFixed(1)}× (goal ≥ ${GOALS.speedUp}×: ${speedUp >= GOALS.speedUp ? 'met' : 'NOT met'})`);
   }
   if (ours?.requests !== undefined) {
     console.log(`API requests per healthy run: ${ours.requests} (goal ≤ ${GOALS.requests}: ${ours.requests <= GOALS.requests ? 'met' : 'NOT met'})`);

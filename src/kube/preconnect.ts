@@ -50,6 +50,8 @@ interface Entry {
   /** Resolved when the handshake ended, the connection failed or closed, or its bound passed. */
   settled: Promise<void>;
   settle: () => void;
+  /** The timer of that bound (unref'd: an idle connection keeps nothing alive; ref'd while an exec waits). */
+  bound?: NodeJS.Timeout;
 }
 
 /** The https options client-node gives a WebSocket (applyToHTTPSOptions), read for their TLS settings. */
@@ -141,6 +143,7 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     // The bound also covers the credential plugin applyToHTTPSOptions may run before the socket exists.
     const bound = setTimeout(settle, opts.connectTimeoutMs);
     bound.unref();
+    entry.bound = bound;
     void settled.then(() => clearTimeout(bound));
     connect(key, entry).catch(() => {
       if (entries.get(key) === entry) entries.delete(key);
@@ -152,7 +155,13 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     open: (namespace, pod, container) => open(keyOf(namespace, pod, container)),
     openSpare: () => open(SPARE),
     settled(namespace, pod, container) {
-      return entryFor(namespace, pod, container)?.[1].settled ?? Promise.resolve();
+      const entry = entryFor(namespace, pod, container)?.[1];
+      if (!entry) return Promise.resolve();
+      // Someone waits for it now: the process must not end for want of anything else to do (the socket and the bound
+      // are unref'd while idle, and an exec waiting here may be all that is left of a run).
+      entry.bound?.ref();
+      entry.socket?.ref();
+      return entry.settled;
     },
     take(namespace, pod, container) {
       const [key, entry] = entryFor(namespace, pod, container) ?? [];

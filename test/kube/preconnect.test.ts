@@ -4,9 +4,11 @@
  * connection is handed over only once its handshake is done, the exec's upgrade then runs on it (and verifies the server
  * as client-node would), and what is not taken is closed.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough, Writable } from 'node:stream';
 import { Exec, KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
@@ -184,6 +186,37 @@ describe('connections opened ahead for exec', () => {
     } finally {
       pre.closeAll();
     }
+  });
+
+  it('an exec waiting for its connection keeps the process alive; a connection nobody waits for does not', async () => {
+    // A process whose only work left is that wait, as a run's can be (every other request done): it must wait, not end.
+    const repo = fileURLToPath(new URL('../..', import.meta.url));
+    const options = {
+      clusters: [{ name: 'lab', server: server.url, caData: Buffer.from(tls.caCert).toString('base64') }],
+      users: [{ name: 'lab', token: TOKEN }],
+      contexts: [{ name: 'lab', cluster: 'lab', user: 'lab' }],
+      currentContext: 'lab',
+    };
+    const child = (waits: boolean): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        const script = [
+          "import { KubeConfig } from '@kubernetes/client-node';",
+          `import { createPreconnector } from ${JSON.stringify(join(repo, 'src/kube/preconnect.ts'))};`,
+          'const kc = new KubeConfig();',
+          'kc.loadFromOptions(JSON.parse(process.env.NETDEBUG_TEST_KC));',
+          'const pre = createPreconnector(kc, { connectTimeoutMs: 10000 });',
+          "pre.open('default', 'web', 'netdebug');",
+          waits ? "await pre.settled('default', 'web', 'netdebug'); const s = pre.take('default', 'web', 'netdebug'); console.log(s ? 'taken' : 'none'); s?.destroy(); pre.closeAll();" : "console.log('opened');",
+        ].join('\n');
+        execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: repo, env: { ...process.env, NETDEBUG_TEST_KC: JSON.stringify(options) }, timeout: 30_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout: String(stdout), stderr: String(stderr) }),
+        );
+      });
+    const waiting = await child(true);
+    expect({ code: waiting.code, stdout: waiting.stdout }, waiting.stderr).toEqual({ code: 0, stdout: 'taken\n' });
+    // Nobody waits: the connection on its way does not hold the process (it ends at once, its handshake unfinished).
+    const idle = await child(false);
+    expect({ code: idle.code, stdout: idle.stdout }, idle.stderr).toEqual({ code: 0, stdout: 'opened\n' });
   });
 
   it('settled is bounded by the connection timeout even when the server never answers the handshake', async () => {

@@ -38,15 +38,27 @@ const ping = (lab: TestLab, from: string, ip: string, size: number): Promise<Com
   lab.exec(from, ['ping', '-M', 'do', '-s', String(size), '-c', '1', '-W', '1', ip]);
 
 /**
+ * The JSON a command printed; when it printed none, an error saying its exit code and stderr (such an exec came back
+ * empty once in CI, with no word of why).
+ */
+function jsonOf(r: CommandResult, what: string): unknown {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`${what} printed no JSON (exit ${r.code}): stdout ${JSON.stringify(r.stdout.slice(0, 200))}, stderr ${JSON.stringify(r.stderr.slice(0, 500))}`);
+  }
+}
+
+/**
  * One don't-fragment ping that fills the MTU of the interface `from` sends to `ip` through (MTU − 28 bytes of IP and ICMP
  * headers), read inside `from`'s own namespace: it can never fail locally with "message too long", so a failure means the
  * packet was lost on the path.
  */
 async function fullSizePing(lab: TestLab, from: string, ip: string): Promise<{ mtu: number; result: CommandResult }> {
   const route = await lab.exec(from, ['ip', '-j', 'route', 'get', ip]);
-  const dev = (JSON.parse(route.stdout) as Array<{ dev: string }>)[0]!.dev;
+  const dev = (jsonOf(route, `ip -j route get ${ip} in ${from}`) as Array<{ dev: string }>)[0]!.dev;
   const link = await lab.exec(from, ['ip', '-j', 'link', 'show', 'dev', dev]);
-  const mtu = (JSON.parse(link.stdout) as Array<{ mtu: number }>)[0]!.mtu;
+  const mtu = (jsonOf(link, `ip -j link show dev ${dev} in ${from}`) as Array<{ mtu: number }>)[0]!.mtu;
   return { mtu, result: await ping(lab, from, ip, mtu - 28) };
 }
 

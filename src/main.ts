@@ -330,12 +330,13 @@ const ENDING_SIGNALS = {
 type EndingSignal = keyof typeof ENDING_SIGNALS;
 
 /**
- * On SIGINT/SIGTERM/SIGHUP, and on a crash (an uncaught exception or unhandled rejection anywhere, e.g. in an exec
- * stream's handler): clean up the prober's pods (bounded), then exit 130/143/129, or 3 after a crash; a later signal
+ * On SIGINT/SIGTERM/SIGHUP, on a crash (an uncaught exception or unhandled rejection anywhere, e.g. in an exec
+ * stream's handler) and on a stall (the event loop empty before the run ended): clean up the prober's pods (bounded),
+ * then exit 130/143/129, or 3 after a crash or a stall; a later signal
  * exits at once. One Ctrl-C or one `kill` of a process group can reach us twice (directly and forwarded by the launcher
  * re-running us on a newer Node), so a repeat within SIGNAL_COALESCE_MS counts as the same signal, not as insistence.
  */
-function installSignalHandlers(currentProber: () => Prober | undefined): () => void {
+export function installSignalHandlers(currentProber: () => Prober | undefined): () => void {
   let firstAt: number | undefined;
   const cleanupThenExit = (code: number): void => {
     const prober = currentProber();
@@ -362,14 +363,25 @@ function installSignalHandlers(currentProber: () => Prober | undefined): () => v
     process.stderr.write('cleaning up debug pods\n');
     cleanupThenExit(3);
   };
+  // Node ends a process whose event loop has nothing left to do, even with the run's promises unsettled: exit 0 with
+  // half a report, the worst answer a diagnosis can give. Were that ever to happen (it did once: a wait on a connection
+  // nothing kept alive), it ends as a crash does instead: said, cleaned up, exit 3.
+  const onStall = (): void => {
+    if (firstAt !== undefined) return;
+    firstAt = Date.now();
+    process.stderr.write('error: internal error: the run stopped with work unfinished and nothing left to wait for (a bug: please report it)\ncleaning up debug pods\n');
+    cleanupThenExit(3);
+  };
   const handlers = (Object.keys(ENDING_SIGNALS) as EndingSignal[]).map((signal) => [signal, () => handle(signal)] as const);
   for (const [signal, h] of handlers) process.on(signal, h);
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
+  process.on('beforeExit', onStall);
   return () => {
     for (const [signal, h] of handlers) process.off(signal, h);
     process.off('uncaughtException', onCrash);
     process.off('unhandledRejection', onCrash);
+    process.off('beforeExit', onStall);
   };
 }
 

@@ -146,7 +146,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
    * The batches node debug pods started with (by location key): their probes run from the container's start, and the
    * first runBatch of those probes reads their records (buildPrelaunchReadCommand) instead of starting them again.
    */
-  const prelaunched = new Map<string, { mark: string; specs: readonly ProbeSpec[]; read: boolean }>();
+  const prelaunched = new Map<string, { mark: string; specs: readonly ProbeSpec[]; read: boolean; runningAt?: number }>();
   /**
    * Every debug pod this run asked for, recorded before the create is sent, with that request: cleanup waits for it, so
    * it never deletes a pod before the API has it, and deletes a pod whose create answer was lost.
@@ -300,6 +300,9 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
       { key: `node-pod:${node}:${hostNetwork ? 'host' : 'pod'}`, node, container: 'netdebug' },
       nodePods,
     );
+    // The planned probes have run since about now: their durations count from here, not from the exec that reads them.
+    const pre = prelaunched.get(locationKey(where));
+    if (pre) pre.runningAt = Date.now();
     return { namespace, pod: name, container: 'netdebug' };
   };
 
@@ -582,7 +585,7 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
     run: runOne,
 
     runBatch(specs) {
-      const started = Date.now();
+      let started = Date.now();
       const slots = specs.map((spec) => {
         let settle!: (r: ProbeResult) => void;
         const promise = new Promise<ProbeResult>((resolve) => (settle = resolve));
@@ -612,7 +615,11 @@ export function createProber(kc: KubeConfig, facts: ClusterFacts, opts: ProberOp
         const key = locationKey(first.where);
         const pre = prelaunched.get(key);
         const fromStart = pre !== undefined && !pre.read && specs.every((s) => pre.specs.some((p) => p.id === s.id && p.command.join('\0') === s.command.join('\0')));
-        if (pre && fromStart) pre.read = true;
+        if (pre && fromStart) {
+          pre.read = true;
+          // Each probe's duration (its latency where the tool says none) is from when its container was seen running.
+          started = pre.runningAt ?? started;
+        }
         const mark = fromStart ? pre.mark : `nd-${randomSuffix(10)}`;
         // A record's index is its probe's place in the batch that printed it.
         const slotOf = fromStart ? (index: number) => specs.findIndex((s) => s.id === pre.specs[index]?.id) : (index: number) => index;

@@ -238,7 +238,8 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       // The lab's containers share the host's /tmp: a probe that leaves a file shows when it ran.
       const marker = `/tmp/netdebug-kube-lab-${process.pid}-${Date.now()}`;
       const ipForward = probe('ipf', where, { tool: 'sysctl', key: 'net.ipv4.ip_forward' });
-      const marked = { ...probe('marked', where, { tool: 'sysctl', key: 'net.ipv4.ip_forward' }), command: ['sh', '-c', `: > ${marker}; sysctl -n net.ipv4.ip_forward`] };
+      // It marks its end, after 0.3 s of its own.
+      const marked = { ...probe('marked', where, { tool: 'sysctl', key: 'net.ipv4.ip_forward' }), command: ['sh', '-c', `sleep 0.3; : > ${marker}; sysctl -n net.ipv4.ip_forward`] };
       const prober = createProber(kc, facts, { image: IMAGE, runId: 'run-pl', keep: false, timeoutMs: 20_000 });
       try {
         const status = await prober.prepare([where], new Map([[locationKey(where), [ipForward, marked]]]));
@@ -253,6 +254,8 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
           { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' },
           { kind: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' },
         ]);
+        // Its duration counts from its container's start, not from the exec that read it (its record was waiting).
+        expect(results[1]!.durationMs).toBeGreaterThanOrEqual(300);
         expect(prober.execs()).toBe(1);
         // A probe it did not start runs in a batch of its own; so does a planned one asked for again.
         const later = await Promise.all(prober.runBatch!([probe('later', where, { tool: 'sysctl', key: 'net.ipv4.ip_forward' }), ipForward]).results);

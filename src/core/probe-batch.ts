@@ -50,14 +50,13 @@ function batchScript(commands: readonly (readonly string[])[], mark: string, toF
   return lines.join('\n');
 }
 
-
 /**
  * The command of a debug container whose probes start with it (a node debug pod's): the batch of `commands` starts at
  * once, in the background, and the container then sleeps as one without probes does (DEBUG_COMMAND), so later execs
- * (and `--keep`) find it running. The records wait in a FIFO, $TMPDIR/netdebug-MARK/out (TMPDIR is /tmp unless set; /dev/shm where that cannot be written), until
- * buildPrelaunchReadCommand's exec reads them; that exec, sent once the container runs, then costs the probes nothing:
- * they have been running since the container started. No FIFO can be made: nothing runs, and the read says so (exit
- * PRELAUNCH_MISSING_EXIT).
+ * (and `--keep`) find it running. The records wait in a FIFO, $TMPDIR/netdebug-MARK/out ($TMPDIR is /tmp unless set;
+ * /dev/shm where that cannot be written), until buildPrelaunchReadCommand's exec reads them; that exec, sent once the
+ * container runs, then costs the probes nothing: they have been running since the container started. No FIFO can be
+ * made: nothing runs, and the read says so (exit PRELAUNCH_MISSING_EXIT).
  */
 export function buildPrelaunchCommand(commands: readonly (readonly string[])[], mark: string): string[] {
   const lines = [

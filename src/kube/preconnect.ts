@@ -18,7 +18,10 @@ import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 
-/** How long the API server may take to answer an exec's WebSocket upgrade (and a connection opened ahead, its handshakes) when no --request-timeout is given. */
+/**
+ * How long the API server may take to answer an exec's WebSocket upgrade (and a connection opened ahead, its
+ * handshakes) when no --request-timeout is given.
+ */
 export const DEFAULT_UPGRADE_TIMEOUT_MS = 30_000;
 
 /** Connections opened ahead, by exec target (`namespace/pod/container`). */

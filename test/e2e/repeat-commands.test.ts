@@ -48,13 +48,19 @@ function pastable(results: readonly ProbeResult[], report: Report): Pasted[] {
 }
 
 /** Pastes each command into sh (a few at a time) and checks it ends as the plugin's probe did. */
+/** kubectl's own word that its WebSocket client discarded output (client-go's websocket.go). */
+const KUBECTL_DROPPED_OUTPUT = /websocket\.go:\d+\] Unknown stream id \d+, discarding message/;
+
 async function pasteAll(pasted: readonly Pasted[], env: NodeJS.ProcessEnv): Promise<string[]> {
   const mismatches: string[] = [];
   const queue = [...pasted];
   const worker = async (): Promise<void> => {
     for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
       const { result, command } = p;
-      const res = await run('/bin/sh', ['-c', command], { env, timeoutMs: 60_000 });
+      let res = await run('/bin/sh', ['-c', command], { env, timeoutMs: 60_000 });
+      // kubectl 1.32's WebSocket exec drops stdout frames that arrive before it has made its stdout stream, and says so
+      // (`Unknown stream id 1, discarding message`): kubectl lost the output, not the probe. Once more, as a person would.
+      if (KUBECTL_DROPPED_OUTPUT.test(res.stderr)) res = await run('/bin/sh', ['-c', command], { env, timeoutMs: 60_000 });
       const stderr = res.stderr.replace(KUBECTL_EXIT_LINE, '');
       const pluginExit = result.raw?.exitCode ?? null;
       // A probe cut off at its budget (exit null) was still running: pasted, it ends by its own timeout, unanswered.

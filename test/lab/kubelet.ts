@@ -114,7 +114,11 @@ export class Kubelet implements KubeletBackend {
   private readonly pods = new Map<string, LivePod>();
   private readonly used = new Map<string, Set<string>>();
   private unwatch?: () => void;
-  private queue: Promise<void> = Promise.resolve();
+  /**
+   * The changes still to handle, one chain per node (a pod's events in order on its node's chain): every node has a
+   * kubelet of its own, so one node starting a pod never waits for another node's pod network or pull.
+   */
+  private readonly queues = new Map<string, Promise<void>>();
   /** Images on each node (fully qualified), and pulls under way (`node image` → their end). */
   private readonly present = new Map<string, Set<string>>();
   private readonly pulling = new Map<string, Promise<void>>();
@@ -146,14 +150,27 @@ export class Kubelet implements KubeletBackend {
     }
     await Promise.all(items.map((p) => this.realize(p)));
     this.unwatch = this.opts.store.watch('pods', undefined, undefined, (ev) => {
-      // Serialize: a pod's network must exist before a later event for it is handled.
-      this.queue = this.queue.then(() => this.handle(ev.type, ev.object)).catch((e) => this.opts.log?.(`kubelet: ${e.message}`));
+      // In order per node: a pod's network must exist before a later event for it is handled (a pod never changes node;
+      // unscheduled pods, which no kubelet runs, share the chain of the node name '').
+      const node = String((ev.object as Obj).spec?.nodeName ?? '');
+      const next = this.queueOf(node).then(() => this.handle(ev.type, ev.object)).catch((e) => this.opts.log?.(`kubelet: ${e.message}`));
+      this.queues.set(node, next);
     });
   }
 
-  /** Waits until every change seen so far has been handled (for tests and the controller). */
+  /** What a node's kubelet still has to do (resolved when it is idle). */
+  private queueOf(node: string): Promise<void> {
+    return this.queues.get(node) ?? Promise.resolve();
+  }
+
+  /** Waits until every change seen so far has been handled, on every node (for tests and the controller). */
   async settle(): Promise<void> {
-    await this.queue;
+    for (let tails = [...this.queues.values()]; ; ) {
+      await Promise.all(tails);
+      const now = [...this.queues.values()];
+      if (now.every((q, i) => q === tails[i]) && now.length === tails.length) return;
+      tails = now;
+    }
   }
 
   /** Stops everything the kubelet started (responders, execs, deadlines); pod namespaces go with the data plane. */
@@ -161,7 +178,7 @@ export class Kubelet implements KubeletBackend {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.unwatch?.();
-    await this.queue;
+    await this.settle();
     for (const live of this.pods.values()) await this.stopLive(live, false);
     this.pods.clear();
   }
@@ -641,7 +658,8 @@ export class Kubelet implements KubeletBackend {
 
   /** Runs a command in a pod's container, in the pod's network namespace, with the host's tools. */
   async exec(req: ExecRequest): Promise<ExecProcess> {
-    await this.queue;
+    // What the pod's node has yet to handle (its start, an ephemeral container) comes first, as on a real node.
+    await this.queueOf(String((this.opts.store.get('pods', req.namespace, req.pod) as Obj | undefined)?.spec?.nodeName ?? ''));
     const pod = this.opts.store.get('pods', req.namespace, req.pod) as Obj | undefined;
     if (!pod) throw new LabApiError(404, 'NotFound', `pods "${req.pod}" not found`);
     const containers: Obj[] = pod.spec?.containers ?? [];

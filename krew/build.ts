@@ -7,7 +7,7 @@
  */
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,6 +68,38 @@ const lazyBuiltins: Plugin = {
   },
 };
 
+/**
+ * undici (the Kubernetes client's HTTP library, and ours) is loaded on first use, not when the client is imported: its
+ * evaluation is about 40 ms on this machine, which then runs while the API connection opened ahead (main.ts) is still
+ * in its handshakes instead of before it is opened. Every import of 'undici' resolves to a CommonJS stand-in with one
+ * getter per export of the real module (its names read here, at build time), each of which loads the real module on
+ * first access. esbuild copies an imported CommonJS module's exports as getters too, so nothing is read before use.
+ */
+const lazyUndici: Plugin = {
+  name: 'lazy-undici',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, async (args) => {
+      if (args.pluginData === 'real') return undefined;
+      const real = await b.resolve(args.path, { resolveDir: args.resolveDir, importer: args.importer, kind: args.kind, pluginData: 'real' });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-undici' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-undici' }, (args) => {
+      const names = Object.keys(createRequire(args.path)(args.path) as object);
+      if (names.length === 0) return { errors: [{ text: `${args.path} exports nothing` }] };
+      const real = JSON.stringify(`./${basename(args.path)}`);
+      return {
+        contents:
+          `let real;\nconst load = () => (real ??= require(${real}));\n` +
+          names.map((n) => `Object.defineProperty(exports, ${JSON.stringify(n)}, { enumerable: true, get: () => load()[${JSON.stringify(n)}] });`).join('\n') +
+          '\n',
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 /** The options both bundles share. */
 const COMMON: BuildOptions = {
   absWorkingDir: root,
@@ -84,7 +116,7 @@ const COMMON: BuildOptions = {
   banner: { js: "import { createRequire as __netdebugCreateRequire } from 'node:module'; const require = __netdebugCreateRequire(import.meta.url);" },
   // Ink imports react-devtools-core statically but only uses it in development.
   alias: { 'react-devtools-core': './krew/empty-module.ts' },
-  plugins: [lazyStringWidth, lazyBuiltins],
+  plugins: [lazyStringWidth, lazyBuiltins, lazyUndici],
 };
 
 /**

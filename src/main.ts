@@ -125,22 +125,29 @@ async function runDiagnose(options: DiagnoseOptions, io: MainIo): Promise<number
     import('./kube/debug-containers.ts'),
   ]);
   const loaded = loadKubeConfig(options.connection);
+  const requestTimeoutMs = options.connection.requestTimeoutMs ?? loaded.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // The connections opened ahead (preconnect.ts). First the API requests' own, now: its handshakes run while the rest of
+  // the client loads (the Kubernetes client's HTTP library is loaded by its first request, build.ts), and the requests'
+  // pool takes it. Then the prober's, one per debug container it creates, and a spare opened below for the first exec
+  // into a container with none (the netdebug container an earlier run left in the source pod, reused at once: its exec
+  // would otherwise pay its own handshakes).
+  const preconnector = createPreconnector(loaded.kc, { connectTimeoutMs: requestTimeoutMs || DEFAULT_UPGRADE_TIMEOUT_MS });
+  loaded.kc.apiConnection = (host, port) => preconnector.takeApi(host, port);
+  preconnector.openApi();
+  // One turn of the event loop, so its TCP connect is sent now (Node sends it from a nextTick, which would otherwise
+  // wait for the ~0.1 s of loading and request building that follow).
+  await new Promise<void>((resolve) => setImmediate(resolve));
   const namespace = options.connection.namespace ?? loaded.namespace;
   const source = completeTarget(options.source, namespace);
   const destination = completeTarget(options.destination, namespace);
 
   let requests = 0;
   const countRequest = (): void => void (requests += 1);
-  const requestTimeoutMs = options.connection.requestTimeoutMs ?? loaded.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const nodeNamespace = options.nodeNamespace ?? DEFAULT_NODE_NAMESPACE;
   // Namespaces and rules reviews that resolution and the preflight share. The preflight's start with resolution's first
   // reads: a pod or workload source runs in the namespace it is named with, node pods go to nodeNamespace (a node source
   // has no namespace of its own), so they add no round trip before the debug pods are created.
   const shared = createSharedReads(createKubeApi(loaded.kc, { countRequest, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) }));
-  // The exec connections opened ahead (preconnect.ts): the prober's, one per debug container it creates, and a spare
-  // opened now for the first exec into a container with none (the netdebug container an earlier run left in the source
-  // pod, reused at once: its exec would otherwise pay its own handshakes).
-  const preconnector = createPreconnector(loaded.kc, { connectTimeoutMs: requestTimeoutMs || DEFAULT_UPGRADE_TIMEOUT_MS });
   const real = createCluster(loaded.kc, {
     namespace,
     context: loaded.context,

@@ -7,8 +7,10 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
-import { getGlobalDispatcher, type Dispatcher } from 'undici';
+import { KubeConfig, type Cluster } from '@kubernetes/client-node';
+import type { AgentOptions } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { Agent, buildConnector, errors as undiciErrors, getGlobalDispatcher, type Dispatcher } from 'undici';
 import { NetdebugError } from '../core/errors.ts';
 
 /** The kubectl connection flags the plugin accepts. */
@@ -32,7 +34,7 @@ export interface KubeFlags {
 
 /** A loaded kubeconfig with the namespace and context to use. */
 export interface LoadedKubeConfig {
-  kc: KubeConfig;
+  kc: ImpersonatingKubeConfig;
   namespace: string;
   context: string;
   /** Bound on each API request, when --request-timeout was given. */
@@ -87,6 +89,9 @@ function withGroupHeaders(headers: Dispatcher.DispatchOptions['headers'], groups
   return out;
 }
 
+/** How long undici's connector waits for a connection's handshakes (its default connect timeout). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Credential plugins still running; killed if the process exits first (a failed run must not leave one behind). */
 const runningPlugins = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -124,8 +129,25 @@ export class ImpersonatingKubeConfig extends KubeConfig {
   /** The first authentication, which every request sent while it runs waits for (see `authenticated`). */
   private firstAuth: Promise<unknown> | undefined;
 
+  /**
+   * The API connection opened ahead for this host and port, if any (main.ts: preconnect.ts's takeApi): the requests'
+   * pool takes it for its first connection instead of opening one (see `connectorFor`).
+   */
+  apiConnection: ((host: string, port: number) => { socket: TLSSocket; connected: boolean } | undefined) | undefined;
+
   constructor() {
     super();
+    // client-node's dispatcher for a direct connection (no proxy) is an undici Agent with these TLS settings; ours is the
+    // same Agent whose connector first asks for a connection opened ahead. (createDispatcher is private in client-node's
+    // typings, so it is replaced on the instance.)
+    const self = this as unknown as { createDispatcher: (cluster: Cluster | null, agentOptions: AgentOptions) => Dispatcher | undefined };
+    const clientNodeDispatcher = self.createDispatcher.bind(this);
+    self.createDispatcher = (cluster, agentOptions) => {
+      const made = this.createDispatcherOptions(cluster, agentOptions);
+      if (this.apiConnection === undefined || (made.type !== 'agent' && made.type !== 'none')) return clientNodeDispatcher(cluster, agentOptions);
+      // 'none' (no TLS setting at all) is what undici's global Agent would do: default trust, no client certificate.
+      return new Agent({ connect: this.connectorFor(made.type === 'agent' ? made.connect : {}) });
+    };
     // client-node spawns exec-credential plugins without any time bound: give each child a deadline that kills it.
     const authenticators = (this as unknown as { authenticators?: unknown[] }).authenticators ?? [];
     for (const auth of authenticators.filter(isExecAuth)) {
@@ -146,6 +168,45 @@ export class ImpersonatingKubeConfig extends KubeConfig {
         return child;
       };
     }
+  }
+
+  /**
+   * An undici connector with client-node's TLS settings that hands out the connection opened ahead when there is one
+   * for the origin (waiting for its handshake as undici's own connector would, within undici's connect timeout), and
+   * otherwise connects as undici would.
+   */
+  private connectorFor(tls: buildConnector.BuildOptions): buildConnector.connector {
+    const direct = buildConnector(tls);
+    return (options, callback) => {
+      const ahead = this.apiConnection?.(options.hostname, Number(options.port || 443));
+      if (!ahead) return direct(options, callback);
+      const { socket } = ahead;
+      // As undici's connector sets up its own sockets.
+      socket.setNoDelay(true);
+      if (tls.keepAlive !== false) socket.setKeepAlive(true, tls.keepAliveInitialDelay ?? 60_000);
+      if (ahead.connected) {
+        callback(null, socket);
+        return;
+      }
+      let done = false;
+      const finish = (err: Error | null): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        socket.off('secureConnect', onSecure);
+        socket.off('error', finish);
+        if (err) {
+          socket.destroy();
+          callback(err, null);
+        } else {
+          callback(null, socket);
+        }
+      };
+      const onSecure = (): void => finish(null);
+      const timer = setTimeout(() => finish(new undiciErrors.ConnectTimeoutError(`Connect Timeout Error (attempted address: ${options.hostname}:${options.port || 443}, timeout: ${CONNECT_TIMEOUT_MS}ms)`)), CONNECT_TIMEOUT_MS);
+      socket.once('secureConnect', onSecure);
+      socket.once('error', finish);
+    };
   }
 
   /** Turns a killed plugin's error into one that names the plugin and the bound. */

@@ -13,6 +13,10 @@
  * rather than starting a second one. One spare connection (`openSpare`, opened when the run starts) serves the first
  * exec into a container nothing was opened for: a source pod's netdebug container left by an earlier run, reused at
  * once, whose exec would otherwise pay its own handshakes.
+ *
+ * The API requests' own connection (HTTP/2 or HTTP/1.1, as the server chooses) is opened ahead too (`openApi`, as soon
+ * as the kubeconfig is read): its handshakes then run while the rest of the client loads, and the requests' connection
+ * pool takes it (`takeApi`, config.ts) in the state it is in, handshaking or done.
  */
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -37,6 +41,13 @@ export interface Preconnector {
   openSpare(): void;
   /** The connection opened for this container, if it is connected and unused (it is then the caller's); else undefined. */
   take(namespace: string, pod: string, container: string): Socket | undefined;
+  /** Starts opening the API requests' connection (ALPN h2 and http/1.1, as undici offers them). */
+  openApi(): void;
+  /**
+   * The API connection opened ahead, handshaking or connected, if it is for this host and port and has neither failed
+   * nor been taken (it is then the caller's, to wait for its handshake with a bound of its own); else undefined.
+   */
+  takeApi(host: string, port: number): { socket: TLSSocket; connected: boolean } | undefined;
   /** Closes every connection not taken (cleanup: none may outlive the run or keep the process alive). */
   closeAll(): void;
 }
@@ -55,6 +66,8 @@ interface Entry {
   settle: () => void;
   /** The timer of that bound (unref'd: an idle connection keeps nothing alive; ref'd while an exec waits). */
   bound?: NodeJS.Timeout;
+  /** Stops the handshake's own bound (the taker of a connection still handshaking bounds it instead). */
+  stopTimer?: () => void;
 }
 
 /** The https options client-node gives a WebSocket (applyToHTTPSOptions), read for their TLS settings. */
@@ -81,6 +94,8 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
   const keyOf = (namespace: string, pod: string, container: string): string => `${namespace}/${pod}/${container}`;
   /** The spare connection's key (no container is named so). */
   const SPARE = '\0spare';
+  /** The API requests' connection's key. */
+  const API = '\0api';
   /** A container's own entry, else the spare (for a container nothing was opened for). */
   const entryFor = (namespace: string, pod: string, container: string): [string, Entry] | undefined => {
     const key = keyOf(namespace, pod, container);
@@ -90,7 +105,7 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
     return spare ? [SPARE, spare] : undefined;
   };
   if (!url || url.protocol !== 'https:' || cluster?.proxyUrl) {
-    return { open: () => undefined, settled: () => Promise.resolve(), openSpare: () => undefined, take: () => undefined, closeAll: () => undefined };
+    return { open: () => undefined, settled: () => Promise.resolve(), openSpare: () => undefined, take: () => undefined, openApi: () => undefined, takeApi: () => undefined, closeAll: () => undefined };
   }
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = Number(url.port || 443);
@@ -108,7 +123,8 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
       port,
       // As ws names the server: no SNI for an IP address (an empty name), else the host, unless the kubeconfig says.
       servername: tls.servername ?? (isIP(host) ? '' : host),
-      ALPNProtocols: ['http/1.1'],
+      // An exec's upgrade is HTTP/1.1; the API requests' pool speaks what the server picks of undici's offer.
+      ALPNProtocols: key === API ? ['http/1.1', 'h2'] : ['http/1.1'],
       ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
       ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
       ...(tls.key !== undefined ? { key: tls.key } : {}),
@@ -128,6 +144,7 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
       entry.settle();
     };
     entry.drop = drop;
+    entry.stopTimer = () => clearTimeout(timer);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       entry.readyAt = Date.now();
@@ -181,6 +198,22 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
       }
       socket.ref();
       return socket;
+    },
+    openApi: () => open(API),
+    takeApi(wantHost, wantPort) {
+      const entry = entries.get(API);
+      const socket = entry?.socket;
+      if (!entry || !socket || socket.destroyed || wantHost !== host || wantPort !== port) return undefined;
+      entries.delete(API);
+      entry.stopTimer?.();
+      if (entry.bound !== undefined) clearTimeout(entry.bound);
+      if (entry.drop) {
+        socket.off('error', entry.drop);
+        socket.off('close', entry.drop);
+      }
+      entry.settle();
+      socket.ref();
+      return { socket, connected: entry.readyAt !== undefined };
     },
     closeAll() {
       closed = true;

@@ -202,6 +202,8 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       const preconnector: Preconnector = {
         open: (ns, pod, container) => real.open(ns, pod, container),
         openSpare: () => void (spareAsked = true),
+        openApi: () => real.openApi(),
+        takeApi: (host, port) => real.takeApi(host, port),
         settled: (ns, pod, container) => {
           if (spareAsked && !spareOpened) {
             spareOpened = true;
@@ -278,6 +280,8 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
         open: (ns, pod, container) => void (opened.push(`${ns}/${pod}/${container}`), real.open(ns, pod, container)),
         settled: (ns, pod, container) => real.settled(ns, pod, container),
         openSpare: () => real.openSpare(),
+        openApi: () => real.openApi(),
+        takeApi: (host, port) => real.takeApi(host, port),
         take: (ns, pod, container) => (asked.push(`${ns}/${pod}/${container}`), real.take(ns, pod, container)),
         closeAll: () => void ((closedAll = true), real.closeAll()),
       };

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough, Writable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Exec, KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -235,6 +237,60 @@ describe('connections opened ahead for exec', () => {
       pre.closeAll();
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  it('the API connection: offered h2 and http/1.1 as undici offers them, handed over once, handshaking or done, for its own host and port only', async () => {
+    const pre = createPreconnector(kubeconfig(server.url, tls.caCert), { connectTimeoutMs: 10_000 });
+    try {
+      const url = new URL(server.url);
+      expect(pre.takeApi(url.hostname, Number(url.port))).toBeUndefined();
+      pre.openApi();
+      // applyToHTTPSOptions (the credential) comes first: then the socket exists, its handshake two round trips away.
+      const ahead = await takeWhenReady(() => pre.takeApi(url.hostname, Number(url.port)), 5_000);
+      expect(ahead.connected).toBe(false);
+      expect(pre.takeApi(url.hostname, Number(url.port))).toBeUndefined();
+      await new Promise<void>((resolve, reject) => {
+        ahead.socket.once('secureConnect', () => resolve());
+        ahead.socket.once('error', reject);
+      });
+      // The lab's API server, like kube-apiserver, picks HTTP/2 when offered it.
+      expect(ahead.socket.alpnProtocol).toBe('h2');
+      ahead.socket.destroy();
+
+      // Only for the API server's host and port.
+      const other = createPreconnector(kubeconfig(server.url, tls.caCert), { connectTimeoutMs: 10_000 });
+      other.openApi();
+      expect(await takeWithin(() => other.takeApi('127.0.0.2', Number(url.port)) ?? other.takeApi(url.hostname, Number(url.port) + 1), 500)).toBeUndefined();
+      other.closeAll();
+    } finally {
+      pre.closeAll();
+    }
+  });
+
+  it('the API connection is handed over as connected once its handshake is done', async () => {
+    // A TLS server of the test's own, so the test knows when the handshake is done: in TLS 1.3 the client finishes first.
+    const done: TLSSocket[] = [];
+    let handshook: () => void = () => undefined;
+    const handshake = new Promise<void>((resolve) => (handshook = resolve));
+    const plain = createTlsServer({ cert: tls.cert, key: tls.key, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
+      done.push(socket);
+      handshook();
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const port = (plain.address() as AddressInfo).port;
+    const pre = createPreconnector(kubeconfig(`https://127.0.0.1:${port}`, tls.caCert), { connectTimeoutMs: 10_000 });
+    try {
+      pre.openApi();
+      await handshake;
+      const ahead = pre.takeApi('127.0.0.1', port);
+      expect(ahead?.connected).toBe(true);
+      expect(ahead?.socket.alpnProtocol).toBe('h2');
+      ahead?.socket.destroy();
+    } finally {
+      pre.closeAll();
+      for (const d of done) d.destroy();
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
     }
   });
 

@@ -150,8 +150,8 @@ export class Kubelet implements KubeletBackend {
     }
     await Promise.all(items.map((p) => this.realize(p)));
     this.unwatch = this.opts.store.watch('pods', undefined, undefined, (ev) => {
-      // In order per node: a pod's network must exist before a later event for it is handled (a pod never changes node;
-      // unscheduled pods, which no kubelet runs, share the chain of the node name '').
+      // In order per node: a pod's network must exist before a later event for it is handled (a pod's node, once set,
+      // never changes; events of unscheduled pods, which no kubelet runs, go on the chain of the node name '').
       const node = String((ev.object as Obj).spec?.nodeName ?? '');
       const next = this.queueOf(node).then(() => this.handle(ev.type, ev.object)).catch((e) => this.opts.log?.(`kubelet: ${e.message}`));
       this.queues.set(node, next);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProbeResult, Report, RunEvent } from '../../src/core/model.ts';
 import { classifyObservation } from '../../src/core/diagnose/describe.ts';
 import { parseProbeOutput } from '../../src/core/parse.ts';
-import { run, skipLabSuite, startTestLab } from '../lab/harness.ts';
+import { KUBECTL_DROPPED_OUTPUT, run, skipLabSuite, startTestLab } from '../lab/harness.ts';
 import { buildPlugin, pluginEnv, repo } from './plugin.ts';
 
 const skip = skipLabSuite('e2e repeat commands');
@@ -48,9 +48,6 @@ function pastable(results: readonly ProbeResult[], report: Report): Pasted[] {
 }
 
 /** Pastes each command into sh (a few at a time) and checks it ends as the plugin's probe did. */
-/** kubectl's own word that its WebSocket client discarded output (client-go's websocket.go). */
-const KUBECTL_DROPPED_OUTPUT = /websocket\.go:\d+\] Unknown stream id \d+, discarding message/;
-
 async function pasteAll(pasted: readonly Pasted[], env: NodeJS.ProcessEnv): Promise<string[]> {
   const mismatches: string[] = [];
   const queue = [...pasted];

@@ -40,6 +40,25 @@ export interface CommandResult {
   stderr: string;
 }
 
+/**
+ * kubectl's own word that its WebSocket exec client discarded output (client-go's websocket.go): kubectl 1.32 starts
+ * reading the connection before it has made its stdin/stdout/stderr streams, so a frame for stdout that arrives first
+ * (the lab starts a command at once; a real API server reaches the kubelet and the runtime first) is dropped, and the
+ * exec ends with the command's exit code and part or none of its output. Seen as exec output that came back empty under
+ * load, in several lab tests.
+ */
+export const KUBECTL_DROPPED_OUTPUT = /websocket\.go:\d+\] Unknown stream id \d+, discarding message/;
+
+/**
+ * Runs `kubectl exec` (args) and, while kubectl says it lost the command's output (KUBECTL_DROPPED_OUTPUT), runs it
+ * again, at most `tries` times in all, as a person would: the command ran; kubectl dropped what it printed on stdout.
+ */
+export async function execAgainIfDropped(kubectl: (args: string[]) => Promise<CommandResult>, args: string[], tries = 4): Promise<CommandResult> {
+  let res = await kubectl(args);
+  for (let i = 1; i < tries && KUBECTL_DROPPED_OUTPUT.test(res.stderr); i += 1) res = await kubectl(args);
+  return res;
+}
+
 /** A lab started for a test, with kubectl bound to it. */
 export interface TestLab {
   rec: LabRecord;
@@ -112,7 +131,7 @@ export async function startTestLab(scenario: string, opts: { apiLatencyMs?: numb
     kubectl,
     exec: (pod, command, container) => {
       const [ns, name] = pod.split('/') as [string, string];
-      return kubectl(['exec', '-n', ns, name, ...(container ? ['-c', container] : []), '--', ...command]);
+      return execAgainIfDropped(kubectl, ['exec', '-n', ns, name, ...(container ? ['-c', container] : []), '--', ...command]);
     },
     labApi: (method, path) => callLabApi(rec.kubeconfig, method, path),
     down: async () => {

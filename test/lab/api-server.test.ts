@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeKubelet } from './api/fake-kubelet.ts';
 import { writeKubeconfig } from './api/kubeconfig.ts';
-import { startApiServer, type ApiServerHandle } from './api/server.ts';
+import { delay, startApiServer, type ApiServerHandle } from './api/server.ts';
 import { ObjectStore, type KubeObject } from './api/store.ts';
 import { generateTls, type LabTls } from './api/tls.ts';
 
@@ -716,5 +716,24 @@ describe('lab API server protocol details', () => {
     await call('DELETE', '/lab/v1/requests');
     expect((await call('GET', '/lab/v1/requests/log')).json()).toEqual([]);
     expect((await call('GET', '/lab/v1/requests/log', { token: 'bad' })).status).toBe(401);
+  });
+});
+
+describe('the API latency (`lab up --api-latency`)', () => {
+  it('waits at least the latency in real time, never a fraction of a millisecond less', async () => {
+    // Node's timers count in whole milliseconds of the loop's clock: a timer set late in a millisecond fires up to 1 ms
+    // early in real time (a kubectl request took 49 ms against `--api-latency 50` under busy cores). Set each wait late
+    // in a millisecond of that clock (process.hrtime's), where a plain timer falls short about one time in five.
+    const short: number[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      while (process.hrtime.bigint() % 1_000_000n < 900_000n) {
+        // until late in the current millisecond
+      }
+      const start = process.hrtime.bigint();
+      await delay(5);
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (ms < 5) short.push(ms);
+    }
+    expect(short).toEqual([]);
   });
 });

@@ -66,8 +66,6 @@ interface Entry {
   settle: () => void;
   /** The timer of that bound (unref'd: an idle connection keeps nothing alive; ref'd while an exec waits). */
   bound?: NodeJS.Timeout;
-  /** Stops the handshake's own bound (the taker of a connection still handshaking bounds it instead). */
-  stopTimer?: () => void;
 }
 
 /** The https options client-node gives a WebSocket (applyToHTTPSOptions), read for their TLS settings. */
@@ -144,7 +142,6 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
       entry.settle();
     };
     entry.drop = drop;
-    entry.stopTimer = () => clearTimeout(timer);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       entry.readyAt = Date.now();
@@ -204,14 +201,13 @@ export function createPreconnector(kc: KubeConfig, opts: { connectTimeoutMs: num
       const entry = entries.get(API);
       const socket = entry?.socket;
       if (!entry || !socket || socket.destroyed || wantHost !== host || wantPort !== port) return undefined;
-      entries.delete(API);
-      entry.stopTimer?.();
-      if (entry.bound !== undefined) clearTimeout(entry.bound);
-      if (entry.drop) {
-        socket.off('error', entry.drop);
-        socket.off('close', entry.drop);
+      // Forgotten here as a failed one would be (its handshake bound cleared, settled); its fate is the taker's now.
+      const { drop } = entry;
+      if (drop) {
+        socket.off('error', drop);
+        socket.off('close', drop);
+        drop();
       }
-      entry.settle();
       socket.ref();
       return { socket, connected: entry.readyAt !== undefined };
     },

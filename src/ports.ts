@@ -12,9 +12,20 @@ import type { CaptureLocation, CaptureRecord } from './core/trace-plan.ts';
 /** Reads the cluster through the Kubernetes API. */
 export interface Cluster {
   /** Resolves both targets and gathers the facts the planner and the verdict need; throws NetdebugError (exit 2/3). */
-  resolve(source: TargetRef, destination: TargetRef): Promise<ClusterFacts>;
+  resolve(source: TargetRef, destination: TargetRef): Resolving;
   /** API requests made so far (for stats). */
   apiRequests(): number;
+}
+
+/** A resolution under way. */
+export interface Resolving extends Promise<ClusterFacts> {
+  /**
+   * Optional: settles as soon as what places the ladder's debug containers and the node pods' probes is known (the
+   * targets, their nodes, the datapath), before the rest (the cluster DNS's pods, a Service's backend pods, policies,
+   * namespace labels): facts with no DNS pods or Services, no `policy` and no static findings yet. Rejects as the
+   * resolution does when it fails first; the resolution's own facts when it ends first.
+   */
+  placement?: Promise<ClusterFacts>;
 }
 
 /** A debug pod cleanup could not delete, and why. */

@@ -80,21 +80,23 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     source: formatTarget(input.source),
     destination: formatTarget(input.destination),
   });
-  const facts = await cluster.resolve(input.source, input.destination);
-  await emit({ type: 'target-resolved', role: 'source', target: facts.targets.source });
-  await emit({ type: 'target-resolved', role: 'destination', target: facts.targets.destination });
-  await emit({ type: 'static-findings', findings: facts.staticFindings });
-
+  // The debug containers are made as soon as what places them is known (resolving.placement): the targets, their nodes
+  // and the datapath. The rest (the DNS pods the source pod's DNS rung asks, a Service's backend pods, policies, namespace
+  // labels) is still being read meanwhile, and the ladder is planned again from all of it below.
+  const resolving = cluster.resolve(input.source, input.destination);
+  resolving.catch(() => undefined);
+  const placing = await (resolving.placement ?? resolving);
   // The families the ladder runs for: the destination's (a dual-stack one has two), or --family's alone.
-  const families = chooseFamilies(facts.targets, opts.family);
-  const plan = planLadder(facts, {
+  const families = chooseFamilies(placing.targets, opts.family);
+  const planOptions = {
     families,
     timeoutMs: opts.timeoutMs,
     ...(opts.maxEndpoints !== undefined ? { maxEndpoints: opts.maxEndpoints } : {}),
     ...(opts.samples !== undefined ? { samples: opts.samples } : {}),
     ...(opts.debugNamespace !== undefined ? { debugPods: { namespace: opts.debugNamespace } } : {}),
-  });
-  const prober = input.makeProber(facts, plan);
+  };
+  const placingPlan = planLadder(placing, planOptions);
+  const prober = input.makeProber(placing, placingPlan);
   const rungResults = new Map<RungId, RungResult>();
   let observations: ProbeResult[] = [];
   let nodeChecks: ProbeResult[] = [];
@@ -102,38 +104,46 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
   let cleanup: Promise<CleanupReport | void> | undefined;
   const cleanupOnce = (): Promise<CleanupReport | void> => (cleanup ??= prober.cleanup());
   let dns: DnsResolution | undefined;
-  let targets = facts.targets;
+  let targets = placing.targets;
   // Settled once the source's resolv.conf was read (or could not be), so the datapath can name the DNS found.
   let dnsSettled: () => void = () => undefined;
   const dnsKnown = new Promise<void>((resolve) => (dnsSettled = resolve));
   try {
-    // Every probe of one location starts as soon as that location is ready: in one streaming exec when the prober
-    // batches (its results arrive one by one), else one `run` each.
-    // A check nothing on the node can answer (Cilium's Service map) is answered without an exec: what to run instead.
-    const withoutExec = (spec: ProbeSpec) =>
-      spec.action.tool === 'nat-rules' ? natWithoutExec(spec.action.proxy, spec.where.kind === 'node-pod' ? spec.where.node : undefined) : undefined;
-    // The source's resolv.conf read goes in the source pod's batch too, so the DNS rung costs no exec of its own.
-    const planned = [...plan.rungs.flatMap((r) => r.probes), ...(plan.dnsDiscovery ? [plan.dnsDiscovery] : []), ...plan.nodeChecks];
+    // Each location is prepared with the probes its first batch will run (a prober may start them with it).
+    const ready = new Map<string, Promise<LocationStatus>>();
+    /** A location's preparation: the one started for it, or one started now (a location only the full plan or the trace has). */
+    const readyAt = (where: ProbeLocation, group?: readonly ProbeSpec[]): Promise<LocationStatus> => {
+      const key = locationKey(where);
+      let p = ready.get(key);
+      if (!p) {
+        p = prober.prepare([where], group ? new Map([[key, group]]) : undefined).then(
+          (m) => m.get(key) ?? { ready: false, reason: 'the prober did not report on this location' },
+          (err: unknown) => ({ ready: false, reason: `could not prepare: ${err instanceof Error ? err.message : String(err)}` }),
+        );
+        ready.set(key, p);
+      }
+      return p;
+    };
+    const placingBatches = groupByLocation(execSpecs(placingPlan));
+    for (const where of placingPlan.locations) readyAt(where, placingBatches.get(locationKey(where)));
+
+    const facts = await resolving;
+    await emit({ type: 'target-resolved', role: 'source', target: facts.targets.source });
+    await emit({ type: 'target-resolved', role: 'destination', target: facts.targets.destination });
+    await emit({ type: 'static-findings', findings: facts.staticFindings });
+    // The same locations, and the same probes at the node pods (the prober reads those their containers started with),
+    // as placingPlan's; now with the DNS pods' lookups and the probes NetworkPolicy is predicted to deny marked.
+    const plan = facts === placing ? placingPlan : planLadder(facts, planOptions);
+    targets = facts.targets;
+    const planned = plannedSpecs(plan);
     const outcomes = new Map<string, Promise<ProbeResult>>();
     for (const spec of planned) {
       const answered = withoutExec(spec);
       if (answered) outcomes.set(spec.id, Promise.resolve({ spec, observation: answered, durationMs: 0 }));
     }
     const allSpecs = planned.filter((s) => !outcomes.has(s.id));
-    // Each location is prepared with the probes its first batch will run (a prober may start them with it).
-    const byLocation = groupByLocation(allSpecs);
-    const ready = new Map<string, Promise<LocationStatus>>();
-    for (const where of plan.locations) {
-      const key = locationKey(where);
-      const group = byLocation.get(key);
-      ready.set(
-        key,
-        prober.prepare([where], group ? new Map([[key, group]]) : undefined).then(
-          (m) => m.get(key) ?? { ready: false, reason: 'the prober did not report on this location' },
-          (err: unknown) => ({ ready: false, reason: `could not prepare: ${err instanceof Error ? err.message : String(err)}` }),
-        ),
-      );
-    }
+    const batchesAt = groupByLocation(allSpecs);
+    for (const where of plan.locations) readyAt(where, batchesAt.get(locationKey(where)));
     const batches: ProbeBatch[] = [];
     const runAlone = async (spec: ProbeSpec): Promise<ProbeResult> => {
       const t0 = clock.now();
@@ -253,18 +263,6 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     const traceMode = opts.trace ?? 'auto';
     let trace: TraceReport | undefined;
     if (traceMode === 'always' || (traceMode === 'auto' && isUncertain(decided.verdict))) {
-      const readyAt = (where: ProbeLocation): Promise<LocationStatus> => {
-        const key = locationKey(where);
-        let p = ready.get(key);
-        if (!p) {
-          p = prober.prepare([where]).then(
-            (m) => m.get(key) ?? { ready: false, reason: 'the prober did not report on this location' },
-            (err: unknown) => ({ ready: false, reason: `could not prepare: ${err instanceof Error ? err.message : String(err)}` }),
-          );
-          ready.set(key, p);
-        }
-        return p;
-      };
       // A trace that fails for a reason of its own (a bug, an answer it cannot read) never costs the run its verdict.
       trace = await runTrace({
         facts,
@@ -273,7 +271,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
         nodeChecks,
         verdict: decided.verdict,
         prober,
-        ready: readyAt,
+        ready: (where) => readyAt(where),
         reason: traceMode === 'always' ? 'asked' : 'uncertain-verdict',
         // Only a trace asked for adds a debug container to the destination pod.
         destinationPod: traceMode === 'always',
@@ -309,6 +307,24 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     dnsSettled();
     await cleanupOnce();
   }
+}
+
+/** A check nothing on the node can answer (Cilium's Service map) is answered without an exec: what to run instead. */
+function withoutExec(spec: ProbeSpec): ReturnType<typeof natWithoutExec> | undefined {
+  return spec.action.tool === 'nat-rules' ? natWithoutExec(spec.action.proxy, spec.where.kind === 'node-pod' ? spec.where.node : undefined) : undefined;
+}
+
+/**
+ * Every probe of a plan: every rung's, the source's resolv.conf read (it goes in the source pod's batch too, so the DNS
+ * rung costs no exec of its own), the node checks.
+ */
+function plannedSpecs(plan: LadderPlan): ProbeSpec[] {
+  return [...plan.rungs.flatMap((r) => r.probes), ...(plan.dnsDiscovery ? [plan.dnsDiscovery] : []), ...plan.nodeChecks];
+}
+
+/** The probes of a plan that run by exec. */
+function execSpecs(plan: LadderPlan): ProbeSpec[] {
+  return plannedSpecs(plan).filter((s) => !withoutExec(s));
 }
 
 /** Probes by the key of the location they run at, each group in the order given. */

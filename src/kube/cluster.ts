@@ -1,7 +1,7 @@
 /**
- * The real `Cluster`: resolves SRC and DST through the API by name and label selector only (never a cluster-wide list,
- * so the cost does not grow with the cluster), gathers Services, EndpointSlices, policies, namespaces, nodes and the
- * cluster DNS, and computes the static findings.
+ * The real `Cluster`: resolves SRC and DST through the API by name and label selector only (the one cluster-wide list,
+ * of nodes, is cut at a limit, so the cost does not grow with the cluster), gathers Services, EndpointSlices, policies,
+ * namespaces, nodes and the cluster DNS, and computes the static findings.
  */
 import type { KubeConfig, V1DaemonSetList, V1EndpointSlice, V1EndpointSliceList, V1LabelSelector, V1NetworkPolicy, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 // The client's serializer is not re-exported from its index; it is the one that knows the model's field renames.
@@ -23,7 +23,7 @@ import type { PortRef, TargetRef } from '../core/target.ts';
 import { DATAPATH_NAMESPACES, type DatapathApiFacts } from '../core/datapath.ts';
 import type { ClusterFacts, DnsFacts, DnsPod, DnsServiceFacts, NodeFacts } from '../core/facts.ts';
 import { NODE_LOCAL_DNS, WELL_KNOWN_DNS_SERVICES } from '../core/dns.ts';
-import type { Cluster } from '../ports.ts';
+import type { Cluster, Resolving } from '../ports.ts';
 import { createKubeApi, statusCodeOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 import type { SharedReads } from './shared-reads.ts';
@@ -46,6 +46,11 @@ export interface ClusterOptions {
 }
 
 const MAX_NODES = 16;
+/**
+ * A cluster with at most this many nodes has them all listed in resolution's first round (see listEveryNode): the debug
+ * pods' nodes are then known without a round trip of their own.
+ */
+export const EARLY_NODE_LIST_LIMIT = 16;
 
 /** Creates the Cluster port on a kubeconfig. */
 export function createCluster(kc: KubeConfig, opts: ClusterOptions): Cluster & { api: KubeApi; sourcePod: (namespace: string, name: string) => V1Pod | undefined } {
@@ -59,7 +64,15 @@ export function createCluster(kc: KubeConfig, opts: ClusterOptions): Cluster & {
   return {
     api,
     apiRequests: () => api.requests(),
-    resolve: (source, destination) => resolveTargets(api, context, source, destination, pods, opts),
+    resolve: (source, destination) => {
+      let placed: (facts: ClusterFacts) => void = () => undefined;
+      const early = new Promise<ClusterFacts>((resolve) => (placed = resolve));
+      const facts: Resolving = resolveTargets(api, context, source, destination, pods, opts, placed);
+      // Whichever comes first: the facts that place the ladder, or resolution's end (its failure included).
+      facts.placement = Promise.race([early, facts]);
+      facts.placement.catch(() => undefined);
+      return facts;
+    },
     sourcePod: (namespace, name) => pods.get(`${namespace}/${name}`),
   };
 }
@@ -71,9 +84,12 @@ async function resolveTargets(
   dstRef: TargetRef,
   pods: Map<string, V1Pod>,
   opts: Pick<ClusterOptions, 'shared'> = {},
+  placed: (facts: ClusterFacts) => void = () => undefined,
 ): Promise<ClusterFacts> {
   // Nodes named as targets are read once, and their facts come from that same read.
   const nodeReads = new Map<string, Promise<V1Node>>();
+  // Every node of a small cluster, listed beside the first reads (never rejects: the nodes are read by name instead).
+  const everyNode = listEveryNode(api);
   // Every read that does not depend on another starts at once: the source, the destination, DNS, the datapath, and
   // the NetworkPolicies of the namespaces the targets name. A remote control plane then costs a few round trips, not
   // one per read.
@@ -92,7 +108,7 @@ async function resolveTargets(
     async ([source, names]) => {
       if (names === undefined) return;
       const wanted = [...new Set([source.kind === 'pod' ? source.node : source.name, ...names])].filter((n) => n !== '').slice(0, MAX_NODES);
-      await readNodesFacts(api, wanted, nodeReads);
+      await readNodesFacts(api, wanted, nodeReads, everyNode);
     },
     () => undefined,
   );
@@ -104,45 +120,56 @@ async function resolveTargets(
   // Settle everything before throwing, so an early failure never leaves reads running, and the source's error (the
   // first thing a person would fix) wins over the destination's.
   const [sourceRes, destinationRes] = await Promise.allSettled([sourceRead, destinationRead]);
-  const rest = Promise.allSettled([dnsRead, datapathRead, ...policyReads.values()]);
+  // A Service's backend pods (its selector's) are listed once it is read, and awaited last: nothing that places the
+  // ladder needs them.
+  const podsRead = Promise.resolve(destinationRes.status === 'fulfilled' ? destinationRes.value.servicePods : []);
+  const rest = Promise.allSettled([dnsRead, datapathRead, podsRead, ...policyReads.values()]);
   if (sourceRes.status === 'rejected' || destinationRes.status === 'rejected') {
     await Promise.all([rest, earlyNodes.catch(() => undefined)]);
     throw sourceRes.status === 'rejected' ? sourceRes.reason : (destinationRes as PromiseRejectedResult).reason;
   }
   const source = sourceRes.value;
-  const { destination, servicePods } = destinationRes.value;
+  const { destination } = destinationRes.value;
+  const targets = { source, destination };
 
   const namespaceNames = new Set<string>();
   if (source.kind === 'pod') namespaceNames.add(source.namespace);
   if (destination.kind === 'pod' || destination.kind === 'service') namespaceNames.add(destination.namespace);
-  for (const p of servicePods) namespaceNames.add(p.namespace);
   for (const ns of namespaceNames) if (!policyReads.has(ns)) policyReads.set(ns, listPolicies(api, [ns]));
 
   let dns: DnsFacts;
-  let policies: NetworkPolicy[];
   let datapath: DatapathApiFacts;
+  let nodes: NodeFacts[];
+  let servicePods: BackendPod[];
+  let policies: NetworkPolicy[];
   try {
-    [dns, datapath, policies] = await Promise.all([dnsRead, datapathRead, Promise.all([...namespaceNames].map((ns) => policyReads.get(ns) as Promise<NetworkPolicy[]>)).then((l) => l.flat())]);
+    const nodeNames = new Set<string>();
+    if (source.kind === 'pod') nodeNames.add(source.node);
+    else nodeNames.add(source.name);
+    for (const n of nodesOfDestination(destination)) nodeNames.add(n);
+    const nodesOf = (names: Set<string>): string[] => [...names].filter((n) => n !== '').slice(0, MAX_NODES);
+    datapath = await datapathRead;
+    // An early read that failed is read again here, and its error (if any) surfaces here.
+    await earlyNodes.catch(() => undefined);
+    // Where the debug pods go and what they run are known now (the DNS pods matter only to the source pod's DNS rung,
+    // whose probes are planned again from all the facts before they run): they can be made while the rest is read.
+    placed({ targets, staticFindings: [], dns: { pods: [], readyEndpoints: 0 }, nodes: await readNodesFacts(api, nodesOf(nodeNames), nodeReads, everyNode), context, datapath });
+    dns = await dnsRead;
+    // The DNS pods' nodes, when they run elsewhere (already listed with every node of a small cluster).
+    for (const p of dns.pods) nodeNames.add(p.node);
+    nodes = await readNodesFacts(api, nodesOf(nodeNames), nodeReads, everyNode);
+    servicePods = await podsRead;
+    for (const p of servicePods) {
+      namespaceNames.add(p.namespace);
+      if (!policyReads.has(p.namespace)) policyReads.set(p.namespace, listPolicies(api, [p.namespace]));
+    }
+    policies = (await Promise.all([...namespaceNames].map((ns) => policyReads.get(ns) as Promise<NetworkPolicy[]>))).flat();
   } finally {
-    await Promise.allSettled([rest, ...policyReads.values()]);
+    await Promise.allSettled([rest, earlyNodes, ...policyReads.values()]);
   }
 
-  const nodeNames = new Set<string>();
-  if (source.kind === 'pod') nodeNames.add(source.node);
-  else nodeNames.add(source.name);
-  for (const n of nodesOfDestination(destination)) nodeNames.add(n);
-  for (const p of dns.pods) nodeNames.add(p.node);
-  const wantedNodes = [...nodeNames].filter((n) => n !== '').slice(0, MAX_NODES);
-  // What the early read did not list (the DNS pods' nodes, when they run elsewhere) is read below; an early read that
-  // failed is read again there, and its error (if any) surfaces there.
-  await earlyNodes.catch(() => undefined);
   // Namespace labels matter only to NetworkPolicy namespaceSelectors: read them only when there are policies.
-  const [nodes, namespaces] = await Promise.all([
-    readNodesFacts(api, wantedNodes, nodeReads),
-    policies.length > 0 ? readNamespaceLabels(api, [...namespaceNames], opts.shared) : Promise.resolve(Object.fromEntries([...namespaceNames].map((ns) => [ns, {} as Labels]))),
-  ]);
-
-  const targets = { source, destination };
+  const namespaces = policies.length > 0 ? await readNamespaceLabels(api, [...namespaceNames], opts.shared) : Object.fromEntries([...namespaceNames].map((ns) => [ns, {} as Labels]));
   const staticFindings = computeStaticFindings({ targets, servicePods, policies, namespaces, nodes, dns });
   return { targets, staticFindings, dns, nodes, context, policy: { policies, namespaces, servicePods }, datapath };
 }
@@ -166,7 +193,12 @@ function nodesOfDestination(destination: ResolvedDestination): string[] {
  * with the cluster) where it can; a node the list did not return (its hostname label differs from its name) or a
  * refused list falls back to a read by name.
  */
-async function readNodesFacts(api: KubeApi, names: string[], nodeReads: Map<string, Promise<V1Node>>): Promise<NodeFacts[]> {
+async function readNodesFacts(api: KubeApi, names: string[], nodeReads: Map<string, Promise<V1Node>>, everyNode?: Promise<Map<string, V1Node> | undefined>): Promise<NodeFacts[]> {
+  const listed = await everyNode;
+  for (const name of names) {
+    const node = listed?.get(name);
+    if (node && !nodeReads.has(name)) nodeReads.set(name, Promise.resolve(node));
+  }
   const listable = names.filter((n) => !nodeReads.has(n) && /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(n));
   if (listable.length > 1) {
     try {
@@ -182,6 +214,21 @@ async function readNodesFacts(api: KubeApi, names: string[], nodeReads: Map<stri
   }
   const facts = await Promise.all(names.map((n) => readNodeFacts(api, n, nodeReads)));
   return facts.filter((n): n is NodeFacts => n !== undefined);
+}
+
+/**
+ * Every node, by name, when the cluster has at most EARLY_NODE_LIST_LIMIT (one list cut at that limit, so a bigger
+ * cluster costs no more than that many nodes); undefined when it has more (the API said the list continues) or the list
+ * failed (a user who may only get nodes): the nodes are then read by name. Never rejects.
+ */
+async function listEveryNode(api: KubeApi): Promise<Map<string, V1Node> | undefined> {
+  try {
+    const list = await api.call({ verb: 'list', resource: 'nodes' }, () => api.core.listNode({ limit: EARLY_NODE_LIST_LIMIT }));
+    if (list.metadata?._continue) return undefined;
+    return new Map(list.items.map((n) => [n.metadata?.name ?? '', n]));
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------- source ----------
@@ -260,7 +307,8 @@ function withIps(ips: string[]): { ips?: string[] } {
 
 interface DestinationResult {
   destination: ResolvedDestination;
-  servicePods: BackendPod[];
+  /** A Service's pods, by its selector: still being listed when the destination is known (none for other kinds). */
+  servicePods: BackendPod[] | Promise<BackendPod[]>;
 }
 
 /**
@@ -438,24 +486,30 @@ async function resolveService(
     early.onNodes?.(endpoints.flatMap((e) => (e.node ? [e.node] : [])));
     return endpoints;
   });
-  const [endpoints, pods] = await Promise.all([
-    slicesRead,
-    selectorText === ''
-      ? Promise.resolve([] as V1Pod[])
-      : api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: selectorText })).then((l) => l.items),
-  ]);
-  const servicePods: BackendPod[] = pods
-    .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
-    .map((p) => ({
-      namespace: p.metadata?.namespace ?? namespace,
-      name: p.metadata?.name ?? '',
-      ip: p.status?.podIP ?? '',
-      node: p.spec?.nodeName ?? '',
-      ready: isReady(p),
-      labels: p.metadata?.labels ?? {},
-      hostNetwork: p.spec?.hostNetwork === true,
-      ports: containerPortsOf(p),
-    }));
+  // The pods are listed beside the slices; the caller awaits them (the destination is known without them).
+  const servicePods: Promise<BackendPod[]> = (
+    selectorText === '' ? Promise.resolve([] as V1Pod[]) : api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: selectorText })).then((l) => l.items)
+  ).then((pods) =>
+    pods
+      .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+      .map((p) => ({
+        namespace: p.metadata?.namespace ?? namespace,
+        name: p.metadata?.name ?? '',
+        ip: p.status?.podIP ?? '',
+        node: p.spec?.nodeName ?? '',
+        ready: isReady(p),
+        labels: p.metadata?.labels ?? {},
+        hostNetwork: p.spec?.hostNetwork === true,
+        ports: containerPortsOf(p),
+      })),
+  );
+  let endpoints: ResolvedEndpoint[];
+  try {
+    endpoints = await slicesRead;
+  } catch (err) {
+    await servicePods.catch(() => undefined);
+    throw err;
+  }
   return {
     destination: {
       kind: 'service',
@@ -766,13 +820,16 @@ function daemonSetLister(api: KubeApi): DaemonSetLister {
 
 /** What the API shows of the datapath: the CNI's and kube-proxy's DaemonSets, kube-proxy's mode, Cilium's settings. */
 async function readDatapath(api: KubeApi, listDaemonSets: DaemonSetLister): Promise<DatapathApiFacts> {
-  const lists = await Promise.all(DATAPATH_NAMESPACES.map(async (namespace) => ({ namespace, res: await listDaemonSets(namespace) })));
   const readConfigMap = (name: string) =>
     readTolerant(() => api.call({ verb: 'get', resource: 'configmaps', namespace: 'kube-system', name }, () => api.core.readNamespacedConfigMap({ namespace: 'kube-system', name })));
+  // kube-proxy's configuration is read whether or not a DaemonSet runs kube-proxy: beside the lists, not after them.
+  const kubeProxyRead = readConfigMap('kube-proxy');
+  kubeProxyRead.catch(() => undefined);
+  const lists = await Promise.all(DATAPATH_NAMESPACES.map(async (namespace) => ({ namespace, res: await listDaemonSets(namespace) })));
   const daemonSets = lists.flatMap(({ namespace, res }) => ('value' in res ? res.value.items.map((d) => `${namespace}/${d.metadata?.name ?? ''}`) : []));
   const unreadable = lists.flatMap(({ namespace, res }) => ('error' in res ? [`${namespace} (${res.error})`] : []));
   const [kubeProxy, cilium] = await Promise.all([
-    readConfigMap('kube-proxy'),
+    kubeProxyRead,
     daemonSets.includes('kube-system/cilium') ? readConfigMap('cilium-config') : Promise.resolve({ missing: true as const }),
   ]);
   const mode = 'value' in kubeProxy ? /^mode:\s*"?([A-Za-z]*)"?\s*$/m.exec(kubeProxy.value.data?.['config.conf'] ?? '')?.[1] ?? '' : undefined;

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { locationKey, type ProbeResult, type ProbeSpec, type RunEvent } from '../../src/core/model.ts';
 import type { NetworkPolicy } from '../../src/core/netpol.ts';
 import type { TargetRef } from '../../src/core/target.ts';
-import type { ProbeBatch, Prober } from '../../src/ports.ts';
+import type { ClusterFacts } from '../../src/core/facts.ts';
+import type { Cluster, ProbeBatch, Prober } from '../../src/ports.ts';
 import { runDiagnosis } from '../../src/run.ts';
 import { buildFacts, clientPod, createFakeCluster, createFakeProber, healthyAnswer, realClock, webPod } from './fakes.ts';
 
@@ -92,5 +93,74 @@ describe('runDiagnosis with a batching prober', () => {
     expect(cutOffs.every((ids) => ids.join() === denied.join())).toBe(true);
     const nodeOrigin = report.rungs.find((r) => r.id === 'node-origin');
     expect(nodeOrigin?.summary).toMatch(/1 denied by NetworkPolicy shop\/web-from-front, as predicted/);
+  });
+});
+
+describe('runDiagnosis with a resolution that places the ladder first', () => {
+  /** A Cluster whose placement (no policy facts, no static findings) is known before the rest, which waits for `finish`. */
+  function stagedCluster(full: ClusterFacts) {
+    let finish: (outcome: ClusterFacts | Error) => void = () => undefined;
+    const rest = new Promise<ClusterFacts>((resolve, reject) => (finish = (o) => (o instanceof Error ? reject(o) : resolve(o))));
+    const { policy: _policy, ...placed } = full;
+    const cluster: Cluster = {
+      resolve: () => Object.assign(rest.then((f) => f), { placement: Promise.resolve({ ...placed, staticFindings: [] }) }),
+      apiRequests: () => 1,
+    };
+    return { cluster, finish };
+  }
+
+  it('prepares every location with its probes before the rest of resolution answers; the full facts still mark and cut off the denied probe', async () => {
+    const { prober, cutOffs, planned } = batchingProber();
+    const facts = buildFacts(clientPod, webPod, { policy: { policies: [onlyFront], namespaces: { front: { team: 'front' }, shop: {} }, servicePods: [] } });
+    const { cluster, finish } = stagedCluster(facts);
+    const events: RunEvent[] = [];
+    const placedWith: boolean[] = [];
+    const run = runDiagnosis({
+      runId: 'run-s',
+      source: src,
+      destination: dst,
+      cluster,
+      makeProber: (f) => {
+        placedWith.push(f.policy === undefined);
+        return prober;
+      },
+      opts: { timeoutMs: 2000 },
+      emit: (e) => void events.push(e),
+      clock: realClock,
+    });
+    // Wait for the event this needs: the prober made from the placement (its locations are prepared in the same turn).
+    const until = Date.now() + 10_000;
+    while (placedWith.length === 0 && Date.now() < until) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(placedWith).toEqual([true]);
+    const before = new Map([...planned].map(([k, ids]) => [k, [...ids].sort()]));
+    expect(before.size).toBeGreaterThan(1);
+    expect(events.map((e) => e.type)).toEqual(['run-started']);
+    finish(facts);
+    const report = await run;
+    // Every location the run probed from was prepared, with the probes it ran, before the rest of resolution answered.
+    const byLocation = new Map<string, string[]>();
+    for (const e of events) if (e.type === 'probe-started') byLocation.set(locationKey(e.probe.where), [...(byLocation.get(locationKey(e.probe.where)) ?? []), e.probe.id]);
+    expect(before).toEqual(new Map([...byLocation].map(([k, ids]) => [k, [...ids].sort()])));
+    expect(events.map((e) => e.type).slice(0, 4)).toEqual(['run-started', 'target-resolved', 'target-resolved', 'static-findings']);
+    // Planned again from the full facts: the probe NetworkPolicy denies is marked, cut off, and reads as predicted.
+    const denied = events.flatMap((e) => (e.type === 'probe-started' && e.probe.deniedBy ? [e.probe.id] : []));
+    expect(denied).toEqual(['node-origin:node-1:10.244.2.7:8080']);
+    expect(cutOffs.every((ids) => ids.join() === denied.join())).toBe(true);
+    expect(cutOffs.length).toBeGreaterThan(0);
+    expect(report.verdict.cause).toBe('HEALTHY');
+  });
+
+  it('a resolution that fails after the placement throws its error, and the debug containers made meanwhile are cleaned up', async () => {
+    const { prober, base, planned } = batchingProber();
+    const facts = buildFacts(clientPod, webPod);
+    const { cluster, finish } = stagedCluster(facts);
+    const run = runDiagnosis({ runId: 'run-f', source: src, destination: dst, cluster, makeProber: () => prober, opts: { timeoutMs: 2000 }, emit: () => undefined, clock: realClock });
+    const until = Date.now() + 10_000;
+    while (planned.size === 0 && Date.now() < until) await new Promise((r) => setImmediate(r));
+    expect(planned.size).toBeGreaterThan(0);
+    finish(new Error('backend pods could not be listed'));
+    await expect(run).rejects.toThrow('backend pods could not be listed');
+    expect(base.cleanups).toBe(1);
   });
 });

@@ -253,6 +253,20 @@ export class FakeApiServer extends EventEmitter {
     });
   }
 
+  /** Adds `count` Ready nodes that run nothing of the scenario (node-x1, node-x2, ...), for a cluster of that size. */
+  addIdleNodes(count: number): void {
+    for (let i = 1; i <= count; i++) {
+      const name = `node-x${i}`;
+      this.objects.set(`/api/v1/nodes/${name}`, {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+        spec: { podCIDR: `10.245.${i}.0/24` },
+        status: { addresses: [{ type: 'InternalIP', address: `172.19.${Math.floor(i / 250)}.${(i % 250) + 2}` }], conditions: [{ type: 'Ready', status: 'True' }] },
+      });
+    }
+  }
+
   /** The reply of one probe: execAnswer's for its command, else execStdout with exit 0. */
   private reply(path: string, command: string): ExecReply {
     if (!this.execAnswer) return { stdout: this.execStdout, exit: 0 };
@@ -300,10 +314,24 @@ export class FakeApiServer extends EventEmitter {
       return this.list(res, 'ServiceList', [...this.objects].filter(([path]) => path.startsWith(prefix) && !path.slice(prefix.length).includes('/')).map(([, o]) => o));
     }
     if (seen.method === 'GET' && seen.path === '/api/v1/nodes') {
-      // Only the set-based selector the plugin sends: `kubernetes.io/hostname in (a,b)`.
-      const names = /^kubernetes\.io\/hostname in \((.*)\)$/.exec(url.searchParams.get('labelSelector') ?? '')?.[1]?.split(',');
-      if (!names) return this.send(res, 400, status(400, 'the fake serves node lists only by kubernetes.io/hostname in (...)'));
       const nodes = [...this.objects].filter(([path]) => path.startsWith('/api/v1/nodes/')).map(([, o]) => o as Obj);
+      const selector = url.searchParams.get('labelSelector');
+      const limit = Number(url.searchParams.get('limit') ?? '0');
+      if (selector === null && Number.isInteger(limit) && limit > 0) {
+        // The first page of every node, by name, as a real API server pages: a continue token (and the count left) when
+        // more remain.
+        const sorted = nodes.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+        const more = sorted.length - limit;
+        return this.send(res, 200, {
+          apiVersion: 'v1',
+          kind: 'NodeList',
+          metadata: { resourceVersion: '1', ...(more > 0 ? { continue: 'fake-continue-token', remainingItemCount: more } : {}) },
+          items: sorted.slice(0, limit),
+        });
+      }
+      // Otherwise only the set-based selector the plugin sends: `kubernetes.io/hostname in (a,b)`.
+      const names = /^kubernetes\.io\/hostname in \((.*)\)$/.exec(selector ?? '')?.[1]?.split(',');
+      if (!names) return this.send(res, 400, status(400, 'the fake serves node lists only by limit or by kubernetes.io/hostname in (...)'));
       return this.list(res, 'NodeList', nodes.filter((n) => names.includes(n.metadata.labels?.['kubernetes.io/hostname'] ?? '')));
     }
     const obj = this.objects.get(seen.path);

@@ -401,7 +401,7 @@ describe('a failed delete is reported, never swallowed', () => {
 });
 
 describe('round trips of a run (issue 15)', () => {
-  it('the source pod read once, nodes in one labelled list, no namespace reads without policies, one watch for the node pods, one deletecollection', async () => {
+  it('the source pod read once, nodes in one list, no namespace reads without policies, one watch for the node pods, one deletecollection', async () => {
     const f = await fake();
     const r = await runPlugin(f, [...TARGETS, '-o', 'json']);
     expect(r.code, r.stderr).toBe(1);
@@ -411,7 +411,8 @@ describe('round trips of a run (issue 15)', () => {
     expect(f.log.filter((l) => l.method === 'GET' && l.path === '/api/v1/namespaces/default/pods/client')).toHaveLength(1);
     const nodeReads = log.filter((l) => l.startsWith('GET /api/v1/nodes'));
     expect(nodeReads).toHaveLength(1);
-    expect(nodeReads[0]).toMatch(/^GET \/api\/v1\/nodes\?labelSelector=kubernetes\.io\/hostname\+in\+\(node-\d,node-\d\)$/);
+    // Every node of this small cluster, cut at a limit (a bigger one's are read by name: round-trips.test.ts).
+    expect(nodeReads[0]).toBe('GET /api/v1/nodes?limit=16');
     // Namespaces are read for their Pod Security labels only (the preflight), once each, never for a selector.
     const nsReads = log.filter((l) => /^GET \/api\/v1\/namespaces\/[^/]+$/.test(l.split('?')[0] ?? ''));
     expect(nsReads).toEqual([...new Set(nsReads)]);

@@ -146,7 +146,9 @@ describe.skipIf(skip)('kube adapter against a lab', () => {
       const large = clusterOf(big).cluster;
       await small.resolve(client, web);
       await large.resolve(client, web);
-      expect(large.apiRequests()).toBe(small.apiRequests());
+      // One more for the big one's 102 nodes: its first-round list of every node is cut at the limit, so its nodes are
+      // read by their labels as well; neither request grows with the cluster.
+      expect(large.apiRequests()).toBe(small.apiRequests() + 1);
       expect(small.apiRequests()).toBeLessThanOrEqual(20);
       // Suggestions list one namespace with a limit, never the synthetic pods.
       const err = await errorOf(clusterOf(big).cluster.resolve({ kind: 'pod', namespace: 'default', name: 'clinet' }, web));

@@ -88,7 +88,7 @@ describe('round trips of a run (issue 15)', () => {
     expect(f.log.length).toBeLessThanOrEqual(30);
   });
 
-  it('the first debug pod is created after two rounds of reads: targets, slices, namespace and rules review first; backend pods and nodes second', async () => {
+  it('the debug pods are created after one round of reads (targets, slices, nodes, namespace, rules review), beside the backend pods', async () => {
     const f = await fake();
     // Requests are answered in waves, so each one's wave is the number of round trips it had to wait for.
     f.waveQuietMs = 400;
@@ -99,20 +99,44 @@ describe('round trips of a run (issue 15)', () => {
     const waveOf = (method: string, path: RegExp, query?: RegExp): number[] =>
       f.log.filter((q) => q.method === method && path.test(q.path) && (!query || query.test(q.query.toString()))).map((q) => q.wave ?? -1);
     expect({
-      // Wave 0: what the command line names (the Service's EndpointSlices are found by its name), and the preflight's
-      // reads of the source's namespace.
+      // Wave 0: what the command line names (the Service's EndpointSlices are found by its name), every node of this
+      // small cluster (one list cut at a limit), and the preflight's reads of the source's namespace.
       source: waveOf('GET', /^\/api\/v1\/namespaces\/default\/pods\/client$/),
       service: waveOf('GET', /^\/api\/v1\/namespaces\/default\/services\/web$/),
       slices: waveOf('GET', /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/default\/endpointslices$/),
+      nodes: waveOf('GET', /^\/api\/v1\/nodes$/),
       namespace: waveOf('GET', /^\/api\/v1\/namespaces\/default$/),
       rulesReview: waveOf('POST', /selfsubjectrulesreviews$/),
-      // Wave 1: what those answers name: the backend pods (the Service's selector), the nodes (the source's and the
-      // endpoints').
+      // Wave 1: what those answers name: the backend pods (the Service's selector), which nothing placing the ladder needs.
       backendPods: waveOf('GET', /^\/api\/v1\/namespaces\/default\/pods$/, /labelSelector=app%3D/),
-      nodes: waveOf('GET', /^\/api\/v1\/nodes$/),
       accessReviews: waveOf('POST', /selfsubjectaccessreviews$/),
-    }).toEqual({ source: [0], service: [0], slices: [0], namespace: [0], rulesReview: [0], backendPods: [1], nodes: [1], accessReviews: [] });
-    // Wave 2: the debug pods and the ephemeral container, once every read the preflight needs has answered.
+    }).toEqual({ source: [0], service: [0], slices: [0], nodes: [0], namespace: [0], rulesReview: [0], backendPods: [1], accessReviews: [] });
+    // Wave 1 too: the debug pods and the ephemeral container, as soon as every read the preflight needs has answered.
+    const creates = f.log.filter((q) => (q.method === 'POST' && /\/pods$/.test(q.path)) || q.method === 'PATCH');
+    expect(creates.length).toBe(4);
+    expect(new Set(creates.map((q) => q.wave))).toEqual(new Set([1]));
+    // The ladder planned again from every fact (backend pods, policies) ran what the node pods started with: each node
+    // pod's one exec reads those probes' records (its argv names netdebug-read) rather than running them again.
+    const nodePodExecs = f.log.filter((q) => q.method === 'EXEC' && /\/pods\/netdebug-/.test(q.path));
+    expect(nodePodExecs).toHaveLength(3);
+    for (const e of nodePodExecs) expect(e.query.getAll('command')[3]).toBe('netdebug-read');
+  });
+
+  it.each([
+    ['has more nodes than the first-round list holds', (f: FakeApiServer) => f.addIdleNodes(20)],
+    ['may not list nodes without a selector (the first-round list is refused)', (f: FakeApiServer) => f.failures.push({ method: 'GET', path: /^\/api\/v1\/nodes$/, query: /limit=/, status: 403, times: 1 })],
+  ])('a cluster that %s: its nodes are read by their labels in a second round, and the debug pods wait for them', async (_what, shape) => {
+    const f = await fake();
+    shape(f);
+    f.waveQuietMs = 400;
+    f.rulesReview = { incomplete: false, resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [] };
+    const r = await runPlugin(f);
+    expect(r.code, r.stderr).toBe(1);
+    const nodeLists = f.log.filter((q) => q.method === 'GET' && q.path === '/api/v1/nodes');
+    expect(nodeLists.map((q) => [q.wave, q.query.get('limit') ?? q.query.get('labelSelector')])).toEqual([
+      [0, '16'],
+      [1, 'kubernetes.io/hostname in (node-1,node-2)'],
+    ]);
     const creates = f.log.filter((q) => (q.method === 'POST' && /\/pods$/.test(q.path)) || q.method === 'PATCH');
     expect(creates.length).toBe(4);
     expect(new Set(creates.map((q) => q.wave))).toEqual(new Set([2]));
@@ -120,17 +144,18 @@ describe('round trips of a run (issue 15)', () => {
 
   it("the preflight's namespace read and rules review go out while resolution still reads, once each", async () => {
     const f = await fake();
-    // kube-system's DaemonSets answer 503 once: resolution waits out a retry before it lists the nodes.
+    // kube-system's DaemonSets answer 503 once: resolution waits out a retry before anything is placed.
     f.failures.push({ method: 'GET', path: /^\/apis\/apps\/v1\/namespaces\/kube-system\/daemonsets$/, status: 503, times: 1 });
     const r = await runPlugin(f);
     expect(r.code, r.stderr).toBe(1);
     const at = (method: string, path: RegExp): number[] => f.log.flatMap((q, i) => (q.method === method && path.test(q.path) ? [i] : []));
-    const nodes = at('GET', /^\/api\/v1\/nodes$/);
+    const daemonSets = at('GET', /^\/apis\/apps\/v1\/namespaces\/kube-system\/daemonsets$/);
     const namespace = at('GET', /^\/api\/v1\/namespaces\/default$/);
     const review = at('POST', /selfsubjectrulesreviews$/);
-    expect({ nodes: nodes.length, namespace: namespace.length, review: review.length }).toEqual({ nodes: 1, namespace: 1, review: 1 });
-    expect(namespace[0]).toBeLessThan(nodes[0] as number);
-    expect(review[0]).toBeLessThan(nodes[0] as number);
+    expect({ daemonSets: daemonSets.length, namespace: namespace.length, review: review.length }).toEqual({ daemonSets: 2, namespace: 1, review: 1 });
+    // Both before the DaemonSets' retry, which resolution was still waiting for.
+    expect(namespace[0]).toBeLessThan(daemonSets[1] as number);
+    expect(review[0]).toBeLessThan(daemonSets[1] as number);
     // Nothing is created before the preflight has answered.
     const firstCreate = f.log.findIndex((q) => (q.method === 'POST' && /\/pods$/.test(q.path)) || q.method === 'PATCH');
     expect(firstCreate).toBeGreaterThan(Math.max(...at('POST', /selfsubjectaccessreviews$/)));

@@ -67,6 +67,8 @@ export interface LoggedRequest {
   name?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** A list's page size (`limit`), when it asked for one. */
+  limit?: number;
 }
 
 /** The request log keeps at most this many entries between resets. */
@@ -591,6 +593,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
     const resource = route.subresource ? `${route.info.plural}/${route.subresource}` : route.info.plural;
     const labelSelector = params.get('labelSelector') ?? '';
     const fieldSelector = params.get('fieldSelector') ?? '';
+    const limit = Number(params.get('limit') ?? '0');
     log.push({
       verb,
       resource,
@@ -598,6 +601,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerH
       ...(route.name !== undefined ? { name: route.name } : {}),
       ...(labelSelector !== '' ? { labelSelector } : {}),
       ...(fieldSelector !== '' ? { fieldSelector } : {}),
+      ...(Number.isInteger(limit) && limit > 0 ? { limit } : {}),
     });
   };
 

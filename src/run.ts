@@ -124,26 +124,7 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
       }
       return p;
     };
-    const placingBatches = groupByLocation(execSpecs(placingPlan));
-    for (const where of placingPlan.locations) readyAt(where, placingBatches.get(locationKey(where)));
-
-    const facts = await resolving;
-    await emit({ type: 'target-resolved', role: 'source', target: facts.targets.source });
-    await emit({ type: 'target-resolved', role: 'destination', target: facts.targets.destination });
-    await emit({ type: 'static-findings', findings: facts.staticFindings });
-    // The same locations, and the same probes at the node pods (the prober reads those their containers started with),
-    // as placingPlan's; now with the DNS pods' lookups and the probes NetworkPolicy is predicted to deny marked.
-    const plan = facts === placing ? placingPlan : planLadder(facts, planOptions);
-    targets = facts.targets;
-    const planned = plannedSpecs(plan);
     const outcomes = new Map<string, Promise<ProbeResult>>();
-    for (const spec of planned) {
-      const answered = withoutExec(spec);
-      if (answered) outcomes.set(spec.id, Promise.resolve({ spec, observation: answered, durationMs: 0 }));
-    }
-    const allSpecs = planned.filter((s) => !outcomes.has(s.id));
-    const batchesAt = groupByLocation(allSpecs);
-    for (const where of plan.locations) readyAt(where, batchesAt.get(locationKey(where)));
     const batches: ProbeBatch[] = [];
     const runAlone = async (spec: ProbeSpec): Promise<ProbeResult> => {
       const t0 = clock.now();
@@ -166,7 +147,46 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
         group.forEach((spec, i) => outcomes.set(spec.id, started.then((results) => results[i] as Promise<ProbeResult>)));
       }
     };
-    start(allSpecs);
+    // A location ready before the rest of the facts (the netdebug container an earlier run left in the source pod) starts
+    // the probes the placement planned for it at once; what the full plan adds or changes there runs in one more batch.
+    let planned: LadderPlan | undefined;
+    const startedEarly = new Map<string, string>();
+    const placingBatches = groupByLocation(execSpecs(placingPlan));
+    for (const where of placingPlan.locations) {
+      const group = placingBatches.get(locationKey(where));
+      void readyAt(where, group).then((status) => {
+        if (planned || !status.ready || !group) return;
+        for (const spec of group) startedEarly.set(spec.id, spec.command.join('\0'));
+        start(group);
+      });
+    }
+
+    const facts = await resolving;
+    await emit({ type: 'target-resolved', role: 'source', target: facts.targets.source });
+    await emit({ type: 'target-resolved', role: 'destination', target: facts.targets.destination });
+    await emit({ type: 'static-findings', findings: facts.staticFindings });
+    // The same locations, and the same probes at the node pods (the prober reads those their containers started with),
+    // as placingPlan's; now with the DNS pods' lookups and the probes NetworkPolicy is predicted to deny marked.
+    const plan = facts === placing ? placingPlan : planLadder(facts, planOptions);
+    planned = plan;
+    targets = facts.targets;
+    const allPlanned = plannedSpecs(plan);
+    for (const spec of allPlanned) {
+      const answered = withoutExec(spec);
+      if (answered) outcomes.set(spec.id, Promise.resolve({ spec, observation: answered, durationMs: 0 }));
+    }
+    const allSpecs = allPlanned.filter((s) => !withoutExec(s));
+    const batchesAt = groupByLocation(allSpecs);
+    for (const where of plan.locations) readyAt(where, batchesAt.get(locationKey(where)));
+    // A probe started early with the same command keeps its outcome, reported with this plan's spec (its NetworkPolicy
+    // mark); the rest start now.
+    const fresh: ProbeSpec[] = [];
+    for (const spec of allSpecs) {
+      const early = startedEarly.get(spec.id) === spec.command.join('\0') ? outcomes.get(spec.id) : undefined;
+      if (early) outcomes.set(spec.id, early.then((r) => ({ ...r, spec })));
+      else fresh.push(spec);
+    }
+    start(fresh);
     // A probe NetworkPolicy is predicted to deny is not waited on: once every other probe has ended, those still
     // running are cut off (a dropped connection would only run out its timeout, and its failure is expected anyway).
     const denied = allSpecs.filter((s) => s.deniedBy !== undefined).map((s) => s.id);

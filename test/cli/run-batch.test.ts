@@ -10,7 +10,7 @@ import type { TargetRef } from '../../src/core/target.ts';
 import type { ClusterFacts } from '../../src/core/facts.ts';
 import type { Cluster, ProbeBatch, Prober } from '../../src/ports.ts';
 import { runDiagnosis } from '../../src/run.ts';
-import { buildFacts, clientPod, createFakeCluster, createFakeProber, healthyAnswer, realClock, webPod } from './fakes.ts';
+import { buildFacts, clientPod, createFakeCluster, createFakeProber, healthyAnswer, realClock, webPod, webService } from './fakes.ts';
 
 const src: TargetRef = { kind: 'pod', namespace: 'front', name: 'client' };
 const dst: TargetRef = { kind: 'pod', namespace: 'shop', name: 'web', port: { kind: 'number', number: 8080 } };
@@ -97,28 +97,34 @@ describe('runDiagnosis with a batching prober', () => {
 });
 
 describe('runDiagnosis with a resolution that places the ladder first', () => {
-  /** A Cluster whose placement (no policy facts, no static findings) is known before the rest, which waits for `finish`. */
+  /**
+   * A Cluster whose placement is known before the rest, which waits for `finish`: as the real one's, no DNS pods or
+   * Services, no policy facts and no static findings yet.
+   */
   function stagedCluster(full: ClusterFacts) {
     let finish: (outcome: ClusterFacts | Error) => void = () => undefined;
     const rest = new Promise<ClusterFacts>((resolve, reject) => (finish = (o) => (o instanceof Error ? reject(o) : resolve(o))));
     const { policy: _policy, ...placed } = full;
     const cluster: Cluster = {
-      resolve: () => Object.assign(rest.then((f) => f), { placement: Promise.resolve({ ...placed, staticFindings: [] }) }),
+      resolve: () => Object.assign(rest.then((f) => f), { placement: Promise.resolve({ ...placed, dns: { pods: [], readyEndpoints: 0 }, staticFindings: [] }) }),
       apiRequests: () => 1,
     };
     return { cluster, finish };
   }
 
-  it('prepares every location with its probes before the rest of resolution answers; the full facts still mark and cut off the denied probe', async () => {
-    const { prober, cutOffs, planned } = batchingProber();
-    const facts = buildFacts(clientPod, webPod, { policy: { policies: [onlyFront], namespaces: { front: { team: 'front' }, shop: {} }, servicePods: [] } });
+  it('prepares every location and starts its probes before the rest of resolution answers; the DNS pods add one batch at the source, the full facts mark and cut off the denied probe', async () => {
+    const { prober, cutOffs, planned, batches } = batchingProber();
+    // The Service web, whose pods shop/web-1 and web-2 onlyFront selects (their labels come with the rest of the facts).
+    const backend = (name: string, ip: string, node: string) => ({ namespace: 'shop', name, ip, node, ready: true, labels: { app: 'web' }, hostNetwork: false, ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' as const }] });
+    const servicePods = [backend('web-1', '10.244.2.7', 'node-2'), backend('web-2', '10.244.1.9', 'node-1')];
+    const facts = buildFacts(clientPod, webService, { policy: { policies: [onlyFront], namespaces: { front: { team: 'front' }, shop: {} }, servicePods } });
     const { cluster, finish } = stagedCluster(facts);
     const events: RunEvent[] = [];
     const placedWith: boolean[] = [];
     const run = runDiagnosis({
       runId: 'run-s',
       source: src,
-      destination: dst,
+      destination: { kind: 'service', namespace: 'shop', name: 'web', port: { kind: 'name', name: 'http' } },
       cluster,
       makeProber: (f) => {
         placedWith.push(f.policy === undefined);
@@ -136,18 +142,32 @@ describe('runDiagnosis with a resolution that places the ladder first', () => {
     const before = new Map([...planned].map(([k, ids]) => [k, [...ids].sort()]));
     expect(before.size).toBeGreaterThan(1);
     expect(events.map((e) => e.type)).toEqual(['run-started']);
+    // This fake's locations are ready at once, so each started its batch already: one per location, its planned probes.
+    const early = batches.map((b) => [...b].sort());
+    expect(early.sort()).toEqual([...before.values()].sort());
     finish(facts);
     const report = await run;
-    // Every location the run probed from was prepared, with the probes it ran, before the rest of resolution answered.
+    // Every location the run probed from was prepared before the rest of resolution answered, with the probes it ran
+    // there; the source pod ran the DNS pods' lookups (known only now) in one more batch, and nothing else ran twice.
     const byLocation = new Map<string, string[]>();
     for (const e of events) if (e.type === 'probe-started') byLocation.set(locationKey(e.probe.where), [...(byLocation.get(locationKey(e.probe.where)) ?? []), e.probe.id]);
-    expect(before).toEqual(new Map([...byLocation].map(([k, ids]) => [k, [...ids].sort()])));
+    expect([...before.keys()].sort()).toEqual([...byLocation.keys()].sort());
+    for (const [key, ids] of before) if (key !== 'source-pod') expect(ids, key).toEqual([...(byLocation.get(key) ?? [])].sort());
+    const later = batches.slice(early.length);
+    expect(later).toEqual([(byLocation.get('source-pod') ?? []).filter((id) => !before.get('source-pod')?.includes(id))]);
+    expect(later[0]?.length).toBeGreaterThan(0);
+    expect(later[0]?.every((id) => /^dns:10\.244\.\d\.3:/.test(id) || id === 'dns:resolv-conf')).toBe(true);
     expect(events.map((e) => e.type).slice(0, 4)).toEqual(['run-started', 'target-resolved', 'target-resolved', 'static-findings']);
     // Planned again from the full facts: the probe NetworkPolicy denies is marked, cut off, and reads as predicted.
     const denied = events.flatMap((e) => (e.type === 'probe-started' && e.probe.deniedBy ? [e.probe.id] : []));
-    expect(denied).toEqual(['node-origin:node-1:10.244.2.7:8080']);
+    expect(denied.length).toBeGreaterThan(0);
+    expect(denied.every((id) => id.startsWith('node-origin:'))).toBe(true);
     expect(cutOffs.every((ids) => ids.join() === denied.join())).toBe(true);
     expect(cutOffs.length).toBeGreaterThan(0);
+    // The denied probes' results carry the full plan's spec, mark included, though they ran in the early batches.
+    const finished = events.flatMap((e) => (e.type === 'probe-finished' && denied.includes(e.result.spec.id) ? [e.result.spec.deniedBy] : []));
+    expect(finished.length).toBe(denied.length);
+    expect(finished.every((d) => d !== undefined)).toBe(true);
     expect(report.verdict.cause).toBe('HEALTHY');
   });
 

@@ -149,13 +149,13 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     };
     // A location ready before the rest of the facts (the netdebug container an earlier run left in the source pod) starts
     // the probes the placement planned for it at once; what the full plan adds or changes there runs in one more batch.
-    let planned: LadderPlan | undefined;
+    let replanned = false;
     const startedEarly = new Map<string, string>();
     const placingBatches = groupByLocation(execSpecs(placingPlan));
     for (const where of placingPlan.locations) {
       const group = placingBatches.get(locationKey(where));
       void readyAt(where, group).then((status) => {
-        if (planned || !status.ready || !group) return;
+        if (replanned || !status.ready || !group) return;
         for (const spec of group) startedEarly.set(spec.id, spec.command.join('\0'));
         start(group);
       });
@@ -168,14 +168,13 @@ export async function runDiagnosis(input: RunInput): Promise<Report> {
     // The same locations, and the same probes at the node pods (the prober reads those their containers started with),
     // as placingPlan's; now with the DNS pods' lookups and the probes NetworkPolicy is predicted to deny marked.
     const plan = facts === placing ? placingPlan : planLadder(facts, planOptions);
-    planned = plan;
+    replanned = true;
     targets = facts.targets;
-    const allPlanned = plannedSpecs(plan);
-    for (const spec of allPlanned) {
+    for (const spec of plannedSpecs(plan)) {
       const answered = withoutExec(spec);
       if (answered) outcomes.set(spec.id, Promise.resolve({ spec, observation: answered, durationMs: 0 }));
     }
-    const allSpecs = allPlanned.filter((s) => !withoutExec(s));
+    const allSpecs = execSpecs(plan);
     const batchesAt = groupByLocation(allSpecs);
     for (const where of plan.locations) readyAt(where, batchesAt.get(locationKey(where)));
     // A probe started early with the same command keeps its outcome, reported with this plan's spec (its NetworkPolicy

@@ -50,7 +50,7 @@ const MAX_NODES = 16;
  * A cluster with at most this many nodes has them all listed in resolution's first round (see listEveryNode): the debug
  * pods' nodes are then known without a round trip of their own.
  */
-export const EARLY_NODE_LIST_LIMIT = 16;
+const EARLY_NODE_LIST_LIMIT = 16;
 
 /** Creates the Cluster port on a kubeconfig. */
 export function createCluster(kc: KubeConfig, opts: ClusterOptions): Cluster & { api: KubeApi; sourcePod: (namespace: string, name: string) => V1Pod | undefined } {
@@ -95,23 +95,7 @@ async function resolveTargets(
   // one per read.
   const refNamespaces = [...new Set([srcRef, dstRef].flatMap((r) => ('namespace' in r && r.namespace ? [r.namespace] : [])))];
   const sourceRead = resolveSource(api, srcRef, nodeReads, pods);
-  // The nodes the debug pods go to (the source's, the destination's endpoints') are read as soon as both are known,
-  // beside the destination's remaining reads: the preflight needs their taints before anything is created.
-  let destinationNodesKnown: (names: string[] | undefined) => void = () => undefined;
-  const destinationNodes = new Promise<string[] | undefined>((resolve) => (destinationNodesKnown = resolve));
-  const destinationRead = resolveDestination(api, dstRef, nodeReads, (names) => destinationNodesKnown(names));
-  destinationRead.then(
-    (d) => destinationNodesKnown(nodesOfDestination(d.destination)),
-    () => destinationNodesKnown(undefined),
-  );
-  const earlyNodes = Promise.all([sourceRead, destinationNodes]).then(
-    async ([source, names]) => {
-      if (names === undefined) return;
-      const wanted = [...new Set([source.kind === 'pod' ? source.node : source.name, ...names])].filter((n) => n !== '').slice(0, MAX_NODES);
-      await readNodesFacts(api, wanted, nodeReads, everyNode);
-    },
-    () => undefined,
-  );
+  const destinationRead = resolveDestination(api, dstRef, nodeReads);
   const policyReads = new Map(refNamespaces.map((ns) => [ns, listPolicies(api, [ns])]));
   // kube-system's DaemonSets are listed once, for the datapath and NodeLocal DNSCache alike.
   const daemonSets = daemonSetLister(api);
@@ -125,7 +109,7 @@ async function resolveTargets(
   const podsRead = Promise.resolve(destinationRes.status === 'fulfilled' ? destinationRes.value.servicePods : []);
   const rest = Promise.allSettled([dnsRead, datapathRead, podsRead, ...policyReads.values()]);
   if (sourceRes.status === 'rejected' || destinationRes.status === 'rejected') {
-    await Promise.all([rest, earlyNodes.catch(() => undefined)]);
+    await rest;
     throw sourceRes.status === 'rejected' ? sourceRes.reason : (destinationRes as PromiseRejectedResult).reason;
   }
   const source = sourceRes.value;
@@ -142,18 +126,20 @@ async function resolveTargets(
   let nodes: NodeFacts[];
   let servicePods: BackendPod[];
   let policies: NetworkPolicy[];
+  // The nodes the debug pods go to (the source's, the destination's endpoints'), read as soon as both are known (from
+  // the first round's list of every node, when the cluster is small): the preflight needs their taints before anything
+  // is created.
+  const nodeNames = new Set<string>();
+  if (source.kind === 'pod') nodeNames.add(source.node);
+  else nodeNames.add(source.name);
+  for (const n of nodesOfDestination(destination)) nodeNames.add(n);
+  const nodesOf = (names: Set<string>): string[] => [...names].filter((n) => n !== '').slice(0, MAX_NODES);
+  const placedNodes = readNodesFacts(api, nodesOf(nodeNames), nodeReads, everyNode);
   try {
-    const nodeNames = new Set<string>();
-    if (source.kind === 'pod') nodeNames.add(source.node);
-    else nodeNames.add(source.name);
-    for (const n of nodesOfDestination(destination)) nodeNames.add(n);
-    const nodesOf = (names: Set<string>): string[] => [...names].filter((n) => n !== '').slice(0, MAX_NODES);
     datapath = await datapathRead;
-    // An early read that failed is read again here, and its error (if any) surfaces here.
-    await earlyNodes.catch(() => undefined);
     // Where the debug pods go and what they run are known now (the DNS pods matter only to the source pod's DNS rung,
     // whose probes are planned again from all the facts before they run): they can be made while the rest is read.
-    placed({ targets, staticFindings: [], dns: { pods: [], readyEndpoints: 0 }, nodes: await readNodesFacts(api, nodesOf(nodeNames), nodeReads, everyNode), context, datapath });
+    placed({ targets, staticFindings: [], dns: { pods: [], readyEndpoints: 0 }, nodes: await placedNodes, context, datapath });
     dns = await dnsRead;
     // The DNS pods' nodes, when they run elsewhere (already listed with every node of a small cluster).
     for (const p of dns.pods) nodeNames.add(p.node);
@@ -165,7 +151,7 @@ async function resolveTargets(
     }
     policies = (await Promise.all([...namespaceNames].map((ns) => policyReads.get(ns) as Promise<NetworkPolicy[]>))).flat();
   } finally {
-    await Promise.allSettled([rest, earlyNodes, ...policyReads.values()]);
+    await Promise.allSettled([rest, placedNodes, ...policyReads.values()]);
   }
 
   // Namespace labels matter only to NetworkPolicy namespaceSelectors: read them only when there are policies.
@@ -311,16 +297,8 @@ interface DestinationResult {
   servicePods: BackendPod[] | Promise<BackendPod[]>;
 }
 
-/**
- * Resolves the destination. `onNodes` hears the nodes of a Service's endpoints as soon as its EndpointSlices are read,
- * before its pods are.
- */
-async function resolveDestination(
-  api: KubeApi,
-  ref: TargetRef,
-  nodeReads: Map<string, Promise<V1Node>>,
-  onNodes: (names: string[]) => void = () => undefined,
-): Promise<DestinationResult> {
+/** Resolves the destination (a Service's backend pods still being listed: DestinationResult.servicePods). */
+async function resolveDestination(api: KubeApi, ref: TargetRef, nodeReads: Map<string, Promise<V1Node>>): Promise<DestinationResult> {
   switch (ref.kind) {
     case 'pod': {
       const pod = await readPodOrSuggest(api, ref.namespace, ref.name);
@@ -330,7 +308,7 @@ async function resolveDestination(
       const pod = await readPodMaybe(api, ref.namespace, ref.name);
       if (pod) return { destination: destinationOfPod(pod, ref.port), servicePods: [] };
       const svc = await readServiceMaybe(api, ref.namespace, ref.name);
-      if (svc) return resolveService(api, svc, ref.port, { onNodes });
+      if (svc) return resolveService(api, svc, ref.port);
       const [pods, svcs] = await Promise.all([listNames(api, 'pods', ref.namespace), listNames(api, 'services', ref.namespace)]);
       throw notFound(`pod or service "${ref.name}"`, ref.namespace, ref.name, [...pods, ...svcs]);
     }
@@ -343,7 +321,7 @@ async function resolveDestination(
         await slices.catch(() => undefined);
         throw notFound(`service "${ref.name}"`, ref.namespace, ref.name, await listNames(api, 'services', ref.namespace));
       }
-      return resolveService(api, svc, ref.port, { slices, onNodes });
+      return resolveService(api, svc, ref.port, slices);
     }
     case 'workload': {
       const { pod, via } = await pickWorkloadPod(api, ref.workload, ref.namespace, ref.name);
@@ -454,15 +432,10 @@ function listServiceSlices(api: KubeApi, namespace: string, name: string): Promi
 }
 
 /**
- * A found Service as the destination: its port, endpoints (from `early.slices` when they were listed already) and pods;
- * `early.onNodes` hears the endpoints' nodes before the pods are read.
+ * A found Service as the destination: its port, endpoints (from `listedSlices` when they were listed already) and, still
+ * being listed, its pods.
  */
-async function resolveService(
-  api: KubeApi,
-  svc: V1Service,
-  portRef: PortRef | undefined,
-  early: { slices?: Promise<V1EndpointSliceList>; onNodes?: (names: string[]) => void } = {},
-): Promise<DestinationResult> {
+async function resolveService(api: KubeApi, svc: V1Service, portRef: PortRef | undefined, listedSlices?: Promise<V1EndpointSliceList>): Promise<DestinationResult> {
   const namespace = svc.metadata?.namespace ?? '';
   const name = svc.metadata?.name ?? '';
   if (svc.spec?.type === 'ExternalName') {
@@ -481,11 +454,7 @@ async function resolveService(
   const port = pickServicePort({ namespace, name, ports }, portRef);
   const selector: Labels = svc.spec?.selector ?? {};
   const selectorText = formatSelector({ matchLabels: selector });
-  const slicesRead = (early.slices ?? listServiceSlices(api, namespace, name)).then((slices) => {
-    const endpoints = endpointsFromSlices(slices.items, port);
-    early.onNodes?.(endpoints.flatMap((e) => (e.node ? [e.node] : [])));
-    return endpoints;
-  });
+  const slicesRead = (listedSlices ?? listServiceSlices(api, namespace, name)).then((slices) => endpointsFromSlices(slices.items, port));
   // The pods are listed beside the slices; the caller awaits them (the destination is known without them).
   const servicePods: Promise<BackendPod[]> = (
     selectorText === '' ? Promise.resolve([] as V1Pod[]) : api.call({ verb: 'list', resource: 'pods', namespace }, () => api.core.listNamespacedPod({ namespace, labelSelector: selectorText })).then((l) => l.items)

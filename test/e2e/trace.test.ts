@@ -189,7 +189,15 @@ function netnsOf(pid: string): number | undefined {
  * lab's: suites that run at the same time do not see each other's captures.
  */
 function captureProcesses(lab: TestLab): string[] {
-  const named = readdirSync('/run/netns').map((name) => ({ name, ino: statSync(`/run/netns/${name}`).ino }));
+  // A namespace another suite's lab removes between the listing and its stat is skipped (seen under busy cores).
+  const named = readdirSync('/run/netns').flatMap((name) => {
+    try {
+      return [{ name, ino: statSync(`/run/netns/${name}`).ino }];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  });
   const ours = new Set(named.filter((n) => n.name.startsWith(`nd${lab.rec.labId}-`)).map((n) => n.ino));
   const others = new Set([...named.filter((n) => !n.name.startsWith(`nd${lab.rec.labId}-`)).map((n) => n.ino), netnsOf('self')]);
   return readdirSync('/proc')

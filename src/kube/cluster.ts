@@ -205,7 +205,8 @@ async function readNodesFacts(api: KubeApi, names: string[], nodeReads: Map<stri
 /**
  * Every node, by name, when the cluster has at most EARLY_NODE_LIST_LIMIT (one list cut at that limit, so a bigger
  * cluster costs no more than that many nodes); undefined when it has more (the API said the list continues) or the list
- * failed (a user who may only get nodes): the nodes are then read by name. Never rejects.
+ * failed (a user who may only get nodes): readNodesFacts then lists the nodes it needs by their hostname label (by name
+ * when that fails). Never rejects.
  */
 async function listEveryNode(api: KubeApi): Promise<Map<string, V1Node> | undefined> {
   try {

@@ -411,7 +411,7 @@ describe('round trips of a run (issue 15)', () => {
     expect(f.log.filter((l) => l.method === 'GET' && l.path === '/api/v1/namespaces/default/pods/client')).toHaveLength(1);
     const nodeReads = log.filter((l) => l.startsWith('GET /api/v1/nodes'));
     expect(nodeReads).toHaveLength(1);
-    // Every node of this small cluster, cut at a limit (a bigger one's are read by name: round-trips.test.ts).
+    // Every node of this small cluster, cut at a limit (a bigger one's are listed by label: round-trips.test.ts).
     expect(nodeReads[0]).toBe('GET /api/v1/nodes?limit=16');
     // Namespaces are read for their Pod Security labels only (the preflight), once each, never for a selector.
     const nsReads = log.filter((l) => /^GET \/api\/v1\/namespaces\/[^/]+$/.test(l.split('?')[0] ?? ''));
